@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what srun-docker's tests and demo need on a fresh Debian 12 machine (as root):
+# Docker engine, Slurm, munge, debootstrap, and the project's npm packages. Package scripts
+# must not start daemons on the host: the test cluster starts its own, one set per node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(docker.io slurmctld slurmd slurm-client munge openssh-client debootstrap iproute2
+  dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  created_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  ((created_policy)) && rm -f /usr/sbin/policy-rc.d
+fi
+
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
+npm run build

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# A real multi-node Slurm + Docker cluster on one machine, for srun-docker's end-to-end tests.
+#
+# Each node is a separate host: its own network namespace (veth to a bridge), hostname (UTS
+# namespace) and private mount namespace, held open by one long-lived "holder" process. The
+# node's dockerd and slurmd are started inside the holder's namespaces, so the job steps that
+# slurmd forks see the node's hostname, network and docker socket. slurmctld, munged and a
+# DNS server for the cluster's names run in the host namespace.
+#
+#   cluster.sh up N        bring up N nodes (recovers from a half-dead earlier run first)
+#   cluster.sh down        stop everything of ours; leaves only cached images on disk
+#   cluster.sh status      what is running
+#   cluster.sh exec K CMD  run CMD inside node K (as root; use `su - alice -c` for the user)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+cmd_up() {
+  local n=${1:?usage: cluster.sh up N}
+  [[ $n =~ ^[1-9][0-9]?$ && $n -le 16 ]] || die "up: N must be 1..16, got '$n'"
+  cmd_down >/dev/null
+  need_root
+  mkdir -p "$STATE/run" "$STATE/log" "$STATE/nodes"
+  echo "$n" >"$STATE/run/size"
+  ensure_users
+  local tarball
+  tarball=$("$here/build-image.sh")
+  start_munge
+  write_hosts "$n"
+  start_bridge
+  start_dns
+  write_slurm_conf "$n"
+  local k
+  for k in $(seq 1 "$n"); do start_node "$k"; done
+  start_slurmctld
+  for k in $(seq 1 "$n"); do start_slurmd "$k"; done
+  local pids=()
+  for k in $(seq 1 "$n"); do
+    prepare_node_docker "$k" "$tarball" &
+    pids+=($!)
+  done
+  local pid
+  for pid in "${pids[@]}"; do wait "$pid" || die "up: preparing a node's docker failed (see above)"; done
+  wait_nodes_idle "$n"
+  echo "cluster up: $n nodes ($(node_names "$n")), image $IMAGE"
+}
+
+cmd_down() {
+  need_root
+  local n k
+  n=$(cat "$STATE/run/size" 2>/dev/null || echo 0)
+  # Nodes from an earlier, larger run may still exist: go by what is there, not by size.
+  for k in $(existing_node_indexes "$n"); do stop_node "$k"; done
+  stop_pidfile slurmctld "$STATE/run/slurmctld.pid"
+  stop_pidfile dnsmasq "$STATE/run/dnsmasq.pid"
+  stop_pidfile munged "$STATE/run/munged.pid"
+  stop_bridge
+  remove_slurm_conf
+  rm -f "$STATE/run/"*.pid "$STATE/run/"*.ready "$STATE/run/size"
+  echo "cluster down"
+}
+
+cmd_status() {
+  local n k holder
+  n=$(cat "$STATE/run/size" 2>/dev/null || echo 0)
+  if [[ $n == 0 ]]; then echo "cluster: down"; return 0; fi
+  echo "cluster: $n nodes, state in $STATE"
+  for k in $(seq 1 "$n"); do
+    holder=$(cat "$STATE/run/holder-node$k.pid" 2>/dev/null || true)
+    printf 'node%s holder=%s dockerd=%s slurmd=%s\n' "$k" \
+      "$(alive_word "$holder")" \
+      "$(alive_word "$(cat "$STATE/run/dockerd-node$k.pid" 2>/dev/null || true)")" \
+      "$(alive_word "$(cat "$STATE/run/slurmd-node$k.pid" 2>/dev/null || true)")"
+  done
+  sinfo -N -h -o '%N %T' 2>/dev/null || echo "sinfo: controller not answering"
+}
+
+cmd_exec() {
+  local k=${1:?usage: cluster.sh exec K CMD...}
+  shift
+  [[ $# -gt 0 ]] || die "exec: no command given"
+  local holder
+  holder=$(cat "$STATE/run/holder-node$k.pid" 2>/dev/null) || die "exec: node$k is not up"
+  exec nsenter -t "$holder" --net --uts --mount -- "$@"
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  exec) shift; cmd_exec "$@" ;;
+  *) echo "usage: cluster.sh up N | down | status | exec K CMD..." >&2; exit 2 ;;
+esac

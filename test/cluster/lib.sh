@@ -1,0 +1,235 @@
+# Functions behind cluster.sh. Everything of ours is named "sdtc" (srun-docker test cluster)
+# so that `down` can find and remove exactly what `up` made, even after a killed run.
+
+STATE=${SDTC_STATE:-/var/lib/srun-docker-testcluster}
+IMAGE=${SDTC_IMAGE:-srun-docker-test:latest}
+BRIDGE=sdtc0
+NET_PREFIX=10.213.0          # used only on the bridge and inside the node namespaces
+HEAD_ADDR=$NET_PREFIX.254
+SLURM_CONF=/etc/slurm/slurm.conf
+MARKER="# managed by srun-docker test cluster (sdtc)"
+
+die() { echo "cluster.sh: $*" >&2; exit 1; }
+need_root() { [[ $(id -u) == 0 ]] || die "must run as root"; }
+node_names() { local n=$1; if [[ $n == 1 ]]; then echo node1; else echo "node[1-$n]"; fi; }
+
+# A pid counts as gone once it has exited or is a zombie: PID 1 here reaps orphans only
+# now and then, so a zombie may linger long after the process ended.
+pid_alive() {
+  local pid=$1 state
+  [[ -n $pid && -d /proc/$pid ]] || return 1
+  state=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
+alive_word() { if pid_alive "$1"; then echo "up($1)"; else echo down; fi; }
+
+# Stops a process we started, by the pid in its pidfile, only if it still is that program
+# (a pid left by a killed run may have been reused by someone else's process).
+stop_pid() {
+  local name=$1 pid=$2 i
+  pid_alive "$pid" || return 0
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name"* ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 100); do pid_alive "$pid" || return 0; sleep 0.2; done
+  kill -KILL "$pid" 2>/dev/null || true
+  for i in $(seq 1 25); do pid_alive "$pid" || return 0; sleep 0.2; done
+  echo "cluster.sh: warning: $name ($pid) did not stop" >&2
+}
+stop_pidfile() { local pid; pid=$(cat "$2" 2>/dev/null || true); stop_pid "$1" "$pid"; rm -f "$2"; }
+
+ensure_users() {
+  getent group docker >/dev/null || groupadd --system docker
+  getent group research >/dev/null || groupadd -g 2001 research
+  local spec user uid
+  for spec in alice:1001 bob:1002; do
+    user=${spec%%:*} uid=${spec##*:}
+    id "$user" >/dev/null 2>&1 || useradd -m -u "$uid" -s /bin/bash "$user"
+    usermod -aG docker "$user"
+    # Home mode 0711, the reference's `chmod o+x $HOME` pitfall made explicit.
+    chmod 0711 "/home/$user"
+  done
+  usermod -aG research alice
+}
+
+start_munge() {
+  mkdir -p "$STATE/munge"
+  chmod 0700 "$STATE/munge"
+  [[ -s $STATE/munge/munge.key ]] || mungekey --create --keyfile="$STATE/munge/munge.key" >/dev/null
+  chmod 0400 "$STATE/munge/munge.key"
+  munged --force --socket="$STATE/munge/munge.socket" --key-file="$STATE/munge/munge.key" \
+    --pid-file="$STATE/run/munged.pid" --log-file="$STATE/log/munged.log" \
+    --seed-file="$STATE/munge/munged.seed"
+  # Users' srun/sbatch talk to munged through this socket; its directory must be searchable.
+  chmod 0755 "$STATE/munge"
+}
+
+write_hosts() {
+  local n=$1 k
+  {
+    for k in $(seq 1 "$n"); do echo "$NET_PREFIX.$k node$k"; done
+    echo "$HEAD_ADDR sdtc-head"
+  } >"$STATE/hosts"
+}
+
+start_bridge() {
+  ip link add "$BRIDGE" type bridge
+  ip addr add "$HEAD_ADDR/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  # The host's FORWARD policy may be DROP (bridged traffic can pass through iptables).
+  iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT -m comment --comment sdtc
+}
+
+stop_bridge() {
+  while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT -m comment --comment sdtc 2>/dev/null; do :; done
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
+}
+
+# Answers only the cluster's names, so a container whose /etc/hosts Docker rewrote (any
+# --add-host does that) still resolves the other nodes, as on a real cluster.
+start_dns() {
+  dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --no-poll --domain-needed \
+    --addn-hosts="$STATE/hosts" --listen-address="$HEAD_ADDR" --bind-interfaces \
+    --pid-file="$STATE/run/dnsmasq.pid" --log-facility="$STATE/log/dnsmasq.log"
+}
+
+write_slurm_conf() {
+  local n=$1 k
+  if [[ -f $SLURM_CONF ]] && ! grep -qF "$MARKER" "$SLURM_CONF"; then
+    cp -p "$SLURM_CONF" "$STATE/slurm.conf.orig"
+  fi
+  mkdir -p /etc/slurm "$STATE/slurmctld"
+  rm -rf "${STATE:?}/slurmctld/"*
+  {
+    echo "$MARKER"
+    sed -e "s|@STATE@|$STATE|g" -e "s|@HEAD@|$(hostname -s)($HEAD_ADDR)|" \
+      -e "s|@EPILOG@|$STATE/bin/epilog|" "$here/slurm.conf.in"
+    for k in $(seq 1 "$n"); do
+      echo "NodeName=node$k NodeAddr=$NET_PREFIX.$k CPUs=4 RealMemory=2000 State=UNKNOWN"
+    done
+    echo "PartitionName=debug Nodes=$(node_names "$n") Default=YES MaxTime=INFINITE State=UP"
+  } >"$SLURM_CONF"
+  mkdir -p "$STATE/bin"
+  cp "$here/node-bin/"* "$STATE/bin/"
+}
+
+remove_slurm_conf() {
+  if [[ -f $SLURM_CONF ]] && grep -qF "$MARKER" "$SLURM_CONF"; then rm -f "$SLURM_CONF"; fi
+  if [[ -f $STATE/slurm.conf.orig ]]; then mv "$STATE/slurm.conf.orig" "$SLURM_CONF"; fi
+}
+
+start_node() {
+  local k=$1 ns=sdtc-node$1 dir=$STATE/nodes/node$1 i
+  mkdir -p "$dir/etc/docker" "$STATE/slurmd/node$k" /etc/docker
+  { echo "127.0.0.1 localhost"; echo "::1 localhost ip6-localhost"; cat "$STATE/hosts"; } >"$dir/etc/hosts"
+  printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$HEAD_ADDR" >"$dir/etc/resolv.conf"
+  ip netns add "$ns"
+  ip link add "sdtc-v$k" type veth peer name eth0 netns "$ns"
+  ip link set "sdtc-v$k" master "$BRIDGE" up
+  ip -n "$ns" addr add "$NET_PREFIX.$k/24" dev eth0
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set eth0 up
+  rm -f "$STATE/run/node$k.ready"
+  # The holder: enters the netns, then gets its own hostname and a private mount namespace
+  # (slave, so host mounts still arrive) with the node's /etc/hosts, resolv.conf, /run and /tmp.
+  setsid nsenter --net="/run/netns/$ns" -- unshare --uts --mount --propagation slave -- /bin/sh -c "
+    set -e
+    hostname node$k
+    mount --bind '$dir/etc/hosts' /etc/hosts
+    mount --bind '$dir/etc/resolv.conf' /etc/resolv.conf
+    mount --bind '$dir/etc/docker' /etc/docker
+    mount -t tmpfs -o mode=0755 sdtc-run /run
+    mkdir -p /run/lock /run/sshd
+    mount -t tmpfs -o mode=1777 sdtc-tmp /tmp
+    touch '$STATE/run/node$k.ready'
+    exec sleep infinity" </dev/null >>"$STATE/log/holder-node$k.log" 2>&1 &
+  echo $! >"$STATE/run/holder-node$k.pid"
+  for i in $(seq 1 100); do [[ -e $STATE/run/node$k.ready ]] && break; sleep 0.05; done
+  [[ -e $STATE/run/node$k.ready ]] || die "node$k: holder did not start (see $STATE/log/holder-node$k.log)"
+  in_node "$k" env PATH="$STATE/bin:/usr/sbin:/usr/bin:/sbin:/bin" setsid dockerd \
+    --data-root "$dir/docker" --exec-root /run/docker --pidfile "$STATE/run/dockerd-node$k.pid" \
+    -H unix:///run/docker.sock --group docker --bridge=none --iptables=false --ip6tables=false \
+    --ip-masq=false --userland-proxy=false --cgroup-parent="/sdtc-node$k" --log-level=warn \
+    </dev/null >>"$STATE/log/dockerd-node$k.log" 2>&1 &
+}
+
+in_node() {
+  local k=$1 holder
+  shift
+  holder=$(cat "$STATE/run/holder-node$k.pid")
+  nsenter -t "$holder" --net --uts --mount -- "$@"
+}
+
+node_docker() {
+  local k=$1
+  shift
+  docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" "$@"
+}
+
+prepare_node_docker() {
+  local k=$1 tarball=$2 i stamp have
+  for i in $(seq 1 150); do node_docker "$k" version >/dev/null 2>&1 && break; sleep 0.2; done
+  node_docker "$k" version >/dev/null 2>&1 || die "node$k: dockerd did not answer (see $STATE/log/dockerd-node$k.log)"
+  # A fresh boot of the cluster: containers from an earlier run of it are gone.
+  node_docker "$k" ps -aq | xargs -r docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" rm -f >/dev/null
+  stamp=$(stat -c '%s-%Y' "$tarball")
+  have=$(node_docker "$k" image inspect -f '{{index .Config.Labels "sdtc.rootfs"}}' "$IMAGE" 2>/dev/null || true)
+  if [[ $have != "$stamp" ]]; then
+    node_docker "$k" import -c "LABEL sdtc.rootfs=$stamp" -c 'CMD ["/bin/bash"]' "$tarball" "$IMAGE" >/dev/null
+  fi
+}
+
+start_slurmctld() {
+  slurmctld -c -i
+}
+
+start_slurmd() {
+  in_node "$1" slurmd -N "node$1"
+}
+
+wait_nodes_idle() {
+  local n=$1 i idle
+  for i in $(seq 1 120); do
+    idle=$(sinfo -h -N -o '%T' 2>/dev/null | grep -c '^idle$' || true)
+    [[ $idle == "$n" ]] && return 0
+    sleep 0.5
+  done
+  sinfo -N 2>&1 >&2 || true
+  die "up: $idle of $n nodes idle after 60 s (see $STATE/log)"
+}
+
+existing_node_indexes() {
+  local n=$1
+  {
+    seq 1 "$n"
+    ip netns list 2>/dev/null | sed -n 's/^sdtc-node\([0-9]*\).*/\1/p'
+    ls "$STATE/run" 2>/dev/null | sed -n 's/^holder-node\([0-9]*\)\.pid$/\1/p'
+  } | sort -un | grep -v '^0$' || true
+}
+
+stop_node() {
+  local k=$1 ns=sdtc-node$1 holder pids pid i
+  holder=$(cat "$STATE/run/holder-node$k.pid" 2>/dev/null || true)
+  if pid_alive "$holder" && [[ -S /proc/$holder/root/run/docker.sock ]]; then
+    node_docker "$k" ps -aq 2>/dev/null | xargs -r timeout 30 docker -H "unix:///proc/$holder/root/run/docker.sock" rm -f >/dev/null 2>&1 || true
+  fi
+  stop_pidfile slurmd "$STATE/run/slurmd-node$k.pid"
+  stop_pidfile dockerd "$STATE/run/dockerd-node$k.pid"
+  # Whatever still runs in the node's network namespace was started by us or our jobs.
+  if ip netns list 2>/dev/null | grep -q "^$ns\b"; then
+    for i in 1 2 3; do
+      pids=$(ip netns pids "$ns" 2>/dev/null || true)
+      [[ -z $pids ]] && break
+      for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+      sleep 0.3
+    done
+    ip netns del "$ns" 2>/dev/null || true
+  fi
+  stop_pid sleep "$holder"
+  ip link del "sdtc-v$k" 2>/dev/null || true
+  local cg
+  for cg in /sys/fs/cgroup/*/sdtc-node"$k"; do
+    [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  rm -f "$STATE/run/holder-node$k.pid" "$STATE/run/node$k.ready"
+  return 0
+}
