@@ -1,0 +1,122 @@
+import { usageError } from "../core/errors.js";
+import { type ConfigLayer, type OptionSource, layerValues, scanArgv } from "./argv-scan.js";
+import { type HelpTopic, renderHelp } from "./help.js";
+import {
+  ASUSER_OPTIONS,
+  CLEAN_OPTIONS,
+  CONFIG_OPTIONS,
+  DOCTOR_OPTIONS,
+  HOSTLIST_OPTIONS,
+  type OptionSpec,
+  RUN_OPTIONS,
+  SSHCONFIG_OPTIONS,
+} from "./option-specs.js";
+import { type RawValue, toFlag } from "./option-values.js";
+import { type RunOptions, parseRunArgs } from "./options.js";
+import {
+  type AsuserOptions,
+  type CleanOptions,
+  type DoctorOptions,
+  type HostlistOp,
+  type SshconfigOptions,
+  parseAsuserArgs,
+  parseCleanArgs,
+  parseDoctorArgs,
+  parseHostlistArgs,
+  parseSshconfigArgs,
+} from "./subcommand-options.js";
+
+/** One effective setting, for `srun-docker config`. */
+export interface ConfigSetting {
+  readonly name: string;
+  readonly value: RawValue["value"] | undefined;
+  readonly source: OptionSource;
+}
+
+/** What the command line asks for; `main` switches on `kind`. */
+export type Command =
+  | { readonly kind: "run"; readonly options: RunOptions }
+  | { readonly kind: "asuser"; readonly options: AsuserOptions }
+  | { readonly kind: "sshconfig"; readonly options: SshconfigOptions }
+  | { readonly kind: "hostlist"; readonly op: HostlistOp; readonly args: readonly string[]; readonly sort: boolean }
+  | { readonly kind: "doctor"; readonly options: DoctorOptions }
+  | { readonly kind: "clean"; readonly options: CleanOptions }
+  | { readonly kind: "config"; readonly settings: readonly ConfigSetting[]; readonly debug: boolean }
+  | { readonly kind: "help"; readonly text: string }
+  | { readonly kind: "version" };
+
+type Subcommand = Exclude<HelpTopic, "run">;
+
+const SUBCOMMAND_SPECS: Readonly<Record<Subcommand, readonly OptionSpec[]>> = {
+  asuser: ASUSER_OPTIONS,
+  sshconfig: SSHCONFIG_OPTIONS,
+  hostlist: HOSTLIST_OPTIONS,
+  doctor: DOCTOR_OPTIONS,
+  clean: CLEAN_OPTIONS,
+  config: CONFIG_OPTIONS,
+};
+
+function isSubcommand(word: string | undefined): word is Subcommand {
+  return word !== undefined && Object.hasOwn(SUBCOMMAND_SPECS, word);
+}
+
+/**
+ * Top-level dispatch. A subcommand is recognised only as the first word, so a job script's
+ * own arguments can never be mistaken for one.
+ */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): Command {
+  const [first, ...rest] = argv;
+  if (first === "help") return { kind: "help", text: renderHelp(helpTopic(rest[0])) };
+  if (!isSubcommand(first)) {
+    const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
+    if (isSet(scan.values.get("help"))) return { kind: "help", text: renderHelp("run") };
+    if (isSet(scan.values.get("version"))) return { kind: "version" };
+    return { kind: "run", options: parseRunArgs(argv, env, layers) };
+  }
+  const scan = scanArgv(SUBCOMMAND_SPECS[first], rest, { passThrough: false, helpCommand: `srun-docker ${first} --help` });
+  if (isSet(scan.values.get("help"))) return { kind: "help", text: renderHelp(first) };
+  switch (first) {
+    case "asuser":
+      return { kind: "asuser", options: parseAsuserArgs(rest, env, layers) };
+    case "sshconfig":
+      return { kind: "sshconfig", options: parseSshconfigArgs(rest, env, layers) };
+    case "hostlist":
+      return { kind: "hostlist", ...parseHostlistArgs(rest, env) };
+    case "doctor":
+      return { kind: "doctor", options: parseDoctorArgs(rest, env, layers) };
+    case "clean":
+      return { kind: "clean", options: parseCleanArgs(rest, env, layers) };
+    case "config":
+      if (scan.rest.length > 0) throw usageError("`srun-docker config` takes no arguments", "run `srun-docker config` alone");
+      return { kind: "config", settings: effectiveSettings(env, layers), debug: isSet(scan.values.get("debug")) };
+    default:
+      return assertNever(first);
+  }
+}
+
+function helpTopic(word: string | undefined): HelpTopic {
+  if (word === undefined) return "run";
+  if (isSubcommand(word)) return word;
+  throw usageError(`no help for \`${word}\``, `use \`srun-docker help\` or one of: ${Object.keys(SUBCOMMAND_SPECS).join(", ")}`);
+}
+
+function isSet(raw: RawValue | undefined): boolean {
+  return raw !== undefined && toFlag(raw);
+}
+
+/** The configurable settings as env and config files leave them (the command line aside). */
+export function effectiveSettings(env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[]): ConfigSetting[] {
+  const specs = [...RUN_OPTIONS, ...ASUSER_OPTIONS].filter(
+    (spec, index, all) => spec.configurable && all.findIndex((other) => other.name === spec.name) === index,
+  );
+  const values = layerValues(specs, new Map(), env, layers);
+  return specs.map((spec) => ({
+    name: spec.name,
+    value: values.get(spec.name)?.value,
+    source: values.sources.get(spec.name) ?? "default",
+  }));
+}
+
+function assertNever(value: never): never {
+  throw new Error(`internal error: unhandled subcommand ${String(value)}; please report`);
+}

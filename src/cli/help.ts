@@ -1,0 +1,112 @@
+import { Command, Option } from "commander";
+import {
+  ASUSER_OPTIONS,
+  CLEAN_OPTIONS,
+  CONFIG_OPTIONS,
+  DOCTOR_OPTIONS,
+  HOSTLIST_OPTIONS,
+  type OptionSpec,
+  RUN_OPTIONS,
+  SSHCONFIG_OPTIONS,
+  envNameFor,
+} from "./option-specs.js";
+
+export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "config";
+
+interface Topic {
+  readonly usage: string;
+  readonly summary: string;
+  readonly specs: readonly OptionSpec[];
+  readonly after?: string;
+}
+
+const RUN_AFTER = `
+Commands:
+  asuser      one container as you (run_dock_asuser.sh)
+  sshconfig   create a user sshd config dir (create_mpisshconfig.sh)
+  hostlist    expand or compress Slurm hostlists
+  doctor      check this node: engine, image, home permissions, ports, GPUs
+  clean       remove your stale srun-docker containers
+  config      print the effective settings and where each came from
+
+Any other --x=y, and everything after --, is passed to the script verbatim.
+Options are written --opt=value (or --opt value); old names with _ still work.
+Options marked (*) may also be set with SRUN_DOCKER_<NAME> or in
+/etc/srun-docker/config.toml and ~/.config/srun-docker/config.toml.
+
+The script sees: hostlist (node1:4,node2:4), np, NNODES, NODE_RANK, MASTER_ADDR,
+MASTER_PORT, WORLD_SIZE, HOSTFILE, SLURM_JOB_ID, ENVLIST and the --envlist variables.
+
+Examples:
+  salloc -N 2
+  srun srun-docker --container=IMAGE --script=./job.sh
+  srun srun-docker --container=IMAGE --script=./job.sh --slots_per_node=2 -- --epochs 3
+  srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=IMAGE --script=./job.sh
+`;
+
+const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
+  run: {
+    usage: "srun srun-docker --container=IMAGE --script=PATH [options] [--x=y ...] [-- script args]",
+    summary: "Run a multi-node job in Docker containers under Slurm: one container per node, as you.",
+    specs: RUN_OPTIONS,
+    after: RUN_AFTER,
+  },
+  asuser: {
+    usage: "srun-docker asuser --container=IMAGE [options]",
+    summary: "Start one container as you (your uid, groups, home), interactive by default.",
+    specs: ASUSER_OPTIONS,
+  },
+  sshconfig: {
+    usage: "srun-docker sshconfig [--sshconfigdir=DIR] [--sshdport=PORT]",
+    summary: "Create a user sshd config dir (host keys, sshd_config) and print the ~/.ssh/config block.",
+    specs: SSHCONFIG_OPTIONS,
+  },
+  hostlist: {
+    usage: "srun-docker hostlist expand EXPR... | srun-docker hostlist compress [--sort] NAME...",
+    summary: "Expand a Slurm hostlist (one name per line) or compress names into one.",
+    specs: HOSTLIST_OPTIONS,
+  },
+  doctor: {
+    usage: "srun srun-docker doctor [--container=IMAGE] [options]",
+    summary: "Check this node and print one line per check, with a fix for each problem.",
+    specs: DOCTOR_OPTIONS,
+  },
+  clean: {
+    usage: "srun srun-docker clean [--job=ID | --all]",
+    summary: "Remove your srun-docker containers of a job (default: this job) or all of them.",
+    specs: CLEAN_OPTIONS,
+  },
+  config: {
+    usage: "srun-docker config",
+    summary: "Print the effective settings and where each came from.",
+    specs: CONFIG_OPTIONS,
+  },
+};
+
+/** `--slots_per_node, --slots-per-node <n>`: the old name first, as users know it. */
+export function formatFlags(spec: OptionSpec): string {
+  const longs = spec.legacy === undefined ? [`--${spec.name}`] : [`--${spec.legacy}`, `--${spec.name}`];
+  const names = spec.short === undefined ? longs : [`-${spec.short}`, ...longs];
+  return spec.value === undefined ? names.join(", ") : `${names.join(", ")} ${spec.value}`;
+}
+
+/**
+ * Help rendered by commander from the option tables (commander takes a short and a long flag,
+ * or two long ones; no option has both a short flag and a legacy name).
+ */
+export function renderHelp(topic: HelpTopic, columns = 100): string {
+  const { usage, summary, specs, after } = TOPICS[topic];
+  const command = new Command("srun-docker").description(summary).helpOption(false);
+  command.configureHelp({ helpWidth: columns, sortOptions: false });
+  for (const spec of specs) {
+    const star = spec.configurable ? " (*)" : "";
+    command.addOption(new Option(formatFlags(spec), `${spec.description}${star}`));
+  }
+  const text = command.helpInformation().replace(/^Usage: .*\n/, `Usage: ${usage}\n`);
+  return after === undefined ? text : text + after;
+}
+
+/** Environment variable names users may set for configurable options, for docs and `config`. */
+export function configEnvNames(): string[] {
+  return RUN_OPTIONS.filter((spec) => spec.configurable).map((spec) => envNameFor(spec.name));
+}

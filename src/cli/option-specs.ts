@@ -1,0 +1,199 @@
+/**
+ * The options of every subcommand, as data: the scanner, the env/config layering and the
+ * help text are all driven from these tables, so an option cannot be parsed yet undocumented.
+ */
+export interface OptionSpec {
+  /** Canonical long name without dashes, dash-case: `slots-per-node`. `_` is accepted for `-`. */
+  readonly name: string;
+  /** The reference scripts' spelling, shown beside the new one in help: `slots_per_node`. */
+  readonly legacy?: string;
+  readonly short?: string;
+  /** Placeholder for the value, e.g. `<n>`; absent for a flag. */
+  readonly value?: string;
+  readonly description: string;
+  /** Settable from `SRUN_DOCKER_<NAME>` and config files, not only on the command line. */
+  readonly configurable?: true;
+}
+
+const help: OptionSpec = { name: "help", short: "h", description: "show this help" };
+const debug: OptionSpec = { name: "debug", description: "print stack traces and every command run" };
+const dryRun: OptionSpec = { name: "dry-run", description: "print the commands each node would run, run nothing" };
+const runtime: OptionSpec = {
+  name: "runtime",
+  value: "<docker|podman>",
+  description: "container engine; podman runs rootless with --userns=keep-id (default: docker)",
+  configurable: true,
+};
+const container: OptionSpec = { name: "container", value: "<image>", description: "image to run (required)", configurable: true };
+const dockname: OptionSpec = { name: "dockname", value: "<name>", description: "container name prefix (default: srun-docker-$USER)" };
+const datamnts: OptionSpec = {
+  name: "datamnts",
+  value: "<dir,...>",
+  description: "host directories mounted at the same path, comma-separated",
+  configurable: true,
+};
+const dockopts: OptionSpec = {
+  name: "dockopts",
+  value: "<options>",
+  description: 'extra docker run options, split like a shell would: --dockopts="--ipc=host -e X=1"',
+  configurable: true,
+};
+const privileged: OptionSpec = { name: "privileged", description: "run privileged (exposes every GPU; NV_GPU is ignored)" };
+const ibdevices: OptionSpec = {
+  name: "ibdevices",
+  description: "add --cap-add=IPC_LOCK --device=/dev/infiniband for RDMA",
+  configurable: true,
+};
+const envlist: OptionSpec = {
+  name: "envlist",
+  value: "<VAR,...>",
+  description: "environment variables passed into the container; ENVLIST lists them",
+  configurable: true,
+};
+const gpus: OptionSpec = {
+  name: "gpus",
+  value: "<auto|none|all|LIST>",
+  description: "GPUs given to the container; auto = what Slurm gave the node (default: auto)",
+  configurable: true,
+};
+const gpuRuntime: OptionSpec = {
+  name: "gpu-runtime",
+  value: "<docker|nvidia>",
+  description: "docker = --gpus; nvidia = nvidia-docker2's --runtime=nvidia + NVIDIA_VISIBLE_DEVICES",
+  configurable: true,
+};
+const nvdock2: OptionSpec = { name: "nvdock2", description: "same as --gpu-runtime=nvidia" };
+const memlock: OptionSpec = {
+  name: "memlock",
+  value: "<unlimited|off|bytes>",
+  description: "locked-memory ulimit in the container (default: unlimited)",
+  configurable: true,
+};
+const shmSize: OptionSpec = { name: "shm-size", value: "<size>", description: "/dev/shm size (default: 1g)", configurable: true };
+const sshconfigdir: OptionSpec = {
+  name: "sshconfigdir",
+  value: "<dir>",
+  description: "use your own sshd config dir (old mode) instead of generated per-user material",
+  configurable: true,
+};
+const sshdport: OptionSpec = { name: "sshdport", value: "<port>", description: "container sshd port (default: derived from the job id)" };
+const version: OptionSpec = { name: "version", short: "V", description: "print the version" };
+
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  container,
+  { name: "script", value: "<path>", description: "job script run in the master's container (required)" },
+  dockname,
+  datamnts,
+  dockopts,
+  privileged,
+  ibdevices,
+  envlist,
+  {
+    name: "slots-per-node",
+    legacy: "slots_per_node",
+    value: "<n>",
+    description: "slots per node in hostlist/np (default: GPUs on the node, else 1)",
+  },
+  { name: "nodelist", value: "<hostlist>", description: "run on these nodes, e.g. node[02-03] (default: the Slurm step's nodes)" },
+  { name: "node-rank", value: "<n>", description: "this node's index in --nodelist (outside Slurm, e.g. with pdsh/clush)" },
+  sshconfigdir,
+  sshdport,
+  { name: "rendezvous-port", value: "<port>", description: "master's coordination port (default: derived from the job id)" },
+  { name: "script-help", legacy: "script_help", description: "pass --help to the script" },
+  {
+    name: "timeout",
+    value: "<seconds>",
+    description: "fail if a node is not ready within this time (default: 120)",
+    configurable: true,
+  },
+  {
+    name: "launcher",
+    value: "<ssh|each>",
+    description: "ssh: the master runs the script (mpirun over ssh); each: every node runs it (default: ssh)",
+    configurable: true,
+  },
+  gpus,
+  gpuRuntime,
+  nvdock2,
+  runtime,
+  memlock,
+  shmSize,
+  dryRun,
+  debug,
+  help,
+  version,
+];
+
+export const ASUSER_OPTIONS: readonly OptionSpec[] = [
+  container,
+  dockname,
+  { name: "daemon", description: "start the container in the background and return" },
+  { name: "noninteractive", description: "run --dockcmd in a throw-away container (docker run --rm)" },
+  { name: "keepalive", description: "keep the container after the interactive shell exits" },
+  { name: "entrypoint", value: "<cmd>", description: "override the image's entrypoint" },
+  { name: "workdir", value: "<dir>", description: "working directory; `default` = the image's (default: current directory)" },
+  { name: "net", value: "<network>", description: "docker network, e.g. host or bridge" },
+  envlist,
+  datamnts,
+  dockopts,
+  { name: "dockcmd", value: "<command>", description: "command (and arguments) run in the container" },
+  { name: "bashinit", value: "<file>", description: "init file for the interactive bash" },
+  privileged,
+  ibdevices,
+  { name: "dockindock", description: "mount the docker socket and add its group" },
+  { name: "userdefault", description: "run as the image's default user, not as you" },
+  { name: "nvdock1", description: "use the legacy nvidia-docker (v1) wrapper" },
+  nvdock2,
+  gpuRuntime,
+  gpus,
+  runtime,
+  memlock,
+  shmSize,
+  dryRun,
+  debug,
+  help,
+];
+
+export const SSHCONFIG_OPTIONS: readonly OptionSpec[] = [
+  { ...sshconfigdir, description: "directory to create (default: ~/mpisshconfig)" },
+  { ...sshdport, description: "port written to sshd_config and ~/.ssh/config (default: 12345)" },
+  dryRun,
+  debug,
+  help,
+];
+
+export const HOSTLIST_OPTIONS: readonly OptionSpec[] = [
+  { name: "sort", description: "compress: sort and drop duplicates first" },
+  help,
+];
+
+export const DOCTOR_OPTIONS: readonly OptionSpec[] = [
+  { ...container, description: "also check that this image is present and has sshd" },
+  runtime,
+  sshconfigdir,
+  sshdport,
+  { name: "slots-per-node", legacy: "slots_per_node", value: "<n>", description: "check it against the GPUs on the node" },
+  debug,
+  help,
+];
+
+export const CLEAN_OPTIONS: readonly OptionSpec[] = [
+  { name: "job", value: "<id>", description: "remove this job's containers (default: $SLURM_JOB_ID)" },
+  { name: "all", description: "remove all of your srun-docker containers on this node" },
+  runtime,
+  dryRun,
+  debug,
+  help,
+];
+
+export const CONFIG_OPTIONS: readonly OptionSpec[] = [debug, help];
+
+/** Keys a config file may set (dash or underscore spelling). */
+export const CONFIG_KEYS: readonly string[] = [
+  ...new Set([...RUN_OPTIONS, ...ASUSER_OPTIONS].filter((spec) => spec.configurable).map((spec) => spec.name)),
+];
+
+/** `shm-size` → `SRUN_DOCKER_SHM_SIZE`. */
+export function envNameFor(name: string): string {
+  return `SRUN_DOCKER_${name.toUpperCase().replace(/-/g, "_")}`;
+}

@@ -1,0 +1,150 @@
+import { usageError } from "../core/errors.js";
+import { type ConfigLayer, type LayeredValues, type OptionSource, layerValues, scanArgv } from "./argv-scan.js";
+import { RUN_OPTIONS } from "./option-specs.js";
+import {
+  type GpuMode,
+  type Memlock,
+  type RawValue,
+  toDockopts,
+  toEnum,
+  toEnvNames,
+  toFlag,
+  toGpuMode,
+  toHostlist,
+  toInteger,
+  toMemlock,
+  toMountPaths,
+  toNonEmptyText,
+  toPort,
+  toShmSize,
+} from "./option-values.js";
+
+export type { GpuMode, Memlock } from "./option-values.js";
+export type Launcher = "ssh" | "each";
+/** docker: `--gpus device=…`; nvidia: nvidia-docker2's `--runtime=nvidia` + NVIDIA_VISIBLE_DEVICES. */
+export type GpuRuntime = "docker" | "nvidia";
+export type ContainerRuntime = "docker" | "podman";
+
+/** Options shared by the orchestrator and `asuser`: how one container is started. */
+export interface ContainerOptions {
+  readonly container: string;
+  readonly dockname: string | undefined;
+  readonly datamnts: readonly string[];
+  readonly dockopts: readonly string[];
+  readonly privileged: boolean;
+  readonly ibdevices: boolean;
+  readonly envlist: readonly string[];
+  readonly gpus: GpuMode;
+  readonly gpuRuntime: GpuRuntime;
+  readonly runtime: ContainerRuntime;
+  readonly memlock: Memlock;
+  readonly shmSize: string;
+  readonly dryRun: boolean;
+  readonly debug: boolean;
+}
+
+export interface RunOptions extends ContainerOptions {
+  readonly script: string;
+  /** Pass-through arguments for the script, verbatim; `--help` appended for `--script_help`. */
+  readonly scriptArgs: readonly string[];
+  readonly slotsPerNode: number | undefined;
+  /** `--nodelist`, expanded. */
+  readonly nodelist: readonly string[] | undefined;
+  readonly nodeRank: number | undefined;
+  /** Old mode: the user's own sshd config dir; undefined = generated per-user material. */
+  readonly sshconfigdir: string | undefined;
+  readonly sshdPort: number | undefined;
+  readonly rendezvousPort: number | undefined;
+  readonly scriptHelp: boolean;
+  readonly timeoutSeconds: number;
+  readonly launcher: Launcher;
+  /** Where each option's value came from (for `srun-docker config` and `--debug`). */
+  readonly sources: ReadonlyMap<string, OptionSource>;
+}
+
+export const DEFAULT_TIMEOUT_SECONDS = 120;
+export const DEFAULT_SHM_SIZE = "1g";
+
+/** Reads one layered value through a converter, or undefined when not given anywhere. */
+export function optional<T>(values: LayeredValues, name: string, convert: (raw: RawValue) => T): T | undefined {
+  const raw = values.get(name);
+  return raw === undefined ? undefined : convert(raw);
+}
+
+export function flag(values: LayeredValues, name: string): boolean {
+  return optional(values, name, toFlag) ?? false;
+}
+
+export function required(values: LayeredValues, name: string, example: string): string {
+  const value = optional(values, name, toNonEmptyText);
+  if (value === undefined) throw usageError(`\`--${name}\` is required`, `add ${example}`);
+  return value;
+}
+
+/** The container options both the orchestrator and `asuser` take. */
+export function readContainerOptions(values: LayeredValues): ContainerOptions {
+  const nvdock2 = flag(values, "nvdock2");
+  const gpuRuntime = optional(values, "gpu-runtime", (raw) => toEnum(raw, ["docker", "nvidia"] as const));
+  if (nvdock2 && gpuRuntime === "docker") {
+    throw usageError("`--nvdock2` and `--gpu-runtime=docker` contradict each other", "keep one of them");
+  }
+  return {
+    container: required(values, "container", "--container=IMAGE, e.g. --container=ubuntu:22.04"),
+    dockname: optional(values, "dockname", toNonEmptyText),
+    datamnts: optional(values, "datamnts", toMountPaths) ?? [],
+    dockopts: optional(values, "dockopts", toDockopts) ?? [],
+    privileged: flag(values, "privileged"),
+    ibdevices: flag(values, "ibdevices"),
+    envlist: optional(values, "envlist", toEnvNames) ?? [],
+    gpus: optional(values, "gpus", toGpuMode) ?? { kind: "auto" },
+    gpuRuntime: nvdock2 ? "nvidia" : (gpuRuntime ?? "docker"),
+    runtime: optional(values, "runtime", (raw) => toEnum(raw, ["docker", "podman"] as const)) ?? "docker",
+    memlock: optional(values, "memlock", toMemlock) ?? { kind: "unlimited" },
+    shmSize: optional(values, "shm-size", toShmSize) ?? DEFAULT_SHM_SIZE,
+    dryRun: flag(values, "dry-run"),
+    debug: flag(values, "debug"),
+  };
+}
+
+/**
+ * The orchestrator's options (`srun-docker [options] [-- script args]`). Pure: checks only
+ * what argv and env say; whether the script exists is the command's business.
+ */
+export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): RunOptions {
+  const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
+  const values = layerValues(RUN_OPTIONS, scan.values, env, layers);
+  const base = readContainerOptions(values);
+  const script = required(values, "script", "--script=PATH, e.g. --script=./job.sh");
+  const scriptHelp = flag(values, "script-help");
+  const nodelist = optional(values, "nodelist", toHostlist);
+  const nodeRank = optional(values, "node-rank", (raw) => toInteger(raw, 0));
+  if (nodeRank !== undefined && nodelist !== undefined && nodeRank >= nodelist.length) {
+    throw usageError(
+      `\`--node-rank\` is ${nodeRank} but \`--nodelist\` has ${nodelist.length} node(s)`,
+      `give a rank from 0 to ${nodelist.length - 1}`,
+    );
+  }
+  if (nodeRank !== undefined && nodelist === undefined) {
+    throw usageError("`--node-rank` needs `--nodelist`", "add --nodelist=HOSTLIST naming every node of the run, in rank order");
+  }
+  const sshdPort = optional(values, "sshdport", toPort);
+  const rendezvousPort = optional(values, "rendezvous-port", toPort);
+  if (sshdPort !== undefined && sshdPort === rendezvousPort) {
+    throw usageError(`\`--sshdport\` and \`--rendezvous-port\` are both ${sshdPort}`, "give them different ports, or leave one out");
+  }
+  return {
+    ...base,
+    script,
+    scriptArgs: scriptHelp ? [...scan.rest, "--help"] : [...scan.rest],
+    slotsPerNode: optional(values, "slots-per-node", (raw) => toInteger(raw, 1, 4096)),
+    nodelist,
+    nodeRank,
+    sshconfigdir: optional(values, "sshconfigdir", toNonEmptyText),
+    sshdPort,
+    rendezvousPort,
+    scriptHelp,
+    timeoutSeconds: optional(values, "timeout", (raw) => toInteger(raw, 1, 86_400)) ?? DEFAULT_TIMEOUT_SECONDS,
+    launcher: optional(values, "launcher", (raw) => toEnum(raw, ["ssh", "each"] as const)) ?? "ssh",
+    sources: values.sources,
+  };
+}

@@ -1,0 +1,131 @@
+// The orchestrator: what `srun srun-docker --container=IMG --script=job.sh` does on every
+// node of the step. The first node is the master (rendezvous server, runs the script in
+// ssh mode); the others are workers. Every path out of here removes this node's container.
+import { hostname as osHostname } from "node:os";
+import path from "node:path";
+import type { RunOptions } from "../../cli/options.js";
+import { UserError } from "../../core/errors.js";
+import { resolveGpus } from "../../core/gpus.js";
+import { deriveJobPorts } from "../../core/ports.js";
+import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
+import { ContainerRuntime } from "../../io/container-runtime.js";
+import { runCommand } from "../../io/exec.js";
+import { readIdentity } from "../../io/identity.js";
+import { type Logger, PhaseTimer, createLogger } from "../../io/log.js";
+import { type SignalSource, exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
+import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { runMaster } from "./master.js";
+import { type RendezvousLink, cancelRendezvous, failRendezvous, openRendezvous } from "./link.js";
+import { NodeContainer } from "./node-container.js";
+import { type NodePlan, planNode, resolveScript } from "./node-setup.js";
+import { removeStaleContainers } from "./stale.js";
+import { runWorker } from "./worker.js";
+
+export interface RunDeps {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  hostname: string;
+  signals: SignalSource;
+  exit: (code: number) => never;
+}
+
+export function defaultRunDeps(): RunDeps {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    hostname: osHostname(),
+    signals: process,
+    exit: (code) => process.exit(code),
+  };
+}
+
+/** Everything master and worker share once this node is planned. */
+export interface NodeRun {
+  options: RunOptions;
+  ctx: JobContext;
+  log: Logger;
+  timer: PhaseTimer;
+  runtime: ContainerRuntime;
+  plan: NodePlan;
+  container: NodeContainer;
+  deadlineMs: number;
+  /** Registers what to do first when a termination signal arrives. */
+  onCancel(action: () => Promise<void>): void;
+}
+
+export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
+  const ctx = resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
+  const log = createLogger({ prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`, debug: options.debug });
+  const timer = new PhaseTimer();
+  const ports = deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
+  const runtime = new ContainerRuntime(options.runtime, ctx.nodeName);
+  const cancelActions: Array<() => Promise<void>> = [];
+  let container: NodeContainer | undefined;
+  const unsubscribe = onTerminationSignals((signal) => {
+    log.info(`${signal} received: tearing down`);
+    void (async () => {
+      for (const action of cancelActions) await action().catch(() => undefined);
+      await container?.remove().catch(() => undefined);
+      deps.exit(exitCodeForSignal(signal));
+    })();
+  }, deps.signals);
+
+  let link: RendezvousLink | undefined;
+  try {
+    const [identity, material] = await Promise.all([readIdentity(), ensureUserMaterial()]);
+    // The rendezvous opens first, so that any failure from here on reaches every node at once.
+    link = await openRendezvous(ctx, material.secret, ports.rendezvousPort, options.timeoutSeconds * 1000, log);
+    cancelActions.push(() => cancelRendezvous(link, "the job was cancelled"));
+    const gpus = resolveGpus(
+      { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
+      deps.env,
+      await countNvidiaGpus(options, deps.env),
+    );
+    for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
+    const runsScript = ctx.isMaster || options.launcher === "each";
+    const scriptPath = runsScript ? await resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script);
+    const imageId = await runtime.inspectImage(options.container);
+    const [imageFiles] = await Promise.all([
+      runtime.readImageFiles(options.container, imageId, path.join(material.dir, "cache")),
+      removeStaleContainers(runtime, identity.uid, log, deps.env),
+    ]);
+    const plan = planNode({ options, ctx, identity, material, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
+    log.debug(`${options.runtime} ${plan.runArgs.join(" ")}`);
+    container = new NodeContainer(runtime, plan);
+    const run: NodeRun = {
+      options,
+      ctx,
+      log,
+      timer,
+      runtime,
+      plan,
+      container,
+      deadlineMs: options.timeoutSeconds * 1000,
+      onCancel: (action) => cancelActions.push(action),
+    };
+    timer.mark("prepare");
+    const code = link.kind === "master" ? await runMaster(run, link.rendezvous) : await runWorker(run, link.session);
+    log.info(`${timer.summary()}; exit ${code}`);
+    return code;
+  } catch (error) {
+    await failRendezvous(link, error);
+    throw error;
+  } finally {
+    await container?.remove().catch(() => undefined);
+    unsubscribe();
+  }
+}
+
+/** nvidia-smi is asked only when Slurm and the environment say nothing about GPUs. */
+async function countNvidiaGpus(options: RunOptions, env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  if (options.gpus.kind !== "auto") return undefined;
+  if (env.SLURM_GPUS_ON_NODE || env.CUDA_VISIBLE_DEVICES || env.NV_GPU || env.SLURM_STEP_GPUS || env.SLURM_JOB_GPUS) return undefined;
+  try {
+    const r = await runCommand("nvidia-smi", ["-L"], { timeoutMs: 10_000 });
+    if (r.exitCode !== 0) return undefined;
+    return r.stdout.split("\n").filter((l) => l.startsWith("GPU ")).length;
+  } catch (error) {
+    if (error instanceof UserError) return undefined;
+    throw error;
+  }
+}

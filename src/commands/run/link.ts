@@ -1,0 +1,68 @@
+// This node's end of the rendezvous: the master's server, or a worker's pending join. Opened
+// before anything slow, so a failure on any node (bad script, missing image) reaches all.
+import { UserError } from "../../core/errors.js";
+import type { JobContext } from "../../core/slurm-context.js";
+import type { Logger } from "../../io/log.js";
+import { type RendezvousMaster, startRendezvousMaster } from "../../io/rendezvous-master.js";
+import { type RendezvousWorkerSession, connectRendezvousWorker } from "../../io/rendezvous-worker.js";
+
+export type RendezvousLink =
+  | { kind: "master"; rendezvous: RendezvousMaster }
+  | { kind: "worker"; session: Promise<RendezvousWorkerSession> };
+
+export async function openRendezvous(
+  ctx: JobContext,
+  secret: Buffer,
+  port: number,
+  deadlineMs: number,
+  log: Logger,
+): Promise<RendezvousLink> {
+  const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+  if (ctx.isMaster) {
+    const rendezvous = await startRendezvousMaster({
+      port,
+      secret,
+      jobKey,
+      expectedNodes: ctx.nodes.filter((n) => n !== ctx.nodeName),
+      deadlineMs,
+      onEvent: (e) => log.debug(`rendezvous: ${JSON.stringify(e)}`),
+    });
+    return { kind: "master", rendezvous };
+  }
+  const session = connectRendezvousWorker({
+    host: ctx.master,
+    port,
+    secret,
+    jobKey,
+    node: ctx.nodeName,
+    rank: ctx.rank,
+    deadlineMs,
+    onEvent: (e) => log.debug(`rendezvous: ${JSON.stringify(e)}`),
+  });
+  // Awaited later; until then a failure to join must not count as unhandled.
+  session.catch(() => undefined);
+  return { kind: "worker", session };
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Tells the other side why this node gives up: abort (master) or failed (worker). */
+export async function failRendezvous(link: RendezvousLink | undefined, error: unknown): Promise<void> {
+  if (link === undefined) return;
+  if (link.kind === "master") {
+    await link.rendezvous.abort(`master ${messageOf(error)}`).catch(() => undefined);
+    return;
+  }
+  const session = await link.session.catch(() => undefined);
+  if (session === undefined) return;
+  session.reportFailed(messageOf(error));
+  // Give the line a moment to leave before the socket goes.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  session.close();
+}
+
+export async function cancelRendezvous(link: RendezvousLink | undefined, reason: string): Promise<void> {
+  await failRendezvous(link, new UserError("cancelled", reason));
+}

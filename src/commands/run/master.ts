@@ -1,0 +1,60 @@
+// The master node: waits until every worker's container and sshd are up, runs the job
+// script in its own container, and ends the job everywhere with the script's exit code.
+import { UserError } from "../../core/errors.js";
+import { spawnInherit } from "../../io/exec.js";
+import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js";
+import { describeRendezvousFailure } from "../../io/rendezvous-protocol.js";
+import { exitCodeOf } from "../../io/signals.js";
+import { waitForSshBanner } from "../../io/ssh-banner.js";
+import type { NodeRun } from "./index.js";
+import { messageOf } from "./link.js";
+
+const REACHABILITY_DEADLINE_MS = 10_000;
+
+export async function runMaster(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
+  const { ctx, plan, container, log, timer } = run;
+  try {
+    await container.start(run.deadlineMs);
+    const ready = await rendezvous.ready;
+    if (!ready.ok) {
+      throw new UserError("rendezvous", describeRendezvousFailure(ready.failure), {
+        hint: "check the named nodes (`srun srun-docker doctor`), or raise --timeout",
+      });
+    }
+    if (plan.sshdPort !== undefined) await checkWorkersReachable(run, plan.sshdPort);
+    timer.mark("containers up");
+    const code = await runScript(run, rendezvous);
+    timer.mark("job");
+    await rendezvous.finish(code);
+    await container.remove();
+    timer.mark("teardown");
+    return code;
+  } catch (error) {
+    await rendezvous.abort(`master ${ctx.nodeName}: ${messageOf(error)}`).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The master's ssh must reach every worker's sshd over the network, not only localhost. */
+async function checkWorkersReachable(run: NodeRun, port: number): Promise<void> {
+  const workers = run.ctx.nodes.filter((n) => n !== run.ctx.nodeName);
+  await Promise.all(workers.map((node) => waitForSshBanner(node, port, REACHABILITY_DEADLINE_MS)));
+}
+
+/** The script runs until it exits or a worker is lost (then the job cannot go on). */
+async function runScript(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
+  const job = spawnInherit(run.options.runtime, run.plan.execArgs);
+  let unsubscribe = () => {};
+  const lost = new Promise<WorkerLost>((resolve) => {
+    unsubscribe = rendezvous.onWorkerLost(resolve);
+  });
+  const first = await Promise.race([job.exit.then((exit) => ({ exit })), lost.then((worker) => ({ worker }))]);
+  unsubscribe();
+  if ("exit" in first) return exitCodeOf(first.exit);
+  // Removing the container ends the script; then the job is reported failed.
+  await run.container.remove();
+  await job.exit;
+  throw new UserError("worker-lost", `${first.worker.node} was lost during the job: ${first.worker.reason}`, {
+    hint: `the node, its srun-docker or its container died; see ${first.worker.node}'s output above`,
+  });
+}

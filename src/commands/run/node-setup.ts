@@ -1,0 +1,152 @@
+// One node's part of a run, before anything starts: the container's name, labels, files
+// and exact argv. Writes only this job's private files; starts nothing.
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import path from "node:path";
+import type { RunOptions } from "../../cli/options.js";
+import { type ContainerPlan, buildDockerExecArgs, buildDockerRunArgs, buildMainCommand } from "../../core/docker-args.js";
+import { usageError } from "../../core/errors.js";
+import type { GpuPlan } from "../../core/gpus.js";
+import { buildJobEnv } from "../../core/job-env.js";
+import { buildContainerName, buildLabels } from "../../core/names.js";
+import type { JobPorts } from "../../core/ports.js";
+import type { JobContext } from "../../core/slurm-context.js";
+import { renderGroup, renderKnownHosts, renderPasswd, renderSshClientConfig, renderSshdConfig } from "../../core/ssh-config.js";
+import type { ImageFiles } from "../../io/container-runtime.js";
+import type { Identity } from "../../io/identity.js";
+import { type JobFile, jobDirPath, writeJobFiles } from "../../io/job-files.js";
+import type { UserMaterial } from "../../io/ssh-material.js";
+import { VERSION } from "../../version.js";
+
+export interface NodePlan {
+  containerName: string;
+  jobDir: string;
+  runArgs: string[];
+  /** `exec` argv that runs the job script in this node's container. */
+  execArgs: string[];
+  /** Files to write into jobDir before the container starts. */
+  files: Record<string, JobFile>;
+  /** The sshd the container runs (ssh launcher), for the readiness check. */
+  sshdPort: number | undefined;
+}
+
+export interface NodePlanInput {
+  options: RunOptions;
+  ctx: JobContext;
+  identity: Identity;
+  material: Pick<UserMaterial, "jobsDir" | "hostKeyPath" | "hostPublicKey" | "authorizedKeysPath" | "clientKeyPath">;
+  ports: JobPorts;
+  gpus: GpuPlan;
+  imageFiles: ImageFiles;
+  scriptPath: string;
+  cwd: string;
+  callerEnv: NodeJS.ProcessEnv;
+}
+
+/** Pure: everything one node will do, as argv and file contents. `--dry-run` prints it. */
+export function planNode(input: NodePlanInput): NodePlan {
+  const { options, ctx, identity, material, ports } = input;
+  const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+  const jobDir = jobDirPath(material.jobsDir, jobKey, ctx.nodeName);
+  const file = (name: string) => path.join(jobDir, name);
+  const legacy = options.sshconfigdir;
+  const ssh = options.launcher === "ssh";
+  const files: Record<string, JobFile> = {
+    passwd: { content: renderPasswd({ imagePasswd: input.imageFiles.passwd, userEntry: identity.passwdLine }), mode: 0o644 },
+    group: { content: renderGroup({ imageGroup: input.imageFiles.group, userGroups: identity.groupLines }), mode: 0o644 },
+    hostfile: { content: ctx.nodes.map((n) => `${n} slots=${input.gpus.slots}\n`).join(""), mode: 0o644 },
+  };
+  if (ssh && legacy === undefined) {
+    files.sshd_config = {
+      content: renderSshdConfig({
+        port: ports.sshdPort,
+        hostKeyPath: material.hostKeyPath,
+        authorizedKeysPath: material.authorizedKeysPath,
+        user: identity.user,
+        pidFile: file("sshd.pid"),
+      }),
+      mode: 0o600,
+    };
+    files.known_hosts = { content: renderKnownHosts(ctx.nodes, ports.sshdPort, material.hostPublicKey), mode: 0o644 };
+    files.ssh_config = {
+      content: renderSshClientConfig({
+        nodes: ctx.nodes,
+        port: ports.sshdPort,
+        user: identity.user,
+        identityFile: material.clientKeyPath,
+        knownHostsFile: file("known_hosts"),
+      }),
+      mode: 0o644,
+    };
+  }
+  const sshdConfigPath = legacy === undefined ? file("sshd_config") : path.join(legacy, "sshd_config");
+  const plan: ContainerPlan = {
+    runtime: options.runtime,
+    name: buildContainerName({ dockname: options.dockname, user: identity.user, jobId: ctx.jobId, stepId: ctx.stepId, node: ctx.nodeName }),
+    labels: buildLabels({ version: VERSION, jobId: ctx.jobId, stepId: ctx.stepId, node: ctx.nodeName, uid: identity.uid, user: identity.user }),
+    image: options.container,
+    user: { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
+    passwdFile: file("passwd"),
+    groupFile: file("group"),
+    sshClientConfig: ssh && legacy === undefined ? file("ssh_config") : undefined,
+    workdir: input.cwd,
+    network: "host",
+    gpus: { deviceIds: input.gpus.deviceIds, runtime: options.gpuRuntime },
+    privileged: options.privileged,
+    ibdevices: options.ibdevices,
+    datamnts: options.datamnts,
+    envNames: options.envlist,
+    env: {},
+    shmSize: options.shmSize,
+    memlock: options.memlock,
+    dockopts: options.dockopts,
+    command: buildMainCommand(options.launcher, ssh ? { port: ports.sshdPort, configPath: sshdConfigPath } : undefined),
+    detach: true,
+  };
+  const env = buildJobEnv({
+    nodes: ctx.nodes,
+    rank: ctx.rank,
+    slotsPerNode: input.gpus.slots,
+    masterPort: ports.masterPort,
+    hostfilePath: file("hostfile"),
+    jobId: ctx.jobId,
+    envlist: options.envlist,
+    callerEnv: input.callerEnv,
+    // `ssh -F` so that a user's own ~/.ssh/config (e.g. the reference's Port block) cannot
+    // override the generated one for mpirun.
+    sshCommand: ssh && legacy === undefined ? `ssh -F ${file("ssh_config")}` : undefined,
+  });
+  return {
+    containerName: plan.name,
+    jobDir,
+    runArgs: buildDockerRunArgs(plan),
+    execArgs: buildDockerExecArgs({
+      name: plan.name,
+      user: { uid: identity.uid, gid: identity.gid },
+      workdir: input.cwd,
+      env,
+      command: [input.scriptPath, ...options.scriptArgs],
+    }),
+    files,
+    sshdPort: ssh ? ports.sshdPort : undefined,
+  };
+}
+
+/** The script must exist and be executable where it runs (inside a mounted path). */
+export async function resolveScript(script: string, cwd: string): Promise<string> {
+  const full = path.resolve(cwd, script);
+  try {
+    await access(full, constants.X_OK);
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw usageError(
+      `\`--script\` ${script}: ${missing ? "no such file" : "not executable"} (${full})`,
+      missing ? "give the path of your job script, relative to the current directory" : `run \`chmod +x ${script}\``,
+    );
+  }
+  return full;
+}
+
+export async function writeNodeFiles(plan: NodePlan): Promise<void> {
+  await writeJobFiles(plan.jobDir, plan.files);
+}

@@ -1,0 +1,37 @@
+// A worker node: brings up its container, tells the master it is ready (or why not), and
+// keeps it until the master says done, aborts, or goes away.
+import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
+import type { NodeRun } from "./index.js";
+import { messageOf } from "./link.js";
+
+export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
+  const { container, log, timer } = run;
+  const started = container.start(run.deadlineMs);
+  started.catch(() => undefined);
+  const session = await joining;
+  run.onCancel(async () => session.close());
+  try {
+    await started;
+  } catch (error) {
+    session.reportFailed(messageOf(error));
+    await container.remove();
+    session.close();
+    throw error;
+  }
+  session.reportReady();
+  timer.mark("containers up");
+  const outcome = await session.outcome;
+  timer.mark("job");
+  await container.remove();
+  timer.mark("teardown");
+  switch (outcome.kind) {
+    case "done":
+      return 0;
+    case "abort":
+      log.info(`the master ended the job: ${outcome.reason}`);
+      return 1;
+    case "lost":
+      log.info(`lost the master (${outcome.reason}): container removed`);
+      return 1;
+  }
+}

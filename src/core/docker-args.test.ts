@@ -1,0 +1,121 @@
+import { describe, expect, test } from "vitest";
+import {
+  type ContainerPlan,
+  buildDockerExecArgs,
+  buildDockerRunArgs,
+  buildListByLabelArgs,
+  buildMainCommand,
+  buildRemoveArgs,
+} from "./docker-args.js";
+
+const USER = { uid: 1001, gid: 1001, name: "alice", home: "/home/alice", groups: [27, 998] };
+const PLAN: ContainerPlan = {
+  runtime: "docker",
+  name: "srun-docker-alice-42.0-node1",
+  labels: { "srun-docker": "1", "srun-docker.job": "42" },
+  image: "img:1",
+  user: USER,
+  passwdFile: "/home/alice/.srun-docker/jobs/42/passwd",
+  groupFile: "/home/alice/.srun-docker/jobs/42/group",
+  sshClientConfig: undefined,
+  workdir: "/home/alice/work",
+  network: "host",
+  gpus: { deviceIds: [], runtime: "docker" },
+  privileged: false,
+  ibdevices: false,
+  datamnts: [],
+  envNames: [],
+  env: {},
+  shmSize: "1g",
+  memlock: { kind: "unlimited" },
+  dockopts: [],
+  command: ["sleep", "infinity"],
+  detach: true,
+};
+
+const HEAD = ["run", "-d", "--init", "--name", "srun-docker-alice-42.0-node1", "--label", "srun-docker=1", "--label", "srun-docker.job=42", "--net=host"];
+const AS_USER = ["-u", "1001:1001", "--group-add", "27", "--group-add", "998", "-e", "HOME=/home/alice", "-e", "USER=alice", "-v", "/home/alice:/home/alice", "-v", "/home/alice/.srun-docker/jobs/42/passwd:/etc/passwd:ro", "-v", "/home/alice/.srun-docker/jobs/42/group:/etc/group:ro"];
+const LIMITS = ["--shm-size=1g", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864", "-w", "/home/alice/work"];
+
+describe("buildDockerRunArgs", () => {
+  test("the default plan, in full", () => {
+    expect(buildDockerRunArgs(PLAN)).toEqual([...HEAD, ...AS_USER, ...LIMITS, "img:1", "sleep", "infinity"]);
+  });
+
+  // Each row: plan changes → the arguments between the limits and the image.
+  test.each<[string, Partial<ContainerPlan>, string[]]>([
+    ["docker GPUs", { gpus: { deviceIds: ["0", "1"], runtime: "docker" } }, ["--gpus", '"device=0,1"']],
+    ["all GPUs", { gpus: { deviceIds: "all", runtime: "docker" } }, ["--gpus", "all"]],
+    ["nvidia-docker2", { gpus: { deviceIds: ["0", "1"], runtime: "nvidia" } }, ["--runtime=nvidia", "-e", "NVIDIA_VISIBLE_DEVICES=0,1"]],
+    ["nvidia-docker2 all", { gpus: { deviceIds: "all", runtime: "nvidia" } }, ["--runtime=nvidia", "-e", "NVIDIA_VISIBLE_DEVICES=all"]],
+    ["privileged", { privileged: true }, ["--privileged"]],
+    ["ibdevices", { ibdevices: true }, ["--cap-add=IPC_LOCK", "--device=/dev/infiniband"]],
+    ["datamnts", { datamnts: ["/data", "/scratch"] }, ["-v", "/data:/data", "-v", "/scratch:/scratch"]],
+    ["mounts", { mounts: [{ source: "/a", target: "/b", readOnly: true }, { source: "/c", target: "/d" }] }, ["-v", "/a:/b:ro", "-v", "/c:/d"]],
+    ["extra groups", { extraGroups: [999] }, ["--group-add", "999"]],
+    ["envlist names", { envNames: ["V1", "V2"] }, ["-e", "V1", "-e", "V2"]],
+    ["env values", { env: { hostlist: "a:1", np: "1" } }, ["-e", "hostlist=a:1", "-e", "np=1"]],
+    ["entrypoint", { entrypoint: "bash" }, ["--entrypoint=bash"]],
+    ["dockopts last", { dockopts: ["--ipc=host", "-e", "X=a b"] }, ["--ipc=host", "-e", "X=a b"]],
+  ])("%s", (_what, change, middle) => {
+    expect(buildDockerRunArgs({ ...PLAN, ...change })).toEqual([...HEAD, ...AS_USER, ...LIMITS, ...middle, "img:1", "sleep", "infinity"]);
+  });
+
+  test.each<[string, Partial<ContainerPlan>, string[]]>([
+    ["memlock off", { memlock: { kind: "off" } }, ["--shm-size=1g", "--ulimit", "stack=67108864", "-w", "/home/alice/work"]],
+    ["memlock bytes", { memlock: { kind: "bytes", bytes: 1024 } }, ["--shm-size=1g", "--ulimit", "memlock=1024", "--ulimit", "stack=67108864", "-w", "/home/alice/work"]],
+    ["image workdir", { workdir: undefined }, ["--shm-size=1g", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864"]],
+  ])("%s", (_what, change, limits) => {
+    expect(buildDockerRunArgs({ ...PLAN, ...change })).toEqual([...HEAD, ...AS_USER, ...limits, "img:1", "sleep", "infinity"]);
+  });
+
+  test("ssh client config is mounted as the system ssh_config", () => {
+    const args = buildDockerRunArgs({ ...PLAN, sshClientConfig: "/j/ssh_config" });
+    expect(args.slice(HEAD.length + AS_USER.length, HEAD.length + AS_USER.length + 2)).toEqual(["-v", "/j/ssh_config:/etc/ssh/ssh_config:ro"]);
+  });
+
+  test("podman: keep-id instead of -u and groups, CDI GPUs", () => {
+    const args = buildDockerRunArgs({ ...PLAN, runtime: "podman", gpus: { deviceIds: ["0", "1"], runtime: "docker" } });
+    expect(args).toEqual([
+      ...HEAD,
+      "--userns=keep-id",
+      ...AS_USER.slice(6),
+      ...LIMITS,
+      "--device", "nvidia.com/gpu=0", "--device", "nvidia.com/gpu=1",
+      "img:1", "sleep", "infinity",
+    ]);
+  });
+
+  test("the image's user: no identity options at all", () => {
+    expect(buildDockerRunArgs({ ...PLAN, user: undefined })).toEqual([...HEAD, ...LIMITS, "img:1", "sleep", "infinity"]);
+  });
+
+  test("asuser-style interactive container", () => {
+    const args = buildDockerRunArgs({ ...PLAN, detach: false, remove: true, interactive: true, tty: true, init: false, network: undefined, hostname: "node1-contain", command: ["bash"] });
+    expect(args.slice(0, 7)).toEqual(["run", "--rm", "-i", "-t", "--name", "srun-docker-alice-42.0-node1", "--label"]);
+    expect(args).toContain("--hostname");
+    expect(args.at(-1)).toBe("bash");
+  });
+});
+
+test.each<[Parameters<typeof buildMainCommand>, string[]]>([
+  [["ssh", { port: 20000, configPath: "/j/sshd_config" }], ["/usr/sbin/sshd", "-D", "-e", "-p", "20000", "-f", "/j/sshd_config"]],
+  [["each", undefined], ["sleep", "infinity"]],
+  [["each", { port: 1, configPath: "/x" }], ["sleep", "infinity"]],
+])("buildMainCommand(%j)", (args, expected) => expect(buildMainCommand(...args)).toEqual(expected));
+
+test.each<[Parameters<typeof buildDockerExecArgs>[0], string[]]>([
+  [
+    { name: "c", user: { uid: 1, gid: 2 }, workdir: "/w", env: { np: "4", hostlist: "a:2,b:2" }, command: ["./job.sh", "a b", "--x=1"] },
+    ["exec", "-u", "1:2", "-w", "/w", "-e", "np=4", "-e", "hostlist=a:2,b:2", "c", "./job.sh", "a b", "--x=1"],
+  ],
+  [{ name: "c", user: undefined, workdir: undefined, env: {}, command: ["bash"], interactive: true, tty: true }, ["exec", "-i", "-t", "c", "bash"]],
+])("buildDockerExecArgs %#", (plan, expected) => expect(buildDockerExecArgs(plan)).toEqual(expected));
+
+test("buildRemoveArgs", () => expect(buildRemoveArgs("c1")).toEqual(["rm", "-f", "c1"]));
+
+test("buildListByLabelArgs", () => {
+  expect(buildListByLabelArgs({ "srun-docker": "1", "srun-docker.uid": "1001" })).toEqual([
+    "ps", "-a", "--filter", "label=srun-docker=1", "--filter", "label=srun-docker.uid=1001", "--format", "{{.Names}}",
+  ]);
+});

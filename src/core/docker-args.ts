@@ -1,0 +1,173 @@
+import type { Memlock } from "../cli/option-values.js";
+
+/**
+ * argv builders for the container engine (docker or podman). They return the arguments after
+ * the binary; nothing here runs anything, so `--dry-run` prints exactly what would run.
+ */
+export type Runtime = "docker" | "podman";
+
+export interface UserIdentity {
+  readonly uid: number;
+  readonly gid: number;
+  readonly name: string;
+  readonly home: string;
+  /** Supplementary group ids (`id -G` without the primary group). */
+  readonly groups: readonly number[];
+}
+
+export interface Mount {
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly?: boolean;
+}
+
+export interface ContainerPlan {
+  readonly runtime: Runtime;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly image: string;
+  /** Run as this user (uid:gid, groups, home, passwd/group files); undefined = the image's user. */
+  readonly user: UserIdentity | undefined;
+  readonly passwdFile: string | undefined;
+  readonly groupFile: string | undefined;
+  /** Generated ssh client config, mounted as /etc/ssh/ssh_config (ssh launcher). */
+  readonly sshClientConfig: string | undefined;
+  /** Working directory; undefined = the image's. */
+  readonly workdir: string | undefined;
+  /** undefined = the engine's default network. */
+  readonly network: string | undefined;
+  readonly gpus: { readonly deviceIds: readonly string[] | "all"; readonly runtime: "docker" | "nvidia" };
+  readonly privileged: boolean;
+  readonly ibdevices: boolean;
+  readonly datamnts: readonly string[];
+  readonly mounts?: readonly Mount[];
+  readonly extraGroups?: readonly number[];
+  /** Names passed as `-e NAME`: the value comes from the engine CLI's environment, not argv. */
+  readonly envNames: readonly string[];
+  /** Explicit `-e NAME=value` settings. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly shmSize: string;
+  readonly memlock: Memlock;
+  readonly dockopts: readonly string[];
+  readonly command: readonly string[];
+  readonly detach: boolean;
+  readonly remove?: boolean;
+  readonly tty?: boolean;
+  readonly interactive?: boolean;
+  readonly init?: boolean;
+  readonly hostname?: string;
+  readonly entrypoint?: string;
+}
+
+/** The reference's recommended stack size for deep-learning images. */
+export const STACK_ULIMIT = 67_108_864;
+
+export function buildDockerRunArgs(plan: ContainerPlan): string[] {
+  const args = ["run"];
+  if (plan.detach) args.push("-d");
+  if (plan.remove) args.push("--rm");
+  if (plan.interactive) args.push("-i");
+  if (plan.tty) args.push("-t");
+  if (plan.init ?? true) args.push("--init");
+  args.push("--name", plan.name);
+  for (const [key, value] of Object.entries(plan.labels)) args.push("--label", `${key}=${value}`);
+  if (plan.network !== undefined) args.push(`--net=${plan.network}`);
+  if (plan.hostname !== undefined) args.push("--hostname", plan.hostname);
+  args.push(...userArgs(plan));
+  if (plan.sshClientConfig !== undefined) args.push("-v", `${plan.sshClientConfig}:/etc/ssh/ssh_config:ro`);
+  args.push(`--shm-size=${plan.shmSize}`, ...memlockArgs(plan.memlock), "--ulimit", `stack=${STACK_ULIMIT}`);
+  if (plan.workdir !== undefined) args.push("-w", plan.workdir);
+  args.push(...gpuArgs(plan));
+  if (plan.privileged) args.push("--privileged");
+  if (plan.ibdevices) args.push("--cap-add=IPC_LOCK", "--device=/dev/infiniband");
+  for (const dir of plan.datamnts) args.push("-v", `${dir}:${dir}`);
+  for (const mount of plan.mounts ?? []) args.push("-v", `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`);
+  for (const gid of plan.extraGroups ?? []) args.push("--group-add", String(gid));
+  for (const name of plan.envNames) args.push("-e", name);
+  for (const [key, value] of Object.entries(plan.env)) args.push("-e", `${key}=${value}`);
+  if (plan.entrypoint !== undefined) args.push(`--entrypoint=${plan.entrypoint}`);
+  // The user's raw options come last so they can override ours (docker: last one wins).
+  args.push(...plan.dockopts, plan.image, ...plan.command);
+  return args;
+}
+
+function userArgs(plan: ContainerPlan): string[] {
+  const { user } = plan;
+  if (user === undefined) return [];
+  // Rootless podman maps the caller's uid into the container itself; `-u` would fight it,
+  // and supplementary groups cannot be mapped.
+  const args =
+    plan.runtime === "podman"
+      ? ["--userns=keep-id"]
+      : ["-u", `${user.uid}:${user.gid}`, ...user.groups.flatMap((gid) => ["--group-add", String(gid)])];
+  args.push("-e", `HOME=${user.home}`, "-e", `USER=${user.name}`, "-v", `${user.home}:${user.home}`);
+  if (plan.passwdFile !== undefined) args.push("-v", `${plan.passwdFile}:/etc/passwd:ro`);
+  if (plan.groupFile !== undefined) args.push("-v", `${plan.groupFile}:/etc/group:ro`);
+  return args;
+}
+
+function memlockArgs(memlock: Memlock): string[] {
+  switch (memlock.kind) {
+    case "unlimited":
+      return ["--ulimit", "memlock=-1"];
+    case "off":
+      return [];
+    case "bytes":
+      return ["--ulimit", `memlock=${memlock.bytes}`];
+  }
+}
+
+function gpuArgs(plan: ContainerPlan): string[] {
+  const { deviceIds, runtime } = plan.gpus;
+  if (deviceIds !== "all" && deviceIds.length === 0) return [];
+  const list = deviceIds === "all" ? "all" : deviceIds.join(",");
+  if (runtime === "nvidia") return ["--runtime=nvidia", "-e", `NVIDIA_VISIBLE_DEVICES=${list}`];
+  // Podman uses CDI device names; docker's --gpus needs the list quoted when it has commas.
+  if (plan.runtime === "podman") {
+    return (deviceIds === "all" ? ["all"] : deviceIds).flatMap((id) => ["--device", `nvidia.com/gpu=${id}`]);
+  }
+  return ["--gpus", deviceIds === "all" ? "all" : `"device=${list}"`];
+}
+
+/** The container's main process: sshd in the foreground (ssh launcher) or an idle sleep (each). */
+export function buildMainCommand(
+  launcher: "ssh" | "each",
+  sshd: { readonly port: number; readonly configPath: string } | undefined,
+): string[] {
+  if (launcher === "ssh" && sshd !== undefined) {
+    return ["/usr/sbin/sshd", "-D", "-e", "-p", String(sshd.port), "-f", sshd.configPath];
+  }
+  return ["sleep", "infinity"];
+}
+
+export interface ExecPlan {
+  readonly name: string;
+  /** uid:gid to run as; undefined = the container's user. */
+  readonly user: { readonly uid: number; readonly gid: number } | undefined;
+  readonly workdir: string | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  readonly command: readonly string[];
+  readonly interactive?: boolean;
+  readonly tty?: boolean;
+}
+
+export function buildDockerExecArgs(plan: ExecPlan): string[] {
+  const args = ["exec"];
+  if (plan.interactive) args.push("-i");
+  if (plan.tty) args.push("-t");
+  if (plan.user !== undefined) args.push("-u", `${plan.user.uid}:${plan.user.gid}`);
+  if (plan.workdir !== undefined) args.push("-w", plan.workdir);
+  for (const [key, value] of Object.entries(plan.env)) args.push("-e", `${key}=${value}`);
+  args.push(plan.name, ...plan.command);
+  return args;
+}
+
+export function buildRemoveArgs(name: string): string[] {
+  return ["rm", "-f", name];
+}
+
+/** Lists container names carrying every one of the labels, running or not. */
+export function buildListByLabelArgs(labels: Readonly<Record<string, string>>): string[] {
+  const filters = Object.entries(labels).flatMap(([key, value]) => ["--filter", `label=${key}=${value}`]);
+  return ["ps", "-a", ...filters, "--format", "{{.Names}}"];
+}

@@ -1,0 +1,64 @@
+/**
+ * The environment the job script sees. The reference's `hostlist` (node:slots,…), `np` and
+ * `ENVLIST`, plus what modern launchers read (torchrun, DeepSpeed, Horovod, mpirun).
+ */
+export interface JobEnvInput {
+  readonly nodes: readonly string[];
+  /** This node's rank (NODE_RANK). */
+  readonly rank: number;
+  readonly slotsPerNode: number;
+  readonly masterPort: number;
+  /** Where the hostfile (renderHostfile) is written, as seen inside the container. */
+  readonly hostfilePath: string;
+  readonly jobId: string;
+  /** `--envlist` names; their values are copied from `callerEnv`. */
+  readonly envlist: readonly string[];
+  readonly callerEnv: NodeJS.ProcessEnv;
+  /**
+   * An ssh command that reads the generated client config (`ssh -F FILE`), given to Open MPI
+   * so a user's own ~/.ssh/config (e.g. the reference's Port block) cannot override ours.
+   */
+  readonly sshCommand?: string | undefined;
+}
+
+/** `node1:4,node2:4`, as the reference exported it for `mpirun -H $hostlist`. */
+export function renderHostlistVar(nodes: readonly string[], slots: number): string {
+  return nodes.map((node) => `${node}:${slots}`).join(",");
+}
+
+/** OpenMPI / DeepSpeed hostfile: one `node slots=N` line per node. */
+export function renderHostfile(nodes: readonly string[], slots: number): string {
+  return nodes.map((node) => `${node} slots=${slots}\n`).join("");
+}
+
+export function buildJobEnv(input: JobEnvInput): Record<string, string> {
+  const np = input.slotsPerNode * input.nodes.length;
+  const env: Record<string, string> = {};
+  for (const name of input.envlist) {
+    const value = input.callerEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  Object.assign(env, {
+    hostlist: renderHostlistVar(input.nodes, input.slotsPerNode),
+    np: String(np),
+    NNODES: String(input.nodes.length),
+    NODE_RANK: String(input.rank),
+    NPROC_PER_NODE: String(input.slotsPerNode),
+    MASTER_ADDR: input.nodes[0] ?? "",
+    MASTER_PORT: String(input.masterPort),
+    WORLD_SIZE: String(np),
+    HOSTFILE: input.hostfilePath,
+    SLURM_JOB_ID: input.jobId,
+  });
+  if (input.envlist.length > 0) env.ENVLIST = input.envlist.join(",");
+  if (input.sshCommand !== undefined) {
+    env.OMPI_MCA_plm_rsh_agent = input.sshCommand;
+    env.PRTE_MCA_plm_ssh_agent = input.sshCommand;
+  }
+  return env;
+}
+
+/** `--envlist` names not set in the caller's environment (worth a warning). */
+export function findMissingEnvlist(envlist: readonly string[], callerEnv: NodeJS.ProcessEnv): string[] {
+  return envlist.filter((name) => callerEnv[name] === undefined);
+}

@@ -1,0 +1,57 @@
+/**
+ * Per-job private files (passwd, group, ssh config, hostfile...) under
+ * <material dir>/jobs/<jobId>.<stepId>/<node>/: per node, because the home is shared and every
+ * node writes its own. Each file is written under a temporary name and renamed, so a reader
+ * (the container, ssh) never sees half a file.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { isErrno } from "./ssh-material.js";
+
+export interface JobFile {
+  content: string | Buffer;
+  mode: number;
+}
+
+/** A path segment we build paths from: no separators, no "." or "..". */
+function checkSegment(what: string, value: string): string {
+  if (value === "" || value === "." || value === ".." || /[/\0]/.test(value)) {
+    throw new Error(`internal error: unsafe ${what} ${JSON.stringify(value)} for a job path (please report)`);
+  }
+  return value;
+}
+
+export function jobDirPath(jobsDir: string, jobKey: string, node: string): string {
+  return join(jobsDir, checkSegment("job key", jobKey), checkSegment("node", node));
+}
+
+/** Creates `jobDir` (0700) and writes each file atomically with exactly its mode. */
+export async function writeJobFiles(jobDir: string, files: Record<string, JobFile>): Promise<Record<string, string>> {
+  await mkdir(jobDir, { recursive: true, mode: 0o700 });
+  const written: Record<string, string> = {};
+  for (const [name, file] of Object.entries(files)) {
+    const path = join(jobDir, checkSegment("file name", name));
+    const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+      await writeFile(temp, file.content, { mode: file.mode, flag: "wx" });
+      await chmod(temp, file.mode); // the umask may have taken bits away
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    written[name] = path;
+  }
+  return written;
+}
+
+/** Removes this node's job dir, and the job's dir once no node's is left in it. */
+export async function removeJobDir(jobDir: string): Promise<void> {
+  await rm(jobDir, { recursive: true, force: true });
+  try {
+    await rmdir(dirname(jobDir));
+  } catch (error) {
+    if (!isErrno(error, "ENOTEMPTY", "EEXIST", "ENOENT")) throw error;
+  }
+}

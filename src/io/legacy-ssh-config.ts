@@ -1,0 +1,123 @@
+/**
+ * `srun-docker sshconfig`: the directory create_mpisshconfig.sh made for `--sshconfigdir`, made
+ * without building an image: host keys, an sshd_config for a user-run sshd on `port` with its
+ * HostKeys in the directory, plus a client key and the ~/.ssh/config block to paste. Unlike
+ * the old script's output, root login and passwords are off and the client checks host keys.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { UserError } from "../core/errors.js";
+import { generateKeyPair, isErrno, type KeygenOptions } from "./ssh-material.js";
+
+export interface LegacySshConfigOptions extends KeygenOptions {
+  /** `Host` patterns of the printed block; default a placeholder the block says to replace. */
+  hostPatterns?: readonly string[];
+  /** Replace an existing directory. */
+  force?: boolean;
+}
+
+export interface LegacySshConfig {
+  dir: string;
+  sshdConfigPath: string;
+  clientKeyPath: string;
+  knownHostsPath: string;
+  /** The block for ~/.ssh/config, ending in a newline. */
+  sshConfigBlock: string;
+}
+
+// No RSA: every OpenSSH since 6.5 (2014) has ed25519, and RSA keys are slow to make.
+const HOST_KEY_TYPES = ["ed25519", "ecdsa"] as const;
+/** Every container presents the same host keys, so ssh checks them under one name. */
+const HOST_KEY_ALIAS = "srun-docker-containers";
+
+export async function createLegacySshConfigDir(
+  dir: string,
+  port: number,
+  options: LegacySshConfigOptions = {},
+): Promise<LegacySshConfig> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`internal error: sshd port ${port} out of range (please report)`);
+  }
+  const target = resolve(dir);
+  const existing = await stat(target).catch((error: unknown) => (isErrno(error, "ENOENT") ? undefined : Promise.reject(error)));
+  if (existing !== undefined && !options.force) {
+    throw new UserError("sshconfig-exists", `${target} already exists`, {
+      hint: "pass --force to replace it, or choose another directory",
+    });
+  }
+  await mkdir(dirname(target), { recursive: true });
+  const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await mkdir(temp, { mode: 0o700 });
+    const user = userInfo().username;
+    const hostKeys: string[] = [];
+    for (const type of HOST_KEY_TYPES) {
+      await generateKeyPair(join(temp, `ssh_host_${type}_key`), type, `srun-docker host ${user}`, options);
+      hostKeys.push((await readFile(join(temp, `ssh_host_${type}_key.pub`), "utf8")).trim());
+    }
+    await generateKeyPair(join(temp, "id_ed25519"), "ed25519", `srun-docker client ${user}`, options);
+    const clientPublicKey = (await readFile(join(temp, "id_ed25519.pub"), "utf8")).trim();
+    await writeFile(join(temp, "authorized_keys"), `${clientPublicKey}\n`, { mode: 0o600 });
+    await writeFile(join(temp, "known_hosts"), hostKeys.map((key) => `${HOST_KEY_ALIAS} ${key}\n`).join(""), {
+      mode: 0o644,
+    });
+    await writeFile(join(temp, "sshd_config"), renderLegacySshdConfig(target, port), { mode: 0o644 });
+    if (existing !== undefined) await rm(target, { recursive: true, force: true });
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    dir: target,
+    sshdConfigPath: join(target, "sshd_config"),
+    clientKeyPath: join(target, "id_ed25519"),
+    knownHostsPath: join(target, "known_hosts"),
+    sshConfigBlock: renderLegacySshConfigBlock(target, port, options.hostPatterns),
+  };
+}
+
+/** sshd_config for `sshd -f <dir>/sshd_config` run as the user inside the containers. */
+export function renderLegacySshdConfig(dir: string, port: number): string {
+  return [
+    "# Written by `srun-docker sshconfig`: an sshd run by the user inside job containers.",
+    `Port ${port}`,
+    ...HOST_KEY_TYPES.map((type) => `HostKey ${dir}/ssh_host_${type}_key`),
+    // The user's own ~/.ssh/authorized_keys keeps working for keys set up the old way.
+    `AuthorizedKeysFile ${dir}/authorized_keys .ssh/authorized_keys`,
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "PermitRootLogin no",
+    // A user-run sshd cannot use PAM, and the shared home's modes are not its business.
+    "UsePAM no",
+    "StrictModes no",
+    "X11Forwarding no",
+    "PrintMotd no",
+    "AcceptEnv LANG LC_*",
+    "",
+  ].join("\n");
+}
+
+export function renderLegacySshConfigBlock(
+  dir: string,
+  port: number,
+  hostPatterns: readonly string[] = ["node*"],
+): string {
+  return [
+    `# srun-docker: ssh between job containers, whose sshd listens on port ${port}.`,
+    ...(hostPatterns.length === 1 && hostPatterns[0] === "node*"
+      ? ["# Replace node* with your compute nodes' names (sinfo -h -N -o %N)."]
+      : []),
+    `Host ${hostPatterns.join(" ")}`,
+    `    Port ${port}`,
+    `    IdentityFile ${dir}/id_ed25519`,
+    "    IdentitiesOnly yes",
+    `    HostKeyAlias ${HOST_KEY_ALIAS}`,
+    `    UserKnownHostsFile ${dir}/known_hosts`,
+    "    StrictHostKeyChecking yes",
+    "",
+  ].join("\n");
+}

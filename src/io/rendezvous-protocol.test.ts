@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import {
+  computeMac,
+  createLineDecoder,
+  describeRendezvousFailure,
+  encodeMessage,
+  isValidNodeName,
+  parseMasterMessage,
+  parseWorkerMessage,
+  verifyMac,
+} from "./rendezvous-protocol.js";
+
+const secret = Buffer.alloc(32, 7);
+const input = { jobKey: "12.0", masterNonce: "a".repeat(32), workerNonce: "b".repeat(32), node: "node2" };
+
+describe("createLineDecoder", () => {
+  it("joins lines split across chunks", () => {
+    const decoder = createLineDecoder(100);
+    expect(decoder.push(Buffer.from('{"a":'))).toEqual({ lines: [], overflow: false });
+    expect(decoder.push(Buffer.from('1}\n{"b"'))).toEqual({ lines: ['{"a":1}'], overflow: false });
+    expect(decoder.push(Buffer.from(":2}\n\n"))).toEqual({ lines: ['{"b":2}', ""], overflow: false });
+  });
+  it("reports an overlong line, with or without its newline", () => {
+    expect(createLineDecoder(4).push(Buffer.from("12345")).overflow).toBe(true);
+    expect(createLineDecoder(4).push(Buffer.from("ok\n123456\n")).overflow).toBe(true);
+    expect(createLineDecoder(4).push(Buffer.from("1234\n")).overflow).toBe(false);
+  });
+});
+
+describe("parse*Message", () => {
+  it.each([
+    "",
+    "not json",
+    "null",
+    "[]",
+    '{"type":"done"}',
+    '{"type":"done","exitCode":256}',
+    '{"type":"challenge","v":1,"nonce":"xyz"}',
+    '{"type":"welcome","mac":"00"}',
+    '{"type":"hello"}',
+  ])("rejects %j as a master message", (line) => {
+    expect(parseMasterMessage(line)).toBeUndefined();
+  });
+  it("accepts well-formed messages in their own direction only", () => {
+    const done = encodeMessage({ type: "done", exitCode: 3 }).trimEnd();
+    expect(parseMasterMessage(done)).toEqual({ type: "done", exitCode: 3 });
+    expect(parseWorkerMessage(done)).toBeUndefined();
+    const ready = encodeMessage({ type: "ready", info: { slots: 4 } }).trimEnd();
+    expect(parseWorkerMessage(ready)).toEqual({ type: "ready", info: { slots: 4 } });
+    expect(parseMasterMessage(ready)).toBeUndefined();
+  });
+  it("rejects node names that would make the MAC input ambiguous", () => {
+    expect(isValidNodeName("node-01.cluster")).toBe(true);
+    expect(isValidNodeName("a|b")).toBe(false);
+    expect(isValidNodeName("a b")).toBe(false);
+    expect(isValidNodeName("")).toBe(false);
+  });
+});
+
+describe("MACs", () => {
+  it("verify only with the same secret, role and inputs", () => {
+    const mac = computeMac(secret, "worker", input);
+    expect(verifyMac(secret, "worker", input, mac)).toBe(true);
+    expect(verifyMac(Buffer.alloc(32, 8), "worker", input, mac)).toBe(false);
+    expect(verifyMac(secret, "master", input, mac)).toBe(false);
+    expect(verifyMac(secret, "worker", { ...input, jobKey: "12.1" }, mac)).toBe(false);
+    expect(verifyMac(secret, "worker", { ...input, node: "node3" }, mac)).toBe(false);
+    expect(verifyMac(secret, "worker", input, "00")).toBe(false);
+  });
+});
+
+describe("describeRendezvousFailure", () => {
+  it("names each missing node and why", () => {
+    const text = describeRendezvousFailure({
+      reason: "deadline",
+      elapsedMs: 30_000,
+      missing: [
+        { node: "n2", state: "never-connected" },
+        { node: "n3", state: "connected-not-ready" },
+        { node: "n4", state: "failed", message: "image missing" },
+        { node: "n5", state: "disconnected", reason: "connection closed" },
+      ],
+    });
+    expect(text).toBe(
+      [
+        "not every node was ready within 30.0 s",
+        "  n2: never connected",
+        "  n3: connected but never reported ready",
+        "  n4: reported failure: image missing",
+        "  n5: disconnected before the job ended (connection closed)",
+      ].join("\n"),
+    );
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * The rendezvous wire protocol, pure: newline-delimited JSON messages, their validation, the
+ * HMAC handshake, and the words for a failed rendezvous. The master and worker edges
+ * (rendezvous-master.ts, rendezvous-worker.ts) own the sockets.
+ *
+ * Handshake (both sides prove they hold the per-user secret, bound to this job step):
+ *   master → {type:"challenge", v, nonce}
+ *   worker → {type:"hello", node, rank, nonce, mac: HMAC(secret, "worker|job|mNonce|wNonce|node")}
+ *   master → {type:"welcome", mac: HMAC(secret, "master|job|mNonce|wNonce|node")}
+ * Then the worker sends "ready" or "failed", the master "done" or "abort"; both send "ping".
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+/** A longer line is an attack or a bug: the connection is dropped. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+const nonce = z.string().regex(/^[0-9a-f]{32}$/);
+const mac = z.string().regex(/^[0-9a-f]{64}$/);
+// A node name is a Slurm host name; "|" would make the MAC input ambiguous.
+const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
+const text = z.string().max(16 * 1024);
+
+const masterMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("challenge"), v: z.int(), nonce }),
+  z.object({ type: z.literal("welcome"), mac }),
+  z.object({ type: z.literal("reject"), reason: text }),
+  z.object({ type: z.literal("ping") }),
+  z.object({ type: z.literal("done"), exitCode: z.int().min(0).max(255) }),
+  z.object({ type: z.literal("abort"), reason: text }),
+]);
+
+const workerMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("hello"), node: nodeName, rank: z.int().min(0), nonce, mac }),
+  z.object({ type: z.literal("ready"), info: z.record(z.string(), z.unknown()).optional() }),
+  z.object({ type: z.literal("failed"), message: text }),
+  z.object({ type: z.literal("ping") }),
+]);
+
+export type MasterMessage = z.infer<typeof masterMessage>;
+export type WorkerMessage = z.infer<typeof workerMessage>;
+export type ReadyInfo = Record<string, unknown>;
+
+function parseWith<T>(schema: z.ZodType<T>, line: string): T | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+/** A line the worker received; undefined for anything malformed. */
+export function parseMasterMessage(line: string): MasterMessage | undefined {
+  return parseWith(masterMessage, line);
+}
+
+/** A line the master received; undefined for anything malformed. */
+export function parseWorkerMessage(line: string): WorkerMessage | undefined {
+  return parseWith(workerMessage, line);
+}
+
+export function encodeMessage(message: MasterMessage | WorkerMessage): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+export function isValidNodeName(node: string): boolean {
+  return nodeName.safeParse(node).success;
+}
+
+export function createNonce(): string {
+  return randomBytes(16).toString("hex");
+}
+
+export interface HandshakeInput {
+  jobKey: string;
+  masterNonce: string;
+  workerNonce: string;
+  node: string;
+}
+
+/** The MAC one side sends; the role prefix stops a reflected MAC from passing as the other's. */
+export function computeMac(secret: Buffer, role: "worker" | "master", input: HandshakeInput): string {
+  const data = [role, input.jobKey, input.masterNonce, input.workerNonce, input.node].join("|");
+  return createHmac("sha256", secret).update(data, "utf8").digest("hex");
+}
+
+export function verifyMac(
+  secret: Buffer,
+  role: "worker" | "master",
+  input: HandshakeInput,
+  received: string,
+): boolean {
+  const expected = Buffer.from(computeMac(secret, role, input), "hex");
+  const got = Buffer.from(received, "hex");
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+/** Splits a byte stream into lines; reports overflow once a line grows past the limit. */
+export interface LineDecoder {
+  push(chunk: Buffer): { lines: string[]; overflow: boolean };
+}
+
+export function createLineDecoder(maxLineBytes: number = MAX_LINE_BYTES): LineDecoder {
+  let pending: Buffer = Buffer.alloc(0);
+  return {
+    push(chunk) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const lines: string[] = [];
+      let start = 0;
+      for (let end = pending.indexOf(10, start); end !== -1; end = pending.indexOf(10, start)) {
+        if (end - start > maxLineBytes) return { lines, overflow: true };
+        lines.push(pending.subarray(start, end).toString("utf8"));
+        start = end + 1;
+      }
+      pending = pending.subarray(start);
+      return { lines, overflow: pending.length > maxLineBytes };
+    },
+  };
+}
+
+/** Where each node that kept the rendezvous from completing stood. */
+export type MissingNodeState =
+  | { node: string; state: "never-connected"; note?: string }
+  | { node: string; state: "connected-not-ready" }
+  | { node: string; state: "failed"; message: string }
+  | { node: string; state: "disconnected"; reason: string };
+
+export interface RendezvousFailure {
+  /** What ended the wait: the deadline, or the first node that failed or went away. */
+  reason: "deadline" | "worker-failed" | "worker-disconnected" | "aborted";
+  missing: MissingNodeState[];
+  elapsedMs: number;
+}
+
+export function describeMissingNode(missing: MissingNodeState): string {
+  switch (missing.state) {
+    case "never-connected":
+      return `${missing.node}: never connected${missing.note === undefined ? "" : ` (${missing.note})`}`;
+    case "connected-not-ready":
+      return `${missing.node}: connected but never reported ready`;
+    case "failed":
+      return `${missing.node}: reported failure: ${missing.message}`;
+    case "disconnected":
+      return `${missing.node}: disconnected before the job ended (${missing.reason})`;
+    default: {
+      const unreachable: never = missing;
+      return String(unreachable);
+    }
+  }
+}
+
+/** One line per missing node under a headline, for the user. */
+export function describeRendezvousFailure(failure: RendezvousFailure): string {
+  const seconds = (failure.elapsedMs / 1000).toFixed(1);
+  const headline = {
+    deadline: `not every node was ready within ${seconds} s`,
+    "worker-failed": `a node failed after ${seconds} s`,
+    "worker-disconnected": `a node went away after ${seconds} s`,
+    aborted: `the rendezvous was aborted after ${seconds} s`,
+  }[failure.reason];
+  return [headline, ...failure.missing.map((m) => `  ${describeMissingNode(m)}`)].join("\n");
+}

@@ -1,0 +1,64 @@
+/**
+ * Where each expected worker stands in the master's rendezvous, and the two summaries the
+ * master needs from it: every worker ready, or the list of those that are not and why. Pure;
+ * `C` is the master's connection type.
+ */
+import type { MissingNodeState, ReadyInfo } from "./rendezvous-protocol.js";
+
+export type NodeState<C> =
+  | { kind: "waiting"; note?: string }
+  | { kind: "authenticated"; conn: C; rank: number }
+  | { kind: "ready"; conn: C; rank: number; info?: ReadyInfo }
+  | { kind: "failed"; message: string }
+  | { kind: "gone"; reason: string };
+
+export type Roster<C> = Map<string, NodeState<C>>;
+
+export interface ReadyWorker {
+  node: string;
+  rank: number;
+  info?: ReadyInfo;
+}
+
+export function createRoster<C>(expectedNodes: readonly string[]): Roster<C> {
+  return new Map(expectedNodes.map((node) => [node, { kind: "waiting" }]));
+}
+
+/** Every worker in expected order once all are ready, else undefined. */
+export function listReadyWorkers<C>(roster: Roster<C>): ReadyWorker[] | undefined {
+  const workers: ReadyWorker[] = [];
+  for (const [node, state] of roster) {
+    if (state.kind !== "ready") return undefined;
+    workers.push({ node, rank: state.rank, ...(state.info === undefined ? {} : { info: state.info }) });
+  }
+  return workers;
+}
+
+/** Each worker not ready and why, `first` (the one that ended the wait) leading. */
+export function listMissingWorkers<C>(roster: Roster<C>, first?: string): MissingNodeState[] {
+  const missing: MissingNodeState[] = [];
+  for (const [node, state] of roster) {
+    if (state.kind === "ready") continue;
+    const entry = describeState(node, state);
+    if (node === first) missing.unshift(entry);
+    else missing.push(entry);
+  }
+  return missing;
+}
+
+function describeState<C>(node: string, state: Exclude<NodeState<C>, { kind: "ready" }>): MissingNodeState {
+  switch (state.kind) {
+    case "waiting":
+      return { node, state: "never-connected", ...(state.note === undefined ? {} : { note: state.note }) };
+    case "authenticated":
+      return { node, state: "connected-not-ready" };
+    case "failed":
+      return { node, state: "failed", message: state.message };
+    case "gone":
+      return { node, state: "disconnected", reason: state.reason };
+    default: {
+      const unreachable: never = state;
+      return unreachable;
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { UserError } from "../core/errors.js";
+import { startRendezvousMaster } from "./rendezvous-master.js";
+import {
+  computeMac,
+  createLineDecoder,
+  encodeMessage,
+  type MasterMessage,
+  parseWorkerMessage,
+} from "./rendezvous-protocol.js";
+import { connectRendezvousWorker, type RendezvousWorkerOptions, type WorkerEvent } from "./rendezvous-worker.js";
+
+const secret = Buffer.alloc(32, 1);
+const jobKey = "77.1";
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function worker(port: number, options: Partial<RendezvousWorkerOptions> = {}) {
+  return connectRendezvousWorker({
+    host: "127.0.0.1",
+    port,
+    secret,
+    jobKey,
+    node: "n1",
+    rank: 1,
+    deadlineMs: 3000,
+    retryDelayMs: 20,
+    ...options,
+  });
+}
+
+async function realMaster(port: number) {
+  const m = await startRendezvousMaster({ port, host: "127.0.0.1", secret, jobKey, expectedNodes: ["n1"], deadlineMs: 3000 });
+  cleanups.push(() => m.close());
+  return m;
+}
+
+/** A server on the port that answers each connection with `behave`. */
+function fakeMaster(behave: (socket: Socket) => void, port = 0): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer((socket) => {
+      socket.on("error", () => {});
+      behave(socket);
+    });
+    cleanups.push(() => server.close());
+    server.listen(port, "127.0.0.1", () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}
+
+const send = (socket: Socket, message: MasterMessage) => socket.write(encodeMessage(message));
+
+/** Answers every hello with `answer(masterNonce, hello)`. */
+function onHello(socket: Socket, answer: (masterNonce: string, hello: { nonce: string; node: string }) => void) {
+  const masterNonce = "d".repeat(32);
+  send(socket, { type: "challenge", v: 1, nonce: masterNonce });
+  const decoder = createLineDecoder();
+  socket.on("data", (chunk: Buffer) => {
+    for (const line of decoder.push(chunk).lines) {
+      const message = parseWorkerMessage(line);
+      if (message?.type === "hello") answer(masterNonce, message);
+    }
+  });
+}
+
+describe("connectRendezvousWorker", () => {
+  it("retries until the master listens", async () => {
+    const { server, port } = await fakeMaster(() => {});
+    server.close();
+    const events: WorkerEvent[] = [];
+    const joining = worker(port, { onEvent: (e) => events.push(e) });
+    await new Promise((r) => setTimeout(r, 150));
+    const m = await realMaster(port);
+    const session = await joining;
+    session.reportReady();
+    expect((await m.ready).ok).toBe(true);
+    expect(events.at(0)).toMatchObject({ type: "attempt-failed", error: expect.stringMatching(/^ECONNREFUSED/) });
+    expect(events.at(-1)).toMatchObject({ type: "joined" });
+  });
+
+  it("gives up at the deadline, naming the master and how long it waited", async () => {
+    const { server, port } = await fakeMaster(() => {});
+    server.close();
+    const error = await worker(port, { deadlineMs: 250 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect(error).toMatchObject({
+      code: "rendezvous-unreachable",
+      message: expect.stringMatching(
+        new RegExp(`^node n1 could not join the rendezvous at 127\\.0\\.0\\.1:${port} within 0\\.\\d s \\(\\d+ attempts; last: ECONNREFUSED`),
+      ),
+      hint: expect.stringContaining("--timeout"),
+    });
+  });
+
+  it("ignores an impostor master, then joins the real one", async () => {
+    // Bob holds the port first: sends done/abort unasked, then a welcome with a forged MAC.
+    const impostor = await fakeMaster((socket) => {
+      send(socket, { type: "done", exitCode: 0 });
+      send(socket, { type: "abort", reason: "bob says stop" });
+      onHello(socket, () => {
+        send(socket, { type: "welcome", mac: "0".repeat(64) });
+        send(socket, { type: "done", exitCode: 0 });
+      });
+    });
+    const events: WorkerEvent[] = [];
+    const joining = worker(impostor.port, { onEvent: (e) => events.push(e) });
+    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => impostor.server.close(r));
+    const m = await realMaster(impostor.port);
+    const session = await joining;
+    expect(events).toContainEqual(
+      expect.objectContaining({ error: "the peer on the rendezvous port failed authentication (not our master)" }),
+    );
+    session.reportReady();
+    expect((await m.ready).ok).toBe(true);
+    let settled = false;
+    void session.outcome.then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    await m.finish(5);
+    expect(await session.outcome).toEqual({ kind: "done", exitCode: 5 });
+  });
+
+  it("never joins a master that does not hold the secret", async () => {
+    const impostor = await fakeMaster((socket) =>
+      onHello(socket, (masterNonce, hello) => {
+        const wrong = Buffer.alloc(32, 9);
+        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node };
+        send(socket, { type: "welcome", mac: computeMac(wrong, "master", input) });
+      }),
+    );
+    await expect(worker(impostor.port, { deadlineMs: 250 })).rejects.toThrow(/failed authentication \(not our master\)/);
+  });
+
+  it("sees the master go away without done as lost", async () => {
+    const m = await realMaster(0);
+    const session = await worker(m.port);
+    m.close();
+    expect(await session.outcome).toMatchObject({ kind: "lost", reason: expect.stringMatching(/without done/) });
+  });
+
+  it("sees a silent master (its node died, no FIN) as lost after the missed pings", async () => {
+    const silent = await fakeMaster((socket) =>
+      onHello(socket, (masterNonce, hello) => {
+        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node };
+        send(socket, { type: "welcome", mac: computeMac(secret, "master", input) });
+      }),
+    );
+    const started = Date.now();
+    const session = await worker(silent.port, { pingIntervalMs: 40, missedPings: 3 });
+    expect(await session.outcome).toMatchObject({ kind: "lost", reason: expect.stringMatching(/^no heartbeat/) });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,121 @@
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { build } from "esbuild";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { UserError } from "../core/errors.js";
+import { ensureUserMaterial } from "./ssh-material.js";
+
+let base: string;
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), "srun-docker-material-"));
+});
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+
+describe("ensureUserMaterial", () => {
+  it("creates a private directory with keys, authorized_keys and a secret", async () => {
+    const dir = join(base, ".srun-docker");
+    const m = await ensureUserMaterial(dir);
+    expect(m.created).toBe(true);
+    expect(await mode(dir)).toBe(0o700);
+    for (const path of [m.clientKeyPath, m.hostKeyPath, m.authorizedKeysPath, join(dir, "secret")]) {
+      expect(await mode(path)).toBe(0o600);
+    }
+    expect(await mode(m.jobsDir)).toBe(0o700);
+    expect(m.secret).toHaveLength(32);
+    expect(m.hostPublicKey).toMatch(/^ssh-ed25519 \S+ srun-docker host /);
+    const clientPublicKey = (await readFile(m.clientPublicKeyPath, "utf8")).trim();
+    expect(await readFile(m.authorizedKeysPath, "utf8")).toBe(`no-agent-forwarding,no-X11-forwarding ${clientPublicKey}\n`);
+
+    const again = await ensureUserMaterial(dir);
+    expect(again.created).toBe(false);
+    expect(again.secret).toEqual(m.secret);
+    expect(again.hostPublicKey).toBe(m.hostPublicKey);
+  });
+
+  it("ends with one consistent directory when 8 processes start at once", async () => {
+    const dir = join(base, ".srun-docker");
+    const script = await bundleRunner();
+    const startAt = String(Date.now() + 700);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const { stdout } = await promisify(execFile)(process.execPath, [script, dir, startAt]);
+        return JSON.parse(stdout) as { created: boolean; secret: string; hostPublicKey: string };
+      }),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => `${r.secret} ${r.hostPublicKey}`)).size).toBe(1);
+    const onDisk = await ensureUserMaterial(dir);
+    expect(onDisk.secret.toString("hex")).toBe(results[0]?.secret);
+    expect((await readdir(base)).sort()).toEqual([".srun-docker", "runner.mjs"]);
+  }, 15_000);
+
+  it("agrees with itself under Promise.all in one process", async () => {
+    const dir = join(base, "m");
+    const all = await Promise.all(Array.from({ length: 8 }, () => ensureUserMaterial(dir)));
+    expect(new Set(all.map((m) => m.secret.toString("hex"))).size).toBe(1);
+    expect(await readdir(base)).toEqual(["m"]);
+  });
+
+  it("refuses a directory other users can read, with a chmod hint", async () => {
+    const dir = join(base, "m");
+    await ensureUserMaterial(dir);
+    await chmod(dir, 0o755);
+    const error = await ensureUserMaterial(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect(error).toMatchObject({
+      message: `${dir} is open to other users (mode 0755); it holds private keys`,
+      hint: expect.stringContaining(`chmod 700 ${dir}`),
+    });
+  });
+
+  it("refuses a readable private key, an incomplete dir, a damaged secret, a foreign owner", async () => {
+    const dir = join(base, "m");
+    const m = await ensureUserMaterial(dir);
+    await chmod(m.hostKeyPath, 0o644);
+    await expect(ensureUserMaterial(dir)).rejects.toThrow(`${m.hostKeyPath} is open to other users (mode 0644)`);
+    await chmod(m.hostKeyPath, 0o600);
+    await expect(ensureUserMaterial(dir, { uid: 4242 })).rejects.toThrow(/belongs to uid \d+, not to you \(uid 4242\)/);
+    await writeFile(join(dir, "secret"), "short");
+    await expect(ensureUserMaterial(dir)).rejects.toThrow(/secret is damaged \(5 bytes, expected 32\)/);
+    await unlink(m.clientPublicKeyPath);
+    await expect(ensureUserMaterial(dir)).rejects.toMatchObject({
+      message: `${dir} is incomplete: id_ed25519.pub is missing`,
+      hint: `remove it (rm -rf ${dir}); srun-docker creates it again on the next run`,
+    });
+  });
+
+  it("reports a missing ssh-keygen and leaves nothing behind", async () => {
+    const dir = join(base, "m");
+    await expect(ensureUserMaterial(dir, { sshKeygen: "srun-docker-no-ssh-keygen" })).rejects.toMatchObject({
+      code: "command-not-found",
+    });
+    expect(await readdir(base)).toEqual([]);
+  });
+});
+
+/** Bundles a tiny CLI around ensureUserMaterial that waits for a common start time. */
+async function bundleRunner(): Promise<string> {
+  const entry = join(base, "runner-entry.ts");
+  const outfile = join(base, "runner.mjs");
+  const module = fileURLToPath(new URL("./ssh-material.ts", import.meta.url));
+  await writeFile(
+    entry,
+    `import { ensureUserMaterial } from ${JSON.stringify(module)};
+const [dir, startAt] = process.argv.slice(2);
+await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
+const m = await ensureUserMaterial(dir);
+console.log(JSON.stringify({ created: m.created, secret: m.secret.toString("hex"), hostPublicKey: m.hostPublicKey }));
+`,
+  );
+  await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile, logLevel: "silent" });
+  await unlink(entry);
+  return outfile;
+}

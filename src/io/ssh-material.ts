@@ -1,0 +1,165 @@
+/**
+ * The user's private srun-docker directory (default ~/.srun-docker, 0700): the client key the
+ * master's ssh uses, the host key the containers' sshd presents, authorized_keys holding only
+ * that client key, and the rendezvous secret. The home is usually shared by every node of a
+ * job and they all start at once, so the directory is built under a private temporary name
+ * next to it and renamed into place: rename() is atomic, one node wins, the others use its copy.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { homedir, hostname, userInfo } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { UserError } from "../core/errors.js";
+import { runCommand } from "./exec.js";
+
+export const SECRET_BYTES = 32;
+
+export interface UserMaterial {
+  dir: string;
+  clientKeyPath: string;
+  clientPublicKeyPath: string;
+  hostKeyPath: string;
+  hostPublicKeyPath: string;
+  /** "ssh-ed25519 AAAA... comment", for the client's known_hosts. */
+  hostPublicKey: string;
+  authorizedKeysPath: string;
+  /** Per-user key of the rendezvous HMAC. */
+  secret: Buffer;
+  /** Parent of the per-job directories (jobs/<jobId>.<stepId>/<node>/). */
+  jobsDir: string;
+  /** Whether this call created the directory. */
+  created: boolean;
+}
+
+export interface KeygenOptions {
+  sshKeygen?: string;
+  run?: typeof runCommand;
+}
+
+export interface UserMaterialOptions extends KeygenOptions {
+  /** The owner the directory must have; default the calling user. */
+  uid?: number;
+}
+
+const FILES = {
+  clientKey: "id_ed25519",
+  hostKey: "ssh_host_ed25519_key",
+  authorizedKeys: "authorized_keys",
+  secret: "secret",
+} as const;
+
+export function defaultMaterialDir(): string {
+  return join(homedir(), ".srun-docker");
+}
+
+export async function ensureUserMaterial(
+  dir: string = defaultMaterialDir(),
+  options: UserMaterialOptions = {},
+): Promise<UserMaterial> {
+  if (await exists(dir)) return loadUserMaterial(dir, options, false);
+  await mkdir(dirname(dir), { recursive: true });
+  const temp = join(dirname(dir), `.${basename(dir)}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await mkdir(temp, { mode: 0o700 });
+    await fillMaterialDir(temp, options);
+    await rename(temp, dir);
+    return await loadUserMaterial(dir, options, true);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    // Another node renamed its copy into place first: use the winner's.
+    if (isErrno(error, "EEXIST", "ENOTEMPTY")) return loadUserMaterial(dir, options, false);
+    throw error;
+  }
+}
+
+async function fillMaterialDir(dir: string, options: KeygenOptions): Promise<void> {
+  const user = userInfo().username;
+  await generateKeyPair(join(dir, FILES.clientKey), "ed25519", `srun-docker client ${user}`, options);
+  await generateKeyPair(join(dir, FILES.hostKey), "ed25519", `srun-docker host ${user}`, options);
+  const clientPublicKey = (await readFile(join(dir, `${FILES.clientKey}.pub`), "utf8")).trim();
+  // Agent and X11 forwarding off; commands, ptys and port forwarding (mpirun, pdsh, ssh -L)
+  // stay usable. Options every OpenSSH since 2000 knows, unlike `restrict` (7.2).
+  await writeFile(join(dir, FILES.authorizedKeys), `no-agent-forwarding,no-X11-forwarding ${clientPublicKey}\n`, {
+    mode: 0o600,
+  });
+  await writeFile(join(dir, FILES.secret), randomBytes(SECRET_BYTES), { mode: 0o600 });
+  await mkdir(join(dir, "jobs"), { mode: 0o700 });
+}
+
+/** `ssh-keygen` for one key pair without a passphrase at `path` (+ `.pub`). */
+export async function generateKeyPair(
+  path: string,
+  type: "ed25519" | "ecdsa",
+  comment: string,
+  { sshKeygen = "ssh-keygen", run = runCommand }: KeygenOptions = {},
+): Promise<void> {
+  const r = await run(sshKeygen, ["-q", "-t", type, "-N", "", "-C", comment, "-f", path]);
+  if (r.exitCode !== 0) {
+    throw new UserError("ssh-keygen", `\`${sshKeygen}\` could not create ${path}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+      hint: "srun-docker needs OpenSSH's ssh-keygen on the node that first creates its key material",
+    });
+  }
+}
+
+async function loadUserMaterial(dir: string, options: UserMaterialOptions, created: boolean): Promise<UserMaterial> {
+  const again = "srun-docker creates it again on the next run";
+  const remake = `remove it (rm -rf ${dir}); ${again}`;
+  const info = await stat(dir);
+  if (!info.isDirectory()) {
+    throw new UserError("ssh-material", `${dir} is not a directory`, { hint: `move it away; ${again}` });
+  }
+  const uid = options.uid ?? process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) {
+    throw new UserError("ssh-material", `${dir} belongs to uid ${info.uid}, not to you (uid ${uid})`, { hint: remake });
+  }
+  if ((info.mode & 0o077) !== 0) {
+    throw new UserError("ssh-material", `${dir} is open to other users (mode ${octal(info.mode)}); it holds private keys`, {
+      hint: `chmod 700 ${dir}, or ${remake} if others may have copied the keys`,
+    });
+  }
+  const paths = {
+    clientKeyPath: join(dir, FILES.clientKey),
+    clientPublicKeyPath: join(dir, `${FILES.clientKey}.pub`),
+    hostKeyPath: join(dir, FILES.hostKey),
+    hostPublicKeyPath: join(dir, `${FILES.hostKey}.pub`),
+    authorizedKeysPath: join(dir, FILES.authorizedKeys),
+  };
+  const secretPath = join(dir, FILES.secret);
+  for (const path of [...Object.values(paths), secretPath]) {
+    const file = await stat(path).catch(() => undefined);
+    if (!file?.isFile()) throw new UserError("ssh-material", `${dir} is incomplete: ${basename(path)} is missing`, { hint: remake });
+    if (!path.endsWith(".pub") && (file.mode & 0o077) !== 0) {
+      throw new UserError("ssh-material", `${path} is open to other users (mode ${octal(file.mode)})`, {
+        hint: `chmod 600 ${path}`,
+      });
+    }
+  }
+  const secret = await readFile(secretPath);
+  if (secret.length !== SECRET_BYTES) {
+    throw new UserError("ssh-material", `${secretPath} is damaged (${secret.length} bytes, expected ${SECRET_BYTES})`, {
+      hint: remake,
+    });
+  }
+  const jobsDir = join(dir, "jobs");
+  await mkdir(jobsDir, { recursive: true, mode: 0o700 });
+  const hostPublicKey = (await readFile(paths.hostPublicKeyPath, "utf8")).trim();
+  return { dir, ...paths, hostPublicKey, secret, jobsDir, created };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return false;
+    throw error;
+  }
+}
+
+export function isErrno(error: unknown, ...codes: string[]): boolean {
+  return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? "");
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`;
+}

@@ -1,0 +1,33 @@
+/** Listening on a TCP port, with the usual failures (port taken, port < 1024) told to the user. */
+import type { Server } from "node:net";
+import { UserError } from "../core/errors.js";
+
+/** Resolves with the port bound (the real one when `port` is 0). `what` names the port: "rendezvous". */
+export function listenTcp(server: Server, port: number, host: string | undefined, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, port, host, what));
+    server.once("error", onError);
+    server.listen({ port, ...(host === undefined ? {} : { host }) }, () => {
+      server.off("error", onError);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}
+
+function listenError(error: NodeJS.ErrnoException, port: number, host: string | undefined, what: string): UserError {
+  const where = host === undefined ? `${what} port ${port}` : `${what} port ${port} on ${host}`;
+  const hint = `pick a free port with --${what}-port=<port>`;
+  switch (error.code) {
+    case "EADDRINUSE":
+      return new UserError(`${what}-port-in-use`, `${where} is already in use`, {
+        hint: `another job or program holds it; ${hint}`,
+      });
+    case "EACCES":
+      return new UserError(`${what}-port-denied`, `not allowed to listen on ${where}`, {
+        hint: `ports below 1024 need root; ${hint}`,
+      });
+    default:
+      return new UserError(`${what}-listen-failed`, `cannot listen on ${where}: ${error.message}`, { hint });
+  }
+}

@@ -1,0 +1,95 @@
+// Handles on the multi-node test cluster (test/cluster/cluster.sh) for end-to-end tests:
+// run commands as a cluster user through `su -`, look inside nodes, count leftovers.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+export const REPO = path.resolve(import.meta.dirname, "../..");
+export const CLUSTER_SH = path.join(REPO, "test/cluster/cluster.sh");
+export const STATE = process.env.SDTC_STATE ?? "/var/lib/srun-docker-testcluster";
+export const IMAGE = process.env.SDTC_IMAGE ?? "srun-docker-test:latest";
+export const ALICE_UID = 1001;
+export const BOB_UID = 1002;
+
+export interface CommandResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a command with a hard deadline; never throws for a non-zero exit. */
+export function run(file: string, args: string[], timeoutMs = 120_000, input?: string): Promise<CommandResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+    child.stdin.end(input ?? "");
+  });
+}
+
+/** A login shell of a cluster user on the head (login) node, as a user would type it. */
+export function runAs(user: string, script: string, timeoutMs = 120_000): Promise<CommandResult> {
+  return run("su", ["-", user, "-c", script], timeoutMs);
+}
+
+export function clusterSize(): number {
+  const file = path.join(STATE, "run/size");
+  return existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : 0;
+}
+
+/** Runs a command inside node K's namespaces, as root. */
+export function inNode(k: number, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+  return run("bash", [CLUSTER_SH, "exec", String(k), ...args], timeoutMs);
+}
+
+export async function nodeContainers(k: number, filter = "label=srun-docker"): Promise<string[]> {
+  const r = await inNode(k, ["docker", "ps", "-a", "--filter", filter, "--format", "{{.Names}}"]);
+  if (r.code !== 0) throw new Error(`node${k}: docker ps failed: ${r.stderr}`);
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+/** Live processes of `uid` inside node K's network namespace: sshd, srun-docker, job steps. */
+export async function nodeUserProcesses(k: number, uid: number): Promise<string[]> {
+  const r = await run("ip", ["netns", "pids", `sdtc-node${k}`]);
+  const found: string[] = [];
+  for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const state = /^State:\s+(\S)/m.exec(status)?.[1];
+      const owner = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (owner !== uid || state === "Z") continue;
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+      found.push(`${pid} ${args}`);
+    } catch {
+      // The process ended while we looked: not a leftover.
+    }
+  }
+  return found;
+}
+
+export interface Leftovers {
+  containers: string[];
+  processes: string[];
+}
+
+/** Everything srun-docker may have left on the first `n` nodes: containers and user processes. */
+export async function leftovers(n: number, uid = ALICE_UID): Promise<Leftovers> {
+  const containers: string[] = [];
+  const processes: string[] = [];
+  for (let k = 1; k <= n; k++) {
+    for (const c of await nodeContainers(k)) containers.push(`node${k}:${c}`);
+    for (const p of await nodeUserProcesses(k, uid)) processes.push(`node${k}:${p}`);
+  }
+  return { containers, processes };
+}

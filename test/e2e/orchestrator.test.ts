@@ -1,0 +1,144 @@
+// The reference scripts' flows with srun-docker in their place, on the real multi-node
+// cluster, as the test user: salloc + srun, sbatch, subsets of nodes, every option that
+// reaches the job script, and nothing left behind on any node afterwards.
+import { statSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "vitest";
+import { ALICE_UID, IMAGE, clusterSize, leftovers, runAs } from "./cluster.js";
+import { type Workspace, createWorkspace } from "./workspace.js";
+
+let ws: Workspace;
+
+beforeAll(() => {
+  expect(clusterSize(), "the test cluster must be up: bash test/cluster/cluster.sh up 4").toBeGreaterThanOrEqual(2);
+  ws = createWorkspace("alice", ALICE_UID);
+});
+
+function inDir(cmd: string): string {
+  return `cd ${ws.dir} && ${cmd}`;
+}
+
+async function expectNothingLeft(nodes = 2): Promise<void> {
+  expect(await leftovers(nodes)).toEqual({ containers: [], processes: [] });
+}
+
+describe("srun-docker on the cluster (ssh launcher)", () => {
+  test("mpirun across two nodes from salloc + srun", async () => {
+    ws.write("mpi.sh", '#!/bin/bash\necho "np=$np hostlist=$hostlist"\nmpirun -H "$hostlist" -np "$np" hostname\n', 0o755);
+    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./mpi.sh`));
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("np=2 hostlist=node1:1,node2:1");
+    const names = r.stdout.split("\n").filter((l) => /^node\d$/.test(l)).sort();
+    expect(names).toEqual(["node1", "node2"]);
+    await expectNothingLeft();
+  });
+
+  test("--slots_per_node=2 gives np=4 with two ranks on each node", async () => {
+    ws.write("ranks.sh", '#!/bin/bash\necho "np=$np"\nmpirun -H "$hostlist" -np "$np" hostname | sort | uniq -c\n', 0o755);
+    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./ranks.sh --slots_per_node=2`));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("np=4");
+    expect(r.stdout).toMatch(/^\s+2 node1$/m);
+    expect(r.stdout).toMatch(/^\s+2 node2$/m);
+    await expectNothingLeft();
+  });
+
+  test("a subset of the allocation: srun -N 1 --exclude=node1 with --nodelist=node2", async () => {
+    ws.write("where.sh", '#!/bin/bash\necho "ran-on=$(hostname) hostlist=$hostlist np=$np"\n', 0o755);
+    const r = await runAs(
+      "alice",
+      inDir(`salloc -N 2 srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=${IMAGE} --script=./where.sh`),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("ran-on=node2 hostlist=node2:1 np=1");
+    await expectNothingLeft();
+  });
+
+  test("datamnts, dockopts, envlist, pass-through args and script_help reach the script", async () => {
+    ws.write("data/input.txt", "shared-data\n");
+    ws.write(
+      "opts.sh",
+      [
+        "#!/bin/bash",
+        `echo "data=$(cat ${ws.dir}/data/input.txt)"`,
+        'echo "X=$X MYVAR=$MYVAR ENVLIST=$ENVLIST"',
+        'for a in "$@"; do echo "arg=[$a]"; done',
+        "",
+      ].join("\n"),
+      0o755,
+    );
+    const r = await runAs(
+      "alice",
+      inDir(
+        `MYVAR=hello salloc -N 2 srun srun-docker --container=${IMAGE} --script=./opts.sh --datamnts=${ws.dir}/data` +
+          ` --dockopts="-e X=1" --envlist=MYVAR --epochs=3 -- "two words" a:b`,
+      ),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("data=shared-data");
+    expect(r.stdout).toContain("X=1 MYVAR=hello");
+    expect(r.stdout).toContain("arg=[--epochs=3]");
+    expect(r.stdout).toContain("arg=[two words]");
+    expect(r.stdout).toContain("arg=[a:b]");
+
+    const help = await runAs("alice", inDir(`salloc -N 1 srun srun-docker --container=${IMAGE} --script=./opts.sh --script_help`));
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("arg=[--help]");
+    await expectNothingLeft();
+  });
+
+  test("the same job from an sbatch script, and files in $HOME belong to the user", async () => {
+    ws.write("owned.sh", '#!/bin/bash\nmpirun -H "$hostlist" -np "$np" sh -c \'hostname > $HOME/$(basename $PWD)-$(hostname).out\'\n', 0o755);
+    ws.write("job.sbatch", `#!/bin/bash\n#SBATCH -N 2\n#SBATCH -o ${ws.dir}/sbatch.out\nsrun srun-docker --container=${IMAGE} --script=./owned.sh\n`);
+    const r = await runAs("alice", inDir("sbatch --wait job.sbatch"), 180_000);
+    expect(r.code).toBe(0);
+    const base = ws.dir.split("/").pop();
+    for (const node of ["node1", "node2"]) {
+      const st = statSync(`${ws.home}/${base}-${node}.out`);
+      expect(st.uid).toBe(ALICE_UID);
+    }
+    await expectNothingLeft();
+  });
+});
+
+describe("srun-docker on the cluster (each launcher)", () => {
+  test("--launcher=each runs the script on every node with NODE_RANK 0 and 1", async () => {
+    ws.write("each.sh", '#!/bin/bash\necho "rank=$NODE_RANK of $NNODES on $(hostname) master=$MASTER_ADDR world=$WORLD_SIZE"\n', 0o755);
+    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./each.sh --launcher=each`));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("rank=0 of 2 on node1 master=node1");
+    expect(r.stdout).toContain("rank=1 of 2 on node2 master=node1");
+    await expectNothingLeft();
+  });
+});
+
+describe("bad input on the cluster", () => {
+  test.each([
+    ["missing --container", "--script=./mpi.sh", /`--container`/],
+    ["missing --script", `--container=${IMAGE}`, /`--script`/],
+    ["script not found", `--container=${IMAGE} --script=./nope.sh`, /nope\.sh/],
+    ["bad --slots_per_node", `--container=${IMAGE} --script=./mpi.sh --slots_per_node=zero`, /slots/],
+    ["bad hostlist", `--container=${IMAGE} --script=./mpi.sh --nodelist=node[1-`, /nodelist|hostlist/],
+  ])("%s: one clear error, exit 2, nothing left", async (_name, args, pattern) => {
+    const r = await runAs("alice", inDir(`srun -N 1 srun-docker ${args}`));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr).toMatch(/^srun-docker: error: /m);
+    expect(r.stderr).not.toMatch(/at .*\.cjs:\d+/);
+    await expectNothingLeft(1);
+  });
+
+  test("an image missing on the node: exit 1 naming the image, nothing left", async () => {
+    const r = await runAs("alice", inDir("salloc -N 2 srun srun-docker --container=no-such-image:1 --script=./mpi.sh --timeout=30"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no-such-image/);
+    await expectNothingLeft();
+  });
+
+  test("not in a Slurm step and no --nodelist: exit 2 with a hint", async () => {
+    const r = await runAs("alice", inDir(`srun-docker --container=${IMAGE} --script=./mpi.sh`));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nodelist|Slurm/);
+    expect(r.stderr).toMatch(/hint: /);
+  });
+});

@@ -1,0 +1,50 @@
+// A user's working directory on the shared home, with srun-docker installed the way HPC
+// users do it: one file dropped into ~/bin.
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { REPO, STATE } from "./cluster.js";
+
+const BUNDLE = path.join(REPO, "dist/srun-docker.cjs");
+
+export interface Workspace {
+  user: string;
+  uid: number;
+  home: string;
+  dir: string;
+  /** Writes a file owned by the user; executable when `mode` says so. */
+  write(name: string, content: string, mode?: number): string;
+}
+
+export function installTool(user: string, uid: number): void {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
+  const bin = `/home/${user}/bin`;
+  mkdirSync(bin, { recursive: true });
+  chownSync(bin, uid, uid);
+  copyFileSync(BUNDLE, `${bin}/srun-docker`);
+  chownSync(`${bin}/srun-docker`, uid, uid);
+  chmodSync(`${bin}/srun-docker`, 0o755);
+  // The Epilog that the docs give to admins calls the tool from the cluster's bin.
+  copyFileSync(BUNDLE, path.join(STATE, "bin/srun-docker"));
+  chmodSync(path.join(STATE, "bin/srun-docker"), 0o755);
+}
+
+export function createWorkspace(user: string, uid: number): Workspace {
+  const home = `/home/${user}`;
+  installTool(user, uid);
+  const dir = mkdtempSync(path.join(home, "e2e-"));
+  chownSync(dir, uid, uid);
+  return {
+    user,
+    uid,
+    home,
+    dir,
+    write(name, content, mode = 0o644) {
+      const file = path.join(dir, name);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+      chmodSync(file, mode);
+      chownSync(file, uid, uid);
+      return file;
+    },
+  };
+}
