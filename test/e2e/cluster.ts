@@ -34,6 +34,7 @@ export function run(file: string, args: string[], timeoutMs = 120_000, input?: s
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
+    child.stdin.on("error", () => {});
     child.stdin.end(input ?? "");
   });
 }

@@ -3,8 +3,11 @@
 import { UserError } from "../../core/errors.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
+import { sleep } from "../../io/timers.js";
 import { type RendezvousMaster, startRendezvousMaster } from "../../io/rendezvous-master.js";
 import { type RendezvousWorkerSession, connectRendezvousWorker } from "../../io/rendezvous-worker.js";
+
+const REPORT_WAIT_MS = 5000;
 
 export type RendezvousLink =
   | { kind: "master"; rendezvous: RendezvousMaster }
@@ -55,11 +58,10 @@ export async function failRendezvous(link: RendezvousLink | undefined, error: un
     await link.rendezvous.abort(`master ${messageOf(error)}`).catch(() => undefined);
     return;
   }
-  const session = await link.session.catch(() => undefined);
+  // The master may be gone already: try to tell it, but never wait long for that.
+  const session = await Promise.race([link.session.catch(() => undefined), sleep(REPORT_WAIT_MS).then(() => undefined)]);
   if (session === undefined) return;
-  session.reportFailed(messageOf(error));
-  // Give the line a moment to leave before the socket goes.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await session.reportFailed(messageOf(error)).catch(() => undefined);
   session.close();
 }
 

@@ -13,12 +13,12 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   try {
     await started;
   } catch (error) {
-    session.reportFailed(messageOf(error));
+    await session.reportFailed(messageOf(error)).catch(() => undefined);
     await container.remove();
     session.close();
     throw error;
   }
-  session.reportReady();
+  await session.reportReady();
   timer.mark("containers up");
   const outcome = await session.outcome;
   timer.mark("job");
