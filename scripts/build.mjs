@@ -1,7 +1,9 @@
-// Bundles the CLI into one self-contained CommonJS file with a node shebang:
-// the file users drop into ~/bin on a shared home.
+// Bundles the CLI into one self-contained CommonJS file with a node shebang (what the npm
+// package's bin runs), then wraps that file into dist/srun-docker, a single executable with
+// Node inside: the file users drop into ~/bin on a shared home for nodes without Node.js.
 import { chmodSync, readFileSync } from "node:fs";
 import { build } from "esbuild";
+import { buildSea } from "./build-sea.mjs";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const outfile = "dist/srun-docker.cjs";
@@ -18,3 +20,4 @@ await build({
   logLevel: "warning",
 });
 chmodSync(outfile, 0o755);
+buildSea({ outfile: "dist/srun-docker" });

@@ -27,6 +27,8 @@ describe("resolveJobContext", () => {
     ["nodes given as FQDNs match the short name", { SLURM_JOB_ID: "1" }, { nodelist: ["a.x", "b.x"] }, "b", "rank", 1],
     ["SLURM_NODEID when the name is not in the list", { ...SLURM, SLURMD_NODENAME: "alias", SLURM_NODEID: "2" }, {}, "x", "rank", 2],
     ["--node-rank wins", SLURM, { nodeRank: 0 }, "x", "rank", 0],
+    ["--node-rank names the node as the list does", {}, { nodelist: ["n1", "n2"], nodeRank: 1 }, "login7", "nodeName", "n2"],
+    ["an FQDN list keeps the list's name", { SLURM_JOB_ID: "1" }, { nodelist: ["a.x", "b.x"] }, "b", "nodeName", "b.x"],
     ["no step id means step 0", { SLURM_JOB_ID: "9", SLURM_JOB_NODELIST: "a", SLURMD_NODENAME: "a" }, {}, "x", "stepId", "0"],
     ["outside Slurm: stable local job id", {}, { nodelist: ["a", "b"], nodeRank: 1 }, "b", "jobId", "local-08876b46"],
     ["outside Slurm: SRUN_DOCKER_JOB_ID", { SRUN_DOCKER_JOB_ID: "run7" }, { nodelist: ["a"] }, "a", "jobId", "run7"],

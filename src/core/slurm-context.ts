@@ -36,8 +36,11 @@ export function resolveJobContext(options: JobContextOptions, env: NodeJS.Proces
     throw usageError(`the node list names \`${duplicate}\` more than once`, "list each node once; one container runs per node");
   }
   checkOneTaskPerNode(env);
-  const nodeName = nonEmpty(env.SLURMD_NODENAME) ?? shortName(hostname);
-  const rank = resolveRank(options, env, nodes, nodeName);
+  const hostName = nonEmpty(env.SLURMD_NODENAME) ?? shortName(hostname);
+  const rank = resolveRank(options, env, nodes, hostName);
+  // The list's name for this node is what the other nodes know it by (the rendezvous
+  // checks it), even where the host calls itself otherwise (an FQDN, an alias).
+  const nodeName = nodes[rank] ?? hostName;
   const master = nodes[0] ?? nodeName;
   return {
     jobId: nonEmpty(env.SLURM_JOB_ID) ?? nonEmpty(env.SRUN_DOCKER_JOB_ID) ?? `local-${hashString(nodes.join(",")).toString(16).padStart(8, "0")}`,

@@ -115,6 +115,15 @@ describe("startRendezvousMaster", () => {
     ]);
   });
 
+  it("gets a failure reported just before the worker leaves", async () => {
+    const m = await master({ expectedNodes: ["n1"] });
+    const s = await worker(m.port, "n1");
+    void s.reportFailed("sshd did not start");
+    s.close();
+    const ready = await m.ready;
+    expect(!ready.ok && ready.failure.missing).toEqual([{ node: "n1", state: "failed", message: "sshd did not start" }]);
+  });
+
   it("fails fast when a worker disconnects before ready", async () => {
     const m = await master({ expectedNodes: ["n1"] });
     (await worker(m.port, "n1")).close();
@@ -190,6 +199,118 @@ describe("startRendezvousMaster", () => {
     expect((await m.ready).ok).toBe(true);
   });
 
+  it("sends go to every ready worker and hears each one's exit", async () => {
+    const m = await master({ expectedNodes: ["n1", "n2"] });
+    const exited: string[] = [];
+    m.onWorkerExited(({ node, exitCode }) => exited.push(`${node}=${exitCode}`));
+    const sessions = await Promise.all(["n1", "n2"].map((n) => worker(m.port, n)));
+    for (const s of sessions) await s.reportReady();
+    expect((await m.ready).ok).toBe(true);
+    m.start();
+    expect(await Promise.all(sessions.map((s) => s.waitForGo()))).toEqual([{ kind: "go" }, { kind: "go" }]);
+    await sessions[0]?.reportExited(0);
+    await sessions[1]?.reportExited(3);
+    await waitUntil(() => exited.length === 2, 2000);
+    expect(exited.sort()).toEqual(["n1=0", "n2=3"]);
+    await m.finish(3);
+    for (const s of sessions) expect(await s.outcome).toEqual({ kind: "done", exitCode: 3 });
+  });
+
+  it("does not report a worker that exited and then left as lost", async () => {
+    const m = await master({ expectedNodes: ["n1", "n2"] });
+    const lost: string[] = [];
+    m.onWorkerLost(({ node }) => lost.push(node));
+    const [s1, s2] = await Promise.all(["n1", "n2"].map((n) => worker(m.port, n)));
+    if (s1 === undefined || s2 === undefined) throw new Error("no session");
+    await Promise.all([s1.reportReady(), s2.reportReady()]);
+    expect((await m.ready).ok).toBe(true);
+    m.start();
+    await s1.waitForGo();
+    const exited = new Promise((resolve) => m.onWorkerExited(resolve));
+    await s1.reportExited(0);
+    await exited;
+    s1.close();
+    s2.close();
+    await waitUntil(() => lost.length > 0, 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lost).toEqual(["n2"]);
+  });
+
+  it("refuses start before every worker is ready, and drops an exit before go", async () => {
+    const m = await master({ expectedNodes: ["n1"] });
+    expect(() => m.start()).toThrow(/before every worker was ready; please report/);
+    const s = await worker(m.port, "n1");
+    await s.reportExited(0);
+    const ready = await m.ready;
+    expect(!ready.ok && ready.failure.missing).toEqual([
+      { node: "n1", state: "disconnected", reason: '"exited" before go' },
+    ]);
+  });
+
+  it("answers a worker that joins after the abort with abort, then closes at once", async () => {
+    const m = await master({ expectedNodes: ["n1", "n2"] });
+    const s1 = await worker(m.port, "n1");
+    const aborted = Date.now();
+    const closed = m.abort("master node1: script not found");
+    expect(await s1.outcome).toEqual({ kind: "abort", reason: "master node1: script not found" });
+    // n2 comes up late, with the default 120 s deadline of a real worker.
+    await new Promise((r) => setTimeout(r, 150));
+    const s2 = await worker(m.port, "n2", { deadlineMs: 120_000 });
+    expect(await s2.outcome).toEqual({ kind: "abort", reason: "master node1: script not found" });
+    expect(Date.now() - aborted).toBeLessThan(1000);
+    await closed;
+    // Every node was told: the linger (10 s by default) ended early and the port is closed.
+    expect(Date.now() - aborted).toBeLessThan(1500);
+    expect(await rawClient(m.port).closed).toBe("");
+    expect((await m.ready).ok).toBe(false);
+  });
+
+  it("tells the late workers after a failed rendezvous, but does not wait for the node that left", async () => {
+    const m = await master({ expectedNodes: ["n1", "n2", "n3"], deadlineMs: 200 });
+    const s1 = await worker(m.port, "n1");
+    await s1.reportFailed("image not found");
+    s1.close();
+    const ready = await m.ready;
+    expect(!ready.ok && ready.failure.reason).toBe("worker-failed");
+    const late = ["n2", "n3"].map((n) => worker(m.port, n, { deadlineMs: 120_000 }));
+    const closed = m.abort("n1 failed", { lingerMs: 5000 });
+    const sessions = await Promise.all(late);
+    for (const s of sessions) expect(await s.outcome).toEqual({ kind: "abort", reason: "n1 failed" });
+    const started = Date.now();
+    await closed;
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("stops lingering when the linger passes, and then refuses connections", async () => {
+    const m = await master({ expectedNodes: ["n1"], deadlineMs: 50 });
+    expect(await m.ready).toMatchObject({ ok: false, failure: { reason: "deadline" } });
+    const started = Date.now();
+    await m.abort("bye", { lingerMs: 200 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(Date.now() - started).toBeLessThan(1500);
+    await expect(worker(m.port, "n1", { deadlineMs: 200 })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("cuts a linger short on close", async () => {
+    const m = await master({ expectedNodes: ["n1"] });
+    const started = Date.now();
+    const closed = m.abort("bye");
+    m.close();
+    await closed;
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("leaves nothing holding the process once abort resolves", async () => {
+    const m = await master({ expectedNodes: ["n1", "n2"] });
+    const s1 = await worker(m.port, "n1");
+    const closed = m.abort("bye");
+    const s2 = await worker(m.port, "n2");
+    await closed;
+    await Promise.all([s1.outcome, s2.outcome]);
+    // No socket, server or timer of either side is left (a leaked 10 s linger timer would be).
+    await waitUntil(() => countHandles() === 0, 2000);
+  });
+
   it("turns a port in use into a UserError naming the port", async () => {
     const server = await listening();
     const port = (server.address() as { port: number }).port;
@@ -236,6 +357,11 @@ function handshakeByHand(port: number, node: string): Promise<Socket> {
       }
     });
   });
+}
+
+/** Sockets, servers and timers that would keep the process alive. */
+function countHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => /^(TCPSocketWrap|TCPServerWrap|Timeout)$/.test(r)).length;
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {

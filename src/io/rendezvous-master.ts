@@ -2,6 +2,11 @@
  * The master's side of the rendezvous: listen, authenticate each worker (HMAC, see
  * rendezvous-protocol.ts), wait until every expected node reports ready or fail fast naming
  * each missing node, watch heartbeats for the rest of the job, and finally send done/abort.
+ * With the "each" launcher, `start` sends go and each worker reports when its script exited.
+ *
+ * An abort also has to reach the nodes that have not joined yet (the master failed before they
+ * started, or the rendezvous timed out): the listener lingers, and each late worker that
+ * authenticates is answered with abort at once, rather than retrying until its own deadline.
  *
  * Anything an unauthenticated peer sends can only get its own connection dropped: it never
  * changes a node's state, so another user on the port cannot start or stop the job.
@@ -16,6 +21,7 @@ import {
   PROTOCOL_VERSION,
   parseWorkerMessage,
   type RendezvousFailure,
+  toWireExitCode,
   verifyMac,
   type WorkerMessage,
 } from "./rendezvous-protocol.js";
@@ -23,6 +29,7 @@ import {
   createRoster,
   listMissingWorkers,
   listReadyWorkers,
+  listUnreachedNodes,
   type NodeState,
   type ReadyWorker,
 } from "./rendezvous-roster.js";
@@ -59,7 +66,9 @@ export type MasterEvent =
   | { type: "worker-authenticated"; node: string; rank: number; remote: string }
   | { type: "worker-ready"; node: string }
   | { type: "worker-failed"; node: string; message: string }
-  | { type: "worker-lost"; node: string; reason: string };
+  | { type: "worker-exited"; node: string; exitCode: number }
+  | { type: "worker-lost"; node: string; reason: string }
+  | { type: "lingering"; nodes: string[]; lingerMs: number };
 
 export type ReadyResult =
   | { ok: true; workers: ReadyWorker[]; elapsedMs: number }
@@ -70,16 +79,40 @@ export interface WorkerLost {
   reason: string;
 }
 
+export interface WorkerExited {
+  node: string;
+  exitCode: number;
+}
+
+export interface AbortOptions {
+  /**
+   * How long to keep listening for nodes that have not joined yet, to answer each with abort;
+   * it ends as soon as every expected node has been told. Default 10 s; 0 closes at once.
+   */
+  lingerMs?: number;
+}
+
+export const DEFAULT_ABORT_LINGER_MS = 10_000;
+
 export interface RendezvousMaster {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   /** Settles once: every worker ready, or a failure naming each node that is not. Never rejects. */
   readonly ready: Promise<ReadyResult>;
-  /** Called for a worker that fails or goes away after `ready` resolved ok. */
+  /** Sends go to every ready worker ("each" launcher); only after `ready` resolved ok. Once. */
+  start(): void;
+  /** Called for a worker that fails or goes away after `ready` resolved ok, but not after it exited. */
   onWorkerLost(callback: (lost: WorkerLost) => void): () => void;
+  /** Called when a worker reports its own job script exited (after `start`). */
+  onWorkerExited(callback: (exited: WorkerExited) => void): () => void;
+  /** Sends done to every connected worker; resolves once they closed or the grace passed. */
   finish(exitCode: number): Promise<void>;
-  abort(reason: string): Promise<void>;
-  /** Drops everything at once; `ready`, if pending, resolves as aborted. */
+  /**
+   * Sends abort to every connected worker, then lingers for the ones that have not joined (see
+   * `AbortOptions`); resolves once everything is closed. `ready`, if pending, resolves as aborted.
+   */
+  abort(reason: string, options?: AbortOptions): Promise<void>;
+  /** Drops everything at once, cutting a linger short; `ready`, if pending, resolves as aborted. */
   close(): void;
 }
 
@@ -105,8 +138,17 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   const nodes = createRoster<Connection>(options.expectedNodes);
   const connections = new Set<Connection>();
   const lostCallbacks = new Set<(lost: WorkerLost) => void>();
-  let phase: "waiting" | "running" | "closing" = "waiting";
+  const exitedCallbacks = new Set<(exited: WorkerExited) => void>();
+  // waiting → running (ready settled) → [lingering: abort sent, late joiners told] → closing.
+  let phase: "waiting" | "running" | "lingering" | "closing" = "waiting";
   let allReady = false;
+  let started = false;
+  /** The last message (done/abort) once shutting down; a late joiner gets it right after welcome. */
+  let farewell: MasterMessage | undefined;
+  /** One per worker told the last message: settles when its socket has closed. */
+  const farewells: Promise<void>[] = [];
+  let endLinger: () => void = () => {};
+  let shutdownDone: Promise<void> | undefined;
   let resolveReady: (result: ReadyResult) => void = () => {};
   const ready = new Promise<ReadyResult>((resolve) => {
     resolveReady = resolve;
@@ -124,6 +166,13 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     conn.dropReason ??= reason;
     if (gently) conn.socket.end();
     else conn.socket.destroy();
+  }
+
+  /** Sends the last message and half-closes, so it arrives before the FIN. */
+  function sayFarewell(conn: Connection, last: MasterMessage): void {
+    farewells.push(new Promise((resolve) => conn.socket.once("close", () => resolve())));
+    send(conn, last);
+    conn.socket.end();
   }
 
   function settle(result: ReadyResult): void {
@@ -178,6 +227,10 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     nodes.set(hello.node, { kind: "authenticated", conn, rank: hello.rank });
     send(conn, { type: "welcome", mac: computeMac(options.secret, "master", input) });
     emit({ type: "worker-authenticated", node: hello.node, rank: hello.rank, remote: conn.remote });
+    if (phase === "lingering" && farewell !== undefined) {
+      sayFarewell(conn, farewell);
+      if (listUnreachedNodes(nodes).length === 0) endLinger();
+    }
   }
 
   function handleLine(conn: Connection, line: string): void {
@@ -189,8 +242,12 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
       if (message.type !== "hello") return drop(conn, `"${message.type}" before authentication`);
       return handleHello(conn, message);
     }
+    // Once the last message is out, nothing a worker says changes anything.
+    if (phase === "lingering" || phase === "closing") return;
     const state = nodes.get(node);
-    if (state === undefined || (state.kind !== "authenticated" && state.kind !== "ready")) return;
+    if (state === undefined || state.kind === "waiting" || state.kind === "failed" || state.kind === "gone") return;
+    // An exited worker only keeps its heartbeat up until done/abort.
+    if (state.kind === "exited") return;
     switch (message.type) {
       case "ping":
         return;
@@ -205,6 +262,12 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
         return;
       case "failed":
         return loseNode(node, { kind: "failed", message: message.message });
+      case "exited":
+        if (!started || state.kind !== "ready") return drop(conn, `"exited" before go`);
+        nodes.set(node, { kind: "exited", conn, rank: state.rank, exitCode: message.exitCode });
+        emit({ type: "worker-exited", node, exitCode: message.exitCode });
+        for (const callback of exitedCallbacks) callback({ node, exitCode: message.exitCode });
+        return;
       default: {
         const unreachable: never = message;
         return unreachable;
@@ -216,7 +279,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     connections.delete(conn);
     timers.clearTimeout(conn.handshakeTimer);
     const node = conn.node;
-    if (node === undefined || phase === "closing") return;
+    if (node === undefined || phase === "lingering" || phase === "closing") return;
     const state = nodes.get(node);
     if ((state?.kind === "authenticated" || state?.kind === "ready") && state.conn === conn) {
       loseNode(node, { kind: "gone", reason: conn.dropReason ?? "connection closed" });
@@ -253,7 +316,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   }
 
   function heartbeat(): void {
-    if (phase === "closing") return;
+    if (phase === "lingering" || phase === "closing") return;
     const now = timers.now();
     for (const conn of connections) {
       if (conn.node === undefined) continue;
@@ -271,44 +334,79 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   const deadlineTimer = timers.setTimeout(() => fail("deadline"), options.deadlineMs);
   if (nodes.size === 0) checkAllReady();
 
-  /** Sends a last message to every worker, then closes everything within the grace period. */
-  async function shutdown(last: MasterMessage | undefined): Promise<void> {
-    if (phase === "closing") return;
-    if (phase === "waiting") fail("aborted");
-    phase = "closing";
-    timers.clearTimeout(heartbeatTimer);
-    server.close();
-    const closed: Promise<void>[] = [];
-    for (const conn of connections) {
-      if (conn.node === undefined || last === undefined) {
-        conn.socket.destroy();
-        continue;
+  /**
+   * Sends a last message to every authenticated worker; with `lingerMs`, keeps listening until
+   * every node not yet joined was told too; then closes everything within the grace period.
+   * `last` undefined drops everything at once. Runs once: later calls get the same promise.
+   */
+  function shutdown(last: MasterMessage | undefined, lingerMs = 0): Promise<void> {
+    shutdownDone ??= (async () => {
+      if (phase === "waiting") fail("aborted");
+      timers.clearTimeout(heartbeatTimer);
+      farewell = last;
+      const unreached = listUnreachedNodes(nodes);
+      const linger = last !== undefined && lingerMs > 0 && unreached.length > 0;
+      phase = linger ? "lingering" : "closing";
+      for (const conn of connections) {
+        if (conn.node !== undefined && last !== undefined) sayFarewell(conn, last);
+        // A connection still in its handshake may be a late worker: it is told once it is in.
+        else if (!linger) conn.socket.destroy();
       }
-      closed.push(new Promise((resolve) => conn.socket.once("close", () => resolve())));
-      send(conn, last);
-      conn.socket.end();
-    }
-    if (closed.length === 0) return;
-    let graceTimer: unknown;
-    await Promise.race([
-      Promise.all(closed),
-      new Promise<void>((resolve) => {
-        graceTimer = timers.setTimeout(resolve, closeGraceMs);
-      }),
-    ]);
-    timers.clearTimeout(graceTimer);
-    for (const conn of connections) conn.socket.destroy();
+      if (linger) {
+        emit({ type: "lingering", nodes: unreached, lingerMs });
+        await new Promise<void>((resolve) => {
+          const timer = timers.setTimeout(resolve, lingerMs);
+          endLinger = () => {
+            timers.clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      phase = "closing";
+      server.close();
+      for (const conn of connections) if (conn.node === undefined) conn.socket.destroy();
+      if (farewells.length > 0) {
+        let graceTimer: unknown;
+        await Promise.race([
+          Promise.all(farewells),
+          new Promise<void>((resolve) => {
+            graceTimer = timers.setTimeout(resolve, closeGraceMs);
+          }),
+        ]);
+        timers.clearTimeout(graceTimer);
+      }
+      for (const conn of connections) conn.socket.destroy();
+    })();
+    return shutdownDone;
   }
 
   return {
     port,
     ready,
+    start() {
+      if (!allReady) {
+        throw new Error("internal error: rendezvous start() before every worker was ready; please report");
+      }
+      if (started || phase !== "running") return;
+      started = true;
+      for (const state of nodes.values()) if (state.kind === "ready") send(state.conn, { type: "go" });
+    },
     onWorkerLost(callback) {
       lostCallbacks.add(callback);
       return () => lostCallbacks.delete(callback);
     },
-    finish: (exitCode) => shutdown({ type: "done", exitCode: Math.min(255, Math.max(0, Math.trunc(exitCode))) }),
-    abort: (reason) => shutdown({ type: "abort", reason: reason.slice(0, 8000) }),
-    close: () => void shutdown(undefined),
+    onWorkerExited(callback) {
+      exitedCallbacks.add(callback);
+      return () => exitedCallbacks.delete(callback);
+    },
+    finish: (exitCode) => shutdown({ type: "done", exitCode: toWireExitCode(exitCode) }),
+    abort: (reason, abortOptions) =>
+      shutdown({ type: "abort", reason: reason.slice(0, 8000) }, abortOptions?.lingerMs ?? DEFAULT_ABORT_LINGER_MS),
+    close() {
+      void shutdown(undefined);
+      endLinger();
+      server.close();
+      for (const conn of connections) conn.socket.destroy();
+    },
   };
 }

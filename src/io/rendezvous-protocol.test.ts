@@ -7,6 +7,7 @@ import {
   isValidNodeName,
   parseMasterMessage,
   parseWorkerMessage,
+  toWireExitCode,
   verifyMac,
 } from "./rendezvous-protocol.js";
 
@@ -48,6 +49,28 @@ describe("parse*Message", () => {
     const ready = encodeMessage({ type: "ready", info: { slots: 4 } }).trimEnd();
     expect(parseWorkerMessage(ready)).toEqual({ type: "ready", info: { slots: 4 } });
     expect(parseMasterMessage(ready)).toBeUndefined();
+    const go = encodeMessage({ type: "go" }).trimEnd();
+    expect(parseMasterMessage(go)).toEqual({ type: "go" });
+    expect(parseWorkerMessage(go)).toBeUndefined();
+    const exited = encodeMessage({ type: "exited", exitCode: 137 }).trimEnd();
+    expect(parseWorkerMessage(exited)).toEqual({ type: "exited", exitCode: 137 });
+    expect(parseMasterMessage(exited)).toBeUndefined();
+  });
+  it.each(['{"type":"exited"}', '{"type":"exited","exitCode":-1}', '{"type":"exited","exitCode":1.5}'])(
+    "rejects %j as a worker message",
+    (line) => {
+      expect(parseWorkerMessage(line)).toBeUndefined();
+    },
+  );
+  it.each([
+    [0, 0],
+    [7, 7],
+    [300, 255],
+    [-2, 0],
+    [2.9, 2],
+    [Number.NaN, 1],
+  ])("puts exit code %d on the wire as %d", (code, wire) => {
+    expect(toWireExitCode(code)).toBe(wire);
   });
   it("rejects node names that would make the MAC input ambiguous", () => {
     expect(isValidNodeName("node-01.cluster")).toBe(true);

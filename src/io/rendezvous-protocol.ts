@@ -8,6 +8,8 @@
  *   worker → {type:"hello", node, rank, nonce, mac: HMAC(secret, "worker|job|mNonce|wNonce|node")}
  *   master → {type:"welcome", mac: HMAC(secret, "master|job|mNonce|wNonce|node")}
  * Then the worker sends "ready" or "failed", the master "done" or "abort"; both send "ping".
+ * With the "each" launcher the master also sends "go" once every worker is ready, and each
+ * worker answers "exited" with its own script's code when that ends, then waits for done/abort.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
@@ -21,14 +23,16 @@ const mac = z.string().regex(/^[0-9a-f]{64}$/);
 // A node name is a Slurm host name; "|" would make the MAC input ambiguous.
 const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
 const text = z.string().max(16 * 1024);
+const exitCode = z.int().min(0).max(255);
 
 const masterMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("challenge"), v: z.int(), nonce }),
   z.object({ type: z.literal("welcome"), mac }),
   z.object({ type: z.literal("reject"), reason: text }),
   z.object({ type: z.literal("ping") }),
-  z.object({ type: z.literal("done"), exitCode: z.int().min(0).max(255) }),
+  z.object({ type: z.literal("done"), exitCode }),
   z.object({ type: z.literal("abort"), reason: text }),
+  z.object({ type: z.literal("go") }),
 ]);
 
 const workerMessage = z.discriminatedUnion("type", [
@@ -36,6 +40,7 @@ const workerMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ready"), info: z.record(z.string(), z.unknown()).optional() }),
   z.object({ type: z.literal("failed"), message: text }),
   z.object({ type: z.literal("ping") }),
+  z.object({ type: z.literal("exited"), exitCode }),
 ]);
 
 export type MasterMessage = z.infer<typeof masterMessage>;
@@ -65,6 +70,12 @@ export function parseWorkerMessage(line: string): WorkerMessage | undefined {
 
 export function encodeMessage(message: MasterMessage | WorkerMessage): string {
   return `${JSON.stringify(message)}\n`;
+}
+
+/** An exit status as the wire carries it: an integer 0..255 (anything not a number is 1). */
+export function toWireExitCode(code: number): number {
+  if (Number.isNaN(code)) return 1;
+  return Math.min(255, Math.max(0, Math.trunc(code)));
 }
 
 export function isValidNodeName(node: string): boolean {

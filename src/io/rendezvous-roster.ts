@@ -9,6 +9,8 @@ export type NodeState<C> =
   | { kind: "waiting"; note?: string }
   | { kind: "authenticated"; conn: C; rank: number }
   | { kind: "ready"; conn: C; rank: number; info?: ReadyInfo }
+  /** Its own job script ended ("each" launcher); it waits for done/abort, and leaving is no loss. */
+  | { kind: "exited"; conn: C; rank: number; exitCode: number }
   | { kind: "failed"; message: string }
   | { kind: "gone"; reason: string };
 
@@ -34,11 +36,17 @@ export function listReadyWorkers<C>(roster: Roster<C>): ReadyWorker[] | undefine
   return workers;
 }
 
+/** The nodes no message has reached yet: they never authenticated. */
+export function listUnreachedNodes<C>(roster: Roster<C>): string[] {
+  return [...roster].filter(([, state]) => state.kind === "waiting").map(([node]) => node);
+}
+
 /** Each worker not ready and why, `first` (the one that ended the wait) leading. */
 export function listMissingWorkers<C>(roster: Roster<C>, first?: string): MissingNodeState[] {
   const missing: MissingNodeState[] = [];
   for (const [node, state] of roster) {
-    if (state.kind === "ready") continue;
+    // An exited worker was ready first: the job ran there.
+    if (state.kind === "ready" || state.kind === "exited") continue;
     const entry = describeState(node, state);
     if (node === first) missing.unshift(entry);
     else missing.push(entry);
@@ -46,7 +54,10 @@ export function listMissingWorkers<C>(roster: Roster<C>, first?: string): Missin
   return missing;
 }
 
-function describeState<C>(node: string, state: Exclude<NodeState<C>, { kind: "ready" }>): MissingNodeState {
+function describeState<C>(
+  node: string,
+  state: Exclude<NodeState<C>, { kind: "ready" | "exited" }>,
+): MissingNodeState {
   switch (state.kind) {
     case "waiting":
       return { node, state: "never-connected", ...(state.note === undefined ? {} : { note: state.note }) };

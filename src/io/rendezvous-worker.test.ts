@@ -136,6 +136,62 @@ describe("connectRendezvousWorker", () => {
     await expect(worker(impostor.port, { deadlineMs: 250 })).rejects.toThrow(/failed authentication \(not our master\)/);
   });
 
+  it("waits for go, reports its exit, then still waits for done", async () => {
+    const m = await realMaster(0);
+    const exited = new Promise((resolve) => m.onWorkerExited(resolve));
+    const session = await worker(m.port);
+    await session.reportReady();
+    expect((await m.ready).ok).toBe(true);
+    m.start();
+    expect(await session.waitForGo()).toEqual({ kind: "go" });
+    await session.reportExited(300);
+    expect(await exited).toEqual({ node: "n1", exitCode: 255 });
+    let settled = false;
+    void session.outcome.then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    await m.finish(0);
+    expect(await session.outcome).toEqual({ kind: "done", exitCode: 0 });
+    expect(await session.waitForGo()).toEqual({ kind: "go" });
+  });
+
+  it("gets the abort from waitForGo when the master aborts before go", async () => {
+    const m = await realMaster(0);
+    const session = await worker(m.port);
+    await session.reportReady();
+    expect((await m.ready).ok).toBe(true);
+    await m.abort("the master's script is missing");
+    expect(await session.waitForGo()).toEqual({ kind: "abort", reason: "the master's script is missing" });
+  });
+
+  it("gets lost from waitForGo when the master goes away", async () => {
+    const m = await realMaster(0);
+    const session = await worker(m.port);
+    m.close();
+    expect(await session.waitForGo()).toMatchObject({ kind: "lost" });
+  });
+
+  it("does not wait after reporting failure and leaving", async () => {
+    const m = await realMaster(0);
+    const session = await worker(m.port);
+    await session.reportFailed("no image");
+    session.close();
+    expect(await session.outcome).toEqual({ kind: "lost", reason: "left by this node" });
+    expect(await m.ready).toMatchObject({ ok: false, failure: { reason: "worker-failed" } });
+  });
+
+  it("joins a master that already aborted and gets the abort, not its deadline", async () => {
+    const m = await realMaster(0);
+    const closed = m.abort("too late");
+    const started = Date.now();
+    const session = await worker(m.port, { deadlineMs: 120_000 });
+    expect(await session.outcome).toEqual({ kind: "abort", reason: "too late" });
+    await closed;
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it("sees the master go away without done as lost", async () => {
     const m = await realMaster(0);
     const session = await worker(m.port);

@@ -3,6 +3,7 @@
  * until the deadline, authenticate it (HMAC, see rendezvous-protocol.ts), then report ready or
  * failed and wait for done/abort. Until the master proves it holds the secret, whatever it sends
  * is ignored, so another user listening on the port cannot stop or start this node's job.
+ * With the "each" launcher the worker also waits for go, then reports when its script exited.
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { UserError } from "../core/errors.js";
@@ -15,6 +16,7 @@ import {
   PROTOCOL_VERSION,
   parseMasterMessage,
   type ReadyInfo,
+  toWireExitCode,
   verifyMac,
   type WorkerMessage,
 } from "./rendezvous-protocol.js";
@@ -53,8 +55,13 @@ export type WorkerOutcome =
   | { kind: "lost"; reason: string };
 
 export interface RendezvousWorkerSession {
-  reportReady(info?: ReadyInfo): void;
-  reportFailed(message: string): void;
+  /** Each report resolves once its line is handed to the kernel (at once if the link is gone). */
+  reportReady(info?: ReadyInfo): Promise<void>;
+  reportFailed(message: string): Promise<void>;
+  /** "each" launcher: settles on go, or with the outcome if that comes first. Never rejects. */
+  waitForGo(): Promise<{ kind: "go" } | WorkerOutcome>;
+  /** "each" launcher: this node's script ended; then wait for done/abort through `outcome`. */
+  reportExited(exitCode: number): Promise<void>;
   /** Settles once, never rejects. */
   readonly outcome: Promise<WorkerOutcome>;
   /** Leaves the rendezvous; `outcome`, if pending, becomes lost. */
@@ -189,34 +196,49 @@ function startSession(link: Link, options: RendezvousWorkerOptions, timers: Time
   const outcome = new Promise<WorkerOutcome>((resolve) => {
     resolveOutcome = resolve;
   });
+  // Whichever comes first, go or the outcome, settles it.
+  let resolveGo: (result: { kind: "go" } | WorkerOutcome) => void = () => {};
+  const go = new Promise<{ kind: "go" } | WorkerOutcome>((resolve) => {
+    resolveGo = resolve;
+  });
 
-  const send = (message: WorkerMessage): void => {
-    if (!link.socket.destroyed && link.socket.writable) link.socket.write(encodeMessage(message));
+  const send = (message: WorkerMessage): Promise<void> =>
+    new Promise((resolve) => {
+      if (link.socket.destroyed || !link.socket.writable) return resolve();
+      link.socket.write(encodeMessage(message), () => resolve());
+    });
+  /** Ends the link gently (a last report still arrives), and for sure within a second. */
+  const hangUp = (): void => {
+    link.socket.end();
+    const timer = timers.setTimeout(() => link.socket.destroy(), 1000);
+    link.socket.once("close", () => timers.clearTimeout(timer));
   };
-  const settle = (result: WorkerOutcome): void => {
+  const settle = (result: WorkerOutcome, gently = true): void => {
     if (settled) return;
     settled = true;
     timers.clearTimeout(heartbeatTimer);
     resolveOutcome(result);
-    if (result.kind === "lost") link.socket.destroy();
-    else link.socket.end();
+    resolveGo(result);
+    if (gently) hangUp();
+    else link.socket.destroy();
   };
   const heartbeat = (): void => {
     const silentMs = timers.now() - lastHeardAt;
     if (silentMs > lostAfterMs) {
-      return settle({ kind: "lost", reason: `no heartbeat from the master for ${formatSeconds(silentMs)}` });
+      return settle({ kind: "lost", reason: `no heartbeat from the master for ${formatSeconds(silentMs)}` }, false);
     }
-    send({ type: "ping" });
+    void send({ type: "ping" });
     heartbeatTimer = timers.setTimeout(heartbeat, pingIntervalMs);
   };
   let heartbeatTimer = timers.setTimeout(heartbeat, pingIntervalMs);
 
   link.onClose = (reason) =>
-    settle({ kind: "lost", reason: `the master closed the connection without done (${reason})` });
+    settle({ kind: "lost", reason: `the master closed the connection without done (${reason})` }, false);
   link.onLine = (line) => {
     const message: MasterMessage | undefined = parseMasterMessage(line);
     if (message === undefined) return;
     lastHeardAt = timers.now();
+    if (message.type === "go" && !settled) resolveGo({ kind: "go" });
     if (message.type === "done") settle({ kind: "done", exitCode: message.exitCode });
     if (message.type === "abort") settle({ kind: "abort", reason: message.reason });
   };
@@ -224,6 +246,8 @@ function startSession(link: Link, options: RendezvousWorkerOptions, timers: Time
   return {
     reportReady: (info) => send({ type: "ready", ...(info === undefined ? {} : { info }) }),
     reportFailed: (message) => send({ type: "failed", message: message.slice(0, 8000) }),
+    waitForGo: () => go,
+    reportExited: (exitCode) => send({ type: "exited", exitCode: toWireExitCode(exitCode) }),
     outcome,
     close: () => settle({ kind: "lost", reason: "left by this node" }),
   };

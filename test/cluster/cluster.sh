@@ -11,6 +11,7 @@
 #   cluster.sh down        stop everything of ours; leaves only cached images on disk
 #   cluster.sh status      what is running
 #   cluster.sh exec K CMD  run CMD inside node K (as root; use `su - alice -c` for the user)
+#   cluster.sh stop-docker K / start-docker K   take node K's docker daemon down / up again
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,10 +87,25 @@ cmd_exec() {
   exec nsenter -t "$holder" --net --uts --mount -- "$@"
 }
 
+# A node whose docker daemon is down, for fault tests; containers it ran are gone with it.
+cmd_stop_docker() {
+  local k=${1:?usage: cluster.sh stop-docker K}
+  stop_pidfile dockerd "$STATE/run/dockerd-node$k.pid"
+}
+
+cmd_start_docker() {
+  local k=${1:?usage: cluster.sh start-docker K}
+  pid_alive "$(cat "$STATE/run/dockerd-node$k.pid" 2>/dev/null || true)" && return 0
+  start_dockerd "$k"
+  wait_dockerd "$k"
+}
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   exec) shift; cmd_exec "$@" ;;
-  *) echo "usage: cluster.sh up N | down | status | exec K CMD..." >&2; exit 2 ;;
+  stop-docker) shift; cmd_stop_docker "$@" ;;
+  start-docker) shift; cmd_start_docker "$@" ;;
+  *) echo "usage: cluster.sh up N | down | status | exec K CMD... | stop-docker K | start-docker K" >&2; exit 2 ;;
 esac

@@ -145,11 +145,22 @@ start_node() {
   echo $! >"$STATE/run/holder-node$k.pid"
   for i in $(seq 1 100); do [[ -e $STATE/run/node$k.ready ]] && break; sleep 0.05; done
   [[ -e $STATE/run/node$k.ready ]] || die "node$k: holder did not start (see $STATE/log/holder-node$k.log)"
+  start_dockerd "$k"
+}
+
+start_dockerd() {
+  local k=$1 dir=$STATE/nodes/node$1
   in_node "$k" env PATH="$STATE/bin:/usr/sbin:/usr/bin:/sbin:/bin" setsid dockerd \
     --data-root "$dir/docker" --exec-root /run/docker --pidfile "$STATE/run/dockerd-node$k.pid" \
     -H unix:///run/docker.sock --group docker --bridge=none --iptables=false --ip6tables=false \
     --ip-masq=false --userland-proxy=false --cgroup-parent="/sdtc-node$k" --log-level=warn \
     </dev/null >>"$STATE/log/dockerd-node$k.log" 2>&1 &
+}
+
+wait_dockerd() {
+  local k=$1 i
+  for i in $(seq 1 150); do node_docker "$k" version >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "node$k: dockerd did not answer (see $STATE/log/dockerd-node$k.log)"
 }
 
 in_node() {
@@ -166,9 +177,8 @@ node_docker() {
 }
 
 prepare_node_docker() {
-  local k=$1 tarball=$2 i stamp have
-  for i in $(seq 1 150); do node_docker "$k" version >/dev/null 2>&1 && break; sleep 0.2; done
-  node_docker "$k" version >/dev/null 2>&1 || die "node$k: dockerd did not answer (see $STATE/log/dockerd-node$k.log)"
+  local k=$1 tarball=$2 stamp have
+  wait_dockerd "$k"
   # A fresh boot of the cluster: containers from an earlier run of it are gone.
   node_docker "$k" ps -aq | xargs -r docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" rm -f >/dev/null
   stamp=$(stat -c '%s-%Y' "$tarball")

@@ -86,11 +86,96 @@ export interface Leftovers {
 
 /** Everything srun-docker may have left on the first `n` nodes: containers and user processes. */
 export async function leftovers(n: number, uid = ALICE_UID): Promise<Leftovers> {
+  return leftoversOn(Array.from({ length: n }, (_, i) => i + 1), uid);
+}
+
+/** The same, on the given node indexes. */
+export async function leftoversOn(nodes: readonly number[], uid = ALICE_UID): Promise<Leftovers> {
   const containers: string[] = [];
   const processes: string[] = [];
-  for (let k = 1; k <= n; k++) {
+  for (const k of nodes) {
     for (const c of await nodeContainers(k)) containers.push(`node${k}:${c}`);
     for (const p of await nodeUserProcesses(k, uid)) processes.push(`node${k}:${p}`);
   }
   return { containers, processes };
+}
+
+export interface Started {
+  pid: number;
+  result: Promise<CommandResult>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts `su - user -c script` without waiting for it. */
+export function startAs(user: string, script: string, timeoutMs = 180_000): Started {
+  const started = Date.now();
+  const child = spawn("su", ["-", user, "-c", script], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const result = new Promise<CommandResult>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+  return { pid: child.pid ?? -1, result, kill: (signal) => child.kill(signal) };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Pids of `uid`'s processes in node K whose command line matches `pattern`. */
+export async function findNodeProcesses(k: number, uid: number, pattern: RegExp): Promise<number[]> {
+  return (await nodeUserProcesses(k, uid)).filter((p) => pattern.test(p)).map((p) => Number(p.split(" ")[0]));
+}
+
+/** Pids of `uid`'s processes on the head node (host namespace) matching `pattern`, e.g. srun. */
+export async function findHeadProcesses(uid: number, pattern: RegExp): Promise<number[]> {
+  const r = await run("ps", ["-u", String(uid), "-o", "pid=,args="]);
+  return r.stdout
+    .split("\n")
+    .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && pattern.test(m[2] ?? ""))
+    .map((m) => Number(m[1]));
+}
+
+/** Node indexes (1-based) of a Slurm job's nodes, from squeue. */
+export async function jobNodes(jobId: string): Promise<number[]> {
+  const r = await run("squeue", ["-h", "-j", jobId, "-o", "%N"]);
+  const expr = r.stdout.trim();
+  if (!expr) return [];
+  const names = await run("scontrol", ["show", "hostnames", expr]);
+  return names.stdout.split("\n").filter(Boolean).map((n) => Number(n.replace(/^node/, "")));
+}
+
+/** Cancels every job of `user` and waits until the given nodes hold nothing of theirs. */
+export async function cancelAllJobs(user: string, uid: number, nodes: readonly number[]): Promise<void> {
+  await run("scancel", ["-u", user]);
+  await waitFor("the user's jobs to end", async () => (await run("squeue", ["-h", "-u", user])).stdout.trim() === "", 60_000, 250);
+  await waitFor(
+    "the nodes to be clean",
+    async () => {
+      const left = await leftoversOn(nodes, uid);
+      return left.containers.length === 0 && left.processes.length === 0;
+    },
+    30_000,
+    250,
+  );
+}
+
+/** A line for the closing note's table: `FIGURE | case | figure`. */
+export function figure(name: string, value: string): void {
+  console.log(`FIGURE | ${name} | ${value}`);
 }

@@ -14,6 +14,7 @@ import { readIdentity } from "../../io/identity.js";
 import { type Logger, PhaseTimer, createLogger } from "../../io/log.js";
 import { type SignalSource, exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { renderDryRun } from "./dry-run.js";
 import { runMaster } from "./master.js";
 import { type RendezvousLink, cancelRendezvous, failRendezvous, openRendezvous } from "./link.js";
 import { NodeContainer } from "./node-container.js";
@@ -59,6 +60,12 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   const timer = new PhaseTimer();
   const ports = deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
   const runtime = new ContainerRuntime(options.runtime, ctx.nodeName);
+  if (options.dryRun) {
+    const identity = await readIdentity();
+    const gpus = resolveGpus({ mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode }, deps.env);
+    process.stdout.write(renderDryRun({ options, ctx, identity, ports, gpus, cwd: deps.cwd, env: deps.env }));
+    return 0;
+  }
   const cancelActions: Array<() => Promise<void>> = [];
   let container: NodeContainer | undefined;
   const unsubscribe = onTerminationSignals((signal) => {

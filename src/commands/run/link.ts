@@ -52,10 +52,10 @@ export function messageOf(error: unknown): string {
 }
 
 /** Tells the other side why this node gives up: abort (master) or failed (worker). */
-export async function failRendezvous(link: RendezvousLink | undefined, error: unknown): Promise<void> {
+export async function failRendezvous(link: RendezvousLink | undefined, error: unknown, lingerMs?: number): Promise<void> {
   if (link === undefined) return;
   if (link.kind === "master") {
-    await link.rendezvous.abort(`master ${messageOf(error)}`).catch(() => undefined);
+    await link.rendezvous.abort(`master ${messageOf(error)}`, lingerMs === undefined ? {} : { lingerMs }).catch(() => undefined);
     return;
   }
   // The master may be gone already: try to tell it, but never wait long for that.
@@ -66,5 +66,6 @@ export async function failRendezvous(link: RendezvousLink | undefined, error: un
 }
 
 export async function cancelRendezvous(link: RendezvousLink | undefined, reason: string): Promise<void> {
-  await failRendezvous(link, new UserError("cancelled", reason));
+  // Every node of a cancelled step gets the signal itself: nobody to linger for.
+  await failRendezvous(link, new UserError("cancelled", reason), 0);
 }

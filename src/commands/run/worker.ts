@@ -2,6 +2,7 @@
 // keeps it until the master says done, aborts, or goes away.
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
 import type { NodeRun } from "./index.js";
+import { runEachOnWorker } from "./each.js";
 import { messageOf } from "./link.js";
 
 export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
@@ -20,13 +21,14 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   }
   await session.reportReady();
   timer.mark("containers up");
-  const outcome = await session.outcome;
+  const own = run.options.launcher === "each" ? await runEachOnWorker(run, session) : undefined;
+  const outcome = typeof own === "object" ? own : await session.outcome;
   timer.mark("job");
   await container.remove();
   timer.mark("teardown");
   switch (outcome.kind) {
     case "done":
-      return 0;
+      return typeof own === "number" ? own : 0;
     case "abort":
       log.info(`the master ended the job: ${outcome.reason}`);
       return 1;

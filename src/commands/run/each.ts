@@ -1,0 +1,72 @@
+// `--launcher=each`: after the barrier every node runs the script in its own container
+// (torchrun, DeepSpeed --no_ssh). The first non-zero exit anywhere ends the job everywhere,
+// so peers do not hang in a collective waiting for a node that is gone.
+import { UserError } from "../../core/errors.js";
+import { spawnInherit } from "../../io/exec.js";
+import type { RendezvousMaster, WorkerExited, WorkerLost } from "../../io/rendezvous-master.js";
+import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
+import { exitCodeOf } from "../../io/signals.js";
+import type { NodeRun } from "./index.js";
+
+export async function runEachOnMaster(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
+  rendezvous.start();
+  const job = spawnInherit(run.options.runtime, run.plan.execArgs);
+  const pending = new Set(run.ctx.nodes.filter((n) => n !== run.ctx.nodeName));
+  let firstFailure: number | undefined;
+  let settle: () => void = () => {};
+  const workersDone = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const check = () => {
+    if (pending.size === 0 || firstFailure !== undefined) settle();
+  };
+  let lost: WorkerLost | undefined;
+  const offExit = rendezvous.onWorkerExited((e: WorkerExited) => {
+    pending.delete(e.node);
+    if (e.exitCode !== 0) {
+      firstFailure ??= e.exitCode;
+      run.log.info(`${e.node}'s script exited with ${e.exitCode}: ending the job everywhere`);
+    }
+    check();
+  });
+  const offLost = rendezvous.onWorkerLost((l) => {
+    lost ??= l;
+    firstFailure ??= 1;
+    check();
+  });
+  check();
+  const own = job.exit.then(exitCodeOf);
+  const ownCode = await Promise.race([own, workersDone.then(() => undefined)]);
+  if (ownCode === undefined) {
+    // A worker failed or was lost while our script still runs: stop it.
+    await run.container.remove();
+    await own;
+  } else if (ownCode === 0) {
+    await workersDone;
+  } else {
+    firstFailure ??= ownCode;
+  }
+  offExit();
+  offLost();
+  if (lost !== undefined) {
+    throw new UserError("worker-lost", `${lost.node} was lost during the job: ${lost.reason}`, {
+      hint: `the node, its srun-docker or its container died; see ${lost.node}'s output above`,
+    });
+  }
+  return firstFailure ?? ownCode ?? 0;
+}
+
+export async function runEachOnWorker(run: NodeRun, session: RendezvousWorkerSession): Promise<number | WorkerOutcome> {
+  const go = await session.waitForGo();
+  if (go.kind !== "go") return go;
+  const job = spawnInherit(run.options.runtime, run.plan.execArgs);
+  const first = await Promise.race([job.exit.then((exit) => ({ exit })), session.outcome.then((outcome) => ({ outcome }))]);
+  if ("outcome" in first) {
+    await run.container.remove();
+    await job.exit;
+    return first.outcome;
+  }
+  const code = exitCodeOf(first.exit);
+  await session.reportExited(code);
+  return code;
+}
