@@ -41,7 +41,9 @@ ensure_users() {
   getent group docker >/dev/null || groupadd --system docker
   getent group research >/dev/null || groupadd -g 2001 research
   local spec user uid
-  for spec in alice:1001 bob:1002; do
+  # alice and bob for the orchestrator and isolation suites; carol, dave and erin so that
+  # other suites (bench, examples, podman) never touch the same user's jobs and containers.
+  for spec in alice:1001 bob:1002 carol:1003 dave:1004 erin:1005; do
     user=${spec%%:*} uid=${spec##*:}
     id "$user" >/dev/null 2>&1 || useradd -m -u "$uid" -s /bin/bash "$user"
     usermod -aG docker "$user"

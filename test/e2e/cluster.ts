@@ -10,6 +10,8 @@ export const STATE = process.env.SDTC_STATE ?? "/var/lib/srun-docker-testcluster
 export const IMAGE = process.env.SDTC_IMAGE ?? "srun-docker-test:latest";
 export const ALICE_UID = 1001;
 export const BOB_UID = 1002;
+/** More users of the test cluster, so suites (bench, examples, podman) never share a user. */
+export const USERS = { alice: 1001, bob: 1002, carol: 1003, dave: 1004, erin: 1005 } as const;
 
 export interface CommandResult {
   code: number | null;
@@ -94,7 +96,7 @@ export async function leftoversOn(nodes: readonly number[], uid = ALICE_UID): Pr
   const containers: string[] = [];
   const processes: string[] = [];
   for (const k of nodes) {
-    for (const c of await nodeContainers(k)) containers.push(`node${k}:${c}`);
+    for (const c of await nodeContainers(k, `label=srun-docker.uid=${uid}`)) containers.push(`node${k}:${c}`);
     for (const p of await nodeUserProcesses(k, uid)) processes.push(`node${k}:${p}`);
   }
   return { containers, processes };
@@ -164,6 +166,7 @@ export async function jobNodes(jobId: string): Promise<number[]> {
 export async function cancelAllJobs(user: string, uid: number, nodes: readonly number[]): Promise<void> {
   await run("scancel", ["-u", user]);
   await waitFor("the user's jobs to end", async () => (await run("squeue", ["-h", "-u", user])).stdout.trim() === "", 60_000, 250);
+  // The Epilog removes what a killed srun-docker left; give it the time it needs.
   await waitFor(
     "the nodes to be clean",
     async () => {
