@@ -57,12 +57,12 @@ describe("other subcommands", () => {
   test.each<[string[], NodeJS.ProcessEnv, unknown]>([
     [["--all"], {}, { job: undefined, all: true, runtime: "docker", dryRun: false, debug: false }],
     [["--job=42"], {}, { job: "42", all: false, runtime: "docker", dryRun: false, debug: false }],
-    [[], { SLURM_JOB_ID: "7" }, { job: "7", all: false, runtime: "docker", dryRun: false, debug: false }],
-    [["--runtime=podman", "--dry-run"], { SLURM_JOB_ID: "7" }, { job: "7", all: false, runtime: "podman", dryRun: true, debug: false }],
+    // Inside a job of its own (srun srun-docker clean) it still means the ended jobs' containers.
+    [[], { SLURM_JOB_ID: "7" }, { job: undefined, all: false, runtime: "docker", dryRun: false, debug: false }],
+    [["--runtime=podman", "--dry-run"], {}, { job: undefined, all: false, runtime: "podman", dryRun: true, debug: false }],
   ])("clean %j %j", (argv, env, expected) => expect(parseCleanArgs(argv, env)).toEqual(expected));
 
   test.each<[string[], string]>([
-    [[], "needs a job"],
     [["--all", "--job=1"], "exclude each other"],
   ])("clean %j → %s", (argv, message) => expect(() => parseCleanArgs(argv, {})).toThrow(message));
 

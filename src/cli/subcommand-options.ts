@@ -54,7 +54,7 @@ export interface DoctorOptions {
 }
 
 export interface CleanOptions {
-  /** undefined with `all` = every container of this user on this node. */
+  /** A job's containers; undefined = stale ones (ended jobs), or every one with `all`. */
   readonly job: string | undefined;
   readonly all: boolean;
   readonly runtime: ContainerRuntime;
@@ -143,12 +143,10 @@ export function parseCleanArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   const all = flag(values, "all");
   const explicitJob = optional(values, "job", toNonEmptyText);
   if (all && explicitJob !== undefined) throw usageError("`--job` and `--all` exclude each other", "keep one of them");
-  const job = all ? undefined : (explicitJob ?? env.SLURM_JOB_ID);
-  if (!all && (job === undefined || job === "")) {
-    throw usageError("`srun-docker clean` needs a job", "add --job=ID, run it inside the job (SLURM_JOB_ID), or use --all");
-  }
+  // Without --job or --all: the user's containers whose Slurm job has ended. SLURM_JOB_ID is
+  // deliberately not the default: `srun srun-docker clean` runs inside a job of its own.
   return {
-    job,
+    job: explicitJob,
     all,
     runtime: optional(values, "runtime", runtimeOf) ?? "docker",
     dryRun: flag(values, "dry-run"),

@@ -79,23 +79,27 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
 
   let link: RendezvousLink | undefined;
   try {
+    // Every docker CLI call costs ~50-100 ms of CLI start-up on a busy node, so none waits for
+    // another it does not need: the image inspection starts at once, beside the identity.
+    const imageId = runtime.inspectImage(options.container);
+    imageId.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([readIdentity(), ensureUserMaterial()]);
     // The rendezvous opens first, so that any failure from here on reaches every node at once.
     link = await openRendezvous(ctx, material.secret, ports.rendezvousPort, options.timeoutSeconds * 1000, log);
     cancelActions.push(() => cancelRendezvous(link, "the job was cancelled"));
+    const runsScript = ctx.isMaster || options.launcher === "each";
+    const [gpuCount, scriptPath, imageFiles] = await Promise.all([
+      countNvidiaGpus(options, deps.env),
+      runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
+      imageId.then((id) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
+      removeStaleContainers(runtime, identity.uid, log, deps.env, material.jobsDir, ctx.nodeName),
+    ]);
     const gpus = resolveGpus(
       { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
       deps.env,
-      await countNvidiaGpus(options, deps.env),
+      gpuCount,
     );
     for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
-    const runsScript = ctx.isMaster || options.launcher === "each";
-    const scriptPath = runsScript ? await resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script);
-    const imageId = await runtime.inspectImage(options.container);
-    const [imageFiles] = await Promise.all([
-      runtime.readImageFiles(options.container, imageId, path.join(material.dir, "cache")),
-      removeStaleContainers(runtime, identity.uid, log, deps.env),
-    ]);
     const plan = planNode({ options, ctx, identity, material, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
     log.debug(`${options.runtime} ${plan.runArgs.join(" ")}`);
     container = new NodeContainer(runtime, plan);

@@ -4,8 +4,16 @@
 import { UserError } from "../../core/errors.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir } from "../../io/job-files.js";
+import { isPortFree } from "../../io/port-probe.js";
 import { waitForSshBanner } from "../../io/ssh-banner.js";
 import { type NodePlan, writeNodeFiles } from "./node-setup.js";
+
+/**
+ * sshd listens some 10-30 ms after `docker run -d` returns, so the first attempt is usually
+ * refused. A refused connect to localhost costs well under a millisecond; the default 200 ms
+ * pause cost ~180 ms of every launch (measured by `npm run bench`).
+ */
+const BANNER_RETRY_MS = 10;
 
 export class NodeContainer {
   private starting: Promise<unknown> | undefined;
@@ -23,6 +31,12 @@ export class NodeContainer {
   /** Writes the job files, starts the container and, with sshd, waits for its banner. */
   async start(deadlineMs: number): Promise<void> {
     if (this.removal) throw new UserError("cancelled", "the run was cancelled");
+    const port = this.plan.sshdPort;
+    if (port !== undefined && !(await isPortFree(port))) {
+      throw new UserError("port-in-use", `sshd port ${port} is already in use on ${this.runtime.node}`, {
+        hint: "another job or process holds it: drop --sshdport to use the port derived from the job id, or pick another",
+      });
+    }
     const started = (async () => {
       await writeNodeFiles(this.plan);
       await this.runtime.start(this.plan.runArgs);
@@ -31,7 +45,7 @@ export class NodeContainer {
     await started;
     if (this.plan.sshdPort !== undefined) {
       try {
-        await waitForSshBanner("127.0.0.1", this.plan.sshdPort, deadlineMs);
+        await waitForSshBanner("127.0.0.1", this.plan.sshdPort, deadlineMs, { retryDelayMs: BANNER_RETRY_MS });
       } catch (error) {
         throw await this.explainSshdFailure(error);
       }

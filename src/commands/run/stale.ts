@@ -1,9 +1,12 @@
-// Containers of this user on this node whose Slurm job is no longer running: left by a
+// Containers (and job dirs) of this user on this node whose Slurm job is no longer running: left by a
 // process that was killed before it could clean up. They are removed with a message; a
 // container of a job that still runs is never touched.
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
 import { TOOL_LABEL, selectLabels } from "../../core/names.js";
 import type { ContainerRuntime, ContainerSummary } from "../../io/container-runtime.js";
 import { runCommand } from "../../io/exec.js";
+import { removeJobDir } from "../../io/job-files.js";
 import type { Logger } from "../../io/log.js";
 
 /** Slurm job ids that are still pending or running (any user may query this). */
@@ -27,17 +30,44 @@ export async function findStale(containers: readonly ContainerSummary[], run = r
   return slurmJobs.filter((c) => !active.has(c.labels[`${TOOL_LABEL}.job`] ?? ""));
 }
 
+/** This node's job dirs (jobs/<job>.<step>/<node>) of Slurm jobs other than `currentJob`. */
+async function listOtherJobDirs(jobsDir: string, node: string, currentJob: string | undefined): Promise<Array<{ job: string; dir: string }>> {
+  const entries = await readdir(jobsDir).catch(() => [] as string[]);
+  const found: Array<{ job: string; dir: string }> = [];
+  for (const entry of entries) {
+    const job = /^(\d+)\.[^/]+$/.exec(entry)?.[1];
+    if (job === undefined || job === currentJob) continue;
+    const dir = path.join(jobsDir, entry, node);
+    if (await stat(dir).then(() => true, () => false)) found.push({ job, dir });
+  }
+  return found;
+}
+
+/**
+ * Removes what killed runs of this user left on this node: containers and job dirs of Slurm
+ * jobs that have ended. One squeue call covers both, and only when there is something to ask.
+ */
 export async function removeStaleContainers(
   runtime: ContainerRuntime,
   uid: number,
   log: Logger,
   env: NodeJS.ProcessEnv,
+  jobsDir: string,
+  node: string,
 ): Promise<void> {
-  const mine = await runtime.list(Object.entries(selectLabels({ uid })).map(([k, v]) => `label=${k}=${v}`));
+  const [mine, dirs] = await Promise.all([
+    runtime.list(Object.entries(selectLabels({ uid })).map(([k, v]) => `label=${k}=${v}`)),
+    listOtherJobDirs(jobsDir, node, env.SLURM_JOB_ID),
+  ]);
   const others = mine.filter((c) => c.labels[`${TOOL_LABEL}.job`] !== env.SLURM_JOB_ID);
-  if (others.length === 0) return;
-  const stale = await findStale(others);
-  if (stale.length === 0) return;
-  log.info(`removing ${stale.length} container(s) left by ended jobs: ${stale.map((c) => c.name).join(", ")}`);
-  await runtime.remove(stale.map((c) => c.name));
+  if (others.length === 0 && dirs.length === 0) return;
+  const ids = [...new Set([...others.map((c) => c.labels[`${TOOL_LABEL}.job`] ?? ""), ...dirs.map((d) => d.job)])].filter((id) => /^\d+$/.test(id));
+  const active = await activeJobIds(ids);
+  if (active === undefined) return;
+  const stale = others.filter((c) => /^\d+$/.test(c.labels[`${TOOL_LABEL}.job`] ?? "") && !active.has(c.labels[`${TOOL_LABEL}.job`] ?? ""));
+  if (stale.length > 0) {
+    log.info(`removing ${stale.length} container(s) left by ended jobs: ${stale.map((c) => c.name).join(", ")}`);
+    await runtime.remove(stale.map((c) => c.name));
+  }
+  for (const d of dirs.filter((d) => !active.has(d.job))) await removeJobDir(d.dir).catch(() => undefined);
 }
