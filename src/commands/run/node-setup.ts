@@ -96,7 +96,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
     envNames: options.envlist,
-    env: {},
+    env: visibleDevicesEnv(input.gpus, options.gpuRuntime),
     shmSize: options.shmSize,
     memlock: options.memlock,
     dockopts: options.dockopts,
@@ -130,6 +130,17 @@ export function planNode(input: NodePlanInput): NodePlan {
     files,
     sshdPort: ssh ? ports.sshdPort : undefined,
   };
+}
+
+/**
+ * With docker's `--gpus` the hook sees the devices, but `docker exec` (the job script) would
+ * not: say which GPUs the container got, as the reference and nvidia-docker2 do. The nvidia
+ * runtime path sets it already.
+ */
+function visibleDevicesEnv(gpus: GpuPlan, runtime: RunOptions["gpuRuntime"]): Record<string, string> {
+  const { deviceIds } = gpus;
+  if (runtime !== "docker" || (deviceIds !== "all" && deviceIds.length === 0)) return {};
+  return { NVIDIA_VISIBLE_DEVICES: deviceIds === "all" ? "all" : deviceIds.join(",") };
 }
 
 /** The script must exist and be executable where it runs (inside a mounted path). */
