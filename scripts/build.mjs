@@ -17,6 +17,8 @@ await build({
   format: "cjs",
   banner: { js: "#!/usr/bin/env node" },
   define: { SRUN_DOCKER_VERSION: JSON.stringify(version) },
+  minify: true,
+  keepNames: true,
   logLevel: "warning",
 });
 chmodSync(outfile, 0o755);

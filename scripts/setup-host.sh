@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(docker.io slurmctld slurmd slurm-client munge openssh-client debootstrap iproute2
-  dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates)
+  dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -17,14 +17,14 @@ export interface Identity {
 
 export async function readIdentity(run = runCommand): Promise<Identity> {
   const info = userInfo();
-  const passwd = await run("getent", ["passwd", String(info.uid)]);
+  // Two lookups at once; the group one needs the ids.
+  const [passwd, ids] = await Promise.all([run("getent", ["passwd", String(info.uid)]), run("id", ["-G"])]);
   const passwdLine = passwd.stdout.trim().split("\n")[0] ?? "";
   if (passwd.exitCode !== 0 || !passwdLine) {
     throw new UserError("identity", `no passwd entry for uid ${info.uid}`, {
       hint: "srun-docker runs containers as the calling user; check `getent passwd $(id -u)`",
     });
   }
-  const ids = await run("id", ["-G"]);
   const all = ids.stdout.trim().split(/\s+/).filter(Boolean).map(Number);
   const gids = [...new Set([info.gid, ...all])];
   const groups = await run("getent", ["group", ...gids.map(String)]);
