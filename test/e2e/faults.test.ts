@@ -110,11 +110,11 @@ describe.each([2, 4])("cancellation at N=%i", (n) => {
   });
 });
 
-describe("a node's srun-docker killed", () => {
+describe.each([2, 4])("a node's srun-docker killed at N=%i", (n) => {
   test("kill -9 on a worker: the master names it within 10 s; the Epilog removes its container", async () => {
-    const fg = startAs("alice", cd(`salloc -N 2 srun ${tool("--script=./long.sh")}`));
-    const job = await runningJob(2);
-    const worker = job.nodes[1] ?? 0;
+    const fg = startAs("alice", cd(`salloc -N ${n} srun ${tool("--script=./long.sh")}`));
+    const job = await runningJob(n);
+    const worker = job.nodes[n - 1] ?? 0;
     const [pid] = await findNodeProcesses(worker, ALICE_UID, /srun-docker --container/);
     expect(pid).toBeDefined();
     const t0 = Date.now();
@@ -125,22 +125,22 @@ describe("a node's srun-docker killed", () => {
     expect(result.stderr).toMatch(new RegExp(`node${worker} was lost`));
     // The container the killed process left is removed by the Slurm Epilog once the job ends.
     const epilog = await nothingLeftOn(job.nodes, 30_000);
-    figure("kill -9 worker", `master exited after ${seconds(noticed)} naming node${worker}; Epilog cleaned ${seconds(epilog)} later`);
+    figure(`kill -9 worker N=${n}`, `master exited after ${seconds(noticed)} naming node${worker}; Epilog cleaned ${seconds(epilog)} later`);
     expect(noticed).toBeLessThan(10_000);
   });
 
   test("kill -9 on the master: every worker leaves within 10 s", async () => {
-    const fg = startAs("alice", cd(`salloc -N 2 srun ${tool("--script=./long.sh")}`));
-    const job = await runningJob(2);
-    const [master, worker] = job.nodes as [number, number];
+    const fg = startAs("alice", cd(`salloc -N ${n} srun ${tool("--script=./long.sh")}`));
+    const job = await runningJob(n);
+    const [master, ...workers] = job.nodes as [number, ...number[]];
     const [pid] = await findNodeProcesses(master, ALICE_UID, /srun-docker --container/);
     const t0 = Date.now();
     process.kill(pid ?? -1, "SIGKILL");
-    await nothingLeftOn([worker], 15_000);
+    await nothingLeftOn(workers, 15_000);
     const workerGone = Date.now() - t0;
     await fg.result;
     const all = await nothingLeftOn(job.nodes, 30_000);
-    figure("kill -9 master", `worker clean after ${seconds(workerGone)}; master's container removed by the Epilog ${seconds(all)} after salloc ended`);
+    figure(`kill -9 master N=${n}`, `workers clean after ${seconds(workerGone)}; master's container removed by the Epilog ${seconds(all)} after salloc ended`);
     expect(workerGone).toBeLessThan(10_000);
   });
 });

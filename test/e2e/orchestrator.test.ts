@@ -3,7 +3,7 @@
 // reaches the job script, and nothing left behind on any node afterwards.
 import { readdirSync, statSync } from "node:fs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ALICE_UID, IMAGE, clusterSize, leftovers, runAs } from "./cluster.js";
+import { ALICE_UID, IMAGE, clusterSize, inNode, leftovers, runAs } from "./cluster.js";
 import { type Workspace, createWorkspace } from "./workspace.js";
 
 let ws: Workspace;
@@ -99,6 +99,22 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
     const outputs = readdirSync(ws.home).filter((f) => f.startsWith(`${base}-node`));
     expect(outputs).toHaveLength(2);
     for (const file of outputs) expect(statSync(`${ws.home}/${file}`).uid).toBe(ALICE_UID);
+    await expectNothingLeft();
+  });
+});
+
+describe("outside Slurm (pdsh/clush style launches)", () => {
+  test("--nodelist and --node-rank on each node run the same job", async () => {
+    ws.write("plain.sh", '#!/bin/bash\necho "np=$np hostlist=$hostlist job=$SLURM_JOB_ID"\nmpirun -H "$hostlist" -np "$np" hostname\n', 0o755);
+    // What pdsh -w node[1-2] would do: start the tool on each node, no Slurm step around it.
+    const args = `--container=${IMAGE} --script=./plain.sh --nodelist=node[1-2]`;
+    const [master, worker] = await Promise.all(
+      [0, 1].map((rank) => inNode(rank + 1, ["su", "-", "alice", "-c", `cd ${ws.dir} && srun-docker ${args} --node-rank=${rank}`], 120_000)),
+    );
+    expect(master?.code, master?.stderr).toBe(0);
+    expect(worker?.code, worker?.stderr).toBe(0);
+    expect(master?.stdout).toMatch(/^np=2 hostlist=node1:1,node2:1 job=local-[0-9a-f]+$/m);
+    expect(master?.stdout.split("\n").filter((l) => /^node\d$/.test(l)).sort()).toEqual(["node1", "node2"]);
     await expectNothingLeft();
   });
 });
