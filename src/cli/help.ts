@@ -73,7 +73,10 @@ const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
   },
   clean: {
     usage: "srun srun-docker clean [--job=ID | --all]",
-    summary: "Remove your srun-docker containers of a job (default: this job) or all of them.",
+    summary:
+      "Remove your srun-docker containers on this node whose Slurm job has ended (left by a killed run);\n" +
+      "with --job those of one job, with --all every one of yours. As a Slurm Epilog (as root):\n" +
+      '  srun-docker clean --job "$SLURM_JOB_ID"',
     specs: CLEAN_OPTIONS,
   },
   config: {

@@ -178,7 +178,7 @@ export const DOCTOR_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const CLEAN_OPTIONS: readonly OptionSpec[] = [
-  { name: "job", value: "<id>", description: "remove this job's containers (default: $SLURM_JOB_ID)" },
+  { name: "job", value: "<id>", description: "remove this job's containers (as root: every user's, for the Epilog)" },
   { name: "all", description: "remove all of your srun-docker containers on this node" },
   runtime,
   dryRun,
