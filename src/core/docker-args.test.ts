@@ -80,10 +80,15 @@ describe("buildDockerRunArgs", () => {
       ...HEAD,
       "--userns=keep-id",
       ...AS_USER.slice(6),
-      ...LIMITS,
+      "--shm-size=1g", "--ulimit", "stack=67108864", "-w", "/home/alice/work",
       "--device", "nvidia.com/gpu=0", "--device", "nvidia.com/gpu=1",
       "img:1", "sleep", "infinity",
     ]);
+  });
+
+  test("podman: memlock unlimited keeps the caller's limits (rootless cannot raise them); bytes as asked", () => {
+    expect(buildDockerRunArgs({ ...PLAN, runtime: "podman" })).not.toContain("memlock=-1");
+    expect(buildDockerRunArgs({ ...PLAN, runtime: "podman", memlock: { kind: "bytes", bytes: 1024 } })).toContain("memlock=1024");
   });
 
   test("the image's user: no identity options at all", () => {

@@ -75,7 +75,7 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   if (plan.hostname !== undefined) args.push("--hostname", plan.hostname);
   args.push(...userArgs(plan));
   if (plan.sshClientConfig !== undefined) args.push("-v", `${plan.sshClientConfig}:/etc/ssh/ssh_config:ro`);
-  args.push(`--shm-size=${plan.shmSize}`, ...memlockArgs(plan.memlock), "--ulimit", `stack=${STACK_ULIMIT}`);
+  args.push(`--shm-size=${plan.shmSize}`, ...memlockArgs(plan.memlock, plan.runtime), "--ulimit", `stack=${STACK_ULIMIT}`);
   if (plan.workdir !== undefined) args.push("-w", plan.workdir);
   args.push(...gpuArgs(plan));
   if (plan.privileged) args.push("--privileged");
@@ -106,10 +106,13 @@ function userArgs(plan: ContainerPlan): string[] {
   return args;
 }
 
-function memlockArgs(memlock: Memlock): string[] {
+function memlockArgs(memlock: Memlock, runtime: Runtime): string[] {
   switch (memlock.kind) {
     case "unlimited":
-      return ["--ulimit", "memlock=-1"];
+      // Rootless podman may not raise a hard limit ("error setting rlimit type 8: operation
+      // not permitted"), so the container keeps the caller's memlock limits: the most it can
+      // have, and what sites with RDMA already raise for Slurm jobs (limits.conf, slurmd).
+      return runtime === "podman" ? [] : ["--ulimit", "memlock=-1"];
     case "off":
       return [];
     case "bytes":

@@ -20,14 +20,19 @@ export class ContainerRuntime {
     readonly bin: string,
     readonly node: string,
     private readonly run = runCommand,
+    private readonly kill = (pid: number, signal: NodeJS.Signals): void => void process.kill(pid, signal),
+    private readonly getuid = (): number => process.getuid?.() ?? -1,
   ) {}
 
   /** The image's id; a clear error naming the image and the node when it is not there. */
   async inspectImage(image: string): Promise<string> {
     const r = await this.run(this.bin, ["image", "inspect", "--format", "{{.Id}}", image]);
     if (r.exitCode === 0) return r.stdout.trim();
+    // This node's run ends here, before it has a container whose removal would do this.
+    await this.releaseUserNamespace();
     const why = firstLine(r.stderr);
-    if (/no such image|not found|unknown/i.test(why)) {
+    // docker: "No such image"; podman: "image not known".
+    if (/no such image|not found|not known|unknown/i.test(why)) {
       throw new UserError("image-missing", `image \`${image}\` is not present on ${this.node}`, {
         hint: `load it on every node (e.g. \`srun ${this.bin} pull ${image}\` or \`${this.bin} load\`)`,
       });
@@ -68,7 +73,9 @@ export class ContainerRuntime {
 
   private async copyOut(id: string, file: string, dir: string): Promise<string> {
     const target = path.join(dir, path.basename(file));
-    const r = await this.run(this.bin, ["cp", "-L", `${id}:${file}`, target]);
+    // podman cp has no -L; /etc/passwd and /etc/group are plain files in the images we meet.
+    const follow = this.bin === "podman" ? [] : ["-L"];
+    const r = await this.run(this.bin, ["cp", ...follow, `${id}:${file}`, target]);
     if (r.exitCode !== 0) return "";
     return readFile(target, "utf8");
   }
@@ -91,7 +98,41 @@ export class ContainerRuntime {
 
   async remove(names: string[]): Promise<void> {
     if (names.length === 0) return;
-    await this.run(this.bin, ["rm", "-f", ...names], { timeoutMs: 30_000 });
+    // podman's `rm -f` waits 10 s for SIGTERM first; docker's kills at once. `-t 0` matches.
+    const force = this.bin === "podman" ? ["-f", "-t", "0"] : ["-f"];
+    await this.run(this.bin, ["rm", ...force, ...names], { timeoutMs: 30_000 });
+    await this.releaseUserNamespace();
+  }
+
+  /**
+   * Rootless podman holds the user's namespace in a "pause" process that the first podman
+   * command of a node starts and that outlives it, reparented to init; where Slurm tracks a
+   * job's processes by parentage (proctrack/linuxproc), nothing ends it. Once this user has
+   * no container left on the node, end it the way `podman system migrate` does (SIGKILL),
+   * without migrate's stopping of containers: the next podman command starts a new one, and
+   * one already inside the namespace keeps it (its containers' conmon rejoin it). A no-op
+   * for docker and for root.
+   */
+  async releaseUserNamespace(): Promise<void> {
+    if (this.bin !== "podman" || this.getuid() === 0) return;
+    const left = await this.run(this.bin, ["ps", "-aq"]);
+    if (left.exitCode !== 0 || left.stdout.trim() !== "") return;
+    // The API socket lies in podman's runtime dir ($XDG_RUNTIME_DIR, or the fallback podman
+    // chose when that is unset or unusable, as in many Slurm steps), beside the pid file.
+    const info = await this.run(this.bin, ["info", "--format", "{{.Host.RemoteSocket.Path}}"]);
+    const socket = info.stdout.trim();
+    if (info.exitCode !== 0 || !path.isAbsolute(socket)) return;
+    const pidFile = path.join(path.dirname(path.dirname(socket)), "libpod", "tmp", "pause.pid");
+    const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    // A stale pid file may name a reused pid: only a pause process is ended.
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!/(^|\/)(catatonit|podman)\0/.test(cmdline)) return;
+    try {
+      this.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
   }
 
   /** Containers matching every `label=...` filter, with their labels. */
@@ -100,18 +141,15 @@ export class ContainerRuntime {
     for (const f of filters) args.push("--filter", f);
     const r = await this.run(this.bin, args);
     if (r.exitCode !== 0) throw this.unreachable(firstLine(r.stderr));
-    return r.stdout
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => {
-        const raw = JSON.parse(line) as { Names?: string; Labels?: string | Record<string, string> };
-        return { name: (raw.Names ?? "").split(",")[0] ?? "", labels: parseLabels(raw.Labels) };
-      });
+    return parsePsJson(r.stdout);
   }
 
   private unreachable(why: string): UserError {
     return new UserError("runtime", `${this.bin} is not usable on ${this.node}: ${why}`, {
-      hint: `check that the ${this.bin} daemon runs on ${this.node} and that you may use it (group docker)`,
+      hint:
+        this.bin === "podman"
+          ? `check that rootless podman works for you on ${this.node} (\`podman info\`: subuid/subgid ranges, node-local storage)`
+          : `check that the ${this.bin} daemon runs on ${this.node} and that you may use it (group docker)`,
     });
   }
 
@@ -120,8 +158,29 @@ export class ContainerRuntime {
   }
 }
 
+/** The first line that says something: podman starts stderr with warnings (`level=warning`). */
 function firstLine(text: string): string {
-  return text.split("\n").map((l) => l.trim()).find(Boolean) ?? "";
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => !/^time="[^"]*" level=(warning|info|debug)/.test(l)) ?? lines[0] ?? "";
+}
+
+type PsRow = { Names?: string | string[]; Labels?: string | Record<string, string> | null };
+
+/**
+ * `ps --format '{{json .}}'`: docker prints one object per line, with `Names` and `Labels` as
+ * comma-joined strings; podman prints one JSON array (`[]` when empty), with a `Names` array
+ * and a `Labels` map.
+ */
+export function parsePsJson(stdout: string): ContainerSummary[] {
+  const text = stdout.trim();
+  if (!text) return [];
+  const rows: PsRow[] = text.startsWith("[")
+    ? (JSON.parse(text) as PsRow[])
+    : text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as PsRow);
+  return rows.map((raw) => {
+    const names = Array.isArray(raw.Names) ? raw.Names : (raw.Names ?? "").split(",");
+    return { name: names[0] ?? "", labels: parseLabels(raw.Labels ?? undefined) };
+  });
 }
 
 function parseLabels(labels: string | Record<string, string> | undefined): Record<string, string> {

@@ -123,6 +123,8 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     throw error;
   } finally {
     await container?.remove().catch(() => undefined);
+    // Rootless podman keeps a pause process per user and node that Slurm would not end.
+    await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();
   }
 }

@@ -1,0 +1,86 @@
+// The MPI flow with rootless Podman instead of Docker, as erin: the user's own uid inside
+// (--userns=keep-id), host network, home mounted; the image lives in erin's node-local
+// Podman store (test/cluster/lib.sh imports it at `cluster.sh up`). Leftovers are read from
+// that store's files, not with podman: any podman command would start the very pause
+// process whose absence the test checks.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { IMAGE, STATE, USERS, clusterSize, figure, nodeUserProcesses, runAs } from "./cluster.js";
+import { type Workspace, createWorkspace } from "./workspace.js";
+
+const USER = "erin";
+const UID = USERS.erin;
+let ws: Workspace;
+
+/** erin's rootless store on node K (lib.sh's rootless_storage_path). */
+function store(k: number): string {
+  return path.join(STATE, `nodes/node${k}/podman/${USER}`);
+}
+
+function readNames(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return (JSON.parse(readFileSync(file, "utf8")) as Array<{ names?: string[] }>).flatMap((e) => e.names ?? []);
+}
+
+/** Podman containers (any, running or not) and live processes erin has on nodes 1..n. */
+async function podmanLeftovers(n: number): Promise<{ containers: string[]; processes: string[] }> {
+  const containers: string[] = [];
+  const processes: string[] = [];
+  for (let k = 1; k <= n; k++) {
+    for (const name of readNames(path.join(store(k), "overlay-containers/containers.json"))) containers.push(`node${k}:${name}`);
+    for (const p of await nodeUserProcesses(k, UID)) processes.push(`node${k}:${p}`);
+  }
+  return { containers, processes };
+}
+
+beforeAll(() => {
+  const n = clusterSize();
+  expect(n, "the test cluster must be up: bash test/cluster/cluster.sh up 4").toBeGreaterThanOrEqual(2);
+  for (let k = 1; k <= n; k++) {
+    const images = readNames(path.join(store(k), "overlay-images/images.json"));
+    expect(images, `node${k}: ${USER}'s podman store lacks ${IMAGE} (cluster.sh up imports it)`).toContain(`localhost/${IMAGE}`);
+  }
+  ws = createWorkspace(USER, UID);
+});
+
+describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
+  test("mpirun across two nodes from salloc + srun, as the user's own uid", async () => {
+    ws.write(
+      "mpi.sh",
+      [
+        "#!/bin/bash",
+        'echo "np=$np hostlist=$hostlist"',
+        'echo "inside=$(id -u):$(id -g) user=$(id -un) home=$HOME engine=$([ -e /run/.containerenv ] && echo podman || echo other)"',
+        'echo "written by $(hostname)" >"$PWD/out-$(hostname).txt"',
+        'mpirun -H "$hostlist" -np "$np" hostname',
+        "",
+      ].join("\n"),
+      0o755,
+    );
+    const r = await runAs(USER, `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --script=./mpi.sh`);
+    figure("podman: salloc -N 2 srun srun-docker (mpirun hostname)", `${(r.ms / 1000).toFixed(1)} s`);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code, r.stderr).toBe(0);
+    const hostlist = /^np=2 hostlist=(node\d):1,(node\d):1$/m.exec(r.stdout);
+    expect(hostlist, r.stdout).not.toBeNull();
+    expect(r.stdout).toContain(`inside=${UID}:${UID} user=${USER} home=/home/${USER} engine=podman`);
+    const names = r.stdout.split("\n").filter((l) => /^node\d$/.test(l)).sort();
+    expect(names).toEqual([hostlist?.[1], hostlist?.[2]].sort());
+    expect(new Set(names).size).toBe(2);
+    // The script ran on the master; its file in the shared home belongs to erin, not a subuid.
+    const out = path.join(ws.dir, `out-${hostlist?.[1]}.txt`);
+    expect(readFileSync(out, "utf8")).toBe(`written by ${hostlist?.[1]}\n`);
+    expect(statSync(out).uid).toBe(UID);
+    expect(statSync(out).gid).toBe(UID);
+    expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
+  });
+
+  test("an image missing from the user's store: podman's own words, the node named, nothing left", async () => {
+    const r = await runAs(USER, `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=sdtc-no-such-image:1 --script=./mpi.sh`);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/srun-docker: error: image `sdtc-no-such-image:1` is not present on node\d/);
+    expect(r.stderr).not.toContain("level=warning");
+    expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
+  });
+});
