@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 nodes=${SDTC_NODES:-2}
 
 bash scripts/setup-host.sh >/dev/null
-bash test/cluster/cluster.sh up "$nodes"
+# Without the PyTorch test image (SDTC_TORCH=0): the MPI example needs only the base one.
+SDTC_TORCH=0 bash test/cluster/cluster.sh up "$nodes"
 
 # Install the tool the way HPC users do: one file in ~/bin on the shared home.
 install -D -o alice -g alice -m 0755 dist/srun-docker.cjs /home/alice/bin/srun-docker

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(docker.io slurmctld slurmd slurm-client munge openssh-client debootstrap iproute2
-  dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time)
+  dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time
+  podman uidmap fuse-overlayfs slirp4netns catatonit)
 
 missing=()
 for p in "${packages[@]}"; do

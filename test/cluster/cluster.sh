@@ -7,7 +7,9 @@
 # slurmd forks see the node's hostname, network and docker socket. slurmctld, munged and a
 # DNS server for the cluster's names run in the host namespace.
 #
-#   cluster.sh up N        bring up N nodes (recovers from a half-dead earlier run first)
+#   cluster.sh up N        bring up N nodes (recovers from a half-dead earlier run first),
+#                          with the images srun-docker-test and srun-docker-test-torch
+#                          (SDTC_TORCH=0: without the torch one)
 #   cluster.sh down        stop everything of ours; leaves only cached images on disk
 #   cluster.sh status      what is running
 #   cluster.sh exec K CMD  run CMD inside node K (as root; use `su - alice -c` for the user)
@@ -26,8 +28,10 @@ cmd_up() {
   mkdir -p "$STATE/run" "$STATE/log" "$STATE/nodes"
   echo "$n" >"$STATE/run/size"
   ensure_users
-  local tarball
-  tarball=$("$here/build-image.sh")
+  # The torch image is for the PyTorch DDP example; SDTC_TORCH=0 skips it (the quick demo).
+  local images
+  images=("$("$here/build-image.sh" base)" "$IMAGE")
+  [[ ${SDTC_TORCH:-1} == 0 ]] || images+=("$("$here/build-image.sh" torch)" "$TORCH_IMAGE")
   start_munge
   write_hosts "$n"
   start_bridge
@@ -39,13 +43,13 @@ cmd_up() {
   for k in $(seq 1 "$n"); do start_slurmd "$k"; done
   local pids=()
   for k in $(seq 1 "$n"); do
-    prepare_node_docker "$k" "$tarball" &
+    prepare_node_docker "$k" "${images[@]}" &
     pids+=($!)
   done
   local pid
   for pid in "${pids[@]}"; do wait "$pid" || die "up: preparing a node's docker failed (see above)"; done
   wait_nodes_idle "$n"
-  echo "cluster up: $n nodes ($(node_names "$n")), image $IMAGE"
+  echo "cluster up: $n nodes ($(node_names "$n")), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs)"
 }
 
 cmd_down() {

@@ -3,11 +3,15 @@
 
 STATE=${SDTC_STATE:-/var/lib/srun-docker-testcluster}
 IMAGE=${SDTC_IMAGE:-srun-docker-test:latest}
+# The same + Debian's python3-torch (CPU), for the PyTorch DDP example (build-image.sh torch).
+TORCH_IMAGE=${SDTC_TORCH_IMAGE:-srun-docker-test-torch:latest}
 BRIDGE=sdtc0
 NET_PREFIX=10.213.0          # used only on the bridge and inside the node namespaces
 HEAD_ADDR=$NET_PREFIX.254
 SLURM_CONF=/etc/slurm/slurm.conf
 MARKER="# managed by srun-docker test cluster (sdtc)"
+# Users whose suites run rootless Podman: the test image is imported into their per-node storage.
+PODMAN_USERS=${SDTC_PODMAN_USERS:-erin}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 need_root() { [[ $(id -u) == 0 ]] || die "must run as root"; }
@@ -122,6 +126,7 @@ remove_slurm_conf() {
 start_node() {
   local k=$1 ns=sdtc-node$1 dir=$STATE/nodes/node$1 i
   mkdir -p "$dir/etc/docker" "$STATE/slurmd/node$k" /etc/docker
+  write_node_podman_conf "$k"
   { echo "127.0.0.1 localhost"; echo "::1 localhost ip6-localhost"; cat "$STATE/hosts"; } >"$dir/etc/hosts"
   printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$HEAD_ADDR" >"$dir/etc/resolv.conf"
   ip netns add "$ns"
@@ -139,6 +144,7 @@ start_node() {
     mount --bind '$dir/etc/hosts' /etc/hosts
     mount --bind '$dir/etc/resolv.conf' /etc/resolv.conf
     mount --bind '$dir/etc/docker' /etc/docker
+    if [ -d /etc/containers ]; then mount --bind '$dir/etc/containers' /etc/containers; fi
     mount -t tmpfs -o mode=0755 sdtc-run /run
     mkdir -p /run/lock /run/sshd
     mount -t tmpfs -o mode=1777 sdtc-tmp /tmp
@@ -150,12 +156,14 @@ start_node() {
   start_dockerd "$k"
 }
 
+# `nvidia` stands in for nvidia-docker2's runtime (no GPUs here): --nvdock2 runs end to end.
 start_dockerd() {
   local k=$1 dir=$STATE/nodes/node$1
   in_node "$k" env PATH="$STATE/bin:/usr/sbin:/usr/bin:/sbin:/bin" setsid dockerd \
     --data-root "$dir/docker" --exec-root /run/docker --pidfile "$STATE/run/dockerd-node$k.pid" \
     -H unix:///run/docker.sock --group docker --bridge=none --iptables=false --ip6tables=false \
     --ip-masq=false --userland-proxy=false --cgroup-parent="/sdtc-node$k" --log-level=warn \
+    --add-runtime "nvidia=$STATE/bin/runc" \
     </dev/null >>"$STATE/log/dockerd-node$k.log" 2>&1 &
 }
 
@@ -178,16 +186,76 @@ node_docker() {
   docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" "$@"
 }
 
+# Usage: prepare_node_docker K TARBALL IMAGE [TARBALL IMAGE]...
 prepare_node_docker() {
-  local k=$1 tarball=$2 stamp have
+  local k=$1
+  shift
+  local base=("$1" "$2")
   wait_dockerd "$k"
   # A fresh boot of the cluster: containers from an earlier run of it are gone.
   node_docker "$k" ps -aq | xargs -r docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" rm -f >/dev/null
+  while [[ $# -ge 2 ]]; do
+    import_image "$k" "$1" "$2"
+    shift 2
+  done
+  prepare_node_podman "$k" "${base[@]}"
+}
+
+# Imports a rootfs tarball as IMAGE unless the node already has this very tarball (the
+# sdtc.rootfs label holds its size and mtime), so a rebooted cluster skips the import.
+import_image() {
+  local k=$1 tarball=$2 image=$3 stamp have
   stamp=$(stat -c '%s-%Y' "$tarball")
-  have=$(node_docker "$k" image inspect -f '{{index .Config.Labels "sdtc.rootfs"}}' "$IMAGE" 2>/dev/null || true)
+  have=$(node_docker "$k" image inspect -f '{{index .Config.Labels "sdtc.rootfs"}}' "$image" 2>/dev/null || true)
   if [[ $have != "$stamp" ]]; then
-    node_docker "$k" import -c "LABEL sdtc.rootfs=$stamp" -c 'CMD ["/bin/bash"]' "$tarball" "$IMAGE" >/dev/null
+    node_docker "$k" import -c "LABEL sdtc.rootfs=$stamp" -c 'CMD ["/bin/bash"]' "$tarball" "$image" >/dev/null
   fi
+}
+
+# Rootless Podman keeps each user's images and containers under a graphroot that must be on
+# node-local disk (as podman-hpc does): the shared home would be one store written by every
+# node at once. A node sees its own /etc/containers (the host's files plus a storage.conf)
+# whose rootless_storage_path points into the node's directory; podman expands $USER there.
+write_node_podman_conf() {
+  local k=$1 dir=$STATE/nodes/node$1
+  [[ -d /etc/containers ]] || return 0
+  mkdir -p "$dir/etc/containers" "$dir/podman"
+  chmod 1777 "$dir/podman"
+  cp -a /etc/containers/. "$dir/etc/containers/"
+  # Native overlay: rootless fuse-overlayfs needs /dev/fuse, which only root may open here.
+  cat >"$dir/etc/containers/storage.conf" <<EOF
+$MARKER
+[storage]
+driver = "overlay"
+runroot = "/run/containers/storage"
+graphroot = "$dir/podman/root"
+rootless_storage_path = "$dir/podman/\$USER"
+EOF
+}
+
+# Podman as the user inside node K, with the node's config and none of root's environment.
+node_podman() {
+  local k=$1 user=$2
+  shift 2
+  in_node "$k" runuser -u "$user" -- env -i -C / HOME="/home/$user" USER="$user" LOGNAME="$user" \
+    PATH=/usr/sbin:/usr/bin:/sbin:/bin podman "$@" 2> >(grep -v 'is not a shared mount' >&2)
+}
+
+# Usage: prepare_node_podman K TARBALL IMAGE: IMAGE into each Podman user's store on node K.
+prepare_node_podman() {
+  local k=$1 tarball=$2 image=$3 user stamp have
+  command -v podman >/dev/null || return 0
+  stamp=$(stat -c '%s-%Y' "$tarball")
+  for user in $PODMAN_USERS; do
+    node_podman "$k" "$user" rm -af >/dev/null
+    have=$(node_podman "$k" "$user" image inspect -f '{{index .Labels "sdtc.rootfs"}}' "$image" 2>/dev/null || true)
+    if [[ $have != "$stamp" ]]; then
+      node_podman "$k" "$user" import -q -c "LABEL sdtc.rootfs=$stamp" -c 'CMD ["/bin/bash"]' "$tarball" "$image" >/dev/null
+    fi
+    # Ends the user's pause process (what holds rootless podman's user namespace): the tests
+    # count every process a user leaves on a node.
+    node_podman "$k" "$user" system migrate
+  done
 }
 
 start_slurmctld() {

@@ -1,0 +1,15 @@
+#!/bin/bash
+# DeepSpeed's own multi-node launcher over ssh (pdsh), from the first node's container.
+# srun-docker writes $HOSTFILE (`node1 slots=8` lines, DeepSpeed's format; slots = GPUs per
+# node or --slots_per_node) and sets MASTER_ADDR/MASTER_PORT. pdsh's ssh reads the job's
+# generated client config (mounted as /etc/ssh/ssh_config); keep ~/.ssh/config free of Host
+# blocks that match the nodes. Extra arguments go to train.py.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export NCCL_SOCKET_IFNAME=${NCCL_SOCKET_IFNAME:-^docker0,lo}
+# DeepSpeed forwards the variables listed in ~/.deepspeed_env to the other nodes; it also
+# forwards NCCL_* and PYTHON* by itself.
+echo "hostfile $HOSTFILE:"; cat "$HOSTFILE"
+exec deepspeed --hostfile="$HOSTFILE" --launcher=pdsh \
+  --master_addr="$MASTER_ADDR" --master_port="$MASTER_PORT" \
+  "$here/train.py" --deepspeed --deepspeed_config="$here/ds_config.json" "$@"
