@@ -1,5 +1,26 @@
 import { describe, expect, test } from "vitest";
-import { renderGroup, renderKnownHosts, renderPasswd, renderSshClientConfig, renderSshdConfig } from "./ssh-config.js";
+import {
+  renderGroup,
+  renderJobAuthorizedKeys,
+  renderKnownHosts,
+  renderPasswd,
+  renderSshClientConfig,
+  renderSshdConfig,
+} from "./ssh-config.js";
+
+test.each<[string, Record<string, string>, string]>([
+  ["no variables", {}, "no-agent-forwarding,no-X11-forwarding ssh-ed25519 AAAA c\n"],
+  ["variables become environment= options", { np: "4", hostlist: "n1:2,n2:2" }, 'environment="np=4",environment="hostlist=n1:2,n2:2",no-agent-forwarding,no-X11-forwarding ssh-ed25519 AAAA c\n'],
+  ["a quote is escaped, a space kept", { A: 'say "hi" now' }, 'environment="A=say \\"hi\\" now",no-agent-forwarding,no-X11-forwarding ssh-ed25519 AAAA c\n'],
+  ["newlines and bad names are left out", { B: "x\ny", "1X": "v", ok_1: "v" }, 'environment="ok_1=v",no-agent-forwarding,no-X11-forwarding ssh-ed25519 AAAA c\n'],
+])("renderJobAuthorizedKeys: %s", (_name, env, expected) => {
+  expect(renderJobAuthorizedKeys("ssh-ed25519 AAAA c\n", env)).toBe(expected);
+});
+
+test("renderSshdConfig lets the job's authorized_keys set variables when asked", () => {
+  const text = renderSshdConfig({ port: 1, hostKeyPath: "/k", authorizedKeysPath: "/a", user: "u", pidFile: "/p", permitUserEnvironment: true });
+  expect(text).toContain("\nPermitUserEnvironment yes\n");
+});
 
 test("renderSshdConfig", () => {
   expect(

@@ -12,6 +12,8 @@ export interface SshdConfigInput {
   readonly authorizedKeysPath: string;
   readonly user: string;
   readonly pidFile: string;
+  /** Let authorized_keys `environment=` options set the job's variables in ssh sessions. */
+  readonly permitUserEnvironment?: boolean;
 }
 
 export function renderSshdConfig(input: SshdConfigInput): string {
@@ -22,6 +24,7 @@ export function renderSshdConfig(input: SshdConfigInput): string {
     `AuthorizedKeysFile ${input.authorizedKeysPath}`,
     `AllowUsers ${input.user}`,
     `PidFile ${input.pidFile}`,
+    ...(input.permitUserEnvironment ? ["PermitUserEnvironment yes"] : []),
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
@@ -34,6 +37,19 @@ export function renderSshdConfig(input: SshdConfigInput): string {
     "LogLevel ERROR",
     "Subsystem sftp internal-sftp",
   ]);
+}
+
+/**
+ * The job's authorized_keys: only the generated client key, and the job's variables
+ * (hostlist, MASTER_ADDR, NODE_RANK...) for every ssh session, so ranks that mpirun, pdsh
+ * or horovodrun start on other nodes see what the script sees. `environment=` works with
+ * every OpenSSH (unlike sshd_config's SetEnv, 7.8+), so old images keep working.
+ */
+export function renderJobAuthorizedKeys(clientPublicKey: string, env: Readonly<Record<string, string>>): string {
+  const options = Object.entries(env)
+    .filter(([name, value]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !/[\n\r\0]/.test(value))
+    .map(([name, value]) => `environment="${name}=${value.replace(/"/g, '\\"')}"`);
+  return lines([[...options, "no-agent-forwarding", "no-X11-forwarding"].join(",") + ` ${clientPublicKey.trim()}`]);
 }
 
 export interface SshClientConfigInput {

@@ -35,6 +35,18 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
     await expectNothingLeft();
   });
 
+  test("ranks that mpirun starts on other nodes see the job's variables too", async () => {
+    ws.write("env.sh", "#!/bin/bash\nmpirun -H \"$hostlist\" -np \"$np\" sh -c 'echo \"rank-env $(hostname) rank=$NODE_RANK master=$MASTER_ADDR np=$np\"'\n", 0o755);
+    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./env.sh`));
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split("\n").filter((l) => l.startsWith("rank-env ")).sort();
+    expect(lines).toHaveLength(2);
+    const master = /^rank-env (node\d) rank=0 master=(node\d) np=2$/m.exec(r.stdout);
+    expect(master?.[1]).toBe(master?.[2]);
+    expect(r.stdout).toMatch(new RegExp(`^rank-env node\\d rank=1 master=${master?.[1]} np=2$`, "m"));
+    await expectNothingLeft();
+  });
+
   test("--slots_per_node=2 gives np=4 with two ranks on each node", async () => {
     ws.write("ranks.sh", '#!/bin/bash\necho "np=$np"\nmpirun -H "$hostlist" -np "$np" hostname | sort | uniq -c\n', 0o755);
     const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./ranks.sh --slots_per_node=2`));

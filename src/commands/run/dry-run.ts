@@ -29,9 +29,9 @@ export function renderDryRun(input: DryRunInput): string {
       hostKeyPath: path.join(dir, "ssh_host_ed25519_key"),
       // known_hosts would hold the real key; the dry run does not create one.
       hostPublicKey: "ssh-ed25519 HOST-KEY-CREATED-ON-FIRST-RUN",
-      authorizedKeysPath: path.join(dir, "authorized_keys"),
       clientKeyPath: path.join(dir, "id_ed25519"),
     },
+    clientPublicKey: "ssh-ed25519 CLIENT-KEY-CREATED-ON-FIRST-RUN",
     imageFiles: { passwd: "", group: "" },
     scriptPath: path.resolve(input.cwd, options.script),
     callerEnv: input.env,

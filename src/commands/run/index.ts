@@ -1,6 +1,7 @@
 // The orchestrator: what `srun srun-docker --container=IMG --script=job.sh` does on every
 // node of the step. The first node is the master (rendezvous server, runs the script in
 // ssh mode); the others are workers. Every path out of here removes this node's container.
+import { readFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
@@ -59,7 +60,11 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   const log = createLogger({ prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`, debug: options.debug });
   const timer = new PhaseTimer();
   const ports = deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
-  const runtime = new ContainerRuntime(options.runtime, ctx.nodeName);
+  // --debug shows every engine command this node runs, as the user could type it.
+  const runtime = new ContainerRuntime(options.runtime, ctx.nodeName, (file, args, opts) => {
+    log.debug(`$ ${file} ${args.join(" ")}`);
+    return runCommand(file, args, opts);
+  });
   if (options.dryRun) {
     const identity = await readIdentity();
     const gpus = resolveGpus({ mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode }, deps.env);
@@ -88,10 +93,11 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     link = await openRendezvous(ctx, material.secret, ports.rendezvousPort, options.timeoutSeconds * 1000, log);
     cancelActions.push(() => cancelRendezvous(link, "the job was cancelled"));
     const runsScript = ctx.isMaster || options.launcher === "each";
-    const [gpuCount, scriptPath, imageFiles] = await Promise.all([
+    const [gpuCount, scriptPath, imageFiles, clientPublicKey] = await Promise.all([
       countNvidiaGpus(options, deps.env),
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
       imageId.then((id) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
+      readFile(material.clientPublicKeyPath, "utf8"),
       removeStaleContainers(runtime, identity.uid, log, deps.env, material.jobsDir, ctx.nodeName),
     ]);
     const gpus = resolveGpus(
@@ -100,8 +106,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       gpuCount,
     );
     for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
-    const plan = planNode({ options, ctx, identity, material, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
-    log.debug(`${options.runtime} ${plan.runArgs.join(" ")}`);
+    const plan = planNode({ options, ctx, identity, material, clientPublicKey, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
     container = new NodeContainer(runtime, plan);
     const run: NodeRun = {
       options,

@@ -47,6 +47,7 @@ async function checkWorkersReachable(run: NodeRun, port: number): Promise<void> 
 
 /** The script runs until it exits or a worker is lost (then the job cannot go on). */
 async function runScript(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
+  run.log.debug(`$ ${run.options.runtime} ${run.plan.execArgs.join(" ")}`);
   const job = spawnInherit(run.options.runtime, run.plan.execArgs);
   let unsubscribe = () => {};
   const lost = new Promise<WorkerLost>((resolve) => {

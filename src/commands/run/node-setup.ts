@@ -11,7 +11,14 @@ import { buildJobEnv } from "../../core/job-env.js";
 import { buildContainerName, buildLabels } from "../../core/names.js";
 import type { JobPorts } from "../../core/ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
-import { renderGroup, renderKnownHosts, renderPasswd, renderSshClientConfig, renderSshdConfig } from "../../core/ssh-config.js";
+import {
+  renderGroup,
+  renderJobAuthorizedKeys,
+  renderKnownHosts,
+  renderPasswd,
+  renderSshClientConfig,
+  renderSshdConfig,
+} from "../../core/ssh-config.js";
 import type { ImageFiles } from "../../io/container-runtime.js";
 import type { Identity } from "../../io/identity.js";
 import { type JobFile, jobDirPath, writeJobFiles } from "../../io/job-files.js";
@@ -34,7 +41,9 @@ export interface NodePlanInput {
   options: RunOptions;
   ctx: JobContext;
   identity: Identity;
-  material: Pick<UserMaterial, "jobsDir" | "hostKeyPath" | "hostPublicKey" | "authorizedKeysPath" | "clientKeyPath">;
+  material: Pick<UserMaterial, "jobsDir" | "hostKeyPath" | "hostPublicKey" | "clientKeyPath">;
+  /** The generated client public key: the only key the job's sshd accepts. */
+  clientPublicKey: string;
   ports: JobPorts;
   gpus: GpuPlan;
   imageFiles: ImageFiles;
@@ -51,6 +60,19 @@ export function planNode(input: NodePlanInput): NodePlan {
   const file = (name: string) => path.join(jobDir, name);
   const legacy = options.sshconfigdir;
   const ssh = options.launcher === "ssh";
+  const env = buildJobEnv({
+    nodes: ctx.nodes,
+    rank: ctx.rank,
+    slotsPerNode: input.gpus.slots,
+    masterPort: ports.masterPort,
+    hostfilePath: file("hostfile"),
+    jobId: ctx.jobId,
+    envlist: options.envlist,
+    callerEnv: input.callerEnv,
+    // `ssh -F` so that a user's own ~/.ssh/config (e.g. the reference's Port block) cannot
+    // override the generated one for mpirun.
+    sshCommand: ssh && legacy === undefined ? `ssh -F ${file("ssh_config")}` : undefined,
+  });
   const files: Record<string, JobFile> = {
     passwd: { content: renderPasswd({ imagePasswd: input.imageFiles.passwd, userEntry: identity.passwdLine }), mode: 0o644 },
     group: { content: renderGroup({ imageGroup: input.imageFiles.group, userGroups: identity.groupLines }), mode: 0o644 },
@@ -61,12 +83,14 @@ export function planNode(input: NodePlanInput): NodePlan {
       content: renderSshdConfig({
         port: ports.sshdPort,
         hostKeyPath: material.hostKeyPath,
-        authorizedKeysPath: material.authorizedKeysPath,
+        authorizedKeysPath: file("authorized_keys"),
         user: identity.user,
         pidFile: file("sshd.pid"),
+        permitUserEnvironment: true,
       }),
       mode: 0o600,
     };
+    files.authorized_keys = { content: renderJobAuthorizedKeys(input.clientPublicKey, env), mode: 0o600 };
     files.known_hosts = { content: renderKnownHosts(ctx.nodes, ports.sshdPort, material.hostPublicKey), mode: 0o644 };
     files.ssh_config = {
       content: renderSshClientConfig({
@@ -103,19 +127,6 @@ export function planNode(input: NodePlanInput): NodePlan {
     command: buildMainCommand(options.launcher, ssh ? { port: ports.sshdPort, configPath: sshdConfigPath } : undefined),
     detach: true,
   };
-  const env = buildJobEnv({
-    nodes: ctx.nodes,
-    rank: ctx.rank,
-    slotsPerNode: input.gpus.slots,
-    masterPort: ports.masterPort,
-    hostfilePath: file("hostfile"),
-    jobId: ctx.jobId,
-    envlist: options.envlist,
-    callerEnv: input.callerEnv,
-    // `ssh -F` so that a user's own ~/.ssh/config (e.g. the reference's Port block) cannot
-    // override the generated one for mpirun.
-    sshCommand: ssh && legacy === undefined ? `ssh -F ${file("ssh_config")}` : undefined,
-  });
   return {
     containerName: plan.name,
     jobDir,
