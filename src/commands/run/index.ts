@@ -53,6 +53,24 @@ export interface NodeRun {
   deadlineMs: number;
   /** Registers what to do first when a termination signal arrives. */
   onCancel(action: () => Promise<void>): void;
+  /** Removes what killed runs left on this node; started once the job runs. */
+  sweepStale: Once;
+}
+
+/** A task run at most once, however often it is asked for; `started()` tells if it was. */
+export interface Once {
+  (): Promise<void>;
+  started(): Promise<void> | undefined;
+}
+
+export function once(task: () => Promise<void>): Once {
+  let promise: Promise<void> | undefined;
+  const run = (() => {
+    promise ??= task();
+    return promise;
+  }) as Once;
+  run.started = () => promise;
+  return run;
 }
 
 export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
@@ -83,6 +101,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   }, deps.signals);
 
   let link: RendezvousLink | undefined;
+  let sweep: Once | undefined;
   try {
     // Every docker CLI call costs ~50-100 ms of CLI start-up on a busy node, so none waits for
     // another it does not need: the image inspection starts at once, beside the identity.
@@ -98,8 +117,10 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
       imageId.then((id) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
       readFile(material.clientPublicKeyPath, "utf8"),
-      removeStaleContainers(runtime, identity.uid, log, deps.env, material.jobsDir, ctx.nodeName),
     ]);
+    // What killed runs left (containers, job dirs) is swept once the job runs, off the launch
+    // path; earlier only when our sshd port turns out to be taken, maybe by such a container.
+    sweep = once(() => removeStaleContainers(runtime, identity.uid, log, deps.env, material.jobsDir, ctx.nodeName));
     const gpus = resolveGpus(
       { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
       deps.env,
@@ -107,7 +128,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     );
     for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
     const plan = planNode({ options, ctx, identity, material, clientPublicKey, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
-    container = new NodeContainer(runtime, plan);
+    container = new NodeContainer(runtime, plan, sweep);
     const run: NodeRun = {
       options,
       ctx,
@@ -118,6 +139,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       container,
       deadlineMs: options.timeoutSeconds * 1000,
       onCancel: (action) => cancelActions.push(action),
+      sweepStale: sweep,
     };
     timer.mark("prepare");
     const code = link.kind === "master" ? await runMaster(run, link.rendezvous) : await runWorker(run, link.session);
@@ -127,7 +149,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     await failRendezvous(link, error);
     throw error;
   } finally {
-    await container?.remove().catch(() => undefined);
+    await Promise.all([container?.remove().catch(() => undefined), sweep?.started()?.catch(() => undefined)]);
     // Rootless podman keeps a pause process per user and node that Slurm would not end.
     await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();

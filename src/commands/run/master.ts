@@ -27,6 +27,7 @@ export async function runMaster(run: NodeRun, rendezvous: RendezvousMaster): Pro
     }
     if (plan.sshdPort !== undefined) await checkWorkersReachable(run, plan.sshdPort);
     timer.mark("containers up");
+    void run.sweepStale().catch(() => undefined);
     const code = run.options.launcher === "each" ? await runEachOnMaster(run, rendezvous) : await runScript(run, rendezvous);
     timer.mark("job");
     await rendezvous.finish(code);

@@ -22,6 +22,8 @@ export class NodeContainer {
   constructor(
     private readonly runtime: ContainerRuntime,
     private readonly plan: NodePlan,
+    /** Removes containers of ended jobs: one of them may hold our port. */
+    private readonly sweepStale: () => Promise<void> = async () => {},
   ) {}
 
   get name(): string {
@@ -32,7 +34,7 @@ export class NodeContainer {
   async start(deadlineMs: number): Promise<void> {
     if (this.removal) throw new UserError("cancelled", "the run was cancelled");
     const port = this.plan.sshdPort;
-    if (port !== undefined && !(await isPortFree(port))) {
+    if (port !== undefined && !(await this.claimablePort(port))) {
       throw new UserError("port-in-use", `sshd port ${port} is already in use on ${this.runtime.node}`, {
         hint: "another job or process holds it: drop --sshdport to use the port derived from the job id, or pick another",
       });
@@ -60,6 +62,13 @@ export class NodeContainer {
       await removeJobDir(this.plan.jobDir).catch(() => undefined);
     })();
     return this.removal;
+  }
+
+  /** Free, or freed by removing what an ended job left on it. */
+  private async claimablePort(port: number): Promise<boolean> {
+    if (await isPortFree(port)) return true;
+    await this.sweepStale();
+    return isPortFree(port);
   }
 
   /** sshd exited (no sshd in the image, bad config): its own last words say why. */

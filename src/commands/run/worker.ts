@@ -21,6 +21,7 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   }
   await session.reportReady();
   timer.mark("containers up");
+  void run.sweepStale().catch(() => undefined);
   const own = run.options.launcher === "each" ? await runEachOnWorker(run, session) : undefined;
   const outcome = typeof own === "object" ? own : await session.outcome;
   timer.mark("job");
