@@ -108,6 +108,8 @@ export interface Started {
   pid: number;
   result: Promise<CommandResult>;
   kill(signal: NodeJS.Signals): void;
+  /** What it printed on stdout so far. */
+  output(): string;
 }
 
 /** Starts `su - user -c script` without waiting for it. */
@@ -126,7 +128,7 @@ export function startAs(user: string, script: string, timeoutMs = 180_000): Star
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
   });
-  return { pid: child.pid ?? -1, result, kill: (signal) => child.kill(signal) };
+  return { pid: child.pid ?? -1, result, kill: (signal) => child.kill(signal), output: () => stdout };
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */

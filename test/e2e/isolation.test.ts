@@ -95,6 +95,7 @@ describe("jobs side by side", () => {
     const port = 29_911;
     const a = startAs("alice", cd(`salloc -N 2 -w node[1-2] -J live-a srun ${tool(`--script=./long.sh --sshdport=${port}`)}`));
     const idA = await runningJobNamed("live-a");
+    await waitFor("the live job's script to start", async () => a.output().includes("started"), 60_000);
     const r = await runAs("alice", cd(`salloc -N 2 -w node[1-2] srun ${tool(`--script=./quick.sh --sshdport=${port}`)}`));
     const stillThere = (await nodeContainers(1, `label=srun-docker.job=${idA}`)).length + (await nodeContainers(2, `label=srun-docker.job=${idA}`)).length;
     figure("second job on a live job's port", `exit ${r.code}; live job's containers kept: ${stillThere}`);
@@ -151,6 +152,8 @@ describe("a second user on the same nodes", () => {
     const port = 29_931;
     const a = startAs("alice", cd(`salloc -N 2 -w node[1-2] -J iso-ssh srun ${tool(`--script=./long.sh --sshdport=${port}`)}`));
     await runningJobNamed("iso-ssh");
+    // The script's first line comes once every node's sshd answers.
+    await waitFor("alice's job script to start", async () => a.output().includes("started"), 60_000);
     await runAs("bob", "mkdir -p -m 700 ~/.ssh && test -f ~/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519");
     const opts = `-p ${port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5`;
     const attempts = {
