@@ -84,3 +84,15 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
     expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
   });
 });
+
+describe("cleaning up rootless containers", () => {
+  test("the Epilog line for Podman, run as the job's user, removes the job's containers", async () => {
+    const r = await runAs(
+      USER,
+      `salloc -N1 -w node1 bash -c 'srun srun-docker asuser --runtime=podman --container=${IMAGE} --daemon --dockname=erin_daemon && srun srun-docker clean --runtime=podman --job "$SLURM_JOB_ID"'`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^erin_daemon\nremoving erin_daemon \(job \d+\)$/m);
+    expect(await podmanLeftovers(1)).toEqual({ containers: [], processes: [] });
+  });
+});
