@@ -1,7 +1,7 @@
 // The subcommands on the cluster as a user runs them: hostlist against Slurm's own scontrol,
 // the old --sshconfigdir mode, asuser, doctor, config layering, and the single binary in a
 // container that has no Node.js.
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { ALICE_UID, IMAGE, REPO, clusterSize, leftovers, run, runAs } from "./cluster.js";
@@ -138,6 +138,28 @@ describe("configuration layers", () => {
       expect(unknown.stderr).toContain(`config file ${dir}/config.toml has unknown key \`colour\``);
     } finally {
       writeFileSync(`${dir}/config.toml`, "");
+    }
+  });
+});
+
+describe("the site file", () => {
+  test("/etc/srun-docker/config.toml sets defaults for everyone; a user's file overrides it", async () => {
+    const site = "/etc/srun-docker/config.toml";
+    mkdirSync(path.dirname(site), { recursive: true });
+    writeFileSync(site, 'memlock = "off"\ntimeout = 300\n');
+    const user = `${ws.home}/.config/srun-docker/config.toml`;
+    try {
+      writeFileSync(user, "timeout = 60\n");
+      const r = await runAs("alice", "srun-docker config");
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^memlock\\s+off\\s+\\[${site}\\]$`, "m"));
+      expect(r.stdout).toMatch(new RegExp(`^timeout\\s+60\\s+\\[${user}\\]$`, "m"));
+      const dry = await runAs("alice", cd(`srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run`));
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).not.toContain("memlock");
+    } finally {
+      rmSync(path.dirname(site), { recursive: true, force: true });
+      writeFileSync(user, "");
     }
   });
 });
