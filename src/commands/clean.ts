@@ -12,7 +12,7 @@ export async function runClean(options: CleanOptions, uid = process.getuid?.() ?
   const runtime = new ContainerRuntime(options.runtime, hostname());
   const labels: Record<string, string> =
     uid === 0 && options.job !== undefined ? { [TOOL_LABEL]: "1", [`${TOOL_LABEL}.job`]: options.job } : selectLabels({ uid, jobId: options.job });
-  const found = await runtime.list(Object.entries(labels).map(([k, v]) => `label=${k}=${v}`));
+  const found = await runtime.list(labels);
   const doomed = options.job !== undefined || options.all ? found : await findStale(found);
   for (const c of doomed) out.write(`${options.dryRun ? "would remove" : "removing"} ${c.name} (job ${c.labels[`${TOOL_LABEL}.job`] ?? "?"})\n`);
   if (!options.dryRun) await runtime.remove(doomed.map((c) => c.name));

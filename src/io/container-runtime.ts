@@ -135,8 +135,9 @@ export class ContainerRuntime {
     }
   }
 
-  /** Containers matching every `label=...` filter, with their labels. */
-  async list(filters: string[]): Promise<ContainerSummary[]> {
+  /** Containers carrying every one of `labels`, running or not, with all their labels. */
+  async list(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]> {
+    const filters = Object.entries(labels).map(([key, value]) => `label=${key}=${value}`);
     const args = ["ps", "-a", "--no-trunc", "--format", "{{json .}}"];
     for (const f of filters) args.push("--filter", f);
     const r = await this.run(this.bin, args);

@@ -21,13 +21,19 @@ export async function activeJobIds(ids: readonly string[], run = runCommand): Pr
   return new Set(r.stdout.split(/\s+/).filter(Boolean));
 }
 
+const jobOf = (c: ContainerSummary): string => c.labels[`${TOOL_LABEL}.job`] ?? "";
+/** Only Slurm's numeric job ids can be asked about; `local-...` runs never count as ended. */
+const isSlurmJobId = (id: string): boolean => /^\d+$/.test(id);
+
+/** Of `containers`, those of Slurm jobs not in `active`. */
+function endedOf(containers: readonly ContainerSummary[], active: ReadonlySet<string>): ContainerSummary[] {
+  return containers.filter((c) => isSlurmJobId(jobOf(c)) && !active.has(jobOf(c)));
+}
+
 /** Of `containers`, those whose Slurm job has ended. Unknown state (no squeue): none. */
 export async function findStale(containers: readonly ContainerSummary[], run = runCommand): Promise<ContainerSummary[]> {
-  const slurmJobs = containers.filter((c) => /^\d+$/.test(c.labels[`${TOOL_LABEL}.job`] ?? ""));
-  const ids = [...new Set(slurmJobs.map((c) => c.labels[`${TOOL_LABEL}.job`] ?? ""))];
-  const active = await activeJobIds(ids, run);
-  if (active === undefined) return [];
-  return slurmJobs.filter((c) => !active.has(c.labels[`${TOOL_LABEL}.job`] ?? ""));
+  const active = await activeJobIds([...new Set(containers.map(jobOf).filter(isSlurmJobId))], run);
+  return active === undefined ? [] : endedOf(containers, active);
 }
 
 /** This node's job dirs (jobs/<job>.<step>/<node>) of Slurm jobs other than `currentJob`. */
@@ -35,8 +41,8 @@ async function listOtherJobDirs(jobsDir: string, node: string, currentJob: strin
   const entries = await readdir(jobsDir).catch(() => [] as string[]);
   const found: Array<{ job: string; dir: string }> = [];
   for (const entry of entries) {
-    const job = /^(\d+)\.[^/]+$/.exec(entry)?.[1];
-    if (job === undefined || job === currentJob) continue;
+    const job = /^([^.]+)\.[^/]+$/.exec(entry)?.[1];
+    if (job === undefined || !isSlurmJobId(job) || job === currentJob) continue;
     const dir = path.join(jobsDir, entry, node);
     if (await stat(dir).then(() => true, () => false)) found.push({ job, dir });
   }
@@ -56,15 +62,15 @@ export async function removeStaleContainers(
   node: string,
 ): Promise<void> {
   const [mine, dirs] = await Promise.all([
-    runtime.list(Object.entries(selectLabels({ uid })).map(([k, v]) => `label=${k}=${v}`)),
+    runtime.list(selectLabels({ uid })),
     listOtherJobDirs(jobsDir, node, env.SLURM_JOB_ID),
   ]);
-  const others = mine.filter((c) => c.labels[`${TOOL_LABEL}.job`] !== env.SLURM_JOB_ID);
+  const others = mine.filter((c) => jobOf(c) !== env.SLURM_JOB_ID);
   if (others.length === 0 && dirs.length === 0) return;
-  const ids = [...new Set([...others.map((c) => c.labels[`${TOOL_LABEL}.job`] ?? ""), ...dirs.map((d) => d.job)])].filter((id) => /^\d+$/.test(id));
+  const ids = [...new Set([...others.map(jobOf), ...dirs.map((d) => d.job)])].filter(isSlurmJobId);
   const active = await activeJobIds(ids);
   if (active === undefined) return;
-  const stale = others.filter((c) => /^\d+$/.test(c.labels[`${TOOL_LABEL}.job`] ?? "") && !active.has(c.labels[`${TOOL_LABEL}.job`] ?? ""));
+  const stale = endedOf(others, active);
   if (stale.length > 0) {
     log.info(`removing ${stale.length} container(s) left by ended jobs: ${stale.map((c) => c.name).join(", ")}`);
     await runtime.remove(stale.map((c) => c.name));
