@@ -2,13 +2,14 @@
 // one line per check with a fix, exit 1 when any check fails.
 
 import { stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import type { DoctorOptions } from "../cli/subcommand-options.js";
 import { resolveGpus } from "../core/gpus.js";
 import { deriveJobPorts } from "../core/ports.js";
 import { runCommand } from "../io/exec.js";
+import { countNodeGpus } from "../io/nvidia-smi.js";
+import { isPortFree } from "../io/port-probe.js";
 import { defaultMaterialDir } from "../io/ssh-material.js";
 
 export interface CheckResult {
@@ -83,22 +84,13 @@ async function checkMaterial(dir: string): Promise<CheckResult> {
 async function checkPorts(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const ports = deriveJobPorts(env.SLURM_JOB_ID ?? "0", env.SLURM_STEP_ID ?? "0", { sshdPort: options.sshdPort });
   const busy: number[] = [];
-  for (const port of [ports.sshdPort, ports.rendezvousPort]) if (!(await portFree(port))) busy.push(port);
+  for (const port of [ports.sshdPort, ports.rendezvousPort]) if (!(await isPortFree(port))) busy.push(port);
   if (busy.length === 0) return { name: "ports", ok: true, detail: `${ports.sshdPort} (sshd) and ${ports.rendezvousPort} (rendezvous) free` };
   return { name: "ports", ok: false, detail: `in use: ${busy.join(", ")}`, fix: "pass --sshdport/--rendezvous-port, or find the process holding them" };
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, () => server.close(() => resolve(true)));
-  });
-}
-
 async function checkSlots(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<CheckResult> {
-  const smi = await runCommand("nvidia-smi", ["-L"], { timeoutMs: 10_000 }).catch(() => undefined);
-  const count = smi?.exitCode === 0 ? smi.stdout.split("\n").filter((l) => l.startsWith("GPU ")).length : undefined;
+  const count = await countNodeGpus().catch(() => undefined);
   const plan = resolveGpus({ mode: { kind: "auto" }, privileged: false, slotsPerNode: options.slotsPerNode }, env, count);
   const gpus = plan.deviceIds === "all" ? "all" : plan.deviceIds.length;
   return { name: "gpus/slots", ok: true, detail: `${gpus} GPU(s), ${plan.slots} slot(s) per node${plan.warnings.length ? ` — ${plan.warnings.join("; ")}` : ""}` };

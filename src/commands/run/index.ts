@@ -5,12 +5,12 @@ import { readFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { UserError } from "../../core/errors.js";
 import { resolveGpus } from "../../core/gpus.js";
 import { deriveJobPorts } from "../../core/ports.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { ContainerRuntime } from "../../io/container-runtime.js";
 import { runCommand } from "../../io/exec.js";
+import { countNodeGpus } from "../../io/nvidia-smi.js";
 import { readIdentity } from "../../io/identity.js";
 import { type Logger, PhaseTimer, createLogger } from "../../io/log.js";
 import { type SignalSource, exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
@@ -160,12 +160,5 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
 async function countNvidiaGpus(options: RunOptions, env: NodeJS.ProcessEnv): Promise<number | undefined> {
   if (options.gpus.kind !== "auto") return undefined;
   if (env.SLURM_GPUS_ON_NODE || env.CUDA_VISIBLE_DEVICES || env.NV_GPU || env.SLURM_STEP_GPUS || env.SLURM_JOB_GPUS) return undefined;
-  try {
-    const r = await runCommand("nvidia-smi", ["-L"], { timeoutMs: 10_000 });
-    if (r.exitCode !== 0) return undefined;
-    return r.stdout.split("\n").filter((l) => l.startsWith("GPU ")).length;
-  } catch (error) {
-    if (error instanceof UserError) return undefined;
-    throw error;
-  }
+  return countNodeGpus();
 }

@@ -7,7 +7,7 @@ import type { RunOptions } from "../../cli/options.js";
 import { type ContainerPlan, buildDockerExecArgs, buildDockerRunArgs, buildMainCommand } from "../../core/docker-args.js";
 import { usageError } from "../../core/errors.js";
 import type { GpuPlan } from "../../core/gpus.js";
-import { buildJobEnv } from "../../core/job-env.js";
+import { buildJobEnv, renderHostfile } from "../../core/job-env.js";
 import { buildContainerName, buildLabels } from "../../core/names.js";
 import type { JobPorts } from "../../core/ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
@@ -76,7 +76,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   const files: Record<string, JobFile> = {
     passwd: { content: renderPasswd({ imagePasswd: input.imageFiles.passwd, userEntry: identity.passwdLine }), mode: 0o644 },
     group: { content: renderGroup({ imageGroup: input.imageFiles.group, userGroups: identity.groupLines }), mode: 0o644 },
-    hostfile: { content: ctx.nodes.map((n) => `${n} slots=${input.gpus.slots}\n`).join(""), mode: 0o644 },
+    hostfile: { content: renderHostfile(ctx.nodes, input.gpus.slots), mode: 0o644 },
   };
   if (ssh && legacy === undefined) {
     files.sshd_config = {
