@@ -142,7 +142,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       sweepStale: sweep,
     };
     timer.mark("prepare");
-    const code = link.kind === "master" ? await runMaster(run, link.rendezvous) : await runWorker(run, link.session);
+    const code = link.kind === "master" ? await runMaster(run, link) : await runWorker(run, link.session);
     log.info(`${timer.summary()}; exit ${code}`);
     return code;
   } catch (error) {

@@ -10,8 +10,10 @@ import { type RendezvousWorkerSession, connectRendezvousWorker } from "../../io/
 const REPORT_WAIT_MS = 5000;
 
 export type RendezvousLink =
-  | { kind: "master"; rendezvous: RendezvousMaster }
+  | { kind: "master"; rendezvous: RendezvousMaster; node: string }
   | { kind: "worker"; session: Promise<RendezvousWorkerSession> };
+
+export type MasterLink = Extract<RendezvousLink, { kind: "master" }>;
 
 export async function openRendezvous(
   ctx: JobContext,
@@ -30,7 +32,7 @@ export async function openRendezvous(
       deadlineMs,
       onEvent: (e) => log.debug(`rendezvous: ${JSON.stringify(e)}`),
     });
-    return { kind: "master", rendezvous };
+    return { kind: "master", rendezvous, node: ctx.nodeName };
   }
   const session = connectRendezvousWorker({
     host: ctx.master,
@@ -55,7 +57,7 @@ export function messageOf(error: unknown): string {
 export async function failRendezvous(link: RendezvousLink | undefined, error: unknown, lingerMs?: number): Promise<void> {
   if (link === undefined) return;
   if (link.kind === "master") {
-    await link.rendezvous.abort(`master ${messageOf(error)}`, lingerMs === undefined ? {} : { lingerMs }).catch(() => undefined);
+    await link.rendezvous.abort(`master ${link.node}: ${messageOf(error)}`, lingerMs === undefined ? {} : { lingerMs }).catch(() => undefined);
     return;
   }
   // The master may be gone already: try to tell it, but never wait long for that.

@@ -8,36 +8,33 @@ import { exitCodeOf } from "../../io/signals.js";
 import { waitForSshBanner } from "../../io/ssh-banner.js";
 import type { NodeRun } from "./index.js";
 import { runEachOnMaster } from "./each.js";
-import { messageOf } from "./link.js";
+import { type MasterLink, failRendezvous } from "./link.js";
 
 const REACHABILITY_DEADLINE_MS = 10_000;
 
-export async function runMaster(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
-  const { ctx, plan, container, timer } = run;
-  let lingerMs: number | undefined;
-  try {
-    await container.start(run.deadlineMs);
-    const ready = await rendezvous.ready;
-    if (!ready.ok) {
-      // Nodes that never came by the deadline will not come now: no point lingering for them.
-      if (ready.failure.reason === "deadline") lingerMs = 0;
-      throw new UserError("rendezvous", describeRendezvousFailure(ready.failure), {
-        hint: "check the named nodes (`srun srun-docker doctor`), or raise --timeout",
-      });
-    }
-    if (plan.sshdPort !== undefined) await checkWorkersReachable(run, plan.sshdPort);
-    timer.mark("containers up");
-    void run.sweepStale().catch(() => undefined);
-    const code = run.options.launcher === "each" ? await runEachOnMaster(run, rendezvous) : await runScript(run, rendezvous);
-    timer.mark("job");
-    await rendezvous.finish(code);
-    await container.remove();
-    timer.mark("teardown");
-    return code;
-  } catch (error) {
-    await rendezvous.abort(`master ${ctx.nodeName}: ${messageOf(error)}`, lingerMs === undefined ? {} : { lingerMs }).catch(() => undefined);
-    throw error;
+export async function runMaster(run: NodeRun, link: MasterLink): Promise<number> {
+  const { plan, container, timer } = run;
+  const { rendezvous } = link;
+  // A failure from here on reaches the workers through runJob's failRendezvous.
+  await container.start(run.deadlineMs);
+  const ready = await rendezvous.ready;
+  if (!ready.ok) {
+    const failure = new UserError("rendezvous", describeRendezvousFailure(ready.failure), {
+      hint: "check the named nodes (`srun srun-docker doctor`), or raise --timeout",
+    });
+    // Nodes that never came by the deadline will not come now: no point lingering for them.
+    if (ready.failure.reason === "deadline") await failRendezvous(link, failure, 0);
+    throw failure;
   }
+  if (plan.sshdPort !== undefined) await checkWorkersReachable(run, plan.sshdPort);
+  timer.mark("containers up");
+  void run.sweepStale().catch(() => undefined);
+  const code = run.options.launcher === "each" ? await runEachOnMaster(run, rendezvous) : await runScript(run, rendezvous);
+  timer.mark("job");
+  await rendezvous.finish(code);
+  await container.remove();
+  timer.mark("teardown");
+  return code;
 }
 
 /** The master's ssh must reach every worker's sshd over the network, not only localhost. */

@@ -3,7 +3,6 @@
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
 import type { NodeRun } from "./index.js";
 import { runEachOnWorker } from "./each.js";
-import { messageOf } from "./link.js";
 
 export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
   const { container, log, timer } = run;
@@ -11,14 +10,8 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   started.catch(() => undefined);
   const session = await joining;
   run.onCancel(async () => session.close());
-  try {
-    await started;
-  } catch (error) {
-    await session.reportFailed(messageOf(error)).catch(() => undefined);
-    await container.remove();
-    session.close();
-    throw error;
-  }
+  // A failure reaches the master through runJob's failRendezvous.
+  await started;
   await session.reportReady();
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
