@@ -3,9 +3,7 @@ import {
   type ContainerPlan,
   buildDockerExecArgs,
   buildDockerRunArgs,
-  buildListByLabelArgs,
   buildMainCommand,
-  buildRemoveArgs,
 } from "./docker-args.js";
 
 const USER = { uid: 1001, gid: 1001, name: "alice", home: "/home/alice", groups: [27, 998] };
@@ -117,10 +115,3 @@ test.each<[Parameters<typeof buildDockerExecArgs>[0], string[]]>([
   [{ name: "c", user: undefined, workdir: undefined, env: {}, command: ["bash"], interactive: true, tty: true }, ["exec", "-i", "-t", "c", "bash"]],
 ])("buildDockerExecArgs %#", (plan, expected) => expect(buildDockerExecArgs(plan)).toEqual(expected));
 
-test("buildRemoveArgs", () => expect(buildRemoveArgs("c1")).toEqual(["rm", "-f", "c1"]));
-
-test("buildListByLabelArgs", () => {
-  expect(buildListByLabelArgs({ "srun-docker": "1", "srun-docker.uid": "1001" })).toEqual([
-    "ps", "-a", "--filter", "label=srun-docker=1", "--filter", "label=srun-docker.uid=1001", "--format", "{{.Names}}",
-  ]);
-});

@@ -164,13 +164,3 @@ export function buildDockerExecArgs(plan: ExecPlan): string[] {
   args.push(plan.name, ...plan.command);
   return args;
 }
-
-export function buildRemoveArgs(name: string): string[] {
-  return ["rm", "-f", name];
-}
-
-/** Lists container names carrying every one of the labels, running or not. */
-export function buildListByLabelArgs(labels: Readonly<Record<string, string>>): string[] {
-  const filters = Object.entries(labels).flatMap(([key, value]) => ["--filter", `label=${key}=${value}`]);
-  return ["ps", "-a", ...filters, "--format", "{{.Names}}"];
-}
