@@ -25,22 +25,7 @@ export interface CommandResult {
 
 /** Runs a command with a hard deadline; never throws for a non-zero exit. */
 export function run(file: string, args: string[], timeoutMs = 120_000, input?: string): Promise<CommandResult> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(input ?? "");
-  });
+  return start(file, args, timeoutMs, input).result;
 }
 
 /** A login shell of a cluster user on the head (login) node, as a user would type it. */
@@ -112,10 +97,10 @@ export interface Started {
   output(): string;
 }
 
-/** Starts `su - user -c script` without waiting for it. */
-export function startAs(user: string, script: string, timeoutMs = 180_000): Started {
+/** Starts a command with a hard deadline, without waiting for it. */
+function start(file: string, args: string[], timeoutMs: number, input?: string): Started {
   const started = Date.now();
-  const child = spawn("su", ["-", user, "-c", script], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -128,7 +113,14 @@ export function startAs(user: string, script: string, timeoutMs = 180_000): Star
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
   });
+  child.stdin.on("error", () => {});
+  child.stdin.end(input ?? "");
   return { pid: child.pid ?? -1, result, kill: (signal) => child.kill(signal), output: () => stdout };
+}
+
+/** Starts `su - user -c script` without waiting for it. */
+export function startAs(user: string, script: string, timeoutMs = 180_000): Started {
+  return start("su", ["-", user, "-c", script], timeoutMs);
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
