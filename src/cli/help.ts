@@ -75,7 +75,8 @@ const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
     usage: "srun srun-docker clean [--job=ID | --all]",
     summary:
       "Remove your srun-docker containers on this node whose Slurm job has ended (left by a killed run);\n" +
-      "with --job those of one job, with --all every one of yours. As a Slurm Epilog (as root):\n" +
+      "with --job those of one job, with --all every one of yours. Exits 1, naming each container it\n" +
+      "could not remove. A second net beside each run's own teardown, as a Slurm Epilog (as root):\n" +
       '  srun-docker clean --job "$SLURM_JOB_ID"',
     specs: CLEAN_OPTIONS,
   },

@@ -15,6 +15,9 @@ export async function runClean(options: CleanOptions, uid = process.getuid?.() ?
   const found = await runtime.list(labels);
   const doomed = options.job !== undefined || options.all ? found : await findStale(found);
   for (const c of doomed) out.write(`${options.dryRun ? "would remove" : "removing"} ${c.name} (job ${c.labels[`${TOOL_LABEL}.job`] ?? "?"})\n`);
-  if (!options.dryRun) await runtime.remove(doomed.map((c) => c.name));
+  if (options.dryRun) return 0;
+  // The Epilog runs this: a container it could not remove must not pass in silence.
+  const failures = await runtime.removeEach(doomed.map((c) => c.name));
+  if (failures.length > 0) throw runtime.removalError(failures);
   return 0;
 }

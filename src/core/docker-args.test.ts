@@ -5,6 +5,7 @@ import {
   buildDockerRunArgs,
   buildMainCommand,
 } from "./docker-args.js";
+import { SWITCH_MOUNT, buildSwitchedCommand } from "./dead-man-switch.js";
 
 const USER = { uid: 1001, gid: 1001, name: "alice", home: "/home/alice", groups: [27, 998] };
 const PLAN: ContainerPlan = {
@@ -99,12 +100,21 @@ describe("buildDockerRunArgs", () => {
     expect(args).toContain("--hostname");
     expect(args.at(-1)).toBe("bash");
   });
+
+  test("with a switch dir: --rm, the dir mounted, the main command under the switch's sh", () => {
+    const args = buildDockerRunArgs({ ...PLAN, command: ["/usr/sbin/sshd", "-D"], switchDir: "/j/switch", dockopts: ["--cpus=2"] });
+    const { entrypoint, command } = buildSwitchedCommand(["/usr/sbin/sshd", "-D"]);
+    expect(args.slice(0, 4)).toEqual(["run", "-d", "--rm", "--init"]);
+    const tail = ["-v", `/j/switch:${SWITCH_MOUNT}`, `--entrypoint=${entrypoint}`, "--cpus=2", "img:1", ...command];
+    expect(args.slice(-tail.length)).toEqual(tail);
+    expect(command.slice(-2)).toEqual(["/usr/sbin/sshd", "-D"]);
+  });
 });
 
 test.each<[Parameters<typeof buildMainCommand>, string[]]>([
   [["ssh", { port: 20000, configPath: "/j/sshd_config" }], ["/usr/sbin/sshd", "-D", "-e", "-p", "20000", "-f", "/j/sshd_config"]],
-  [["each", undefined], ["sleep", "infinity"]],
-  [["each", { port: 1, configPath: "/x" }], ["sleep", "infinity"]],
+  [["each", undefined], []],
+  [["each", { port: 1, configPath: "/x" }], []],
 ])("buildMainCommand(%j)", (args, expected) => expect(buildMainCommand(...args)).toEqual(expected));
 
 test.each<[Parameters<typeof buildDockerExecArgs>[0], string[]]>([

@@ -1,4 +1,5 @@
 import type { Memlock } from "../cli/option-values.js";
+import { SWITCH_MOUNT, buildSwitchedCommand } from "./dead-man-switch.js";
 
 /**
  * argv builders for the container engine (docker or podman). They return the arguments after
@@ -57,6 +58,11 @@ export interface ContainerPlan {
   readonly init?: boolean;
   readonly hostname?: string;
   readonly entrypoint?: string;
+  /**
+   * The node's switch directory (lifeline FIFO): the container ends and removes itself when
+   * srun-docker dies (core/dead-man-switch.ts). Implies `--rm` and the switch's entrypoint.
+   */
+  readonly switchDir?: string;
 }
 
 /** The reference's recommended stack size for deep-learning images. */
@@ -65,7 +71,7 @@ export const STACK_ULIMIT = 67_108_864;
 export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   const args = ["run"];
   if (plan.detach) args.push("-d");
-  if (plan.remove) args.push("--rm");
+  if (plan.remove || plan.switchDir !== undefined) args.push("--rm");
   if (plan.interactive) args.push("-i");
   if (plan.tty) args.push("-t");
   if (plan.init ?? true) args.push("--init");
@@ -85,9 +91,12 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   for (const gid of plan.extraGroups ?? []) args.push("--group-add", String(gid));
   for (const name of plan.envNames) args.push("-e", name);
   for (const [key, value] of Object.entries(plan.env)) args.push("-e", `${key}=${value}`);
-  if (plan.entrypoint !== undefined) args.push(`--entrypoint=${plan.entrypoint}`);
+  if (plan.switchDir !== undefined) args.push("-v", `${plan.switchDir}:${SWITCH_MOUNT}`);
+  const { entrypoint, command } =
+    plan.switchDir === undefined ? { entrypoint: plan.entrypoint, command: plan.command } : buildSwitchedCommand(plan.command);
+  if (entrypoint !== undefined) args.push(`--entrypoint=${entrypoint}`);
   // The user's raw options come last so they can override ours (docker: last one wins).
-  args.push(...plan.dockopts, plan.image, ...plan.command);
+  args.push(...plan.dockopts, plan.image, ...command);
   return args;
 }
 
@@ -132,7 +141,10 @@ function gpuArgs(plan: ContainerPlan): string[] {
   return ["--gpus", deviceIds === "all" ? "all" : `"device=${list}"`];
 }
 
-/** The container's main process: sshd in the foreground (ssh launcher) or an idle sleep (each). */
+/**
+ * The container's main process under the switch: sshd in the foreground (ssh launcher), or
+ * none (each: the switch alone keeps the container up, so the image needs no `sleep`).
+ */
 export function buildMainCommand(
   launcher: "ssh" | "each",
   sshd: { readonly port: number; readonly configPath: string } | undefined,
@@ -140,7 +152,7 @@ export function buildMainCommand(
   if (launcher === "ssh" && sshd !== undefined) {
     return ["/usr/sbin/sshd", "-D", "-e", "-p", String(sshd.port), "-f", sshd.configPath];
   }
-  return ["sleep", "infinity"];
+  return [];
 }
 
 export interface ExecPlan {

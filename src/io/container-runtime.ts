@@ -1,8 +1,11 @@
-// The docker/podman CLI as the runtime edge. Users pass raw docker options through, so we
-// drive the CLI (not the API); every call is one argv, and errors carry the CLI's own words.
+// The container engine as the runtime edge. Users pass raw docker options through, so
+// containers start through the CLI; every CLI call is one argv, and errors carry the CLI's
+// own words. Removal goes through Docker's Engine API where there is one (see docker-api.ts).
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
+import { type RemovalAttempt, type RemovalEngine, type RemovalFailure, type RemovalOptions, removeAllUntilGone } from "./container-removal.js";
+import { type DockerApi, apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
 import { runCommand } from "./exec.js";
 
 export interface ContainerSummary {
@@ -15,6 +18,12 @@ export interface ImageFiles {
   group: string;
 }
 
+/** Docker's API on the socket the CLI would use; none for podman (its CLI it is). */
+export function defaultDockerApi(bin: string, env: NodeJS.ProcessEnv = process.env): DockerApi | undefined {
+  const socket = bin === "docker" ? dockerSocketPath(env) : undefined;
+  return socket === undefined ? undefined : createDockerApi(socket);
+}
+
 export class ContainerRuntime {
   constructor(
     readonly bin: string,
@@ -22,6 +31,7 @@ export class ContainerRuntime {
     private readonly run = runCommand,
     private readonly kill = (pid: number, signal: NodeJS.Signals): void => void process.kill(pid, signal),
     private readonly getuid = (): number => process.getuid?.() ?? -1,
+    private readonly api: DockerApi | undefined = defaultDockerApi(bin),
   ) {}
 
   /** The image's id; a clear error naming the image and the node when it is not there. */
@@ -80,28 +90,104 @@ export class ContainerRuntime {
     return readFile(target, "utf8");
   }
 
-  /** `run -d ...`: returns the container id, or the runtime's own error naming the node. */
+  /**
+   * `run -d ...`: returns the container id, or the runtime's own error naming the node. A CLI
+   * killed by a signal (the step's SIGTERM reaches it too) is `start-interrupted`: its request
+   * may still be under way in the daemon, so the container may appear later.
+   */
   async start(args: string[]): Promise<string> {
     const r = await this.run(this.bin, args);
+    // Killed, or gave up without the engine's answer: docker 23+ CLIs catch SIGTERM, drop
+    // the request and exit 1 in silence (or with "context canceled").
+    if (r.exitCode === null || (r.exitCode !== 0 && (r.stderr.trim() === "" || /context canceled/i.test(r.stderr)))) {
+      const how = r.exitCode === null ? `was ended by ${r.signal ?? "a signal"}` : `gave up (exit ${r.exitCode}${r.stderr.trim() ? `: ${firstLine(r.stderr)}` : ""})`;
+      throw new UserError("start-interrupted", `\`${this.bin} run\` on ${this.node} ${how}`);
+    }
     if (r.exitCode !== 0) throw this.failure("cannot start the container", r.stderr);
     return r.stdout.trim();
   }
 
-  /** Why a container stopped: its last log line; empty while it is still running. */
-  async logs(name: string): Promise<string> {
-    const state = await this.run(this.bin, ["inspect", "--format", "{{.State.Running}}", name]);
-    if (state.stdout.trim() === "true") return "";
-    const r = await this.run(this.bin, ["logs", "--tail", "5", name]);
-    const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).filter(Boolean);
-    return lines.at(-1) ?? "the container exited";
+  /**
+   * After a `run` whose CLI was killed, the daemon may still create the container from the
+   * request it got. Watches the name for `windowMs` and removes the container if it shows up.
+   */
+  async removeLateArrival(name: string, windowMs: number, everyMs = 100): Promise<void> {
+    const engine = this.removalEngine();
+    const until = Date.now() + windowMs;
+    while (Date.now() < until) {
+      if ((await engine.exists(name).catch(() => false)) === true) {
+        await this.remove([name]);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
   }
 
-  async remove(names: string[]): Promise<void> {
-    if (names.length === 0) return;
+  /** The container's last words (its last log line), e.g. why its main process exited. */
+  async lastLogLine(name: string): Promise<string> {
+    const r = await this.run(this.bin, ["logs", "--tail", "5", name]);
+    const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).filter(Boolean);
+    return lines.at(-1) ?? "";
+  }
+
+  /**
+   * Removes every container named and confirms each is gone (retrying within
+   * `options.deadlineMs`); a UserError naming the node and what is left otherwise.
+   */
+  async remove(names: readonly string[], options: RemovalOptions = {}): Promise<void> {
+    const failures = await this.removeEach(names, options);
+    if (failures.length > 0) throw this.removalError(failures);
+  }
+
+  /** The same, returning what could not be removed instead of throwing. */
+  async removeEach(names: readonly string[], options: RemovalOptions = {}): Promise<RemovalFailure[]> {
+    if (names.length === 0) return [];
+    const failures = await removeAllUntilGone(this.removalEngine(), names, options);
+    await this.releaseUserNamespace();
+    return failures;
+  }
+
+  removalError(failures: readonly RemovalFailure[]): UserError {
+    const what = failures.map((f) => `${f.name} (${f.reason})`).join(", ");
+    return new UserError("remove-failed", `could not remove ${failures.length === 1 ? "container" : "containers"} on ${this.node}: ${what}`, {
+      hint: `remove it by hand on ${this.node} (\`${this.bin} rm -f NAME\`) or run \`srun-docker clean\` there; check that the ${this.bin} ${this.bin === "podman" ? "storage" : "daemon"} is healthy`,
+    });
+  }
+
+  private removalEngine(): RemovalEngine {
+    const api = this.api;
+    if (api !== undefined) {
+      const at = (name: string) => `/containers/${encodeURIComponent(name)}`;
+      return {
+        async removeOnce(name) {
+          const r = await api.call("DELETE", `${at(name)}?force=1`);
+          if (r.status === 204 || r.status === 404) return { kind: "gone" };
+          // "removal of container X is already in progress": a --rm or another teardown.
+          if (r.status === 409 && /in progress/i.test(apiMessage(r))) return { kind: "in-progress" };
+          return { kind: "failed", reason: apiMessage(r) };
+        },
+        async exists(name) {
+          const r = await api.call("GET", `${at(name)}/json`);
+          if (r.status === 404) return false;
+          return r.status === 200 ? true : apiMessage(r);
+        },
+      };
+    }
     // podman's `rm -f` waits 10 s for SIGTERM first; docker's kills at once. `-t 0` matches.
     const force = this.bin === "podman" ? ["-f", "-t", "0"] : ["-f"];
-    await this.run(this.bin, ["rm", ...force, ...names], { timeoutMs: 30_000 });
-    await this.releaseUserNamespace();
+    const gone = (stderr: string) => /no such container|no container with name or id/i.test(stderr);
+    return {
+      removeOnce: async (name): Promise<RemovalAttempt> => {
+        const r = await this.run(this.bin, ["rm", ...force, name], { timeoutMs: 10_000 });
+        if (r.exitCode === 0 || gone(r.stderr)) return { kind: "gone" };
+        return { kind: "failed", reason: firstLine(r.stderr) || (r.signal ? `${this.bin} rm was killed by ${r.signal}` : `${this.bin} rm exited ${r.exitCode}`) };
+      },
+      exists: async (name) => {
+        const r = await this.run(this.bin, ["container", "inspect", "--format", "{{.Id}}", name], { timeoutMs: 10_000 });
+        if (r.exitCode === 0) return true;
+        return gone(r.stderr) ? false : firstLine(r.stderr) || `${this.bin} container inspect failed`;
+      },
+    };
   }
 
   /**

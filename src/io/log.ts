@@ -3,6 +3,8 @@
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
+  /** A failure that does not end this node's run by itself (e.g. a teardown that failed). */
+  error(message: string): void;
   debug(message: string): void;
 }
 
@@ -21,6 +23,7 @@ export function createLogger(options: LoggerOptions): Logger {
       if (!options.quiet) say(m);
     },
     warn: (m) => say(`warning: ${m}`),
+    error: (m) => say(`error: ${m}`),
     debug: (m) => {
       if (options.debug) say(m);
     },

@@ -13,6 +13,8 @@ export interface WaitForSshBannerOptions {
   attemptTimeoutMs?: number;
   timers?: Timers;
   connect?: (port: number, host: string) => Socket;
+  /** Stops waiting (rejects with the signal's reason) once aborted. */
+  signal?: AbortSignal;
 }
 
 /** Resolves with the milliseconds it took; a UserError naming host:port once `deadlineMs` passed. */
@@ -26,6 +28,7 @@ export async function waitForSshBanner(
   const startedAt = timers.now();
   let lastError = "no attempt made";
   for (;;) {
+    options.signal?.throwIfAborted();
     const remaining = deadlineMs - (timers.now() - startedAt);
     if (remaining <= 0) break;
     const result = await readBanner(host, port, Math.min(remaining, options.attemptTimeoutMs ?? 2000), options, timers);

@@ -9,7 +9,10 @@
 #
 #   cluster.sh up N        bring up N nodes (recovers from a half-dead earlier run first),
 #                          with the images srun-docker-test and srun-docker-test-torch
-#                          (SDTC_TORCH=0: without the torch one)
+#                          (SDTC_TORCH=0: without the torch one), in the slurm.conf profile
+#                          SDTC_PROFILE (default: `default`)
+#   cluster.sh profile P   switch the running cluster to profile P: `default` (the Epilog
+#                          line of the docs, KillWait=30) or `strict` (no Epilog, KillWait=5)
 #   cluster.sh down        stop everything of ours; leaves only cached images on disk
 #   cluster.sh status      what is running
 #   cluster.sh exec K CMD  run CMD inside node K (as root; use `su - alice -c` for the user)
@@ -36,7 +39,7 @@ cmd_up() {
   write_hosts "$n"
   start_bridge
   start_dns
-  write_slurm_conf "$n"
+  write_slurm_conf "$n" "${SDTC_PROFILE:-default}"
   local k
   for k in $(seq 1 "$n"); do start_node "$k"; done
   start_slurmctld
@@ -49,7 +52,7 @@ cmd_up() {
   local pid
   for pid in "${pids[@]}"; do wait "$pid" || die "up: preparing a node's docker failed (see above)"; done
   wait_nodes_idle "$n"
-  echo "cluster up: $n nodes ($(node_names "$n")), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs)"
+  echo "cluster up: $n nodes ($(node_names "$n")), profile $(cat "$STATE/run/profile"), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs)"
 }
 
 cmd_down() {
@@ -67,11 +70,30 @@ cmd_down() {
   echo "cluster down"
 }
 
+cmd_profile() {
+  local profile=${1:?usage: cluster.sh profile default|strict} n i
+  need_root
+  n=$(cat "$STATE/run/size" 2>/dev/null || echo 0)
+  [[ $n != 0 ]] || die "profile: the cluster is not up"
+  profile_settings "$profile" >/dev/null
+  write_slurm_conf "$n" "$profile"
+  scontrol reconfigure
+  # slurmctld applies it at once; wait until it reports the profile's KillWait.
+  local want config
+  want=$(profile_settings "$profile")
+  for i in $(seq 1 50); do
+    config=$(scontrol show config 2>/dev/null || true)
+    grep -Eq "^KillWait +=  *${want%% *} sec" <<<"$config" && { echo "profile $profile"; return 0; }
+    sleep 0.2
+  done
+  die "profile: slurmctld did not take profile $profile"
+}
+
 cmd_status() {
   local n k holder
   n=$(cat "$STATE/run/size" 2>/dev/null || echo 0)
   if [[ $n == 0 ]]; then echo "cluster: down"; return 0; fi
-  echo "cluster: $n nodes, state in $STATE"
+  echo "cluster: $n nodes, profile $(cat "$STATE/run/profile" 2>/dev/null || echo '?'), state in $STATE"
   for k in $(seq 1 "$n"); do
     holder=$(cat "$STATE/run/holder-node$k.pid" 2>/dev/null || true)
     printf 'node%s holder=%s dockerd=%s slurmd=%s\n' "$k" \
@@ -109,7 +131,8 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   exec) shift; cmd_exec "$@" ;;
+  profile) shift; cmd_profile "$@" ;;
   stop-docker) shift; cmd_stop_docker "$@" ;;
   start-docker) shift; cmd_start_docker "$@" ;;
-  *) echo "usage: cluster.sh up N | down | status | exec K CMD... | stop-docker K | start-docker K" >&2; exit 2 ;;
+  *) echo "usage: cluster.sh up N | down | status | profile default|strict | exec K CMD... | stop-docker K | start-docker K" >&2; exit 2 ;;
 esac

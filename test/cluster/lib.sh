@@ -98,8 +98,21 @@ start_dns() {
     --pid-file="$STATE/run/dnsmasq.pid" --log-facility="$STATE/log/dnsmasq.log"
 }
 
+# Profiles of slurm.conf. default: the Epilog line the docs give to admins, KillWait=30 (the
+# demo). strict: no Epilog and KillWait=5, so that no test of teardown can pass because Slurm
+# cleaned up for us.
+profile_settings() {
+  case $1 in
+    default) echo "30 Epilog=$STATE/bin/epilog" ;;
+    strict) echo "5 # no Epilog: srun-docker's own teardown and dead man's switch only" ;;
+    *) die "unknown profile '$1' (default or strict)" ;;
+  esac
+}
+
 write_slurm_conf() {
-  local n=$1 k
+  local n=$1 profile=${2:-default} k settings killwait epilog_line
+  settings=$(profile_settings "$profile")
+  killwait=${settings%% *} epilog_line=${settings#* }
   if [[ -f $SLURM_CONF ]] && ! grep -qF "$MARKER" "$SLURM_CONF"; then
     cp -p "$SLURM_CONF" "$STATE/slurm.conf.orig"
   fi
@@ -108,12 +121,13 @@ write_slurm_conf() {
   {
     echo "$MARKER"
     sed -e "s|@STATE@|$STATE|g" -e "s|@HEAD@|$(hostname -s)($HEAD_ADDR)|" \
-      -e "s|@EPILOG@|$STATE/bin/epilog|" "$here/slurm.conf.in"
+      -e "s|@KILLWAIT@|$killwait|" -e "s|@EPILOG_LINE@|$epilog_line|" "$here/slurm.conf.in"
     for k in $(seq 1 "$n"); do
       echo "NodeName=node$k NodeAddr=$NET_PREFIX.$k CPUs=4 RealMemory=2000 State=UNKNOWN"
     done
     echo "PartitionName=debug Nodes=$(node_names "$n") Default=YES MaxTime=INFINITE State=UP"
   } >"$SLURM_CONF"
+  echo "$profile" >"$STATE/run/profile"
   mkdir -p "$STATE/bin"
   cp "$here/node-bin/"* "$STATE/bin/"
 }

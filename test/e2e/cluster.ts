@@ -38,6 +38,12 @@ export function clusterSize(): number {
   return existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : 0;
 }
 
+/** The slurm.conf profile the cluster runs: `default` (Epilog) or `strict` (none, KillWait=5). */
+export function clusterProfile(): string {
+  const file = path.join(STATE, "run/profile");
+  return existsSync(file) ? readFileSync(file, "utf8").trim() : "default";
+}
+
 /** Runs a command inside node K's namespaces, as root. */
 export function inNode(k: number, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
   return run("bash", [CLUSTER_SH, "exec", String(k), ...args], timeoutMs);
@@ -162,7 +168,7 @@ export async function jobNodes(jobId: string): Promise<number[]> {
 export async function cancelAllJobs(user: string, uid: number, nodes: readonly number[]): Promise<void> {
   await run("scancel", ["-u", user]);
   await waitFor("the user's jobs to end", async () => (await run("squeue", ["-h", "-u", user])).stdout.trim() === "", 60_000, 250);
-  // The Epilog removes what a killed srun-docker left; give it the time it needs.
+  // A cancelled run removes its containers itself (the strict profile has no Epilog).
   await waitFor(
     "the nodes to be clean",
     async () => {

@@ -8,7 +8,8 @@ import type { RunOptions } from "../../cli/options.js";
 import { resolveGpus } from "../../core/gpus.js";
 import { deriveJobPorts } from "../../core/ports.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
-import { ContainerRuntime } from "../../io/container-runtime.js";
+import { ContainerRuntime, defaultDockerApi } from "../../io/container-runtime.js";
+import { withDebugLog } from "../../io/docker-api.js";
 import { runCommand } from "../../io/exec.js";
 import { countNodeGpus } from "../../io/nvidia-smi.js";
 import { readIdentity } from "../../io/identity.js";
@@ -17,7 +18,7 @@ import { type SignalSource, exitCodeForSignal, onTerminationSignals } from "../.
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { renderDryRun } from "./dry-run.js";
 import { runMaster } from "./master.js";
-import { type RendezvousLink, cancelRendezvous, failRendezvous, openRendezvous } from "./link.js";
+import { type RendezvousLink, cancelRendezvous, failRendezvous, messageOf, openRendezvous } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import { type NodePlan, planNode, resolveScript } from "./node-setup.js";
 import { removeStaleContainers } from "./stale.js";
@@ -79,10 +80,18 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   const timer = new PhaseTimer();
   const ports = deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
   // --debug shows every engine command this node runs, as the user could type it.
-  const runtime = new ContainerRuntime(options.runtime, ctx.nodeName, (file, args, opts) => {
-    log.debug(`$ ${file} ${args.join(" ")}`);
-    return runCommand(file, args, opts);
-  });
+  const api = defaultDockerApi(options.runtime, deps.env);
+  const runtime = new ContainerRuntime(
+    options.runtime,
+    ctx.nodeName,
+    (file, args, opts) => {
+      log.debug(`$ ${file} ${args.join(" ")}`);
+      return runCommand(file, args, opts);
+    },
+    undefined,
+    undefined,
+    api && withDebugLog(api, log),
+  );
   if (options.dryRun) {
     const identity = await readIdentity();
     const gpus = resolveGpus({ mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode }, deps.env);
@@ -91,11 +100,15 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   }
   const cancelActions: Array<() => Promise<void>> = [];
   let container: NodeContainer | undefined;
+  // Slurm sends SIGKILL KillWait seconds (as few as 5) after SIGTERM: the container goes
+  // first, and only then are the other nodes told (which may wait for a slow peer).
+  let cancelledBy: NodeJS.Signals | undefined;
   const unsubscribe = onTerminationSignals((signal) => {
+    cancelledBy = signal;
     log.info(`${signal} received: tearing down`);
     void (async () => {
+      await container?.remove().catch((error: unknown) => log.error(messageOf(error)));
       for (const action of cancelActions) await action().catch(() => undefined);
-      await container?.remove().catch(() => undefined);
       deps.exit(exitCodeForSignal(signal));
     })();
   }, deps.signals);
@@ -142,14 +155,19 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       sweepStale: sweep,
     };
     timer.mark("prepare");
-    const code = link.kind === "master" ? await runMaster(run, link) : await runWorker(run, link.session);
+    const ended = link.kind === "master" ? await runMaster(run, link) : await runWorker(run, link.session);
+    // A script that ended because we removed its container on a signal did not succeed.
+    const code = cancelledBy === undefined ? ended : exitCodeForSignal(cancelledBy);
     log.info(`${timer.summary()}; exit ${code}`);
     return code;
   } catch (error) {
     await failRendezvous(link, error);
     throw error;
   } finally {
-    await Promise.all([container?.remove().catch(() => undefined), sweep?.started()?.catch(() => undefined)]);
+    await Promise.all([
+      container?.remove().catch((error: unknown) => log.error(messageOf(error))),
+      sweep?.started()?.catch(() => undefined),
+    ]);
     // Rootless podman keeps a pause process per user and node that Slurm would not end.
     await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();

@@ -11,7 +11,12 @@ const REPORT_WAIT_MS = 5000;
 
 export type RendezvousLink =
   | { kind: "master"; rendezvous: RendezvousMaster; node: string }
-  | { kind: "worker"; session: Promise<RendezvousWorkerSession> };
+  | {
+      kind: "worker";
+      session: Promise<RendezvousWorkerSession>;
+      /** The session once joined; undefined while joining (or after failing to). */
+      joined(): RendezvousWorkerSession | undefined;
+    };
 
 export type MasterLink = Extract<RendezvousLink, { kind: "master" }>;
 
@@ -44,9 +49,10 @@ export async function openRendezvous(
     deadlineMs,
     onEvent: (e) => log.debug(`rendezvous: ${JSON.stringify(e)}`),
   });
+  let joined: RendezvousWorkerSession | undefined;
   // Awaited later; until then a failure to join must not count as unhandled.
-  session.catch(() => undefined);
-  return { kind: "worker", session };
+  session.then((s) => (joined = s)).catch(() => undefined);
+  return { kind: "worker", session, joined: () => joined };
 }
 
 export function messageOf(error: unknown): string {
@@ -68,6 +74,14 @@ export async function failRendezvous(link: RendezvousLink | undefined, error: un
 }
 
 export async function cancelRendezvous(link: RendezvousLink | undefined, reason: string): Promise<void> {
-  // Every node of a cancelled step gets the signal itself: nobody to linger for.
+  // Every node of a cancelled step gets the signal itself: nobody to linger for, and a
+  // worker still joining has nobody to tell (waiting for the master could outlast KillWait).
+  if (link?.kind === "worker") {
+    const session = link.joined();
+    if (session === undefined) return;
+    await session.reportFailed(reason).catch(() => undefined);
+    session.close();
+    return;
+  }
   await failRendezvous(link, new UserError("cancelled", reason), 0);
 }

@@ -1,9 +1,11 @@
-// The lifecycle of this node's one container: starting → started → removing → removed.
-// A teardown that arrives while `docker run` is still in flight waits for it, then removes
-// by name, so a container can never appear after we said it was gone.
+// This node's one container, driven through core/container-lifecycle.ts: a removal asked for
+// in any phase wins, waits for an engine `run` in flight, and nothing starts after it. Its
+// dead man's switch (a lifeline FIFO this process holds) ends the container if we die.
+import { type ContainerEvent, type ContainerPhase, nextContainerPhase } from "../../core/container-lifecycle.js";
 import { UserError } from "../../core/errors.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir } from "../../io/job-files.js";
+import { type Lifeline, holdLifeline } from "../../io/lifeline.js";
 import { isPortFree } from "../../io/port-probe.js";
 import { waitForSshBanner } from "../../io/ssh-banner.js";
 import { type NodePlan, writeNodeFiles } from "./node-setup.js";
@@ -15,8 +17,23 @@ import { type NodePlan, writeNodeFiles } from "./node-setup.js";
  */
 const BANNER_RETRY_MS = 10;
 
+/**
+ * How long a create request of a killed `docker run` may take to land in the daemon: a
+ * container created then was never started (no switch runs in it) and would stay.
+ */
+const LATE_ARRIVAL_WINDOW_MS = 1500;
+
+const cancelled = () => new UserError("cancelled", "the run was cancelled");
+
 export class NodeContainer {
-  private starting: Promise<unknown> | undefined;
+  private phase: ContainerPhase = "idle";
+  /** Settles once start() is past the engine's `run` (or gave up before it). */
+  private created: Promise<void> = Promise.resolve();
+  private runIssued = false;
+  /** The engine's `run` CLI was cut short: a container it asked for may still appear. */
+  private runInterrupted = false;
+  private lifeline: Lifeline | undefined;
+  private readiness: AbortController | undefined;
   private removal: Promise<void> | undefined;
 
   constructor(
@@ -24,44 +41,118 @@ export class NodeContainer {
     private readonly plan: NodePlan,
     /** Removes containers of ended jobs: one of them may hold our port. */
     private readonly sweepStale: () => Promise<void> = async () => {},
+    private readonly hold: (dir: string) => Promise<Lifeline> = holdLifeline,
   ) {}
 
   get name(): string {
     return this.plan.containerName;
   }
 
-  /** Writes the job files, starts the container and, with sshd, waits for its banner. */
+  /** Writes the job files, starts the container and waits until it is ready (sshd answers). */
   async start(deadlineMs: number): Promise<void> {
-    if (this.removal) throw new UserError("cancelled", "the run was cancelled");
+    if (this.phase === "removing" || this.phase === "removed") throw cancelled();
+    this.move("start");
+    let markCreated = () => {};
+    this.created = new Promise((resolve) => {
+      markCreated = resolve;
+    });
+    try {
+      await this.create();
+    } finally {
+      this.move("created");
+      markCreated();
+    }
+    await this.waitUntilReady(deadlineMs);
+  }
+
+  /**
+   * Cuts the lifeline, removes the container through the engine until it is confirmed gone,
+   * then this node's job files. Idempotent while it succeeds; after a failure (it throws,
+   * naming the node) the next call tries again.
+   */
+  remove(): Promise<void> {
+    if (this.phase === "removed") return Promise.resolve();
+    if (this.phase === "removing" && this.removal !== undefined) return this.removal;
+    const from = this.phase;
+    this.move("remove");
+    this.readiness?.abort(cancelled());
+    if (from === "idle") return Promise.resolve(); // nothing was made
+    this.removal = (async () => {
+      await this.created;
+      this.lifeline?.cut();
+      try {
+        if (this.runIssued) await this.runtime.remove([this.plan.containerName]);
+        if (this.runInterrupted) await this.runtime.removeLateArrival(this.plan.containerName, LATE_ARRIVAL_WINDOW_MS);
+      } catch (error) {
+        this.move("remove-failed");
+        this.removal = undefined;
+        throw error;
+      }
+      this.move("removed");
+      await removeJobDir(this.plan.jobDir).catch(() => undefined);
+    })();
+    return this.removal;
+  }
+
+  private move(event: ContainerEvent): void {
+    const next = nextContainerPhase(this.phase, event);
+    if (next === undefined) throw new Error(`internal error: container event ${event} in phase ${this.phase} (please report)`);
+    this.phase = next;
+  }
+
+  private throwIfRemoving(): void {
+    if (this.phase !== "starting") throw cancelled();
+  }
+
+  private async create(): Promise<void> {
     const port = this.plan.sshdPort;
     if (port !== undefined && !(await this.claimablePort(port))) {
       throw new UserError("port-in-use", `sshd port ${port} is already in use on ${this.runtime.node}`, {
         hint: "another job or process holds it: drop --sshdport to use the port derived from the job id, or pick another",
       });
     }
-    const started = (async () => {
-      await writeNodeFiles(this.plan);
+    this.throwIfRemoving();
+    await writeNodeFiles(this.plan);
+    this.lifeline = await this.hold(this.plan.switchDir);
+    this.throwIfRemoving();
+    this.runIssued = true;
+    try {
       await this.runtime.start(this.plan.runArgs);
-    })();
-    this.starting = started.catch(() => undefined);
-    await started;
-    if (this.plan.sshdPort !== undefined) {
-      try {
-        await waitForSshBanner("127.0.0.1", this.plan.sshdPort, deadlineMs, { retryDelayMs: BANNER_RETRY_MS });
-      } catch (error) {
-        throw await this.explainSshdFailure(error);
-      }
+    } catch (error) {
+      // Killed by a signal, or failed while we were told to stop: the step's signal reached
+      // the CLI too (newer docker CLIs catch SIGTERM, drop the request and exit non-zero).
+      this.runInterrupted = (error instanceof UserError && error.code === "start-interrupted") || this.phase !== "starting";
+      throw error;
     }
   }
 
-  /** Removes the container (if any) and this node's job files. Idempotent. */
-  remove(): Promise<void> {
-    this.removal ??= (async () => {
-      await this.starting;
-      await this.runtime.remove([this.plan.containerName]);
-      await removeJobDir(this.plan.jobDir).catch(() => undefined);
-    })();
-    return this.removal;
+  /** Ready when sshd answers; fails within a second when the main process exits first. */
+  private async waitUntilReady(deadlineMs: number): Promise<void> {
+    this.throwIfNotUp();
+    const port = this.plan.sshdPort;
+    const lifeline = this.lifeline;
+    if (port === undefined || lifeline === undefined) return;
+    const readiness = new AbortController();
+    this.readiness = readiness;
+    const exited = lifeline.mainExit(readiness.signal);
+    try {
+      const first = await Promise.race([
+        waitForSshBanner("127.0.0.1", port, deadlineMs, { retryDelayMs: BANNER_RETRY_MS, signal: readiness.signal }).then(() => undefined),
+        exited.then((code) => (code === undefined ? new Promise<never>(() => {}) : code)),
+      ]);
+      if (first !== undefined) throw await this.explainExit(first);
+    } catch (error) {
+      this.throwIfNotUp();
+      throw error;
+    } finally {
+      readiness.abort();
+      this.readiness = undefined;
+    }
+    this.throwIfNotUp();
+  }
+
+  private throwIfNotUp(): void {
+    if (this.phase !== "up") throw cancelled();
   }
 
   /** Free, or freed by removing what an ended job left on it. */
@@ -72,10 +163,9 @@ export class NodeContainer {
   }
 
   /** sshd exited (no sshd in the image, bad config): its own last words say why. */
-  private async explainSshdFailure(error: unknown): Promise<unknown> {
-    const logs = await this.runtime.logs(this.plan.containerName);
-    if (!logs) return error;
-    return new UserError("sshd", `sshd in the container on ${this.runtime.node} did not start: ${logs}`, {
+  private async explainExit(code: number): Promise<UserError> {
+    const last = await this.runtime.lastLogLine(this.plan.containerName).catch(() => "");
+    return new UserError("sshd", `sshd in the container on ${this.runtime.node} exited with ${code} before it was ready${last ? `: ${last}` : ""}`, {
       hint: "the image needs openssh-server (/usr/sbin/sshd); `srun-docker doctor` checks it",
     });
   }

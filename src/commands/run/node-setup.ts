@@ -35,6 +35,8 @@ export interface NodePlan {
   files: Record<string, JobFile>;
   /** The sshd the container runs (ssh launcher), for the readiness check. */
   sshdPort: number | undefined;
+  /** The dead man's switch's directory (lifeline FIFO), mounted into the container. */
+  switchDir: string;
 }
 
 export interface NodePlanInput {
@@ -126,6 +128,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     dockopts: options.dockopts,
     command: buildMainCommand(options.launcher, ssh ? { port: ports.sshdPort, configPath: sshdConfigPath } : undefined),
     detach: true,
+    switchDir: file("switch"),
   };
   return {
     containerName: plan.name,
@@ -140,6 +143,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     }),
     files,
     sshdPort: ssh ? ports.sshdPort : undefined,
+    switchDir: file("switch"),
   };
 }
 

@@ -1,0 +1,148 @@
+// NodeContainer's state machine against a fake engine and a fake lifeline: a removal wins
+// in every phase, and no container can be started after one.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { UserError } from "../../core/errors.js";
+import type { ContainerRuntime } from "../../io/container-runtime.js";
+import type { Lifeline } from "../../io/lifeline.js";
+import { NodeContainer } from "./node-container.js";
+import type { NodePlan } from "./node-setup.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), "node-container-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function plan(sshdPort?: number): NodePlan {
+  const jobDir = path.join(dir, "jobs/1.0/node1");
+  return { containerName: "c1", jobDir, runArgs: ["run", "-d"], execArgs: [], files: {}, sshdPort, switchDir: path.join(jobDir, "switch") };
+}
+
+/** What the engine was asked, in order; `run` resolves when the test says so. */
+function fakeEngine() {
+  const calls: string[] = [];
+  const run = deferred<string>();
+  let removals = 0;
+  const engine = {
+    node: "node1",
+    failRemovals: 0,
+    start: async () => {
+      calls.push("run");
+      return run.promise;
+    },
+    remove: async (names: readonly string[]) => {
+      calls.push(`remove ${names.join(",")}`);
+      if (removals++ < engine.failRemovals) throw new UserError("remove-failed", "could not remove container on node1: c1 (daemon busy)");
+    },
+    removeLateArrival: async (name: string) => {
+      calls.push(`late ${name}`);
+    },
+    lastLogLine: async () => "sh: 1: /usr/sbin/sshd: not found",
+  };
+  return { engine, calls, run, runtime: engine as unknown as ContainerRuntime };
+}
+
+function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => {})) {
+  const events: string[] = [];
+  const hold = async (switchDir: string): Promise<Lifeline> => {
+    events.push("hold");
+    return {
+      dir: switchDir,
+      cut: () => events.push("cut"),
+      mainExit: (signal) => Promise.race([mainExit, new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
+    };
+  };
+  return { hold, events };
+}
+
+test("removal before start: nothing is run, start is refused", async () => {
+  const { runtime, calls } = fakeEngine();
+  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  await container.remove();
+  await expect(container.start(1000)).rejects.toThrow(/cancelled/);
+  expect(calls).toEqual([]);
+});
+
+test("removal while `run` is in flight waits for it, then cuts the lifeline and removes", async () => {
+  const { runtime, calls, run } = fakeEngine();
+  const { hold, events } = fakeLifeline();
+  const container = new NodeContainer(runtime, plan(), undefined, hold);
+  const started = container.start(1000);
+  started.catch(() => undefined); // asserted below, once the removal is done
+  await new Promise((r) => setTimeout(r, 20));
+  expect(calls).toEqual(["run"]);
+  const removed = container.remove();
+  await new Promise((r) => setTimeout(r, 20));
+  expect(calls).toEqual(["run"]); // still waiting for the engine's answer
+  run.resolve("id");
+  await removed;
+  await expect(started).rejects.toThrow(/cancelled/);
+  expect(calls).toEqual(["run", "remove c1"]);
+  expect(events).toEqual(["hold", "cut"]);
+  // Removed for good: no second start, and a second removal asks the engine nothing.
+  await container.remove();
+  expect(calls).toEqual(["run", "remove c1"]);
+});
+
+test("a `run` cut short while stopping: the removal also watches for a late container", async () => {
+  const { runtime, calls, run } = fakeEngine();
+  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  const started = container.start(1000);
+  started.catch(() => undefined); // asserted below, once the removal is done
+  await new Promise((r) => setTimeout(r, 20));
+  const removed = container.remove();
+  run.reject(new UserError("runtime", "cannot start the container on node1: no message"));
+  await removed;
+  await expect(started).rejects.toThrow(/no message/);
+  expect(calls).toEqual(["run", "remove c1", "late c1"]);
+});
+
+test("a removal that failed is tried again by the next request", async () => {
+  const { runtime, engine, calls, run } = fakeEngine();
+  engine.failRemovals = 1;
+  run.resolve("id");
+  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  await container.start(1000);
+  await expect(container.remove()).rejects.toThrow(/could not remove container on node1/);
+  await container.remove();
+  expect(calls).toEqual(["run", "remove c1", "remove c1"]);
+});
+
+test("sshd exiting during start-up fails at once with its last words, not at the deadline", async () => {
+  const { runtime, run } = fakeEngine();
+  run.resolve("id");
+  const exit = deferred<number | undefined>();
+  const container = new NodeContainer(runtime, plan(1), undefined, fakeLifeline(exit.promise).hold);
+  const t0 = Date.now();
+  const started = container.start(60_000);
+  setTimeout(() => exit.resolve(127), 50);
+  await expect(started).rejects.toThrow("sshd in the container on node1 exited with 127 before it was ready: sh: 1: /usr/sbin/sshd: not found");
+  expect(Date.now() - t0).toBeLessThan(2000);
+});
+
+test("removal during the readiness wait ends the wait at once", async () => {
+  const { runtime, calls, run } = fakeEngine();
+  run.resolve("id");
+  const container = new NodeContainer(runtime, plan(1), undefined, fakeLifeline().hold);
+  const started = container.start(60_000);
+  started.catch(() => undefined); // asserted below, once the removal is done
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = Date.now();
+  await container.remove();
+  await expect(started).rejects.toThrow(/cancelled/);
+  expect(Date.now() - t0).toBeLessThan(1000);
+  expect(calls).toEqual(["run", "remove c1"]);
+});

@@ -1,0 +1,57 @@
+/**
+ * This process's end of the dead man's switch (core/dead-man-switch.ts): a FIFO in the node's
+ * switch directory, held open for writing until `cut()` or this process's death. Node opens
+ * every file with O_CLOEXEC, so no child (a `docker exec` that outlives us) keeps it open.
+ */
+import { closeSync, constants, openSync } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { UserError } from "../core/errors.js";
+import { LIFELINE_FILE, MAIN_EXIT_FILE } from "../core/dead-man-switch.js";
+import { runCommand } from "./exec.js";
+import { type Timers, realTimers, sleep } from "./timers.js";
+
+export interface Lifeline {
+  /** The directory mounted into the container. */
+  readonly dir: string;
+  /** Closes our end: the container ends itself. Idempotent. */
+  cut(): void;
+  /**
+   * Resolves with the main process's exit code once it has exited; never while it runs.
+   * Polls a file (cheap: one read per `everyMs`); stops when `signal` aborts.
+   */
+  mainExit(signal: AbortSignal, everyMs?: number): Promise<number | undefined>;
+}
+
+export async function holdLifeline(dir: string, run = runCommand, timers: Timers = realTimers): Promise<Lifeline> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const fifo = path.join(dir, LIFELINE_FILE);
+  const exitFile = path.join(dir, MAIN_EXIT_FILE);
+  await Promise.all([rm(fifo, { force: true }), rm(exitFile, { force: true })]);
+  // Node has no mkfifo; coreutils' is on every node.
+  const made = await run("mkfifo", ["-m", "600", fifo]);
+  if (made.exitCode !== 0) {
+    throw new UserError("lifeline", `cannot create ${fifo}: ${made.stderr.trim() || `mkfifo exited ${made.exitCode}`}`, {
+      hint: "the job dir must be on a file system that allows FIFOs (any local or NFS file system does)",
+    });
+  }
+  // Read-write: a FIFO opened this way never blocks, with or without a reader yet.
+  let fd: number | undefined = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  return {
+    dir,
+    cut() {
+      if (fd === undefined) return;
+      closeSync(fd);
+      fd = undefined;
+    },
+    async mainExit(signal, everyMs = 50) {
+      while (!signal.aborted) {
+        const text = await readFile(exitFile, "utf8").catch(() => "");
+        // The sh writes the code and a newline; a half-written file reads as no number yet.
+        if (/^\d+\n$/.test(text)) return Number(text.trim());
+        await sleep(everyMs, timers);
+      }
+      return undefined;
+    },
+  };
+}
