@@ -40,3 +40,27 @@ const SWITCH_SCRIPT = [
 export function buildSwitchedCommand(main: readonly string[]): { entrypoint: string; command: string[] } {
   return { entrypoint: "/bin/sh", command: ["-c", SWITCH_SCRIPT, SWITCH_NAME, ...main] };
 }
+
+/**
+ * Rootless Podman's pause process (what keeps the user's namespace) outlives every podman
+ * command, and nothing in Slurm's linuxproc tracking ends it. srun-docker ends it itself once
+ * the user has no container left on the node; when srun-docker is killed, this watcher does:
+ * it waits on the same lifeline, and if srun-docker died without its own teardown (the switch
+ * dir `$3` is still there), it waits for the containers to go (`--rm`) and ends the pause
+ * process. A watcher that sees srun-docker finish its teardown exits without doing anything.
+ * Arguments: $1 lifeline, $2 srun-docker's pid, $3 the switch dir.
+ */
+export const PODMAN_RELEASE_WATCH_SCRIPT = [
+  'exec 4<>"$1" 3<"$1" 4>&-',
+  "read -r line <&3",
+  "exec 3<&-",
+  'while [ -d "/proc/$2" ]; do [ -d "$3" ] || exit 0; sleep 0.1; done',
+  '[ -d "$3" ] || exit 0',
+  "i=0",
+  'while [ -n "$(podman ps -aq 2>/dev/null)" ]; do i=$((i + 1)); [ "$i" -gt 50 ] && exit 0; sleep 0.1; done',
+  "sock=$(podman info --format '{{.Host.RemoteSocket.Path}}' 2>/dev/null) || exit 0",
+  'run=${sock%/*}; run=${run%/*}',
+  'pause=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) || exit 0',
+  // A stale pid file may name a reused pid: only a pause process is ended.
+  'case $(tr "\\0" " " <"/proc/$pause/cmdline" 2>/dev/null) in *catatonit*|*podman*) kill -KILL "$pause" ;; esac',
+].join("\n");

@@ -6,7 +6,8 @@ import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { type RemovalAttempt, type RemovalEngine, type RemovalFailure, type RemovalOptions, removeAllUntilGone } from "./container-removal.js";
 import { type DockerApi, apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
-import { runCommand } from "./exec.js";
+import { runCommand, spawnOrphan } from "./exec.js";
+import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
 
 export interface ContainerSummary {
   name: string;
@@ -219,6 +220,15 @@ export class ContainerRuntime {
     } catch {
       // Already gone.
     }
+  }
+
+  /**
+   * Rootless podman: a watcher (outside this process, so our SIGKILL does not take it) that
+   * ends the pause process if we die without our teardown. A no-op for docker and for root.
+   */
+  watchUserNamespace(lifeline: string, switchDir: string, spawnDetached = spawnOrphan): void {
+    if (this.bin !== "podman" || this.getuid() === 0) return;
+    spawnDetached(["/bin/sh", "-c", PODMAN_RELEASE_WATCH_SCRIPT, "srun-docker-userns-watch", lifeline, String(process.pid), switchDir]);
   }
 
   /** Containers carrying every one of `labels`, running or not, with all their labels. */

@@ -159,3 +159,14 @@ function spawnError(file: string, error: NodeJS.ErrnoException): UserError {
       return new UserError("command-failed-to-start", `cannot run \`${file}\`: ${error.message}`);
   }
 }
+
+/**
+ * Starts `argv` as an orphan: an intermediate sh backgrounds it and exits, so it is reparented
+ * away from us and Slurm's process-tree tracking (proctrack/linuxproc) does not end it with
+ * the step. Only for short, self-ending helpers (the podman namespace watcher).
+ */
+export function spawnOrphan(argv: readonly string[], spawn: Spawn = baseSpawn): void {
+  const child = spawn("/bin/sh", ["-c", '"$@" </dev/null >/dev/null 2>&1 &', "srun-docker-orphan", ...argv], { detached: true, stdio: "ignore" });
+  child.on("error", () => {});
+  child.unref();
+}

@@ -14,6 +14,8 @@ import { type Timers, realTimers, sleep } from "./timers.js";
 export interface Lifeline {
   /** The directory mounted into the container. */
   readonly dir: string;
+  /** The FIFO itself. */
+  readonly path: string;
   /** Closes our end: the container ends itself. Idempotent. */
   cut(): void;
   /**
@@ -39,6 +41,7 @@ export async function holdLifeline(dir: string, run = runCommand, timers: Timers
   let fd: number | undefined = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
   return {
     dir,
+    path: fifo,
     cut() {
       if (fd === undefined) return;
       closeSync(fd);

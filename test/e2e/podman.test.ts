@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { IMAGE, STATE, USERS, clusterSize, figure, nodeUserProcesses, runAs } from "./cluster.js";
+import { IMAGE, STATE, USERS, clusterProfile, clusterSize, figure, findNodeProcesses, nodeUserProcesses, run, runAs, startAs, waitFor } from "./cluster.js";
+import { type CaseTimes, reportCase, runningJob } from "./teardown-cases.js";
 import { type Workspace, createWorkspace } from "./workspace.js";
 
 const USER = "erin";
@@ -82,6 +83,65 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
     expect(r.stderr).toMatch(/srun-docker: error: image `sdtc-no-such-image:1` is not present on node\d/);
     expect(r.stderr).not.toContain("level=warning");
     expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
+  });
+});
+
+/** Milliseconds from `t0` until erin has no container and no process on `nodes`. */
+async function podmanNothingLeft(nodes: readonly number[], t0: number): Promise<number> {
+  let last = "";
+  await waitFor(
+    `nothing of ${USER} left on nodes ${nodes.join(",")}`,
+    async () => {
+      const left = await podmanLeftovers(Math.max(...nodes));
+      last = [...left.containers, ...left.processes].join("\n");
+      return last === "";
+    },
+    15_000,
+    50,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; left:\n${last}`);
+  });
+  return Date.now() - t0;
+}
+
+/** erin's containers of one job on node K, read from the store's files. */
+async function storeContainers(k: number, filter = ""): Promise<string[]> {
+  const job = /srun-docker\.job=(\d+)/.exec(filter)?.[1] ?? "";
+  return readNames(path.join(store(k), "overlay-containers/containers.json")).filter((n) => n.includes(`-${job}.`));
+}
+
+describe("teardown without an Epilog (rootless: conmon is no child of the step)", () => {
+  const runs = process.env.SDTC_SOAK === "1" ? 10 : 5;
+  const foreground = () => startAs(USER, `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --script=./long.sh`, 120_000);
+
+  beforeAll(() => {
+    expect(clusterProfile(), "teardown runs where no Epilog cleans up: SDTC_PROFILE=strict").toBe("strict");
+    ws.write("long.sh", '#!/bin/bash\necho "started $(hostname)"\nmpirun -H "$hostlist" -np "$np" sleep 300\n', 0o755);
+  });
+
+  test.each([
+    ["scancel", "scancel"],
+    ["kill -9 of a worker's srun-docker", "kill-worker"],
+    ["kill -9 of the master's srun-docker", "kill-master"],
+  ])("%s: every container and process gone before KillWait", async (name, how) => {
+    const times: CaseTimes = [];
+    for (let i = 0; i < runs; i++) {
+      const fg = foreground();
+      const job = await runningJob(USER, UID, 2, /sleep 300/, storeContainers);
+      const t0 = Date.now();
+      if (how === "scancel") await runAs(USER, `scancel ${job.id}`);
+      else {
+        const k = how === "kill-master" ? (job.nodes[0] ?? 0) : (job.nodes[1] ?? 0);
+        const [pid] = await findNodeProcesses(k, UID, /bin\/srun-docker /);
+        if (pid === undefined || pid <= 1) throw new Error(`node${k}'s srun-docker was not found`);
+        process.kill(pid, "SIGKILL");
+      }
+      times.push(await podmanNothingLeft(job.nodes, t0));
+      await fg.result;
+      await waitFor(`job ${job.id} to end`, async () => (await run("squeue", ["-h", "-j", job.id])).stdout.trim() === "", 60_000, 200);
+    }
+    reportCase(`podman: ${name}`, times);
+    for (const ms of times) expect(ms).toBeLessThan(5000);
   });
 });
 

@@ -47,6 +47,7 @@ function fakeEngine() {
       calls.push(`remove ${names.join(",")}`);
       if (removals++ < engine.failRemovals) throw new UserError("remove-failed", "could not remove container on node1: c1 (daemon busy)");
     },
+    watchUserNamespace: () => {},
     removeLateArrival: async (name: string) => {
       calls.push(`late ${name}`);
     },
@@ -61,6 +62,7 @@ function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => 
     events.push("hold");
     return {
       dir: switchDir,
+      path: `${switchDir}/lifeline`,
       cut: () => events.push("cut"),
       mainExit: (signal) => Promise.race([mainExit, new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
     };

@@ -114,6 +114,7 @@ export class NodeContainer {
     this.throwIfRemoving();
     await writeNodeFiles(this.plan);
     this.lifeline = await this.hold(this.plan.switchDir);
+    this.runtime.watchUserNamespace(this.lifeline.path, this.plan.switchDir);
     this.throwIfRemoving();
     this.runIssued = true;
     try {
