@@ -96,7 +96,8 @@ export async function leftoversOn(nodes: readonly number[], uid = ALICE_UID): Pr
 }
 
 export interface Started {
-  pid: number;
+  /** undefined when it could not be started (then `result` rejects). */
+  pid: number | undefined;
   result: Promise<CommandResult>;
   kill(signal: NodeJS.Signals): void;
   /** What it printed on stdout so far. */
@@ -121,7 +122,7 @@ function start(file: string, args: string[], timeoutMs: number, input?: string):
   });
   child.stdin.on("error", () => {});
   child.stdin.end(input ?? "");
-  return { pid: child.pid ?? -1, result, kill: (signal) => child.kill(signal), output: () => stdout };
+  return { pid: child.pid, result, kill: (signal) => child.kill(signal), output: () => stdout };
 }
 
 /** Starts `su - user -c script` without waiting for it. */

@@ -142,10 +142,23 @@ describe("twenty runs in a row", () => {
 });
 
 describe("a second user on the same nodes", () => {
-  test("bob cannot read alice's key material", async () => {
-    const r = await runAs("bob", `cat ${ws.home}/.srun-docker/id_ed25519 ${ws.home}/.srun-docker/secret`);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/Permission denied/);
+  test("bob cannot read any of alice's key material, nor can erin's own rootless container", async () => {
+    const material = `${ws.home}/.srun-docker`;
+    const files = (await run("find", [material, "-type", "f"])).stdout.split("\n").filter(Boolean);
+    expect(files.map((f) => f.slice(material.length + 1))).toEqual(expect.arrayContaining(["id_ed25519", "secret"]));
+    const list = files.map((f) => `'${f}'`).join(" ");
+    const direct = await runAs("bob", `for f in ${list}; do cat "$f"; done`);
+    figure("alice's material read by bob", `${files.length} files tried, ${direct.stdout.length} bytes read`);
+    expect(direct.stdout).toBe("");
+    expect(direct.stderr.match(/Permission denied/g)?.length).toBe(files.length);
+    // A rootless container is root only in its own user namespace: on the host it is erin.
+    const inContainer = await runAs(
+      "erin",
+      `srun -N1 -w node1 podman run --rm -v ${ws.home}:/victim ${IMAGE} sh -c 'for f in ${files.map((f) => `/victim${f.slice(ws.home.length)}`).join(" ")}; do cat "$f"; done'`,
+    );
+    figure("alice's material read from erin's rootless container", `${inContainer.stdout.length} bytes read`);
+    expect(inContainer.stdout).toBe("");
+    expect(inContainer.stderr).toMatch(/Permission denied/);
   });
 
   test("bob cannot log into alice's container sshd; no passwords, no root", async () => {
@@ -197,21 +210,32 @@ once();
     );
     ws.write("ran.sh", "#!/bin/bash\necho SCRIPT-RAN\n", 0o755);
     // Start early: the master waits for node2, which never comes; bob plays node2.
-    const early = startAs("alice", cd(`srun -N1 -w node1 -J iso-early ${tool(`--script=./ran.sh --nodelist=node1,node2 --rendezvous-port=${port} --timeout=8`)}`));
+    const early = startAs("alice", cd(`srun -N1 -w node1 -J iso-early ${tool(`--debug --script=./ran.sh --nodelist=node1,node2 --rendezvous-port=${port} --timeout=8`)}`));
     const attack = await runAs("bob", `srun -N1 -w node3 node ${bob.dir}/attack.cjs node1 ${port} 7000`);
     const r = await early.result;
-    figure("forged rendezvous, start early", `${attack.stdout.trim()} by bob; alice exit ${r.code}, script ran: ${r.stdout.includes("SCRIPT-RAN")}`);
+    // The master says (with --debug) each forged hello it turned away: they reached it.
+    const attempts = Number(/attempts (\d+)/.exec(attack.stdout)?.[1] ?? 0);
+    const rejected = r.stderr.match(/"connection-dropped".*authentication failed for claimed node node2/g)?.length ?? 0;
+    figure("forged rendezvous, start early", `${attempts} attempts by bob, ${rejected} rejected by the master; alice exit ${r.code}, script ran: ${r.stdout.includes("SCRIPT-RAN")}`);
+    expect(attempts).toBeGreaterThan(5);
+    // Attempts made after the master gave up (its --timeout) found no one listening.
+    expect(rejected).toBeGreaterThan(5);
+    expect(rejected).toBeLessThanOrEqual(attempts);
     expect(r.stdout).not.toContain("SCRIPT-RAN");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/node2: never connected/);
 
     // Stop early: a running 2-node job keeps going while bob hammers its rendezvous port.
     ws.write("steady.sh", "#!/bin/bash\nsleep 5\necho STEADY-DONE\n", 0o755);
-    const steady = startAs("alice", cd(`salloc -N 2 -w node[1-2] -J iso-steady srun ${tool(`--script=./steady.sh --rendezvous-port=${port + 1}`)}`));
+    const steady = startAs("alice", cd(`salloc -N 2 -w node[1-2] -J iso-steady srun ${tool(`--debug --script=./steady.sh --rendezvous-port=${port + 1}`)}`));
     await runningJobNamed("iso-steady");
-    await runAs("bob", `srun -N1 -w node3 node ${bob.dir}/attack.cjs node1 ${port + 1} 3000`);
+    const hammer = await runAs("bob", `srun -N1 -w node3 node ${bob.dir}/attack.cjs node1 ${port + 1} 3000`);
     const rs = await steady.result;
-    figure("forged rendezvous, stop early", `alice exit ${rs.code}, script finished: ${rs.stdout.includes("STEADY-DONE")}`);
+    const hammered = Number(/attempts (\d+)/.exec(hammer.stdout)?.[1] ?? 0);
+    const turnedAway = rs.stderr.match(/"connection-dropped".*authentication failed for claimed node node2/g)?.length ?? 0;
+    figure("forged rendezvous, stop early", `${hammered} attempts, ${turnedAway} rejected; alice exit ${rs.code}, script finished: ${rs.stdout.includes("STEADY-DONE")}`);
+    expect(turnedAway).toBeGreaterThan(5);
+    expect(turnedAway).toBeLessThanOrEqual(hammered);
     expect(rs.code, rs.stderr).toBe(0);
     expect(rs.stdout).toContain("STEADY-DONE");
     expect(await findNodeProcesses(1, ALICE_UID, /srun-docker/)).toEqual([]);
