@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import type { AsuserOptions } from "../cli/subcommand-options.js";
 import { type ContainerPlan, buildDockerExecArgs, buildDockerRunArgs } from "../core/docker-args.js";
+import { JOB_HOLDER_SCRIPT } from "../core/dead-man-switch.js";
 import { UserError } from "../core/errors.js";
 import { resolveGpus } from "../core/gpus.js";
 import { buildLabels, sanitizeContainerName } from "../core/names.js";
@@ -14,6 +15,7 @@ import { ContainerRuntime } from "../io/container-runtime.js";
 import { runCommand, spawnInherit } from "../io/exec.js";
 import { readIdentity } from "../io/identity.js";
 import { writeJobFiles } from "../io/job-files.js";
+import { holdLifeline } from "../io/lifeline.js";
 import { exitCodeOf } from "../io/signals.js";
 import { defaultMaterialDir } from "../io/ssh-material.js";
 import { VERSION } from "../version.js";
@@ -48,7 +50,12 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
   const mounts = options.dockindock ? [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] : [];
   const dockerGid = options.dockindock ? await groupId("docker") : undefined;
   const workdir = options.workdir.kind === "cwd" ? cwd : options.workdir.kind === "path" ? options.workdir.path : undefined;
-  const command = options.mode === "noninteractive" ? [...options.dockcmd] : options.dockcmd.length > 0 && options.mode === "daemon" ? [...options.dockcmd] : KEEPALIVE;
+  // A daemon inside a Slurm job belongs to the job: a dead man's switch ends it when the job
+  // ends (core/dead-man-switch.ts), Epilog or not. The switch alone keeps it up.
+  const jobId = options.mode === "daemon" ? env.SLURM_JOB_ID : undefined;
+  const switchDir = jobId === undefined ? undefined : path.join(dir, "switch");
+  const idle = switchDir === undefined ? KEEPALIVE : [];
+  const command = options.mode === "noninteractive" ? [...options.dockcmd] : options.dockcmd.length > 0 && options.mode === "daemon" ? [...options.dockcmd] : idle;
   if (options.mode === "noninteractive" && command.length === 0) {
     throw new UserError("usage", "`--noninteractive` needs `--dockcmd`", { hint: 'e.g. --dockcmd="python train.py"', exitCode: 2 });
   }
@@ -78,6 +85,7 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
     detach: options.mode !== "noninteractive",
     remove: options.mode === "noninteractive",
     ...(options.entrypoint === undefined ? {} : { entrypoint: options.entrypoint }),
+    ...(switchDir === undefined ? {} : { switchDir }),
   };
   const runArgs = buildDockerRunArgs(plan);
   if (options.dryRun) {
@@ -85,8 +93,15 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
     return 0;
   }
   if (options.mode === "noninteractive") return exitCodeOf(await spawnInherit(options.runtime, runArgs).exit);
-  await runtime.start(runArgs);
+  const lifeline = switchDir === undefined ? undefined : await holdLifeline(switchDir);
+  try {
+    await runtime.start(runArgs);
+  } catch (error) {
+    lifeline?.cut();
+    throw error;
+  }
   if (options.mode === "daemon") {
+    if (lifeline !== undefined && jobId !== undefined) lifeline.handOff(JOB_HOLDER_SCRIPT, [jobId]);
     process.stdout.write(`${name}\n`);
     return 0;
   }

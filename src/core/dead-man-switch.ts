@@ -64,3 +64,17 @@ export const PODMAN_RELEASE_WATCH_SCRIPT = [
   // A stale pid file may name a reused pid: only a pause process is ended.
   'case $(tr "\\0" " " <"/proc/$pause/cmdline" 2>/dev/null) in *catatonit*|*podman*) kill -KILL "$pause" ;; esac',
 ].join("\n");
+
+/**
+ * `asuser --daemon` inside a job: the container belongs to the job, not to the srun-docker
+ * that started it (which exits at once). This sh takes over the lifeline (inherited as fd 3)
+ * and keeps it while Slurm still lists job `$1` as active; then it exits, and the switch ends
+ * the container. A failing squeue (controller busy) is no reason to end anyone's container.
+ */
+export const JOB_HOLDER_SCRIPT = [
+  "while :; do",
+  '  out=$(squeue -h -j "$1" -t PD,R,CG,S,CF,RS -o %A 2>&1) && [ -z "$out" ] && exit 0',
+  '  case $out in *"nvalid job id"*) exit 0 ;; esac',
+  "  sleep 2",
+  "done",
+].join("\n");

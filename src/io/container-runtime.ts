@@ -226,7 +226,7 @@ export class ContainerRuntime {
    * Rootless podman: a watcher (outside this process, so our SIGKILL does not take it) that
    * ends the pause process if we die without our teardown. A no-op for docker and for root.
    */
-  watchUserNamespace(lifeline: string, switchDir: string, spawnDetached = spawnOrphan): void {
+  watchUserNamespace(lifeline: string, switchDir: string, spawnDetached: (argv: readonly string[]) => void = spawnOrphan): void {
     if (this.bin !== "podman" || this.getuid() === 0) return;
     spawnDetached(["/bin/sh", "-c", PODMAN_RELEASE_WATCH_SCRIPT, "srun-docker-userns-watch", lifeline, String(process.pid), switchDir]);
   }

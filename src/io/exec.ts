@@ -163,10 +163,13 @@ function spawnError(file: string, error: NodeJS.ErrnoException): UserError {
 /**
  * Starts `argv` as an orphan: an intermediate sh backgrounds it and exits, so it is reparented
  * away from us and Slurm's process-tree tracking (proctrack/linuxproc) does not end it with
- * the step. Only for short, self-ending helpers (the podman namespace watcher).
+ * the step. Only for self-ending helpers (the podman namespace watcher, a daemon's job
+ * holder). `fd3` is passed on to it as its fd 3.
  */
-export function spawnOrphan(argv: readonly string[], spawn: Spawn = baseSpawn): void {
-  const child = spawn("/bin/sh", ["-c", '"$@" </dev/null >/dev/null 2>&1 &', "srun-docker-orphan", ...argv], { detached: true, stdio: "ignore" });
+export function spawnOrphan(argv: readonly string[], options: { fd3?: number; spawn?: Spawn } = {}): void {
+  const spawn = options.spawn ?? baseSpawn;
+  const stdio = options.fd3 === undefined ? "ignore" : (["ignore", "ignore", "ignore", options.fd3] as const);
+  const child = spawn("/bin/sh", ["-c", '"$@" </dev/null >/dev/null 2>&1 &', "srun-docker-orphan", ...argv], { detached: true, stdio: stdio as never });
   child.on("error", () => {});
   child.unref();
 }

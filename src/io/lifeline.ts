@@ -8,7 +8,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { LIFELINE_FILE, MAIN_EXIT_FILE } from "../core/dead-man-switch.js";
-import { runCommand } from "./exec.js";
+import { runCommand, spawnOrphan } from "./exec.js";
 import { type Timers, realTimers, sleep } from "./timers.js";
 
 export interface Lifeline {
@@ -18,6 +18,11 @@ export interface Lifeline {
   readonly path: string;
   /** Closes our end: the container ends itself. Idempotent. */
   cut(): void;
+  /**
+   * Gives our end to an orphaned `sh -c script` (as its fd 3, with `args`) that outlives us,
+   * then cuts ours: the container now lives as long as that sh.
+   */
+  handOff(script: string, args: readonly string[]): void;
   /**
    * Resolves with the main process's exit code once it has exited; never while it runs.
    * Polls a file (cheap: one read per `everyMs`); stops when `signal` aborts.
@@ -39,13 +44,19 @@ export async function holdLifeline(dir: string, run = runCommand, timers: Timers
   }
   // Read-write: a FIFO opened this way never blocks, with or without a reader yet.
   let fd: number | undefined = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  const cut = (): void => {
+    if (fd === undefined) return;
+    closeSync(fd);
+    fd = undefined;
+  };
   return {
     dir,
     path: fifo,
-    cut() {
-      if (fd === undefined) return;
-      closeSync(fd);
-      fd = undefined;
+    cut,
+    handOff(script, args) {
+      if (fd === undefined) throw new Error("internal error: the lifeline was cut before its hand-off (please report)");
+      spawnOrphan(["/bin/sh", "-c", script, "srun-docker-holder", ...args], { fd3: fd });
+      cut();
     },
     async mainExit(signal, everyMs = 50) {
       while (!signal.aborted) {

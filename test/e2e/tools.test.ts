@@ -4,7 +4,7 @@
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ALICE_UID, IMAGE, REPO, clusterSize, leftovers, run, runAs } from "./cluster.js";
+import { ALICE_UID, IMAGE, REPO, clusterProfile, clusterSize, figure, leftovers, run, runAs, waitFor } from "./cluster.js";
 import { type Workspace, createWorkspace } from "./workspace.js";
 
 let ws: Workspace;
@@ -80,8 +80,30 @@ describe("asuser", () => {
     expect(r.stdout).toContain(`alice\n${ws.dir}\n`);
   });
 
+  test("--daemon inside a job lives as long as the job, then goes by itself (no Epilog)", async () => {
+    expect(clusterProfile()).toBe("strict");
+    const r = await runAs(
+      "alice",
+      `salloc -N1 -w node1 bash -c 'srun srun-docker asuser --container=${IMAGE} --daemon --dockname=alice_daemon_job && sleep 3 && srun docker ps --format "running {{.Names}}"'`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // Still there in a later step of the job, 3 s after the srun that started it ended.
+    expect(r.stdout).toContain("alice_daemon_job\nrunning alice_daemon_job\n");
+    const t0 = Date.now();
+    await waitFor(
+      "the daemon container and its holder to go once the job ended",
+      async () => {
+        const left = await leftovers(1);
+        return left.containers.length === 0 && left.processes.length === 0;
+      },
+      15_000,
+      100,
+    );
+    figure("asuser --daemon after its job ended", `gone ${((Date.now() - t0) / 1000).toFixed(2)} s after salloc returned`);
+  });
+
   test("--daemon keeps a named container for the allocation; clean --all removes it", async () => {
-    // Inside a Slurm job the container belongs to that job: the Epilog removes it at the end.
+    // Inside a Slurm job the container belongs to that job; clean --all removes it earlier.
     const r = await runAs(
       "alice",
       `salloc -N1 -w node1 bash -c 'srun srun-docker asuser --container=${IMAGE} --daemon --dockname=alice_daemon_test && srun docker ps --format "running {{.Names}}" && srun srun-docker clean --all'`,
@@ -89,7 +111,9 @@ describe("asuser", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("alice_daemon_test\nrunning alice_daemon_test\n");
     expect(r.stdout).toContain("removing alice_daemon_test");
-    expect(await leftovers(1)).toEqual({ containers: [], processes: [] });
+    expect(await leftovers(1)).toMatchObject({ containers: [] });
+    // The daemon's job holder polls the job every 2 s: it is gone soon after the job.
+    await waitFor("the daemon's job holder to end with the job", async () => (await leftovers(1)).processes.length === 0, 10_000, 100);
   });
 });
 

@@ -64,6 +64,7 @@ function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => 
       dir: switchDir,
       path: `${switchDir}/lifeline`,
       cut: () => events.push("cut"),
+      handOff: () => events.push("hand-off"),
       mainExit: (signal) => Promise.race([mainExit, new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
     };
   };
