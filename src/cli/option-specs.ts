@@ -127,7 +127,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
 export const ASUSER_OPTIONS: readonly OptionSpec[] = [
   container,
   dockname,
-  { name: "daemon", description: "start the container in the background and return" },
+  { name: "daemon", description: "start the container in the background and return (inside a Slurm job it ends with the job)" },
   { name: "noninteractive", description: "run --dockcmd in a throw-away container (docker run --rm)" },
   { name: "keepalive", description: "keep the container after the interactive shell exits" },
   { name: "entrypoint", value: "<cmd>", description: "override the image's entrypoint" },

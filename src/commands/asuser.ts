@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import type { AsuserOptions } from "../cli/subcommand-options.js";
 import { type ContainerPlan, buildDockerExecArgs, buildDockerRunArgs } from "../core/docker-args.js";
-import { JOB_HOLDER_SCRIPT } from "../core/dead-man-switch.js";
+import { buildJobHolderScript } from "../core/dead-man-switch.js";
 import { UserError } from "../core/errors.js";
 import { resolveGpus } from "../core/gpus.js";
 import { buildLabels, sanitizeContainerName } from "../core/names.js";
@@ -101,7 +101,7 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
     throw error;
   }
   if (options.mode === "daemon") {
-    if (lifeline !== undefined && jobId !== undefined) lifeline.handOff(JOB_HOLDER_SCRIPT, [jobId]);
+    if (lifeline !== undefined && jobId !== undefined) lifeline.handOff(buildJobHolderScript(options.runtime), [jobId]);
     process.stdout.write(`${name}\n`);
     return 0;
   }

@@ -43,11 +43,24 @@ export function buildSwitchedCommand(main: readonly string[]): { entrypoint: str
 
 /**
  * Rootless Podman's pause process (what keeps the user's namespace) outlives every podman
- * command, and nothing in Slurm's linuxproc tracking ends it. srun-docker ends it itself once
- * the user has no container left on the node; when srun-docker is killed, this watcher does:
- * it waits on the same lifeline, and if srun-docker died without its own teardown (the switch
- * dir `$3` is still there), it waits for the containers to go (`--rm`) and ends the pause
- * process. A watcher that sees srun-docker finish its teardown exits without doing anything.
+ * command, and nothing in Slurm's linuxproc tracking ends it. These sh lines wait (≤ 5 s) until
+ * the user has no container left on the node (the switch's `--rm` is under way), then end it.
+ */
+const RELEASE_PAUSE_LINES = [
+  "i=0",
+  'while [ -n "$(podman ps -aq 2>/dev/null)" ]; do i=$((i + 1)); [ "$i" -gt 50 ] && exit 0; sleep 0.1; done',
+  "sock=$(podman info --format '{{.Host.RemoteSocket.Path}}' 2>/dev/null) || exit 0",
+  'run=${sock%/*}; run=${run%/*}',
+  'pause=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) || exit 0',
+  // A stale pid file may name a reused pid: only a pause process is ended.
+  'case $(tr "\\0" " " <"/proc/$pause/cmdline" 2>/dev/null) in *catatonit*|*podman*) kill -KILL "$pause" ;; esac',
+];
+
+/**
+ * srun-docker ends the pause process itself once the user has no container left; when it is
+ * killed, this watcher does: it waits on the same lifeline, and if srun-docker died without
+ * its own teardown (the switch dir `$3` is still there), releases the namespace.
+ * A watcher that sees srun-docker finish its teardown exits without doing anything.
  * Arguments: $1 lifeline, $2 srun-docker's pid, $3 the switch dir.
  */
 export const PODMAN_RELEASE_WATCH_SCRIPT = [
@@ -56,25 +69,24 @@ export const PODMAN_RELEASE_WATCH_SCRIPT = [
   "exec 3<&-",
   'while [ -d "/proc/$2" ]; do [ -d "$3" ] || exit 0; sleep 0.1; done',
   '[ -d "$3" ] || exit 0',
-  "i=0",
-  'while [ -n "$(podman ps -aq 2>/dev/null)" ]; do i=$((i + 1)); [ "$i" -gt 50 ] && exit 0; sleep 0.1; done',
-  "sock=$(podman info --format '{{.Host.RemoteSocket.Path}}' 2>/dev/null) || exit 0",
-  'run=${sock%/*}; run=${run%/*}',
-  'pause=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) || exit 0',
-  // A stale pid file may name a reused pid: only a pause process is ended.
-  'case $(tr "\\0" " " <"/proc/$pause/cmdline" 2>/dev/null) in *catatonit*|*podman*) kill -KILL "$pause" ;; esac',
+  ...RELEASE_PAUSE_LINES,
 ].join("\n");
 
 /**
  * `asuser --daemon` inside a job: the container belongs to the job, not to the srun-docker
  * that started it (which exits at once). This sh takes over the lifeline (inherited as fd 3)
- * and keeps it while Slurm still lists job `$1` as active; then it exits, and the switch ends
- * the container. A failing squeue (controller busy) is no reason to end anyone's container.
+ * and keeps it while Slurm still lists job `$1` as active; then it lets go, and the switch ends
+ * the container (with Podman, it then releases the user's namespace). A failing squeue
+ * (controller busy) is no reason to end anyone's container.
  */
-export const JOB_HOLDER_SCRIPT = [
-  "while :; do",
-  '  out=$(squeue -h -j "$1" -t PD,R,CG,S,CF,RS -o %A 2>&1) && [ -z "$out" ] && exit 0',
-  '  case $out in *"nvalid job id"*) exit 0 ;; esac',
-  "  sleep 2",
-  "done",
-].join("\n");
+export function buildJobHolderScript(runtime: "docker" | "podman"): string {
+  return [
+    "while :; do",
+    '  out=$(squeue -h -j "$1" -t PD,R,CG,S,CF,RS -o %A 2>&1) && [ -z "$out" ] && break',
+    '  case $out in *"nvalid job id"*) break ;; esac',
+    "  sleep 2",
+    "done",
+    "exec 3>&-",
+    ...(runtime === "podman" ? RELEASE_PAUSE_LINES : []),
+  ].join("\n");
+}

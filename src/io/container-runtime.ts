@@ -124,6 +124,28 @@ export class ContainerRuntime {
     }
   }
 
+  /**
+   * Resolves with the container's exit code once it is no longer running (or gone), never
+   * while it runs; stops when `signal` aborts. Docker only: one long-poll request on the
+   * Engine API, no polling. With podman it stays pending (the lifeline's exit file covers
+   * the main process there).
+   */
+  async waitStopped(name: string, signal: AbortSignal): Promise<number | undefined> {
+    const api = this.api;
+    if (api === undefined) return new Promise<never>(() => {});
+    const r = await api
+      .call("POST", `/containers/${encodeURIComponent(name)}/wait?condition=not-running`, { timeoutMs: 0, signal })
+      .catch(() => undefined);
+    if (r === undefined || signal.aborted) return undefined;
+    if (r.status !== 200) return -1; // gone already (a --rm container), or unknown
+    try {
+      const code = (JSON.parse(r.body) as { StatusCode?: unknown }).StatusCode;
+      return typeof code === "number" ? code : -1;
+    } catch {
+      return -1;
+    }
+  }
+
   /** The container's last words (its last log line), e.g. why its main process exited. */
   async lastLogLine(name: string): Promise<string> {
     const r = await this.run(this.bin, ["logs", "--tail", "5", name]);
@@ -202,11 +224,18 @@ export class ContainerRuntime {
    */
   async releaseUserNamespace(): Promise<void> {
     if (this.bin !== "podman" || this.getuid() === 0) return;
-    const left = await this.run(this.bin, ["ps", "-aq"]);
+    // The step's SIGTERM reaches these podman children too: one killed is asked again.
+    const ask = async (args: string[]) => {
+      for (let attempt = 1; ; attempt++) {
+        const r = await this.run(this.bin, args);
+        if (r.exitCode !== null || attempt === 3) return r;
+      }
+    };
+    const left = await ask(["ps", "-aq"]);
     if (left.exitCode !== 0 || left.stdout.trim() !== "") return;
     // The API socket lies in podman's runtime dir ($XDG_RUNTIME_DIR, or the fallback podman
     // chose when that is unset or unusable, as in many Slurm steps), beside the pid file.
-    const info = await this.run(this.bin, ["info", "--format", "{{.Host.RemoteSocket.Path}}"]);
+    const info = await ask(["info", "--format", "{{.Host.RemoteSocket.Path}}"]);
     const socket = info.stdout.trim();
     if (info.exitCode !== 0 || !path.isAbsolute(socket)) return;
     const pidFile = path.join(path.dirname(path.dirname(socket)), "libpod", "tmp", "pause.pid");

@@ -11,10 +11,17 @@ export interface ApiResponse {
   body: string;
 }
 
+export interface CallOptions {
+  /** No answer by then rejects (default 5 s); 0 waits as long as it takes (a long poll). */
+  timeoutMs?: number;
+  /** Aborting rejects and closes the request. */
+  signal?: AbortSignal;
+}
+
 export interface DockerApi {
   /** The socket it talks to, for messages and `--debug`. */
   readonly socketPath: string;
-  call(method: "GET" | "POST" | "DELETE", path: string, timeoutMs?: number): Promise<ApiResponse>;
+  call(method: "GET" | "POST" | "DELETE", path: string, options?: CallOptions): Promise<ApiResponse>;
 }
 
 /**
@@ -31,9 +38,9 @@ export function dockerSocketPath(env: NodeJS.ProcessEnv): string | undefined {
 export function createDockerApi(socketPath: string): DockerApi {
   return {
     socketPath,
-    call: (method, path, timeoutMs = 5000) =>
+    call: (method, path, { timeoutMs = 5000, signal } = {}) =>
       new Promise((resolve, reject) => {
-        const req = request({ socketPath, path, method, headers: { Host: "docker" }, timeout: timeoutMs }, (res) => {
+        const req = request({ socketPath, path, method, headers: { Host: "docker" }, ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}), ...(signal ? { signal } : {}) }, (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.on("error", reject);
@@ -61,9 +68,9 @@ export function apiMessage(response: ApiResponse): string {
 export function withDebugLog(api: DockerApi, log: { debug(message: string): void }): DockerApi {
   return {
     socketPath: api.socketPath,
-    call: (method, path, timeoutMs) => {
+    call: (method, path, options) => {
       log.debug(`> ${method} ${path} (Engine API on ${api.socketPath})`);
-      return api.call(method, path, timeoutMs);
+      return api.call(method, path, options);
     },
   };
 }

@@ -153,6 +153,15 @@ describe("cleaning up rootless containers", () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^erin_daemon\nremoving erin_daemon \(job \d+\)$/m);
-    expect(await podmanLeftovers(1)).toEqual({ containers: [], processes: [] });
+    expect(await podmanLeftovers(1)).toMatchObject({ containers: [] });
+    // The daemon's job holder polls the job every 2 s, then releases erin's namespace.
+    await podmanNothingLeft([1], Date.now());
+  });
+
+  test("a daemon container inside a job goes with the job, pause process and all (no Epilog)", async () => {
+    const r = await runAs(USER, `salloc -N1 -w node1 srun srun-docker asuser --runtime=podman --container=${IMAGE} --daemon --dockname=erin_daemon_job`);
+    expect(r.code, r.stderr).toBe(0);
+    const gone = await podmanNothingLeft([1], Date.now());
+    figure("podman: asuser --daemon after its job ended", `nothing left ${(gone / 1000).toFixed(2)} s after salloc returned`);
   });
 });

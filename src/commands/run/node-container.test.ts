@@ -48,6 +48,10 @@ function fakeEngine() {
       if (removals++ < engine.failRemovals) throw new UserError("remove-failed", "could not remove container on node1: c1 (daemon busy)");
     },
     watchUserNamespace: () => {},
+    bin: "docker",
+    stopped: undefined as Promise<number | undefined> | undefined,
+    waitStopped: (_name: string, signal: AbortSignal) =>
+      Promise.race([engine.stopped ?? new Promise<never>(() => {}), new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
     removeLateArrival: async (name: string) => {
       calls.push(`late ${name}`);
     },
@@ -148,4 +152,14 @@ test("removal during the readiness wait ends the wait at once", async () => {
   await expect(started).rejects.toThrow(/cancelled/);
   expect(Date.now() - t0).toBeLessThan(1000);
   expect(calls).toEqual(["run", "remove c1"]);
+});
+
+test("a container killed during start-up (its init gone, e.g. out of memory) fails at once", async () => {
+  const { runtime, engine, run } = fakeEngine();
+  run.resolve("id");
+  engine.stopped = new Promise((r) => setTimeout(() => r(137), 50));
+  const container = new NodeContainer(runtime, plan(1), undefined, fakeLifeline().hold);
+  const t0 = Date.now();
+  await expect(container.start(60_000)).rejects.toThrow("the container on node1 was killed (exit 137: out of memory, or SIGKILL) before it was ready");
+  expect(Date.now() - t0).toBeLessThan(2000);
 });

@@ -135,13 +135,16 @@ export class NodeContainer {
     if (port === undefined || lifeline === undefined) return;
     const readiness = new AbortController();
     this.readiness = readiness;
-    const exited = lifeline.mainExit(readiness.signal);
+    const never = new Promise<never>(() => {});
     try {
       const first = await Promise.race([
         waitForSshBanner("127.0.0.1", port, deadlineMs, { retryDelayMs: BANNER_RETRY_MS, signal: readiness.signal }).then(() => undefined),
-        exited.then((code) => (code === undefined ? new Promise<never>(() => {}) : code)),
+        lifeline.mainExit(readiness.signal).then((code) => (code === undefined ? never : { main: code })),
+        // The whole container ended (its init or the switch killed, e.g. out of memory).
+        this.runtime.waitStopped(this.plan.containerName, readiness.signal).then((code) => (code === undefined ? never : { container: code })),
       ]);
-      if (first !== undefined) throw await this.explainExit(first);
+      if (first !== undefined && "main" in first) throw await this.explainExit(first.main);
+      if (first !== undefined) throw this.explainStop(first.container);
     } catch (error) {
       this.throwIfNotUp();
       throw error;
@@ -161,6 +164,13 @@ export class NodeContainer {
     if (await isPortFree(port)) return true;
     await this.sweepStale();
     return isPortFree(port);
+  }
+
+  private explainStop(code: number): UserError {
+    const how = code === -1 ? "was removed" : code === 137 ? "was killed (exit 137: out of memory, or SIGKILL)" : `ended with exit ${code}`;
+    return new UserError("container-ended", `the container on ${this.runtime.node} ${how} before it was ready`, {
+      hint: `see \`${this.runtime.bin} events\` or the kernel log on ${this.runtime.node}; \`--dockopts\` limits (--memory) apply to sshd too`,
+    });
   }
 
   /** sshd exited (no sshd in the image, bad config): its own last words say why. */
