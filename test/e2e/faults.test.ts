@@ -2,7 +2,7 @@
 // part, a container that dies while it starts, exit codes. Cancellation and killed processes
 // are in teardown.test.ts. Every case prints its figure as `FIGURE | case | value`.
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { ALICE_UID, CLUSTER_SH, IMAGE, cancelAllJobs, clusterProfile, clusterSize, figure, inNode, leftoversOn, run, runAs } from "./cluster.js";
+import { ALICE_UID, CLUSTER_SH, IMAGE, cancelAllJobs, clusterProfile, clusterSize, figure, inNode, leftoversOn, run, runAs, startAs, waitFor } from "./cluster.js";
 import { type Workspace, createWorkspace } from "./workspace.js";
 
 let ws: Workspace;
@@ -92,6 +92,27 @@ describe("a container that dies while it starts", () => {
     } finally {
       for (const k of [1, 2]) await inNode(k, ["docker", "rmi", image]);
     }
+  });
+
+  test("a container killed while its sshd starts: the job fails at once, naming the node", async () => {
+    // 2 % of a CPU makes sshd's start slow enough to kill its container before it answers.
+    const job = startAs("alice", cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${IMAGE} --dockopts="--cpus=0.02" --script=./quick.sh`));
+    const id = await waitFor(
+      "node2's container",
+      async () => (await inNode(2, ["docker", "ps", "-q", "--filter", `label=srun-docker.uid=${ALICE_UID}`])).stdout.trim() || undefined,
+      60_000,
+      20,
+    );
+    const t0 = Date.now();
+    const killed = await inNode(2, ["docker", "kill", id]);
+    expect(killed.code, killed.stderr).toBe(0);
+    const r = await job.result;
+    const after = Date.now() - t0;
+    figure("container killed during start-up (N=2)", `exit ${r.code}, ${seconds(after)} after the kill`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the container on node2 was killed \(exit 137: out of memory, or SIGKILL\) before it was ready/);
+    expect(after).toBeLessThan(5000);
+    expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
   });
 });
 
