@@ -4,15 +4,13 @@
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
+import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
 import { type RemovalAttempt, type RemovalEngine, type RemovalFailure, type RemovalOptions, removeAllUntilGone } from "./container-removal.js";
 import { type DockerApi, apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
 import { runCommand, spawnOrphan } from "./exec.js";
 import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
 
-export interface ContainerSummary {
-  name: string;
-  labels: Record<string, string>;
-}
+export type { ContainerSummary } from "../core/ps-json.js";
 
 export interface ImageFiles {
   passwd: string;
@@ -201,12 +199,13 @@ export class ContainerRuntime {
     const gone = (stderr: string) => /no such container|no container with name or id/i.test(stderr);
     return {
       removeOnce: async (name): Promise<RemovalAttempt> => {
-        const r = await this.run(this.bin, ["rm", ...force, name], { timeoutMs: 10_000 });
+        // Within removeUntilGone's 4 s: a hung CLI is given up and asked again.
+        const r = await this.run(this.bin, ["rm", ...force, name], { timeoutMs: 3000, killGraceMs: 500 });
         if (r.exitCode === 0 || gone(r.stderr)) return { kind: "gone" };
         return { kind: "failed", reason: firstLine(r.stderr) || (r.signal ? `${this.bin} rm was killed by ${r.signal}` : `${this.bin} rm exited ${r.exitCode}`) };
       },
       exists: async (name) => {
-        const r = await this.run(this.bin, ["container", "inspect", "--format", "{{.Id}}", name], { timeoutMs: 10_000 });
+        const r = await this.run(this.bin, ["container", "inspect", "--format", "{{.Id}}", name], { timeoutMs: 3000, killGraceMs: 500 });
         if (r.exitCode === 0) return true;
         return gone(r.stderr) ? false : firstLine(r.stderr) || `${this.bin} container inspect failed`;
       },
@@ -288,34 +287,4 @@ export class ContainerRuntime {
 function firstLine(text: string): string {
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
   return lines.find((l) => !/^time="[^"]*" level=(warning|info|debug)/.test(l)) ?? lines[0] ?? "";
-}
-
-type PsRow = { Names?: string | string[]; Labels?: string | Record<string, string> | null };
-
-/**
- * `ps --format '{{json .}}'`: docker prints one object per line, with `Names` and `Labels` as
- * comma-joined strings; podman prints one JSON array (`[]` when empty), with a `Names` array
- * and a `Labels` map.
- */
-export function parsePsJson(stdout: string): ContainerSummary[] {
-  const text = stdout.trim();
-  if (!text) return [];
-  const rows: PsRow[] = text.startsWith("[")
-    ? (JSON.parse(text) as PsRow[])
-    : text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as PsRow);
-  return rows.map((raw) => {
-    const names = Array.isArray(raw.Names) ? raw.Names : (raw.Names ?? "").split(",");
-    return { name: names[0] ?? "", labels: parseLabels(raw.Labels ?? undefined) };
-  });
-}
-
-function parseLabels(labels: string | Record<string, string> | undefined): Record<string, string> {
-  if (!labels) return {};
-  if (typeof labels !== "string") return labels;
-  const out: Record<string, string> = {};
-  for (const pair of labels.split(",")) {
-    const eq = pair.indexOf("=");
-    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return out;
 }

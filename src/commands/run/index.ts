@@ -100,12 +100,12 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   }
   const cancelActions: Array<() => Promise<void>> = [];
   let container: NodeContainer | undefined;
-  // Slurm sends SIGKILL KillWait seconds (as few as 5) after SIGTERM: the container goes
-  // first, and only then are the other nodes told (which may wait for a slow peer).
   let cancelledBy: NodeJS.Signals | undefined;
   const unsubscribe = onTerminationSignals((signal) => {
     cancelledBy = signal;
     log.info(`${signal} received: tearing down`);
+    // Slurm sends SIGKILL KillWait seconds (as few as 5) after SIGTERM: the container goes
+    // first, and only then are the other nodes told (which may wait for a slow peer).
     void (async () => {
       await container?.remove().catch((error: unknown) => log.error(messageOf(error)));
       for (const action of cancelActions) await action().catch(() => undefined);
@@ -142,6 +142,8 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
     const plan = planNode({ options, ctx, identity, material, clientPublicKey, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
     container = new NodeContainer(runtime, plan, sweep);
+    // A signal that came while we prepared found no container to remove: none may start now.
+    if (cancelledBy !== undefined) void container.remove();
     const run: NodeRun = {
       options,
       ctx,
