@@ -1,11 +1,11 @@
 // The dead man's switch with real parts: a real FIFO held by a real Lifeline, and the very sh
 // script the container runs (its mount path pointed at a temp dir), run by /bin/sh.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { SWITCH_MOUNT, buildSwitchedCommand } from "../core/dead-man-switch.js";
+import { SWITCH_MOUNT, buildJobHolderScript, buildSwitchedCommand } from "../core/dead-man-switch.js";
 import { holdLifeline } from "./lifeline.js";
 
 let dir: string;
@@ -81,4 +81,28 @@ test("mainExit stays pending while main runs and returns undefined once aborted"
   watching.abort();
   expect(await exit).toBeUndefined();
   lifeline.cut();
+});
+
+test("handOff: an orphaned holder keeps the container's switch up until Slurm stops listing the job", async () => {
+  // A stand-in squeue: lists job 42 on its first two calls, then nothing (the job ended).
+  const bin = path.join(dir, "bin");
+  mkdirSync(bin);
+  writeFileSync(
+    path.join(bin, "squeue"),
+    `#!/bin/sh\nn=$(cat "${dir}/calls" 2>/dev/null || echo 0); echo $((n + 1)) >"${dir}/calls"\n[ "$n" -lt 2 ] && echo 42\nexit 0\n`,
+    { mode: 0o755 },
+  );
+  const lifeline = await holdLifeline(dir);
+  const { ended } = startSwitch([]);
+  const oldPath = process.env.PATH;
+  process.env.PATH = `${bin}:${oldPath ?? ""}`;
+  try {
+    lifeline.handOff(buildJobHolderScript("docker"), ["42"]);
+  } finally {
+    process.env.PATH = oldPath;
+  }
+  // Our end is closed now; the holder's keeps the switch up while the job is listed.
+  expect(await settledWithin(ended, 1000)).toBe(false);
+  expect((await ended).signal).toBe("SIGKILL");
+  expect(Number(readFileSync(path.join(dir, "calls"), "utf8"))).toBe(3);
 });
