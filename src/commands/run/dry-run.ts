@@ -41,10 +41,12 @@ export function renderDryRun(input: DryRunInput): string {
   const lines = [
     `# ${ctx.nodeName} (${role}, rank ${ctx.rank} of ${ctx.nodes.length}), job ${ctx.jobId}.${ctx.stepId}`,
     `# rendezvous ${ctx.master}:${ports.rendezvousPort}${options.launcher === "ssh" ? `, sshd port ${ports.sshdPort}` : ""}`,
-    `# files in ${plan.jobDir}: ${Object.keys(plan.files).join(", ")}`,
+    `# files in ${plan.jobDir}: ${Object.keys(plan.files).join(", ")}; switch/lifeline (a FIFO held open while srun-docker runs)`,
     `${options.runtime} ${quote(plan.runArgs)}`,
   ];
   if (ctx.isMaster || options.launcher === "each") lines.push(`${options.runtime} ${quote(plan.execArgs)}`);
-  lines.push(`${options.runtime} rm -f ${plan.containerName}`);
+  // Teardown goes through Docker's Engine API from this process; the CLI line is its equivalent.
+  const how = options.runtime === "docker" ? "Engine API DELETE /containers/NAME?force=1, confirmed" : "confirmed";
+  lines.push(`${options.runtime} rm -f${options.runtime === "podman" ? " -t 0" : ""} ${plan.containerName}  # teardown (${how})`);
   return `${lines.join("\n")}\n`;
 }
