@@ -94,11 +94,12 @@ export class ContainerRuntime {
    * killed by a signal (the step's SIGTERM reaches it too) is `start-interrupted`: its request
    * may still be under way in the daemon, so the container may appear later.
    */
-  async start(args: string[]): Promise<string> {
-    const r = await this.run(this.bin, args);
+  async start(args: string[], signal?: AbortSignal): Promise<string> {
+    // An abort (a teardown that cannot wait) ends the CLI: SIGTERM, then SIGKILL soon after.
+    const r = await this.run(this.bin, args, signal === undefined ? {} : { signal, killGraceMs: 300 });
     // Killed, or gave up without the engine's answer: docker 23+ CLIs catch SIGTERM, drop
     // the request and exit 1 in silence (or with "context canceled").
-    if (r.exitCode === null || (r.exitCode !== 0 && (r.stderr.trim() === "" || /context canceled/i.test(r.stderr)))) {
+    if (r.exitCode === null || r.aborted || (r.exitCode !== 0 && (r.stderr.trim() === "" || /context canceled/i.test(r.stderr)))) {
       const how = r.exitCode === null ? `was ended by ${r.signal ?? "a signal"}` : `gave up (exit ${r.exitCode}${r.stderr.trim() ? `: ${firstLine(r.stderr)}` : ""})`;
       throw new UserError("start-interrupted", `\`${this.bin} run\` on ${this.node} ${how}`);
     }

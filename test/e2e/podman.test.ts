@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { IMAGE, STATE, USERS, clusterProfile, clusterSize, figure, findNodeProcesses, nodeUserProcesses, run, runAs, startAs, waitFor } from "./cluster.js";
-import { type CaseTimes, reportCase, runningJob } from "./teardown-cases.js";
+import { IMAGE, STATE, USERS, clusterProfile, clusterSize, figure, nodeUserProcesses, run, runAs, startAs, waitFor } from "./cluster.js";
+import { type CaseTimes, killSrunDocker, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
 import { type Workspace, createWorkspace } from "./workspace.js";
 
 const USER = "erin";
@@ -87,21 +87,8 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
 });
 
 /** Milliseconds from `t0` until erin has no container and no process on `nodes`. */
-async function podmanNothingLeft(nodes: readonly number[], t0: number): Promise<number> {
-  let last = "";
-  await waitFor(
-    `nothing of ${USER} left on nodes ${nodes.join(",")}`,
-    async () => {
-      const left = await podmanLeftovers(Math.max(...nodes));
-      last = [...left.containers, ...left.processes].join("\n");
-      return last === "";
-    },
-    15_000,
-    50,
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}; left:\n${last}`);
-  });
-  return Date.now() - t0;
+function podmanNothingLeft(nodes: readonly number[], t0: number): Promise<number> {
+  return nothingLeftOn(nodes, UID, t0, 15_000, (on) => podmanLeftovers(Math.max(...on)));
 }
 
 /** erin's containers of one job on node K, read from the store's files. */
@@ -130,12 +117,7 @@ describe("teardown without an Epilog (rootless: conmon is no child of the step)"
       const job = await runningJob(USER, UID, 2, /sleep 300/, storeContainers);
       const t0 = Date.now();
       if (how === "scancel") await runAs(USER, `scancel ${job.id}`);
-      else {
-        const k = how === "kill-master" ? (job.nodes[0] ?? 0) : (job.nodes[1] ?? 0);
-        const [pid] = await findNodeProcesses(k, UID, /bin\/srun-docker /);
-        if (pid === undefined || pid <= 1) throw new Error(`node${k}'s srun-docker was not found`);
-        process.kill(pid, "SIGKILL");
-      }
+      else await killSrunDocker(how === "kill-master" ? (job.nodes[0] ?? 0) : (job.nodes[1] ?? 0), UID);
       times.push(await podmanNothingLeft(job.nodes, t0));
       await fg.result;
       await waitFor(`job ${job.id} to end`, async () => (await run("squeue", ["-h", "-j", job.id])).stdout.trim() === "", 60_000, 200);

@@ -1,6 +1,6 @@
 // Shared by the teardown suites (Docker and rootless Podman): wait for a job to really run,
 // time until nothing of it is left, print the figure.
-import { figure, findNodeProcesses, jobNodes, leftoversOn, nodeContainers, run, waitFor } from "./cluster.js";
+import { type Leftovers, figure, findNodeProcesses, jobNodes, leftoversOn, nodeContainers, run, waitFor } from "./cluster.js";
 
 export type CaseTimes = number[];
 
@@ -26,17 +26,32 @@ export async function runningJob(user: string, uid: number, n: number, pattern: 
   );
 }
 
+/** SIGKILL to `uid`'s srun-docker on node K, by its pid (never a placeholder); the kill time. */
+export async function killSrunDocker(k: number, uid: number): Promise<number> {
+  const [pid] = await findNodeProcesses(k, uid, /bin\/srun-docker /);
+  if (pid === undefined || pid <= 1) throw new Error(`node${k}'s srun-docker was not found`);
+  const t0 = Date.now();
+  process.kill(pid, "SIGKILL");
+  return t0;
+}
+
 /**
  * Milliseconds from `t0` until the nodes hold no container (any state) and no process of
  * `uid`; throws with what is left after `timeoutMs`.
  */
-export async function nothingLeftOn(nodes: readonly number[], uid: number, t0: number, timeoutMs = 15_000): Promise<number> {
+export async function nothingLeftOn(
+  nodes: readonly number[],
+  uid: number,
+  t0: number,
+  timeoutMs = 15_000,
+  look: (nodes: readonly number[], uid: number) => Promise<Leftovers> = leftoversOn,
+): Promise<number> {
   let last = "";
   try {
     await waitFor(
       `nothing left on nodes ${nodes.join(",")}`,
       async () => {
-        const left = await leftoversOn(nodes, uid);
+        const left = await look(nodes, uid);
         last = [...left.containers, ...left.processes].join("\n");
         return last === "";
       },

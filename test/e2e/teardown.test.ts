@@ -10,13 +10,12 @@ import {
   clusterProfile,
   clusterSize,
   findHeadProcesses,
-  findNodeProcesses,
   run,
   runAs,
   startAs,
   waitFor,
 } from "./cluster.js";
-import { type CaseTimes, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
+import { type CaseTimes, killSrunDocker, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
 import { type Workspace, createWorkspace } from "./workspace.js";
 
 const N = 4;
@@ -108,10 +107,7 @@ describe(`teardown at N=${N} without an Epilog`, () => {
       const fg = foreground();
       const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
       const worker = job.nodes[N - 1] ?? 0;
-      const [pid] = await findNodeProcesses(worker, ALICE_UID, /srun-docker --container/);
-      if (pid === undefined || pid <= 1) throw new Error(`node${worker}'s srun-docker was not found`);
-      const t0 = Date.now();
-      process.kill(pid, "SIGKILL");
+      const t0 = await killSrunDocker(worker, ALICE_UID);
       const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
       const result = await fg.result;
       expect(result.code).not.toBe(0);
@@ -125,11 +121,7 @@ describe(`teardown at N=${N} without an Epilog`, () => {
     await repeat("kill -9 of the master's srun-docker", runs(10), async () => {
       const fg = foreground();
       const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
-      const master = job.nodes[0] ?? 0;
-      const [pid] = await findNodeProcesses(master, ALICE_UID, /srun-docker --container/);
-      if (pid === undefined || pid <= 1) throw new Error(`node${master}'s srun-docker was not found`);
-      const t0 = Date.now();
-      process.kill(pid, "SIGKILL");
+      const t0 = await killSrunDocker(job.nodes[0] ?? 0, ALICE_UID);
       const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
       await fg.result;
       await jobGone(job.id);

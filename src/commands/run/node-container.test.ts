@@ -39,8 +39,12 @@ function fakeEngine() {
   const engine = {
     node: "node1",
     failRemovals: 0,
-    start: async () => {
+    start: async (_args: string[], signal?: AbortSignal) => {
       calls.push("run");
+      signal?.addEventListener("abort", () => {
+        calls.push("run aborted");
+        run.reject(new UserError("start-interrupted", "`docker run` on node1 was ended by SIGTERM"));
+      });
       return run.promise;
     },
     remove: async (names: readonly string[]) => {
@@ -162,4 +166,19 @@ test("a container killed during start-up (its init gone, e.g. out of memory) fai
   const t0 = Date.now();
   await expect(container.start(60_000)).rejects.toThrow("the container on node1 was killed (exit 137: out of memory, or SIGKILL) before it was ready");
   expect(Date.now() - t0).toBeLessThan(2000);
+});
+
+test("a `run` CLI that hangs after the step's signal is ended after a second, then its container watched for", async () => {
+  const { runtime, calls } = fakeEngine();
+  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  const started = container.start(1000);
+  started.catch(() => undefined); // asserted below
+  await new Promise((r) => setTimeout(r, 20));
+  const t0 = Date.now();
+  await container.remove();
+  const waited = Date.now() - t0;
+  await expect(started).rejects.toThrow(/ended by SIGTERM/);
+  expect(calls).toEqual(["run", "run aborted", "remove c1", "late c1"]);
+  expect(waited).toBeGreaterThanOrEqual(900);
+  expect(waited).toBeLessThan(2000);
 });

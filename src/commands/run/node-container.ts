@@ -23,6 +23,9 @@ const BANNER_RETRY_MS = 10;
  */
 const LATE_ARRIVAL_WINDOW_MS = 1500;
 
+/** How long a removal waits for an engine `run` in flight before ending its CLI. */
+const RUN_WAIT_MS = 1000;
+
 const cancelled = () => new UserError("cancelled", "the run was cancelled");
 
 export class NodeContainer {
@@ -32,6 +35,8 @@ export class NodeContainer {
   private runIssued = false;
   /** The engine's `run` CLI was cut short: a container it asked for may still appear. */
   private runInterrupted = false;
+  /** Ends a `run` CLI that a removal cannot wait for any longer. */
+  private readonly runAbort = new AbortController();
   private lifeline: Lifeline | undefined;
   private readiness: AbortController | undefined;
   private removal: Promise<void> | undefined;
@@ -78,7 +83,9 @@ export class NodeContainer {
     this.readiness?.abort(cancelled());
     if (from === "idle") return Promise.resolve(); // nothing was made
     this.removal = (async () => {
-      await this.created;
+      // A `run` CLI hit by the step's SIGTERM may hang instead of exiting (seen with docker
+      // 28's CLI); past this wait it is ended, and its container, if any, removed below.
+      if (from === "starting") await this.waitForRunOrEndIt();
       this.lifeline?.cut();
       try {
         if (this.runIssued) await this.runtime.remove([this.plan.containerName]);
@@ -92,6 +99,17 @@ export class NodeContainer {
       await removeJobDir(this.plan.jobDir).catch(() => undefined);
     })();
     return this.removal;
+  }
+
+  private async waitForRunOrEndIt(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, RUN_WAIT_MS);
+    });
+    const returned = await Promise.race([this.created.then(() => true), late.then(() => false)]);
+    clearTimeout(timer);
+    if (!returned) this.runAbort.abort();
+    await this.created;
   }
 
   private move(event: ContainerEvent): void {
@@ -118,7 +136,7 @@ export class NodeContainer {
     this.throwIfRemoving();
     this.runIssued = true;
     try {
-      await this.runtime.start(this.plan.runArgs);
+      await this.runtime.start(this.plan.runArgs, this.runAbort.signal);
     } catch (error) {
       // Killed by a signal, or failed while we were told to stop: the step's signal reached
       // the CLI too (newer docker CLIs catch SIGTERM, drop the request and exit non-zero).
