@@ -300,6 +300,15 @@ describe("startRendezvousMaster", () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it("cuts a linger short when aborted again without one (a cancel after a failure)", async () => {
+    const m = await master({ expectedNodes: ["n1"] });
+    const started = Date.now();
+    const failed = m.abort("start failed"); // lingers 10 s for n1 by default
+    const cancelled = m.abort("the job was cancelled", { lingerMs: 0 });
+    await Promise.all([failed, cancelled]);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it("leaves nothing holding the process once abort resolves", async () => {
     const m = await master({ expectedNodes: ["n1", "n2"] });
     const s1 = await worker(m.port, "n1");

@@ -337,9 +337,11 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   /**
    * Sends a last message to every authenticated worker; with `lingerMs`, keeps listening until
    * every node not yet joined was told too; then closes everything within the grace period.
-   * `last` undefined drops everything at once. Runs once: later calls get the same promise.
+   * `last` undefined drops everything at once. Runs once: later calls get the same promise,
+   * and one without a linger (a cancel: every node got the signal itself) cuts it short.
    */
   function shutdown(last: MasterMessage | undefined, lingerMs = 0): Promise<void> {
+    if (shutdownDone !== undefined && lingerMs === 0) endLinger();
     shutdownDone ??= (async () => {
       if (phase === "waiting") fail("aborted");
       timers.clearTimeout(heartbeatTimer);

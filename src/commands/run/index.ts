@@ -163,7 +163,9 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     log.info(`${timer.summary()}; exit ${code}`);
     return code;
   } catch (error) {
-    await failRendezvous(link, error);
+    // Cancelled: every node got the signal itself, so nobody is worth lingering for.
+    if (cancelledBy === undefined) await failRendezvous(link, error);
+    else await cancelRendezvous(link, "the job was cancelled");
     throw error;
   } finally {
     await Promise.all([
