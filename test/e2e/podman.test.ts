@@ -5,7 +5,7 @@
 // process whose absence the test checks.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { IMAGE, STATE, USERS, clusterProfile, clusterSize, figure, nodeUserProcesses, run, runAs, startAs, waitFor } from "./cluster.js";
 import { type CaseTimes, killSrunDocker, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
 import { type Workspace, createWorkspace } from "./workspace.js";
@@ -100,6 +100,12 @@ async function storeContainers(k: number, filter = ""): Promise<string[]> {
 describe("teardown without an Epilog (rootless: conmon is no child of the step)", () => {
   const runs = process.env.SDTC_SOAK === "1" ? 10 : 5;
   const foreground = () => startAs(USER, `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --script=./long.sh`, 120_000);
+
+  // A failed case must not leave its job running into the next one.
+  afterEach(async () => {
+    await run("scancel", ["-u", USER]);
+    await waitFor(`${USER}'s jobs to end`, async () => (await run("squeue", ["-h", "-u", USER])).stdout.trim() === "", 60_000, 250);
+  });
 
   beforeAll(() => {
     expect(clusterProfile(), "teardown runs where no Epilog cleans up: SDTC_PROFILE=strict").toBe("strict");
