@@ -7,7 +7,8 @@ import { UserError } from "../core/errors.js";
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
 import { type RemovalAttempt, type RemovalEngine, type RemovalFailure, type RemovalOptions, removeAllUntilGone } from "./container-removal.js";
 import { type DockerApi, apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
-import { runCommand, spawnOrphan } from "./exec.js";
+import { type RunCommandOptions, runCommand, spawnOrphan } from "./exec.js";
+import { endPausedNamespace } from "./podman-pause.js";
 import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
 
 export type { ContainerSummary } from "../core/ps-json.js";
@@ -33,9 +34,13 @@ export class ContainerRuntime {
     private readonly api: DockerApi | undefined = defaultDockerApi(bin),
   ) {}
 
+  /** An engine command ran since the namespace was last released (podman: a pause process may be up). */
+  private usedSinceRelease = false;
+  private releasing: Promise<void> | undefined;
+
   /** The image's id; a clear error naming the image and the node when it is not there. */
   async inspectImage(image: string): Promise<string> {
-    const r = await this.run(this.bin, ["image", "inspect", "--format", "{{.Id}}", image]);
+    const r = await this.cli(["image", "inspect", "--format", "{{.Id}}", image]);
     if (r.exitCode === 0) return r.stdout.trim();
     // This node's run ends here, before it has a container whose removal would do this.
     await this.releaseUserNamespace();
@@ -61,7 +66,7 @@ export class ContainerRuntime {
     } catch {
       // Not cached yet (or unreadable): read it from the image below.
     }
-    const created = await this.run(this.bin, ["create", "--entrypoint", "/bin/true", imageId]);
+    const created = await this.cli(["create", "--entrypoint", "/bin/true", imageId]);
     if (created.exitCode !== 0) throw this.failure(`cannot read /etc/passwd of \`${image}\``, created.stderr);
     const id = created.stdout.trim();
     await mkdir(cacheDir, { recursive: true, mode: 0o700 });
@@ -75,7 +80,7 @@ export class ContainerRuntime {
       await rename(tmp, cached);
       return files;
     } finally {
-      await this.run(this.bin, ["rm", "-f", id]);
+      await this.cli(["rm", "-f", id]);
       await rm(scratch, { recursive: true, force: true });
     }
   }
@@ -84,7 +89,7 @@ export class ContainerRuntime {
     const target = path.join(dir, path.basename(file));
     // podman cp has no -L; /etc/passwd and /etc/group are plain files in the images we meet.
     const follow = this.bin === "podman" ? [] : ["-L"];
-    const r = await this.run(this.bin, ["cp", ...follow, `${id}:${file}`, target]);
+    const r = await this.cli(["cp", ...follow, `${id}:${file}`, target]);
     if (r.exitCode !== 0) return "";
     return readFile(target, "utf8");
   }
@@ -96,7 +101,7 @@ export class ContainerRuntime {
    */
   async start(args: string[], signal?: AbortSignal): Promise<string> {
     // An abort (a teardown that cannot wait) ends the CLI: SIGTERM, then SIGKILL soon after.
-    const r = await this.run(this.bin, args, signal === undefined ? {} : { signal, killGraceMs: 300 });
+    const r = await this.cli(args, signal === undefined ? {} : { signal, killGraceMs: 300 });
     // Killed, or gave up without the engine's answer: docker 23+ CLIs catch SIGTERM, drop
     // the request and exit 1 in silence (or with "context canceled").
     if (r.exitCode === null || r.aborted || (r.exitCode !== 0 && (r.stderr.trim() === "" || /context canceled/i.test(r.stderr)))) {
@@ -147,7 +152,7 @@ export class ContainerRuntime {
 
   /** The container's last words (its last log line), e.g. why its main process exited. */
   async lastLogLine(name: string): Promise<string> {
-    const r = await this.run(this.bin, ["logs", "--tail", "5", name]);
+    const r = await this.cli(["logs", "--tail", "5", name]);
     const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).filter(Boolean);
     return lines.at(-1) ?? "";
   }
@@ -201,54 +206,42 @@ export class ContainerRuntime {
     return {
       removeOnce: async (name): Promise<RemovalAttempt> => {
         // Within removeUntilGone's 4 s: a hung CLI is given up and asked again.
-        const r = await this.run(this.bin, ["rm", ...force, name], { timeoutMs: 3000, killGraceMs: 500 });
+        const r = await this.cli(["rm", ...force, name], { timeoutMs: 3000, killGraceMs: 500 });
         if (r.exitCode === 0 || gone(r.stderr)) return { kind: "gone" };
         return { kind: "failed", reason: firstLine(r.stderr) || (r.signal ? `${this.bin} rm was killed by ${r.signal}` : `${this.bin} rm exited ${r.exitCode}`) };
       },
       exists: async (name) => {
-        const r = await this.run(this.bin, ["container", "inspect", "--format", "{{.Id}}", name], { timeoutMs: 3000, killGraceMs: 500 });
+        const r = await this.cli(["container", "inspect", "--format", "{{.Id}}", name], { timeoutMs: 3000, killGraceMs: 500 });
         if (r.exitCode === 0) return true;
         return gone(r.stderr) ? false : firstLine(r.stderr) || `${this.bin} container inspect failed`;
       },
     };
   }
 
-  /**
-   * Rootless podman holds the user's namespace in a "pause" process that the first podman
-   * command of a node starts and that outlives it, reparented to init; where Slurm tracks a
-   * job's processes by parentage (proctrack/linuxproc), nothing ends it. Once this user has
-   * no container left on the node, end it the way `podman system migrate` does (SIGKILL),
-   * without migrate's stopping of containers: the next podman command starts a new one, and
-   * one already inside the namespace keeps it (its containers' conmon rejoin it). A no-op
-   * for docker and for root.
-   */
+  /** Every engine command but the namespace release's own: it may (re)start podman's pause process. */
+  private cli(args: readonly string[], options?: RunCommandOptions): ReturnType<typeof runCommand> {
+    this.usedSinceRelease = true;
+    return this.run(this.bin, args, options);
+  }
+
+  /** Ends rootless podman's pause process once no container is left (io/podman-pause.ts); a no-op for docker and root. */
   async releaseUserNamespace(): Promise<void> {
     if (this.bin !== "podman" || this.getuid() === 0) return;
-    // The step's SIGTERM reaches these podman children too: one killed is asked again.
-    const ask = async (args: string[]) => {
-      for (let attempt = 1; ; attempt++) {
-        const r = await this.run(this.bin, args);
-        if (r.exitCode !== null || attempt === 3) return r;
-      }
-    };
-    const left = await ask(["ps", "-aq"]);
-    if (left.exitCode !== 0 || left.stdout.trim() !== "") return;
-    // The API socket lies in podman's runtime dir ($XDG_RUNTIME_DIR, or the fallback podman
-    // chose when that is unset or unusable, as in many Slurm steps), beside the pid file.
-    const info = await ask(["info", "--format", "{{.Host.RemoteSocket.Path}}"]);
-    const socket = info.stdout.trim();
-    if (info.exitCode !== 0 || !path.isAbsolute(socket)) return;
-    const pidFile = path.join(path.dirname(path.dirname(socket)), "libpod", "tmp", "pause.pid");
-    const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
-    if (!Number.isInteger(pid) || pid <= 1) return;
-    // A stale pid file may name a reused pid: only a pause process is ended.
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (!/(^|\/)(catatonit|podman)\0/.test(cmdline)) return;
-    try {
-      this.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
+    // Released already and no podman command since: asking podman now would start a new pause
+    // process (and one left by a run that exits meanwhile would stay). Concurrent callers (the
+    // signal handler's teardown and the run's own) share one release.
+    if (!this.usedSinceRelease) return this.releasing;
+    this.usedSinceRelease = false;
+    this.releasing = this.releaseOnce().catch((error: unknown) => {
+      this.usedSinceRelease = true;
+      throw error;
+    });
+    return this.releasing;
+  }
+
+  private async releaseOnce(): Promise<void> {
+    // Not released (containers left, podman failing): the next call tries again.
+    if (!(await endPausedNamespace((args) => this.run(this.bin, args), this.kill))) this.usedSinceRelease = true;
   }
 
   /**
@@ -265,7 +258,7 @@ export class ContainerRuntime {
     const filters = Object.entries(labels).map(([key, value]) => `label=${key}=${value}`);
     const args = ["ps", "-a", "--no-trunc", "--format", "{{json .}}"];
     for (const f of filters) args.push("--filter", f);
-    const r = await this.run(this.bin, args);
+    const r = await this.cli(args);
     if (r.exitCode !== 0) throw this.unreachable(firstLine(r.stderr));
     return parsePsJson(r.stdout);
   }
