@@ -71,8 +71,8 @@ export class NodeContainer {
   }
 
   /**
-   * Cuts the lifeline, removes the container through the engine until it is confirmed gone,
-   * then this node's job files. Idempotent while it succeeds; after a failure (it throws,
+   * Removes the container through the engine until it is confirmed gone, then this node's
+   * job files, then cuts the lifeline. Idempotent while it succeeds; after a failure (it throws,
    * naming the node) the next call tries again.
    */
   remove(): Promise<void> {
@@ -86,17 +86,21 @@ export class NodeContainer {
       // A `run` CLI hit by the step's SIGTERM may hang instead of exiting (seen with docker
       // 28's CLI); past this wait it is ended, and its container, if any, removed below.
       if (from === "starting") await this.waitForRunOrEndIt();
-      this.lifeline?.cut();
       try {
         if (this.runIssued) await this.runtime.remove([this.plan.containerName]);
         if (this.runInterrupted) await this.runtime.removeLateArrival(this.plan.containerName, LATE_ARRIVAL_WINDOW_MS);
       } catch (error) {
+        // The engine would not confirm: the switch ends the container by itself.
+        this.lifeline?.cut();
         this.move("remove-failed");
         this.removal = undefined;
         throw error;
       }
       this.move("removed");
       await removeJobDir(this.plan.jobDir).catch(() => undefined);
+      // Cut last: a podman namespace watcher that wakes now finds the switch dir gone and
+      // leaves at once, knowing the teardown was ours.
+      this.lifeline?.cut();
     })();
     return this.removal;
   }
