@@ -116,7 +116,11 @@ export class ContainerRuntime {
    * After a `run` whose CLI was killed, the daemon may still create the container from the
    * request it got. Watches the name for `windowMs` and removes the container if it shows up.
    */
-  async removeLateArrival(name: string, windowMs: number, everyMs = 100): Promise<void> {
+  async removeLateArrival(name: string, windowMs: number): Promise<void> {
+    // Podman has no daemon: once its `run` process is gone, nothing creates anything more.
+    if (this.bin === "podman") return;
+    // One Engine API request is cheap; a docker CLI start is not (no socket: tcp, contexts).
+    const everyMs = this.api === undefined ? 300 : 100;
     const engine = this.removalEngine();
     const until = Date.now() + windowMs;
     while (Date.now() < until) {
