@@ -2,14 +2,15 @@
 // trace. Every run either works (help, version, dry run, hostlist) or prints the one-line
 // usage error with a hint and exits 2.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 
 const BIN = path.resolve(import.meta.dirname, "../../dist/srun-docker.cjs");
 const HOME = mkdtempSync(path.join(tmpdir(), "srun-docker-fuzz-"));
+afterAll(() => rmSync(HOME, { recursive: true, force: true }));
 
 function runBin(args: string[]) {
   // No Slurm variables and --dry-run: nothing can start, whatever the options say.

@@ -1,7 +1,7 @@
 // `npm pack` gives a package whose bin works: the packed file list holds the bundle that
 // package.json's bin names, and that file runs from the unpacked package.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, test } from "vitest";
@@ -10,6 +10,14 @@ const REPO = path.resolve(import.meta.dirname, "../..");
 
 test("the packed package's bin runs", () => {
   const dest = mkdtempSync(path.join(tmpdir(), "srun-docker-pack-"));
+  try {
+    packAndRun(dest);
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+  }
+}, 60_000);
+
+function packAndRun(dest: string): void {
   const out = execFileSync("npm", ["pack", "--json", "--pack-destination", dest], { cwd: REPO, encoding: "utf8" });
   const [info] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const bin = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { bin: Record<string, string> }).bin["srun-docker"] ?? "";
@@ -18,4 +26,4 @@ test("the packed package's bin runs", () => {
   const r = spawnSync(path.join(dest, "package", bin), ["hostlist", "expand", "n[1-2]"], { encoding: "utf8" });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toBe("n1\nn2\n");
-}, 60_000);
+}
