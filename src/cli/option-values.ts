@@ -1,4 +1,5 @@
 import { parse as parseShellWords } from "shell-quote";
+import type { GpuMode, Memlock } from "../core/container-options.js";
 import { UserError, usageError } from "../core/errors.js";
 import { expandHostlist } from "../core/hostlist.js";
 
@@ -15,16 +16,6 @@ export interface RawValue {
   readonly origin: string;
 }
 
-export type GpuMode =
-  | { readonly kind: "auto" }
-  | { readonly kind: "none" }
-  | { readonly kind: "all" }
-  | { readonly kind: "list"; readonly ids: readonly string[] };
-
-export type Memlock =
-  | { readonly kind: "unlimited" }
-  | { readonly kind: "off" }
-  | { readonly kind: "bytes"; readonly bytes: number };
 
 function show(value: RawValue["value"]): string {
   return typeof value === "string" ? `\`${value}\`` : `\`${JSON.stringify(value)}\``;

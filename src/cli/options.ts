@@ -1,9 +1,8 @@
 import { usageError } from "../core/errors.js";
 import { type ConfigLayer, type LayeredValues, type OptionSource, layerValues, scanArgv } from "./argv-scan.js";
 import { RUN_OPTIONS } from "./option-specs.js";
+import type { GpuMode, GpuRuntime, Memlock, Runtime } from "../core/container-options.js";
 import {
-  type GpuMode,
-  type Memlock,
   type RawValue,
   toDockopts,
   toEnum,
@@ -19,11 +18,8 @@ import {
   toShmSize,
 } from "./option-values.js";
 
-export type { GpuMode, Memlock } from "./option-values.js";
+export type { GpuMode, GpuRuntime, Memlock, Runtime } from "../core/container-options.js";
 export type Launcher = "ssh" | "each";
-/** docker: `--gpus device=…`; nvidia: nvidia-docker2's `--runtime=nvidia` + NVIDIA_VISIBLE_DEVICES. */
-export type GpuRuntime = "docker" | "nvidia";
-export type ContainerRuntime = "docker" | "podman";
 
 /** Options shared by the orchestrator and `asuser`: how one container is started. */
 export interface ContainerOptions {
@@ -36,7 +32,7 @@ export interface ContainerOptions {
   readonly envlist: readonly string[];
   readonly gpus: GpuMode;
   readonly gpuRuntime: GpuRuntime;
-  readonly runtime: ContainerRuntime;
+  readonly runtime: Runtime;
   readonly memlock: Memlock;
   readonly shmSize: string;
   readonly dryRun: boolean;

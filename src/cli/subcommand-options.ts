@@ -9,7 +9,7 @@ import {
   SSHCONFIG_OPTIONS,
 } from "./option-specs.js";
 import { toDockopts, toEnum, toInteger, toNonEmptyText, toPort } from "./option-values.js";
-import { type ContainerOptions, type ContainerRuntime, flag, optional, readContainerOptions } from "./options.js";
+import { type ContainerOptions, type Runtime, flag, optional, readContainerOptions } from "./options.js";
 
 /** How `asuser` runs its container (run_dock_asuser.sh's modes). */
 export type AsuserMode = "interactive" | "daemon" | "noninteractive";
@@ -46,7 +46,7 @@ export interface HostlistArgs {
 
 export interface DoctorOptions {
   readonly container: string | undefined;
-  readonly runtime: ContainerRuntime;
+  readonly runtime: Runtime;
   readonly sshconfigdir: string | undefined;
   readonly sshdPort: number | undefined;
   readonly slotsPerNode: number | undefined;
@@ -57,7 +57,7 @@ export interface CleanOptions {
   /** A job's containers; undefined = stale ones (ended jobs), or every one with `all`. */
   readonly job: string | undefined;
   readonly all: boolean;
-  readonly runtime: ContainerRuntime;
+  readonly runtime: Runtime;
   readonly dryRun: boolean;
   readonly debug: boolean;
 }

@@ -1,3 +1,5 @@
+import type { Runtime } from "./container-options.js";
+
 /**
  * The dead man's switch inside every container: when the node's srun-docker process dies, even
  * by SIGKILL, its container ends and (run with `--rm`) removes itself, with no Epilog and no
@@ -79,7 +81,7 @@ export const PODMAN_RELEASE_WATCH_SCRIPT = [
  * the container (with Podman, it then releases the user's namespace). A failing squeue
  * (controller busy) is no reason to end anyone's container.
  */
-export function buildJobHolderScript(runtime: "docker" | "podman"): string {
+export function buildJobHolderScript(runtime: Runtime): string {
   return [
     "while :; do",
     '  out=$(squeue -h -j "$1" -t PD,R,CG,S,CF,RS -o %A 2>&1) && [ -z "$out" ] && break',

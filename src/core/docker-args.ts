@@ -1,11 +1,10 @@
-import type { Memlock } from "../cli/option-values.js";
+import type { Memlock, Runtime } from "./container-options.js";
 import { SWITCH_MOUNT, buildSwitchedCommand } from "./dead-man-switch.js";
 
 /**
  * argv builders for the container engine (docker or podman). They return the arguments after
  * the binary; nothing here runs anything, so `--dry-run` prints exactly what would run.
  */
-export type Runtime = "docker" | "podman";
 
 export interface UserIdentity {
   readonly uid: number;

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import type { GpuMode } from "../cli/option-values.js";
+import type { GpuMode } from "./container-options.js";
 import { resolveGpus } from "./gpus.js";
 
 const auto: GpuMode = { kind: "auto" };

@@ -1,4 +1,4 @@
-import type { GpuMode } from "../cli/option-values.js";
+import type { GpuMode } from "./container-options.js";
 
 /**
  * Which GPUs a node's container gets and how many slots (ranks) the node runs.
