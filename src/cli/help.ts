@@ -8,7 +8,6 @@ import {
   type OptionSpec,
   RUN_OPTIONS,
   SSHCONFIG_OPTIONS,
-  envNameFor,
 } from "./option-specs.js";
 
 export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "config";
@@ -108,9 +107,4 @@ export function renderHelp(topic: HelpTopic, columns = 100): string {
   }
   const text = command.helpInformation().replace(/^Usage: .*\n/, `Usage: ${usage}\n`);
   return after === undefined ? text : text + after;
-}
-
-/** Environment variable names users may set for configurable options, for docs and `config`. */
-export function configEnvNames(): string[] {
-  return RUN_OPTIONS.filter((spec) => spec.configurable).map((spec) => envNameFor(spec.name));
 }

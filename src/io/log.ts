@@ -11,7 +11,6 @@ export interface Logger {
 export interface LoggerOptions {
   prefix: string;
   debug?: boolean;
-  quiet?: boolean;
   write?: (text: string) => void;
 }
 
@@ -19,9 +18,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((text: string) => process.stderr.write(text));
   const say = (text: string) => write(`[${options.prefix}] ${text}\n`);
   return {
-    info: (m) => {
-      if (!options.quiet) say(m);
-    },
+    info: (m) => say(m),
     warn: (m) => say(`warning: ${m}`),
     error: (m) => say(`error: ${m}`),
     debug: (m) => {
@@ -48,9 +45,5 @@ export class PhaseTimer {
 
   summary(): string {
     return this.marks.map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)}s`).join(", ");
-  }
-
-  toJSON(): Record<string, number> {
-    return Object.fromEntries(this.marks.map(([n, ms]) => [n, Math.round(ms)]));
   }
 }

@@ -96,9 +96,13 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
     expect(r.stdout).toContain("arg=[two words]");
     expect(r.stdout).toContain("arg=[a:b]");
 
-    const help = await runAs("alice", inDir(`salloc -N 1 srun srun-docker --container=${IMAGE} --script=./opts.sh --script_help`));
+    expect(r.stderr).not.toContain("--envlist names");
+
+    const help = await runAs("alice", inDir(`salloc -N 1 srun srun-docker --container=${IMAGE} --script=./opts.sh --script_help --envlist=NOT_SET_ANYWHERE`));
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("arg=[--help]");
+    // A name the caller never set: one warning, from the master only.
+    expect(help.stderr.match(/warning: --envlist names NOT_SET_ANYWHERE, not set here: the job does not get it/g)?.length).toBe(1);
     await expectNothingLeft();
   });
 

@@ -6,6 +6,7 @@ import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { resolveGpus } from "../../core/gpus.js";
+import { findMissingEnvlist } from "../../core/job-env.js";
 import { deriveJobPorts } from "../../core/ports.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { ContainerRuntime, defaultDockerApi } from "../../io/container-runtime.js";
@@ -140,6 +141,10 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       gpuCount,
     );
     for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
+    const unset = findMissingEnvlist(options.envlist, deps.env);
+    if (unset.length > 0 && (ctx.isMaster || options.debug)) {
+      log.warn(`--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`);
+    }
     const plan = planNode({ options, ctx, identity, material, clientPublicKey, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
     container = new NodeContainer(runtime, plan, sweep);
     // A signal that came while we prepared found no container to remove: none may start now.
