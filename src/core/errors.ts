@@ -25,3 +25,8 @@ export class UserError extends Error {
 export function usageError(message: string, hint: string): UserError {
   return new UserError("usage", message, { hint, exitCode: EXIT_USAGE });
 }
+
+/** An error from the system with one of `codes` (`ENOENT`, `EEXIST`...). */
+export function isErrno(error: unknown, ...codes: string[]): boolean {
+  return error instanceof Error && codes.includes((error as { code?: unknown }).code as string);
+}

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { parse } from "smol-toml";
 import type { ConfigLayer } from "../cli/argv-scan.js";
+import { isErrno } from "../core/errors.js";
 import { CONFIG_KEYS } from "../cli/option-specs.js";
 import { UserError } from "../core/errors.js";
 
@@ -22,7 +23,7 @@ export async function loadConfigLayers(env: NodeJS.ProcessEnv): Promise<ConfigLa
     try {
       text = await readFile(file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      if (isErrno(error, "ENOENT")) continue;
       throw configError(file, `cannot be read: ${(error as Error).message}`, "fix its permissions or remove it");
     }
     layers.push({ source: file, values: parseConfig(file, text) });

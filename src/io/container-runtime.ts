@@ -1,10 +1,11 @@
 // The container engine as the runtime edge. Users pass raw docker options through, so
 // containers start through the CLI; every CLI call is one argv, and errors carry the CLI's
 // own words. Removal goes through Docker's Engine API where there is one (see docker-api.ts).
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
+import { writeFileAtomic } from "./atomic-file.js";
 import { type RemovalAttempt, type RemovalEngine, type RemovalFailure, type RemovalOptions, removeAllUntilGone } from "./container-removal.js";
 import { type DockerApi, apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
 import { type RunCommandOptions, runCommand, spawnOrphan } from "./exec.js";
@@ -75,9 +76,7 @@ export class ContainerRuntime {
       const passwd = await this.copyOut(id, "/etc/passwd", scratch);
       const group = await this.copyOut(id, "/etc/group", scratch);
       const files = { passwd, group };
-      const tmp = `${cached}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(files), { mode: 0o600 });
-      await rename(tmp, cached);
+      await writeFileAtomic(cached, JSON.stringify(files), 0o600);
       return files;
     } finally {
       await this.cli(["rm", "-f", id]);

@@ -4,10 +4,10 @@
  * node writes its own. Each file is written under a temporary name and renamed, so a reader
  * (the container, ssh) never sees half a file.
  */
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isErrno } from "./ssh-material.js";
+import { isErrno } from "../core/errors.js";
+import { writeFileAtomic } from "./atomic-file.js";
 
 export interface JobFile {
   content: string | Buffer;
@@ -32,15 +32,7 @@ export async function writeJobFiles(jobDir: string, files: Record<string, JobFil
   const written: Record<string, string> = {};
   for (const [name, file] of Object.entries(files)) {
     const path = join(jobDir, checkSegment("file name", name));
-    const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-    try {
-      await writeFile(temp, file.content, { mode: file.mode, flag: "wx" });
-      await chmod(temp, file.mode); // the umask may have taken bits away
-      await rename(temp, path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await writeFileAtomic(path, file.content, file.mode);
     written[name] = path;
   }
   return written;

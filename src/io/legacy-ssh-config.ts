@@ -4,12 +4,13 @@
  * HostKeys in the directory, plus a client key and the ~/.ssh/config block to paste. Unlike
  * the old script's output, root login and passwords are off and the client checks host keys.
  */
-import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { UserError } from "../core/errors.js";
-import { generateKeyPair, isErrno, type KeygenOptions } from "./ssh-material.js";
+import { isErrno } from "../core/errors.js";
+import { tempPathBeside } from "./atomic-file.js";
+import { generateKeyPair, type KeygenOptions } from "./ssh-material.js";
 
 export interface LegacySshConfigOptions extends KeygenOptions {
   /** `Host` patterns of the printed block; default a placeholder the block says to replace. */
@@ -48,7 +49,7 @@ export async function createLegacySshConfigDir(
     });
   }
   await mkdir(dirname(target), { recursive: true });
-  const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const temp = tempPathBeside(target);
   try {
     await mkdir(temp, { mode: 0o700 });
     const user = userInfo().username;

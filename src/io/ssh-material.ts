@@ -6,8 +6,10 @@
  * next to it and renamed into place: rename() is atomic, one node wins, the others use its copy.
  */
 import { randomBytes } from "node:crypto";
+import { isErrno } from "../core/errors.js";
+import { tempPathBeside } from "./atomic-file.js";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { homedir, hostname, userInfo } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../core/errors.js";
 import { runCommand } from "./exec.js";
@@ -58,7 +60,7 @@ export async function ensureUserMaterial(
 ): Promise<UserMaterial> {
   if (await exists(dir)) return loadUserMaterial(dir, options, false);
   await mkdir(dirname(dir), { recursive: true });
-  const temp = join(dirname(dir), `.${basename(dir)}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const temp = tempPathBeside(dir);
   try {
     await mkdir(temp, { mode: 0o700 });
     await fillMaterialDir(temp, options);
@@ -156,9 +158,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-export function isErrno(error: unknown, ...codes: string[]): boolean {
-  return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? "");
-}
 
 function octal(mode: number): string {
   return `0${(mode & 0o777).toString(8)}`;

@@ -5,7 +5,7 @@ import { access } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { type ContainerPlan, buildDockerExecArgs, buildDockerRunArgs, buildMainCommand } from "../../core/docker-args.js";
-import { usageError } from "../../core/errors.js";
+import { isErrno, usageError } from "../../core/errors.js";
 import type { GpuPlan } from "../../core/gpus.js";
 import { buildJobEnv, renderHostfile } from "../../core/job-env.js";
 import { buildContainerName, buildLabels } from "../../core/names.js";
@@ -164,7 +164,7 @@ export async function resolveScript(script: string, cwd: string): Promise<string
   try {
     await access(full, constants.X_OK);
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    const missing = isErrno(error, "ENOENT");
     throw usageError(
       `\`--script\` ${script}: ${missing ? "no such file" : "not executable"} (${full})`,
       missing ? "give the path of your job script, relative to the current directory" : `run \`chmod +x ${script}\``,
