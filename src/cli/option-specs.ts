@@ -126,7 +126,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
 
 export const ASUSER_OPTIONS: readonly OptionSpec[] = [
   container,
-  dockname,
+  { ...dockname, description: "container name (default: $USER_dock)" },
   { name: "daemon", description: "start the container in the background and return (inside a Slurm job it ends with the job)" },
   { name: "noninteractive", description: "run --dockcmd in a throw-away container (docker run --rm)" },
   { name: "keepalive", description: "keep the container after the interactive shell exits" },

@@ -55,7 +55,9 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
   const jobId = options.mode === "daemon" ? env.SLURM_JOB_ID : undefined;
   const switchDir = jobId === undefined ? undefined : path.join(dir, "switch");
   const idle = switchDir === undefined ? KEEPALIVE : [];
-  const command = options.mode === "noninteractive" ? [...options.dockcmd] : options.dockcmd.length > 0 && options.mode === "daemon" ? [...options.dockcmd] : idle;
+  const given = options.mode === "noninteractive" ? [...options.dockcmd] : options.dockcmd.length > 0 && options.mode === "daemon" ? [...options.dockcmd] : idle;
+  // The switch is the container's entrypoint; a user's --entrypoint then runs under it.
+  const command = switchDir !== undefined && options.entrypoint !== undefined ? [options.entrypoint, ...given] : given;
   if (options.mode === "noninteractive" && command.length === 0) {
     throw new UserError("usage", "`--noninteractive` needs `--dockcmd`", { hint: 'e.g. --dockcmd="python train.py"', exitCode: 2 });
   }
@@ -84,7 +86,7 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
     command,
     detach: options.mode !== "noninteractive",
     remove: options.mode === "noninteractive",
-    ...(options.entrypoint === undefined ? {} : { entrypoint: options.entrypoint }),
+    ...(options.entrypoint === undefined || switchDir !== undefined ? {} : { entrypoint: options.entrypoint }),
     ...(switchDir === undefined ? {} : { switchDir }),
   };
   const runArgs = buildDockerRunArgs(plan);

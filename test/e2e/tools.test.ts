@@ -102,6 +102,19 @@ describe("asuser", () => {
     figure("asuser --daemon after its job ended", `gone ${((Date.now() - t0) / 1000).toFixed(2)} s after salloc returned`);
   });
 
+  test("--daemon inside a job with --entrypoint: the entrypoint runs under the switch, with --dockcmd", async () => {
+    const marker = `${ws.dir}/entrypoint-ran`;
+    const r = await runAs(
+      "alice",
+      `salloc -N1 -w node1 bash -c 'srun srun-docker asuser --container=${IMAGE} --daemon --dockname=alice_daemon_ep --entrypoint=touch --dockcmd=${marker} && sleep 1 && srun docker ps --format "running {{.Names}}"'`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(marker, "utf8")).toBe("");
+    // The entrypoint's command has exited; the switch keeps the container for the job.
+    expect(r.stdout).toContain("running alice_daemon_ep\n");
+    await waitFor("the daemon to go with its job", async () => (await leftovers(1)).containers.length === 0, 15_000, 100);
+  });
+
   test("--daemon keeps a named container for the allocation; clean --all removes it", async () => {
     // Inside a Slurm job the container belongs to that job; clean --all removes it earlier.
     const r = await runAs(
