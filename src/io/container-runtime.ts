@@ -10,6 +10,7 @@ import { type RemovalAttempt, type RemovalEngine, type RemovalFailure, type Remo
 import { type DockerApi, apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
 import { type RunCommandOptions, runCommand, spawnOrphan } from "./exec.js";
 import { endPausedNamespace } from "./podman-pause.js";
+import { sleep } from "./timers.js";
 import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
 
 export type { ContainerSummary } from "../core/ps-json.js";
@@ -127,7 +128,7 @@ export class ContainerRuntime {
         await this.remove([name]);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      await sleep(everyMs);
     }
   }
 

@@ -4,7 +4,7 @@
  * started is an error, a UserError naming it. `spawnInherit` runs the job script with the
  * terminal's stdio.
  */
-import { type ChildProcess, spawn as baseSpawn } from "node:child_process";
+import { type ChildProcess, type StdioOptions, spawn as baseSpawn } from "node:child_process";
 import { UserError } from "../core/errors.js";
 
 export type Spawn = typeof baseSpawn;
@@ -168,8 +168,8 @@ function spawnError(file: string, error: NodeJS.ErrnoException): UserError {
  */
 export function spawnOrphan(argv: readonly string[], options: { fd3?: number; spawn?: Spawn } = {}): void {
   const spawn = options.spawn ?? baseSpawn;
-  const stdio = options.fd3 === undefined ? "ignore" : (["ignore", "ignore", "ignore", options.fd3] as const);
-  const child = spawn("/bin/sh", ["-c", '"$@" </dev/null >/dev/null 2>&1 &', "srun-docker-orphan", ...argv], { detached: true, stdio: stdio as never });
+  const stdio: StdioOptions = options.fd3 === undefined ? "ignore" : ["ignore", "ignore", "ignore", options.fd3];
+  const child = spawn("/bin/sh", ["-c", '"$@" </dev/null >/dev/null 2>&1 &', "srun-docker-orphan", ...argv], { detached: true, stdio });
   child.on("error", () => {});
   child.unref();
 }

@@ -5,6 +5,7 @@
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   ALICE_UID,
+  type CommandResult,
   IMAGE,
   cancelAllJobs,
   clusterProfile,
@@ -44,6 +45,24 @@ async function jobGone(id: string): Promise<void> {
   await waitFor(`job ${id} to leave squeue`, async () => (await run("squeue", ["-h", "-j", id])).stdout.trim() === "", 60_000, 200);
 }
 
+/**
+ * One run of a case that strikes a running job: starts it, waits until it really runs, strikes
+ * (`strike` returns the moment of the blow), and times until nothing is left; `after` checks
+ * what the foreground salloc said.
+ */
+async function strikeRunningJob(
+  strike: (job: { id: string; nodes: number[] }) => Promise<number>,
+  after: (result: CommandResult, job: { id: string }) => Promise<void> | void = () => {},
+): Promise<number> {
+  const fg = foreground();
+  const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
+  const t0 = await strike(job);
+  const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
+  await after(await fg.result, job);
+  await jobGone(job.id);
+  return ms;
+}
+
 /** Runs `once` `count` times, prints the figure, and holds every run to the KillWait bound. */
 async function repeat(name: string, count: number, once: (i: number) => Promise<number>): Promise<void> {
   const times: CaseTimes = [];
@@ -54,35 +73,31 @@ async function repeat(name: string, count: number, once: (i: number) => Promise<
 
 describe(`teardown at N=${N} without an Epilog`, () => {
   test("scancel of a running job", async () => {
-    await repeat("scancel of a running job", runs(20), async () => {
-      const fg = foreground();
-      const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
-      const t0 = Date.now();
-      await runAs("alice", `scancel ${job.id}`);
-      const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
-      await fg.result;
-      await jobGone(job.id);
-      return ms;
-    });
+    await repeat("scancel of a running job", runs(20), () =>
+      strikeRunningJob(async (job) => {
+        const t0 = Date.now();
+        await runAs("alice", `scancel ${job.id}`);
+        return t0;
+      }),
+    );
   });
 
   test("Ctrl-C twice on the foreground srun", async () => {
-    await repeat("Ctrl-C (SIGINT twice to srun)", runs(10), async () => {
-      const fg = foreground();
-      const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
-      const [srun] = await findHeadProcesses(ALICE_UID, /^srun /);
-      if (srun === undefined || srun <= 1) throw new Error("the foreground srun was not found");
-      const t0 = Date.now();
-      // srun wants two Ctrl-C within a second to cancel the step.
-      process.kill(srun, "SIGINT");
-      await new Promise((r) => setTimeout(r, 300));
-      process.kill(srun, "SIGINT");
-      const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
-      const result = await fg.result;
-      expect(result.code).not.toBe(0);
-      await jobGone(job.id);
-      return ms;
-    });
+    await repeat("Ctrl-C (SIGINT twice to srun)", runs(10), () =>
+      strikeRunningJob(
+        async () => {
+          const [srun] = await findHeadProcesses(ALICE_UID, /^srun /);
+          if (srun === undefined || srun <= 1) throw new Error("the foreground srun was not found");
+          const t0 = Date.now();
+          // srun wants two Ctrl-C within a second to cancel the step.
+          process.kill(srun, "SIGINT");
+          await new Promise((r) => setTimeout(r, 300));
+          process.kill(srun, "SIGINT");
+          return t0;
+        },
+        (result) => expect(result.code).not.toBe(0),
+      ),
+    );
   });
 
   test("scancel during start-up, before every node is ready", async () => {
@@ -103,43 +118,40 @@ describe(`teardown at N=${N} without an Epilog`, () => {
   });
 
   test("kill -9 of a worker's srun-docker: the master names it, its container goes by itself", async () => {
-    await repeat("kill -9 of a worker's srun-docker", runs(10), async () => {
-      const fg = foreground();
-      const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
-      const worker = job.nodes[N - 1] ?? 0;
-      const t0 = await killSrunDocker(worker, ALICE_UID);
-      const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
-      const result = await fg.result;
-      expect(result.code).not.toBe(0);
-      expect(result.stderr).toMatch(new RegExp(`node${worker} was lost`));
-      await jobGone(job.id);
-      return ms;
+    await repeat("kill -9 of a worker's srun-docker", runs(10), () => {
+      let worker = 0;
+      return strikeRunningJob(
+        (job) => {
+          worker = job.nodes[N - 1] ?? 0;
+          return killSrunDocker(worker, ALICE_UID);
+        },
+        (result) => {
+          expect(result.code).not.toBe(0);
+          expect(result.stderr).toMatch(new RegExp(`node${worker} was lost`));
+        },
+      );
     });
   });
 
   test("kill -9 of the master's srun-docker: every container gone", async () => {
-    await repeat("kill -9 of the master's srun-docker", runs(10), async () => {
-      const fg = foreground();
-      const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
-      const t0 = await killSrunDocker(job.nodes[0] ?? 0, ALICE_UID);
-      const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
-      await fg.result;
-      await jobGone(job.id);
-      return ms;
-    });
+    await repeat("kill -9 of the master's srun-docker", runs(10), () =>
+      strikeRunningJob((job) => killSrunDocker(job.nodes[0] ?? 0, ALICE_UID)),
+    );
   });
 
   test("SIGKILL of the whole step (scancel -s KILL)", async () => {
-    await repeat("SIGKILL of the whole step (scancel -s KILL)", runs(10), async () => {
-      const fg = foreground();
-      const job = await runningJob("alice", ALICE_UID, N, /sleep 300/);
-      const t0 = Date.now();
-      await runAs("alice", `scancel -s KILL ${job.id}`);
-      const ms = await nothingLeftOn(job.nodes, ALICE_UID, t0);
-      await fg.result;
-      await run("scancel", [job.id]);
-      await jobGone(job.id);
-      return ms;
-    });
+    await repeat("SIGKILL of the whole step (scancel -s KILL)", runs(10), () =>
+      strikeRunningJob(
+        async (job) => {
+          const t0 = Date.now();
+          await runAs("alice", `scancel -s KILL ${job.id}`);
+          return t0;
+        },
+        async (_result, job) => {
+          // A signal alone does not end the allocation's job.
+          await run("scancel", [job.id]);
+        },
+      ),
+    );
   });
 });
