@@ -82,7 +82,8 @@ function parseArgs(argv) {
     else if (m[1] === "runs") out.runs = Number(m[2]);
     else out.user = m[2];
   }
-  if (out.nodes?.some((n) => !Number.isInteger(n) || n < 1)) fail("`--nodes` wants a list of node counts, e.g. --nodes=2,4,8");
+  if (out.nodes?.some((n) => !Number.isInteger(n) || n < 1))
+    fail("`--nodes` wants a list of node counts, e.g. --nodes=2,4,8");
   if (!Number.isInteger(out.runs) || out.runs < 1) fail("`--runs` wants a positive integer, e.g. --runs=5");
   return out;
 }
@@ -132,7 +133,8 @@ function writeAs(file, content, ids, mode = 0o644) {
 }
 
 async function prepare(user, ids) {
-  if (process.getuid?.() !== 0) fail("run it as root: it installs the tool for the bench user and runs as them via `su -`");
+  if (process.getuid?.() !== 0)
+    fail("run it as root: it installs the tool for the bench user and runs as them via `su -`");
   if (!existsSync(BUNDLE)) fail(`${BUNDLE} is missing: run \`npm run build\` first`);
   const bin = path.join(ids.home, "bin");
   mkdirSync(bin, { recursive: true });
@@ -171,7 +173,16 @@ async function prepare(user, ids) {
 async function leftovers(size, uid) {
   const found = [];
   for (let k = 1; k <= size; k++) {
-    const r = await run("bash", [CLUSTER_SH, "exec", String(k), "docker", "ps", "-aq", "--filter", `label=srun-docker.uid=${uid}`]);
+    const r = await run("bash", [
+      CLUSTER_SH,
+      "exec",
+      String(k),
+      "docker",
+      "ps",
+      "-aq",
+      "--filter",
+      `label=srun-docker.uid=${uid}`,
+    ]);
     for (const id of r.stdout.split("\n").filter(Boolean)) found.push(`node${k}:${id}`);
   }
   return found;
@@ -182,7 +193,8 @@ const IDEAL_MODEL =
   "container and sshd (floor B), and when N nodes share the cores no schedule beats their total CPU work over the cores; b = the " +
   "machine's busy CPU seconds during floor B (daemon, runc, sshd; median), c = the tool's CPU seconds per node (with its docker CLI children; median)";
 
-const PHASE_LINE = /\[(node\d+) (master|worker)\] prepare ([\d.]+)s, containers up ([\d.]+)s, job ([\d.]+)s, teardown ([\d.]+)s; exit (\d+)/;
+const PHASE_LINE =
+  /\[(node\d+) (master|worker)\] prepare ([\d.]+)s, containers up ([\d.]+)s, job ([\d.]+)s, teardown ([\d.]+)s; exit (\d+)/;
 const TIME_LINE = /^(?:\s*(\d+): )?BENCH_TIME ([\d.]+) ([\d.]+) (\d+)$/;
 
 async function floorA(ctx, n) {
@@ -228,7 +240,14 @@ async function srunDocker(ctx, n) {
   const cpu = [];
   for (const line of r.stderr.split("\n")) {
     const t = TIME_LINE.exec(line);
-    if (t) cpu.push({ rank: Number(t[1] ?? 0), cpuSeconds: +t[2] + +t[3], userSeconds: +t[2], sysSeconds: +t[3], maxRssMiB: +t[4] / 1024 });
+    if (t)
+      cpu.push({
+        rank: Number(t[1] ?? 0),
+        cpuSeconds: +t[2] + +t[3],
+        userSeconds: +t[2],
+        sysSeconds: +t[3],
+        maxRssMiB: +t[4] / 1024,
+      });
   }
   return { launch: r.T0 - r.S, teardown: r.E - r.T1, total: r.E - r.S, job: r.T1 - r.T0, nodes, cpu };
 }
@@ -250,7 +269,10 @@ async function main() {
   const wanted = args.nodes ?? (size >= 8 ? [2, 4, 8] : [2, 4]);
   const counts = [];
   for (const n of wanted) {
-    if (n > size) console.error(`bench: skipping N=${n}: the cluster has ${size} nodes (run \`bash test/cluster/cluster.sh up ${n}\` first)`);
+    if (n > size)
+      console.error(
+        `bench: skipping N=${n}: the cluster has ${size} nodes (run \`bash test/cluster/cluster.sh up ${n}\` first)`,
+      );
     else counts.push(n);
   }
   if (counts.length === 0) fail("no node count fits the cluster");
@@ -258,7 +280,9 @@ async function main() {
   const { dir, sshd } = await prepare(args.user, ids);
   const ctx = { user: args.user, ids, dir, sshd, size };
   const cores = availableParallelism();
-  console.error(`bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, ${args.runs} runs each`);
+  console.error(
+    `bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, ${args.runs} runs each`,
+  );
 
   // One unmeasured run first: it creates the user's ~/.srun-docker material and image cache,
   // which every later job of the user reuses.
@@ -287,8 +311,11 @@ async function main() {
     const ideal = floorA_.median + Math.max(floorBUp.median, (n * work) / cores);
     const phases = {};
     for (const x of s) {
-      for (const [node, p] of Object.entries(x.nodes)) {
-        for (const key of ["prepare", "containersUp", "job", "teardown"]) (phases[`${p.role}.${key}`] ??= []).push(p[key]);
+      for (const p of Object.values(x.nodes)) {
+        for (const key of ["prepare", "containersUp", "job", "teardown"]) {
+          phases[`${p.role}.${key}`] ??= [];
+          phases[`${p.role}.${key}`].push(p[key]);
+        }
       }
     }
     results.push({
@@ -314,9 +341,16 @@ async function main() {
   const last = results.at(-1);
   const summary = {
     cluster: { nodes: size, cores },
-    floorBParts: { dockerRun: stats(fb.map((b) => b.run)), bannerAfterRun: stats(fb.map((b) => b.banner)), rm: stats(fb.map((b) => b.rm)) },
+    floorBParts: {
+      dockerRun: stats(fb.map((b) => b.run)),
+      bannerAfterRun: stats(fb.map((b) => b.banner)),
+      rm: stats(fb.map((b) => b.rm)),
+    },
     results,
-    scaling: { [`launch(N=${last.nodes})/launch(N=${first.nodes})`]: Math.round((last.launch.median / first.launch.median) * 100) / 100 },
+    scaling: {
+      [`launch(N=${last.nodes})/launch(N=${first.nodes})`]:
+        Math.round((last.launch.median / first.launch.median) * 100) / 100,
+    },
     floorBCpuSeconds: floorBCpu,
     idealModel: IDEAL_MODEL,
   };
@@ -332,7 +366,11 @@ async function main() {
   }
   console.log("Times in seconds, min / median / max; ratios of medians.\n");
   console.log(lines.join("\n"));
-  console.log(`\n${Object.entries(summary.scaling).map(([k, v]) => `${k} = ${v}`).join("; ")}`);
+  console.log(
+    `\n${Object.entries(summary.scaling)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join("; ")}`,
+  );
   console.log("\nPer-node phases reported by the tool (median s):\n");
   console.log("| N | role | prepare | containers up | job | teardown |\n|---|---|---|---|---|---|");
   for (const r of results) {

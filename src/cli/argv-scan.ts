@@ -1,6 +1,6 @@
 import { usageError } from "../core/errors.js";
+import { envNameFor, type OptionSpec } from "./option-specs.js";
 import type { RawValue } from "./option-values.js";
-import { type OptionSpec, envNameFor } from "./option-specs.js";
 
 /**
  * Splits argv into our options and everything else, the reference's way: `--opt=value` (and

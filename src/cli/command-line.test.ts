@@ -49,8 +49,16 @@ describe("parseCommandLine: dispatch", () => {
   test("config lists each configurable setting with its source", () => {
     const command = parseCommandLine(["config"], { SRUN_DOCKER_RUNTIME: "podman" });
     if (command.kind !== "config") throw new Error(command.kind);
-    expect(command.settings.find((s) => s.name === "runtime")).toEqual({ name: "runtime", value: "podman", source: "env" });
-    expect(command.settings.find((s) => s.name === "timeout")).toEqual({ name: "timeout", value: undefined, source: "default" });
+    expect(command.settings.find((s) => s.name === "runtime")).toEqual({
+      name: "runtime",
+      value: "podman",
+      source: "env",
+    });
+    expect(command.settings.find((s) => s.name === "timeout")).toEqual({
+      name: "timeout",
+      value: undefined,
+      source: "default",
+    });
   });
 
   test.each<[string[], string]>([
@@ -77,15 +85,39 @@ describe("help", () => {
 
   test("run help shows the srun usage line and the pass-through rule", () => {
     const text = renderHelp("run");
-    expect(text.split("\n")[0]).toBe("Usage: srun srun-docker --container=IMAGE --script=PATH [options] [--x=y ...] [-- script args]");
+    expect(text.split("\n")[0]).toBe(
+      "Usage: srun srun-docker --container=IMAGE --script=PATH [options] [--x=y ...] [-- script args]",
+    );
     expect(text).toContain("everything after --, is passed to the script verbatim");
   });
 });
 
 test("random argv to any subcommand never throws anything but a UserError", () => {
   const word = fc.oneof(
-    fc.constantFrom("asuser", "sshconfig", "hostlist", "expand", "compress", "doctor", "clean", "config", "help", "--", "-h", "--all", "--job"),
-    fc.constantFrom("--container=i", "--script=s", "--daemon", "--noninteractive", "--workdir=default", "--sshdport=2222", "--sort"),
+    fc.constantFrom(
+      "asuser",
+      "sshconfig",
+      "hostlist",
+      "expand",
+      "compress",
+      "doctor",
+      "clean",
+      "config",
+      "help",
+      "--",
+      "-h",
+      "--all",
+      "--job",
+    ),
+    fc.constantFrom(
+      "--container=i",
+      "--script=s",
+      "--daemon",
+      "--noninteractive",
+      "--workdir=default",
+      "--sshdport=2222",
+      "--sort",
+    ),
     fc.string(),
   );
   fc.assert(

@@ -1,5 +1,5 @@
 import { usageError } from "../core/errors.js";
-import { type ConfigLayer, type OptionSource, layerValues, scanArgv } from "./argv-scan.js";
+import { type ConfigLayer, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { type HelpTopic, renderHelp } from "./help.js";
 import {
   ASUSER_OPTIONS,
@@ -12,18 +12,18 @@ import {
   SSHCONFIG_OPTIONS,
 } from "./option-specs.js";
 import { type RawValue, toFlag } from "./option-values.js";
-import { type RunOptions, parseRunArgs } from "./options.js";
+import { parseRunArgs, type RunOptions } from "./options.js";
 import {
   type AsuserOptions,
   type CleanOptions,
   type DoctorOptions,
   type HostlistOp,
-  type SshconfigOptions,
   parseAsuserArgs,
   parseCleanArgs,
   parseDoctorArgs,
   parseHostlistArgs,
   parseSshconfigArgs,
+  type SshconfigOptions,
 } from "./subcommand-options.js";
 
 /** One effective setting, for `srun-docker config`. */
@@ -64,7 +64,11 @@ function isSubcommand(word: string | undefined): word is Subcommand {
  * Top-level dispatch. A subcommand is recognised only as the first word, so a job script's
  * own arguments can never be mistaken for one.
  */
-export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): Command {
+export function parseCommandLine(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  layers: readonly ConfigLayer[] = [],
+): Command {
   const [first, ...rest] = argv;
   if (first === "help") return { kind: "help", text: renderHelp(helpTopic(rest[0])) };
   if (!isSubcommand(first)) {
@@ -73,7 +77,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     if (isSet(scan.values.get("version"))) return { kind: "version" };
     return { kind: "run", options: parseRunArgs(argv, env, layers) };
   }
-  const scan = scanArgv(SUBCOMMAND_SPECS[first], rest, { passThrough: false, helpCommand: `srun-docker ${first} --help` });
+  const scan = scanArgv(SUBCOMMAND_SPECS[first], rest, {
+    passThrough: false,
+    helpCommand: `srun-docker ${first} --help`,
+  });
   if (isSet(scan.values.get("help"))) return { kind: "help", text: renderHelp(first) };
   switch (first) {
     case "asuser":
@@ -87,7 +94,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     case "clean":
       return { kind: "clean", options: parseCleanArgs(rest, env, layers) };
     case "config":
-      if (scan.rest.length > 0) throw usageError("`srun-docker config` takes no arguments", "run `srun-docker config` alone");
+      if (scan.rest.length > 0)
+        throw usageError("`srun-docker config` takes no arguments", "run `srun-docker config` alone");
       return { kind: "config", settings: effectiveSettings(env, layers), debug: isSet(scan.values.get("debug")) };
     default:
       return assertNever(first);
@@ -97,7 +105,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 function helpTopic(word: string | undefined): HelpTopic {
   if (word === undefined) return "run";
   if (isSubcommand(word)) return word;
-  throw usageError(`no help for \`${word}\``, `use \`srun-docker help\` or one of: ${Object.keys(SUBCOMMAND_SPECS).join(", ")}`);
+  throw usageError(
+    `no help for \`${word}\``,
+    `use \`srun-docker help\` or one of: ${Object.keys(SUBCOMMAND_SPECS).join(", ")}`,
+  );
 }
 
 function isSet(raw: RawValue | undefined): boolean {

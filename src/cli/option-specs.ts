@@ -24,8 +24,17 @@ const runtime: OptionSpec = {
   description: "container engine; podman runs rootless with --userns=keep-id (default: docker)",
   configurable: true,
 };
-const container: OptionSpec = { name: "container", value: "<image>", description: "image to run (required)", configurable: true };
-const dockname: OptionSpec = { name: "dockname", value: "<name>", description: "container name prefix (default: srun-docker-$USER)" };
+const container: OptionSpec = {
+  name: "container",
+  value: "<image>",
+  description: "image to run (required)",
+  configurable: true,
+};
+const dockname: OptionSpec = {
+  name: "dockname",
+  value: "<name>",
+  description: "container name prefix (default: srun-docker-$USER)",
+};
 const datamnts: OptionSpec = {
   name: "datamnts",
   value: "<dir,...>",
@@ -38,7 +47,10 @@ const dockopts: OptionSpec = {
   description: 'extra docker run options, split like a shell would: --dockopts="--ipc=host -e X=1"',
   configurable: true,
 };
-const privileged: OptionSpec = { name: "privileged", description: "run privileged (exposes every GPU; NV_GPU is ignored)" };
+const privileged: OptionSpec = {
+  name: "privileged",
+  description: "run privileged (exposes every GPU; NV_GPU is ignored)",
+};
 const ibdevices: OptionSpec = {
   name: "ibdevices",
   description: "add --cap-add=IPC_LOCK --device=/dev/infiniband for RDMA",
@@ -69,14 +81,23 @@ const memlock: OptionSpec = {
   description: "locked-memory ulimit in the container (default: unlimited)",
   configurable: true,
 };
-const shmSize: OptionSpec = { name: "shm-size", value: "<size>", description: "/dev/shm size (default: 1g)", configurable: true };
+const shmSize: OptionSpec = {
+  name: "shm-size",
+  value: "<size>",
+  description: "/dev/shm size (default: 1g)",
+  configurable: true,
+};
 const sshconfigdir: OptionSpec = {
   name: "sshconfigdir",
   value: "<dir>",
   description: "use your own sshd config dir (old mode) instead of generated per-user material",
   configurable: true,
 };
-const sshdport: OptionSpec = { name: "sshdport", value: "<port>", description: "container sshd port (default: derived from the job id)" };
+const sshdport: OptionSpec = {
+  name: "sshdport",
+  value: "<port>",
+  description: "container sshd port (default: derived from the job id)",
+};
 const version: OptionSpec = { name: "version", short: "V", description: "print the version" };
 
 export const RUN_OPTIONS: readonly OptionSpec[] = [
@@ -94,11 +115,23 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     value: "<n>",
     description: "slots per node in hostlist/np (default: GPUs on the node, else 1)",
   },
-  { name: "nodelist", value: "<hostlist>", description: "run on these nodes, e.g. node[02-03] (default: the Slurm step's nodes)" },
-  { name: "node-rank", value: "<n>", description: "this node's index in --nodelist (outside Slurm, e.g. with pdsh/clush)" },
+  {
+    name: "nodelist",
+    value: "<hostlist>",
+    description: "run on these nodes, e.g. node[02-03] (default: the Slurm step's nodes)",
+  },
+  {
+    name: "node-rank",
+    value: "<n>",
+    description: "this node's index in --nodelist (outside Slurm, e.g. with pdsh/clush)",
+  },
   sshconfigdir,
   sshdport,
-  { name: "rendezvous-port", value: "<port>", description: "master's coordination port (default: derived from the job id)" },
+  {
+    name: "rendezvous-port",
+    value: "<port>",
+    description: "master's coordination port (default: derived from the job id)",
+  },
   { name: "script-help", legacy: "script_help", description: "pass --help to the script" },
   {
     name: "timeout",
@@ -127,11 +160,18 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
 export const ASUSER_OPTIONS: readonly OptionSpec[] = [
   container,
   { ...dockname, description: "container name (default: $USER_dock)" },
-  { name: "daemon", description: "start the container in the background and return (inside a Slurm job it ends with the job)" },
+  {
+    name: "daemon",
+    description: "start the container in the background and return (inside a Slurm job it ends with the job)",
+  },
   { name: "noninteractive", description: "run --dockcmd in a throw-away container (docker run --rm)" },
   { name: "keepalive", description: "keep the container after the interactive shell exits" },
   { name: "entrypoint", value: "<cmd>", description: "override the image's entrypoint" },
-  { name: "workdir", value: "<dir>", description: "working directory; `default` = the image's (default: current directory)" },
+  {
+    name: "workdir",
+    value: "<dir>",
+    description: "working directory; `default` = the image's (default: current directory)",
+  },
   { name: "net", value: "<network>", description: "docker network, e.g. host or bridge" },
   envlist,
   datamnts,
@@ -172,7 +212,12 @@ export const DOCTOR_OPTIONS: readonly OptionSpec[] = [
   runtime,
   sshconfigdir,
   sshdport,
-  { name: "slots-per-node", legacy: "slots_per_node", value: "<n>", description: "check it against the GPUs on the node" },
+  {
+    name: "slots-per-node",
+    legacy: "slots_per_node",
+    value: "<n>",
+    description: "check it against the GPUs on the node",
+  },
   debug,
   help,
 ];

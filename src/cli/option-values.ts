@@ -16,7 +16,6 @@ export interface RawValue {
   readonly origin: string;
 }
 
-
 function show(value: RawValue["value"]): string {
   return typeof value === "string" ? `\`${value}\`` : `\`${JSON.stringify(value)}\``;
 }
@@ -81,7 +80,11 @@ export function toEnvNames(raw: RawValue): string[] {
   const names = toList(raw);
   const badName = names.find((name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
   if (badName !== undefined) {
-    bad(raw, "comma-separated environment variable names", `\`${badName}\` is not a variable name; use e.g. --envlist=VAR1,VAR2`);
+    bad(
+      raw,
+      "comma-separated environment variable names",
+      `\`${badName}\` is not a variable name; use e.g. --envlist=VAR1,VAR2`,
+    );
   }
   return names;
 }
@@ -91,7 +94,11 @@ export function toMountPaths(raw: RawValue): string[] {
   const paths = toList(raw);
   for (const path of paths) {
     if (!path.startsWith("/") || path.includes(":")) {
-      bad(raw, "comma-separated absolute directories", `\`${path}\` is not one; for SRC:DST mounts use --dockopts="-v SRC:DST"`);
+      bad(
+        raw,
+        "comma-separated absolute directories",
+        `\`${path}\` is not one; for SRC:DST mounts use --dockopts="-v SRC:DST"`,
+      );
     }
   }
   return paths;
@@ -111,7 +118,11 @@ export function toDockopts(raw: RawValue): string[] {
     else if ("op" in token && token.op === "glob") words.push(token.pattern);
     else {
       const what = "comment" in token ? `a comment \`#${token.comment}\`` : `the shell operator \`${token.op}\``;
-      bad(raw, `docker options, not ${what}`, "quote the character (e.g. '\\;') or remove it; dockopts are docker options, not shell commands");
+      bad(
+        raw,
+        `docker options, not ${what}`,
+        "quote the character (e.g. '\\;') or remove it; dockopts are docker options, not shell commands",
+      );
     }
   }
   return words;
@@ -136,7 +147,11 @@ export function toMemlock(raw: RawValue): Memlock {
   const match = /^(\d+)([bkmg]?)$/.exec(text);
   const bytes = match ? Number(match[1]) * (SIZE_UNITS[match[2] ?? ""] ?? 1) : Number.NaN;
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    bad(raw, "unlimited, off or a size in bytes (suffix k, m or g allowed)", "the default, unlimited, is what RDMA and NCCL want");
+    bad(
+      raw,
+      "unlimited, off or a size in bytes (suffix k, m or g allowed)",
+      "the default, unlimited, is what RDMA and NCCL want",
+    );
   }
   return { kind: "bytes", bytes };
 }

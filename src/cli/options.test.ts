@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { UserError } from "../core/errors.js";
-import { type RunOptions, parseRunArgs } from "./options.js";
+import { parseRunArgs, type RunOptions } from "./options.js";
 
 const BASE = ["--container=img", "--script=./job.sh"];
 const run = (...argv: string[]): RunOptions => parseRunArgs([...BASE, ...argv], {});
@@ -64,15 +64,36 @@ describe("parseRunArgs: pass-through to the script", () => {
   test.each<[string[], string[]]>([
     [[], []],
     [["--epochs=3"], ["--epochs=3"]],
-    [["--lr=0.1", "--slots_per_node=2", "--data=/a:/b"], ["--lr=0.1", "--data=/a:/b"]],
-    [["--", "a b", "c:d", "--container=x"], ["a b", "c:d", "--container=x"]],
-    [["--x=1", "--", "--y"], ["--x=1", "--y"]],
+    [
+      ["--lr=0.1", "--slots_per_node=2", "--data=/a:/b"],
+      ["--lr=0.1", "--data=/a:/b"],
+    ],
+    [
+      ["--", "a b", "c:d", "--container=x"],
+      ["a b", "c:d", "--container=x"],
+    ],
+    [
+      ["--x=1", "--", "--y"],
+      ["--x=1", "--y"],
+    ],
     [["--script_help"], ["--help"]],
-    [["--script-help", "--", "a"], ["a", "--help"]],
-    [["word", "--debug"], ["word", "--debug"]],
-    [["--x", "value"], ["--x", "value"]],
+    [
+      ["--script-help", "--", "a"],
+      ["a", "--help"],
+    ],
+    [
+      ["word", "--debug"],
+      ["word", "--debug"],
+    ],
+    [
+      ["--x", "value"],
+      ["--x", "value"],
+    ],
     [["-v"], ["-v"]],
-    [["--", "--", "x"], ["--", "x"]],
+    [
+      ["--", "--", "x"],
+      ["--", "x"],
+    ],
   ])("%j → %j", (argv, expected) => expect(run(...argv).scriptArgs).toEqual(expected));
 
   test("a value option takes an unknown option as its value", () => {
@@ -100,7 +121,12 @@ describe("parseRunArgs: layering", () => {
       { source: "~/.config/srun-docker/config.toml", values: { timeout: 40, shm_size: "4g" } },
     ];
     const options = parseRunArgs(BASE, { SRUN_DOCKER_SHM_SIZE: "2g" }, layers);
-    expect([options.runtime, options.timeoutSeconds, options.datamnts, options.shmSize]).toEqual(["podman", 40, ["/data"], "2g"]);
+    expect([options.runtime, options.timeoutSeconds, options.datamnts, options.shmSize]).toEqual([
+      "podman",
+      40,
+      ["/data"],
+      "2g",
+    ]);
     expect(options.sources.get("runtime")).toEqual({ file: "/etc/srun-docker/config.toml" });
   });
 
@@ -110,7 +136,9 @@ describe("parseRunArgs: layering", () => {
 
   test("a bad config value names the file and the key", () => {
     const layers = [{ source: "/etc/srun-docker/config.toml", values: { timeout: "soon" } }];
-    expect(() => parseRunArgs(BASE, {}, layers)).toThrow("`timeout` in /etc/srun-docker/config.toml expects an integer");
+    expect(() => parseRunArgs(BASE, {}, layers)).toThrow(
+      "`timeout` in /etc/srun-docker/config.toml expects an integer",
+    );
   });
 });
 
@@ -152,15 +180,33 @@ describe("parseRunArgs: errors", () => {
   });
 
   test("an env value error names the variable", () => {
-    expect(() => parseRunArgs(BASE, { SRUN_DOCKER_LAUNCHER: "x" })).toThrow("`SRUN_DOCKER_LAUNCHER` expects one of ssh|each");
+    expect(() => parseRunArgs(BASE, { SRUN_DOCKER_LAUNCHER: "x" })).toThrow(
+      "`SRUN_DOCKER_LAUNCHER` expects one of ssh|each",
+    );
   });
 });
 
 test("random argv never throws anything but a UserError", () => {
   const word = fc.oneof(
-    fc.constantFrom("--container", "--script", "--slots_per_node", "--nodelist", "--node-rank", "--gpus", "--dockopts", "--", "-h", "--privileged"),
+    fc.constantFrom(
+      "--container",
+      "--script",
+      "--slots_per_node",
+      "--nodelist",
+      "--node-rank",
+      "--gpus",
+      "--dockopts",
+      "--",
+      "-h",
+      "--privileged",
+    ),
     fc.string(),
-    fc.tuple(fc.constantFrom("--container=", "--script=", "--timeout=", "--memlock=", "--nodelist=", "--dockopts=", "--x="), fc.string()).map(([a, b]) => a + b),
+    fc
+      .tuple(
+        fc.constantFrom("--container=", "--script=", "--timeout=", "--memlock=", "--nodelist=", "--dockopts=", "--x="),
+        fc.string(),
+      )
+      .map(([a, b]) => a + b),
   );
   fc.assert(
     fc.property(fc.array(word, { maxLength: 8 }), fc.boolean(), (argv, withBase) => {

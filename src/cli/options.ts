@@ -1,7 +1,7 @@
-import { usageError } from "../core/errors.js";
-import { type ConfigLayer, type LayeredValues, type OptionSource, layerValues, scanArgv } from "./argv-scan.js";
-import { RUN_OPTIONS } from "./option-specs.js";
 import type { GpuMode, GpuRuntime, Memlock, Runtime } from "../core/container-options.js";
+import { usageError } from "../core/errors.js";
+import { type ConfigLayer, type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
+import { RUN_OPTIONS } from "./option-specs.js";
 import {
   type RawValue,
   toDockopts,
@@ -106,7 +106,11 @@ export function readContainerOptions(values: LayeredValues): ContainerOptions {
  * The orchestrator's options (`srun-docker [options] [-- script args]`). Pure: checks only
  * what argv and env say; whether the script exists is the command's business.
  */
-export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): RunOptions {
+export function parseRunArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  layers: readonly ConfigLayer[] = [],
+): RunOptions {
   const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
   const values = layerValues(RUN_OPTIONS, scan.values, env, layers);
   const base = readContainerOptions(values);
@@ -121,12 +125,18 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv, la
     );
   }
   if (nodeRank !== undefined && nodelist === undefined) {
-    throw usageError("`--node-rank` needs `--nodelist`", "add --nodelist=HOSTLIST naming every node of the run, in rank order");
+    throw usageError(
+      "`--node-rank` needs `--nodelist`",
+      "add --nodelist=HOSTLIST naming every node of the run, in rank order",
+    );
   }
   const sshdPort = optional(values, "sshdport", toPort);
   const rendezvousPort = optional(values, "rendezvous-port", toPort);
   if (sshdPort !== undefined && sshdPort === rendezvousPort) {
-    throw usageError(`\`--sshdport\` and \`--rendezvous-port\` are both ${sshdPort}`, "give them different ports, or leave one out");
+    throw usageError(
+      `\`--sshdport\` and \`--rendezvous-port\` are both ${sshdPort}`,
+      "give them different ports, or leave one out",
+    );
   }
   return {
     ...base,

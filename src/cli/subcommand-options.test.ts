@@ -8,7 +8,8 @@ import {
   parseSshconfigArgs,
 } from "./subcommand-options.js";
 
-const asuser = (argv: string[], key: keyof AsuserOptions): unknown => parseAsuserArgs(["--container=img", ...argv], {})[key];
+const asuser = (argv: string[], key: keyof AsuserOptions): unknown =>
+  parseAsuserArgs(["--container=img", ...argv], {})[key];
 
 describe("parseAsuserArgs", () => {
   test.each<[string[], keyof AsuserOptions, unknown]>([
@@ -45,7 +46,10 @@ describe("parseAsuserArgs", () => {
 describe("other subcommands", () => {
   test.each<[string[], unknown]>([
     [[], { sshconfigdir: undefined, sshdPort: undefined, dryRun: false, debug: false }],
-    [["--sshconfigdir=/h/m", "--sshdport=12345"], { sshconfigdir: "/h/m", sshdPort: 12345, dryRun: false, debug: false }],
+    [
+      ["--sshconfigdir=/h/m", "--sshdport=12345"],
+      { sshconfigdir: "/h/m", sshdPort: 12345, dryRun: false, debug: false },
+    ],
   ])("sshconfig %j", (argv, expected) => expect(parseSshconfigArgs(argv, {})).toEqual(expected));
 
   test.each<[string[], unknown]>([
@@ -59,12 +63,16 @@ describe("other subcommands", () => {
     [["--job=42"], {}, { job: "42", all: false, runtime: "docker", dryRun: false, debug: false }],
     // Inside a job of its own (srun srun-docker clean) it still means the ended jobs' containers.
     [[], { SLURM_JOB_ID: "7" }, { job: undefined, all: false, runtime: "docker", dryRun: false, debug: false }],
-    [["--runtime=podman", "--dry-run"], {}, { job: undefined, all: false, runtime: "podman", dryRun: true, debug: false }],
+    [
+      ["--runtime=podman", "--dry-run"],
+      {},
+      { job: undefined, all: false, runtime: "podman", dryRun: true, debug: false },
+    ],
   ])("clean %j %j", (argv, env, expected) => expect(parseCleanArgs(argv, env)).toEqual(expected));
 
-  test.each<[string[], string]>([
-    [["--all", "--job=1"], "exclude each other"],
-  ])("clean %j → %s", (argv, message) => expect(() => parseCleanArgs(argv, {})).toThrow(message));
+  test.each<[string[], string]>([[["--all", "--job=1"], "exclude each other"]])("clean %j → %s", (argv, message) =>
+    expect(() => parseCleanArgs(argv, {})).toThrow(message),
+  );
 
   test("doctor", () => {
     expect(parseDoctorArgs(["--container=img", "--slots_per_node=2"], {})).toEqual({

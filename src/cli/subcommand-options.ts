@@ -9,11 +9,14 @@ import {
   SSHCONFIG_OPTIONS,
 } from "./option-specs.js";
 import { toDockopts, toEnum, toInteger, toNonEmptyText, toPort } from "./option-values.js";
-import { type ContainerOptions, type Runtime, flag, optional, readContainerOptions } from "./options.js";
+import { type ContainerOptions, flag, optional, type Runtime, readContainerOptions } from "./options.js";
 
 /** How `asuser` runs its container (run_dock_asuser.sh's modes). */
 export type AsuserMode = "interactive" | "daemon" | "noninteractive";
-export type Workdir = { readonly kind: "cwd" } | { readonly kind: "image" } | { readonly kind: "path"; readonly path: string };
+export type Workdir =
+  | { readonly kind: "cwd" }
+  | { readonly kind: "image" }
+  | { readonly kind: "path"; readonly path: string };
 
 export interface AsuserOptions extends Omit<ContainerOptions, "gpuRuntime"> {
   readonly mode: AsuserMode;
@@ -62,29 +65,46 @@ export interface CleanOptions {
   readonly debug: boolean;
 }
 
-function scan(specs: readonly OptionSpec[], argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[], name: string) {
+function scan(
+  specs: readonly OptionSpec[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  layers: readonly ConfigLayer[],
+  name: string,
+) {
   const result = scanArgv(specs, argv, { passThrough: false, helpCommand: `srun-docker ${name} --help` });
   return { values: layerValues(specs, result.values, env, layers), rest: result.rest };
 }
 
 function noOperands(rest: readonly string[], name: string): void {
   if (rest.length > 0) {
-    throw usageError(`\`srun-docker ${name}\` takes no arguments, got \`${rest.join(" ")}\``, `options are written --opt=value; see \`srun-docker ${name} --help\``);
+    throw usageError(
+      `\`srun-docker ${name}\` takes no arguments, got \`${rest.join(" ")}\``,
+      `options are written --opt=value; see \`srun-docker ${name} --help\``,
+    );
   }
 }
 
 const runtimeOf = (raw: Parameters<typeof toEnum>[0]) => toEnum(raw, ["docker", "podman"] as const);
 
-export function parseAsuserArgs(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): AsuserOptions {
+export function parseAsuserArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  layers: readonly ConfigLayer[] = [],
+): AsuserOptions {
   const { values, rest } = scan(ASUSER_OPTIONS, argv, env, layers, "asuser");
   noOperands(rest, "asuser");
   const daemon = flag(values, "daemon");
   const noninteractive = flag(values, "noninteractive");
   if (daemon && noninteractive) {
-    throw usageError("`--daemon` and `--noninteractive` exclude each other", "--daemon keeps a container running; --noninteractive runs --dockcmd and removes it");
+    throw usageError(
+      "`--daemon` and `--noninteractive` exclude each other",
+      "--daemon keeps a container running; --noninteractive runs --dockcmd and removes it",
+    );
   }
   const nvdock1 = flag(values, "nvdock1");
-  if (nvdock1 && flag(values, "nvdock2")) throw usageError("`--nvdock1` and `--nvdock2` exclude each other", "keep one of them");
+  if (nvdock1 && flag(values, "nvdock2"))
+    throw usageError("`--nvdock1` and `--nvdock2` exclude each other", "keep one of them");
   const base = readContainerOptions(values);
   const workdir = optional(values, "workdir", toNonEmptyText);
   return {
@@ -93,7 +113,12 @@ export function parseAsuserArgs(argv: readonly string[], env: NodeJS.ProcessEnv,
     mode: daemon ? "daemon" : noninteractive ? "noninteractive" : "interactive",
     keepalive: flag(values, "keepalive"),
     entrypoint: optional(values, "entrypoint", toNonEmptyText),
-    workdir: workdir === undefined ? { kind: "cwd" } : workdir === "default" ? { kind: "image" } : { kind: "path", path: workdir },
+    workdir:
+      workdir === undefined
+        ? { kind: "cwd" }
+        : workdir === "default"
+          ? { kind: "image" }
+          : { kind: "path", path: workdir },
     net: optional(values, "net", toNonEmptyText),
     dockcmd: optional(values, "dockcmd", toDockopts) ?? [],
     bashinit: optional(values, "bashinit", toNonEmptyText),
@@ -102,7 +127,11 @@ export function parseAsuserArgs(argv: readonly string[], env: NodeJS.ProcessEnv,
   };
 }
 
-export function parseSshconfigArgs(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): SshconfigOptions {
+export function parseSshconfigArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  layers: readonly ConfigLayer[] = [],
+): SshconfigOptions {
   const { values, rest } = scan(SSHCONFIG_OPTIONS, argv, env, layers, "sshconfig");
   noOperands(rest, "sshconfig");
   return {
@@ -124,7 +153,11 @@ export function parseHostlistArgs(argv: readonly string[], env: NodeJS.ProcessEn
   return { op, args, sort: flag(values, "sort") };
 }
 
-export function parseDoctorArgs(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): DoctorOptions {
+export function parseDoctorArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  layers: readonly ConfigLayer[] = [],
+): DoctorOptions {
   const { values, rest } = scan(DOCTOR_OPTIONS, argv, env, layers, "doctor");
   noOperands(rest, "doctor");
   return {
@@ -137,7 +170,11 @@ export function parseDoctorArgs(argv: readonly string[], env: NodeJS.ProcessEnv,
   };
 }
 
-export function parseCleanArgs(argv: readonly string[], env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[] = []): CleanOptions {
+export function parseCleanArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  layers: readonly ConfigLayer[] = [],
+): CleanOptions {
   const { values, rest } = scan(CLEAN_OPTIONS, argv, env, layers, "clean");
   noOperands(rest, "clean");
   const all = flag(values, "all");

@@ -5,8 +5,8 @@
 import { hostname } from "node:os";
 import path from "node:path";
 import type { AsuserOptions } from "../cli/subcommand-options.js";
-import { type ContainerPlan, buildDockerExecArgs, buildDockerRunArgs } from "../core/docker-args.js";
 import { buildJobHolderScript } from "../core/dead-man-switch.js";
+import { buildDockerExecArgs, buildDockerRunArgs, type ContainerPlan } from "../core/docker-args.js";
 import { UserError } from "../core/errors.js";
 import { resolveGpus } from "../core/gpus.js";
 import { buildLabels, sanitizeContainerName } from "../core/names.js";
@@ -49,24 +49,44 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
   const gpus = resolveGpus({ mode: options.gpus, privileged: options.privileged, slotsPerNode: undefined }, env);
   const mounts = options.dockindock ? [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] : [];
   const dockerGid = options.dockindock ? await groupId("docker") : undefined;
-  const workdir = options.workdir.kind === "cwd" ? cwd : options.workdir.kind === "path" ? options.workdir.path : undefined;
+  const workdir =
+    options.workdir.kind === "cwd" ? cwd : options.workdir.kind === "path" ? options.workdir.path : undefined;
   // A daemon inside a Slurm job belongs to the job: a dead man's switch ends it when the job
   // ends (core/dead-man-switch.ts), Epilog or not. The switch alone keeps it up.
   const jobId = options.mode === "daemon" ? env.SLURM_JOB_ID : undefined;
   const switchDir = jobId === undefined ? undefined : path.join(dir, "switch");
   const idle = switchDir === undefined ? KEEPALIVE : [];
-  const given = options.mode === "noninteractive" ? [...options.dockcmd] : options.dockcmd.length > 0 && options.mode === "daemon" ? [...options.dockcmd] : idle;
+  const given =
+    options.mode === "noninteractive"
+      ? [...options.dockcmd]
+      : options.dockcmd.length > 0 && options.mode === "daemon"
+        ? [...options.dockcmd]
+        : idle;
   // The switch is the container's entrypoint; a user's --entrypoint then runs under it.
   const command = switchDir !== undefined && options.entrypoint !== undefined ? [options.entrypoint, ...given] : given;
   if (options.mode === "noninteractive" && command.length === 0) {
-    throw new UserError("usage", "`--noninteractive` needs `--dockcmd`", { hint: 'e.g. --dockcmd="python train.py"', exitCode: 2 });
+    throw new UserError("usage", "`--noninteractive` needs `--dockcmd`", {
+      hint: 'e.g. --dockcmd="python train.py"',
+      exitCode: 2,
+    });
   }
   const plan: ContainerPlan = {
     runtime: options.runtime,
     name,
-    labels: { ...buildLabels({ version: VERSION, jobId: env.SLURM_JOB_ID ?? "asuser", stepId: "asuser", node: hostname(), uid: identity.uid, user: identity.user }) },
+    labels: {
+      ...buildLabels({
+        version: VERSION,
+        jobId: env.SLURM_JOB_ID ?? "asuser",
+        stepId: "asuser",
+        node: hostname(),
+        uid: identity.uid,
+        user: identity.user,
+      }),
+    },
     image: options.container,
-    user: options.userdefault ? undefined : { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
+    user: options.userdefault
+      ? undefined
+      : { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
     passwdFile,
     groupFile,
     sshClientConfig: undefined,
@@ -122,4 +142,3 @@ async function groupId(group: string): Promise<number | undefined> {
   const gid = Number(r.stdout.split(":")[2]);
   return r.exitCode === 0 && Number.isInteger(gid) ? gid : undefined;
 }
-

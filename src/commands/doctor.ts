@@ -31,40 +31,76 @@ export async function runDoctor(options: DoctorOptions, env = process.env, out =
     () => checkSlots(options, env),
   ];
   if (options.container !== undefined) {
-    checks.push(() => checkImage(options.runtime, options.container ?? ""), () => checkSshd(options.runtime, options.container ?? ""));
+    checks.push(
+      () => checkImage(options.runtime, options.container ?? ""),
+      () => checkSshd(options.runtime, options.container ?? ""),
+    );
   }
   let failed = 0;
   for (const check of checks) {
-    const r = await check().catch((e: unknown) => ({ name: "check", ok: false, detail: e instanceof Error ? e.message : String(e) }));
+    const r = await check().catch((e: unknown) => ({
+      name: "check",
+      ok: false,
+      detail: e instanceof Error ? e.message : String(e),
+    }));
     if (!r.ok) failed++;
-    out.write(`[${node}] ${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}${!r.ok && "fix" in r && r.fix ? ` (fix: ${r.fix})` : ""}\n`);
+    out.write(
+      `[${node}] ${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}${!r.ok && "fix" in r && r.fix ? ` (fix: ${r.fix})` : ""}\n`,
+    );
   }
   return failed === 0 ? 0 : 1;
 }
 
 async function checkRuntime(bin: string): Promise<CheckResult> {
-  const r = await runCommand(bin, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 15_000 }).catch(() => undefined);
+  const r = await runCommand(bin, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 15_000 }).catch(
+    () => undefined,
+  );
   if (r?.exitCode === 0) return { name: bin, ok: true, detail: `server ${r.stdout.trim()} usable by you` };
-  return { name: bin, ok: false, detail: (r?.stderr.trim().split("\n")[0] ?? `${bin} not found`) || "no answer", fix: `start the ${bin} daemon and add yourself to its group (docker)` };
+  return {
+    name: bin,
+    ok: false,
+    detail: (r?.stderr.trim().split("\n")[0] ?? `${bin} not found`) || "no answer",
+    fix: `start the ${bin} daemon and add yourself to its group (docker)`,
+  };
 }
 
 async function checkImage(bin: string, image: string): Promise<CheckResult> {
   const r = await runCommand(bin, ["image", "inspect", "--format", "{{.Id}}", image], { timeoutMs: 15_000 });
   if (r.exitCode === 0) return { name: "image", ok: true, detail: `${image} present` };
-  return { name: "image", ok: false, detail: `${image} is not on this node`, fix: `${bin} pull ${image} (or load it) on every node` };
+  return {
+    name: "image",
+    ok: false,
+    detail: `${image} is not on this node`,
+    fix: `${bin} pull ${image} (or load it) on every node`,
+  };
 }
 
 async function checkSshd(bin: string, image: string): Promise<CheckResult> {
-  const r = await runCommand(bin, ["run", "--rm", "--net=none", "--entrypoint", "/bin/sh", image, "-c", "test -x /usr/sbin/sshd && command -v ssh"], { timeoutMs: 60_000 });
+  const r = await runCommand(
+    bin,
+    ["run", "--rm", "--net=none", "--entrypoint", "/bin/sh", image, "-c", "test -x /usr/sbin/sshd && command -v ssh"],
+    { timeoutMs: 60_000 },
+  );
   if (r.exitCode === 0) return { name: "sshd in image", ok: true, detail: "/usr/sbin/sshd and ssh present" };
-  return { name: "sshd in image", ok: false, detail: "the image lacks /usr/sbin/sshd or ssh", fix: "add openssh-server and openssh-client to the image, or use --launcher=each" };
+  return {
+    name: "sshd in image",
+    ok: false,
+    detail: "the image lacks /usr/sbin/sshd or ssh",
+    fix: "add openssh-server and openssh-client to the image, or use --launcher=each",
+  };
 }
 
 /** The reference's pitfall: a home without o+x hides the mounted home from sshd and docker. */
 async function checkHome(home: string): Promise<CheckResult> {
   const st = await stat(home);
-  if ((st.mode & 0o001) !== 0) return { name: "home", ok: true, detail: `${home} mode ${(st.mode & 0o777).toString(8)}` };
-  return { name: "home", ok: false, detail: `${home} is not searchable by others (mode ${(st.mode & 0o777).toString(8)})`, fix: `chmod o+x ${home}` };
+  if ((st.mode & 0o001) !== 0)
+    return { name: "home", ok: true, detail: `${home} mode ${(st.mode & 0o777).toString(8)}` };
+  return {
+    name: "home",
+    ok: false,
+    detail: `${home} is not searchable by others (mode ${(st.mode & 0o777).toString(8)})`,
+    fix: `chmod o+x ${home}`,
+  };
 }
 
 async function checkMaterial(dir: string): Promise<CheckResult> {
@@ -78,21 +114,43 @@ async function checkMaterial(dir: string): Promise<CheckResult> {
     if (k && (k.mode & 0o077) !== 0) problems.push(`${key} is mode ${(k.mode & 0o777).toString(8)}`);
   }
   if (problems.length === 0) return { name: "ssh material", ok: true, detail: `${dir} private` };
-  return { name: "ssh material", ok: false, detail: problems.join("; "), fix: `rm -rf ${dir} (it is recreated on the next run)` };
+  return {
+    name: "ssh material",
+    ok: false,
+    detail: problems.join("; "),
+    fix: `rm -rf ${dir} (it is recreated on the next run)`,
+  };
 }
 
 async function checkPorts(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const ports = deriveJobPorts(env.SLURM_JOB_ID ?? "0", env.SLURM_STEP_ID ?? "0", { sshdPort: options.sshdPort });
   const busy: number[] = [];
   for (const port of [ports.sshdPort, ports.rendezvousPort]) if (!(await isPortFree(port))) busy.push(port);
-  if (busy.length === 0) return { name: "ports", ok: true, detail: `${ports.sshdPort} (sshd) and ${ports.rendezvousPort} (rendezvous) free` };
-  return { name: "ports", ok: false, detail: `in use: ${busy.join(", ")}`, fix: "pass --sshdport/--rendezvous-port, or find the process holding them" };
+  if (busy.length === 0)
+    return {
+      name: "ports",
+      ok: true,
+      detail: `${ports.sshdPort} (sshd) and ${ports.rendezvousPort} (rendezvous) free`,
+    };
+  return {
+    name: "ports",
+    ok: false,
+    detail: `in use: ${busy.join(", ")}`,
+    fix: "pass --sshdport/--rendezvous-port, or find the process holding them",
+  };
 }
 
 async function checkSlots(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const count = await countNodeGpus().catch(() => undefined);
-  const plan = resolveGpus({ mode: { kind: "auto" }, privileged: false, slotsPerNode: options.slotsPerNode }, env, count);
+  const plan = resolveGpus(
+    { mode: { kind: "auto" }, privileged: false, slotsPerNode: options.slotsPerNode },
+    env,
+    count,
+  );
   const gpus = plan.deviceIds === "all" ? "all" : plan.deviceIds.length;
-  return { name: "gpus/slots", ok: true, detail: `${gpus} GPU(s), ${plan.slots} slot(s) per node${plan.warnings.length ? ` — ${plan.warnings.join("; ")}` : ""}` };
+  return {
+    name: "gpus/slots",
+    ok: true,
+    detail: `${gpus} GPU(s), ${plan.slots} slot(s) per node${plan.warnings.length ? ` — ${plan.warnings.join("; ")}` : ""}`,
+  };
 }
-

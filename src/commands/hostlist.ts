@@ -1,7 +1,8 @@
 // `srun-docker hostlist expand|compress`: Slurm's hostlist syntax without scontrol, e.g. on
 // a login node or inside a container.
-import { compressHostlist, expandHostlist } from "../core/hostlist.js";
+
 import type { HostlistOp } from "../cli/subcommand-options.js";
+import { compressHostlist, expandHostlist } from "../core/hostlist.js";
 
 export function runHostlist(op: HostlistOp, args: readonly string[], sort: boolean, out = process.stdout): number {
   if (op === "expand") {

@@ -52,7 +52,8 @@ const RELEASE_PAUSE_LINES = [
   "i=0",
   'while [ -n "$(podman ps -aq 2>/dev/null)" ]; do i=$((i + 1)); [ "$i" -gt 50 ] && exit 0; sleep 0.1; done',
   "sock=$(podman info --format '{{.Host.RemoteSocket.Path}}' 2>/dev/null) || exit 0",
-  'run=${sock%/*}; run=${run%/*}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
+  "run=${sock%/*}; run=${run%/*}",
   'pause=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) || exit 0',
   // A stale pid file may name a reused pid: only a pause process is ended.
   'case $(tr "\\0" " " <"/proc/$pause/cmdline" 2>/dev/null) in *catatonit*|*podman*) kill -KILL "$pause" ;; esac',

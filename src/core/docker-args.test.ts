@@ -1,11 +1,6 @@
 import { describe, expect, test } from "vitest";
-import {
-  type ContainerPlan,
-  buildDockerExecArgs,
-  buildDockerRunArgs,
-  buildMainCommand,
-} from "./docker-args.js";
-import { SWITCH_MOUNT, buildSwitchedCommand } from "./dead-man-switch.js";
+import { buildSwitchedCommand, SWITCH_MOUNT } from "./dead-man-switch.js";
+import { buildDockerExecArgs, buildDockerRunArgs, buildMainCommand, type ContainerPlan } from "./docker-args.js";
 
 const USER = { uid: 1001, gid: 1001, name: "alice", home: "/home/alice", groups: [27, 998] };
 const PLAN: ContainerPlan = {
@@ -32,8 +27,36 @@ const PLAN: ContainerPlan = {
   detach: true,
 };
 
-const HEAD = ["run", "-d", "--init", "--name", "srun-docker-alice-42.0-node1", "--label", "srun-docker=1", "--label", "srun-docker.job=42", "--net=host"];
-const AS_USER = ["-u", "1001:1001", "--group-add", "27", "--group-add", "998", "-e", "HOME=/home/alice", "-e", "USER=alice", "-v", "/home/alice:/home/alice", "-v", "/home/alice/.srun-docker/jobs/42/passwd:/etc/passwd:ro", "-v", "/home/alice/.srun-docker/jobs/42/group:/etc/group:ro"];
+const HEAD = [
+  "run",
+  "-d",
+  "--init",
+  "--name",
+  "srun-docker-alice-42.0-node1",
+  "--label",
+  "srun-docker=1",
+  "--label",
+  "srun-docker.job=42",
+  "--net=host",
+];
+const AS_USER = [
+  "-u",
+  "1001:1001",
+  "--group-add",
+  "27",
+  "--group-add",
+  "998",
+  "-e",
+  "HOME=/home/alice",
+  "-e",
+  "USER=alice",
+  "-v",
+  "/home/alice:/home/alice",
+  "-v",
+  "/home/alice/.srun-docker/jobs/42/passwd:/etc/passwd:ro",
+  "-v",
+  "/home/alice/.srun-docker/jobs/42/group:/etc/group:ro",
+];
 const LIMITS = ["--shm-size=1g", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864", "-w", "/home/alice/work"];
 
 describe("buildDockerRunArgs", () => {
@@ -45,32 +68,79 @@ describe("buildDockerRunArgs", () => {
   test.each<[string, Partial<ContainerPlan>, string[]]>([
     ["docker GPUs", { gpus: { deviceIds: ["0", "1"], runtime: "docker" } }, ["--gpus", '"device=0,1"']],
     ["all GPUs", { gpus: { deviceIds: "all", runtime: "docker" } }, ["--gpus", "all"]],
-    ["nvidia-docker2", { gpus: { deviceIds: ["0", "1"], runtime: "nvidia" } }, ["--runtime=nvidia", "-e", "NVIDIA_VISIBLE_DEVICES=0,1"]],
-    ["nvidia-docker2 all", { gpus: { deviceIds: "all", runtime: "nvidia" } }, ["--runtime=nvidia", "-e", "NVIDIA_VISIBLE_DEVICES=all"]],
+    [
+      "nvidia-docker2",
+      { gpus: { deviceIds: ["0", "1"], runtime: "nvidia" } },
+      ["--runtime=nvidia", "-e", "NVIDIA_VISIBLE_DEVICES=0,1"],
+    ],
+    [
+      "nvidia-docker2 all",
+      { gpus: { deviceIds: "all", runtime: "nvidia" } },
+      ["--runtime=nvidia", "-e", "NVIDIA_VISIBLE_DEVICES=all"],
+    ],
     ["privileged", { privileged: true }, ["--privileged"]],
     ["ibdevices", { ibdevices: true }, ["--cap-add=IPC_LOCK", "--device=/dev/infiniband"]],
     ["datamnts", { datamnts: ["/data", "/scratch"] }, ["-v", "/data:/data", "-v", "/scratch:/scratch"]],
-    ["mounts", { mounts: [{ source: "/a", target: "/b", readOnly: true }, { source: "/c", target: "/d" }] }, ["-v", "/a:/b:ro", "-v", "/c:/d"]],
+    [
+      "mounts",
+      {
+        mounts: [
+          { source: "/a", target: "/b", readOnly: true },
+          { source: "/c", target: "/d" },
+        ],
+      },
+      ["-v", "/a:/b:ro", "-v", "/c:/d"],
+    ],
     ["extra groups", { extraGroups: [999] }, ["--group-add", "999"]],
     ["envlist names", { envNames: ["V1", "V2"] }, ["-e", "V1", "-e", "V2"]],
     ["env values", { env: { hostlist: "a:1", np: "1" } }, ["-e", "hostlist=a:1", "-e", "np=1"]],
     ["entrypoint", { entrypoint: "bash" }, ["--entrypoint=bash"]],
     ["dockopts last", { dockopts: ["--ipc=host", "-e", "X=a b"] }, ["--ipc=host", "-e", "X=a b"]],
   ])("%s", (_what, change, middle) => {
-    expect(buildDockerRunArgs({ ...PLAN, ...change })).toEqual([...HEAD, ...AS_USER, ...LIMITS, ...middle, "img:1", "sleep", "infinity"]);
+    expect(buildDockerRunArgs({ ...PLAN, ...change })).toEqual([
+      ...HEAD,
+      ...AS_USER,
+      ...LIMITS,
+      ...middle,
+      "img:1",
+      "sleep",
+      "infinity",
+    ]);
   });
 
   test.each<[string, Partial<ContainerPlan>, string[]]>([
-    ["memlock off", { memlock: { kind: "off" } }, ["--shm-size=1g", "--ulimit", "stack=67108864", "-w", "/home/alice/work"]],
-    ["memlock bytes", { memlock: { kind: "bytes", bytes: 1024 } }, ["--shm-size=1g", "--ulimit", "memlock=1024", "--ulimit", "stack=67108864", "-w", "/home/alice/work"]],
-    ["image workdir", { workdir: undefined }, ["--shm-size=1g", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864"]],
+    [
+      "memlock off",
+      { memlock: { kind: "off" } },
+      ["--shm-size=1g", "--ulimit", "stack=67108864", "-w", "/home/alice/work"],
+    ],
+    [
+      "memlock bytes",
+      { memlock: { kind: "bytes", bytes: 1024 } },
+      ["--shm-size=1g", "--ulimit", "memlock=1024", "--ulimit", "stack=67108864", "-w", "/home/alice/work"],
+    ],
+    [
+      "image workdir",
+      { workdir: undefined },
+      ["--shm-size=1g", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864"],
+    ],
   ])("%s", (_what, change, limits) => {
-    expect(buildDockerRunArgs({ ...PLAN, ...change })).toEqual([...HEAD, ...AS_USER, ...limits, "img:1", "sleep", "infinity"]);
+    expect(buildDockerRunArgs({ ...PLAN, ...change })).toEqual([
+      ...HEAD,
+      ...AS_USER,
+      ...limits,
+      "img:1",
+      "sleep",
+      "infinity",
+    ]);
   });
 
   test("ssh client config is mounted as the system ssh_config", () => {
     const args = buildDockerRunArgs({ ...PLAN, sshClientConfig: "/j/ssh_config" });
-    expect(args.slice(HEAD.length + AS_USER.length, HEAD.length + AS_USER.length + 2)).toEqual(["-v", "/j/ssh_config:/etc/ssh/ssh_config:ro"]);
+    expect(args.slice(HEAD.length + AS_USER.length, HEAD.length + AS_USER.length + 2)).toEqual([
+      "-v",
+      "/j/ssh_config:/etc/ssh/ssh_config:ro",
+    ]);
   });
 
   test("podman: keep-id instead of -u and groups, CDI GPUs", () => {
@@ -79,30 +149,62 @@ describe("buildDockerRunArgs", () => {
       ...HEAD,
       "--userns=keep-id",
       ...AS_USER.slice(6),
-      "--shm-size=1g", "--ulimit", "stack=67108864", "-w", "/home/alice/work",
-      "--device", "nvidia.com/gpu=0", "--device", "nvidia.com/gpu=1",
-      "img:1", "sleep", "infinity",
+      "--shm-size=1g",
+      "--ulimit",
+      "stack=67108864",
+      "-w",
+      "/home/alice/work",
+      "--device",
+      "nvidia.com/gpu=0",
+      "--device",
+      "nvidia.com/gpu=1",
+      "img:1",
+      "sleep",
+      "infinity",
     ]);
   });
 
   test("podman: memlock unlimited keeps the caller's limits (rootless cannot raise them); bytes as asked", () => {
     expect(buildDockerRunArgs({ ...PLAN, runtime: "podman" })).not.toContain("memlock=-1");
-    expect(buildDockerRunArgs({ ...PLAN, runtime: "podman", memlock: { kind: "bytes", bytes: 1024 } })).toContain("memlock=1024");
+    expect(buildDockerRunArgs({ ...PLAN, runtime: "podman", memlock: { kind: "bytes", bytes: 1024 } })).toContain(
+      "memlock=1024",
+    );
   });
 
   test("the image's user: no identity options at all", () => {
-    expect(buildDockerRunArgs({ ...PLAN, user: undefined })).toEqual([...HEAD, ...LIMITS, "img:1", "sleep", "infinity"]);
+    expect(buildDockerRunArgs({ ...PLAN, user: undefined })).toEqual([
+      ...HEAD,
+      ...LIMITS,
+      "img:1",
+      "sleep",
+      "infinity",
+    ]);
   });
 
   test("asuser-style interactive container", () => {
-    const args = buildDockerRunArgs({ ...PLAN, detach: false, remove: true, interactive: true, tty: true, init: false, network: undefined, hostname: "node1-contain", command: ["bash"] });
+    const args = buildDockerRunArgs({
+      ...PLAN,
+      detach: false,
+      remove: true,
+      interactive: true,
+      tty: true,
+      init: false,
+      network: undefined,
+      hostname: "node1-contain",
+      command: ["bash"],
+    });
     expect(args.slice(0, 7)).toEqual(["run", "--rm", "-i", "-t", "--name", "srun-docker-alice-42.0-node1", "--label"]);
     expect(args).toContain("--hostname");
     expect(args.at(-1)).toBe("bash");
   });
 
   test("with a switch dir: --rm, the dir mounted, the main command under the switch's sh", () => {
-    const args = buildDockerRunArgs({ ...PLAN, command: ["/usr/sbin/sshd", "-D"], switchDir: "/j/switch", dockopts: ["--cpus=2"] });
+    const args = buildDockerRunArgs({
+      ...PLAN,
+      command: ["/usr/sbin/sshd", "-D"],
+      switchDir: "/j/switch",
+      dockopts: ["--cpus=2"],
+    });
     const { entrypoint, command } = buildSwitchedCommand(["/usr/sbin/sshd", "-D"]);
     expect(args.slice(0, 4)).toEqual(["run", "-d", "--rm", "--init"]);
     const tail = ["-v", `/j/switch:${SWITCH_MOUNT}`, `--entrypoint=${entrypoint}`, "--cpus=2", "img:1", ...command];
@@ -112,16 +214,27 @@ describe("buildDockerRunArgs", () => {
 });
 
 test.each<[Parameters<typeof buildMainCommand>, string[]]>([
-  [["ssh", { port: 20000, configPath: "/j/sshd_config" }], ["/usr/sbin/sshd", "-D", "-e", "-p", "20000", "-f", "/j/sshd_config"]],
+  [
+    ["ssh", { port: 20000, configPath: "/j/sshd_config" }],
+    ["/usr/sbin/sshd", "-D", "-e", "-p", "20000", "-f", "/j/sshd_config"],
+  ],
   [["each", undefined], []],
   [["each", { port: 1, configPath: "/x" }], []],
 ])("buildMainCommand(%j)", (args, expected) => expect(buildMainCommand(...args)).toEqual(expected));
 
 test.each<[Parameters<typeof buildDockerExecArgs>[0], string[]]>([
   [
-    { name: "c", user: { uid: 1, gid: 2 }, workdir: "/w", env: { np: "4", hostlist: "a:2,b:2" }, command: ["./job.sh", "a b", "--x=1"] },
+    {
+      name: "c",
+      user: { uid: 1, gid: 2 },
+      workdir: "/w",
+      env: { np: "4", hostlist: "a:2,b:2" },
+      command: ["./job.sh", "a b", "--x=1"],
+    },
     ["exec", "-u", "1:2", "-w", "/w", "-e", "np=4", "-e", "hostlist=a:2,b:2", "c", "./job.sh", "a b", "--x=1"],
   ],
-  [{ name: "c", user: undefined, workdir: undefined, env: {}, command: ["bash"], interactive: true, tty: true }, ["exec", "-i", "-t", "c", "bash"]],
+  [
+    { name: "c", user: undefined, workdir: undefined, env: {}, command: ["bash"], interactive: true, tty: true },
+    ["exec", "-i", "-t", "c", "bash"],
+  ],
 ])("buildDockerExecArgs %#", (plan, expected) => expect(buildDockerExecArgs(plan)).toEqual(expected));
-

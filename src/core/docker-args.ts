@@ -1,5 +1,5 @@
 import type { Memlock, Runtime } from "./container-options.js";
-import { SWITCH_MOUNT, buildSwitchedCommand } from "./dead-man-switch.js";
+import { buildSwitchedCommand, SWITCH_MOUNT } from "./dead-man-switch.js";
 
 /**
  * argv builders for the container engine (docker or podman). They return the arguments after
@@ -80,19 +80,27 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   if (plan.hostname !== undefined) args.push("--hostname", plan.hostname);
   args.push(...userArgs(plan));
   if (plan.sshClientConfig !== undefined) args.push("-v", `${plan.sshClientConfig}:/etc/ssh/ssh_config:ro`);
-  args.push(`--shm-size=${plan.shmSize}`, ...memlockArgs(plan.memlock, plan.runtime), "--ulimit", `stack=${STACK_ULIMIT}`);
+  args.push(
+    `--shm-size=${plan.shmSize}`,
+    ...memlockArgs(plan.memlock, plan.runtime),
+    "--ulimit",
+    `stack=${STACK_ULIMIT}`,
+  );
   if (plan.workdir !== undefined) args.push("-w", plan.workdir);
   args.push(...gpuArgs(plan));
   if (plan.privileged) args.push("--privileged");
   if (plan.ibdevices) args.push("--cap-add=IPC_LOCK", "--device=/dev/infiniband");
   for (const dir of plan.datamnts) args.push("-v", `${dir}:${dir}`);
-  for (const mount of plan.mounts ?? []) args.push("-v", `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`);
+  for (const mount of plan.mounts ?? [])
+    args.push("-v", `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`);
   for (const gid of plan.extraGroups ?? []) args.push("--group-add", String(gid));
   for (const name of plan.envNames) args.push("-e", name);
   for (const [key, value] of Object.entries(plan.env)) args.push("-e", `${key}=${value}`);
   if (plan.switchDir !== undefined) args.push("-v", `${plan.switchDir}:${SWITCH_MOUNT}`);
   const { entrypoint, command } =
-    plan.switchDir === undefined ? { entrypoint: plan.entrypoint, command: plan.command } : buildSwitchedCommand(plan.command);
+    plan.switchDir === undefined
+      ? { entrypoint: plan.entrypoint, command: plan.command }
+      : buildSwitchedCommand(plan.command);
   if (entrypoint !== undefined) args.push(`--entrypoint=${entrypoint}`);
   // The user's raw options come last so they can override ours (docker: last one wins).
   args.push(...plan.dockopts, plan.image, ...command);

@@ -45,7 +45,9 @@ function selectDevices(
 ): readonly string[] | "all" {
   const { mode, privileged } = request;
   if (privileged && mode.kind !== "none") {
-    warnings.push("--privileged exposes every GPU of the node to the container; NV_GPU is ignored, use CUDA_VISIBLE_DEVICES to mask");
+    warnings.push(
+      "--privileged exposes every GPU of the node to the container; NV_GPU is ignored, use CUDA_VISIBLE_DEVICES to mask",
+    );
   }
   switch (mode.kind) {
     case "none":
@@ -55,7 +57,11 @@ function selectDevices(
     case "list":
       return mode.ids;
     case "auto": {
-      const fromEnv = (privileged ? [] : [env.NV_GPU]).concat(env.SLURM_STEP_GPUS, env.SLURM_JOB_GPUS, env.CUDA_VISIBLE_DEVICES);
+      const fromEnv = (privileged ? [] : [env.NV_GPU]).concat(
+        env.SLURM_STEP_GPUS,
+        env.SLURM_JOB_GPUS,
+        env.CUDA_VISIBLE_DEVICES,
+      );
       for (const value of fromEnv) {
         const ids = parseIdList(value);
         if (ids !== undefined) return ids;
@@ -76,7 +82,11 @@ function parseIdList(value: string | undefined): readonly string[] | undefined {
   return ids.some((id) => id === "NoDevFiles") ? [] : ids;
 }
 
-function countGpus(deviceIds: readonly string[] | "all", env: NodeJS.ProcessEnv, nvidiaSmiCount: number | undefined): number | undefined {
+function countGpus(
+  deviceIds: readonly string[] | "all",
+  env: NodeJS.ProcessEnv,
+  nvidiaSmiCount: number | undefined,
+): number | undefined {
   if (deviceIds !== "all") return deviceIds.length > 0 ? deviceIds.length : fromSlurm(env);
   return fromSlurm(env) ?? nvidiaSmiCount;
 }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { UserError } from "./errors.js";
-import { MAX_HOSTLIST_NAMES, compareNatural, compressHostlist, expandHostlist } from "./hostlist.js";
+import { compareNatural, compressHostlist, expandHostlist, MAX_HOSTLIST_NAMES } from "./hostlist.js";
 
 // Expected values were taken from `scontrol show hostnames|hostlist|hostlistsorted` (Slurm 22.05).
 describe("expandHostlist", () => {

@@ -1,4 +1,4 @@
-import { usageError, type UserError } from "./errors.js";
+import { type UserError, usageError } from "./errors.js";
 
 /**
  * Slurm hostlist expressions: `node[01-03,07],login1` ⇄ `node01 node02 node03 node07 login1`.
@@ -58,7 +58,8 @@ function splitItems(expr: string): string[] {
   let current = "";
   const flushComma = (): void => {
     const words = current.trim();
-    if (words === "") throw hostlistError(expr, "it has an empty item (two commas in a row, or a leading or trailing comma)");
+    if (words === "")
+      throw hostlistError(expr, "it has an empty item (two commas in a row, or a leading or trailing comma)");
     items.push(...words.split(/\s+/));
     current = "";
   };

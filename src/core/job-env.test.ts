@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { type JobEnvInput, buildJobEnv, findMissingEnvlist, renderHostfile, renderHostlistVar } from "./job-env.js";
+import { buildJobEnv, findMissingEnvlist, type JobEnvInput, renderHostfile, renderHostlistVar } from "./job-env.js";
 
 const INPUT: JobEnvInput = {
   nodes: ["node1", "node2"],
@@ -28,10 +28,26 @@ test("the script's environment", () => {
 });
 
 test.each<[string, Partial<JobEnvInput>, Record<string, string>]>([
-  ["envlist values and ENVLIST", { envlist: ["V1", "V2"], callerEnv: { V1: "one", V2: "a b" } }, { V1: "one", V2: "a b", ENVLIST: "V1,V2" }],
-  ["unset envlist names are left out", { envlist: ["V1", "NOPE"], callerEnv: { V1: "x" } }, { V1: "x", ENVLIST: "V1,NOPE" }],
-  ["our variables win over an envlist of the same name", { envlist: ["np"], callerEnv: { np: "99" } }, { np: "8", ENVLIST: "np" }],
-  ["ssh command for Open MPI", { sshCommand: "ssh -F /j/ssh_config" }, { OMPI_MCA_plm_rsh_agent: "ssh -F /j/ssh_config", PRTE_MCA_plm_ssh_agent: "ssh -F /j/ssh_config" }],
+  [
+    "envlist values and ENVLIST",
+    { envlist: ["V1", "V2"], callerEnv: { V1: "one", V2: "a b" } },
+    { V1: "one", V2: "a b", ENVLIST: "V1,V2" },
+  ],
+  [
+    "unset envlist names are left out",
+    { envlist: ["V1", "NOPE"], callerEnv: { V1: "x" } },
+    { V1: "x", ENVLIST: "V1,NOPE" },
+  ],
+  [
+    "our variables win over an envlist of the same name",
+    { envlist: ["np"], callerEnv: { np: "99" } },
+    { np: "8", ENVLIST: "np" },
+  ],
+  [
+    "ssh command for Open MPI",
+    { sshCommand: "ssh -F /j/ssh_config" },
+    { OMPI_MCA_plm_rsh_agent: "ssh -F /j/ssh_config", PRTE_MCA_plm_ssh_agent: "ssh -F /j/ssh_config" },
+  ],
 ])("%s", (_what, change, subset) => expect(buildJobEnv({ ...INPUT, ...change })).toMatchObject(subset));
 
 test.each<[string[], number, string, string]>([

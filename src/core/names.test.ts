@@ -32,6 +32,12 @@ test("labels", () => {
 
 test.each<[Parameters<typeof selectLabels>[0], Record<string, string>]>([
   [{ uid: 5 }, { "srun-docker": "1", "srun-docker.uid": "5" }],
-  [{ uid: 5, jobId: "9" }, { "srun-docker": "1", "srun-docker.uid": "5", "srun-docker.job": "9" }],
-  [{ uid: 5, jobId: "9", stepId: "1" }, { "srun-docker": "1", "srun-docker.uid": "5", "srun-docker.job": "9", "srun-docker.step": "1" }],
+  [
+    { uid: 5, jobId: "9" },
+    { "srun-docker": "1", "srun-docker.uid": "5", "srun-docker.job": "9" },
+  ],
+  [
+    { uid: 5, jobId: "9", stepId: "1" },
+    { "srun-docker": "1", "srun-docker.uid": "5", "srun-docker.job": "9", "srun-docker.step": "1" },
+  ],
 ])("selectLabels(%j)", (selection, expected) => expect(selectLabels(selection)).toEqual(expected));

@@ -48,7 +48,11 @@ export function buildLabels(input: LabelInput): Record<string, string> {
 }
 
 /** Labels selecting a user's containers: all of them, or one job's (optionally one step's). */
-export function selectLabels(selection: { uid: number; jobId?: string | undefined; stepId?: string | undefined }): Record<string, string> {
+export function selectLabels(selection: {
+  uid: number;
+  jobId?: string | undefined;
+  stepId?: string | undefined;
+}): Record<string, string> {
   const labels: Record<string, string> = { [TOOL_LABEL]: "1", [`${TOOL_LABEL}.uid`]: String(selection.uid) };
   if (selection.jobId !== undefined) labels[`${TOOL_LABEL}.job`] = selection.jobId;
   if (selection.stepId !== undefined) labels[`${TOOL_LABEL}.step`] = selection.stepId;

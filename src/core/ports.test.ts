@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { PORT_RANGE_END, PORT_RANGE_START, deriveJobPorts } from "./ports.js";
+import { deriveJobPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
 
 describe("deriveJobPorts", () => {
   test.each<[string, string, object, object]>([
@@ -33,11 +33,15 @@ describe("deriveJobPorts", () => {
 
   test("ports stay in range and distinct", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.nat().map(String), fc.string()), fc.oneof(fc.nat().map(String), fc.string()), (job, step) => {
-        const ports = Object.values(deriveJobPorts(job, step));
-        expect(new Set(ports).size).toBe(3);
-        for (const port of ports) expect(port >= PORT_RANGE_START && port < PORT_RANGE_END).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(fc.nat().map(String), fc.string()),
+        fc.oneof(fc.nat().map(String), fc.string()),
+        (job, step) => {
+          const ports = Object.values(deriveJobPorts(job, step));
+          expect(new Set(ports).size).toBe(3);
+          for (const port of ports) expect(port >= PORT_RANGE_START && port < PORT_RANGE_END).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -39,7 +39,8 @@ export function deriveJobPorts(jobId: string, stepId: string, overrides: PortOve
   // one slot (wrapping inside the range), which is as deterministic as the rest.
   const take = (derived: number): number => {
     let port = derived;
-    while (used.has(port)) port = PORT_RANGE_START + ((port - PORT_RANGE_START + PORTS_PER_SLOT) % (SLOTS * PORTS_PER_SLOT));
+    while (used.has(port))
+      port = PORT_RANGE_START + ((port - PORT_RANGE_START + PORTS_PER_SLOT) % (SLOTS * PORTS_PER_SLOT));
     used.add(port);
     return port;
   };

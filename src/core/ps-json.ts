@@ -18,7 +18,10 @@ export function parsePsJson(stdout: string): ContainerSummary[] {
   if (!text) return [];
   const rows: PsRow[] = text.startsWith("[")
     ? (JSON.parse(text) as PsRow[])
-    : text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as PsRow);
+    : text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as PsRow);
   return rows.map((raw) => {
     const names = Array.isArray(raw.Names) ? raw.Names : (raw.Names ?? "").split(",");
     return { name: names[0] ?? "", labels: parseLabels(raw.Labels ?? undefined) };

@@ -33,7 +33,10 @@ export function resolveJobContext(options: JobContextOptions, env: NodeJS.Proces
   if (nodes.length === 0) throw usageError("the node list is empty", "give --nodelist=HOSTLIST with at least one node");
   const duplicate = nodes.find((node, index) => nodes.indexOf(node) !== index);
   if (duplicate !== undefined) {
-    throw usageError(`the node list names \`${duplicate}\` more than once`, "list each node once; one container runs per node");
+    throw usageError(
+      `the node list names \`${duplicate}\` more than once`,
+      "list each node once; one container runs per node",
+    );
   }
   checkOneTaskPerNode(env);
   const hostName = nonEmpty(env.SLURMD_NODENAME) ?? shortName(hostname);
@@ -43,7 +46,10 @@ export function resolveJobContext(options: JobContextOptions, env: NodeJS.Proces
   const nodeName = nodes[rank] ?? hostName;
   const master = nodes[0] ?? nodeName;
   return {
-    jobId: nonEmpty(env.SLURM_JOB_ID) ?? nonEmpty(env.SRUN_DOCKER_JOB_ID) ?? `local-${hashString(nodes.join(",")).toString(16).padStart(8, "0")}`,
+    jobId:
+      nonEmpty(env.SLURM_JOB_ID) ??
+      nonEmpty(env.SRUN_DOCKER_JOB_ID) ??
+      `local-${hashString(nodes.join(",")).toString(16).padStart(8, "0")}`,
     stepId: nonEmpty(env.SLURM_STEP_ID) ?? nonEmpty(env.SLURM_STEPID) ?? "0",
     nodes,
     nodeName,
@@ -71,10 +77,18 @@ function checkOneTaskPerNode(env: NodeJS.ProcessEnv): void {
   }
 }
 
-function resolveRank(options: JobContextOptions, env: NodeJS.ProcessEnv, nodes: readonly string[], nodeName: string): number {
+function resolveRank(
+  options: JobContextOptions,
+  env: NodeJS.ProcessEnv,
+  nodes: readonly string[],
+  nodeName: string,
+): number {
   if (options.nodeRank !== undefined) {
     if (options.nodeRank >= nodes.length) {
-      throw usageError(`\`--node-rank\` is ${options.nodeRank} but there are ${nodes.length} node(s)`, `give a rank from 0 to ${nodes.length - 1}`);
+      throw usageError(
+        `\`--node-rank\` is ${options.nodeRank} but there are ${nodes.length} node(s)`,
+        `give a rank from 0 to ${nodes.length - 1}`,
+      );
     }
     return options.nodeRank;
   }
@@ -83,7 +97,12 @@ function resolveRank(options: JobContextOptions, env: NodeJS.ProcessEnv, nodes: 
   const short = nodes.map(shortName).indexOf(shortName(nodeName));
   if (short >= 0) return short;
   const nodeId = Number(env.SLURM_NODEID);
-  if (options.nodelist === undefined && nonEmpty(env.SLURM_NODEID) !== undefined && Number.isInteger(nodeId) && nodeId < nodes.length) {
+  if (
+    options.nodelist === undefined &&
+    nonEmpty(env.SLURM_NODEID) !== undefined &&
+    Number.isInteger(nodeId) &&
+    nodeId < nodes.length
+  ) {
     return nodeId;
   }
   throw usageError(

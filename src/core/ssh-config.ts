@@ -49,7 +49,7 @@ export function renderJobAuthorizedKeys(clientPublicKey: string, env: Readonly<R
   const options = Object.entries(env)
     .filter(([name, value]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !/[\n\r\0]/.test(value))
     .map(([name, value]) => `environment="${name}=${value.replace(/"/g, '\\"')}"`);
-  return lines([[...options, "no-agent-forwarding", "no-X11-forwarding"].join(",") + ` ${clientPublicKey.trim()}`]);
+  return lines([`${[...options, "no-agent-forwarding", "no-X11-forwarding"].join(",")} ${clientPublicKey.trim()}`]);
 }
 
 export interface SshClientConfigInput {
@@ -116,7 +116,8 @@ export interface GroupInput {
 /** The image's groups, each replaced by the user's group of the same name or gid, then the rest of the user's. */
 export function renderGroup(input: GroupInput): string {
   const ours = input.userGroups.map((line) => parseEntry(line, 4, "group"));
-  const clashes = (fields: readonly string[]): boolean => ours.some((group) => group[0] === fields[0] || group[2] === fields[2]);
+  const clashes = (fields: readonly string[]): boolean =>
+    ours.some((group) => group[0] === fields[0] || group[2] === fields[2]);
   const kept = entries(input.imageGroup, 4).filter((fields) => !clashes(fields));
   return lines([...kept, ...ours].map((fields) => fields.join(":")));
 }

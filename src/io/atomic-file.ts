@@ -10,7 +10,10 @@ import { basename, dirname, join } from "node:path";
 
 /** A hidden name beside `target`, unique across the nodes sharing a home and their processes. */
 export function tempPathBeside(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  return join(
+    dirname(target),
+    `.${basename(target)}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`,
+  );
 }
 
 /** Writes `content` with exactly `mode` (whatever the umask), then renames it into place. */

@@ -5,9 +5,8 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { parse } from "smol-toml";
 import type { ConfigLayer } from "../cli/argv-scan.js";
-import { isErrno } from "../core/errors.js";
 import { CONFIG_KEYS } from "../cli/option-specs.js";
-import { UserError } from "../core/errors.js";
+import { isErrno, UserError } from "../core/errors.js";
 
 export function configFilePaths(env: NodeJS.ProcessEnv): string[] {
   const site = env.SRUN_DOCKER_SITE_CONFIG || "/etc/srun-docker/config.toml";
@@ -48,7 +47,12 @@ export function parseConfig(file: string, text: string): ConfigLayer["values"] {
     }
     if (Array.isArray(value) && value.every((v) => typeof v === "string")) values[key] = value.join(",");
     else if (typeof value === "string" || typeof value === "boolean" || typeof value === "number") values[key] = value;
-    else throw configError(file, `key \`${key}\` must be a string, number, boolean or list of strings`, `e.g. ${key} = "value"`);
+    else
+      throw configError(
+        file,
+        `key \`${key}\` must be a string, number, boolean or list of strings`,
+        `e.g. ${key} = "value"`,
+      );
   }
   return values;
 }

@@ -4,7 +4,7 @@
  * auto-removal is already under way); so attempt, confirm, and retry until a deadline well
  * inside Slurm's smallest sane KillWait (5 s), then name what is left.
  */
-import { type Timers, realTimers, sleep } from "./timers.js";
+import { realTimers, sleep, type Timers } from "./timers.js";
 
 /** What one removal attempt found; `gone` also covers "no such container". */
 export type RemovalAttempt = { kind: "gone" } | { kind: "in-progress" } | { kind: "failed"; reason: string };
@@ -29,18 +29,29 @@ export interface RemovalFailure {
 }
 
 /** Removes `name` until the engine confirms it is gone; the failure says why not. */
-export async function removeUntilGone(engine: RemovalEngine, name: string, options: RemovalOptions = {}): Promise<RemovalFailure | undefined> {
+export async function removeUntilGone(
+  engine: RemovalEngine,
+  name: string,
+  options: RemovalOptions = {},
+): Promise<RemovalFailure | undefined> {
   const timers = options.timers ?? realTimers;
   const deadline = timers.now() + (options.deadlineMs ?? 4000);
   const pause = options.retryDelayMs ?? 100;
   let reason = "no attempt made";
   for (;;) {
-    const attempt = await engine.removeOnce(name).catch((error: unknown): RemovalAttempt => ({ kind: "failed", reason: String(error) }));
+    const attempt = await engine
+      .removeOnce(name)
+      .catch((error: unknown): RemovalAttempt => ({ kind: "failed", reason: String(error) }));
     if (attempt.kind === "failed") reason = attempt.reason;
     else {
       const there = await engine.exists(name).catch((error: unknown) => String(error));
       if (there === false) return undefined;
-      reason = there === true ? (attempt.kind === "in-progress" ? "its removal did not finish" : "it was still there after removal") : there;
+      reason =
+        there === true
+          ? attempt.kind === "in-progress"
+            ? "its removal did not finish"
+            : "it was still there after removal"
+          : there;
     }
     if (timers.now() + pause >= deadline) return { name, reason };
     await sleep(pause, timers);
@@ -48,7 +59,11 @@ export async function removeUntilGone(engine: RemovalEngine, name: string, optio
 }
 
 /** Every name at once; the failures, if any. */
-export async function removeAllUntilGone(engine: RemovalEngine, names: readonly string[], options: RemovalOptions = {}): Promise<RemovalFailure[]> {
+export async function removeAllUntilGone(
+  engine: RemovalEngine,
+  names: readonly string[],
+  options: RemovalOptions = {},
+): Promise<RemovalFailure[]> {
   const results = await Promise.all(names.map((name) => removeUntilGone(engine, name, options)));
   return results.filter((r): r is RemovalFailure => r !== undefined);
 }

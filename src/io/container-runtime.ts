@@ -3,15 +3,21 @@
 // own words. Removal goes through Docker's Engine API where there is one (see docker-api.ts).
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
 import { UserError } from "../core/errors.js";
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
 import { writeFileAtomic } from "./atomic-file.js";
-import { type RemovalAttempt, type RemovalEngine, type RemovalFailure, type RemovalOptions, removeAllUntilGone } from "./container-removal.js";
-import { type DockerApi, apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
+import {
+  type RemovalAttempt,
+  type RemovalEngine,
+  type RemovalFailure,
+  type RemovalOptions,
+  removeAllUntilGone,
+} from "./container-removal.js";
+import { apiMessage, createDockerApi, type DockerApi, dockerSocketPath } from "./docker-api.js";
 import { type RunCommandOptions, runCommand, spawnOrphan } from "./exec.js";
 import { endPausedNamespace } from "./podman-pause.js";
 import { sleep } from "./timers.js";
-import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
 
 export type { ContainerSummary } from "../core/ps-json.js";
 
@@ -104,8 +110,15 @@ export class ContainerRuntime {
     const r = await this.cli(args, signal === undefined ? {} : { signal, killGraceMs: 300 });
     // Killed, or gave up without the engine's answer: docker 23+ CLIs catch SIGTERM, drop
     // the request and exit 1 in silence (or with "context canceled").
-    if (r.exitCode === null || r.aborted || (r.exitCode !== 0 && (r.stderr.trim() === "" || /context canceled/i.test(r.stderr)))) {
-      const how = r.exitCode === null ? `was ended by ${r.signal ?? "a signal"}` : `gave up (exit ${r.exitCode}${r.stderr.trim() ? `: ${firstLine(r.stderr)}` : ""})`;
+    if (
+      r.exitCode === null ||
+      r.aborted ||
+      (r.exitCode !== 0 && (r.stderr.trim() === "" || /context canceled/i.test(r.stderr)))
+    ) {
+      const how =
+        r.exitCode === null
+          ? `was ended by ${r.signal ?? "a signal"}`
+          : `gave up (exit ${r.exitCode}${r.stderr.trim() ? `: ${firstLine(r.stderr)}` : ""})`;
       throw new UserError("start-interrupted", `\`${this.bin} run\` on ${this.node} ${how}`);
     }
     if (r.exitCode !== 0) throw this.failure("cannot start the container", r.stderr);
@@ -157,7 +170,10 @@ export class ContainerRuntime {
   /** The container's last words (its last log line), e.g. why its main process exited. */
   async lastLogLine(name: string): Promise<string> {
     const r = await this.cli(["logs", "--tail", "5", name]);
-    const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).filter(Boolean);
+    const lines = `${r.stdout}\n${r.stderr}`
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
     return lines.at(-1) ?? "";
   }
 
@@ -180,9 +196,13 @@ export class ContainerRuntime {
 
   removalError(failures: readonly RemovalFailure[]): UserError {
     const what = failures.map((f) => `${f.name} (${f.reason})`).join(", ");
-    return new UserError("remove-failed", `could not remove ${failures.length === 1 ? "container" : "containers"} on ${this.node}: ${what}`, {
-      hint: `remove it by hand on ${this.node} (\`${this.bin} rm -f NAME\`) or run \`srun-docker clean\` there; check that the ${this.bin} ${this.bin === "podman" ? "storage" : "daemon"} is healthy`,
-    });
+    return new UserError(
+      "remove-failed",
+      `could not remove ${failures.length === 1 ? "container" : "containers"} on ${this.node}: ${what}`,
+      {
+        hint: `remove it by hand on ${this.node} (\`${this.bin} rm -f NAME\`) or run \`srun-docker clean\` there; check that the ${this.bin} ${this.bin === "podman" ? "storage" : "daemon"} is healthy`,
+      },
+    );
   }
 
   private removalEngine(): RemovalEngine {
@@ -212,10 +232,18 @@ export class ContainerRuntime {
         // Within removeUntilGone's 4 s: a hung CLI is given up and asked again.
         const r = await this.cli(["rm", ...force, name], { timeoutMs: 3000, killGraceMs: 500 });
         if (r.exitCode === 0 || gone(r.stderr)) return { kind: "gone" };
-        return { kind: "failed", reason: firstLine(r.stderr) || (r.signal ? `${this.bin} rm was killed by ${r.signal}` : `${this.bin} rm exited ${r.exitCode}`) };
+        return {
+          kind: "failed",
+          reason:
+            firstLine(r.stderr) ||
+            (r.signal ? `${this.bin} rm was killed by ${r.signal}` : `${this.bin} rm exited ${r.exitCode}`),
+        };
       },
       exists: async (name) => {
-        const r = await this.cli(["container", "inspect", "--format", "{{.Id}}", name], { timeoutMs: 3000, killGraceMs: 500 });
+        const r = await this.cli(["container", "inspect", "--format", "{{.Id}}", name], {
+          timeoutMs: 3000,
+          killGraceMs: 500,
+        });
         if (r.exitCode === 0) return true;
         return gone(r.stderr) ? false : firstLine(r.stderr) || `${this.bin} container inspect failed`;
       },
@@ -252,9 +280,21 @@ export class ContainerRuntime {
    * Rootless podman: a watcher (outside this process, so our SIGKILL does not take it) that
    * ends the pause process if we die without our teardown. A no-op for docker and for root.
    */
-  watchUserNamespace(lifeline: string, switchDir: string, spawnDetached: (argv: readonly string[]) => void = spawnOrphan): void {
+  watchUserNamespace(
+    lifeline: string,
+    switchDir: string,
+    spawnDetached: (argv: readonly string[]) => void = spawnOrphan,
+  ): void {
     if (this.bin !== "podman" || this.getuid() === 0) return;
-    spawnDetached(["/bin/sh", "-c", PODMAN_RELEASE_WATCH_SCRIPT, "srun-docker-userns-watch", lifeline, String(process.pid), switchDir]);
+    spawnDetached([
+      "/bin/sh",
+      "-c",
+      PODMAN_RELEASE_WATCH_SCRIPT,
+      "srun-docker-userns-watch",
+      lifeline,
+      String(process.pid),
+      switchDir,
+    ]);
   }
 
   /** Containers carrying every one of `labels`, running or not, with all their labels. */
@@ -283,6 +323,9 @@ export class ContainerRuntime {
 
 /** The first line that says something: podman starts stderr with warnings (`level=warning`). */
 function firstLine(text: string): string {
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => !/^time="[^"]*" level=(warning|info|debug)/.test(l)) ?? lines[0] ?? "";
 }

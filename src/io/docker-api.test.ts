@@ -1,6 +1,6 @@
 // The Engine API client against a real HTTP server on a unix socket, answering as dockerd does.
 import { mkdtempSync, rmSync } from "node:fs";
-import { type Server, createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -59,10 +59,17 @@ test("remove() deletes through the API and confirms; no CLI is run", async () =>
   containers.add("busy");
   requests.length = 0;
   const cli: string[] = [];
-  const runtime = new ContainerRuntime("docker", "node1", async (file, args) => {
-    cli.push(`${file} ${args.join(" ")}`);
-    return { exitCode: 0, signal: null, stdout: "", stderr: "", timedOut: false, aborted: false };
-  }, undefined, () => 1001, createDockerApi(socket));
+  const runtime = new ContainerRuntime(
+    "docker",
+    "node1",
+    async (file, args) => {
+      cli.push(`${file} ${args.join(" ")}`);
+      return { exitCode: 0, signal: null, stdout: "", stderr: "", timedOut: false, aborted: false };
+    },
+    undefined,
+    () => 1001,
+    createDockerApi(socket),
+  );
   await runtime.remove(["srun-docker-alice-1.0-node1", "busy", "never-there"]);
   expect(containers.size).toBe(0);
   expect(cli).toEqual([]);
@@ -71,6 +78,15 @@ test("remove() deletes through the API and confirms; no CLI is run", async () =>
 });
 
 test("a daemon that is not there: the error names the node and the container", async () => {
-  const runtime = new ContainerRuntime("docker", "node7", undefined, undefined, () => 1001, createDockerApi(path.join(dir, "absent.sock")));
-  await expect(runtime.remove(["c1"], { deadlineMs: 200 })).rejects.toThrow(/could not remove container on node7: c1 \(.*ENOENT/);
+  const runtime = new ContainerRuntime(
+    "docker",
+    "node7",
+    undefined,
+    undefined,
+    () => 1001,
+    createDockerApi(path.join(dir, "absent.sock")),
+  );
+  await expect(runtime.remove(["c1"], { deadlineMs: 200 })).rejects.toThrow(
+    /could not remove container on node7: c1 \(.*ENOENT/,
+  );
 });

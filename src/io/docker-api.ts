@@ -40,12 +40,22 @@ export function createDockerApi(socketPath: string): DockerApi {
     socketPath,
     call: (method, path, { timeoutMs = 5000, signal } = {}) =>
       new Promise((resolve, reject) => {
-        const req = request({ socketPath, path, method, headers: { Host: "docker" }, ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}), ...(signal ? { signal } : {}) }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("error", reject);
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        });
+        const req = request(
+          {
+            socketPath,
+            path,
+            method,
+            headers: { Host: "docker" },
+            ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
+            ...(signal ? { signal } : {}),
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("error", reject);
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+          },
+        );
         req.on("timeout", () => req.destroy(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`)));
         req.on("error", reject);
         req.end();

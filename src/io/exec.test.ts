@@ -6,7 +6,10 @@ const node = process.execPath;
 
 describe("runCommand", () => {
   it("captures stdout, stderr and a non-zero exit without throwing", async () => {
-    const r = await runCommand(node, ["-e", "process.stdout.write('out'); process.stderr.write('err'); process.exit(3)"]);
+    const r = await runCommand(node, [
+      "-e",
+      "process.stdout.write('out'); process.stderr.write('err'); process.exit(3)",
+    ]);
     expect(r).toEqual({ exitCode: 3, signal: null, stdout: "out", stderr: "err", timedOut: false, aborted: false });
   });
 

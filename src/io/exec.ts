@@ -4,7 +4,7 @@
  * started is an error, a UserError naming it. `spawnInherit` runs the job script with the
  * terminal's stdio.
  */
-import { type ChildProcess, type StdioOptions, spawn as baseSpawn } from "node:child_process";
+import { spawn as baseSpawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { UserError } from "../core/errors.js";
 
 export type Spawn = typeof baseSpawn;
@@ -43,7 +43,11 @@ export interface ExitInfo {
 /** Output past this many bytes per stream is dropped, so a runaway child cannot exhaust memory. */
 const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
 
-export function runCommand(file: string, args: readonly string[], options: RunCommandOptions = {}): Promise<RunCommandResult> {
+export function runCommand(
+  file: string,
+  args: readonly string[],
+  options: RunCommandOptions = {},
+): Promise<RunCommandResult> {
   const spawn = options.spawn ?? baseSpawn;
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
@@ -169,7 +173,10 @@ function spawnError(file: string, error: NodeJS.ErrnoException): UserError {
 export function spawnOrphan(argv: readonly string[], options: { fd3?: number; spawn?: Spawn } = {}): void {
   const spawn = options.spawn ?? baseSpawn;
   const stdio: StdioOptions = options.fd3 === undefined ? "ignore" : ["ignore", "ignore", "ignore", options.fd3];
-  const child = spawn("/bin/sh", ["-c", '"$@" </dev/null >/dev/null 2>&1 &', "srun-docker-orphan", ...argv], { detached: true, stdio });
+  const child = spawn("/bin/sh", ["-c", '"$@" </dev/null >/dev/null 2>&1 &', "srun-docker-orphan", ...argv], {
+    detached: true,
+    stdio,
+  });
   child.on("error", () => {});
   child.unref();
 }

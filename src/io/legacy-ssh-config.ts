@@ -7,8 +7,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { UserError } from "../core/errors.js";
-import { isErrno } from "../core/errors.js";
+import { isErrno, UserError } from "../core/errors.js";
 import { tempPathBeside } from "./atomic-file.js";
 import { generateKeyPair, type KeygenOptions } from "./ssh-material.js";
 
@@ -42,7 +41,9 @@ export async function createLegacySshConfigDir(
     throw new Error(`internal error: sshd port ${port} out of range (please report)`);
   }
   const target = resolve(dir);
-  const existing = await stat(target).catch((error: unknown) => (isErrno(error, "ENOENT") ? undefined : Promise.reject(error)));
+  const existing = await stat(target).catch((error: unknown) =>
+    isErrno(error, "ENOENT") ? undefined : Promise.reject(error),
+  );
   if (existing !== undefined && !options.force) {
     throw new UserError("sshconfig-exists", `${target} already exists`, {
       hint: "pass --force to replace it, or choose another directory",

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { SWITCH_MOUNT, buildJobHolderScript, buildSwitchedCommand } from "../core/dead-man-switch.js";
+import { buildJobHolderScript, buildSwitchedCommand, SWITCH_MOUNT } from "../core/dead-man-switch.js";
 import { holdLifeline } from "./lifeline.js";
 
 let dir: string;
@@ -30,10 +30,16 @@ afterEach(() => {
 });
 
 /** The switch's sh as the container would run it, with `main` under it. */
-function startSwitch(main: string[]): { child: ChildProcess; ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+function startSwitch(main: string[]): {
+  child: ChildProcess;
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
   const { entrypoint, command } = buildSwitchedCommand(main);
   const [flag, script, ...rest] = command;
-  const child = spawn(entrypoint, [flag ?? "", (script ?? "").replaceAll(SWITCH_MOUNT, dir), ...rest], { stdio: "ignore", detached: true });
+  const child = spawn(entrypoint, [flag ?? "", (script ?? "").replaceAll(SWITCH_MOUNT, dir), ...rest], {
+    stdio: "ignore",
+    detached: true,
+  });
   children.push(child);
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),

@@ -6,10 +6,10 @@
 import { closeSync, constants, openSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { UserError } from "../core/errors.js";
 import { LIFELINE_FILE, MAIN_EXIT_FILE } from "../core/dead-man-switch.js";
+import { UserError } from "../core/errors.js";
 import { runCommand, spawnOrphan } from "./exec.js";
-import { type Timers, realTimers, sleep } from "./timers.js";
+import { realTimers, sleep, type Timers } from "./timers.js";
 
 export interface Lifeline {
   /** The directory mounted into the container. */
@@ -38,9 +38,13 @@ export async function holdLifeline(dir: string, run = runCommand, timers: Timers
   // Node has no mkfifo; coreutils' is on every node.
   const made = await run("mkfifo", ["-m", "600", fifo]);
   if (made.exitCode !== 0) {
-    throw new UserError("lifeline", `cannot create ${fifo}: ${made.stderr.trim() || `mkfifo exited ${made.exitCode}`}`, {
-      hint: "the job dir must be on a file system that allows FIFOs (any local or NFS file system does)",
-    });
+    throw new UserError(
+      "lifeline",
+      `cannot create ${fifo}: ${made.stderr.trim() || `mkfifo exited ${made.exitCode}`}`,
+      {
+        hint: "the job dir must be on a file system that allows FIFOs (any local or NFS file system does)",
+      },
+    );
   }
   // Read-write: a FIFO opened this way never blocks, with or without a reader yet.
   let fd: number | undefined = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);

@@ -1,6 +1,6 @@
 // The pause-process release against a scripted podman: when it ends the process, when it
 // must not, and that a released namespace is not asked about again (that would restart it).
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
@@ -18,7 +18,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const result = (stdout: string, exitCode: number | null = 0): RunCommandResult => ({ exitCode, signal: exitCode === null ? "SIGTERM" : null, stdout, stderr: "", timedOut: false, aborted: false });
+const result = (stdout: string, exitCode: number | null = 0): RunCommandResult => ({
+  exitCode,
+  signal: exitCode === null ? "SIGTERM" : null,
+  stdout,
+  stderr: "",
+  timedOut: false,
+  aborted: false,
+});
 
 function podman(containers: string, calls: string[], killedOnce = false) {
   let killed = killedOnce;
@@ -51,7 +58,13 @@ test("no container: reads the pid file; a pid that is no pause process is never 
 test("ContainerRuntime releases once, and again only after another podman command", async () => {
   const calls: string[] = [];
   const script = podman("", calls);
-  const runtime = new ContainerRuntime("podman", "node1", (_file, args) => script(args), undefined, () => 1005);
+  const runtime = new ContainerRuntime(
+    "podman",
+    "node1",
+    (_file, args) => script(args),
+    undefined,
+    () => 1005,
+  );
   await runtime.releaseUserNamespace(); // nothing ran yet: nothing to release
   expect(calls).toEqual([]);
   await runtime.lastLogLine("c1");

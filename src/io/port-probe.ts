@@ -7,6 +7,8 @@ export function isPortFree(port: number, host?: string): Promise<boolean> {
     const server = createServer();
     server.unref();
     server.once("error", () => resolve(false));
-    server.listen({ port, ...(host === undefined ? {} : { host }), exclusive: true }, () => server.close(() => resolve(true)));
+    server.listen({ port, ...(host === undefined ? {} : { host }), exclusive: true }, () =>
+      server.close(() => resolve(true)),
+    );
   });
 }

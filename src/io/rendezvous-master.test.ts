@@ -121,7 +121,9 @@ describe("startRendezvousMaster", () => {
     void s.reportFailed("sshd did not start");
     s.close();
     const ready = await m.ready;
-    expect(!ready.ok && ready.failure.missing).toEqual([{ node: "n1", state: "failed", message: "sshd did not start" }]);
+    expect(!ready.ok && ready.failure.missing).toEqual([
+      { node: "n1", state: "failed", message: "sshd did not start" },
+    ]);
   });
 
   it("fails fast when a worker disconnects before ready", async () => {

@@ -34,7 +34,7 @@ import {
   type ReadyWorker,
 } from "./rendezvous-roster.js";
 import { listenTcp } from "./tcp-listen.js";
-import { type Timers, formatSeconds, realTimers } from "./timers.js";
+import { formatSeconds, realTimers, type Timers } from "./timers.js";
 
 export type { ReadyWorker } from "./rendezvous-roster.js";
 
@@ -202,7 +202,8 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     if (next.kind === "failed") emit({ type: "worker-failed", node, message: next.message });
     else emit({ type: "worker-lost", node, reason });
     if (phase === "waiting") fail(next.kind === "failed" ? "worker-failed" : "worker-disconnected", node);
-    else if (phase === "running" && allReady && wasReady) for (const callback of lostCallbacks) callback({ node, reason });
+    else if (phase === "running" && allReady && wasReady)
+      for (const callback of lostCallbacks) callback({ node, reason });
   }
 
   function handleHello(conn: Connection, hello: WorkerMessage & { type: "hello" }): void {

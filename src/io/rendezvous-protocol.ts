@@ -99,12 +99,7 @@ export function computeMac(secret: Buffer, role: "worker" | "master", input: Han
   return createHmac("sha256", secret).update(data, "utf8").digest("hex");
 }
 
-export function verifyMac(
-  secret: Buffer,
-  role: "worker" | "master",
-  input: HandshakeInput,
-  received: string,
-): boolean {
+export function verifyMac(secret: Buffer, role: "worker" | "master", input: HandshakeInput, received: string): boolean {
   const expected = Buffer.from(computeMac(secret, role, input), "hex");
   const got = Buffer.from(received, "hex");
   return got.length === expected.length && timingSafeEqual(got, expected);

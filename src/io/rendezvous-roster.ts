@@ -54,10 +54,7 @@ export function listMissingWorkers<C>(roster: Roster<C>, first?: string): Missin
   return missing;
 }
 
-function describeState<C>(
-  node: string,
-  state: Exclude<NodeState<C>, { kind: "ready" | "exited" }>,
-): MissingNodeState {
+function describeState<C>(node: string, state: Exclude<NodeState<C>, { kind: "ready" | "exited" }>): MissingNodeState {
   switch (state.kind) {
     case "waiting":
       return { node, state: "never-connected", ...(state.note === undefined ? {} : { note: state.note }) };

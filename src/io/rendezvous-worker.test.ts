@@ -33,7 +33,14 @@ function worker(port: number, options: Partial<RendezvousWorkerOptions> = {}) {
 }
 
 async function realMaster(port: number) {
-  const m = await startRendezvousMaster({ port, host: "127.0.0.1", secret, jobKey, expectedNodes: ["n1"], deadlineMs: 3000 });
+  const m = await startRendezvousMaster({
+    port,
+    host: "127.0.0.1",
+    secret,
+    jobKey,
+    expectedNodes: ["n1"],
+    deadlineMs: 3000,
+  });
   cleanups.push(() => m.close());
   return m;
 }
@@ -88,7 +95,9 @@ describe("connectRendezvousWorker", () => {
     expect(error).toMatchObject({
       code: "rendezvous-unreachable",
       message: expect.stringMatching(
-        new RegExp(`^node n1 could not join the rendezvous at 127\\.0\\.0\\.1:${port} within 0\\.\\d s \\(\\d+ attempts; last: ECONNREFUSED`),
+        new RegExp(
+          `^node n1 could not join the rendezvous at 127\\.0\\.0\\.1:${port} within 0\\.\\d s \\(\\d+ attempts; last: ECONNREFUSED`,
+        ),
       ),
       hint: expect.stringContaining("--timeout"),
     });
@@ -133,7 +142,9 @@ describe("connectRendezvousWorker", () => {
         send(socket, { type: "welcome", mac: computeMac(wrong, "master", input) });
       }),
     );
-    await expect(worker(impostor.port, { deadlineMs: 250 })).rejects.toThrow(/failed authentication \(not our master\)/);
+    await expect(worker(impostor.port, { deadlineMs: 250 })).rejects.toThrow(
+      /failed authentication \(not our master\)/,
+    );
   });
 
   it("waits for go, reports its exit, then still waits for done", async () => {

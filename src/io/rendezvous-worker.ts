@@ -20,7 +20,7 @@ import {
   verifyMac,
   type WorkerMessage,
 } from "./rendezvous-protocol.js";
-import { type Timers, formatSeconds, realTimers, sleep } from "./timers.js";
+import { formatSeconds, realTimers, sleep, type Timers } from "./timers.js";
 
 export interface RendezvousWorkerOptions {
   host: string;
@@ -160,7 +160,10 @@ function attemptJoin(
         if (message?.type === "welcome" && masterNonce !== undefined) {
           const input = { jobKey: options.jobKey, masterNonce, workerNonce, node: options.node };
           if (!verifyMac(options.secret, "master", input, message.mac)) {
-            return finish({ ok: false, error: "the peer on the rendezvous port failed authentication (not our master)" });
+            return finish({
+              ok: false,
+              error: "the peer on the rendezvous port failed authentication (not our master)",
+            });
           }
           finish({ ok: true, value: startSession(link, options, timers) });
         }

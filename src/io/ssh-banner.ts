@@ -5,7 +5,7 @@
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { UserError } from "../core/errors.js";
-import { type Timers, formatSeconds, realTimers, sleep } from "./timers.js";
+import { formatSeconds, realTimers, sleep, type Timers } from "./timers.js";
 
 export interface WaitForSshBannerOptions {
   retryDelayMs?: number;
@@ -62,7 +62,10 @@ function readBanner(
       socket.destroy();
       resolve(error);
     };
-    const timer = timers.setTimeout(() => finish(socket.connecting ? "connect timed out" : "connected, but no banner came"), timeoutMs);
+    const timer = timers.setTimeout(
+      () => finish(socket.connecting ? "connect timed out" : "connected, but no banner came"),
+      timeoutMs,
+    );
     socket.setEncoding("latin1");
     let linesSeen = 0;
     socket.on("data", (chunk: string) => {

@@ -32,7 +32,9 @@ describe("ensureUserMaterial", () => {
     expect(m.secret).toHaveLength(32);
     expect(m.hostPublicKey).toMatch(/^ssh-ed25519 \S+ srun-docker host /);
     const clientPublicKey = (await readFile(m.clientPublicKeyPath, "utf8")).trim();
-    expect(await readFile(m.authorizedKeysPath, "utf8")).toBe(`no-agent-forwarding,no-X11-forwarding ${clientPublicKey}\n`);
+    expect(await readFile(m.authorizedKeysPath, "utf8")).toBe(
+      `no-agent-forwarding,no-X11-forwarding ${clientPublicKey}\n`,
+    );
 
     const again = await ensureUserMaterial(dir);
     expect(again.created).toBe(false);

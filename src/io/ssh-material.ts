@@ -6,12 +6,11 @@
  * next to it and renamed into place: rename() is atomic, one node wins, the others use its copy.
  */
 import { randomBytes } from "node:crypto";
-import { isErrno } from "../core/errors.js";
-import { tempPathBeside } from "./atomic-file.js";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { UserError } from "../core/errors.js";
+import { isErrno, UserError } from "../core/errors.js";
+import { tempPathBeside } from "./atomic-file.js";
 import { runCommand } from "./exec.js";
 
 export const SECRET_BYTES = 32;
@@ -97,9 +96,13 @@ export async function generateKeyPair(
 ): Promise<void> {
   const r = await run(sshKeygen, ["-q", "-t", type, "-N", "", "-C", comment, "-f", path]);
   if (r.exitCode !== 0) {
-    throw new UserError("ssh-keygen", `\`${sshKeygen}\` could not create ${path}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
-      hint: "srun-docker needs OpenSSH's ssh-keygen on the node that first creates its key material",
-    });
+    throw new UserError(
+      "ssh-keygen",
+      `\`${sshKeygen}\` could not create ${path}: ${r.stderr.trim() || `exit ${r.exitCode}`}`,
+      {
+        hint: "srun-docker needs OpenSSH's ssh-keygen on the node that first creates its key material",
+      },
+    );
   }
 }
 
@@ -115,9 +118,13 @@ async function loadUserMaterial(dir: string, options: UserMaterialOptions, creat
     throw new UserError("ssh-material", `${dir} belongs to uid ${info.uid}, not to you (uid ${uid})`, { hint: remake });
   }
   if ((info.mode & 0o077) !== 0) {
-    throw new UserError("ssh-material", `${dir} is open to other users (mode ${octal(info.mode)}); it holds private keys`, {
-      hint: `chmod 700 ${dir}, or ${remake} if others may have copied the keys`,
-    });
+    throw new UserError(
+      "ssh-material",
+      `${dir} is open to other users (mode ${octal(info.mode)}); it holds private keys`,
+      {
+        hint: `chmod 700 ${dir}, or ${remake} if others may have copied the keys`,
+      },
+    );
   }
   const paths = {
     clientKeyPath: join(dir, FILES.clientKey),
@@ -129,7 +136,8 @@ async function loadUserMaterial(dir: string, options: UserMaterialOptions, creat
   const secretPath = join(dir, FILES.secret);
   for (const path of [...Object.values(paths), secretPath]) {
     const file = await stat(path).catch(() => undefined);
-    if (!file?.isFile()) throw new UserError("ssh-material", `${dir} is incomplete: ${basename(path)} is missing`, { hint: remake });
+    if (!file?.isFile())
+      throw new UserError("ssh-material", `${dir} is incomplete: ${basename(path)} is missing`, { hint: remake });
     if (!path.endsWith(".pub") && (file.mode & 0o077) !== 0) {
       throw new UserError("ssh-material", `${path} is open to other users (mode ${octal(file.mode)})`, {
         hint: `chmod 600 ${path}`,
@@ -157,7 +165,6 @@ async function exists(path: string): Promise<boolean> {
     throw error;
   }
 }
-
 
 function octal(mode: number): string {
   return `0${(mode & 0o777).toString(8)}`;

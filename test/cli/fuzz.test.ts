@@ -19,14 +19,31 @@ function runBin(args: string[]) {
 }
 
 const optionNames = [
-  "--container", "--script", "--slots_per_node", "--slots-per-node", "--nodelist", "--node-rank", "--gpus", "--dockopts",
-  "--datamnts", "--envlist", "--sshdport", "--timeout", "--launcher", "--memlock", "--runtime", "--shm-size", "--privileged",
+  "--container",
+  "--script",
+  "--slots_per_node",
+  "--slots-per-node",
+  "--nodelist",
+  "--node-rank",
+  "--gpus",
+  "--dockopts",
+  "--datamnts",
+  "--envlist",
+  "--sshdport",
+  "--timeout",
+  "--launcher",
+  "--memlock",
+  "--runtime",
+  "--shm-size",
+  "--privileged",
 ];
 const word = fc.oneof(
   fc.constantFrom(...optionNames, "--", "-h", "hostlist", "expand", "compress", "clean", "asuser", "doctor"),
   fc.string({ maxLength: 12 }),
   fc.tuple(fc.constantFrom(...optionNames.map((o) => `${o}=`)), fc.string({ maxLength: 12 })).map(([a, b]) => a + b),
-  fc.tuple(fc.constantFrom("node[", "n[1-", "a[3-1]", "x[01-0a]", "[", "node]"), fc.string({ maxLength: 6 })).map(([a, b]) => a + b),
+  fc
+    .tuple(fc.constantFrom("node[", "n[1-", "a[3-1]", "x[01-0a]", "[", "node]"), fc.string({ maxLength: 6 }))
+    .map(([a, b]) => a + b),
 );
 
 describe("the bundled CLI under random input", () => {

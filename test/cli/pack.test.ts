@@ -20,7 +20,10 @@ test("the packed package's bin runs", () => {
 function packAndRun(dest: string): void {
   const out = execFileSync("npm", ["pack", "--json", "--pack-destination", dest], { cwd: REPO, encoding: "utf8" });
   const [info] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  const bin = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { bin: Record<string, string> }).bin["srun-docker"] ?? "";
+  const bin =
+    (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { bin: Record<string, string> }).bin[
+      "srun-docker"
+    ] ?? "";
   expect(info?.files.map((f) => f.path)).toContain(bin);
   execFileSync("tar", ["-xzf", path.join(dest, info?.filename ?? ""), "-C", dest]);
   const r = spawnSync(path.join(dest, "package", bin), ["hostlist", "expand", "n[1-2]"], { encoding: "utf8" });

@@ -81,7 +81,10 @@ export interface Leftovers {
 
 /** Everything srun-docker may have left on the first `n` nodes: containers and user processes. */
 export async function leftovers(n: number, uid = ALICE_UID): Promise<Leftovers> {
-  return leftoversOn(Array.from({ length: n }, (_, i) => i + 1), uid);
+  return leftoversOn(
+    Array.from({ length: n }, (_, i) => i + 1),
+    uid,
+  );
 }
 
 /** The same, on the given node indexes. */
@@ -131,7 +134,12 @@ export function startAs(user: string, script: string, timeoutMs = 180_000): Star
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -162,13 +170,21 @@ export async function jobNodes(jobId: string): Promise<number[]> {
   const expr = r.stdout.trim();
   if (!expr) return [];
   const names = await run("scontrol", ["show", "hostnames", expr]);
-  return names.stdout.split("\n").filter(Boolean).map((n) => Number(n.replace(/^node/, "")));
+  return names.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((n) => Number(n.replace(/^node/, "")));
 }
 
 /** Cancels every job of `user` and waits until the given nodes hold nothing of theirs. */
 export async function cancelAllJobs(user: string, uid: number, nodes: readonly number[]): Promise<void> {
   await run("scancel", ["-u", user]);
-  await waitFor("the user's jobs to end", async () => (await run("squeue", ["-h", "-u", user])).stdout.trim() === "", 60_000, 250);
+  await waitFor(
+    "the user's jobs to end",
+    async () => (await run("squeue", ["-h", "-u", user])).stdout.trim() === "",
+    60_000,
+    250,
+  );
   // A cancelled run removes its containers itself (the strict profile has no Epilog).
   await waitFor(
     "the nodes to be clean",

@@ -2,10 +2,22 @@
 // as the second net: with the `default` profile for this file only, a container that no
 // srun-docker watches over (as a killed older version, or a user's own `docker run` with our
 // labels, would leave) is gone once its job ends.
-import { afterAll, beforeAll, expect, test } from "vitest";
+
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ALICE_UID, CLUSTER_SH, IMAGE, STATE, clusterProfile, clusterSize, leftoversOn, run, runAs, waitFor } from "./cluster.js";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import {
+  ALICE_UID,
+  CLUSTER_SH,
+  clusterProfile,
+  clusterSize,
+  IMAGE,
+  leftoversOn,
+  run,
+  runAs,
+  STATE,
+  waitFor,
+} from "./cluster.js";
 import { installTool } from "./workspace.js";
 
 let before = "";

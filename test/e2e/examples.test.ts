@@ -4,8 +4,8 @@
 import { chownSync, cpSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { IMAGE, REPO, TORCH_IMAGE, USERS, clusterSize, inNode, leftovers, runAs } from "./cluster.js";
-import { type Workspace, createWorkspace } from "./workspace.js";
+import { clusterSize, IMAGE, inNode, leftovers, REPO, runAs, TORCH_IMAGE, USERS } from "./cluster.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "dave";
 const UID = USERS.dave;
@@ -17,7 +17,8 @@ let ws: Workspace;
 beforeAll(() => {
   expect(clusterSize(), "the test cluster must be up: bash test/cluster/cluster.sh up 4").toBeGreaterThanOrEqual(2);
   ws = createWorkspace(USER, UID);
-  for (const example of ["mpi", "pytorch-ddp"]) copyAsUser(path.join(REPO, "examples", example), path.join(ws.dir, example));
+  for (const example of ["mpi", "pytorch-ddp"])
+    copyAsUser(path.join(REPO, "examples", example), path.join(ws.dir, example));
 });
 
 function copyAsUser(from: string, to: string): void {
@@ -48,7 +49,9 @@ interface RankLosses {
  */
 function parseLosses(stdout: string): Map<number, RankLosses> {
   const ranks = new Map<number, RankLosses>();
-  for (const m of stdout.matchAll(/^(?:\[default\d+\]:)?\[(\S+) rank (\d+)\/\d+ local \d+\] step (\d+) loss ([\d.eE+-]+)$/gm)) {
+  for (const m of stdout.matchAll(
+    /^(?:\[default\d+\]:)?\[(\S+) rank (\d+)\/\d+ local \d+\] step (\d+) loss ([\d.eE+-]+)$/gm,
+  )) {
     const rank = Number(m[2]);
     const entry = ranks.get(rank) ?? { host: m[1] ?? "", losses: [] };
     entry.losses[Number(m[3])] = Number(m[4]);
@@ -72,7 +75,11 @@ function expectFallingLossOnTwoNodes(stdout: string, world: number): void {
 
 describe("examples/mpi", () => {
   test("allreduce over mpi4py on 2 nodes x 2 slots prints allreduce OK", async () => {
-    const r = await runAs(USER, inExample("mpi", `salloc -N 2 srun srun-docker --container=${IMAGE} --script=./job.sh --slots_per_node=2`), JOB_TIMEOUT_MS);
+    const r = await runAs(
+      USER,
+      inExample("mpi", `salloc -N 2 srun srun-docker --container=${IMAGE} --script=./job.sh --slots_per_node=2`),
+      JOB_TIMEOUT_MS,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^hostlist=node\d:2,node\d:2 np=4$/m);
     expect(r.stdout).toContain("allreduce OK: 6 == 6");
@@ -89,7 +96,10 @@ describe("examples/pytorch-ddp", () => {
   test("torchrun on every node (--launcher=each): loss falls on every rank of both nodes", async () => {
     const r = await runAs(
       USER,
-      inExample("pytorch-ddp", `salloc -N 2 srun srun-docker --container=${TORCH_IMAGE} --script=./job-each.sh --launcher=each --slots_per_node=2`),
+      inExample(
+        "pytorch-ddp",
+        `salloc -N 2 srun srun-docker --container=${TORCH_IMAGE} --script=./job-each.sh --launcher=each --slots_per_node=2`,
+      ),
       JOB_TIMEOUT_MS,
     );
     expect(r.code, r.stderr).toBe(0);
@@ -101,7 +111,10 @@ describe("examples/pytorch-ddp", () => {
   test("mpirun over ssh with Open MPI's ranks mapped to RANK/WORLD_SIZE/LOCAL_RANK: loss falls on both nodes", async () => {
     const r = await runAs(
       USER,
-      inExample("pytorch-ddp", `salloc -N 2 srun srun-docker --container=${TORCH_IMAGE} --script=./job-mpirun.sh --slots_per_node=2`),
+      inExample(
+        "pytorch-ddp",
+        `salloc -N 2 srun srun-docker --container=${TORCH_IMAGE} --script=./job-mpirun.sh --slots_per_node=2`,
+      ),
       JOB_TIMEOUT_MS,
     );
     expect(r.code, r.stderr).toBe(0);

@@ -2,14 +2,31 @@
 // part, a container that dies while it starts, exit codes. Cancellation and killed processes
 // are in teardown.test.ts. Every case prints its figure as `FIGURE | case | value`.
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { ALICE_UID, CLUSTER_SH, IMAGE, cancelAllJobs, clusterProfile, clusterSize, figure, inNode, leftoversOn, run, runAs, startAs, waitFor } from "./cluster.js";
-import { type Workspace, createWorkspace } from "./workspace.js";
+import {
+  ALICE_UID,
+  CLUSTER_SH,
+  cancelAllJobs,
+  clusterProfile,
+  clusterSize,
+  figure,
+  IMAGE,
+  inNode,
+  leftoversOn,
+  run,
+  runAs,
+  startAs,
+  waitFor,
+} from "./cluster.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 beforeAll(() => {
-  expect(clusterSize(), "the test cluster must be up with 4 nodes: bash test/cluster/cluster.sh up 4").toBeGreaterThanOrEqual(4);
+  expect(
+    clusterSize(),
+    "the test cluster must be up with 4 nodes: bash test/cluster/cluster.sh up 4",
+  ).toBeGreaterThanOrEqual(4);
   expect(clusterProfile(), "faults run where no Epilog cleans up: SDTC_PROFILE=strict").toBe("strict");
   ws = createWorkspace("alice", ALICE_UID);
   ws.write("quick.sh", '#!/bin/bash\nmpirun -H "$hostlist" -np "$np" hostname\n', 0o755);
@@ -28,7 +45,10 @@ describe("a node that cannot take part", () => {
     const only = "srun-docker-test:only-node1";
     await inNode(1, ["docker", "tag", IMAGE, only]);
     try {
-      const r = await runAs("alice", cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${only} --script=./quick.sh --timeout=30`));
+      const r = await runAs(
+        "alice",
+        cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${only} --script=./quick.sh --timeout=30`),
+      );
       figure("image missing on node2", `exit ${r.code} after ${seconds(r.ms)}`);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/node2.*not present on node2/);
@@ -58,7 +78,10 @@ describe("a node that cannot take part", () => {
     const rule = ["INPUT", "-i", "eth0", "-p", "tcp", "--dport", String(port), "-j", "DROP"];
     await run("ip", ["netns", "exec", "sdtc-node2", "iptables", "-I", ...rule]);
     try {
-      const r = await runAs("alice", cd(`salloc -N 2 -w node[1-2] srun ${tool(`--script=./quick.sh --sshdport=${port}`)}`));
+      const r = await runAs(
+        "alice",
+        cd(`salloc -N 2 -w node[1-2] srun ${tool(`--script=./quick.sh --sshdport=${port}`)}`),
+      );
       figure("sshd silent on node2", `exit ${r.code} after ${seconds(r.ms)}`);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`node2:${port} did not answer`));
@@ -75,17 +98,32 @@ describe("a container that dies while it starts", () => {
     const image = "srun-docker-test:no-sshd";
     for (const k of [1, 2]) {
       await inNode(k, ["docker", "rm", "-f", "sdtc-no-sshd"]);
-      const made = await inNode(k, ["docker", "run", "--name", "sdtc-no-sshd", "--entrypoint", "rm", IMAGE, "-f", "/usr/sbin/sshd"]);
+      const made = await inNode(k, [
+        "docker",
+        "run",
+        "--name",
+        "sdtc-no-sshd",
+        "--entrypoint",
+        "rm",
+        IMAGE,
+        "-f",
+        "/usr/sbin/sshd",
+      ]);
       expect(made.code, made.stderr).toBe(0);
       const committed = await inNode(k, ["docker", "commit", "sdtc-no-sshd", image]);
       expect(committed.code, committed.stderr).toBe(0);
       await inNode(k, ["docker", "rm", "-f", "sdtc-no-sshd"]);
     }
     try {
-      const r = await runAs("alice", cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${image} --script=./quick.sh`));
+      const r = await runAs(
+        "alice",
+        cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${image} --script=./quick.sh`),
+      );
       figure("image without sshd (N=2, --timeout 120 s)", `exit ${r.code} after ${seconds(r.ms)}`);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/sshd in the container on node[12] exited with 127 before it was ready: .*\/usr\/sbin\/sshd.*not found/);
+      expect(r.stderr).toMatch(
+        /sshd in the container on node[12] exited with 127 before it was ready: .*\/usr\/sbin\/sshd.*not found/,
+      );
       // Far inside --timeout (120 s): the exit is seen, not waited out.
       expect(r.ms).toBeLessThan(15_000);
       expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
@@ -96,10 +134,15 @@ describe("a container that dies while it starts", () => {
 
   test("a container killed while its sshd starts: the job fails at once, naming the node", async () => {
     // 2 % of a CPU makes sshd's start slow enough to kill its container before it answers.
-    const job = startAs("alice", cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${IMAGE} --dockopts="--cpus=0.02" --script=./quick.sh`));
+    const job = startAs(
+      "alice",
+      cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${IMAGE} --dockopts="--cpus=0.02" --script=./quick.sh`),
+    );
     const id = await waitFor(
       "node2's container",
-      async () => (await inNode(2, ["docker", "ps", "-q", "--filter", `label=srun-docker.uid=${ALICE_UID}`])).stdout.trim() || undefined,
+      async () =>
+        (await inNode(2, ["docker", "ps", "-q", "--filter", `label=srun-docker.uid=${ALICE_UID}`])).stdout.trim() ||
+        undefined,
       60_000,
       20,
     );
@@ -110,7 +153,9 @@ describe("a container that dies while it starts", () => {
     const after = Date.now() - t0;
     figure("container killed during start-up (N=2)", `exit ${r.code}, ${seconds(after)} after the kill`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/the container on node2 was killed \(exit 137: out of memory, or SIGKILL\) before it was ready/);
+    expect(r.stderr).toMatch(
+      /the container on node2 was killed \(exit 137: out of memory, or SIGKILL\) before it was ready/,
+    );
     expect(after).toBeLessThan(5000);
     expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
   });

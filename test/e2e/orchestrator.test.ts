@@ -3,8 +3,8 @@
 // reaches the job script, and nothing left behind on any node afterwards.
 import { readdirSync, statSync } from "node:fs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ALICE_UID, IMAGE, clusterSize, inNode, leftovers, runAs } from "./cluster.js";
-import { type Workspace, createWorkspace } from "./workspace.js";
+import { ALICE_UID, clusterSize, IMAGE, inNode, leftovers, runAs } from "./cluster.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
 
@@ -23,23 +23,37 @@ async function expectNothingLeft(nodes = 2): Promise<void> {
 
 describe("srun-docker on the cluster (ssh launcher)", () => {
   test("mpirun across two nodes from salloc + srun", async () => {
-    ws.write("mpi.sh", '#!/bin/bash\necho "np=$np hostlist=$hostlist"\nmpirun -H "$hostlist" -np "$np" hostname\n', 0o755);
+    ws.write(
+      "mpi.sh",
+      '#!/bin/bash\necho "np=$np hostlist=$hostlist"\nmpirun -H "$hostlist" -np "$np" hostname\n',
+      0o755,
+    );
     const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./mpi.sh`));
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const hostlist = /^np=2 hostlist=(node\d):1,(node\d):1$/m.exec(r.stdout);
     expect(hostlist, r.stdout).not.toBeNull();
-    const names = r.stdout.split("\n").filter((l) => /^node\d$/.test(l)).sort();
+    const names = r.stdout
+      .split("\n")
+      .filter((l) => /^node\d$/.test(l))
+      .sort();
     expect(names).toEqual([hostlist?.[1], hostlist?.[2]].sort());
     expect(new Set(names).size).toBe(2);
     await expectNothingLeft();
   });
 
   test("ranks that mpirun starts on other nodes see the job's variables too", async () => {
-    ws.write("env.sh", "#!/bin/bash\nmpirun -H \"$hostlist\" -np \"$np\" sh -c 'echo \"rank-env $(hostname) rank=$NODE_RANK master=$MASTER_ADDR np=$np\"'\n", 0o755);
+    ws.write(
+      "env.sh",
+      '#!/bin/bash\nmpirun -H "$hostlist" -np "$np" sh -c \'echo "rank-env $(hostname) rank=$NODE_RANK master=$MASTER_ADDR np=$np"\'\n',
+      0o755,
+    );
     const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./env.sh`));
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.split("\n").filter((l) => l.startsWith("rank-env ")).sort();
+    const lines = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("rank-env "))
+      .sort();
     expect(lines).toHaveLength(2);
     const master = /^rank-env (node\d) rank=0 master=(node\d) np=2$/m.exec(r.stdout);
     expect(master?.[1]).toBe(master?.[2]);
@@ -48,8 +62,15 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
   });
 
   test("--slots_per_node=2 gives np=4 with two ranks on each node", async () => {
-    ws.write("ranks.sh", '#!/bin/bash\necho "np=$np"\nmpirun -H "$hostlist" -np "$np" hostname | sort | uniq -c\n', 0o755);
-    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./ranks.sh --slots_per_node=2`));
+    ws.write(
+      "ranks.sh",
+      '#!/bin/bash\necho "np=$np"\nmpirun -H "$hostlist" -np "$np" hostname | sort | uniq -c\n',
+      0o755,
+    );
+    const r = await runAs(
+      "alice",
+      inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./ranks.sh --slots_per_node=2`),
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("np=4");
     const perNode = [...r.stdout.matchAll(/^\s+(\d+) (node\d)$/gm)].map((m) => `${m[1]} ${m[2]}`);
@@ -62,7 +83,9 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
     ws.write("where.sh", '#!/bin/bash\necho "ran-on=$(hostname) hostlist=$hostlist np=$np"\n', 0o755);
     const r = await runAs(
       "alice",
-      inDir(`salloc -N 2 -w node[1-2] srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=${IMAGE} --script=./where.sh`),
+      inDir(
+        `salloc -N 2 -w node[1-2] srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=${IMAGE} --script=./where.sh`,
+      ),
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("ran-on=node2 hostlist=node2:1 np=1");
@@ -98,17 +121,31 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
 
     expect(r.stderr).not.toContain("--envlist names");
 
-    const help = await runAs("alice", inDir(`salloc -N 1 srun srun-docker --container=${IMAGE} --script=./opts.sh --script_help --envlist=NOT_SET_ANYWHERE`));
+    const help = await runAs(
+      "alice",
+      inDir(
+        `salloc -N 1 srun srun-docker --container=${IMAGE} --script=./opts.sh --script_help --envlist=NOT_SET_ANYWHERE`,
+      ),
+    );
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("arg=[--help]");
     // A name the caller never set: one warning, from the master only.
-    expect(help.stderr.match(/warning: --envlist names NOT_SET_ANYWHERE, not set here: the job does not get it/g)?.length).toBe(1);
+    expect(
+      help.stderr.match(/warning: --envlist names NOT_SET_ANYWHERE, not set here: the job does not get it/g)?.length,
+    ).toBe(1);
     await expectNothingLeft();
   });
 
   test("the same job from an sbatch script, and files in $HOME belong to the user", async () => {
-    ws.write("owned.sh", '#!/bin/bash\nmpirun -H "$hostlist" -np "$np" sh -c \'hostname > $HOME/$(basename $PWD)-$(hostname).out\'\n', 0o755);
-    ws.write("job.sbatch", `#!/bin/bash\n#SBATCH -N 2\n#SBATCH -o ${ws.dir}/sbatch.out\nsrun srun-docker --container=${IMAGE} --script=./owned.sh\n`);
+    ws.write(
+      "owned.sh",
+      '#!/bin/bash\nmpirun -H "$hostlist" -np "$np" sh -c \'hostname > $HOME/$(basename $PWD)-$(hostname).out\'\n',
+      0o755,
+    );
+    ws.write(
+      "job.sbatch",
+      `#!/bin/bash\n#SBATCH -N 2\n#SBATCH -o ${ws.dir}/sbatch.out\nsrun srun-docker --container=${IMAGE} --script=./owned.sh\n`,
+    );
     const r = await runAs("alice", inDir("sbatch --wait job.sbatch"), 180_000);
     expect(r.code).toBe(0);
     const base = ws.dir.split("/").pop() ?? "";
@@ -121,24 +158,46 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
 
 describe("outside Slurm (pdsh/clush style launches)", () => {
   test("--nodelist and --node-rank on each node run the same job", async () => {
-    ws.write("plain.sh", '#!/bin/bash\necho "np=$np hostlist=$hostlist job=$SLURM_JOB_ID"\nmpirun -H "$hostlist" -np "$np" hostname\n', 0o755);
+    ws.write(
+      "plain.sh",
+      '#!/bin/bash\necho "np=$np hostlist=$hostlist job=$SLURM_JOB_ID"\nmpirun -H "$hostlist" -np "$np" hostname\n',
+      0o755,
+    );
     // What pdsh -w node[1-2] would do: start the tool on each node, no Slurm step around it.
     const args = `--container=${IMAGE} --script=./plain.sh --nodelist=node[1-2]`;
     const [master, worker] = await Promise.all(
-      [0, 1].map((rank) => inNode(rank + 1, ["su", "-", "alice", "-c", `cd ${ws.dir} && srun-docker ${args} --node-rank=${rank}`], 120_000)),
+      [0, 1].map((rank) =>
+        inNode(
+          rank + 1,
+          ["su", "-", "alice", "-c", `cd ${ws.dir} && srun-docker ${args} --node-rank=${rank}`],
+          120_000,
+        ),
+      ),
     );
     expect(master?.code, master?.stderr).toBe(0);
     expect(worker?.code, worker?.stderr).toBe(0);
     expect(master?.stdout).toMatch(/^np=2 hostlist=node1:1,node2:1 job=local-[0-9a-f]+$/m);
-    expect(master?.stdout.split("\n").filter((l) => /^node\d$/.test(l)).sort()).toEqual(["node1", "node2"]);
+    expect(
+      master?.stdout
+        .split("\n")
+        .filter((l) => /^node\d$/.test(l))
+        .sort(),
+    ).toEqual(["node1", "node2"]);
     await expectNothingLeft();
   });
 });
 
 describe("srun-docker on the cluster (each launcher)", () => {
   test("--launcher=each runs the script on every node with NODE_RANK 0 and 1", async () => {
-    ws.write("each.sh", '#!/bin/bash\necho "rank=$NODE_RANK of $NNODES on $(hostname) master=$MASTER_ADDR world=$WORLD_SIZE"\n', 0o755);
-    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./each.sh --launcher=each`));
+    ws.write(
+      "each.sh",
+      '#!/bin/bash\necho "rank=$NODE_RANK of $NNODES on $(hostname) master=$MASTER_ADDR world=$WORLD_SIZE"\n',
+      0o755,
+    );
+    const r = await runAs(
+      "alice",
+      inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./each.sh --launcher=each`),
+    );
     expect(r.code).toBe(0);
     const ranks = [...r.stdout.matchAll(/^rank=(\d) of 2 on (node\d) master=(node\d) world=2$/gm)];
     expect(ranks.map((m) => m[1]).sort()).toEqual(["0", "1"]);
@@ -165,7 +224,10 @@ describe("bad input on the cluster", () => {
   });
 
   test("an image missing on the node: exit 1 naming the image, nothing left", async () => {
-    const r = await runAs("alice", inDir("salloc -N 2 srun srun-docker --container=no-such-image:1 --script=./mpi.sh --timeout=30"));
+    const r = await runAs(
+      "alice",
+      inDir("salloc -N 2 srun srun-docker --container=no-such-image:1 --script=./mpi.sh --timeout=30"),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no-such-image/);
     await expectNothingLeft();

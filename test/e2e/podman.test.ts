@@ -6,9 +6,21 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { IMAGE, STATE, USERS, clusterProfile, clusterSize, figure, nodeUserProcesses, run, runAs, startAs, waitFor } from "./cluster.js";
+import {
+  clusterProfile,
+  clusterSize,
+  figure,
+  IMAGE,
+  nodeUserProcesses,
+  run,
+  runAs,
+  STATE,
+  startAs,
+  USERS,
+  waitFor,
+} from "./cluster.js";
 import { type CaseTimes, killSrunDocker, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
-import { type Workspace, createWorkspace } from "./workspace.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "erin";
 const UID = USERS.erin;
@@ -29,7 +41,8 @@ async function podmanLeftovers(n: number): Promise<{ containers: string[]; proce
   const containers: string[] = [];
   const processes: string[] = [];
   for (let k = 1; k <= n; k++) {
-    for (const name of readNames(path.join(store(k), "overlay-containers/containers.json"))) containers.push(`node${k}:${name}`);
+    for (const name of readNames(path.join(store(k), "overlay-containers/containers.json")))
+      containers.push(`node${k}:${name}`);
     for (const p of await nodeUserProcesses(k, UID)) processes.push(`node${k}:${p}`);
   }
   return { containers, processes };
@@ -40,7 +53,9 @@ beforeAll(() => {
   expect(n, "the test cluster must be up: bash test/cluster/cluster.sh up 4").toBeGreaterThanOrEqual(2);
   for (let k = 1; k <= n; k++) {
     const images = readNames(path.join(store(k), "overlay-images/images.json"));
-    expect(images, `node${k}: ${USER}'s podman store lacks ${IMAGE} (cluster.sh up imports it)`).toContain(`localhost/${IMAGE}`);
+    expect(images, `node${k}: ${USER}'s podman store lacks ${IMAGE} (cluster.sh up imports it)`).toContain(
+      `localhost/${IMAGE}`,
+    );
   }
   ws = createWorkspace(USER, UID);
 });
@@ -59,14 +74,20 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
       ].join("\n"),
       0o755,
     );
-    const r = await runAs(USER, `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --script=./mpi.sh`);
+    const r = await runAs(
+      USER,
+      `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --script=./mpi.sh`,
+    );
     figure("podman: salloc -N 2 srun srun-docker (mpirun hostname)", `${(r.ms / 1000).toFixed(1)} s`);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code, r.stderr).toBe(0);
     const hostlist = /^np=2 hostlist=(node\d):1,(node\d):1$/m.exec(r.stdout);
     expect(hostlist, r.stdout).not.toBeNull();
     expect(r.stdout).toContain(`inside=${UID}:${UID} user=${USER} home=/home/${USER} engine=podman`);
-    const names = r.stdout.split("\n").filter((l) => /^node\d$/.test(l)).sort();
+    const names = r.stdout
+      .split("\n")
+      .filter((l) => /^node\d$/.test(l))
+      .sort();
     expect(names).toEqual([hostlist?.[1], hostlist?.[2]].sort());
     expect(new Set(names).size).toBe(2);
     // The script ran on the master; its file in the shared home belongs to erin, not a subuid.
@@ -78,7 +99,10 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
   });
 
   test("an image missing from the user's store: podman's own words, the node named, nothing left", async () => {
-    const r = await runAs(USER, `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=sdtc-no-such-image:1 --script=./mpi.sh`);
+    const r = await runAs(
+      USER,
+      `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=sdtc-no-such-image:1 --script=./mpi.sh`,
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/srun-docker: error: image `sdtc-no-such-image:1` is not present on node\d/);
     expect(r.stderr).not.toContain("level=warning");
@@ -99,12 +123,22 @@ async function storeContainers(k: number, filter = ""): Promise<string[]> {
 
 describe("teardown without an Epilog (rootless: conmon is no child of the step)", () => {
   const runs = process.env.SDTC_SOAK === "1" ? 10 : 5;
-  const foreground = () => startAs(USER, `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --script=./long.sh`, 120_000);
+  const foreground = () =>
+    startAs(
+      USER,
+      `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --script=./long.sh`,
+      120_000,
+    );
 
   // A failed case must not leave its job running into the next one.
   afterEach(async () => {
     await run("scancel", ["-u", USER]);
-    await waitFor(`${USER}'s jobs to end`, async () => (await run("squeue", ["-h", "-u", USER])).stdout.trim() === "", 60_000, 250);
+    await waitFor(
+      `${USER}'s jobs to end`,
+      async () => (await run("squeue", ["-h", "-u", USER])).stdout.trim() === "",
+      60_000,
+      250,
+    );
   });
 
   beforeAll(() => {
@@ -126,7 +160,12 @@ describe("teardown without an Epilog (rootless: conmon is no child of the step)"
       else await killSrunDocker(how === "kill-master" ? (job.nodes[0] ?? 0) : (job.nodes[1] ?? 0), UID);
       times.push(await podmanNothingLeft(job.nodes, t0));
       await fg.result;
-      await waitFor(`job ${job.id} to end`, async () => (await run("squeue", ["-h", "-j", job.id])).stdout.trim() === "", 60_000, 200);
+      await waitFor(
+        `job ${job.id} to end`,
+        async () => (await run("squeue", ["-h", "-j", job.id])).stdout.trim() === "",
+        60_000,
+        200,
+      );
     }
     reportCase(`podman: ${name}`, times);
     for (const ms of times) expect(ms).toBeLessThan(5000);
@@ -147,9 +186,15 @@ describe("cleaning up rootless containers", () => {
   });
 
   test("a daemon container inside a job goes with the job, pause process and all (no Epilog)", async () => {
-    const r = await runAs(USER, `salloc -N1 -w node1 srun srun-docker asuser --runtime=podman --container=${IMAGE} --daemon --dockname=erin_daemon_job`);
+    const r = await runAs(
+      USER,
+      `salloc -N1 -w node1 srun srun-docker asuser --runtime=podman --container=${IMAGE} --daemon --dockname=erin_daemon_job`,
+    );
     expect(r.code, r.stderr).toBe(0);
     const gone = await podmanNothingLeft([1], Date.now());
-    figure("podman: asuser --daemon after its job ended", `nothing left ${(gone / 1000).toFixed(2)} s after salloc returned`);
+    figure(
+      "podman: asuser --daemon after its job ended",
+      `nothing left ${(gone / 1000).toFixed(2)} s after salloc returned`,
+    );
   });
 });

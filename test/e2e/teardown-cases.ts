@@ -1,11 +1,26 @@
 // Shared by the teardown suites (Docker and rootless Podman): wait for a job to really run,
 // time until nothing of it is left, print the figure.
-import { type Leftovers, figure, findNodeProcesses, jobNodes, leftoversOn, nodeContainers, run, waitFor } from "./cluster.js";
+import {
+  figure,
+  findNodeProcesses,
+  jobNodes,
+  type Leftovers,
+  leftoversOn,
+  nodeContainers,
+  run,
+  waitFor,
+} from "./cluster.js";
 
 export type CaseTimes = number[];
 
 /** The newest running job of `user` with a container on each of its `n` nodes and `pattern` running on each. */
-export async function runningJob(user: string, uid: number, n: number, pattern: RegExp, containers = nodeContainers): Promise<{ id: string; nodes: number[] }> {
+export async function runningJob(
+  user: string,
+  uid: number,
+  n: number,
+  pattern: RegExp,
+  containers = nodeContainers,
+): Promise<{ id: string; nodes: number[] }> {
   return waitFor(
     `a running job of ${user} with ${n} containers`,
     async () => {
@@ -68,6 +83,12 @@ export async function nothingLeftOn(
 export function reportCase(name: string, times: CaseTimes): void {
   const sorted = [...times].sort((a, b) => a - b);
   const s = (ms: number | undefined) => ((ms ?? Number.NaN) / 1000).toFixed(2);
-  const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2] : ((sorted[sorted.length / 2 - 1] ?? 0) + (sorted[sorted.length / 2] ?? 0)) / 2;
-  figure(`teardown: ${name}`, `nothing left after ${s(sorted[0])} / ${s(median)} / ${s(sorted.at(-1))} s (min/median/max of ${times.length} runs), leftovers 0`);
+  const median =
+    sorted.length % 2 === 1
+      ? sorted[(sorted.length - 1) / 2]
+      : ((sorted[sorted.length / 2 - 1] ?? 0) + (sorted[sorted.length / 2] ?? 0)) / 2;
+  figure(
+    `teardown: ${name}`,
+    `nothing left after ${s(sorted[0])} / ${s(median)} / ${s(sorted.at(-1))} s (min/median/max of ${times.length} runs), leftovers 0`,
+  );
 }

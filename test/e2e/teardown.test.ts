@@ -6,18 +6,18 @@ import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   ALICE_UID,
   type CommandResult,
-  IMAGE,
   cancelAllJobs,
   clusterProfile,
   clusterSize,
   findHeadProcesses,
+  IMAGE,
   run,
   runAs,
   startAs,
   waitFor,
 } from "./cluster.js";
 import { type CaseTimes, killSrunDocker, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
-import { type Workspace, createWorkspace } from "./workspace.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
 
 const N = 4;
 const NODES = [1, 2, 3, 4];
@@ -29,8 +29,14 @@ const runs = (soakRuns: number) => (soak ? soakRuns : 5);
 let ws: Workspace;
 
 beforeAll(async () => {
-  expect(clusterSize(), "the test cluster must be up with 4 nodes: bash test/cluster/cluster.sh up 4").toBeGreaterThanOrEqual(N);
-  expect(clusterProfile(), "teardown runs where no Epilog cleans up: SDTC_PROFILE=strict or cluster.sh profile strict").toBe("strict");
+  expect(
+    clusterSize(),
+    "the test cluster must be up with 4 nodes: bash test/cluster/cluster.sh up 4",
+  ).toBeGreaterThanOrEqual(N);
+  expect(
+    clusterProfile(),
+    "teardown runs where no Epilog cleans up: SDTC_PROFILE=strict or cluster.sh profile strict",
+  ).toBe("strict");
   ws = createWorkspace("alice", ALICE_UID);
   ws.write("long.sh", '#!/bin/bash\necho "started $(hostname)"\nmpirun -H "$hostlist" -np "$np" sleep 300\n', 0o755);
 });
@@ -39,10 +45,16 @@ afterEach(async () => {
   await cancelAllJobs("alice", ALICE_UID, NODES);
 });
 
-const foreground = () => startAs("alice", `cd ${ws.dir} && salloc -N ${N} srun srun-docker --container=${IMAGE} --script=./long.sh`, 120_000);
+const foreground = () =>
+  startAs("alice", `cd ${ws.dir} && salloc -N ${N} srun srun-docker --container=${IMAGE} --script=./long.sh`, 120_000);
 
 async function jobGone(id: string): Promise<void> {
-  await waitFor(`job ${id} to leave squeue`, async () => (await run("squeue", ["-h", "-j", id])).stdout.trim() === "", 60_000, 200);
+  await waitFor(
+    `job ${id} to leave squeue`,
+    async () => (await run("squeue", ["-h", "-j", id])).stdout.trim() === "",
+    60_000,
+    200,
+  );
 }
 
 /**

@@ -4,8 +4,19 @@
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ALICE_UID, IMAGE, REPO, clusterProfile, clusterSize, figure, leftovers, run, runAs, waitFor } from "./cluster.js";
-import { type Workspace, createWorkspace } from "./workspace.js";
+import {
+  ALICE_UID,
+  clusterProfile,
+  clusterSize,
+  figure,
+  IMAGE,
+  leftovers,
+  REPO,
+  run,
+  runAs,
+  waitFor,
+} from "./cluster.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
 
@@ -45,11 +56,14 @@ describe("hostlist agrees with scontrol", () => {
     expect(ours.stdout.trim()).toBe(slurm.stdout.trim());
   });
 
-  test.each(["node[1-", "node[3-1]", "node[a-b]", "node]1[", "n[1-2],,m1"])("rejects %s with one clear line, exit 2", async (expr) => {
-    const r = await runAs("alice", `srun-docker hostlist expand '${expr}'`);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^srun-docker: error: .*\n^hint: /m);
-  });
+  test.each(["node[1-", "node[3-1]", "node[a-b]", "node]1[", "n[1-2],,m1"])(
+    "rejects %s with one clear line, exit 2",
+    async (expr) => {
+      const r = await runAs("alice", `srun-docker hostlist expand '${expr}'`);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^srun-docker: error: .*\n^hint: /m);
+    },
+  );
 });
 
 describe("the old --sshconfigdir mode", () => {
@@ -60,8 +74,16 @@ describe("the old --sshconfigdir mode", () => {
     expect(made.stdout).toContain("Port 29951");
     // The reference's users put the printed block into ~/.ssh/config; do the same.
     const block = made.stdout.slice(made.stdout.indexOf("Host "));
-    await runAs("alice", `mkdir -p -m 700 ~/.ssh && cat > ~/.ssh/config <<'EOF'\n${block.replace(/node\*/g, "node*")}\nEOF\nchmod 600 ~/.ssh/config`);
-    const r = await runAs("alice", cd(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./quick.sh --sshconfigdir=${dir} --sshdport=29951`));
+    await runAs(
+      "alice",
+      `mkdir -p -m 700 ~/.ssh && cat > ~/.ssh/config <<'EOF'\n${block.replace(/node\*/g, "node*")}\nEOF\nchmod 600 ~/.ssh/config`,
+    );
+    const r = await runAs(
+      "alice",
+      cd(
+        `salloc -N 2 srun srun-docker --container=${IMAGE} --script=./quick.sh --sshconfigdir=${dir} --sshdport=29951`,
+      ),
+    );
     await runAs("alice", "rm -f ~/.ssh/config");
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("np=2");
@@ -99,7 +121,10 @@ describe("asuser", () => {
       15_000,
       100,
     );
-    figure("asuser --daemon after its job ended", `gone ${((Date.now() - t0) / 1000).toFixed(2)} s after salloc returned`);
+    figure(
+      "asuser --daemon after its job ended",
+      `gone ${((Date.now() - t0) / 1000).toFixed(2)} s after salloc returned`,
+    );
   });
 
   test("--daemon inside a job with --entrypoint: the entrypoint runs under the switch, with --dockcmd", async () => {
@@ -112,7 +137,12 @@ describe("asuser", () => {
     expect(readFileSync(marker, "utf8")).toBe("");
     // The entrypoint's command has exited; the switch keeps the container for the job.
     expect(r.stdout).toContain("running alice_daemon_ep\n");
-    await waitFor("the daemon to go with its job", async () => (await leftovers(1)).containers.length === 0, 15_000, 100);
+    await waitFor(
+      "the daemon to go with its job",
+      async () => (await leftovers(1)).containers.length === 0,
+      15_000,
+      100,
+    );
   });
 
   test("--daemon keeps a named container for the allocation; clean --all removes it", async () => {
@@ -126,7 +156,12 @@ describe("asuser", () => {
     expect(r.stdout).toContain("removing alice_daemon_test");
     expect(await leftovers(1)).toMatchObject({ containers: [] });
     // The daemon's job holder polls the job every 2 s: it is gone soon after the job.
-    await waitFor("the daemon's job holder to end with the job", async () => (await leftovers(1)).processes.length === 0, 10_000, 100);
+    await waitFor(
+      "the daemon's job holder to end with the job",
+      async () => (await leftovers(1)).processes.length === 0,
+      10_000,
+      100,
+    );
   });
 });
 
@@ -162,11 +197,19 @@ describe("configuration layers", () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^timeout\\s+77\\s+\\[${dir}/config.toml\\]$`, "m"));
       expect(r.stdout).toMatch(/^shm-size\s+3g\s+\[env\]$/m);
-      const dry = await runAs("alice", cd(`SRUN_DOCKER_SHM_SIZE=3g srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run --launcher=ssh`));
+      const dry = await runAs(
+        "alice",
+        cd(
+          `SRUN_DOCKER_SHM_SIZE=3g srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run --launcher=ssh`,
+        ),
+      );
       expect(dry.stdout).toContain("--shm-size=3g");
       expect(dry.stdout).toContain("sshd");
-      writeFileSync(`${dir}/config.toml`, "timeout = \"soon\"\n");
-      const bad = await runAs("alice", cd(`srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run`));
+      writeFileSync(`${dir}/config.toml`, 'timeout = "soon"\n');
+      const bad = await runAs(
+        "alice",
+        cd(`srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run`),
+      );
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain(`\`timeout\` in ${dir}/config.toml`);
       writeFileSync(`${dir}/config.toml`, "colour = 1\n");
@@ -191,7 +234,10 @@ describe("the site file", () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^memlock\\s+off\\s+\\[${site}\\]$`, "m"));
       expect(r.stdout).toMatch(new RegExp(`^timeout\\s+60\\s+\\[${user}\\]$`, "m"));
-      const dry = await runAs("alice", cd(`srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run`));
+      const dry = await runAs(
+        "alice",
+        cd(`srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run`),
+      );
       expect(dry.code, dry.stderr).toBe(0);
       expect(dry.stdout).not.toContain("memlock");
     } finally {
@@ -212,6 +258,8 @@ describe("the single binary", () => {
       `srun -N1 docker run --rm -v ${ws.dir}:${ws.dir} ${IMAGE} sh -c 'command -v node || echo no-node; ${bin} hostlist expand "n[1-2]"; ${bin} --version'`,
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`no-node\nn1\nn2\nsrun-docker ${JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")).version}\n`);
+    expect(r.stdout).toBe(
+      `no-node\nn1\nn2\nsrun-docker ${JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")).version}\n`,
+    );
   });
 });

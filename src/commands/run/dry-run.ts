@@ -37,7 +37,8 @@ export function renderDryRun(input: DryRunInput): string {
     callerEnv: input.env,
   });
   const role = ctx.isMaster ? "master" : "worker";
-  const quote = (args: readonly string[]) => args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
+  const quote = (args: readonly string[]) =>
+    args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
   const lines = [
     `# ${ctx.nodeName} (${role}, rank ${ctx.rank} of ${ctx.nodes.length}), job ${ctx.jobId}.${ctx.stepId}`,
     `# rendezvous ${ctx.master}:${ports.rendezvousPort}${options.launcher === "ssh" ? `, sshd port ${ports.sshdPort}` : ""}`,
@@ -47,6 +48,8 @@ export function renderDryRun(input: DryRunInput): string {
   if (ctx.isMaster || options.launcher === "each") lines.push(`${options.runtime} ${quote(plan.execArgs)}`);
   // Teardown goes through Docker's Engine API from this process; the CLI line is its equivalent.
   const how = options.runtime === "docker" ? "Engine API DELETE /containers/NAME?force=1, confirmed" : "confirmed";
-  lines.push(`${options.runtime} rm -f${options.runtime === "podman" ? " -t 0" : ""} ${plan.containerName}  # teardown (${how})`);
+  lines.push(
+    `${options.runtime} rm -f${options.runtime === "podman" ? " -t 0" : ""} ${plan.containerName}  # teardown (${how})`,
+  );
   return `${lines.join("\n")}\n`;
 }

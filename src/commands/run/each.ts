@@ -60,7 +60,10 @@ export async function runEachOnWorker(run: NodeRun, session: RendezvousWorkerSes
   const go = await session.waitForGo();
   if (go.kind !== "go") return go;
   const job = spawnInherit(run.options.runtime, run.plan.execArgs);
-  const first = await Promise.race([job.exit.then((exit) => ({ exit })), session.outcome.then((outcome) => ({ outcome }))]);
+  const first = await Promise.race([
+    job.exit.then((exit) => ({ exit })),
+    session.outcome.then((outcome) => ({ outcome })),
+  ]);
   if ("outcome" in first) {
     await run.container.remove();
     await job.exit;

@@ -12,14 +12,14 @@ import { type JobContext, resolveJobContext } from "../../core/slurm-context.js"
 import { ContainerRuntime, defaultDockerApi } from "../../io/container-runtime.js";
 import { withDebugLog } from "../../io/docker-api.js";
 import { runCommand } from "../../io/exec.js";
-import { countNodeGpus } from "../../io/nvidia-smi.js";
 import { readIdentity } from "../../io/identity.js";
-import { type Logger, PhaseTimer, createLogger } from "../../io/log.js";
-import { type SignalSource, exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
+import { createLogger, type Logger, PhaseTimer } from "../../io/log.js";
+import { countNodeGpus } from "../../io/nvidia-smi.js";
+import { exitCodeForSignal, onTerminationSignals, type SignalSource } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { renderDryRun } from "./dry-run.js";
+import { cancelRendezvous, failRendezvous, messageOf, openRendezvous, type RendezvousLink } from "./link.js";
 import { runMaster } from "./master.js";
-import { type RendezvousLink, cancelRendezvous, failRendezvous, messageOf, openRendezvous } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import { type NodePlan, planNode, resolveScript } from "./node-setup.js";
 import { removeStaleContainers } from "./stale.js";
@@ -79,7 +79,10 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   const ctx = resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
   const log = createLogger({ prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`, debug: options.debug });
   const timer = new PhaseTimer();
-  const ports = deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
+  const ports = deriveJobPorts(ctx.jobId, ctx.stepId, {
+    sshdPort: options.sshdPort,
+    rendezvousPort: options.rendezvousPort,
+  });
   // --debug shows every engine command this node runs, as the user could type it.
   const api = defaultDockerApi(options.runtime, deps.env);
   const runtime = new ContainerRuntime(
@@ -95,7 +98,10 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   );
   if (options.dryRun) {
     const identity = await readIdentity();
-    const gpus = resolveGpus({ mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode }, deps.env);
+    const gpus = resolveGpus(
+      { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
+      deps.env,
+    );
     process.stdout.write(renderDryRun({ options, ctx, identity, ports, gpus, cwd: deps.cwd, env: deps.env }));
     return 0;
   }
@@ -143,9 +149,23 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
     const unset = findMissingEnvlist(options.envlist, deps.env);
     if (unset.length > 0 && (ctx.isMaster || options.debug)) {
-      log.warn(`--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`);
+      log.warn(
+        `--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`,
+      );
     }
-    const plan = planNode({ options, ctx, identity, material, clientPublicKey, ports, gpus, imageFiles, scriptPath, cwd: deps.cwd, callerEnv: deps.env });
+    const plan = planNode({
+      options,
+      ctx,
+      identity,
+      material,
+      clientPublicKey,
+      ports,
+      gpus,
+      imageFiles,
+      scriptPath,
+      cwd: deps.cwd,
+      callerEnv: deps.env,
+    });
     container = new NodeContainer(runtime, plan, sweep);
     // A signal that came while we prepared found no container to remove: none may start now.
     if (cancelledBy !== undefined) void container.remove();
@@ -186,6 +206,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
 /** nvidia-smi is asked only when Slurm and the environment say nothing about GPUs. */
 async function countNvidiaGpus(options: RunOptions, env: NodeJS.ProcessEnv): Promise<number | undefined> {
   if (options.gpus.kind !== "auto") return undefined;
-  if (env.SLURM_GPUS_ON_NODE || env.CUDA_VISIBLE_DEVICES || env.NV_GPU || env.SLURM_STEP_GPUS || env.SLURM_JOB_GPUS) return undefined;
+  if (env.SLURM_GPUS_ON_NODE || env.CUDA_VISIBLE_DEVICES || env.NV_GPU || env.SLURM_STEP_GPUS || env.SLURM_JOB_GPUS)
+    return undefined;
   return countNodeGpus();
 }

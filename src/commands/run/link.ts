@@ -3,9 +3,9 @@
 import { UserError } from "../../core/errors.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
-import { sleep } from "../../io/timers.js";
 import { type RendezvousMaster, startRendezvousMaster } from "../../io/rendezvous-master.js";
-import { type RendezvousWorkerSession, connectRendezvousWorker } from "../../io/rendezvous-worker.js";
+import { connectRendezvousWorker, type RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
+import { sleep } from "../../io/timers.js";
 
 const REPORT_WAIT_MS = 5000;
 
@@ -60,14 +60,23 @@ export function messageOf(error: unknown): string {
 }
 
 /** Tells the other side why this node gives up: abort (master) or failed (worker). */
-export async function failRendezvous(link: RendezvousLink | undefined, error: unknown, lingerMs?: number): Promise<void> {
+export async function failRendezvous(
+  link: RendezvousLink | undefined,
+  error: unknown,
+  lingerMs?: number,
+): Promise<void> {
   if (link === undefined) return;
   if (link.kind === "master") {
-    await link.rendezvous.abort(`master ${link.node}: ${messageOf(error)}`, lingerMs === undefined ? {} : { lingerMs }).catch(() => undefined);
+    await link.rendezvous
+      .abort(`master ${link.node}: ${messageOf(error)}`, lingerMs === undefined ? {} : { lingerMs })
+      .catch(() => undefined);
     return;
   }
   // The master may be gone already: try to tell it, but never wait long for that.
-  const session = await Promise.race([link.session.catch(() => undefined), sleep(REPORT_WAIT_MS).then(() => undefined)]);
+  const session = await Promise.race([
+    link.session.catch(() => undefined),
+    sleep(REPORT_WAIT_MS).then(() => undefined),
+  ]);
   if (session === undefined) return;
   await session.reportFailed(messageOf(error)).catch(() => undefined);
   session.close();

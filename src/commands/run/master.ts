@@ -6,9 +6,9 @@ import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js
 import { describeRendezvousFailure } from "../../io/rendezvous-protocol.js";
 import { exitCodeOf } from "../../io/signals.js";
 import { waitForSshBanner } from "../../io/ssh-banner.js";
-import type { NodeRun } from "./index.js";
 import { runEachOnMaster } from "./each.js";
-import { type MasterLink, failRendezvous } from "./link.js";
+import type { NodeRun } from "./index.js";
+import { failRendezvous, type MasterLink } from "./link.js";
 
 const REACHABILITY_DEADLINE_MS = 10_000;
 
@@ -29,7 +29,8 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   if (plan.sshdPort !== undefined) await checkWorkersReachable(run, plan.sshdPort);
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
-  const code = run.options.launcher === "each" ? await runEachOnMaster(run, rendezvous) : await runScript(run, rendezvous);
+  const code =
+    run.options.launcher === "each" ? await runEachOnMaster(run, rendezvous) : await runScript(run, rendezvous);
   timer.mark("job");
   await rendezvous.finish(code);
   await container.remove();

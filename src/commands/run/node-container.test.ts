@@ -28,7 +28,15 @@ function deferred<T = void>() {
 
 function plan(sshdPort?: number): NodePlan {
   const jobDir = path.join(dir, "jobs/1.0/node1");
-  return { containerName: "c1", jobDir, runArgs: ["run", "-d"], execArgs: [], files: {}, sshdPort, switchDir: path.join(jobDir, "switch") };
+  return {
+    containerName: "c1",
+    jobDir,
+    runArgs: ["run", "-d"],
+    execArgs: [],
+    files: {},
+    sshdPort,
+    switchDir: path.join(jobDir, "switch"),
+  };
 }
 
 /** What the engine was asked, in order; `run` resolves when the test says so. */
@@ -49,13 +57,17 @@ function fakeEngine() {
     },
     remove: async (names: readonly string[]) => {
       calls.push(`remove ${names.join(",")}`);
-      if (removals++ < engine.failRemovals) throw new UserError("remove-failed", "could not remove container on node1: c1 (daemon busy)");
+      if (removals++ < engine.failRemovals)
+        throw new UserError("remove-failed", "could not remove container on node1: c1 (daemon busy)");
     },
     watchUserNamespace: () => {},
     bin: "docker",
     stopped: undefined as Promise<number | undefined> | undefined,
     waitStopped: (_name: string, signal: AbortSignal) =>
-      Promise.race([engine.stopped ?? new Promise<never>(() => {}), new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
+      Promise.race([
+        engine.stopped ?? new Promise<never>(() => {}),
+        new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined))),
+      ]),
     removeLateArrival: async (name: string) => {
       calls.push(`late ${name}`);
     },
@@ -73,7 +85,8 @@ function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => 
       path: `${switchDir}/lifeline`,
       cut: () => events.push("cut"),
       handOff: () => events.push("hand-off"),
-      mainExit: (signal) => Promise.race([mainExit, new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
+      mainExit: (signal) =>
+        Promise.race([mainExit, new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
     };
   };
   return { hold, events };
@@ -140,7 +153,9 @@ test("sshd exiting during start-up fails at once with its last words, not at the
   const t0 = Date.now();
   const started = container.start(60_000);
   setTimeout(() => exit.resolve(127), 50);
-  await expect(started).rejects.toThrow("sshd in the container on node1 exited with 127 before it was ready: sh: 1: /usr/sbin/sshd: not found");
+  await expect(started).rejects.toThrow(
+    "sshd in the container on node1 exited with 127 before it was ready: sh: 1: /usr/sbin/sshd: not found",
+  );
   expect(Date.now() - t0).toBeLessThan(2000);
 });
 
@@ -164,7 +179,9 @@ test("a container killed during start-up (its init gone, e.g. out of memory) fai
   engine.stopped = new Promise((r) => setTimeout(() => r(137), 50));
   const container = new NodeContainer(runtime, plan(1), undefined, fakeLifeline().hold);
   const t0 = Date.now();
-  await expect(container.start(60_000)).rejects.toThrow("the container on node1 was killed (exit 137: out of memory, or SIGKILL) before it was ready");
+  await expect(container.start(60_000)).rejects.toThrow(
+    "the container on node1 was killed (exit 137: out of memory, or SIGKILL) before it was ready",
+  );
   expect(Date.now() - t0).toBeLessThan(2000);
 });
 

@@ -5,7 +5,7 @@ import { type ContainerEvent, type ContainerPhase, nextContainerPhase } from "..
 import { UserError } from "../../core/errors.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir } from "../../io/job-files.js";
-import { type Lifeline, holdLifeline } from "../../io/lifeline.js";
+import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
 import { isPortFree } from "../../io/port-probe.js";
 import { waitForSshBanner } from "../../io/ssh-banner.js";
 import { type NodePlan, writeNodeFiles } from "./node-setup.js";
@@ -118,7 +118,8 @@ export class NodeContainer {
 
   private move(event: ContainerEvent): void {
     const next = nextContainerPhase(this.phase, event);
-    if (next === undefined) throw new Error(`internal error: container event ${event} in phase ${this.phase} (please report)`);
+    if (next === undefined)
+      throw new Error(`internal error: container event ${event} in phase ${this.phase} (please report)`);
     this.phase = next;
   }
 
@@ -144,7 +145,8 @@ export class NodeContainer {
     } catch (error) {
       // Killed by a signal, or failed while we were told to stop: the step's signal reached
       // the CLI too (newer docker CLIs catch SIGTERM, drop the request and exit non-zero).
-      this.runInterrupted = (error instanceof UserError && error.code === "start-interrupted") || this.phase !== "starting";
+      this.runInterrupted =
+        (error instanceof UserError && error.code === "start-interrupted") || this.phase !== "starting";
       throw error;
     }
   }
@@ -160,10 +162,15 @@ export class NodeContainer {
     const never = new Promise<never>(() => {});
     try {
       const first = await Promise.race([
-        waitForSshBanner("127.0.0.1", port, deadlineMs, { retryDelayMs: BANNER_RETRY_MS, signal: readiness.signal }).then(() => undefined),
+        waitForSshBanner("127.0.0.1", port, deadlineMs, {
+          retryDelayMs: BANNER_RETRY_MS,
+          signal: readiness.signal,
+        }).then(() => undefined),
         lifeline.mainExit(readiness.signal).then((code) => (code === undefined ? never : { main: code })),
         // The whole container ended (its init or the switch killed, e.g. out of memory).
-        this.runtime.waitStopped(this.plan.containerName, readiness.signal).then((code) => (code === undefined ? never : { container: code })),
+        this.runtime
+          .waitStopped(this.plan.containerName, readiness.signal)
+          .then((code) => (code === undefined ? never : { container: code })),
       ]);
       if (first !== undefined && "main" in first) throw await this.explainExit(first.main);
       if (first !== undefined) throw this.explainStop(first.container);
@@ -189,7 +196,12 @@ export class NodeContainer {
   }
 
   private explainStop(code: number): UserError {
-    const how = code === -1 ? "was removed" : code === 137 ? "was killed (exit 137: out of memory, or SIGKILL)" : `ended with exit ${code}`;
+    const how =
+      code === -1
+        ? "was removed"
+        : code === 137
+          ? "was killed (exit 137: out of memory, or SIGKILL)"
+          : `ended with exit ${code}`;
     return new UserError("container-ended", `the container on ${this.runtime.node} ${how} before it was ready`, {
       hint: `see \`${this.runtime.bin} events\` or the kernel log on ${this.runtime.node}; \`--dockopts\` limits (--memory) apply to sshd too`,
     });
@@ -198,8 +210,12 @@ export class NodeContainer {
   /** sshd exited (no sshd in the image, bad config): its own last words say why. */
   private async explainExit(code: number): Promise<UserError> {
     const last = await this.runtime.lastLogLine(this.plan.containerName).catch(() => "");
-    return new UserError("sshd", `sshd in the container on ${this.runtime.node} exited with ${code} before it was ready${last ? `: ${last}` : ""}`, {
-      hint: "the image needs openssh-server (/usr/sbin/sshd); `srun-docker doctor` checks it",
-    });
+    return new UserError(
+      "sshd",
+      `sshd in the container on ${this.runtime.node} exited with ${code} before it was ready${last ? `: ${last}` : ""}`,
+      {
+        hint: "the image needs openssh-server (/usr/sbin/sshd); `srun-docker doctor` checks it",
+      },
+    );
   }
 }

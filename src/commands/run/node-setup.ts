@@ -4,7 +4,12 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { type ContainerPlan, buildDockerExecArgs, buildDockerRunArgs, buildMainCommand } from "../../core/docker-args.js";
+import {
+  buildDockerExecArgs,
+  buildDockerRunArgs,
+  buildMainCommand,
+  type ContainerPlan,
+} from "../../core/docker-args.js";
 import { isErrno, usageError } from "../../core/errors.js";
 import type { GpuPlan } from "../../core/gpus.js";
 import { buildJobEnv, renderHostfile } from "../../core/job-env.js";
@@ -76,8 +81,14 @@ export function planNode(input: NodePlanInput): NodePlan {
     sshCommand: ssh && legacy === undefined ? `ssh -F ${file("ssh_config")}` : undefined,
   });
   const files: Record<string, JobFile> = {
-    passwd: { content: renderPasswd({ imagePasswd: input.imageFiles.passwd, userEntry: identity.passwdLine }), mode: 0o644 },
-    group: { content: renderGroup({ imageGroup: input.imageFiles.group, userGroups: identity.groupLines }), mode: 0o644 },
+    passwd: {
+      content: renderPasswd({ imagePasswd: input.imageFiles.passwd, userEntry: identity.passwdLine }),
+      mode: 0o644,
+    },
+    group: {
+      content: renderGroup({ imageGroup: input.imageFiles.group, userGroups: identity.groupLines }),
+      mode: 0o644,
+    },
     hostfile: { content: renderHostfile(ctx.nodes, input.gpus.slots), mode: 0o644 },
   };
   if (ssh && legacy === undefined) {
@@ -108,8 +119,21 @@ export function planNode(input: NodePlanInput): NodePlan {
   const sshdConfigPath = legacy === undefined ? file("sshd_config") : path.join(legacy, "sshd_config");
   const plan: ContainerPlan = {
     runtime: options.runtime,
-    name: buildContainerName({ dockname: options.dockname, user: identity.user, jobId: ctx.jobId, stepId: ctx.stepId, node: ctx.nodeName }),
-    labels: buildLabels({ version: VERSION, jobId: ctx.jobId, stepId: ctx.stepId, node: ctx.nodeName, uid: identity.uid, user: identity.user }),
+    name: buildContainerName({
+      dockname: options.dockname,
+      user: identity.user,
+      jobId: ctx.jobId,
+      stepId: ctx.stepId,
+      node: ctx.nodeName,
+    }),
+    labels: buildLabels({
+      version: VERSION,
+      jobId: ctx.jobId,
+      stepId: ctx.stepId,
+      node: ctx.nodeName,
+      uid: identity.uid,
+      user: identity.user,
+    }),
     image: options.container,
     user: { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
     passwdFile: file("passwd"),

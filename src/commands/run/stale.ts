@@ -3,7 +3,7 @@
 // container of a job that still runs is never touched.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { TOOL_LABEL, selectLabels } from "../../core/names.js";
+import { selectLabels, TOOL_LABEL } from "../../core/names.js";
 import type { ContainerRuntime, ContainerSummary } from "../../io/container-runtime.js";
 import { runCommand } from "../../io/exec.js";
 import { removeJobDir } from "../../io/job-files.js";
@@ -12,9 +12,9 @@ import type { Logger } from "../../io/log.js";
 /** Slurm job ids that are still pending or running (any user may query this). */
 export async function activeJobIds(ids: readonly string[], run = runCommand): Promise<Set<string> | undefined> {
   if (ids.length === 0) return new Set();
-  const r = await run("squeue", ["-h", "-o", "%A", "-t", "PD,R,CG,S,CF,RS", "-j", ids.join(",")], { timeoutMs: 15_000 }).catch(
-    () => undefined,
-  );
+  const r = await run("squeue", ["-h", "-o", "%A", "-t", "PD,R,CG,S,CF,RS", "-j", ids.join(",")], {
+    timeoutMs: 15_000,
+  }).catch(() => undefined);
   if (r === undefined) return undefined;
   // squeue fails with "Invalid job id" when none of the ids is known any more: all ended.
   if (r.exitCode !== 0) return /invalid job id/i.test(r.stderr) ? new Set() : undefined;
@@ -31,20 +31,33 @@ function endedOf(containers: readonly ContainerSummary[], active: ReadonlySet<st
 }
 
 /** Of `containers`, those whose Slurm job has ended. Unknown state (no squeue): none. */
-export async function findStale(containers: readonly ContainerSummary[], run = runCommand): Promise<ContainerSummary[]> {
+export async function findStale(
+  containers: readonly ContainerSummary[],
+  run = runCommand,
+): Promise<ContainerSummary[]> {
   const active = await activeJobIds([...new Set(containers.map(jobOf).filter(isSlurmJobId))], run);
   return active === undefined ? [] : endedOf(containers, active);
 }
 
 /** This node's job dirs (jobs/<job>.<step>/<node>) of Slurm jobs other than `currentJob`. */
-async function listOtherJobDirs(jobsDir: string, node: string, currentJob: string | undefined): Promise<Array<{ job: string; dir: string }>> {
+async function listOtherJobDirs(
+  jobsDir: string,
+  node: string,
+  currentJob: string | undefined,
+): Promise<Array<{ job: string; dir: string }>> {
   const entries = await readdir(jobsDir).catch(() => [] as string[]);
   const found: Array<{ job: string; dir: string }> = [];
   for (const entry of entries) {
     const job = /^([^.]+)\.[^/]+$/.exec(entry)?.[1];
     if (job === undefined || !isSlurmJobId(job) || job === currentJob) continue;
     const dir = path.join(jobsDir, entry, node);
-    if (await stat(dir).then(() => true, () => false)) found.push({ job, dir });
+    if (
+      await stat(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      found.push({ job, dir });
   }
   return found;
 }

@@ -1,8 +1,8 @@
 // A worker node: brings up its container, tells the master it is ready (or why not), and
 // keeps it until the master says done, aborts, or goes away.
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
-import type { NodeRun } from "./index.js";
 import { runEachOnWorker } from "./each.js";
+import type { NodeRun } from "./index.js";
 
 export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
   const { container, log, timer } = run;
