@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker.io slurmctld slurmd slurm-client munge openssh-client debootstrap iproute2
+packages=(docker.io slurmctld slurmd slurm-client munge openssh-client openssh-server debootstrap iproute2
   dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time
   podman uidmap fuse-overlayfs slirp4netns catatonit)
 
@@ -24,6 +24,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   ((created_policy)) && rm -f /usr/sbin/policy-rc.d
 fi
+
+# The unit tests check generated sshd configs with `sshd -t`, which as root wants sshd's
+# privilege separation directory (systemd makes it when it starts sshd; nothing starts it here).
+install -d -m 0755 /run/sshd
 
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 npm run build

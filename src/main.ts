@@ -1,6 +1,8 @@
 // Entry point of the bundle: parse, dispatch, and turn every failure into one clear line.
 // Exit codes: the job script's own; 1 tool failure; 2 usage error; 128+n on signal n.
 import { type Command, parseCommandLine } from "./cli/command-line.js";
+import { CONFIG_KEYS } from "./cli/option-specs.js";
+import { parseConfigFile } from "./core/config-file.js";
 import { EXIT_TOOL_FAILURE, UserError } from "./core/errors.js";
 import { VERSION } from "./version.js";
 
@@ -50,8 +52,11 @@ async function main(argv: string[]): Promise<void> {
   const debug = argv.includes("--debug");
   let code: number;
   try {
-    const { loadConfigLayers } = await import("./io/config-files.js");
-    code = await dispatch(parseCommandLine(argv, process.env, await loadConfigLayers(process.env)));
+    const { readConfigFiles } = await import("./io/config-files.js");
+    const layers = (await readConfigFiles(process.env)).map(({ file, text }) =>
+      parseConfigFile(file, text, CONFIG_KEYS),
+    );
+    code = await dispatch(parseCommandLine(argv, process.env, layers));
   } catch (error) {
     code = report(error, debug);
   }

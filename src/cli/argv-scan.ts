@@ -1,3 +1,4 @@
+import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
 import { envNameFor, type OptionSpec } from "./option-specs.js";
 import type { RawValue } from "./option-values.js";
@@ -78,13 +79,6 @@ function findSpec(specs: readonly OptionSpec[], token: string): OptionSpec | und
   const eq = token.indexOf("=");
   const name = (eq < 0 ? token.slice(2) : token.slice(2, eq)).replace(/_/g, "-");
   return specs.find((spec) => spec.name === name);
-}
-
-/** A config file's values, lowest priority first: site file, then user file. */
-export interface ConfigLayer {
-  /** Where the values came from, e.g. `/etc/srun-docker/config.toml`. */
-  readonly source: string;
-  readonly values: Readonly<Record<string, RawValue["value"]>>;
 }
 
 /** Where an effective option value came from. */

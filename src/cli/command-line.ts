@@ -1,5 +1,6 @@
+import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
-import { type ConfigLayer, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
+import { layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { type HelpTopic, renderHelp } from "./help.js";
 import {
   ASUSER_OPTIONS,

@@ -1,6 +1,7 @@
+import type { ConfigLayer } from "../core/config-file.js";
 import type { GpuMode, GpuRuntime, Memlock, Runtime } from "../core/container-options.js";
 import { usageError } from "../core/errors.js";
-import { type ConfigLayer, type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
+import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { RUN_OPTIONS } from "./option-specs.js";
 import {
   type RawValue,

@@ -1,5 +1,6 @@
+import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
-import { type ConfigLayer, layerValues, scanArgv } from "./argv-scan.js";
+import { layerValues, scanArgv } from "./argv-scan.js";
 import {
   ASUSER_OPTIONS,
   CLEAN_OPTIONS,

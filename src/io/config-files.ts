@@ -1,12 +1,14 @@
 // Site and user config files (TOML), read once at start-up. Layering (later wins):
-// site file < user file < SRUN_DOCKER_* environment < command line.
+// site file < user file < SRUN_DOCKER_* environment < command line. Parsing is core/config-file.ts.
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { parse } from "smol-toml";
-import type { ConfigLayer } from "../cli/argv-scan.js";
-import { CONFIG_KEYS } from "../cli/option-specs.js";
 import { isErrno, UserError } from "../core/errors.js";
+
+export interface ConfigFileText {
+  readonly file: string;
+  readonly text: string;
+}
 
 export function configFilePaths(env: NodeJS.ProcessEnv): string[] {
   const site = env.SRUN_DOCKER_SITE_CONFIG || "/etc/srun-docker/config.toml";
@@ -15,48 +17,19 @@ export function configFilePaths(env: NodeJS.ProcessEnv): string[] {
   return [site, user];
 }
 
-export async function loadConfigLayers(env: NodeJS.ProcessEnv): Promise<ConfigLayer[]> {
-  const layers: ConfigLayer[] = [];
+/** The config files that exist, site first; a missing file is no layer, an unreadable one an error. */
+export async function readConfigFiles(env: NodeJS.ProcessEnv): Promise<ConfigFileText[]> {
+  const found: ConfigFileText[] = [];
   for (const file of configFilePaths(env)) {
-    let text: string;
     try {
-      text = await readFile(file, "utf8");
+      found.push({ file, text: await readFile(file, "utf8") });
     } catch (error) {
       if (isErrno(error, "ENOENT")) continue;
-      throw configError(file, `cannot be read: ${(error as Error).message}`, "fix its permissions or remove it");
+      throw new UserError("config", `config file ${file} cannot be read: ${(error as Error).message}`, {
+        hint: "fix its permissions or remove it",
+        exitCode: 2,
+      });
     }
-    layers.push({ source: file, values: parseConfig(file, text) });
   }
-  return layers;
-}
-
-/** Pure: one file's keys, checked against the configurable options. */
-export function parseConfig(file: string, text: string): ConfigLayer["values"] {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(text) as Record<string, unknown>;
-  } catch (error) {
-    const first = (error as Error).message.split("\n")[0] ?? "";
-    throw configError(file, `is not valid TOML: ${first}`, "see https://toml.io for the syntax");
-  }
-  const values: Record<string, string | boolean | number | readonly string[]> = {};
-  for (const [key, value] of Object.entries(doc)) {
-    const name = key.replace(/_/g, "-");
-    if (!CONFIG_KEYS.includes(name)) {
-      throw configError(file, `has unknown key \`${key}\``, `known keys: ${CONFIG_KEYS.join(", ")}`);
-    }
-    if (Array.isArray(value) && value.every((v) => typeof v === "string")) values[key] = value.join(",");
-    else if (typeof value === "string" || typeof value === "boolean" || typeof value === "number") values[key] = value;
-    else
-      throw configError(
-        file,
-        `key \`${key}\` must be a string, number, boolean or list of strings`,
-        `e.g. ${key} = "value"`,
-      );
-  }
-  return values;
-}
-
-function configError(file: string, what: string, hint: string): UserError {
-  return new UserError("config", `config file ${file} ${what}`, { hint, exitCode: 2 });
+  return found;
 }

@@ -3,8 +3,9 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { renderLegacySshConfigBlock } from "../core/legacy-ssh-config.js";
 import { runCommand } from "./exec.js";
-import { createLegacySshConfigDir, renderLegacySshConfigBlock } from "./legacy-ssh-config.js";
+import { createLegacySshConfigDir } from "./legacy-ssh-config.js";
 
 let base: string;
 beforeEach(async () => {
@@ -49,12 +50,13 @@ describe("createLegacySshConfigDir", () => {
     expect(result.sshConfigBlock).toContain("Host dgx* hsw*\n    Port 12345\n");
   });
 
-  it.runIf(existsSync("/usr/sbin/sshd"))("writes a config sshd accepts", async () => {
+  it("writes a config sshd accepts", async () => {
+    expect(existsSync("/usr/sbin/sshd"), "sshd -t needs openssh-server: run scripts/setup-host.sh").toBe(true);
     const dir = join(base, "c");
     await createLegacySshConfigDir(dir, 2222);
     const r = await runCommand("/usr/sbin/sshd", ["-t", "-f", join(dir, "sshd_config")]);
     expect(r.stderr).not.toMatch(/Bad configuration|Unsupported option|Deprecated option/);
-    if (!/privilege separation directory/.test(r.stderr)) expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
   });
 
   it("keeps an existing directory unless forced", async () => {
@@ -68,9 +70,5 @@ describe("createLegacySshConfigDir", () => {
     await createLegacySshConfigDir(dir, 3333, { force: true });
     expect(await readFile(first.clientKeyPath, "utf8")).not.toBe(key);
     expect(await readdir(base)).toEqual(["c"]);
-  });
-
-  it("says to replace the placeholder host pattern", () => {
-    expect(renderLegacySshConfigBlock("/h/c", 12345)).toMatch(/^# .*\n# Replace node\* .*\nHost node\*\n/);
   });
 });

@@ -8,6 +8,12 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { isErrno, UserError } from "../core/errors.js";
+import {
+  HOST_KEY_ALIAS,
+  HOST_KEY_TYPES,
+  renderLegacySshConfigBlock,
+  renderLegacySshdConfig,
+} from "../core/legacy-ssh-config.js";
 import { tempPathBeside } from "./atomic-file.js";
 import { generateKeyPair, type KeygenOptions } from "./ssh-material.js";
 
@@ -26,11 +32,6 @@ export interface LegacySshConfig {
   /** The block for ~/.ssh/config, ending in a newline. */
   sshConfigBlock: string;
 }
-
-// No RSA: every OpenSSH since 6.5 (2014) has ed25519, and RSA keys are slow to make.
-const HOST_KEY_TYPES = ["ed25519", "ecdsa"] as const;
-/** Every container presents the same host keys, so ssh checks them under one name. */
-const HOST_KEY_ALIAS = "srun-docker-containers";
 
 export async function createLegacySshConfigDir(
   dir: string,
@@ -79,47 +80,4 @@ export async function createLegacySshConfigDir(
     knownHostsPath: join(target, "known_hosts"),
     sshConfigBlock: renderLegacySshConfigBlock(target, port, options.hostPatterns),
   };
-}
-
-/** sshd_config for `sshd -f <dir>/sshd_config` run as the user inside the containers. */
-export function renderLegacySshdConfig(dir: string, port: number): string {
-  return [
-    "# Written by `srun-docker sshconfig`: an sshd run by the user inside job containers.",
-    `Port ${port}`,
-    ...HOST_KEY_TYPES.map((type) => `HostKey ${dir}/ssh_host_${type}_key`),
-    // The user's own ~/.ssh/authorized_keys keeps working for keys set up the old way.
-    `AuthorizedKeysFile ${dir}/authorized_keys .ssh/authorized_keys`,
-    "PubkeyAuthentication yes",
-    "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
-    "PermitRootLogin no",
-    // A user-run sshd cannot use PAM, and the shared home's modes are not its business.
-    "UsePAM no",
-    "StrictModes no",
-    "X11Forwarding no",
-    "PrintMotd no",
-    "AcceptEnv LANG LC_*",
-    "",
-  ].join("\n");
-}
-
-export function renderLegacySshConfigBlock(
-  dir: string,
-  port: number,
-  hostPatterns: readonly string[] = ["node*"],
-): string {
-  return [
-    `# srun-docker: ssh between job containers, whose sshd listens on port ${port}.`,
-    ...(hostPatterns.length === 1 && hostPatterns[0] === "node*"
-      ? ["# Replace node* with your compute nodes' names (sinfo -h -N -o %N)."]
-      : []),
-    `Host ${hostPatterns.join(" ")}`,
-    `    Port ${port}`,
-    `    IdentityFile ${dir}/id_ed25519`,
-    "    IdentitiesOnly yes",
-    `    HostKeyAlias ${HOST_KEY_ALIAS}`,
-    `    UserKnownHostsFile ${dir}/known_hosts`,
-    "    StrictHostKeyChecking yes",
-    "",
-  ].join("\n");
 }

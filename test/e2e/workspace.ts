@@ -5,6 +5,11 @@ import path from "node:path";
 import { REPO, STATE } from "./cluster.js";
 
 const BUNDLE = path.join(REPO, "dist/srun-docker.cjs");
+/** The single executable (Node inside), for nodes without Node.js. */
+export const SEA = path.join(REPO, "dist/srun-docker");
+
+/** Which build lands in ~/bin: the .cjs bundle (needs node on the nodes) or the single executable. */
+export type ToolBuild = "bundle" | "sea";
 
 export interface Workspace {
   user: string;
@@ -15,12 +20,13 @@ export interface Workspace {
   write(name: string, content: string, mode?: number): string;
 }
 
-export function installTool(user: string, uid: number): void {
-  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
+export function installTool(user: string, uid: number, build: ToolBuild = "bundle"): void {
+  const file = build === "sea" ? SEA : BUNDLE;
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
   const bin = `/home/${user}/bin`;
   mkdirSync(bin, { recursive: true });
   chownSync(bin, uid, uid);
-  copyFileSync(BUNDLE, `${bin}/srun-docker`);
+  copyFileSync(file, `${bin}/srun-docker`);
   chownSync(`${bin}/srun-docker`, uid, uid);
   chmodSync(`${bin}/srun-docker`, 0o755);
   // The Epilog that the docs give to admins calls the tool from the cluster's bin.
@@ -28,9 +34,9 @@ export function installTool(user: string, uid: number): void {
   chmodSync(path.join(STATE, "bin/srun-docker"), 0o755);
 }
 
-export function createWorkspace(user: string, uid: number): Workspace {
+export function createWorkspace(user: string, uid: number, build: ToolBuild = "bundle"): Workspace {
   const home = `/home/${user}`;
-  installTool(user, uid);
+  installTool(user, uid, build);
   const dir = mkdtempSync(path.join(home, "e2e-"));
   chownSync(dir, uid, uid);
   return {

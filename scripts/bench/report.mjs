@@ -1,0 +1,49 @@
+// Statistics and the printed report: tables of medians and ratios, then the JSON summary.
+import { writeFileSync } from "node:fs";
+
+export const IDEAL_MODEL =
+  "ideal launch(N) = floor A(N) + max(floor B, N × (b + c) / cores): srun must start the tasks (floor A), one node must start its " +
+  "container and sshd (floor B), and when N nodes share the cores no schedule beats their total CPU work over the cores; b = the " +
+  "machine's busy CPU seconds during floor B (daemon, runc, sshd; median), c = the tool's CPU seconds per node (with its docker CLI children; median)";
+
+export function stats(values) {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  const r = (x) => Math.round(x * 1000) / 1000;
+  return { min: r(v[0]), median: r(mid), max: r(v.at(-1)) };
+}
+
+const fmt = (s) => `${s.min.toFixed(2)} / ${s.median.toFixed(2)} / ${s.max.toFixed(2)}`;
+
+/** Prints the tables and the JSON, and writes the JSON to bench-results.json. */
+export function printReport(summary) {
+  const { results } = summary;
+  const lines = [
+    "| N | floor A: srun hostname | floor B: docker run → sshd banner | launch | teardown | total | launch ÷ (A+B) | ideal launch | launch ÷ ideal | tool CPU s/node | tool max RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of results) {
+    lines.push(
+      `| ${r.nodes} | ${fmt(r.floorA)} | ${fmt(r.floorB)} | ${fmt(r.launch)} | ${fmt(r.teardown)} | ${fmt(r.total)} | ${r.launchOverFloors.toFixed(2)} | ${r.idealLaunch.toFixed(2)} | ${r.launchOverIdeal.toFixed(2)} | ${fmt(r.tool.cpuSecondsPerNode)} | ${r.tool.maxRssMiB.median.toFixed(0)} |`,
+    );
+  }
+  console.log("Times in seconds, min / median / max; ratios of medians.\n");
+  console.log(lines.join("\n"));
+  console.log(
+    `\n${Object.entries(summary.scaling)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join("; ")}`,
+  );
+  console.log("\nPer-node phases reported by the tool (median s):\n");
+  console.log("| N | role | prepare | containers up | job | teardown |\n|---|---|---|---|---|---|");
+  for (const r of results) {
+    for (const role of ["master", "worker"]) {
+      const p = (k) => r.tool.phases[`${role}.${k}`]?.median.toFixed(2) ?? "-";
+      console.log(`| ${r.nodes} | ${role} | ${p("prepare")} | ${p("containersUp")} | ${p("job")} | ${p("teardown")} |`);
+    }
+  }
+  console.log(`\n${summary.idealModel}\n`);
+  const json = JSON.stringify(summary, null, 2);
+  console.log(json);
+  writeFileSync("bench-results.json", `${json}\n`);
+}
