@@ -40,7 +40,7 @@ describe("the single executable runs whole jobs", () => {
     expect(clusterProfile(), "no Epilog may clean up for us: bash test/cluster/cluster.sh profile strict").toBe(
       "strict",
     );
-    ws.write("sleep.sh", "#!/bin/bash\nsleep 300\n", 0o755);
+    ws.write("sleep.sh", '#!/bin/bash\nmpirun -H "$hostlist" -np "$np" sleep 300\n', 0o755);
     const sub = await runAs(USER, inDir(`sbatch -N 2 --wrap='srun ${tool} --container=${IMAGE} --script=./sleep.sh'`));
     expect(sub.code, sub.stderr).toBe(0);
     const { id, nodes } = await runningJob(USER, UID, 2, /sleep 300/);
