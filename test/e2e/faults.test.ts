@@ -17,6 +17,7 @@ import {
   startAs,
   waitFor,
 } from "./cluster.js";
+import { expectReadmeQuote } from "./readme-quotes.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
@@ -52,6 +53,8 @@ describe("a node that cannot take part", () => {
       figure("image missing on node2", `exit ${r.code} after ${seconds(r.ms)}`);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/node2.*not present on node2/);
+      expectReadmeQuote(r.stderr, "image `IMG` is not present on node2");
+      expectReadmeQuote(r.stderr, "srun-docker: error: a node failed after 0.4 s");
       expect(r.ms).toBeLessThan(30_000);
       expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
     } finally {
@@ -66,6 +69,7 @@ describe("a node that cannot take part", () => {
       figure("dockerd down on node2", `exit ${r.code} after ${seconds(r.ms)}`);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/node2: .*docker is not usable on node2/);
+      expectReadmeQuote(r.stderr, "srun-docker: error: a node failed after 0.4 s");
       expect(r.ms).toBeLessThan(30_000);
     } finally {
       await run("bash", [CLUSTER_SH, "start-docker", "2"]);
@@ -124,6 +128,10 @@ describe("a container that dies while it starts", () => {
       expect(r.stderr).toMatch(
         /sshd in the container on node[12] exited with 127 before it was ready: .*\/usr\/sbin\/sshd.*not found/,
       );
+      expectReadmeQuote(
+        r.stderr,
+        "sshd in the container on node2 exited with 127 before it was ready: srun-docker-switch: 4: /usr/sbin/sshd: not found",
+      );
       // Far inside --timeout (120 s): the exit is seen, not waited out.
       expect(r.ms).toBeLessThan(15_000);
       expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
@@ -155,6 +163,10 @@ describe("a container that dies while it starts", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /the container on node2 was killed \(exit 137: out of memory, or SIGKILL\) before it was ready/,
+    );
+    expectReadmeQuote(
+      r.stderr,
+      "the container on node2 was killed (exit 137: out of memory, or SIGKILL) before it was ready",
     );
     expect(after).toBeLessThan(5000);
     expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });

@@ -16,6 +16,7 @@ import {
   startAs,
   waitFor,
 } from "./cluster.js";
+import { expectReadmeQuote } from "./readme-quotes.js";
 import { type CaseTimes, killSrunDocker, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
@@ -140,6 +141,7 @@ describe(`teardown at N=${N} without an Epilog`, () => {
         (result) => {
           expect(result.code).not.toBe(0);
           expect(result.stderr).toMatch(new RegExp(`node${worker} was lost`));
+          expectReadmeQuote(result.stderr, "node2 was lost during the job");
         },
       );
     });
