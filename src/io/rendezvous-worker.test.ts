@@ -1,22 +1,18 @@
-import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { UserError } from "../core/errors.js";
-import { startRendezvousMaster } from "./rendezvous-master.js";
+import { computeMac } from "./rendezvous-crypto.js";
 import {
-  computeMac,
-  createLineDecoder,
-  encodeMessage,
-  type MasterMessage,
-  parseWorkerMessage,
-} from "./rendezvous-protocol.js";
+  fakeMaster,
+  jobKey,
+  master,
+  onHello,
+  runCleanups,
+  secret,
+  sendTo as send,
+} from "./rendezvous-harness.test-support.js";
 import { connectRendezvousWorker, type RendezvousWorkerOptions, type WorkerEvent } from "./rendezvous-worker.js";
 
-const secret = Buffer.alloc(32, 1);
-const jobKey = "77.1";
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
+afterEach(runCleanups);
 
 function worker(port: number, options: Partial<RendezvousWorkerOptions> = {}) {
   return connectRendezvousWorker({
@@ -32,44 +28,8 @@ function worker(port: number, options: Partial<RendezvousWorkerOptions> = {}) {
   });
 }
 
-async function realMaster(port: number) {
-  const m = await startRendezvousMaster({
-    port,
-    host: "127.0.0.1",
-    secret,
-    jobKey,
-    expectedNodes: ["n1"],
-    deadlineMs: 3000,
-  });
-  cleanups.push(() => m.close());
-  return m;
-}
-
-/** A server on the port that answers each connection with `behave`. */
-function fakeMaster(behave: (socket: Socket) => void, port = 0): Promise<{ server: Server; port: number }> {
-  return new Promise((resolve) => {
-    const server = createServer((socket) => {
-      socket.on("error", () => {});
-      behave(socket);
-    });
-    cleanups.push(() => server.close());
-    server.listen(port, "127.0.0.1", () => resolve({ server, port: (server.address() as { port: number }).port }));
-  });
-}
-
-const send = (socket: Socket, message: MasterMessage) => socket.write(encodeMessage(message));
-
-/** Answers every hello with `answer(masterNonce, hello)`. */
-function onHello(socket: Socket, answer: (masterNonce: string, hello: { nonce: string; node: string }) => void) {
-  const masterNonce = "d".repeat(32);
-  send(socket, { type: "challenge", v: 1, nonce: masterNonce });
-  const decoder = createLineDecoder();
-  socket.on("data", (chunk: Buffer) => {
-    for (const line of decoder.push(chunk).lines) {
-      const message = parseWorkerMessage(line);
-      if (message?.type === "hello") answer(masterNonce, message);
-    }
-  });
+function realMaster(port: number) {
+  return master({ port, expectedNodes: ["n1"], deadlineMs: 3000 });
 }
 
 describe("connectRendezvousWorker", () => {

@@ -1,0 +1,112 @@
+/**
+ * The rendezvous wire protocol, pure: newline-delimited JSON messages, their validation and
+ * framing. The MACs are computed in io/rendezvous-crypto.ts; the master and worker edges
+ * (io/rendezvous-master*.ts, io/rendezvous-worker*.ts) own the sockets.
+ *
+ * Handshake (both sides prove they hold the per-user secret, bound to this job step):
+ *   master → {type:"challenge", v, nonce}
+ *   worker → {type:"hello", node, rank, nonce, mac: HMAC(secret, "worker|job|mNonce|wNonce|node")}
+ *   master → {type:"welcome", mac: HMAC(secret, "master|job|mNonce|wNonce|node")}
+ * Then the worker sends "ready" or "failed", the master "done" or "abort"; both send "ping".
+ * With the "each" launcher the master also sends "go" once every worker is ready, and each
+ * worker answers "exited" with its own script's code when that ends, then waits for done/abort.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+/** A longer line is an attack or a bug: the connection is dropped. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+const nonce = z.string().regex(/^[0-9a-f]{32}$/);
+const mac = z.string().regex(/^[0-9a-f]{64}$/);
+// A node name is a Slurm host name; "|" would make the MAC input ambiguous.
+const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
+const text = z.string().max(16 * 1024);
+const exitCode = z.int().min(0).max(255);
+
+const masterMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("challenge"), v: z.int(), nonce }),
+  z.object({ type: z.literal("welcome"), mac }),
+  z.object({ type: z.literal("reject"), reason: text }),
+  z.object({ type: z.literal("ping") }),
+  z.object({ type: z.literal("done"), exitCode }),
+  z.object({ type: z.literal("abort"), reason: text }),
+  z.object({ type: z.literal("go") }),
+]);
+
+const workerMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("hello"), node: nodeName, rank: z.int().min(0), nonce, mac }),
+  z.object({ type: z.literal("ready") }),
+  z.object({ type: z.literal("failed"), message: text }),
+  z.object({ type: z.literal("ping") }),
+  z.object({ type: z.literal("exited"), exitCode }),
+]);
+
+export type MasterMessage = z.infer<typeof masterMessage>;
+export type WorkerMessage = z.infer<typeof workerMessage>;
+
+function parseWith<T>(schema: z.ZodType<T>, line: string): T | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+/** A line the worker received; undefined for anything malformed. */
+export function parseMasterMessage(line: string): MasterMessage | undefined {
+  return parseWith(masterMessage, line);
+}
+
+/** A line the master received; undefined for anything malformed. */
+export function parseWorkerMessage(line: string): WorkerMessage | undefined {
+  return parseWith(workerMessage, line);
+}
+
+export function encodeMessage(message: MasterMessage | WorkerMessage): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** An exit status as the wire carries it: an integer 0..255 (anything not a number is 1). */
+export function toWireExitCode(code: number): number {
+  if (Number.isNaN(code)) return 1;
+  return Math.min(255, Math.max(0, Math.trunc(code)));
+}
+
+export function isValidNodeName(node: string): boolean {
+  return nodeName.safeParse(node).success;
+}
+
+/** What both MACs of one handshake are computed over. */
+export interface HandshakeInput {
+  jobKey: string;
+  masterNonce: string;
+  workerNonce: string;
+  node: string;
+}
+
+/** Splits a byte stream into lines; reports overflow once a line grows past the limit. */
+export interface LineDecoder {
+  push(chunk: Buffer): { lines: string[]; overflow: boolean };
+}
+
+export function createLineDecoder(maxLineBytes: number = MAX_LINE_BYTES): LineDecoder {
+  let pending: Buffer = Buffer.alloc(0);
+  return {
+    push(chunk) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const lines: string[] = [];
+      let start = 0;
+      for (let end = pending.indexOf(10, start); end !== -1; end = pending.indexOf(10, start)) {
+        if (end - start > maxLineBytes) return { lines, overflow: true };
+        lines.push(pending.subarray(start, end).toString("utf8"));
+        start = end + 1;
+      }
+      pending = pending.subarray(start);
+      return { lines, overflow: pending.length > maxLineBytes };
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * The handshake's randomness and MACs (see core/rendezvous-protocol.ts for the exchange).
+ * Here rather than in core because they need node:crypto.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { HandshakeInput } from "../core/rendezvous-protocol.js";
+
+export function createNonce(): string {
+  return randomBytes(16).toString("hex");
+}
+
+/** The MAC one side sends; the role prefix stops a reflected MAC from passing as the other's. */
+export function computeMac(secret: Buffer, role: "worker" | "master", input: HandshakeInput): string {
+  const data = [role, input.jobKey, input.masterNonce, input.workerNonce, input.node].join("|");
+  return createHmac("sha256", secret).update(data, "utf8").digest("hex");
+}
+
+/** Compares in constant time, so the answer's timing says nothing about the expected MAC. */
+export function verifyMac(secret: Buffer, role: "worker" | "master", input: HandshakeInput, received: string): boolean {
+  const expected = Buffer.from(computeMac(secret, role, input), "hex");
+  const got = Buffer.from(received, "hex");
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}

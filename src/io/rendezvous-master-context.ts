@@ -1,0 +1,83 @@
+/**
+ * What the parts of the rendezvous master share: the public result and event types, one
+ * connection as the master sees it, and the one mutable context (the state of
+ * core/rendezvous-master-state.ts, the roster, the open connections). The parts are
+ * rendezvous-master-handshake.ts (a connection until it authenticates),
+ * rendezvous-master-session.ts (joined workers, heartbeats, `ready`) and
+ * rendezvous-master-shutdown.ts (farewell, linger, close); rendezvous-master.ts wires them.
+ */
+import type { Socket } from "node:net";
+import type { RendezvousFailure } from "../core/rendezvous-failure.js";
+import { type MasterInput, type MasterState, nextMasterState } from "../core/rendezvous-master-state.js";
+import { encodeMessage, type MasterMessage } from "../core/rendezvous-protocol.js";
+import type { ReadyWorker, Roster } from "../core/rendezvous-roster.js";
+import type { Timers } from "./timers.js";
+
+export type MasterEvent =
+  | { type: "listening"; port: number }
+  | { type: "connection-dropped"; remote: string; reason: string }
+  | { type: "worker-authenticated"; node: string; rank: number; remote: string }
+  | { type: "worker-ready"; node: string }
+  | { type: "worker-failed"; node: string; message: string }
+  | { type: "worker-exited"; node: string; exitCode: number }
+  | { type: "worker-lost"; node: string; reason: string }
+  | { type: "lingering"; nodes: string[]; lingerMs: number };
+
+export type ReadyResult =
+  | { ok: true; workers: ReadyWorker[]; elapsedMs: number }
+  | { ok: false; failure: RendezvousFailure };
+
+export interface WorkerLost {
+  node: string;
+  reason: string;
+}
+
+export interface WorkerExited {
+  node: string;
+  exitCode: number;
+}
+
+export interface Connection {
+  socket: Socket;
+  remote: string;
+  masterNonce: string;
+  /** Set once the peer proved it holds the secret and took this node's place in the roster. */
+  node?: string;
+  lastHeardAt: number;
+  /** The first reason it was dropped; a close after it reports this, not "connection closed". */
+  dropReason?: string;
+  handshakeTimer: unknown;
+}
+
+export interface MasterContext {
+  state: MasterState;
+  readonly roster: Roster<Connection>;
+  readonly connections: Set<Connection>;
+  readonly timers: Timers;
+  readonly startedAt: number;
+  emit(event: MasterEvent): void;
+}
+
+/** Moves the state on; an input the state cannot take is a bug in the master itself. */
+export function advance(ctx: MasterContext, input: MasterInput): void {
+  const next = nextMasterState(ctx.state, input);
+  if (next === undefined) {
+    throw new Error(`internal error: rendezvous ${input.type} while ${ctx.state.phase}; please report`);
+  }
+  ctx.state = next;
+}
+
+export function send(conn: Connection, message: MasterMessage): void {
+  if (!conn.socket.destroyed && conn.socket.writable) conn.socket.write(encodeMessage(message));
+}
+
+/** Ends a connection; `gently` lets a last message (a reject) flush before the close. */
+export function drop(ctx: MasterContext, conn: Connection, reason: string, gently = false): void {
+  // A joined worker's loss is reported by its node (worker-lost), not as an anonymous drop.
+  if (conn.dropReason === undefined && conn.node === undefined) {
+    ctx.emit({ type: "connection-dropped", remote: conn.remote, reason });
+  }
+  conn.dropReason ??= reason;
+  if (gently) conn.socket.end();
+  else conn.socket.destroy();
+}

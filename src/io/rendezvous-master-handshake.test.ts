@@ -1,0 +1,84 @@
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  manualTimers,
+  master,
+  rawClient,
+  runCleanups,
+  settleIo,
+  waitUntil,
+  worker,
+} from "./rendezvous-harness.test-support.js";
+import type { MasterEvent } from "./rendezvous-master.js";
+
+afterEach(runCleanups);
+
+describe("the master's handshake", () => {
+  it("rejects an impostor worker and notes it for the node it claimed", async () => {
+    const m = await master({ expectedNodes: ["n1"], deadlineMs: 400 });
+    const impostor = worker(m.port, "n1", { secret: Buffer.alloc(32, 2), deadlineMs: 300 });
+    await expect(impostor).rejects.toThrow(/could not join the rendezvous at 127\.0\.0\.1:\d+/);
+    const ready = await m.ready;
+    expect(!ready.ok && ready.failure.missing).toEqual([
+      {
+        node: "n1",
+        state: "never-connected",
+        note: expect.stringMatching(/claiming to be it failed authentication/),
+      },
+    ]);
+  });
+
+  it("rejects a node not in the job and a second hello for the same node", async () => {
+    const m = await master({ expectedNodes: ["n1"] });
+    await worker(m.port, "n1");
+    await expect(worker(m.port, "n1", { deadlineMs: 200 })).rejects.toThrow(/n1 already joined/);
+    await expect(worker(m.port, "n9", { deadlineMs: 200 })).rejects.toThrow(/n9 is not part of this job step/);
+  });
+
+  it("drops garbage, early messages and overlong lines, and keeps serving", async () => {
+    const m = await master({ expectedNodes: ["n1"] });
+    for (const bytes of ["hello\n", "{}\n", '{"type":"ready"}\n', "x".repeat(70 * 1024)]) {
+      const client = rawClient(m.port);
+      client.socket.write(bytes);
+      expect(await client.closed).toMatch(/^\{"type":"challenge"/);
+    }
+    (await worker(m.port, "n1")).reportReady();
+    expect((await m.ready).ok).toBe(true);
+  });
+
+  it("never crashes on random bytes", async () => {
+    const m = await master({ expectedNodes: ["n1"], handshakeTimeoutMs: 200 });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.boolean(), async (bytes, newline) => {
+        const client = rawClient(m.port);
+        client.socket.end(newline ? Buffer.concat([bytes, Buffer.from("\n")]) : bytes);
+        await client.closed;
+      }),
+      { numRuns: 60 },
+    );
+    (await worker(m.port, "n1")).reportReady();
+    expect((await m.ready).ok).toBe(true);
+  });
+
+  it("drops a connection that sends no hello within the handshake timeout", async () => {
+    const timers = manualTimers();
+    const events: MasterEvent[] = [];
+    const m = await master({ expectedNodes: ["n1"], deadlineMs: 60_000, timers, onEvent: (e) => events.push(e) });
+    const client = rawClient(m.port);
+    let closed = false;
+    void client.closed.then(() => {
+      closed = true;
+    });
+    await waitUntil(() => client.received().startsWith('{"type":"challenge"'), 2000);
+    timers.advance(4999);
+    await settleIo();
+    expect(closed).toBe(false);
+    timers.advance(1);
+    await client.closed;
+    expect(events).toContainEqual({
+      type: "connection-dropped",
+      remote: expect.any(String),
+      reason: "no valid hello in time",
+    });
+  });
+});
