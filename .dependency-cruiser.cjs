@@ -10,17 +10,18 @@ module.exports = {
     },
     {
       name: "core-is-pure",
-      comment: "core/ holds pure logic: it imports nothing from cli/, io/, commands/ or Node's runtime modules.",
+      comment: "core/ holds pure logic: it imports nothing from cli/, io/ or commands/.",
       severity: "error",
       from: { path: "^src/core/" },
       to: { path: "^src/(cli|io|commands)/|^src/main\\.ts$" },
     },
     {
       name: "core-no-node-runtime",
-      comment: "core/ may use Node only for types; anything that touches the outside belongs in io/.",
+      comment:
+        "core/ may use Node only for types, and node:path (string logic); anything that touches the outside belongs in io/.",
       severity: "error",
       from: { path: "^src/core/", pathNot: "\\.test\\.ts$" },
-      to: { dependencyTypes: ["core"], dependencyTypesNot: ["type-only"] },
+      to: { dependencyTypes: ["core"], dependencyTypesNot: ["type-only"], pathNot: "^(node:)?path$" },
     },
     {
       name: "io-below-commands-and-cli",
@@ -42,6 +43,13 @@ module.exports = {
       severity: "error",
       from: { path: "^src/commands/([^/]+)/" },
       to: { path: "^src/commands/", pathNot: "^src/commands/$1/" },
+    },
+    {
+      name: "commands-are-leaves",
+      comment: "A one-file subcommand imports no other subcommand; what two share lives lower.",
+      severity: "error",
+      from: { path: "^src/commands/[^/]+\\.ts$" },
+      to: { path: "^src/commands/" },
     },
   ],
   options: {

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import type { CleanOptions } from "../cli/subcommand-options.js";
 import { selectLabels, TOOL_LABEL } from "../core/names.js";
 import { ContainerRuntime } from "../io/container-runtime.js";
-import { findStale } from "./run/stale.js";
+import { findStaleContainers } from "../io/stale-containers.js";
 
 export async function runClean(
   options: CleanOptions,
@@ -20,7 +20,7 @@ export async function runClean(
       ? { [TOOL_LABEL]: "1", [`${TOOL_LABEL}.job`]: options.job }
       : selectLabels({ uid, jobId: options.job });
   const found = await runtime.list(labels);
-  const doomed = options.job !== undefined || options.all ? found : await findStale(found);
+  const doomed = options.job !== undefined || options.all ? found : await findStaleContainers(found);
   for (const c of doomed)
     out.write(
       `${options.dryRun ? "would remove" : "removing"} ${c.name} (job ${c.labels[`${TOOL_LABEL}.job`] ?? "?"})\n`,

@@ -181,20 +181,16 @@ describe("buildDockerRunArgs", () => {
     ]);
   });
 
-  test("asuser-style interactive container", () => {
+  test("asuser-style container in the foreground, removed when it exits", () => {
     const args = buildDockerRunArgs({
       ...PLAN,
       detach: false,
       remove: true,
-      interactive: true,
-      tty: true,
-      init: false,
       network: undefined,
-      hostname: "node1-contain",
       command: ["bash"],
     });
-    expect(args.slice(0, 7)).toEqual(["run", "--rm", "-i", "-t", "--name", "srun-docker-alice-42.0-node1", "--label"]);
-    expect(args).toContain("--hostname");
+    expect(args.slice(0, 6)).toEqual(["run", "--rm", "--init", "--name", "srun-docker-alice-42.0-node1", "--label"]);
+    expect(args).not.toContain("--net=host");
     expect(args.at(-1)).toBe("bash");
   });
 

@@ -52,10 +52,6 @@ export interface ContainerPlan {
   readonly command: readonly string[];
   readonly detach: boolean;
   readonly remove?: boolean;
-  readonly tty?: boolean;
-  readonly interactive?: boolean;
-  readonly init?: boolean;
-  readonly hostname?: string;
   readonly entrypoint?: string;
   /**
    * The node's switch directory (lifeline FIFO): the container ends and removes itself when
@@ -71,13 +67,10 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   const args = ["run"];
   if (plan.detach) args.push("-d");
   if (plan.remove || plan.switchDir !== undefined) args.push("--rm");
-  if (plan.interactive) args.push("-i");
-  if (plan.tty) args.push("-t");
-  if (plan.init ?? true) args.push("--init");
-  args.push("--name", plan.name);
+  // An init reaps the zombies sshd and the job leave, and passes signals on.
+  args.push("--init", "--name", plan.name);
   for (const [key, value] of Object.entries(plan.labels)) args.push("--label", `${key}=${value}`);
   if (plan.network !== undefined) args.push(`--net=${plan.network}`);
-  if (plan.hostname !== undefined) args.push("--hostname", plan.hostname);
   args.push(...userArgs(plan));
   if (plan.sshClientConfig !== undefined) args.push("-v", `${plan.sshClientConfig}:/etc/ssh/ssh_config:ro`);
   args.push(

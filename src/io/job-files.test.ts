@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { jobDirPath, removeJobDir, writeJobFiles } from "./job-files.js";
+import { jobDirPath } from "../core/job-paths.js";
+import { removeJobDir, writeJobFiles } from "./job-files.js";
 
 let jobs: string;
 beforeEach(async () => {

@@ -7,23 +7,12 @@
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { isErrno } from "../core/errors.js";
+import { checkSegment } from "../core/job-paths.js";
 import { writeFileAtomic } from "./atomic-file.js";
 
 export interface JobFile {
   content: string | Buffer;
   mode: number;
-}
-
-/** A path segment we build paths from: no separators, no "." or "..". */
-function checkSegment(what: string, value: string): string {
-  if (value === "" || value === "." || value === ".." || /[/\0]/.test(value)) {
-    throw new Error(`internal error: unsafe ${what} ${JSON.stringify(value)} for a job path (please report)`);
-  }
-  return value;
-}
-
-export function jobDirPath(jobsDir: string, jobKey: string, node: string): string {
-  return join(jobsDir, checkSegment("job key", jobKey), checkSegment("node", node));
 }
 
 /** Creates `jobDir` (0700) and writes each file atomically with exactly its mode. */

@@ -2,15 +2,14 @@
 // (torchrun, DeepSpeed --no_ssh). The first non-zero exit anywhere ends the job everywhere,
 // so peers do not hang in a collective waiting for a node that is gone.
 import { UserError } from "../../core/errors.js";
-import { spawnInherit } from "../../io/exec.js";
 import type { RendezvousMaster, WorkerExited, WorkerLost } from "../../io/rendezvous-master.js";
 import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
 import { exitCodeOf } from "../../io/signals.js";
-import type { NodeRun } from "./index.js";
+import type { NodeRun } from "./node-run.js";
 
 export async function runEachOnMaster(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
   rendezvous.start();
-  const job = spawnInherit(run.options.runtime, run.plan.execArgs);
+  const job = run.startScript();
   const pending = new Set(run.ctx.nodes.filter((n) => n !== run.ctx.nodeName));
   let firstFailure: number | undefined;
   let settle: () => void = () => {};
@@ -59,7 +58,7 @@ export async function runEachOnMaster(run: NodeRun, rendezvous: RendezvousMaster
 export async function runEachOnWorker(run: NodeRun, session: RendezvousWorkerSession): Promise<number | WorkerOutcome> {
   const go = await session.waitForGo();
   if (go.kind !== "go") return go;
-  const job = spawnInherit(run.options.runtime, run.plan.execArgs);
+  const job = run.startScript();
   const first = await Promise.race([
     job.exit.then((exit) => ({ exit })),
     session.outcome.then((outcome) => ({ outcome })),

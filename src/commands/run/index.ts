@@ -2,122 +2,48 @@
 // node of the step. The first node is the master (rendezvous server, runs the script in
 // ssh mode); the others are workers. Every path out of here removes this node's container.
 import { readFile } from "node:fs/promises";
-import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { resolveGpus } from "../../core/gpus.js";
-import { findMissingEnvlist } from "../../core/job-env.js";
-import { deriveJobPorts } from "../../core/ports.js";
+import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
+import { planJobPorts, planNode, shouldCountGpus } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
-import { ContainerRuntime, defaultDockerApi } from "../../io/container-runtime.js";
-import { withDebugLog } from "../../io/docker-api.js";
-import { runCommand } from "../../io/exec.js";
-import { readIdentity } from "../../io/identity.js";
-import { createLogger, type Logger, PhaseTimer } from "../../io/log.js";
-import { countNodeGpus } from "../../io/nvidia-smi.js";
-import { exitCodeForSignal, onTerminationSignals, type SignalSource } from "../../io/signals.js";
+import { createLogger, PhaseTimer } from "../../io/log.js";
+import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
-import { renderDryRun } from "./dry-run.js";
 import { cancelRendezvous, failRendezvous, messageOf, openRendezvous, type RendezvousLink } from "./link.js";
 import { runMaster } from "./master.js";
 import { NodeContainer } from "./node-container.js";
-import { type NodePlan, planNode, resolveScript } from "./node-setup.js";
+import { type NodeRun, type Once, once } from "./node-run.js";
+import { defaultRunDeps, type RunDeps } from "./run-deps.js";
+import { resolveScript } from "./script-path.js";
 import { removeStaleContainers } from "./stale.js";
 import { runWorker } from "./worker.js";
 
-export interface RunDeps {
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  hostname: string;
-  signals: SignalSource;
-  exit: (code: number) => never;
-}
-
-export function defaultRunDeps(): RunDeps {
-  return {
-    env: process.env,
-    cwd: process.cwd(),
-    hostname: osHostname(),
-    signals: process,
-    exit: (code) => process.exit(code),
-  };
-}
-
-/** Everything master and worker share once this node is planned. */
-export interface NodeRun {
-  options: RunOptions;
-  ctx: JobContext;
-  log: Logger;
-  timer: PhaseTimer;
-  runtime: ContainerRuntime;
-  plan: NodePlan;
-  container: NodeContainer;
-  deadlineMs: number;
-  /** Registers what to do first when a termination signal arrives. */
-  onCancel(action: () => Promise<void>): void;
-  /** Removes what killed runs left on this node; started once the job runs. */
-  sweepStale: Once;
-}
-
-/** A task run at most once, however often it is asked for; `started()` tells if it was. */
-export interface Once {
-  (): Promise<void>;
-  started(): Promise<void> | undefined;
-}
-
-export function once(task: () => Promise<void>): Once {
-  let promise: Promise<void> | undefined;
-  const run = (() => {
-    promise ??= task();
-    return promise;
-  }) as Once;
-  run.started = () => promise;
-  return run;
-}
-
 export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
   const ctx = resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
-  const log = createLogger({ prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`, debug: options.debug });
-  const timer = new PhaseTimer();
-  const ports = deriveJobPorts(ctx.jobId, ctx.stepId, {
-    sshdPort: options.sshdPort,
-    rendezvousPort: options.rendezvousPort,
+  const log = createLogger({
+    prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`,
+    debug: options.debug,
+    write: (text) => deps.stderr.write(text),
   });
-  // --debug shows every engine command this node runs, as the user could type it.
-  const api = defaultDockerApi(options.runtime, deps.env);
-  const runtime = new ContainerRuntime(
-    options.runtime,
-    ctx.nodeName,
-    (file, args, opts) => {
-      log.debug(`$ ${file} ${args.join(" ")}`);
-      return runCommand(file, args, opts);
-    },
-    undefined,
-    undefined,
-    api && withDebugLog(api, log),
-  );
-  if (options.dryRun) {
-    const identity = await readIdentity();
-    const gpus = resolveGpus(
-      { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
-      deps.env,
-    );
-    process.stdout.write(renderDryRun({ options, ctx, identity, ports, gpus, cwd: deps.cwd, env: deps.env }));
-    return 0;
-  }
+  if (options.dryRun) return printDryRun(options, ctx, deps);
+  const timer = new PhaseTimer();
+  const ports = planJobPorts(options, ctx);
+  const runtime = deps.createRuntime(options.runtime, ctx.nodeName, log);
   const cancelActions: Array<() => Promise<void>> = [];
   let container: NodeContainer | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
+  let cancelling: Promise<void> | undefined;
   const unsubscribe = onTerminationSignals((signal) => {
     cancelledBy = signal;
     log.info(`${signal} received: tearing down`);
     // Slurm sends SIGKILL KillWait seconds (as few as 5) after SIGTERM: the container goes
     // first, and only then are the other nodes told (which may wait for a slow peer).
-    void (async () => {
+    cancelling = (async () => {
       await container?.remove().catch((error: unknown) => log.error(messageOf(error)));
       for (const action of cancelActions) await action().catch(() => undefined);
-      deps.exit(exitCodeForSignal(signal));
     })();
+    void cancelling.then(() => deps.exit(exitCodeForSignal(signal)));
   }, deps.signals);
 
   let link: RendezvousLink | undefined;
@@ -127,45 +53,43 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     // another it does not need: the image inspection starts at once, beside the identity.
     const imageId = runtime.inspectImage(options.container);
     imageId.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
-    const [identity, material] = await Promise.all([readIdentity(), ensureUserMaterial()]);
+    const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);
     // The rendezvous opens first, so that any failure from here on reaches every node at once.
     link = await openRendezvous(ctx, material.secret, ports.rendezvousPort, options.timeoutSeconds * 1000, log);
     cancelActions.push(() => cancelRendezvous(link, "the job was cancelled"));
     const runsScript = ctx.isMaster || options.launcher === "each";
-    const [gpuCount, scriptPath, imageFiles, clientPublicKey] = await Promise.all([
-      countNvidiaGpus(options, deps.env),
+    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey] = await Promise.all([
+      countGpusIfUnknown(options, deps),
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
       imageId.then((id) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
       readFile(material.clientPublicKeyPath, "utf8"),
     ]);
     // What killed runs left (containers, job dirs) is swept once the job runs, off the launch
     // path; earlier only when our sshd port turns out to be taken, maybe by such a container.
-    sweep = once(() => removeStaleContainers(runtime, identity.uid, log, deps.env, material.jobsDir, ctx.nodeName));
-    const gpus = resolveGpus(
-      { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
-      deps.env,
-      gpuCount,
+    sweep = once(() =>
+      removeStaleContainers({
+        runtime,
+        uid: identity.uid,
+        log,
+        currentJob: deps.env.SLURM_JOB_ID,
+        jobsDir: material.jobsDir,
+        node: ctx.nodeName,
+      }),
     );
-    for (const warning of gpus.warnings) if (ctx.isMaster || options.debug) log.warn(warning);
-    const unset = findMissingEnvlist(options.envlist, deps.env);
-    if (unset.length > 0 && (ctx.isMaster || options.debug)) {
-      log.warn(
-        `--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`,
-      );
-    }
     const plan = planNode({
       options,
       ctx,
+      env: deps.env,
+      nvidiaSmiGpus,
       identity,
       material,
       clientPublicKey,
-      ports,
-      gpus,
-      imageFiles,
+      imageAccounts,
       scriptPath,
       cwd: deps.cwd,
-      callerEnv: deps.env,
     });
+    // Every node finds the same; the master says it once (every node with --debug).
+    if (ctx.isMaster || options.debug) for (const warning of plan.warnings) log.warn(warning);
     container = new NodeContainer(runtime, plan, sweep);
     // A signal that came while we prepared found no container to remove: none may start now.
     if (cancelledBy !== undefined) void container.remove();
@@ -174,10 +98,10 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       ctx,
       log,
       timer,
-      runtime,
       plan,
       container,
       deadlineMs: options.timeoutSeconds * 1000,
+      startScript: () => deps.spawnScript(options.runtime, plan.execArgs),
       onCancel: (action) => cancelActions.push(action),
       sweepStale: sweep,
     };
@@ -199,14 +123,30 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     ]);
     // Rootless podman keeps a pause process per user and node that Slurm would not end.
     await runtime.releaseUserNamespace().catch(() => undefined);
+    // The main path can end (its container gone) while the signal's teardown still tells the
+    // other nodes: returning now would let the process exit in the middle of that.
+    await cancelling;
     unsubscribe();
   }
 }
 
-/** nvidia-smi is asked only when Slurm and the environment say nothing about GPUs. */
-async function countNvidiaGpus(options: RunOptions, env: NodeJS.ProcessEnv): Promise<number | undefined> {
-  if (options.gpus.kind !== "auto") return undefined;
-  if (env.SLURM_GPUS_ON_NODE || env.CUDA_VISIBLE_DEVICES || env.NV_GPU || env.SLURM_STEP_GPUS || env.SLURM_JOB_GPUS)
-    return undefined;
-  return countNodeGpus();
+/** The dry run plans through planNode like the run, from the same facts where reading them changes nothing. */
+async function printDryRun(options: RunOptions, ctx: JobContext, deps: RunDeps): Promise<number> {
+  const [identity, nvidiaSmiGpus] = await Promise.all([deps.readIdentity(), countGpusIfUnknown(options, deps)]);
+  const plan = planNode({
+    options,
+    ctx,
+    env: deps.env,
+    nvidiaSmiGpus,
+    identity,
+    ...dryRunStandIns(deps.materialDir),
+    scriptPath: path.resolve(deps.cwd, options.script),
+    cwd: deps.cwd,
+  });
+  deps.stdout.write(renderDryRun(options, ctx, plan));
+  return 0;
+}
+
+function countGpusIfUnknown(options: RunOptions, deps: RunDeps): Promise<number | undefined> {
+  return shouldCountGpus(options, deps.env) ? deps.countGpus() : Promise.resolve(undefined);
 }

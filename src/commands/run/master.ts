@@ -1,14 +1,13 @@
 // The master node: waits until every worker's container and sshd are up, runs the job
 // script in its own container, and ends the job everywhere with the script's exit code.
 import { UserError } from "../../core/errors.js";
-import { spawnInherit } from "../../io/exec.js";
+import { describeRendezvousFailure } from "../../core/rendezvous-failure.js";
 import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js";
-import { describeRendezvousFailure } from "../../io/rendezvous-protocol.js";
 import { exitCodeOf } from "../../io/signals.js";
 import { waitForSshBanner } from "../../io/ssh-banner.js";
 import { runEachOnMaster } from "./each.js";
-import type { NodeRun } from "./index.js";
 import { failRendezvous, type MasterLink } from "./link.js";
+import type { NodeRun } from "./node-run.js";
 
 const REACHABILITY_DEADLINE_MS = 10_000;
 
@@ -47,7 +46,7 @@ async function checkWorkersReachable(run: NodeRun, port: number): Promise<void> 
 /** The script runs until it exits or a worker is lost (then the job cannot go on). */
 async function runScript(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
   run.log.debug(`$ ${run.options.runtime} ${run.plan.execArgs.join(" ")}`);
-  const job = spawnInherit(run.options.runtime, run.plan.execArgs);
+  const job = run.startScript();
   let unsubscribe = () => {};
   const lost = new Promise<WorkerLost>((resolve) => {
     unsubscribe = rendezvous.onWorkerLost(resolve);

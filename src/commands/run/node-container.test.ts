@@ -5,10 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { UserError } from "../../core/errors.js";
-import type { ContainerRuntime } from "../../io/container-runtime.js";
 import type { Lifeline } from "../../io/lifeline.js";
-import { NodeContainer } from "./node-container.js";
-import type { NodePlan } from "./node-setup.js";
+import { type ContainerEngine, type ContainerSetup, NodeContainer } from "./node-container.js";
 
 let dir: string;
 beforeEach(() => {
@@ -26,13 +24,12 @@ function deferred<T = void>() {
   return { promise, resolve, reject };
 }
 
-function plan(sshdPort?: number): NodePlan {
+function plan(sshdPort?: number): ContainerSetup {
   const jobDir = path.join(dir, "jobs/1.0/node1");
   return {
     containerName: "c1",
     jobDir,
     runArgs: ["run", "-d"],
-    execArgs: [],
     files: {},
     sshdPort,
     switchDir: path.join(jobDir, "switch"),
@@ -73,7 +70,8 @@ function fakeEngine() {
     },
     lastLogLine: async () => "sh: 1: /usr/sbin/sshd: not found",
   };
-  return { engine, calls, run, runtime: engine as unknown as ContainerRuntime };
+  const runtime: ContainerEngine = engine;
+  return { engine, calls, run, runtime };
 }
 
 function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => {})) {

@@ -3,12 +3,24 @@
 // dead man's switch (a lifeline FIFO this process holds) ends the container if we die.
 import { type ContainerEvent, type ContainerPhase, nextContainerPhase } from "../../core/container-lifecycle.js";
 import { UserError } from "../../core/errors.js";
+import type { NodePlan } from "../../core/node-plan.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
-import { removeJobDir } from "../../io/job-files.js";
+import { removeJobDir, writeJobFiles } from "../../io/job-files.js";
 import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
 import { isPortFree } from "../../io/port-probe.js";
 import { waitForSshBanner } from "../../io/ssh-banner.js";
-import { type NodePlan, writeNodeFiles } from "./node-setup.js";
+
+/** What the container needs of the engine: io's ContainerRuntime, or a test's fake. */
+export type ContainerEngine = Pick<
+  ContainerRuntime,
+  "node" | "bin" | "start" | "remove" | "removeLateArrival" | "waitStopped" | "lastLogLine" | "watchUserNamespace"
+>;
+
+/** What the container needs of the node's plan. */
+export type ContainerSetup = Pick<
+  NodePlan,
+  "containerName" | "jobDir" | "runArgs" | "files" | "sshdPort" | "switchDir"
+>;
 
 /**
  * sshd listens some 10-30 ms after `docker run -d` returns, so the first attempt is usually
@@ -42,16 +54,12 @@ export class NodeContainer {
   private removal: Promise<void> | undefined;
 
   constructor(
-    private readonly runtime: ContainerRuntime,
-    private readonly plan: NodePlan,
+    private readonly runtime: ContainerEngine,
+    private readonly plan: ContainerSetup,
     /** Removes containers of ended jobs: one of them may hold our port. */
     private readonly sweepStale: () => Promise<void> = async () => {},
     private readonly hold: (dir: string) => Promise<Lifeline> = holdLifeline,
   ) {}
-
-  get name(): string {
-    return this.plan.containerName;
-  }
 
   /** Writes the job files, starts the container and waits until it is ready (sshd answers). */
   async start(deadlineMs: number): Promise<void> {
@@ -135,7 +143,7 @@ export class NodeContainer {
       });
     }
     this.throwIfRemoving();
-    await writeNodeFiles(this.plan);
+    await writeJobFiles(this.plan.jobDir, this.plan.files);
     this.lifeline = await this.hold(this.plan.switchDir);
     this.runtime.watchUserNamespace(this.lifeline.path, this.plan.switchDir);
     this.throwIfRemoving();

@@ -2,7 +2,7 @@
 // keeps it until the master says done, aborts, or goes away.
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
 import { runEachOnWorker } from "./each.js";
-import type { NodeRun } from "./index.js";
+import type { NodeRun } from "./node-run.js";
 
 export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
   const { container, log, timer } = run;

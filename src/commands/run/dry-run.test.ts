@@ -1,0 +1,50 @@
+// `--dry-run` prints what the run does: the same planner, fed the same facts (nvidia-smi too).
+import { execFileSync } from "node:child_process";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { fakeNode, freePort, makeTestJob, type TestJob, testOptions } from "./fake-node.test-support.js";
+import { runJob } from "./index.js";
+
+let job: TestJob;
+beforeEach(() => {
+  job = makeTestJob();
+});
+afterEach(() => job.cleanUp());
+
+/**
+ * The dry run's commands as a POSIX shell runs them when pasted: `docker` stands in as a
+ * function that prints its arguments (NUL after each, SOH after each command).
+ */
+function commandLines(text: string): string[][] {
+  const script = `docker() { for a; do printf '%s\\0' "$a"; done; printf '\\1'; }\n${text}`;
+  const out = execFileSync("sh", ["-c", script], { encoding: "utf8" });
+  return out
+    .split("\u0001")
+    .slice(0, -1)
+    .map((command) => ["docker", ...command.split("\0").slice(0, -1)]);
+}
+
+test("a GPU node without Slurm GPU variables: the dry run shows the run's --gpus and np", async () => {
+  const options = testOptions({ nodelist: ["node1"], sshdPort: await freePort() });
+  const dry = fakeNode(job, "node1", { gpus: 4 });
+  expect(await runJob({ ...options, dryRun: true }, dry.deps)).toBe(0);
+  expect(dry.gpuQueries).toBe(1);
+  expect(job.events).toEqual([]); // the dry run asked the engine nothing
+
+  const real = fakeNode(job, "node1", { gpus: 4, scriptExit: 0 });
+  expect(await runJob(options, real.deps)).toBe(0);
+  const [runLine, execLine, teardown] = commandLines(dry.stdout.join(""));
+  expect(runLine).toEqual(["docker", ...(real.runArgs[0] ?? [])]);
+  expect(execLine).toEqual(["docker", ...(real.execArgs[0] ?? [])]);
+  expect(teardown?.slice(0, 3)).toEqual(["docker", "rm", "-f"]);
+  expect(runLine).toEqual(expect.arrayContaining(["--gpus", "all"]));
+  expect(execLine).toEqual(expect.arrayContaining(["np=4", "NPROC_PER_NODE=4"]));
+});
+
+test("Slurm's GPU variables say it all: nvidia-smi is not asked, in the dry run as in the run", async () => {
+  const options = testOptions({ nodelist: ["node1"], dryRun: true });
+  const node = fakeNode(job, "node1", { gpus: 4 });
+  node.deps.env = { SLURM_STEP_GPUS: "1", SLURM_GPUS_ON_NODE: "1" };
+  await runJob(options, node.deps);
+  expect(node.gpuQueries).toBe(0);
+  expect(commandLines(node.stdout.join(""))[0]).toEqual(expect.arrayContaining(["--gpus", '"device=1"']));
+});

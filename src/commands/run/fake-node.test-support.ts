@@ -1,0 +1,189 @@
+// One node of a test job, for runJob's tests: RunDeps around a fake engine that records what it
+// is asked in a log every node of the job shares, so tests can check the order across nodes.
+// Its `run` starts a fake sshd (a banner) on the plan's port; removing the container ends the
+// job script in it, as with a real engine.
+import { EventEmitter } from "node:events";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { RunOptions } from "../../cli/options.js";
+import type { ExitInfo } from "../../io/exec.js";
+import type { Identity } from "../../io/identity.js";
+import type { RunDeps, RunRuntime } from "./run-deps.js";
+
+export interface TestJob {
+  readonly cwd: string;
+  readonly materialDir: string;
+  /** `node: what`, in the order it happened on any node. */
+  readonly events: string[];
+  cleanUp(): void;
+}
+
+export function makeTestJob(): TestJob {
+  const dir = mkdtempSync(path.join(tmpdir(), "run-job-"));
+  writeFileSync(path.join(dir, "job.sh"), "#!/bin/sh\n");
+  chmodSync(path.join(dir, "job.sh"), 0o755);
+  return {
+    cwd: dir,
+    materialDir: path.join(dir, ".srun-docker"),
+    events: [],
+    cleanUp: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
+  return {
+    container: "img:1",
+    dockname: undefined,
+    datamnts: [],
+    dockopts: [],
+    privileged: false,
+    ibdevices: false,
+    envlist: [],
+    gpus: { kind: "auto" },
+    gpuRuntime: "docker",
+    runtime: "docker",
+    memlock: { kind: "unlimited" },
+    shmSize: "1g",
+    dryRun: false,
+    debug: false,
+    script: "./job.sh",
+    scriptArgs: [],
+    slotsPerNode: undefined,
+    nodelist: ["localhost"],
+    nodeRank: 0,
+    sshconfigdir: undefined,
+    sshdPort: undefined,
+    rendezvousPort: 0,
+    scriptHelp: false,
+    timeoutSeconds: 20,
+    launcher: "ssh",
+    sources: new Map(),
+    ...overrides,
+  };
+}
+
+const IDENTITY: Identity = {
+  user: "alice",
+  uid: 1001,
+  gid: 1001,
+  home: "/home/alice",
+  groups: [],
+  passwdLine: "alice:x:1001:1001::/home/alice:/bin/sh",
+  groupLines: ["alice:x:1001:"],
+};
+
+export interface NodeBehaviour {
+  /** The job script's exit code, after a moment; undefined: it runs until its container goes. */
+  scriptExit?: number;
+  /** How long the engine takes to remove the container. */
+  removeMs?: number;
+  startError?: Error;
+  /** What nvidia-smi counts. */
+  gpus?: number;
+}
+
+export interface FakeNode {
+  readonly deps: RunDeps;
+  /** argv of every `run` and `exec` the node asked for. */
+  readonly runArgs: string[][];
+  readonly execArgs: string[][];
+  readonly exitCodes: number[];
+  readonly stdout: string[];
+  readonly stderr: string[];
+  gpuQueries: number;
+  signal(name: NodeJS.Signals): void;
+}
+
+export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = {}): FakeNode {
+  const log = (what: string) => job.events.push(`${name}: ${what}`);
+  const signals = new EventEmitter();
+  let sshd: Server | undefined;
+  let endScript: ((exit: ExitInfo) => void) | undefined;
+  const runtime: RunRuntime = {
+    bin: "docker",
+    node: name,
+    inspectImage: async () => "sha256:1",
+    readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),
+    start: async (args) => {
+      log("run");
+      node.runArgs.push([...args]);
+      if (behaviour.startError) throw behaviour.startError;
+      const port = Number(args[args.indexOf("-p") + 1]);
+      if (args.includes("/usr/sbin/sshd")) sshd = await serveBanner(port);
+      return "id";
+    },
+    remove: async (names) => {
+      log(`remove ${names.join(",")}`);
+      await new Promise((resolve) => setTimeout(resolve, behaviour.removeMs ?? 0));
+      log("removed");
+      sshd?.close();
+      endScript?.({ code: 137, signal: null });
+    },
+    removeLateArrival: async () => {
+      log("late arrival watched");
+    },
+    waitStopped: (_name, signal) =>
+      new Promise((resolve) => signal.addEventListener("abort", () => resolve(undefined))),
+    lastLogLine: async () => "",
+    list: async () => [],
+    releaseUserNamespace: async () => {},
+    watchUserNamespace: () => {},
+  };
+  const node: FakeNode = {
+    runArgs: [],
+    execArgs: [],
+    exitCodes: [],
+    stdout: [],
+    stderr: [],
+    gpuQueries: 0,
+    signal: (signal) => signals.emit(signal),
+    deps: {
+      env: {},
+      cwd: job.cwd,
+      hostname: name,
+      signals,
+      exit: (code) => {
+        node.exitCodes.push(code);
+        return undefined as never;
+      },
+      stdout: { write: (text) => node.stdout.push(text) },
+      stderr: { write: (text) => node.stderr.push(text) },
+      materialDir: job.materialDir,
+      readIdentity: async () => IDENTITY,
+      countGpus: async () => {
+        node.gpuQueries++;
+        return behaviour.gpus;
+      },
+      createRuntime: () => runtime,
+      spawnScript: (_bin, args) => {
+        log("exec");
+        node.execArgs.push([...args]);
+        const exit = new Promise<ExitInfo>((resolve) => {
+          endScript = resolve;
+        });
+        const code = behaviour.scriptExit;
+        if (code !== undefined) setTimeout(() => endScript?.({ code, signal: null }), 20);
+        return { exit };
+      },
+    },
+  };
+  return node;
+}
+
+async function serveBanner(port: number): Promise<Server> {
+  const server = createServer((socket) => socket.end("SSH-2.0-fake\r\n"));
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return server;
+}

@@ -1,0 +1,39 @@
+// What master, worker and the `each` launcher share once this node is planned.
+import type { RunOptions } from "../../cli/options.js";
+import type { NodePlan } from "../../core/node-plan.js";
+import type { JobContext } from "../../core/slurm-context.js";
+import type { Logger, PhaseTimer } from "../../io/log.js";
+import type { NodeContainer } from "./node-container.js";
+import type { ScriptProcess } from "./run-deps.js";
+
+export interface NodeRun {
+  options: RunOptions;
+  ctx: JobContext;
+  log: Logger;
+  timer: PhaseTimer;
+  plan: NodePlan;
+  container: NodeContainer;
+  deadlineMs: number;
+  /** Starts the job script in this node's container. */
+  startScript(): ScriptProcess;
+  /** Registers what to do first when a termination signal arrives. */
+  onCancel(action: () => Promise<void>): void;
+  /** Removes what killed runs left on this node; started once the job runs. */
+  sweepStale: Once;
+}
+
+/** A task run at most once, however often it is asked for; `started()` tells if it was. */
+export interface Once {
+  (): Promise<void>;
+  started(): Promise<void> | undefined;
+}
+
+export function once(task: () => Promise<void>): Once {
+  let promise: Promise<void> | undefined;
+  const run = (() => {
+    promise ??= task();
+    return promise;
+  }) as Once;
+  run.started = () => promise;
+  return run;
+}

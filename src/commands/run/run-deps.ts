@@ -1,0 +1,84 @@
+// The edges a node's run touches, injected as one object with real defaults (concurrently's
+// style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
+import { hostname as osHostname } from "node:os";
+import type { Runtime } from "../../core/container-options.js";
+import { ContainerRuntime, defaultDockerApi } from "../../io/container-runtime.js";
+import { withDebugLog } from "../../io/docker-api.js";
+import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
+import { type Identity, readIdentity } from "../../io/identity.js";
+import type { Logger } from "../../io/log.js";
+import { countNodeGpus } from "../../io/nvidia-smi.js";
+import type { SignalSource } from "../../io/signals.js";
+import { defaultMaterialDir } from "../../io/ssh-material.js";
+
+/** The engine as a run uses it: io's ContainerRuntime, or a test's fake. */
+export type RunRuntime = Pick<
+  ContainerRuntime,
+  | "bin"
+  | "node"
+  | "inspectImage"
+  | "readImageFiles"
+  | "start"
+  | "remove"
+  | "removeLateArrival"
+  | "waitStopped"
+  | "lastLogLine"
+  | "list"
+  | "releaseUserNamespace"
+  | "watchUserNamespace"
+>;
+
+/** The job script's process (`docker exec ...` on our stdio). */
+export interface ScriptProcess {
+  readonly exit: Promise<ExitInfo>;
+}
+
+interface TextSink {
+  write(text: string): unknown;
+}
+
+export interface RunDeps {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  hostname: string;
+  signals: SignalSource;
+  exit: (code: number) => never;
+  /** Where the dry run prints its plan. */
+  stdout: TextSink;
+  /** This node's diagnostics (`[node1 master] ...`). */
+  stderr: TextSink;
+  /** The user's srun-docker directory (keys, rendezvous secret, job dirs). */
+  materialDir: string;
+  readIdentity: () => Promise<Identity>;
+  /** nvidia-smi's GPU count; asked only when nothing else says (core's shouldCountGpus). */
+  countGpus: () => Promise<number | undefined>;
+  createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
+  /** Starts `bin args` (the engine's `exec` of the job script) on our stdio. */
+  spawnScript: (bin: string, args: readonly string[]) => ScriptProcess;
+}
+
+export function defaultRunDeps(): RunDeps {
+  const env = process.env;
+  return {
+    env,
+    cwd: process.cwd(),
+    hostname: osHostname(),
+    signals: process,
+    exit: (code) => process.exit(code),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    materialDir: defaultMaterialDir(),
+    readIdentity: () => readIdentity(),
+    countGpus: () => countNodeGpus(),
+    createRuntime: (bin, node, log) => {
+      // --debug shows every engine command this node runs, as the user could type it.
+      const api = defaultDockerApi(bin, env);
+      const run: typeof runCommand = (file, args, opts) => {
+        log.debug(`$ ${file} ${args.join(" ")}`);
+        return runCommand(file, args, opts);
+      };
+      return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
+    },
+    spawnScript: (bin, args) => spawnInherit(bin, args),
+  };
+}

@@ -1,0 +1,136 @@
+// runJob end to end on one machine: fake engines, a real rendezvous on this host. Each test
+// checks what the nodes asked their engines for, and in which order.
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { type FakeNode, fakeNode, freePort, makeTestJob, type TestJob, testOptions } from "./fake-node.test-support.js";
+import { runJob } from "./index.js";
+
+let job: TestJob;
+beforeEach(() => {
+  job = makeTestJob();
+});
+afterEach(() => job.cleanUp());
+
+const until = async (done: () => boolean) => {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+/** The container name a node's engine was asked to run. */
+const nameOf = (node: FakeNode) => node.runArgs[0]?.[node.runArgs[0].indexOf("--name") + 1];
+
+test("master (ssh): starts the container, waits for its sshd, runs the script, removes the container", async () => {
+  const node = fakeNode(job, "node1", { scriptExit: 3 });
+  const sshdPort = await freePort();
+  const code = await runJob(testOptions({ nodelist: ["node1"], sshdPort }), node.deps);
+  expect(code).toBe(3);
+  const name = nameOf(node);
+  expect(name).toMatch(/^srun-docker-alice-local-[0-9a-f]{8}\.0-node1$/);
+  expect(job.events).toEqual(["node1: run", "node1: exec", `node1: remove ${name}`, "node1: removed"]);
+  expect(node.runArgs[0]).toEqual(expect.arrayContaining(["/usr/sbin/sshd", "-p", String(sshdPort)]));
+  expect(node.execArgs[0]?.slice(-2)).toEqual([name, `${job.cwd}/job.sh`]);
+  expect(node.stderr.at(-1)).toMatch(/^\[node1 master\] prepare .*; exit 3\n$/);
+});
+
+test("a container that cannot start is still removed, and the run fails with the engine's words", async () => {
+  const boom = new Error("cannot start the container on node1: no space left on device");
+  const node = fakeNode(job, "node1", { startError: boom });
+  await expect(runJob(testOptions({ nodelist: ["node1"], sshdPort: await freePort() }), node.deps)).rejects.toBe(boom);
+  expect(job.events).toEqual(["node1: run", `node1: remove ${nameOf(node)}`, "node1: removed"]);
+});
+
+/**
+ * A two-node `each` job: the master `localhost`, node2 a worker joining it there. No
+ * --node-rank: each node finds its rank by its host name, as under Slurm with --nodelist.
+ */
+async function eachJob(master: Parameters<typeof fakeNode>[2], worker: Parameters<typeof fakeNode>[2]) {
+  const options = { launcher: "each", nodelist: ["localhost", "node2"], rendezvousPort: await freePort() } as const;
+  const nodes = [fakeNode(job, "localhost", master), fakeNode(job, "node2", worker)] as const;
+  const runs = nodes.map((node) =>
+    runJob(testOptions({ ...options, nodeRank: undefined }), node.deps).then(
+      (code) => ({ code }),
+      (error: unknown) => ({ error }),
+    ),
+  );
+  return { nodes, runs: Promise.all(runs) };
+}
+
+test("each: every node runs the script after the barrier; all exit 0, every container removed", async () => {
+  const { nodes, runs } = await eachJob({ scriptExit: 0 }, { scriptExit: 0 });
+  expect(await runs).toEqual([{ code: 0 }, { code: 0 }]);
+  for (const node of nodes) expect(node.execArgs).toHaveLength(1);
+  expect(job.events.filter((e) => e.endsWith("removed")).sort()).toEqual(["localhost: removed", "node2: removed"]);
+  // Both containers were up before either script ran.
+  const firstExec = job.events.findIndex((e) => e.endsWith("exec"));
+  expect(job.events.slice(0, firstExec).sort()).toEqual(["localhost: run", "node2: run"]);
+});
+
+test("each: a worker's failure ends the master's script, and its code is the job's", async () => {
+  const { runs } = await eachJob({}, { scriptExit: 5 });
+  expect(await runs).toEqual([{ code: 5 }, { code: 5 }]);
+  expect(job.events).toContain("localhost: removed");
+  expect(job.events).toContain("node2: removed");
+});
+
+test("signal on the master: its container goes first, only then are the workers told", async () => {
+  const { nodes, runs } = await eachJob({ removeMs: 300 }, {});
+  await until(() => job.events.filter((e) => e.endsWith("exec")).length === 2);
+  nodes[0].signal("SIGTERM");
+  const [master, worker] = await runs;
+  expect(master).toEqual({ code: 143 });
+  // runJob returns only once the signal's teardown has told the others (then the handler exits).
+  expect(nodes[0].exitCodes).toEqual([143]);
+  expect(worker).toHaveProperty("code");
+  const at = (event: string) => job.events.indexOf(event);
+  expect(at("localhost: removed")).toBeGreaterThan(-1);
+  expect(at("localhost: removed")).toBeLessThan(at(`node2: remove ${nameOf(nodes[1])}`));
+});
+
+test("signal on a worker: its container goes first, then the master learns and ends the job", async () => {
+  const { nodes, runs } = await eachJob({}, { removeMs: 300 });
+  await until(() => job.events.filter((e) => e.endsWith("exec")).length === 2);
+  nodes[1].signal("SIGTERM");
+  const [master, worker] = await runs;
+  expect(worker).toEqual({ code: 143 });
+  // runJob returns only once the signal's teardown has told the others (then the handler exits).
+  expect(nodes[1].exitCodes).toEqual([143]);
+  // The master hears of the worker's end (its script's exit, or its report) and ends the job.
+  expect(master).not.toEqual({ code: 0 });
+  const at = (event: string) => job.events.indexOf(event);
+  expect(at("node2: removed")).toBeGreaterThan(-1);
+  expect(at("node2: removed")).toBeLessThan(at(`localhost: remove ${nameOf(nodes[0])}`));
+});
+
+/**
+ * A two-node ssh job on this host: the worker is `127.0.0.1`, so the master's reachability
+ * check of the worker's sshd finds a banner; each node's fake sshd gets its own port.
+ */
+async function sshJob(master: Parameters<typeof fakeNode>[2], worker: Parameters<typeof fakeNode>[2]) {
+  const shared = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: await freePort() };
+  const nodes = [fakeNode(job, "localhost", master), fakeNode(job, "worker", worker)] as const;
+  const ports = [await freePort(), await freePort()];
+  const runs = nodes.map((node, rank) =>
+    runJob(testOptions({ ...shared, nodeRank: rank, sshdPort: ports[rank] }), node.deps).then(
+      (code) => ({ code }),
+      (error: unknown) => ({ error }),
+    ),
+  );
+  return { nodes, runs: Promise.all(runs) };
+}
+
+test("worker (ssh): keeps its container until the master's script ends, runs nothing itself", async () => {
+  const { nodes, runs } = await sshJob({ scriptExit: 0 }, {});
+  expect(await runs).toEqual([{ code: 0 }, { code: 0 }]);
+  expect(nodes[1].execArgs).toEqual([]);
+  const at = (event: string) => job.events.indexOf(event);
+  expect(at("worker: run")).toBeLessThan(at("localhost: exec"));
+  expect(at("localhost: exec")).toBeLessThan(at(`worker: remove ${nameOf(nodes[1])}`));
+  expect(job.events).toContain("worker: removed");
+});
+
+test("worker (ssh): a master that fails aborts the job; the worker removes its container and exits 1", async () => {
+  const { nodes, runs } = await sshJob({ startError: new Error("no space left on device") }, {});
+  const [master, worker] = await runs;
+  expect(master).toHaveProperty("error", expect.objectContaining({ message: "no space left on device" }));
+  expect(worker).toEqual({ code: 1 });
+  expect(nodes[1].stderr.join("")).toContain("the master ended the job: master localhost: no space left on device");
+  expect(job.events).toContain("worker: removed");
+});

@@ -1,0 +1,62 @@
+import { expect, test } from "vitest";
+import { renderDryRun } from "./dry-run.js";
+import type { NodePlan } from "./node-plan.js";
+import type { JobContext } from "./slurm-context.js";
+
+const PLAN: NodePlan = {
+  containerName: "c-node1",
+  jobDir: "/h/.srun-docker/jobs/7.0/node1",
+  runArgs: ["run", "-d", "--name", "c-node1", "img:1", "/bin/sh", "-c", "echo 'hi' $X"],
+  execArgs: ["exec", "c-node1", "/h/job.sh"],
+  files: { passwd: { content: "", mode: 0o644 }, hostfile: { content: "", mode: 0o644 } },
+  sshdPort: 2222,
+  switchDir: "/h/.srun-docker/jobs/7.0/node1/switch",
+  ports: { sshdPort: 2222, rendezvousPort: 3333, masterPort: 4444 },
+  gpus: { deviceIds: [], slots: 1, warnings: [] },
+  warnings: [],
+};
+
+function ctx(rank: number): JobContext {
+  const nodes = ["node1", "node2"];
+  return {
+    jobId: "7",
+    stepId: "0",
+    nodes,
+    nodeName: nodes[rank] ?? "",
+    rank,
+    master: "node1",
+    isMaster: rank === 0,
+    inSlurm: true,
+  };
+}
+
+test("the master's dry run: where, the run line quoted for a shell, the script, the teardown", () => {
+  expect(renderDryRun({ runtime: "docker", launcher: "ssh" }, ctx(0), PLAN)).toBe(
+    [
+      "# node1 (master, rank 0 of 2), job 7.0",
+      "# rendezvous node1:3333, sshd port 2222",
+      "# files in /h/.srun-docker/jobs/7.0/node1: passwd, hostfile; switch/lifeline (a FIFO held open while srun-docker runs)",
+      `docker run -d --name c-node1 img:1 /bin/sh -c 'echo '\\''hi'\\'' $X'`,
+      "docker exec c-node1 /h/job.sh",
+      "docker rm -f c-node1  # teardown (Engine API DELETE /containers/NAME?force=1, confirmed)",
+      "",
+    ].join("\n"),
+  );
+});
+
+test.each<[string, "ssh" | "each", "docker" | "podman", number, RegExp, RegExp | undefined]>([
+  ["an ssh worker runs no script", "ssh", "docker", 1, /sshd port 2222/, /exec/],
+  ["an each worker runs the script too", "each", "docker", 1, /docker exec c-node1/, /sshd port/],
+  [
+    "podman's removal skips its stop grace",
+    "ssh",
+    "podman",
+    0,
+    /podman rm -f -t 0 c-node1 {2}# teardown \(confirmed\)/,
+    undefined,
+  ],
+])("%s", (_name, launcher, runtime, rank, has, hasNot) => {
+  const text = renderDryRun({ runtime, launcher }, ctx(rank), PLAN);
+  expect(text).toMatch(has);
+  if (hasNot !== undefined) expect(text).not.toMatch(hasNot);
+});

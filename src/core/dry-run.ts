@@ -1,0 +1,59 @@
+// `--dry-run`: what this node would do, as the exact commands. The plan comes from planNode,
+// like the run's; only what the run would create or read from the engine (the ssh keys, the
+// image's passwd and group) is stood in for here, so the dry run has no side effect.
+
+import { join as joinPath } from "node:path";
+import type { Runtime } from "./container-options.js";
+import type { NodePlan } from "./node-plan.js";
+import type { ImageAccounts, PlanMaterial } from "./node-plan-input.js";
+import type { JobContext } from "./slurm-context.js";
+
+export interface DryRunStandIns {
+  readonly material: PlanMaterial;
+  readonly clientPublicKey: string;
+  readonly imageAccounts: ImageAccounts;
+}
+
+/** The user's srun-docker directory as the run would make it, keys not read (maybe not made yet). */
+export function dryRunStandIns(materialDir: string): DryRunStandIns {
+  return {
+    material: {
+      jobsDir: joinPath(materialDir, "jobs"),
+      hostKeyPath: joinPath(materialDir, "ssh_host_ed25519_key"),
+      // known_hosts would hold the real key; the dry run does not create one.
+      hostPublicKey: "ssh-ed25519 HOST-KEY-CREATED-ON-FIRST-RUN",
+      clientKeyPath: joinPath(materialDir, "id_ed25519"),
+    },
+    clientPublicKey: "ssh-ed25519 CLIENT-KEY-CREATED-ON-FIRST-RUN",
+    // The image is not inspected: only the user's own entries show.
+    imageAccounts: { passwd: "", group: "" },
+  };
+}
+
+export interface DryRunOptions {
+  readonly runtime: Runtime;
+  readonly launcher: "ssh" | "each";
+}
+
+export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: NodePlan): string {
+  const role = ctx.isMaster ? "master" : "worker";
+  const { ports } = plan;
+  const lines = [
+    `# ${ctx.nodeName} (${role}, rank ${ctx.rank} of ${ctx.nodes.length}), job ${ctx.jobId}.${ctx.stepId}`,
+    `# rendezvous ${ctx.master}:${ports.rendezvousPort}${options.launcher === "ssh" ? `, sshd port ${ports.sshdPort}` : ""}`,
+    `# files in ${plan.jobDir}: ${Object.keys(plan.files).join(", ")}; switch/lifeline (a FIFO held open while srun-docker runs)`,
+    `${options.runtime} ${quoteArgs(plan.runArgs)}`,
+  ];
+  if (ctx.isMaster || options.launcher === "each") lines.push(`${options.runtime} ${quoteArgs(plan.execArgs)}`);
+  // Teardown goes through Docker's Engine API from this process; the CLI line is its equivalent.
+  const how = options.runtime === "docker" ? "Engine API DELETE /containers/NAME?force=1, confirmed" : "confirmed";
+  lines.push(
+    `${options.runtime} rm -f${options.runtime === "podman" ? " -t 0" : ""} ${plan.containerName}  # teardown (${how})`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/** As a POSIX shell would need them quoted to run the same argv. */
+function quoteArgs(args: readonly string[]): string {
+  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
+}

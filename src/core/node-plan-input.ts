@@ -1,0 +1,70 @@
+// The facts a node's plan is made from, as core types: io's Identity, UserMaterial and image
+// files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
+import type { GpuMode, GpuRuntime, Memlock, Runtime } from "./container-options.js";
+import type { JobContext } from "./slurm-context.js";
+
+/** The options a node's plan depends on; cli's RunOptions has every one of them. */
+export interface NodePlanOptions {
+  readonly container: string;
+  readonly dockname: string | undefined;
+  readonly launcher: "ssh" | "each";
+  /** Old mode: the user's own sshd config dir. */
+  readonly sshconfigdir: string | undefined;
+  readonly sshdPort: number | undefined;
+  readonly rendezvousPort: number | undefined;
+  readonly gpus: GpuMode;
+  readonly gpuRuntime: GpuRuntime;
+  readonly slotsPerNode: number | undefined;
+  readonly privileged: boolean;
+  readonly ibdevices: boolean;
+  readonly datamnts: readonly string[];
+  readonly dockopts: readonly string[];
+  readonly envlist: readonly string[];
+  readonly runtime: Runtime;
+  readonly memlock: Memlock;
+  readonly shmSize: string;
+  readonly scriptArgs: readonly string[];
+}
+
+/** The calling user, as io's readIdentity reads it. */
+export interface PlanIdentity {
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  /** Supplementary group ids, the primary one excluded. */
+  readonly groups: readonly number[];
+  readonly passwdLine: string;
+  readonly groupLines: readonly string[];
+}
+
+/** The parts of the user's srun-docker directory a plan names (io's UserMaterial has them). */
+export interface PlanMaterial {
+  readonly jobsDir: string;
+  readonly hostKeyPath: string;
+  /** "ssh-ed25519 AAAA... comment", for known_hosts. */
+  readonly hostPublicKey: string;
+  readonly clientKeyPath: string;
+}
+
+/** The image's own /etc/passwd and /etc/group, which the user's entries are added to. */
+export interface ImageAccounts {
+  readonly passwd: string;
+  readonly group: string;
+}
+
+export interface NodePlanInput {
+  readonly options: NodePlanOptions;
+  readonly ctx: JobContext;
+  /** The caller's environment: Slurm's GPU variables and the values `--envlist` names. */
+  readonly env: NodeJS.ProcessEnv;
+  /** nvidia-smi's GPU count where it was asked (see shouldCountGpus), else undefined. */
+  readonly nvidiaSmiGpus: number | undefined;
+  readonly identity: PlanIdentity;
+  readonly material: PlanMaterial;
+  /** The generated client public key: the only key the job's sshd accepts. */
+  readonly clientPublicKey: string;
+  readonly imageAccounts: ImageAccounts;
+  readonly scriptPath: string;
+  readonly cwd: string;
+}

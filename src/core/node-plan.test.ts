@@ -1,0 +1,142 @@
+// planNode as a table (antfu/ni style): a few facts in, the facts that matter out.
+import { expect, test } from "vitest";
+import { dryRunStandIns } from "./dry-run.js";
+import { type NodePlan, planNode, shouldCountGpus } from "./node-plan.js";
+import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
+import type { JobContext } from "./slurm-context.js";
+
+const OPTIONS: NodePlanOptions = {
+  container: "img:1",
+  dockname: undefined,
+  launcher: "ssh",
+  sshconfigdir: undefined,
+  sshdPort: undefined,
+  rendezvousPort: undefined,
+  gpus: { kind: "auto" },
+  gpuRuntime: "docker",
+  slotsPerNode: undefined,
+  privileged: false,
+  ibdevices: false,
+  datamnts: [],
+  dockopts: [],
+  envlist: [],
+  runtime: "docker",
+  memlock: { kind: "unlimited" },
+  shmSize: "1g",
+  scriptArgs: [],
+};
+
+function context(rank: number): JobContext {
+  const nodes = ["node1", "node2"];
+  const nodeName = nodes[rank] ?? "node1";
+  return { jobId: "42", stepId: "0", nodes, nodeName, rank, master: "node1", isMaster: rank === 0, inSlurm: true };
+}
+
+interface Case {
+  options?: Partial<NodePlanOptions>;
+  env?: NodeJS.ProcessEnv;
+  smi?: number;
+  rank?: number;
+}
+
+function plan(c: Case): NodePlan {
+  const input: NodePlanInput = {
+    options: { ...OPTIONS, ...c.options },
+    ctx: context(c.rank ?? 0),
+    env: c.env ?? {},
+    nvidiaSmiGpus: c.smi,
+    identity: {
+      user: "alice",
+      uid: 1001,
+      gid: 1001,
+      home: "/home/alice",
+      groups: [],
+      passwdLine: "alice:x:1001:1001::/home/alice:/bin/bash",
+      groupLines: ["alice:x:1001:"],
+    },
+    ...dryRunStandIns("/home/alice/.srun-docker"),
+    scriptPath: "/home/alice/job.sh",
+    cwd: "/home/alice",
+  };
+  return planNode(input);
+}
+
+/** The facts a user would check in `--dry-run` output. */
+function facts(p: NodePlan) {
+  const execEnv = new Map(
+    p.execArgs.flatMap((arg, i) => (p.execArgs[i - 1] === "-e" ? [[arg.slice(0, arg.indexOf("=")), arg]] : [])),
+  );
+  const gpuAt = p.runArgs.findIndex((a) => a === "--gpus" || a === "--device" || a === "--runtime=nvidia");
+  return {
+    gpus: gpuAt < 0 ? "none" : `${p.runArgs[gpuAt]} ${p.runArgs[gpuAt + 1]}`,
+    np: execEnv.get("np"),
+    visible: p.runArgs.find((a) => a.startsWith("NVIDIA_VISIBLE_DEVICES=")) ?? "-",
+    sshd: p.runArgs.includes("/usr/sbin/sshd") ? p.runArgs[p.runArgs.indexOf("-f") + 1] : "none",
+    files: Object.keys(p.files).join(" "),
+    rank: execEnv.get("NODE_RANK"),
+    warnings: p.warnings.length,
+  };
+}
+
+const SSH_FILES = "passwd group hostfile sshd_config authorized_keys known_hosts ssh_config";
+const JOB_DIR = "/home/alice/.srun-docker/jobs/42.0/node1";
+
+test.each<[string, Case, Partial<ReturnType<typeof facts>>]>([
+  ["no GPUs anywhere: 1 slot, a warning", {}, { gpus: "none", np: "np=2", visible: "-", warnings: 1 }],
+  ["nvidia-smi finds 4: every GPU, 4 slots", { smi: 4 }, { gpus: "--gpus all", np: "np=8", warnings: 0 }],
+  [
+    "Slurm's step GPUs win",
+    { env: { SLURM_STEP_GPUS: "0,1", SLURM_GPUS_ON_NODE: "2" }, smi: 8 },
+    { gpus: '--gpus "device=0,1"', np: "np=4" },
+  ],
+  [
+    "--gpus=none ignores nvidia-smi",
+    { options: { gpus: { kind: "none" } }, smi: 8 },
+    { gpus: "none", np: "np=2", warnings: 0 },
+  ],
+  ["--slots_per_node wins over the GPUs", { options: { slotsPerNode: 3 }, smi: 4 }, { gpus: "--gpus all", np: "np=6" }],
+  ["docker --gpus: the exec'd script sees them too", { smi: 2 }, { visible: "NVIDIA_VISIBLE_DEVICES=all" }],
+  ["nvidia runtime", { options: { gpuRuntime: "nvidia" }, smi: 2 }, { gpus: "--runtime=nvidia -e" }],
+  [
+    "podman: CDI devices",
+    { options: { runtime: "podman", gpus: { kind: "list", ids: ["3"] } } },
+    { gpus: "--device nvidia.com/gpu=3" },
+  ],
+  ["ssh launcher: generated sshd and ssh files", {}, { sshd: `${JOB_DIR}/sshd_config`, files: SSH_FILES }],
+  ["each launcher: no sshd", { options: { launcher: "each" } }, { sshd: "none", files: "passwd group hostfile" }],
+  [
+    "old mode: the user's sshd config dir",
+    { options: { sshconfigdir: "./ssh/" } },
+    { sshd: "ssh/sshd_config", files: "passwd group hostfile" },
+  ],
+  ["an unset --envlist name is warned about", { options: { envlist: ["FOO"] }, smi: 1 }, { warnings: 1 }],
+  ["a worker's rank", { rank: 1 }, { rank: "NODE_RANK=1" }],
+])("%s", (_name, c, expected) => {
+  expect(facts(plan(c))).toMatchObject(expected);
+});
+
+test("ports: derived from the job, or as given; the sshd listens on the plan's port", () => {
+  expect(plan({}).ports).toEqual({ sshdPort: 21008, rendezvousPort: 21009, masterPort: 21010 });
+  const given = plan({ options: { sshdPort: 2222, rendezvousPort: 3333 } });
+  expect(given.ports).toMatchObject({ sshdPort: 2222, rendezvousPort: 3333 });
+  expect(given.sshdPort).toBe(2222);
+  expect(given.runArgs.join(" ")).toContain("/usr/sbin/sshd -D -e -p 2222");
+});
+
+test("the container is named and labelled for the job, node and user", () => {
+  const p = plan({ rank: 1 });
+  expect(p.containerName).toBe("srun-docker-alice-42.0-node2");
+  expect(p.runArgs).toEqual(
+    expect.arrayContaining(["srun-docker.job=42", "srun-docker.node=node2", "srun-docker.uid=1001"]),
+  );
+  expect(p.execArgs.slice(-2)).toEqual(["srun-docker-alice-42.0-node2", "/home/alice/job.sh"]);
+});
+
+test.each<[string, Partial<NodePlanOptions>, NodeJS.ProcessEnv, boolean]>([
+  ["auto and nothing known", {}, {}, true],
+  ["auto and Slurm counted them", {}, { SLURM_GPUS_ON_NODE: "2" }, false],
+  ["auto and CUDA_VISIBLE_DEVICES set", {}, { CUDA_VISIBLE_DEVICES: "0" }, false],
+  ["--gpus=all", { gpus: { kind: "all" } }, {}, false],
+])("nvidia-smi asked when %s?", (_name, options, env, expected) => {
+  expect(shouldCountGpus({ ...OPTIONS, ...options }, env)).toBe(expected);
+});

@@ -1,0 +1,204 @@
+// One node's part of a run, before anything starts: its ports, GPUs, container name, labels,
+// files and exact argv, from facts the caller gathered. The run and `--dry-run` both plan
+// through planNode, so a dry run prints what the run would do (DESIGN.md: one planner).
+
+import { join as joinPath } from "node:path";
+import { VERSION } from "../version.js";
+import type { GpuRuntime } from "./container-options.js";
+import { buildDockerExecArgs, buildDockerRunArgs, buildMainCommand, type ContainerPlan } from "./docker-args.js";
+import { type GpuPlan, resolveGpus } from "./gpus.js";
+import { buildJobEnv, findMissingEnvlist, renderHostfile } from "./job-env.js";
+import { jobDirPath } from "./job-paths.js";
+import { buildContainerName, buildLabels } from "./names.js";
+import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
+import { deriveJobPorts, type JobPorts } from "./ports.js";
+import type { JobContext } from "./slurm-context.js";
+import {
+  renderGroup,
+  renderJobAuthorizedKeys,
+  renderKnownHosts,
+  renderPasswd,
+  renderSshClientConfig,
+  renderSshdConfig,
+} from "./ssh-config.js";
+
+export interface PlannedFile {
+  readonly content: string;
+  readonly mode: number;
+}
+
+export interface NodePlan {
+  readonly containerName: string;
+  readonly jobDir: string;
+  readonly runArgs: string[];
+  /** `exec` argv that runs the job script in this node's container. */
+  readonly execArgs: string[];
+  /** Files to write into jobDir before the container starts. */
+  readonly files: Readonly<Record<string, PlannedFile>>;
+  /** The sshd the container runs (ssh launcher), for the readiness check. */
+  readonly sshdPort: number | undefined;
+  /** The dead man's switch's directory (lifeline FIFO), mounted into the container. */
+  readonly switchDir: string;
+  readonly ports: JobPorts;
+  /** The GPUs the container gets and the slots (ranks) this node runs. */
+  readonly gpus: GpuPlan;
+  /** What the user should hear before the job runs (GPU findings, unset `--envlist` names). */
+  readonly warnings: readonly string[];
+}
+
+/** The ports every node derives alike from the job and step (the rendezvous needs them first). */
+export function planJobPorts(options: Pick<NodePlanOptions, "sshdPort" | "rendezvousPort">, ctx: JobContext): JobPorts {
+  return deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
+}
+
+/** nvidia-smi is asked only when the options, Slurm and the environment say nothing about GPUs. */
+export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: NodeJS.ProcessEnv): boolean {
+  if (options.gpus.kind !== "auto") return false;
+  return !(
+    env.SLURM_GPUS_ON_NODE ||
+    env.CUDA_VISIBLE_DEVICES ||
+    env.NV_GPU ||
+    env.SLURM_STEP_GPUS ||
+    env.SLURM_JOB_GPUS
+  );
+}
+
+export function planNode(input: NodePlanInput): NodePlan {
+  const { options, ctx, identity, material } = input;
+  const ports = planJobPorts(options, ctx);
+  const gpus = resolveGpus(
+    { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
+    input.env,
+    input.nvidiaSmiGpus,
+  );
+  const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
+  const file = (name: string) => joinPath(jobDir, name);
+  const legacy = options.sshconfigdir;
+  const ssh = options.launcher === "ssh";
+  // Generated ssh files exist only for the ssh launcher outside the old (own sshd config) mode.
+  const ownSsh = ssh && legacy === undefined;
+  const env = buildJobEnv({
+    nodes: ctx.nodes,
+    rank: ctx.rank,
+    slotsPerNode: gpus.slots,
+    masterPort: ports.masterPort,
+    hostfilePath: file("hostfile"),
+    jobId: ctx.jobId,
+    envlist: options.envlist,
+    callerEnv: input.env,
+    // `ssh -F` so that a user's own ~/.ssh/config (e.g. the reference's Port block) cannot
+    // override the generated one for mpirun.
+    sshCommand: ownSsh ? `ssh -F ${file("ssh_config")}` : undefined,
+  });
+  const files: Record<string, PlannedFile> = {
+    passwd: {
+      content: renderPasswd({ imagePasswd: input.imageAccounts.passwd, userEntry: identity.passwdLine }),
+      mode: 0o644,
+    },
+    group: {
+      content: renderGroup({ imageGroup: input.imageAccounts.group, userGroups: identity.groupLines }),
+      mode: 0o644,
+    },
+    hostfile: { content: renderHostfile(ctx.nodes, gpus.slots), mode: 0o644 },
+  };
+  if (ownSsh) {
+    files.sshd_config = {
+      content: renderSshdConfig({
+        port: ports.sshdPort,
+        hostKeyPath: material.hostKeyPath,
+        authorizedKeysPath: file("authorized_keys"),
+        user: identity.user,
+        pidFile: file("sshd.pid"),
+        permitUserEnvironment: true,
+      }),
+      mode: 0o600,
+    };
+    files.authorized_keys = { content: renderJobAuthorizedKeys(input.clientPublicKey, env), mode: 0o600 };
+    files.known_hosts = { content: renderKnownHosts(ctx.nodes, ports.sshdPort, material.hostPublicKey), mode: 0o644 };
+    files.ssh_config = {
+      content: renderSshClientConfig({
+        nodes: ctx.nodes,
+        port: ports.sshdPort,
+        user: identity.user,
+        identityFile: material.clientKeyPath,
+        knownHostsFile: file("known_hosts"),
+      }),
+      mode: 0o644,
+    };
+  }
+  const sshdConfigPath = legacy === undefined ? file("sshd_config") : joinPath(legacy, "sshd_config");
+  const container: ContainerPlan = {
+    runtime: options.runtime,
+    name: buildContainerName({
+      dockname: options.dockname,
+      user: identity.user,
+      jobId: ctx.jobId,
+      stepId: ctx.stepId,
+      node: ctx.nodeName,
+    }),
+    labels: buildLabels({
+      version: VERSION,
+      jobId: ctx.jobId,
+      stepId: ctx.stepId,
+      node: ctx.nodeName,
+      uid: identity.uid,
+      user: identity.user,
+    }),
+    image: options.container,
+    user: { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
+    passwdFile: file("passwd"),
+    groupFile: file("group"),
+    sshClientConfig: ownSsh ? file("ssh_config") : undefined,
+    workdir: input.cwd,
+    network: "host",
+    gpus: { deviceIds: gpus.deviceIds, runtime: options.gpuRuntime },
+    privileged: options.privileged,
+    ibdevices: options.ibdevices,
+    datamnts: options.datamnts,
+    envNames: options.envlist,
+    env: visibleDevicesEnv(gpus, options.gpuRuntime),
+    shmSize: options.shmSize,
+    memlock: options.memlock,
+    dockopts: options.dockopts,
+    command: buildMainCommand(options.launcher, ssh ? { port: ports.sshdPort, configPath: sshdConfigPath } : undefined),
+    detach: true,
+    switchDir: file("switch"),
+  };
+  return {
+    containerName: container.name,
+    jobDir,
+    runArgs: buildDockerRunArgs(container),
+    execArgs: buildDockerExecArgs({
+      name: container.name,
+      user: { uid: identity.uid, gid: identity.gid },
+      workdir: input.cwd,
+      env,
+      command: [input.scriptPath, ...options.scriptArgs],
+    }),
+    files,
+    sshdPort: ssh ? ports.sshdPort : undefined,
+    switchDir: file("switch"),
+    ports,
+    gpus,
+    warnings: [...gpus.warnings, ...envlistWarnings(options.envlist, input.env)],
+  };
+}
+
+function envlistWarnings(envlist: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const unset = findMissingEnvlist(envlist, env);
+  if (unset.length === 0) return [];
+  return [
+    `--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`,
+  ];
+}
+
+/**
+ * With docker's `--gpus` the hook sees the devices, but `docker exec` (the job script) would
+ * not: say which GPUs the container got, as the reference and nvidia-docker2 do. The nvidia
+ * runtime path sets it already.
+ */
+function visibleDevicesEnv(gpus: GpuPlan, runtime: GpuRuntime): Record<string, string> {
+  const { deviceIds } = gpus;
+  if (runtime !== "docker" || (deviceIds !== "all" && deviceIds.length === 0)) return {};
+  return { NVIDIA_VISIBLE_DEVICES: deviceIds === "all" ? "all" : deviceIds.join(",") };
+}
