@@ -3,20 +3,20 @@
 // own words. Removal goes through Docker's Engine API where there is one (see docker-api.ts).
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
+import { firstEngineLine as firstLine } from "../core/engine-messages.js";
 import { UserError } from "../core/errors.js";
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import {
-  type RemovalAttempt,
   type RemovalEngine,
   type RemovalFailure,
   type RemovalOptions,
   removeAllUntilGone,
 } from "./container-removal.js";
-import { apiMessage, createDockerApi, type DockerApi, dockerSocketPath } from "./docker-api.js";
-import { type RunCommandOptions, runCommand, spawnOrphan } from "./exec.js";
-import { endPausedNamespace } from "./podman-pause.js";
+import { apiRemovalEngine, cliRemovalEngine } from "./container-removal-engines.js";
+import { type DockerApi, defaultDockerApi } from "./docker-api.js";
+import { type RunCommandOptions, runCommand } from "./exec.js";
+import { UserNamespace } from "./podman-pause.js";
 import { sleep } from "./timers.js";
 
 export type { ContainerSummary } from "../core/ps-json.js";
@@ -24,12 +24,6 @@ export type { ContainerSummary } from "../core/ps-json.js";
 export interface ImageFiles {
   passwd: string;
   group: string;
-}
-
-/** Docker's API on the socket the CLI would use; none for podman (its CLI it is). */
-export function defaultDockerApi(bin: string, env: NodeJS.ProcessEnv = process.env): DockerApi | undefined {
-  const socket = bin === "docker" ? dockerSocketPath(env) : undefined;
-  return socket === undefined ? undefined : createDockerApi(socket);
 }
 
 export class ContainerRuntime {
@@ -40,11 +34,11 @@ export class ContainerRuntime {
     private readonly kill = (pid: number, signal: NodeJS.Signals): void => void process.kill(pid, signal),
     private readonly getuid = (): number => process.getuid?.() ?? -1,
     private readonly api: DockerApi | undefined = defaultDockerApi(bin),
-  ) {}
+  ) {
+    this.namespace = new UserNamespace(bin === "podman" && getuid() !== 0, (args) => run(bin, args), kill);
+  }
 
-  /** An engine command ran since the namespace was last released (podman: a pause process may be up). */
-  private usedSinceRelease = false;
-  private releasing: Promise<void> | undefined;
+  private readonly namespace: UserNamespace;
 
   /** The image's id; a clear error naming the image and the node when it is not there. */
   async inspectImage(image: string): Promise<string> {
@@ -206,95 +200,27 @@ export class ContainerRuntime {
   }
 
   private removalEngine(): RemovalEngine {
-    const api = this.api;
-    if (api !== undefined) {
-      const at = (name: string) => `/containers/${encodeURIComponent(name)}`;
-      return {
-        async removeOnce(name) {
-          const r = await api.call("DELETE", `${at(name)}?force=1`);
-          if (r.status === 204 || r.status === 404) return { kind: "gone" };
-          // "removal of container X is already in progress": a --rm or another teardown.
-          if (r.status === 409 && /in progress/i.test(apiMessage(r))) return { kind: "in-progress" };
-          return { kind: "failed", reason: apiMessage(r) };
-        },
-        async exists(name) {
-          const r = await api.call("GET", `${at(name)}/json`);
-          if (r.status === 404) return false;
-          return r.status === 200 ? true : apiMessage(r);
-        },
-      };
-    }
-    // podman's `rm -f` waits 10 s for SIGTERM first; docker's kills at once. `-t 0` matches.
-    const force = this.bin === "podman" ? ["-f", "-t", "0"] : ["-f"];
-    const gone = (stderr: string) => /no such container|no container with name or id/i.test(stderr);
-    return {
-      removeOnce: async (name): Promise<RemovalAttempt> => {
-        // Within removeUntilGone's 4 s: a hung CLI is given up and asked again.
-        const r = await this.cli(["rm", ...force, name], { timeoutMs: 3000, killGraceMs: 500 });
-        if (r.exitCode === 0 || gone(r.stderr)) return { kind: "gone" };
-        return {
-          kind: "failed",
-          reason:
-            firstLine(r.stderr) ||
-            (r.signal ? `${this.bin} rm was killed by ${r.signal}` : `${this.bin} rm exited ${r.exitCode}`),
-        };
-      },
-      exists: async (name) => {
-        const r = await this.cli(["container", "inspect", "--format", "{{.Id}}", name], {
-          timeoutMs: 3000,
-          killGraceMs: 500,
-        });
-        if (r.exitCode === 0) return true;
-        return gone(r.stderr) ? false : firstLine(r.stderr) || `${this.bin} container inspect failed`;
-      },
-    };
+    if (this.api !== undefined) return apiRemovalEngine(this.api);
+    return cliRemovalEngine(this.bin, (args, options) => this.cli(args, options));
   }
 
   /** Every engine command but the namespace release's own: it may (re)start podman's pause process. */
   private cli(args: readonly string[], options?: RunCommandOptions): ReturnType<typeof runCommand> {
-    this.usedSinceRelease = true;
+    this.namespace.used();
     return this.run(this.bin, args, options);
   }
 
   /** Ends rootless podman's pause process once no container is left (io/podman-pause.ts); a no-op for docker and root. */
-  async releaseUserNamespace(): Promise<void> {
-    if (this.bin !== "podman" || this.getuid() === 0) return;
-    // Released already and no podman command since: asking podman now would start a new pause
-    // process (and one left by a run that exits meanwhile would stay). Concurrent callers (the
-    // signal handler's teardown and the run's own) share one release.
-    if (!this.usedSinceRelease) return this.releasing;
-    this.usedSinceRelease = false;
-    this.releasing = this.releaseOnce().catch((error: unknown) => {
-      this.usedSinceRelease = true;
-      throw error;
-    });
-    return this.releasing;
-  }
-
-  private async releaseOnce(): Promise<void> {
-    // Not released (containers left, podman failing): the next call tries again.
-    if (!(await endPausedNamespace((args) => this.run(this.bin, args), this.kill))) this.usedSinceRelease = true;
+  releaseUserNamespace(): Promise<void> {
+    return this.namespace.release();
   }
 
   /**
    * Rootless podman: a watcher (outside this process, so our SIGKILL does not take it) that
    * ends the pause process if we die without our teardown. A no-op for docker and for root.
    */
-  watchUserNamespace(
-    lifeline: string,
-    switchDir: string,
-    spawnDetached: (argv: readonly string[]) => void = spawnOrphan,
-  ): void {
-    if (this.bin !== "podman" || this.getuid() === 0) return;
-    spawnDetached([
-      "/bin/sh",
-      "-c",
-      PODMAN_RELEASE_WATCH_SCRIPT,
-      "srun-docker-userns-watch",
-      lifeline,
-      String(process.pid),
-      switchDir,
-    ]);
+  watchUserNamespace(lifeline: string, switchDir: string, spawnDetached?: (argv: readonly string[]) => void): void {
+    this.namespace.watch(lifeline, switchDir, spawnDetached);
   }
 
   /** Containers carrying every one of `labels`, running or not, with all their labels. */
@@ -319,13 +245,4 @@ export class ContainerRuntime {
   private failure(what: string, stderr: string): UserError {
     return new UserError("runtime", `${what} on ${this.node}: ${firstLine(stderr) || "no message"}`);
   }
-}
-
-/** The first line that says something: podman starts stderr with warnings (`level=warning`). */
-function firstLine(text: string): string {
-  const lines = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return lines.find((l) => !/^time="[^"]*" level=(warning|info|debug)/.test(l)) ?? lines[0] ?? "";
 }

@@ -84,3 +84,9 @@ export function withDebugLog(api: DockerApi, log: { debug(message: string): void
     },
   };
 }
+
+/** Docker's API on the socket the CLI would use; none for podman (its CLI it is). */
+export function defaultDockerApi(bin: string, env: NodeJS.ProcessEnv = process.env): DockerApi | undefined {
+  const socket = bin === "docker" ? dockerSocketPath(env) : undefined;
+  return socket === undefined ? undefined : createDockerApi(socket);
+}

@@ -8,7 +8,8 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { RunCommandResult } from "./exec.js";
+import { PODMAN_RELEASE_WATCH_SCRIPT } from "../core/dead-man-switch.js";
+import { type RunCommandResult, spawnOrphan } from "./exec.js";
 
 /**
  * true when there is no pause process left to end (ended now, or none was there); false
@@ -44,4 +45,59 @@ export async function endPausedNamespace(
     // Already gone.
   }
   return true;
+}
+
+/**
+ * One node's rootless podman namespace, as the runtime uses it: released once no container is
+ * left, and only again after another podman command (which may have restarted the pause
+ * process). `enabled` is false for docker and for root, where there is nothing to release.
+ */
+export class UserNamespace {
+  /** An engine command ran since the last release: a pause process may be up. */
+  private usedSinceRelease = false;
+  private releasing: Promise<void> | undefined;
+
+  constructor(
+    private readonly enabled: boolean,
+    private readonly podman: (args: string[]) => Promise<RunCommandResult>,
+    private readonly kill: (pid: number, signal: NodeJS.Signals) => void,
+  ) {}
+
+  used(): void {
+    this.usedSinceRelease = true;
+  }
+
+  release(): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    // Released already and no podman command since: asking podman now would start a new pause
+    // process (and one left by a run that exits meanwhile would stay). Concurrent callers (the
+    // signal handler's teardown and the run's own) share one release.
+    if (!this.usedSinceRelease) return this.releasing ?? Promise.resolve();
+    this.usedSinceRelease = false;
+    this.releasing = endPausedNamespace(this.podman, this.kill).then(
+      // Not released (containers left, podman failing): the next call tries again.
+      (released) => {
+        if (!released) this.usedSinceRelease = true;
+      },
+      (error: unknown) => {
+        this.usedSinceRelease = true;
+        throw error;
+      },
+    );
+    return this.releasing;
+  }
+
+  /** A watcher outside this process that ends the pause process if we die without our teardown. */
+  watch(lifeline: string, switchDir: string, spawnDetached: (argv: readonly string[]) => void = spawnOrphan): void {
+    if (!this.enabled) return;
+    spawnDetached([
+      "/bin/sh",
+      "-c",
+      PODMAN_RELEASE_WATCH_SCRIPT,
+      "srun-docker-userns-watch",
+      lifeline,
+      String(process.pid),
+      switchDir,
+    ]);
+  }
 }

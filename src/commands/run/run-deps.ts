@@ -2,8 +2,8 @@
 // style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
 import { hostname as osHostname } from "node:os";
 import type { Runtime } from "../../core/container-options.js";
-import { ContainerRuntime, defaultDockerApi } from "../../io/container-runtime.js";
-import { withDebugLog } from "../../io/docker-api.js";
+import { ContainerRuntime } from "../../io/container-runtime.js";
+import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
 import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
 import type { Logger } from "../../io/log.js";
