@@ -4,6 +4,7 @@
 //   --noninteractive run --dockcmd in a throw-away container, passing its exit code through
 import { hostname } from "node:os";
 import path from "node:path";
+import { quote } from "shell-quote";
 import type { AsuserOptions } from "../cli/subcommand-options.js";
 import { buildJobHolderScript } from "../core/dead-man-switch.js";
 import { buildDockerExecArgs, buildDockerRunArgs, type ContainerPlan } from "../core/docker-args.js";
@@ -13,7 +14,7 @@ import { buildLabels, sanitizeContainerName } from "../core/names.js";
 import { renderGroup, renderPasswd } from "../core/ssh-config.js";
 import { ContainerRuntime } from "../io/container-runtime.js";
 import { runCommand, spawnInherit } from "../io/exec.js";
-import { readIdentity } from "../io/identity.js";
+import { type Identity, readIdentity } from "../io/identity.js";
 import { writeJobFiles } from "../io/job-files.js";
 import { holdLifeline } from "../io/lifeline.js";
 import { exitCodeOf } from "../io/signals.js";
@@ -23,34 +24,78 @@ import { VERSION } from "../version.js";
 const KEEPALIVE = ["sleep", "infinity"];
 
 export async function runAsuser(options: AsuserOptions, env = process.env, cwd = process.cwd()): Promise<number> {
+  // Identity and the docker group come from NSS (getent, id): neither the engine nor a file.
+  const identity = await readIdentity();
+  const dockerGid = options.dockindock ? await groupId("docker") : undefined;
+  const asuser = planAsuser(options, { identity, dockerGid, env, cwd, node: hostname() });
+  // Planned before anything is inspected, written or started: the dry run touches nothing.
+  if (options.dryRun) {
+    process.stdout.write(renderAsuserDryRun(options, asuser, process.stdin.isTTY === true));
+    return 0;
+  }
+  const { plan, runArgs, dir, switchDir, jobId } = asuser;
+  const runtime = new ContainerRuntime(options.runtime, hostname());
+  const imageId = await runtime.inspectImage(options.container);
+  if (plan.user !== undefined) {
+    const image = await runtime.readImageFiles(options.container, imageId, path.join(defaultMaterialDir(), "cache"));
+    await writeJobFiles(dir, {
+      passwd: { content: renderPasswd({ imagePasswd: image.passwd, userEntry: identity.passwdLine }), mode: 0o644 },
+      group: { content: renderGroup({ imageGroup: image.group, userGroups: identity.groupLines }), mode: 0o644 },
+    });
+  }
+  if (options.mode === "noninteractive") return exitCodeOf(await spawnInherit(options.runtime, runArgs).exit);
+  const lifeline = switchDir === undefined ? undefined : await holdLifeline(switchDir);
+  try {
+    await runtime.start(runArgs);
+  } catch (error) {
+    lifeline?.cut();
+    throw error;
+  }
+  if (options.mode === "daemon") {
+    if (lifeline !== undefined && jobId !== undefined) lifeline.handOff(buildJobHolderScript(options.runtime), [jobId]);
+    process.stdout.write(`${plan.name}\n`);
+    return 0;
+  }
+  const exec = buildShellExecArgs(options, plan, process.stdin.isTTY === true);
+  try {
+    return exitCodeOf(await spawnInherit(options.runtime, exec).exit);
+  } finally {
+    if (!options.keepalive) await runtime.remove([plan.name]);
+  }
+}
+
+interface AsuserContext {
+  readonly identity: Identity;
+  readonly dockerGid: number | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly node: string;
+}
+
+interface AsuserPlan {
+  readonly plan: ContainerPlan;
+  readonly runArgs: string[];
+  /** Where passwd and group are written (and the switch directory lives). */
+  readonly dir: string;
+  readonly switchDir: string | undefined;
+  readonly jobId: string | undefined;
+}
+
+/** The container as the run would start it; pure but for the paths under the user's home. */
+function planAsuser(options: AsuserOptions, ctx: AsuserContext): AsuserPlan {
   if (options.gpuRuntime === "nvidia-docker1") {
     throw new UserError("nvdock1", "`--nvdock1` (the nvidia-docker 1.0 wrapper) is no longer supported by NVIDIA", {
       hint: "use --nvdock2 (nvidia-docker2) or the default --gpus (NVIDIA Container Toolkit)",
       exitCode: 2,
     });
   }
-  const runtime = new ContainerRuntime(options.runtime, hostname());
-  const identity = await readIdentity();
+  const { identity, env } = ctx;
   const name = sanitizeContainerName(options.dockname ?? `${identity.user}_dock`);
-  const imageId = await runtime.inspectImage(options.container);
-  const material = defaultMaterialDir();
-  const dir = path.join(material, "asuser", name);
-  let passwdFile: string | undefined;
-  let groupFile: string | undefined;
-  if (!options.userdefault) {
-    const image = await runtime.readImageFiles(options.container, imageId, path.join(material, "cache"));
-    const files = await writeJobFiles(dir, {
-      passwd: { content: renderPasswd({ imagePasswd: image.passwd, userEntry: identity.passwdLine }), mode: 0o644 },
-      group: { content: renderGroup({ imageGroup: image.group, userGroups: identity.groupLines }), mode: 0o644 },
-    });
-    passwdFile = files.passwd;
-    groupFile = files.group;
-  }
+  const dir = path.join(defaultMaterialDir(), "asuser", name);
   const gpus = resolveGpus({ mode: options.gpus, privileged: options.privileged, slotsPerNode: undefined }, env);
   const mounts = options.dockindock ? [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] : [];
-  const dockerGid = options.dockindock ? await groupId("docker") : undefined;
   const workdir =
-    options.workdir.kind === "cwd" ? cwd : options.workdir.kind === "path" ? options.workdir.path : undefined;
+    options.workdir.kind === "cwd" ? ctx.cwd : options.workdir.kind === "path" ? options.workdir.path : undefined;
   // A daemon inside a Slurm job belongs to the job: a dead man's switch ends it when the job
   // ends (core/dead-man-switch.ts), Epilog or not. The switch alone keeps it up.
   const jobId = options.mode === "daemon" ? env.SLURM_JOB_ID : undefined;
@@ -73,22 +118,20 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
   const plan: ContainerPlan = {
     runtime: options.runtime,
     name,
-    labels: {
-      ...buildLabels({
-        version: VERSION,
-        jobId: env.SLURM_JOB_ID ?? "asuser",
-        stepId: "asuser",
-        node: hostname(),
-        uid: identity.uid,
-        user: identity.user,
-      }),
-    },
+    labels: buildLabels({
+      version: VERSION,
+      jobId: env.SLURM_JOB_ID ?? "asuser",
+      stepId: "asuser",
+      node: ctx.node,
+      uid: identity.uid,
+      user: identity.user,
+    }),
     image: options.container,
     user: options.userdefault
       ? undefined
       : { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
-    passwdFile,
-    groupFile,
+    passwdFile: options.userdefault ? undefined : path.join(dir, "passwd"),
+    groupFile: options.userdefault ? undefined : path.join(dir, "group"),
     sshClientConfig: undefined,
     workdir,
     network: options.net ?? "host",
@@ -97,7 +140,7 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
     mounts,
-    extraGroups: dockerGid === undefined ? [] : [dockerGid],
+    extraGroups: ctx.dockerGid === undefined ? [] : [ctx.dockerGid],
     envNames: options.envlist,
     env: {},
     shmSize: options.shmSize,
@@ -109,32 +152,60 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
     ...(options.entrypoint === undefined || switchDir !== undefined ? {} : { entrypoint: options.entrypoint }),
     ...(switchDir === undefined ? {} : { switchDir }),
   };
-  const runArgs = buildDockerRunArgs(plan);
-  if (options.dryRun) {
-    process.stdout.write(`${options.runtime} ${runArgs.join(" ")}\n`);
-    return 0;
-  }
-  if (options.mode === "noninteractive") return exitCodeOf(await spawnInherit(options.runtime, runArgs).exit);
-  const lifeline = switchDir === undefined ? undefined : await holdLifeline(switchDir);
-  try {
-    await runtime.start(runArgs);
-  } catch (error) {
-    lifeline?.cut();
-    throw error;
-  }
-  if (options.mode === "daemon") {
-    if (lifeline !== undefined && jobId !== undefined) lifeline.handOff(buildJobHolderScript(options.runtime), [jobId]);
-    process.stdout.write(`${name}\n`);
-    return 0;
-  }
+  return { plan, runArgs: buildDockerRunArgs(plan), dir, switchDir, jobId };
+}
+
+function buildShellExecArgs(options: AsuserOptions, plan: ContainerPlan, tty: boolean): string[] {
   const shell = ["bash", ...(options.bashinit === undefined ? [] : ["--init-file", options.bashinit])];
-  const tty = process.stdin.isTTY === true;
-  const exec = buildDockerExecArgs({ name, user: undefined, workdir, env: {}, command: shell, interactive: true, tty });
-  try {
-    return exitCodeOf(await spawnInherit(options.runtime, exec).exit);
-  } finally {
-    if (!options.keepalive) await runtime.remove([name]);
+  return buildDockerExecArgs({
+    name: plan.name,
+    user: undefined,
+    workdir: plan.workdir,
+    env: {},
+    command: shell,
+    interactive: true,
+    tty,
+  });
+}
+
+/**
+ * The commands the run would give the engine, shell-quoted so they can be pasted, with `#`
+ * lines for what only the run can do: what the engine says about the image is not invented.
+ */
+function renderAsuserDryRun(options: AsuserOptions, asuser: AsuserPlan, tty: boolean): string {
+  const { plan, runArgs, dir, switchDir, jobId } = asuser;
+  const bin = options.runtime;
+  const lines = ["# srun-docker asuser --dry-run: nothing was inspected, written or started."];
+  if (plan.user === undefined) {
+    lines.push("# --userdefault: the container runs as the image's own user, whom only the engine can tell.");
+  } else {
+    lines.push(
+      `# Not yet known: the run first reads /etc/passwd and /etc/group of ${plan.image} through the engine,`,
+      `# adds your entries and writes them to ${dir}/{passwd,group}, which the command below mounts`,
+      "# (until a real run has written them, those paths do not exist).",
+    );
   }
+  if (plan.workdir === undefined) lines.push("# Working directory: the image's own.");
+  if (switchDir !== undefined) {
+    lines.push(`# A lifeline FIFO in ${switchDir} ends the container when job ${jobId ?? ""} ends.`);
+  }
+  lines.push(quoteArgs([bin, ...runArgs]));
+  if (options.mode === "daemon") lines.push(`# then prints ${plan.name}`);
+  if (options.mode === "interactive") {
+    lines.push(quoteArgs([bin, ...buildShellExecArgs(options, plan, tty)]));
+    if (options.keepalive) lines.push(`# --keepalive: ${plan.name} stays up after the shell.`);
+    else {
+      // Removal goes through Docker's Engine API from our process; the CLI line is its equivalent.
+      const how = bin === "docker" ? "Engine API DELETE /containers/NAME?force=1, confirmed" : "confirmed";
+      lines.push(`${quoteArgs([bin, "rm", "-f", plan.name])}  # after the shell (${how})`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A word every shell keeps as it is stays bare, for reading (not `=x`: zsh expands it); others via shell-quote. */
+function quoteArgs(args: readonly string[]): string {
+  return args.map((arg) => (/^[\w@%+:,./-][\w@%+=:,./-]*$/.test(arg) ? arg : quote([arg]))).join(" ");
 }
 
 async function groupId(group: string): Promise<number | undefined> {

@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { UserError } from "./errors.js";
-import { compareNatural, compressHostlist, expandHostlist, MAX_HOSTLIST_NAMES } from "./hostlist.js";
+import { compressHostlist, expandHostlist, MAX_HOSTLIST_NAMES, slurmLoopOrder } from "./hostlist.js";
 
-// Expected values were taken from `scontrol show hostnames|hostlist|hostlistsorted` (Slurm 22.05).
+// Expected values were taken from `scontrol show hostnames` (Slurm 22.05), except where a
+// comment says the case is ours; test/cli/hostlist-scontrol.test.ts compares with scontrol live.
 describe("expandHostlist", () => {
   test.each([
     ["node1", "node1"],
@@ -22,9 +23,39 @@ describe("expandHostlist", () => {
     ["a b", "a b"],
     ["n[1-2] m3", "n1 n2 m3"],
     ["  n[1-2] ", "n1 n2"],
-    ["rack[1-2]-ib", "rack1-ib rack2-ib"],
+    ["rack[1-2]-ib", "rack1-ib rack2-ib"], // ours: 22.05 rejects text after the last bracket
     ["n[99999999999-100000000000]", "n99999999999 n100000000000"],
   ])("%s → %s", (expr, names) => expect(expandHostlist(expr).join(" ")).toBe(names));
+
+  // Three or more groups: not left-to-right. The last group varies fastest, then the first,
+  // the second, … up to the one before the last, which varies slowest.
+  test.each([
+    ["a[1-2]b[3-4]c[5-6]", "a1b3c5 a1b3c6 a2b3c5 a2b3c6 a1b4c5 a1b4c6 a2b4c5 a2b4c6"],
+    ["[1-2][3-4][5-6]", "135 136 235 236 145 146 245 246"],
+    ["a[1-2]b[3-5]c[5-6]", "a1b3c5 a1b3c6 a2b3c5 a2b3c6 a1b4c5 a1b4c6 a2b4c5 a2b4c6 a1b5c5 a1b5c6 a2b5c5 a2b5c6"],
+    ["a[1-2]b[3-4]c[5-7]", "a1b3c5 a1b3c6 a1b3c7 a2b3c5 a2b3c6 a2b3c7 a1b4c5 a1b4c6 a1b4c7 a2b4c5 a2b4c6 a2b4c7"],
+    ["x[1-3]y[1]z[1-2]", "x1y1z1 x1y1z2 x2y1z1 x2y1z2 x3y1z1 x3y1z2"],
+    ["p[1-2]q[1-2]r[1-2],login1", "p1q1r1 p1q1r2 p2q1r1 p2q1r2 p1q2r1 p1q2r2 p2q2r1 p2q2r2 login1"],
+    [
+      "r[1,3]s[01-02]n[7,9-10]",
+      "r1s01n7 r1s01n9 r1s01n10 r3s01n7 r3s01n9 r3s01n10 r1s02n7 r1s02n9 r1s02n10 r3s02n7 r3s02n9 r3s02n10",
+    ],
+    [
+      "a[1-2]b[3-4]c[5-6]d[7-8]",
+      "a1b3c5d7 a1b3c5d8 a2b3c5d7 a2b3c5d8 a1b4c5d7 a1b4c5d8 a2b4c5d7 a2b4c5d8 " +
+        "a1b3c6d7 a1b3c6d8 a2b3c6d7 a2b3c6d8 a1b4c6d7 a1b4c6d8 a2b4c6d7 a2b4c6d8",
+    ],
+    // ours: the same order with text after the last bracket.
+    ["a[1-2]b[3-4]c[5-6]-ib", "a1b3c5-ib a1b3c6-ib a2b3c5-ib a2b3c6-ib a1b4c5-ib a1b4c6-ib a2b4c5-ib a2b4c6-ib"],
+  ])("%s → %s", (expr, names) => expect(expandHostlist(expr).join(" ")).toBe(names));
+
+  test.each([
+    [0, []],
+    [1, [0]],
+    [2, [0, 1]],
+    [3, [1, 0, 2]],
+    [5, [3, 2, 1, 0, 4]],
+  ])("slurmLoopOrder(%d), slowest first, is %j", (groups, order) => expect(slurmLoopOrder(groups)).toEqual(order));
 
   test.each([
     ["", "it is empty"],
@@ -56,54 +87,6 @@ describe("expandHostlist", () => {
     expect(error.hint).toContain("node[01-04,07]");
   });
 });
-
-describe("compressHostlist", () => {
-  test.each([
-    ["n1", "n1"],
-    ["n1,n2", "n[1-2]"],
-    ["n3,n1,n2,n1", "n[3,1-2,1]"],
-    ["n01,n1,n2,n02", "n[01,1-2,02]"],
-    ["rack1-gpu01,rack1-gpu02,rack2-gpu01", "rack1-gpu[01-02],rack2-gpu01"],
-    ["n1x,n2x", "n1x,n2x"],
-    ["b,a,n10,n9,n1", "b,a,n[10,9,1]"],
-    ["n9,n10,n11", "n[9-11]"],
-    ["n09,n10,n11", "n[09-11]"],
-    ["n8,n09,n010", "n[8,09,010]"],
-    ["x,x1,x01", "x,x[1,01]"],
-    ["n0,n00,n000", "n[0,00,000]"],
-    ["n1,m1,n2,m2", "n1,m1,n2,m2"],
-    ["1,2,3", "[1-3]"],
-    ["n-1,n-2", "n-[1-2]"],
-    ["n99,n100", "n[99-100]"],
-    ["n08,n9,n10", "n[08,9-10]"],
-    ["a,a", "a,a"],
-    ["n1,n2,x,n3", "n[1-2],x,n3"],
-  ])("%s → %s", (names, expr) => expect(compressHostlist(names.split(","))).toBe(expr));
-
-  test.each([
-    ["b,a,n10,n9,n1", "a,b,n[1,9-10]"],
-    ["n1,m1,n2,m2", "m[1-2],n[1-2]"],
-    ["n01,n1,n2,n02", "n[1-2,01-02]"],
-    ["n100,n99,n101", "n[99-101]"],
-    ["n08,n9,n10", "n[9-10,08]"],
-    ["B,a,A,b", "A,B,a,b"],
-    ["ab1,a1,a", "a,a1,ab1"],
-    ["rack10-gpu1,rack2-gpu1", "rack2-gpu1,rack10-gpu1"],
-    ["n1,n001,n01", "n[1,01,001]"],
-    ["n2,n1,n2,n1", "n[1-2]"],
-    ["n,n1,n", "n,n1"],
-  ])("sorted: %s → %s", (names, expr) => expect(compressHostlist(names.split(","), { sort: true })).toBe(expr));
-
-  test("empty list gives an empty expression", () => expect(compressHostlist([])).toBe(""));
-});
-
-test.each([
-  ["a", "b", -1],
-  ["n9", "n10", -1],
-  ["n10", "n9", 1],
-  ["rack2-x", "rack10-x", -1],
-  ["n", "n", 0],
-])("compareNatural(%s, %s) has sign %d", (a, b, sign) => expect(Math.sign(compareNatural(a, b))).toBe(sign));
 
 const hostName = fc
   .tuple(
