@@ -4,13 +4,13 @@
 //   --noninteractive run --dockcmd in a throw-away container, passing its exit code through
 import { hostname } from "node:os";
 import path from "node:path";
-import { quote } from "shell-quote";
 import type { AsuserOptions } from "../cli/subcommand-options.js";
 import { buildJobHolderScript } from "../core/dead-man-switch.js";
 import { buildDockerExecArgs, buildDockerRunArgs, type ContainerPlan } from "../core/docker-args.js";
 import { UserError } from "../core/errors.js";
 import { resolveGpus } from "../core/gpus.js";
 import { buildLabels, sanitizeContainerName } from "../core/names.js";
+import { formatCommand } from "../core/shell-words.js";
 import { renderGroup, renderPasswd } from "../core/ssh-config.js";
 import { ContainerRuntime } from "../io/container-runtime.js";
 import { runCommand, spawnInherit } from "../io/exec.js";
@@ -189,23 +189,18 @@ function renderAsuserDryRun(options: AsuserOptions, asuser: AsuserPlan, tty: boo
   if (switchDir !== undefined) {
     lines.push(`# A lifeline FIFO in ${switchDir} ends the container when job ${jobId ?? ""} ends.`);
   }
-  lines.push(quoteArgs([bin, ...runArgs]));
+  lines.push(formatCommand([bin, ...runArgs]));
   if (options.mode === "daemon") lines.push(`# then prints ${plan.name}`);
   if (options.mode === "interactive") {
-    lines.push(quoteArgs([bin, ...buildShellExecArgs(options, plan, tty)]));
+    lines.push(formatCommand([bin, ...buildShellExecArgs(options, plan, tty)]));
     if (options.keepalive) lines.push(`# --keepalive: ${plan.name} stays up after the shell.`);
     else {
       // Removal goes through Docker's Engine API from our process; the CLI line is its equivalent.
       const how = bin === "docker" ? "Engine API DELETE /containers/NAME?force=1, confirmed" : "confirmed";
-      lines.push(`${quoteArgs([bin, "rm", "-f", plan.name])}  # after the shell (${how})`);
+      lines.push(`${formatCommand([bin, "rm", "-f", plan.name])}  # after the shell (${how})`);
     }
   }
   return `${lines.join("\n")}\n`;
-}
-
-/** A word every shell keeps as it is stays bare, for reading (not `=x`: zsh expands it); others via shell-quote. */
-function quoteArgs(args: readonly string[]): string {
-  return args.map((arg) => (/^[\w@%+:,./-][\w@%+=:,./-]*$/.test(arg) ? arg : quote([arg]))).join(" ");
 }
 
 async function groupId(group: string): Promise<number | undefined> {

@@ -6,6 +6,7 @@ import { join as joinPath } from "node:path";
 import type { Runtime } from "./container-options.js";
 import type { NodePlan } from "./node-plan.js";
 import type { ImageAccounts, PlanMaterial } from "./node-plan-input.js";
+import { formatCommand } from "./shell-words.js";
 import type { JobContext } from "./slurm-context.js";
 
 export interface DryRunStandIns {
@@ -42,18 +43,13 @@ export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: Node
     `# ${ctx.nodeName} (${role}, rank ${ctx.rank} of ${ctx.nodes.length}), job ${ctx.jobId}.${ctx.stepId}`,
     `# rendezvous ${ctx.master}:${ports.rendezvousPort}${options.launcher === "ssh" ? `, sshd port ${ports.sshdPort}` : ""}`,
     `# files in ${plan.jobDir}: ${Object.keys(plan.files).join(", ")}; switch/lifeline (a FIFO held open while srun-docker runs)`,
-    `${options.runtime} ${quoteArgs(plan.runArgs)}`,
+    `${formatCommand([options.runtime, ...plan.runArgs])}`,
   ];
-  if (ctx.isMaster || options.launcher === "each") lines.push(`${options.runtime} ${quoteArgs(plan.execArgs)}`);
+  if (ctx.isMaster || options.launcher === "each") lines.push(formatCommand([options.runtime, ...plan.execArgs]));
   // Teardown goes through Docker's Engine API from this process; the CLI line is its equivalent.
   const how = options.runtime === "docker" ? "Engine API DELETE /containers/NAME?force=1, confirmed" : "confirmed";
   lines.push(
     `${options.runtime} rm -f${options.runtime === "podman" ? " -t 0" : ""} ${plan.containerName}  # teardown (${how})`,
   );
   return `${lines.join("\n")}\n`;
-}
-
-/** As a POSIX shell would need them quoted to run the same argv. */
-function quoteArgs(args: readonly string[]): string {
-  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
 }

@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { firstEngineLine as firstLine } from "../core/engine-messages.js";
-import { UserError } from "../core/errors.js";
+import { isErrno, UserError } from "../core/errors.js";
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import {
@@ -91,7 +91,8 @@ export class ContainerRuntime {
     const follow = this.bin === "podman" ? [] : ["-L"];
     const r = await this.cli(["cp", ...follow, `${id}:${file}`, target]);
     if (r.exitCode !== 0) return "";
-    return readFile(target, "utf8");
+    // An engine that says it copied yet wrote nothing: the image has no such file for us.
+    return readFile(target, "utf8").catch((error: unknown) => (isErrno(error, "ENOENT") ? "" : Promise.reject(error)));
   }
 
   /**
