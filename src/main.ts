@@ -48,18 +48,52 @@ function report(error: unknown, debug: boolean): number {
   return EXIT_TOOL_FAILURE;
 }
 
-async function main(argv: string[]): Promise<void> {
-  const debug = argv.includes("--debug");
-  let code: number;
+/**
+ * The agent's entry points (commands/agent.ts), told apart before any option parsing or config
+ * file, so `ssh` (mpirun and pdsh start one per node) loads nothing else: this binary invoked
+ * under the name `ssh` (argv[1] is the name it was started by, for the bundle and the single
+ * executable alike), or the hidden subcommands `agent-ssh` and `agent-server`.
+ */
+function agentEntry(argv: string[]): (() => Promise<number>) | undefined {
+  const invokedAs = (process.argv[1] ?? "").split("/").pop();
+  if (invokedAs === "ssh" || argv[0] === "agent-ssh") {
+    const sshArgv = invokedAs === "ssh" ? argv : argv.slice(1);
+    return async () => {
+      try {
+        return await (await import("./commands/agent.js")).runAgentSsh(sshArgv);
+      } catch (error) {
+        process.stderr.write(`srun-docker ssh: internal error: ${String(error)} (please report)\n`);
+        return 255;
+      }
+    };
+  }
+  if (argv[0] === "agent-server") {
+    return async () => {
+      try {
+        return await (await import("./commands/agent.js")).runAgentServerCommand();
+      } catch (error) {
+        return report(error, argv.includes("--debug"));
+      }
+    };
+  }
+  return undefined;
+}
+
+async function runCli(argv: string[]): Promise<number> {
   try {
     const { readConfigFiles } = await import("./io/config-files.js");
     const layers = (await readConfigFiles(process.env)).map(({ file, text }) =>
       parseConfigFile(file, text, CONFIG_KEYS),
     );
-    code = await dispatch(parseCommandLine(argv, process.env, layers));
+    return await dispatch(parseCommandLine(argv, process.env, layers));
   } catch (error) {
-    code = report(error, debug);
+    return report(error, argv.includes("--debug"));
   }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const agent = agentEntry(argv);
+  const code = agent === undefined ? await runCli(argv) : await agent();
   process.exitCode = code;
   // Sockets or timers left by a failed step must not keep a finished run alive.
   setImmediate(() => process.exit(code));

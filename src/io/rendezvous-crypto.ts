@@ -1,5 +1,6 @@
 /**
- * The handshake's randomness and MACs (see core/rendezvous-protocol.ts for the exchange).
+ * The handshake's randomness and MACs (see core/rendezvous-protocol.ts for the exchange, and
+ * core/agent-messages.ts for the agent's, which reuses them with roles of its own).
  * Here rather than in core because they need node:crypto.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
@@ -9,14 +10,22 @@ export function createNonce(): string {
   return randomBytes(16).toString("hex");
 }
 
+/**
+ * Who computes a MAC. The rendezvous has worker and master; the agent transport its client and
+ * server. The role leads the MAC's input, so a MAC made for one role (or one protocol) never
+ * passes as another's: the same secret serves both protocols without one becoming an oracle
+ * for the other.
+ */
+export type MacRole = "worker" | "master" | "agent-client" | "agent-server";
+
 /** The MAC one side sends; the role prefix stops a reflected MAC from passing as the other's. */
-export function computeMac(secret: Buffer, role: "worker" | "master", input: HandshakeInput): string {
+export function computeMac(secret: Buffer, role: MacRole, input: HandshakeInput): string {
   const data = [role, input.jobKey, input.masterNonce, input.workerNonce, input.node].join("|");
   return createHmac("sha256", secret).update(data, "utf8").digest("hex");
 }
 
 /** Compares in constant time, so the answer's timing says nothing about the expected MAC. */
-export function verifyMac(secret: Buffer, role: "worker" | "master", input: HandshakeInput, received: string): boolean {
+export function verifyMac(secret: Buffer, role: MacRole, input: HandshakeInput, received: string): boolean {
   const expected = Buffer.from(computeMac(secret, role, input), "hex");
   const got = Buffer.from(received, "hex");
   return got.length === expected.length && timingSafeEqual(got, expected);

@@ -1,0 +1,41 @@
+import { expect, test } from "vitest";
+import { parseAgentConfig } from "./agent-config.js";
+
+const valid = {
+  v: 1,
+  jobKey: "12.0",
+  user: "alice",
+  node: "node2",
+  secretFile: "/run/srun-docker/secret",
+  nodes: [
+    { name: "node1", address: "10.0.0.1", port: 20_003 },
+    { name: "node2", address: "10.0.0.2", port: 20_003 },
+  ],
+  env: { PATH: "/usr/bin:/bin" },
+};
+
+test("a valid config, with this node's entry", () => {
+  expect(parseAgentConfig("a.json", JSON.stringify(valid))).toEqual({
+    ok: true,
+    config: valid,
+    self: { name: "node2", address: "10.0.0.2", port: 20_003 },
+  });
+});
+
+test("env defaults to empty (a client needs none)", () => {
+  const { env: _env, ...clientOnly } = valid;
+  const result = parseAgentConfig("a.json", JSON.stringify(clientOnly));
+  expect(result.ok && result.config.env).toEqual({});
+});
+
+test.each([
+  ["not JSON", "{", "a.json is not JSON"],
+  ["another version", JSON.stringify({ ...valid, v: 2 }), "a.json is not a valid agent config"],
+  ["a bad port", JSON.stringify({ ...valid, nodes: [{ name: "n", address: "a", port: 0 }] }), "nodes"],
+  ["an unknown field", JSON.stringify({ ...valid, extra: 1 }), "extra"],
+  ["a node that is not in nodes", JSON.stringify({ ...valid, node: "node9" }), "node `node9` is not in its nodes"],
+])("%s is an error naming the file", (_name, text, message) => {
+  const result = parseAgentConfig("a.json", text);
+  expect(result.ok).toBe(false);
+  expect(result.ok ? "" : result.error).toContain(message);
+});

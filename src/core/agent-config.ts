@@ -1,0 +1,53 @@
+/**
+ * What the integration tells the agent on each node, in one JSON file named by the environment
+ * variable SRUN_DOCKER_AGENT_CONFIG: the job step, its user, this node, every node's agent
+ * address, where the secret is, and (for the server) the node's job environment. Both the
+ * server (`srun-docker agent-server`) and every client (`ssh`, `srun-docker agent-ssh`) of a
+ * container read the same file. Pure: io/agent-config-file.ts reads it.
+ */
+import { z } from "zod";
+import type { AgentNode } from "./ssh-argv.js";
+
+export const AGENT_CONFIG_VARIABLE = "SRUN_DOCKER_AGENT_CONFIG";
+export const AGENT_CONFIG_VERSION = 1;
+
+const agentNode = z.strictObject({
+  name: z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u),
+  address: z.string().min(1),
+  port: z.int().min(1).max(65_535),
+});
+
+const agentConfig = z.strictObject({
+  v: z.literal(AGENT_CONFIG_VERSION),
+  jobKey: z.string().min(1),
+  user: z.string().min(1),
+  /** This node's name (a name in `nodes`): the server answers to it and listens on its port. */
+  node: z.string().min(1),
+  /** A file holding the job's secret (raw bytes, at least 16), readable by the user only. */
+  secretFile: z.string().min(1),
+  nodes: z.array(agentNode).min(1),
+  /** The node's job environment for the commands the server starts. */
+  env: z.record(z.string(), z.string()).default({}),
+  /** The address the server listens on; default every address. */
+  listenHost: z.string().min(1).optional(),
+});
+
+export type AgentConfig = z.infer<typeof agentConfig>;
+
+export type AgentConfigResult = { ok: true; config: AgentConfig; self: AgentNode } | { ok: false; error: string };
+
+/** The config in `text` (from `file`, for messages), checked; `self` is this node's entry. */
+export function parseAgentConfig(file: string, text: string): AgentConfigResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: `${file} is not JSON: ${(error as Error).message}` };
+  }
+  const result = agentConfig.safeParse(value);
+  if (!result.success)
+    return { ok: false, error: `${file} is not a valid agent config:\n${z.prettifyError(result.error)}` };
+  const self = result.data.nodes.find((node) => node.name === result.data.node);
+  if (self === undefined) return { ok: false, error: `${file}: node \`${result.data.node}\` is not in its nodes` };
+  return { ok: true, config: result.data, self };
+}

@@ -1,0 +1,136 @@
+/**
+ * The agent's control messages (JSON inside a frame of core/agent-frames.ts), their validation,
+ * and which frames each side may send when. Pure; the MACs are computed in
+ * io/rendezvous-crypto.ts with the roles "agent-client" and "agent-server".
+ *
+ * One TCP connection per remote command:
+ *   server → challenge {v, nonce}
+ *   client → hello {node, nonce, mac: HMAC(secret, "agent-client|job|sNonce|cNonce|node")}
+ *   server → welcome {mac: HMAC(secret, "agent-server|job|sNonce|cNonce|node")}, or reject {reason}
+ *   client → exec {command?, pty, term?, lang?, cols?, rows?}      (only after an authentic welcome)
+ *   then stdin / stdin-eof / signal one way, stdout / stderr / stdin-window and one exit the other.
+ *
+ * Input flows in a window (as in ssh's channels): the client sends at most STDIN_WINDOW_BYTES
+ * that the command has not consumed yet, and the server grants more as the command's stdin
+ * takes them. So the server never stops reading its socket for a slow command, and always
+ * sees at once when the client goes away (a paused socket would hide that), while what it
+ * holds for the command stays bounded: a client past its window is dropped.
+ * The client checks the welcome before it sends the command, so a stranger listening on the
+ * port learns neither the command nor its input; the server spawns only for an authentic hello.
+ */
+import { z } from "zod";
+import { FrameType, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_EXEC_BYTES } from "./agent-frames.js";
+
+export const AGENT_PROTOCOL_VERSION = 1;
+/** Bytes of stdin a client may send before the server grants more. */
+export const STDIN_WINDOW_BYTES = 1024 * 1024;
+
+/** Signals a client may ask the server to forward to the command's process group. */
+export const FORWARDABLE_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGKILL", "SIGUSR1", "SIGUSR2"] as const;
+export type ForwardableSignal = (typeof FORWARDABLE_SIGNALS)[number];
+
+const nonce = z.string().regex(/^[0-9a-f]{32}$/);
+const mac = z.string().regex(/^[0-9a-f]{64}$/);
+// A node name is a Slurm host name; "|" would make the MAC input ambiguous.
+const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
+// A NUL cannot go into an argv string or an environment variable: spawn() would refuse it.
+const noNul = /^[^\0]*$/;
+const envValue = z.string().max(256).regex(noNul);
+const dimension = z.int().min(1).max(10_000);
+
+const schemas = {
+  [FrameType.challenge]: z.strictObject({ v: z.int(), nonce }),
+  [FrameType.hello]: z.strictObject({ node: nodeName, nonce, mac }),
+  [FrameType.welcome]: z.strictObject({ mac }),
+  [FrameType.reject]: z.strictObject({ reason: z.string().max(1024) }),
+  [FrameType.exec]: z.strictObject({
+    command: z
+      .string()
+      .max(128 * 1024)
+      .regex(noNul)
+      .optional(),
+    pty: z.boolean(),
+    term: envValue.optional(),
+    lang: envValue.optional(),
+    cols: dimension.optional(),
+    rows: dimension.optional(),
+  }),
+  [FrameType.signal]: z.strictObject({ name: z.enum(FORWARDABLE_SIGNALS) }),
+  [FrameType.stdinWindow]: z.strictObject({
+    bytes: z
+      .int()
+      .min(1)
+      .max(2 ** 31),
+  }),
+  [FrameType.exit]: z.union([
+    z.strictObject({ code: z.int().min(0).max(255) }),
+    z.strictObject({ signal: z.int().min(1).max(127) }),
+  ]),
+};
+
+type Schemas = typeof schemas;
+export type ControlFrameType = keyof Schemas;
+export type ControlMessage<T extends ControlFrameType> = z.infer<Schemas[T]>;
+export type Challenge = ControlMessage<typeof FrameType.challenge>;
+export type Hello = ControlMessage<typeof FrameType.hello>;
+export type ExecRequest = ControlMessage<typeof FrameType.exec>;
+/** How the remote command ended: its exit code, or the number of the signal that killed it. */
+export type ExitStatus = ControlMessage<typeof FrameType.exit>;
+
+/** A control frame's payload, or undefined when it is not valid JSON of the expected shape. */
+export function parseControl<T extends ControlFrameType>(type: T, payload: Buffer): ControlMessage<T> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const result = (schemas[type] as z.ZodType).safeParse(value);
+  return result.success ? (result.data as ControlMessage<T>) : undefined;
+}
+
+export function encodeControl<T extends ControlFrameType>(_type: T, message: ControlMessage<T>): Buffer {
+  return Buffer.from(JSON.stringify(message), "utf8");
+}
+
+/** The exit code a local process reports for a remote status: the code, or 128+n for signal n. */
+export function exitCodeOfStatus(status: ExitStatus): number {
+  return "code" in status ? status.code : 128 + status.signal;
+}
+
+/** Where the server's connection stands, as far as which frames it may receive. */
+export type ServerReceivePhase = "handshake" | "exec" | "running";
+
+/**
+ * What the server accepts from a client. Before the welcome only a hello, so the stranger
+ * that every listening port gets can make the server buffer at most a few KiB; after it only
+ * the exec; then input and signals.
+ */
+export function clientFrameLimit(phase: ServerReceivePhase, type: number): number | undefined {
+  switch (phase) {
+    case "handshake":
+      return type === FrameType.hello ? MAX_CONTROL_BYTES : undefined;
+    case "exec":
+      return type === FrameType.exec ? MAX_EXEC_BYTES : undefined;
+    case "running":
+      if (type === FrameType.stdin) return MAX_DATA_BYTES;
+      if (type === FrameType.stdinEof) return 0;
+      if (type === FrameType.signal) return MAX_CONTROL_BYTES;
+      return undefined;
+    default: {
+      const unreachable: never = phase;
+      return unreachable;
+    }
+  }
+}
+
+/** What the client accepts from the server: the handshake's three, then output and the exit. */
+export function serverFrameLimit(authenticated: boolean, type: number): number | undefined {
+  if (!authenticated) {
+    const handshake: number[] = [FrameType.challenge, FrameType.welcome, FrameType.reject];
+    return handshake.includes(type) ? MAX_CONTROL_BYTES : undefined;
+  }
+  if (type === FrameType.stdout || type === FrameType.stderr) return MAX_DATA_BYTES;
+  if (type === FrameType.exit || type === FrameType.stdinWindow) return MAX_CONTROL_BYTES;
+  return undefined;
+}

@@ -1,0 +1,152 @@
+/**
+ * One connection to the agent server as one state, changed only by named inputs. Pure;
+ * io/agent-server-connection.ts feeds it the socket's frames, the child's end and the timer.
+ *
+ *   challenged ──authentic hello──▶ authenticated ──exec──▶ running ──child exited──▶ exited
+ *        │                               │                     │
+ *        └───────────────┬───────────────┘                     ▼
+ *                        ▼                          dropped, spawned: every process the
+ *                     dropped                       command started is killed (HUP, then KILL)
+ *      (forged MAC, another node, malformed, closed, timeout)
+ *
+ * Only `authenticated` leads to `running`, and only an authentic hello naming this node leads
+ * to `authenticated`: a peer that does not hold the job's secret can never cause a spawn.
+ */
+import type { ExitStatus, ServerReceivePhase } from "./agent-messages.js";
+
+export type ServerState =
+  /** Challenge sent; waiting for a hello (bounded by the handshake timeout). */
+  | { phase: "challenged"; serverNonce: string }
+  /** Welcome sent; waiting for the exec (bounded by the same timeout). */
+  | { phase: "authenticated" }
+  /** The command's process runs; input, output and signals flow. */
+  | { phase: "running" }
+  /** The command ended and its output was drained; the exit goes out, the connection ends. */
+  | { phase: "exited"; status: ExitStatus }
+  /**
+   * The connection ends without an exit. `tell` is sent to the peer as a reject first (only
+   * during the handshake); `spawned` means a command was started and must be killed, whole.
+   */
+  | { phase: "dropped"; reason: string; tell?: string; spawned: boolean };
+
+export type HelloVerdict = "authentic" | "forged" | "other-node";
+
+export type ServerInput =
+  /** A well-formed hello: whether its MAC is right, and whether it names this node. */
+  | { type: "hello"; verdict: HelloVerdict; node: string }
+  | { type: "exec" }
+  /** The command's process exited and its stdout and stderr reached their end. */
+  | { type: "child-exited"; status: ExitStatus }
+  /** The peer closed the connection, or it failed. */
+  | { type: "closed"; reason: string }
+  | { type: "timed-out" }
+  /** A frame that is not allowed here, too long, or not valid. */
+  | { type: "malformed"; reason: string }
+  /** The server is shutting down. */
+  | { type: "shutdown" };
+
+/** The next state; the same one when the input means nothing where the connection stands. */
+export function nextServerState(state: ServerState, input: ServerInput, thisNode: string): ServerState {
+  switch (state.phase) {
+    case "challenged":
+      switch (input.type) {
+        case "hello":
+          return acceptHello(input.verdict, input.node, thisNode);
+        case "exec":
+          return dropped("exec before authentication", false);
+        default:
+          return endHandshake(state, input);
+      }
+    case "authenticated":
+      switch (input.type) {
+        case "exec":
+          return { phase: "running" };
+        case "hello":
+          return dropped("a second hello", false);
+        default:
+          return endHandshake(state, input);
+      }
+    case "running":
+      switch (input.type) {
+        case "child-exited":
+          return { phase: "exited", status: input.status };
+        case "closed":
+          return dropped(`the client went away (${input.reason})`, true);
+        case "malformed":
+          return dropped(`malformed input from the client (${input.reason})`, true);
+        case "shutdown":
+          return dropped("the agent is shutting down", true);
+        default:
+          return state;
+      }
+    case "exited":
+    case "dropped":
+      return state;
+    default: {
+      const unreachable: never = state;
+      return unreachable;
+    }
+  }
+}
+
+function acceptHello(verdict: HelloVerdict, node: string, thisNode: string): ServerState {
+  switch (verdict) {
+    case "authentic":
+      return { phase: "authenticated" };
+    case "other-node":
+      // The peer proved it holds the secret: it may learn where it landed.
+      return dropped(`asked for ${node}`, false, `this is ${thisNode}, not ${node}`);
+    case "forged":
+      return dropped(
+        `authentication failed (claimed node ${node})`,
+        false,
+        "authentication failed (another job's secret, or not srun-docker)",
+      );
+    default: {
+      const unreachable: never = verdict;
+      return unreachable;
+    }
+  }
+}
+
+function endHandshake(state: ServerState, input: ServerInput): ServerState {
+  switch (input.type) {
+    case "closed":
+      return dropped(`closed during the handshake (${input.reason})`, false);
+    case "timed-out":
+      return dropped(
+        state.phase === "challenged" ? "no valid hello in time" : "no command in time after authentication",
+        false,
+      );
+    case "malformed":
+      return dropped(`malformed handshake (${input.reason})`, false);
+    case "shutdown":
+      return dropped("the agent is shutting down", false);
+    default:
+      return state;
+  }
+}
+
+function dropped(reason: string, spawned: boolean, tell?: string): ServerState {
+  return tell === undefined ? { phase: "dropped", reason, spawned } : { phase: "dropped", reason, tell, spawned };
+}
+
+/** Which frames the connection accepts in `state` (see clientFrameLimit); undefined: none. */
+export function receivePhaseOf(state: ServerState): ServerReceivePhase | undefined {
+  switch (state.phase) {
+    case "challenged":
+      return "handshake";
+    case "authenticated":
+      return "exec";
+    // After the exit, input the client sent before it read the exit still arrives: read, ignored.
+    case "running":
+    case "exited":
+      return "running";
+    case "dropped":
+      return undefined;
+    default: {
+      const unreachable: never = state;
+      return unreachable;
+    }
+  }
+}

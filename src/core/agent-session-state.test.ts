@@ -1,0 +1,94 @@
+import { expect, test } from "vitest";
+import { type ClientInput, type ClientState, clientExitCode, nextClientState } from "./agent-session-state.js";
+
+const nonce = "c".repeat(32);
+
+const STATES = {
+  connecting: { phase: "connecting" },
+  authenticating: { phase: "authenticating", serverNonce: nonce },
+  running: { phase: "running", forwarded: 0 },
+  "running, one signal forwarded": { phase: "running", forwarded: 1 },
+  exited: { phase: "exited", status: { code: 3 } },
+  failed: { phase: "failed", exitCode: 255, reason: "earlier" },
+} satisfies Record<string, ClientState>;
+type Name = keyof typeof STATES;
+
+const INPUTS = {
+  challenge: { type: "challenge", v: 1, nonce },
+  "challenge v2": { type: "challenge", v: 2, nonce },
+  "welcome ok": { type: "welcome", authentic: true },
+  "welcome forged": { type: "welcome", authentic: false },
+  reject: { type: "reject", reason: "authentication failed" },
+  exit: { type: "exit", status: { signal: 9 } },
+  closed: { type: "closed", reason: "ECONNRESET" },
+  "timed-out": { type: "timed-out", reason: "no answer" },
+  malformed: { type: "malformed", reason: "junk" },
+  SIGINT: { type: "signal", name: "SIGINT" },
+  SIGTERM: { type: "signal", name: "SIGTERM" },
+  "local-end": { type: "local-end", exitCode: 141 },
+} satisfies Record<string, ClientInput>;
+type Input = keyof typeof INPUTS;
+
+const failed = (reason: string): ClientState => ({ phase: "failed", exitCode: 255, reason });
+const quiet = (exitCode: number): ClientState => ({ phase: "failed", exitCode });
+const handshakeEnds = {
+  reject: failed("its agent refused the connection: authentication failed"),
+  closed: failed("ECONNRESET"),
+  "timed-out": failed("no answer"),
+  malformed: failed("the program on its agent port sent something malformed (junk)"),
+  exit: failed("the agent sent an exit before the handshake ended"),
+  SIGINT: quiet(130),
+  SIGTERM: quiet(143),
+  "local-end": quiet(141),
+} satisfies Partial<Record<Input, ClientState>>;
+const runningEnds = {
+  exit: { phase: "exited", status: { signal: 9 } },
+  closed: failed("the connection was lost before the command ended (ECONNRESET)"),
+  malformed: failed("the agent sent something malformed (junk)"),
+  "local-end": quiet(141),
+} satisfies Partial<Record<Input, ClientState>>;
+
+// Every state × input; a missing entry means the input changes nothing there. The first
+// signal while running is forwarded (and waited on), a second one ends the client.
+const TABLE: Record<Name, Partial<Record<Input, ClientState>>> = {
+  connecting: {
+    challenge: STATES.authenticating,
+    "challenge v2": failed("its agent speaks protocol 2, this one 1 (use one srun-docker version on every node)"),
+    "welcome ok": failed("the agent sent a welcome before the challenge"),
+    "welcome forged": failed("the agent sent a welcome before the challenge"),
+    ...handshakeEnds,
+  },
+  authenticating: {
+    challenge: failed("the agent sent a second challenge"),
+    "challenge v2": failed("the agent sent a second challenge"),
+    "welcome ok": { phase: "running", forwarded: 0 },
+    "welcome forged": failed("the program on its agent port failed authentication (not this job's agent)"),
+    ...handshakeEnds,
+  },
+  running: { ...runningEnds, SIGINT: { phase: "running", forwarded: 1 }, SIGTERM: { phase: "running", forwarded: 1 } },
+  "running, one signal forwarded": { ...runningEnds, SIGINT: quiet(130), SIGTERM: quiet(143) },
+  exited: {},
+  failed: {},
+};
+
+const rows = (Object.keys(STATES) as Name[]).flatMap((name) =>
+  (Object.keys(INPUTS) as Input[]).map((input) => [name, input, TABLE[name][input]] as const),
+);
+
+test.each(rows)("%s + %s → %j", (name, input, expected) => {
+  const state = STATES[name];
+  const next = nextClientState(state, INPUTS[input]);
+  if (expected === undefined) expect(next).toBe(state);
+  else expect(next).toEqual(expected);
+});
+
+test.each<[ClientState, number | undefined]>([
+  [STATES.connecting, undefined],
+  [STATES.running, undefined],
+  [{ phase: "exited", status: { code: 7 } }, 7],
+  [{ phase: "exited", status: { signal: 9 } }, 137],
+  [failed("x"), 255],
+  [quiet(130), 130],
+])("exit code of %j is %s", (state, code) => {
+  expect(clientExitCode(state)).toBe(code);
+});

@@ -1,0 +1,134 @@
+/**
+ * One remote command as the client (`ssh node cmd`) sees it: one state, changed only by named
+ * inputs. Pure; io/agent-client-session.ts feeds it what the socket, the timer and the local
+ * signals say, and acts on each change.
+ *
+ *   connecting ──challenge──▶ authenticating ──authentic welcome──▶ running ──exit──▶ exited
+ *        │                          │                                  │
+ *        └────────────┬─────────────┘                                  │
+ *                     ▼                                                ▼
+ *                  failed (255: refused, forged, closed, timeout;   failed (255: connection lost;
+ *                          128+n: a signal before the command ran)          128+n: a second signal)
+ *
+ * The first local signal while running is forwarded and the client keeps waiting for the
+ * remote exit (the command decides what the signal means); a second one ends the client at
+ * once, which closes the connection, and the server then kills what the command left.
+ */
+import { AGENT_PROTOCOL_VERSION, type ExitStatus, exitCodeOfStatus } from "./agent-messages.js";
+
+/** ssh's own exit code when it cannot connect or authenticate. */
+export const EXIT_SSH_FAILURE = 255;
+
+export type ClientState =
+  /** Connecting, or connected and waiting for the server's challenge. */
+  | { phase: "connecting" }
+  /** Hello sent; waiting for a welcome whose MAC proves the server holds the secret. */
+  | { phase: "authenticating"; serverNonce: string }
+  /** The command was sent; streams flow. `forwarded` counts the local signals sent on. */
+  | { phase: "running"; forwarded: number }
+  | { phase: "exited"; status: ExitStatus }
+  /** Ended without a remote exit; `reason` (the one line for stderr) is absent after a signal. */
+  | { phase: "failed"; exitCode: number; reason?: string };
+
+export type LocalSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+const SIGNAL_NUMBERS: Record<LocalSignal, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+export type ClientInput =
+  | { type: "challenge"; v: number; nonce: string }
+  | { type: "welcome"; authentic: boolean }
+  | { type: "reject"; reason: string }
+  | { type: "exit"; status: ExitStatus }
+  /** The socket closed or failed (connect refused, reset, end). */
+  | { type: "closed"; reason: string }
+  /** The handshake did not finish in time. */
+  | { type: "timed-out"; reason: string }
+  /** The server sent something the protocol does not allow. */
+  | { type: "malformed"; reason: string }
+  /** This process got a termination signal. */
+  | { type: "signal"; name: LocalSignal }
+  /** The local side cannot go on (stdout closed by its reader: 141, like ssh killed by SIGPIPE). */
+  | { type: "local-end"; exitCode: number };
+
+/** The next state; the same one when the input means nothing where the client stands. */
+export function nextClientState(state: ClientState, input: ClientInput): ClientState {
+  switch (state.phase) {
+    case "connecting":
+    case "authenticating":
+      return nextHandshakeState(state, input);
+    case "running":
+      switch (input.type) {
+        case "exit":
+          return { phase: "exited", status: input.status };
+        case "signal":
+          return state.forwarded === 0
+            ? { phase: "running", forwarded: 1 }
+            : { phase: "failed", exitCode: 128 + SIGNAL_NUMBERS[input.name] };
+        case "closed":
+          return failed(`the connection was lost before the command ended (${input.reason})`);
+        case "malformed":
+          return failed(`the agent sent something malformed (${input.reason})`);
+        case "local-end":
+          return { phase: "failed", exitCode: input.exitCode };
+        default:
+          return state;
+      }
+    case "exited":
+    case "failed":
+      return state;
+    default: {
+      const unreachable: never = state;
+      return unreachable;
+    }
+  }
+}
+
+function nextHandshakeState(
+  state: ClientState & { phase: "connecting" | "authenticating" },
+  input: ClientInput,
+): ClientState {
+  switch (input.type) {
+    case "challenge":
+      if (state.phase !== "connecting") return failed("the agent sent a second challenge");
+      if (input.v !== AGENT_PROTOCOL_VERSION) {
+        return failed(
+          `its agent speaks protocol ${input.v}, this one ${AGENT_PROTOCOL_VERSION} (use one srun-docker version on every node)`,
+        );
+      }
+      return { phase: "authenticating", serverNonce: input.nonce };
+    case "welcome":
+      if (state.phase !== "authenticating") return failed("the agent sent a welcome before the challenge");
+      return input.authentic
+        ? { phase: "running", forwarded: 0 }
+        : failed("the program on its agent port failed authentication (not this job's agent)");
+    case "reject":
+      return failed(`its agent refused the connection: ${input.reason}`);
+    case "closed":
+      return failed(input.reason);
+    case "timed-out":
+      return failed(input.reason);
+    case "malformed":
+      return failed(`the program on its agent port sent something malformed (${input.reason})`);
+    case "signal":
+      return { phase: "failed", exitCode: 128 + SIGNAL_NUMBERS[input.name] };
+    case "local-end":
+      return { phase: "failed", exitCode: input.exitCode };
+    case "exit":
+      // An exit from a peer not yet proven to be the agent counts for nothing.
+      return failed("the agent sent an exit before the handshake ended");
+    default: {
+      const unreachable: never = input;
+      return unreachable;
+    }
+  }
+}
+
+function failed(reason: string): ClientState {
+  return { phase: "failed", exitCode: EXIT_SSH_FAILURE, reason };
+}
+
+/** The exit code of a client that reached a final state; undefined while it is not final. */
+export function clientExitCode(state: ClientState): number | undefined {
+  if (state.phase === "exited") return exitCodeOfStatus(state.status);
+  if (state.phase === "failed") return state.exitCode;
+  return undefined;
+}

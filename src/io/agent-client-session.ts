@@ -1,0 +1,217 @@
+/**
+ * One remote command, client side: connect to the node's agent, prove we hold the job's secret
+ * and check that it does too, send the command, then carry stdin, stdout and stderr with
+ * back-pressure both ways and forward termination signals until the remote exit. The state is
+ * the one of core/agent-session-state.ts; this file does what each change asks for.
+ */
+import { connect as netConnect, type Socket } from "node:net";
+import { type Frame, FrameType, MAX_EXEC_BYTES } from "../core/agent-frames.js";
+import { type ExecRequest, encodeControl, parseControl, serverFrameLimit } from "../core/agent-messages.js";
+import {
+  type ClientInput,
+  type ClientState,
+  clientExitCode,
+  EXIT_SSH_FAILURE,
+  type LocalSignal,
+  nextClientState,
+} from "../core/agent-session-state.js";
+import type { AgentNode } from "../core/ssh-argv.js";
+import { createInputPump, type InputSource } from "./agent-client-input.js";
+import { readFrames, writeControl, writeFrame } from "./agent-wire.js";
+import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import { formatSeconds, type Timers } from "./timers.js";
+
+export interface ClientStreams {
+  stdin: InputSource;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** The part of `process` that delivers signals; tests pass an EventEmitter. */
+export interface ClientSignals {
+  on(event: LocalSignal, listener: () => void): unknown;
+  off(event: LocalSignal, listener: () => void): unknown;
+}
+
+export interface RemoteCommandOptions {
+  node: AgentNode;
+  request: ExecRequest;
+  /** -n: send EOF at once, read nothing from our stdin. */
+  noStdin: boolean;
+  secret: Buffer;
+  jobKey: string;
+  streams: ClientStreams;
+  signals: ClientSignals;
+  timers: Timers;
+  /** Connecting and the handshake together. */
+  timeoutMs: number;
+  connect?: (port: number, host: string) => Socket;
+}
+
+const LOCAL_SIGNALS: LocalSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** Resolves with the exit code: the remote's, 128+n for its signal n, 255 when it never ran. */
+export function runRemoteCommand(options: RemoteCommandOptions): Promise<number> {
+  const { node, streams, timers } = options;
+  const where = `its agent at ${node.address}:${node.port}`;
+  const exec = encodeControl(FrameType.exec, options.request);
+  if (exec.length > MAX_EXEC_BYTES) {
+    streams.stderr.write(`srun-docker ssh: ${node.name}: the command is too long (${exec.length} bytes)\n`);
+    return Promise.resolve(EXIT_SSH_FAILURE);
+  }
+  return new Promise((resolve) => {
+    const socket = (options.connect ?? ((port, host) => netConnect({ port, host })))(node.port, node.address);
+    socket.setNoDelay(true);
+    const clientNonce = createNonce();
+    const macInput = (serverNonce: string) => ({
+      jobKey: options.jobKey,
+      masterNonce: serverNonce,
+      workerNonce: clientNonce,
+      node: node.name,
+    });
+    let state: ClientState = { phase: "connecting" };
+    const timer = timers.setTimeout(
+      () =>
+        dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(options.timeoutMs)}` }),
+      options.timeoutMs,
+    );
+    const onSignal = LOCAL_SIGNALS.map((name) => [name, () => dispatch({ type: "signal", name })] as const);
+    for (const [name, listener] of onSignal) options.signals.on(name, listener);
+
+    // Our reader went away (`ssh node cmd | head`): end like ssh killed by SIGPIPE.
+    const onOutputError = (): void => dispatch({ type: "local-end", exitCode: 141 });
+    const stdinPump = createInputPump(socket, streams.stdin, { noStdin: options.noStdin, pty: options.request.pty });
+    const full = new Set<NodeJS.WritableStream>();
+    /** Stops reading the socket while stdout or stderr is full, so the server pauses the command. */
+    const output = (out: NodeJS.WritableStream, payload: Buffer): void => {
+      if (out.write(payload) || full.has(out)) return;
+      full.add(out);
+      socket.pause();
+      out.once("drain", () => {
+        full.delete(out);
+        if (full.size === 0) socket.resume();
+      });
+    };
+
+    function dispatch(input: ClientInput): void {
+      const before = state;
+      state = nextClientState(before, input);
+      if (state === before) return;
+      switch (state.phase) {
+        case "authenticating": {
+          const mac = computeMac(options.secret, "agent-client", macInput(state.serverNonce));
+          writeControl(socket, FrameType.hello, { node: node.name, nonce: clientNonce, mac });
+          return;
+        }
+        case "running":
+          if (before.phase === "running") {
+            if (input.type === "signal") writeControl(socket, FrameType.signal, { name: input.name });
+            return;
+          }
+          timers.clearTimeout(timer);
+          writeFrame(socket, FrameType.exec, exec);
+          stdinPump.start();
+          return;
+        case "exited":
+        case "failed":
+          finish(state);
+          return;
+        case "connecting":
+          return;
+        default: {
+          const unreachable: never = state;
+          throw new Error(`internal error: unexpected client state ${String(unreachable)}; please report`);
+        }
+      }
+    }
+
+    function finish(final: ClientState): void {
+      timers.clearTimeout(timer);
+      reader.stop();
+      for (const [name, listener] of onSignal) options.signals.off(name, listener);
+      stdinPump.stop();
+      socket.destroy();
+      if (final.phase === "failed" && final.reason !== undefined) {
+        streams.stderr.write(`srun-docker ssh: ${node.name}: ${final.reason}\n`);
+      }
+      const code = clientExitCode(final) ?? EXIT_SSH_FAILURE;
+      void Promise.all([flush(streams.stdout), flush(streams.stderr)]).then(() => {
+        // Only now: an EPIPE of a last write must still find a listener (it would throw).
+        for (const out of [streams.stdout, streams.stderr]) out.off("error", onOutputError);
+        resolve(code);
+      });
+    }
+
+    const authenticWelcome = (mac: string): boolean =>
+      state.phase === "authenticating" && verifyMac(options.secret, "agent-server", macInput(state.serverNonce), mac);
+    const receive = (frame: Frame): void => {
+      if (frame.type === FrameType.stdout || frame.type === FrameType.stderr) {
+        output(frame.type === FrameType.stdout ? streams.stdout : streams.stderr, frame.payload);
+      } else if (frame.type === FrameType.stdinWindow) {
+        const window = parseControl(FrameType.stdinWindow, frame.payload);
+        if (window === undefined) dispatch({ type: "malformed", reason: "bad window" });
+        else stdinPump.grant(window.bytes);
+      } else {
+        dispatch(controlInput(frame, authenticWelcome));
+      }
+    };
+    const reader = readFrames(
+      socket,
+      (type) => serverFrameLimit(state.phase === "running", type),
+      receive,
+      (reason) => dispatch({ type: "malformed", reason }),
+    );
+    for (const out of [streams.stdout, streams.stderr]) out.on("error", onOutputError);
+    let socketError: string | undefined;
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      socketError ??= describeSocketError(error, where);
+    });
+    socket.on("close", () => dispatch({ type: "closed", reason: socketError ?? `${where} closed the connection` }));
+  });
+}
+
+/** A control frame from the server as an input of the client's state. */
+function controlInput(frame: Frame, authenticWelcome: (mac: string) => boolean): ClientInput {
+  switch (frame.type) {
+    case FrameType.challenge: {
+      const challenge = parseControl(FrameType.challenge, frame.payload);
+      if (challenge === undefined) return { type: "malformed", reason: "bad challenge" };
+      return { type: "challenge", v: challenge.v, nonce: challenge.nonce };
+    }
+    case FrameType.welcome: {
+      const welcome = parseControl(FrameType.welcome, frame.payload);
+      if (welcome === undefined) return { type: "malformed", reason: "bad welcome" };
+      return { type: "welcome", authentic: authenticWelcome(welcome.mac) };
+    }
+    case FrameType.reject:
+      return { type: "reject", reason: parseControl(FrameType.reject, frame.payload)?.reason ?? "no reason given" };
+    case FrameType.exit: {
+      const exit = parseControl(FrameType.exit, frame.payload);
+      return exit === undefined ? { type: "malformed", reason: "bad exit" } : { type: "exit", status: exit };
+    }
+    default:
+      return { type: "malformed", reason: `frame type ${frame.type} from a server` };
+  }
+}
+
+function describeSocketError(error: NodeJS.ErrnoException, where: string): string {
+  switch (error.code) {
+    case "ECONNREFUSED":
+      return `cannot connect to ${where}: connection refused (is the job's agent running there?)`;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `cannot connect to ${where}: no route to host`;
+    case "ECONNRESET":
+      return `${where} reset the connection`;
+    default:
+      return `cannot talk to ${where}: ${error.code ?? error.message}`;
+  }
+}
+
+/** Resolves once everything written to `out` so far has been handed on. */
+function flush(out: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (!out.writable) return resolve();
+    out.write("", () => resolve());
+  });
+}

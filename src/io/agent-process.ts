@@ -1,0 +1,134 @@
+/**
+ * The command of one agent session as a child process: spawned in a process group of its own
+ * (detached), so a forwarded signal reaches the whole pipeline `sh -c` started, as a terminal's
+ * would; its pipes exposed with back-pressure both ways (output can be paused; each input chunk
+ * reports when the command's pipe took it); its end reported once, after its
+ * stdout and stderr reached their end (like sshd, output written by the command's last
+ * background child still arrives); and `terminate()` for a client that went away.
+ */
+import { spawn as baseSpawn } from "node:child_process";
+import { constants } from "node:os";
+import type { ExitStatus, ForwardableSignal } from "../core/agent-messages.js";
+import type { AgentSpawnPlan } from "../core/agent-spawn-plan.js";
+import { killSession, signalQuietly } from "./agent-session-processes.js";
+import type { Spawn } from "./exec.js";
+import { realTimers, type Timers } from "./timers.js";
+
+export interface AgentProcessHandlers {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  /** Called once: the command ended and its output is drained. */
+  exited(status: ExitStatus): void;
+}
+
+export interface AgentProcess {
+  readonly pid: number | undefined;
+  /** `taken` runs once the command's stdin pipe took the chunk (or it was dropped: no reader). */
+  writeStdin(chunk: Buffer, taken: () => void): void;
+  endStdin(): void;
+  /** To the command's process group. */
+  signal(name: ForwardableSignal): void;
+  pauseOutput(): void;
+  resumeOutput(): void;
+  /** Kills every process of the session (SIGHUP, grace, SIGKILL); resolves when none is left. */
+  terminate(): Promise<void>;
+}
+
+export interface AgentProcessOptions {
+  plan: AgentSpawnPlan;
+  cwd: string;
+  sessionId: string;
+  /** Between SIGHUP and SIGKILL when the client went away. */
+  killGraceMs: number;
+  spawn?: Spawn;
+  timers?: Timers;
+  /** Finds the session's processes (io/agent-session-processes.ts); tests may narrow it. */
+  findSession?: (sessionId: string) => Promise<number[]>;
+}
+
+/** The code a command that could not be started ends with (ssh's own failure code). */
+const EXIT_CANNOT_START = 255;
+
+export function startAgentProcess(options: AgentProcessOptions, handlers: AgentProcessHandlers): AgentProcess {
+  const { plan } = options;
+  const spawn = options.spawn ?? baseSpawn;
+  const timers = options.timers ?? realTimers;
+  const child = spawn(plan.file, plan.args, {
+    cwd: options.cwd,
+    env: plan.env,
+    detached: true,
+    stdio: ["pipe", "pipe", "pipe"],
+    ...(plan.argv0 === undefined ? {} : { argv0: plan.argv0 }),
+  });
+  let reported = false;
+  let leaderExited = false;
+  let stdinOpen = true;
+  let terminating: Promise<void> | undefined;
+  const report = (status: ExitStatus): void => {
+    if (reported) return;
+    reported = true;
+    handlers.exited(status);
+  };
+
+  child.stdout?.on("data", (chunk: Buffer) => handlers.stdout(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => handlers.stderr(chunk));
+  // The command may exit (or close its stdin) without reading all its input: not an error.
+  child.stdin?.on("error", () => {
+    stdinOpen = false;
+  });
+  child.on("exit", () => {
+    leaderExited = true;
+  });
+  child.on("error", (error: NodeJS.ErrnoException) => {
+    if (child.pid !== undefined) return;
+    leaderExited = true;
+    handlers.stderr(Buffer.from(`cannot start ${plan.file}: ${error.code ?? error.message}\n`));
+    report({ code: EXIT_CANNOT_START });
+  });
+  child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
+    leaderExited = true;
+    if (code !== null) report({ code });
+    else if (signal !== null) report({ signal: constants.signals[signal] ?? 9 });
+    else report({ code: EXIT_CANNOT_START });
+  });
+
+  return {
+    pid: child.pid,
+    writeStdin(chunk, taken) {
+      if (!stdinOpen || child.stdin === null || child.stdin.destroyed) return taken();
+      child.stdin.write(chunk, () => taken());
+    },
+    endStdin() {
+      if (stdinOpen) child.stdin?.end();
+      stdinOpen = false;
+    },
+    signal(name) {
+      // Until the output ends, the group may outlive its leader (a pipeline's last stage).
+      if (child.pid !== undefined && !reported) signalQuietly(-child.pid, name);
+    },
+    pauseOutput() {
+      child.stdout?.pause();
+      child.stderr?.pause();
+    },
+    resumeOutput() {
+      child.stdout?.resume();
+      child.stderr?.resume();
+    },
+    terminate() {
+      terminating ??= killSession({
+        sessionId: options.sessionId,
+        groupId: child.pid,
+        leaderExited: () => leaderExited,
+        graceMs: options.killGraceMs,
+        timers,
+        ...(options.findSession === undefined ? {} : { find: options.findSession }),
+      }).finally(() => {
+        // The pipes may be held open by nothing now; do not wait on them.
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        child.stdin?.destroy();
+      });
+      return terminating;
+    },
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * One connection to the agent server, from accept to its end: the handshake (the client must
+ * prove it holds the job's secret before anything is spawned), the exec, then the command's
+ * streams with back-pressure both ways (output: the command's pipes pause while the socket is
+ * full; input: the stdin window of core/agent-messages.ts), and its exit. The connection's state is the one of
+ * core/agent-server-state.ts; this file does what each change of state asks for.
+ */
+import type { Socket } from "node:net";
+import { type Frame, FrameType } from "../core/agent-frames.js";
+import {
+  AGENT_PROTOCOL_VERSION,
+  clientFrameLimit,
+  type ExecRequest,
+  parseControl,
+  STDIN_WINDOW_BYTES,
+} from "../core/agent-messages.js";
+import {
+  type HelloVerdict,
+  nextServerState,
+  receivePhaseOf,
+  type ServerInput,
+  type ServerState,
+} from "../core/agent-server-state.js";
+import type { AgentProcess, AgentProcessHandlers } from "./agent-process.js";
+import { readFrames, writeControl, writeData } from "./agent-wire.js";
+import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import type { Timers } from "./timers.js";
+
+export interface AgentConnectionOptions {
+  node: string;
+  jobKey: string;
+  secret: Buffer;
+  handshakeTimeoutMs: number;
+  timers: Timers;
+  /** Starts the command; called only for an authenticated client's exec. */
+  start(request: ExecRequest, handlers: AgentProcessHandlers): AgentProcess;
+  log(line: string): void;
+}
+
+export interface AgentConnection {
+  /** Ends the connection (server shutdown); resolves once the command's processes are gone. */
+  shutdown(): Promise<void>;
+  /** Resolves when the connection is closed and, if its client went away, its processes killed. */
+  readonly finished: Promise<void>;
+}
+
+export function serveAgentConnection(socket: Socket, options: AgentConnectionOptions): AgentConnection {
+  const { timers } = options;
+  const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+  const serverNonce = createNonce();
+  let state: ServerState = { phase: "challenged", serverNonce };
+  let clientNonce = "";
+  let request: ExecRequest | undefined;
+  let child: AgentProcess | undefined;
+  let killed: Promise<void> = Promise.resolve();
+  let outputPaused = false;
+  const stdin = { received: 0, taken: 0, granted: STDIN_WINDOW_BYTES };
+  let markFinished: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    markFinished = resolve;
+  });
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 5000);
+  const handshakeTimer = timers.setTimeout(() => dispatch({ type: "timed-out" }), options.handshakeTimeoutMs);
+  const macInput = (node: string) => ({
+    jobKey: options.jobKey,
+    masterNonce: serverNonce,
+    workerNonce: clientNonce,
+    node,
+  });
+
+  const onOutput = (type: FrameType, chunk: Buffer): void => {
+    if (writeData(socket, type, chunk) || outputPaused) return;
+    outputPaused = true;
+    child?.pauseOutput();
+    socket.once("drain", () => {
+      outputPaused = false;
+      child?.resumeOutput();
+    });
+  };
+  const handlers: AgentProcessHandlers = {
+    stdout: (chunk) => onOutput(FrameType.stdout, chunk),
+    stderr: (chunk) => onOutput(FrameType.stderr, chunk),
+    exited: (status) => dispatch({ type: "child-exited", status }),
+  };
+
+  let lingerTimer: unknown;
+  /** A peer that never closes its side must not hold the connection (and its fd) forever. */
+  const lingerAfterEnd = (): void => {
+    lingerTimer = timers.setTimeout(() => socket.destroy(), 10_000);
+  };
+
+  function dispatch(input: ServerInput): void {
+    const before = state;
+    state = nextServerState(before, input, options.node);
+    if (state === before) return;
+    switch (state.phase) {
+      case "authenticated":
+        writeControl(socket, FrameType.welcome, {
+          mac: computeMac(options.secret, "agent-server", macInput(options.node)),
+        });
+        return;
+      case "running":
+        timers.clearTimeout(handshakeTimer);
+        try {
+          child = options.start(request as ExecRequest, handlers);
+        } catch (error) {
+          // spawn() throws (rather than emitting "error") for arguments it refuses outright.
+          handlers.stderr(
+            Buffer.from(`srun-docker agent on ${options.node}: cannot start the command: ${String(error)}\n`),
+          );
+          dispatch({ type: "child-exited", status: { code: 255 } });
+        }
+        return;
+      case "exited":
+        writeControl(socket, FrameType.exit, state.status);
+        socket.end();
+        lingerAfterEnd();
+        return;
+      case "dropped": {
+        timers.clearTimeout(handshakeTimer);
+        reader.stop();
+        if (state.tell !== undefined) {
+          writeControl(socket, FrameType.reject, { reason: state.tell });
+          socket.end();
+          lingerAfterEnd();
+        } else {
+          socket.destroy();
+        }
+        const processes = state.spawned ? " (killing what the command started)" : "";
+        options.log(`${remote}: ${state.reason}${processes}`);
+        if (state.spawned && child !== undefined) killed = child.terminate();
+        return;
+      }
+      case "challenged":
+        return;
+      default: {
+        const unreachable: never = state;
+        throw new Error(`internal error: unexpected agent state ${String(unreachable)}; please report`);
+      }
+    }
+  }
+
+  /** Acts on one frame; returns what it means for the connection's state, if anything. */
+  const receive = (frame: Frame): ServerInput | undefined => {
+    switch (frame.type) {
+      case FrameType.hello: {
+        const hello = parseControl(FrameType.hello, frame.payload);
+        if (hello === undefined) return { type: "malformed", reason: "bad hello" };
+        clientNonce = hello.nonce;
+        const authentic = verifyMac(options.secret, "agent-client", macInput(hello.node), hello.mac);
+        const verdict: HelloVerdict = !authentic ? "forged" : hello.node === options.node ? "authentic" : "other-node";
+        return { type: "hello", verdict, node: hello.node };
+      }
+      case FrameType.exec: {
+        const exec = parseControl(FrameType.exec, frame.payload);
+        if (exec === undefined) return { type: "malformed", reason: "bad exec request" };
+        request = exec;
+        return { type: "exec" };
+      }
+      case FrameType.stdin:
+        return receiveStdin(frame.payload);
+      case FrameType.stdinEof:
+        child?.endStdin();
+        return undefined;
+      case FrameType.signal: {
+        const signal = parseControl(FrameType.signal, frame.payload);
+        if (signal === undefined) return { type: "malformed", reason: "bad signal" };
+        if (state.phase === "running") child?.signal(signal.name);
+        return undefined;
+      }
+      default:
+        return { type: "malformed", reason: `frame type ${frame.type} from a client` };
+    }
+  };
+
+  /** Passes input on, and grants the client more once the command took a good part of it. */
+  const receiveStdin = (data: Buffer): ServerInput | undefined => {
+    stdin.received += data.length;
+    if (stdin.received > stdin.granted) return { type: "malformed", reason: "input past its window" };
+    if (state.phase !== "running" || child === undefined) return undefined;
+    child.writeStdin(data, () => {
+      stdin.taken += data.length;
+      const owed = stdin.taken - (stdin.granted - STDIN_WINDOW_BYTES);
+      if (owed >= STDIN_WINDOW_BYTES / 4 || (stdin.taken === stdin.received && owed > 0)) {
+        stdin.granted += owed;
+        writeControl(socket, FrameType.stdinWindow, { bytes: owed });
+      }
+    });
+    return undefined;
+  };
+
+  const reader = readFrames(
+    socket,
+    (type) => {
+      const phase = receivePhaseOf(state);
+      return phase === undefined ? undefined : clientFrameLimit(phase, type);
+    },
+    (frame) => {
+      const input = receive(frame);
+      if (input !== undefined) dispatch(input);
+    },
+    (reason) => dispatch({ type: "malformed", reason }),
+  );
+  let socketError: string | undefined;
+  socket.on("error", (error: NodeJS.ErrnoException) => {
+    socketError ??= error.code ?? error.message;
+  });
+  socket.on("close", () => {
+    timers.clearTimeout(handshakeTimer);
+    timers.clearTimeout(lingerTimer);
+    dispatch({ type: "closed", reason: socketError ?? "connection closed" });
+    void killed.then(markFinished);
+  });
+  writeControl(socket, FrameType.challenge, { v: AGENT_PROTOCOL_VERSION, nonce: serverNonce });
+
+  return {
+    shutdown() {
+      dispatch({ type: "shutdown" });
+      socket.destroy();
+      return finished;
+    },
+    finished,
+  };
+}
