@@ -1,6 +1,6 @@
 import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
-import { envNameFor, type OptionSpec } from "./option-specs.js";
+import type { OptionSpec } from "./option-specs.js";
 import type { RawValue } from "./option-values.js";
 
 /**
@@ -127,4 +127,9 @@ export function layerValues(
     }
   }
   return { get: (name) => chosen.get(name), sources };
+}
+
+/** `shm-size` → `SRUN_DOCKER_SHM_SIZE`. */
+export function envNameFor(name: string): string {
+  return `SRUN_DOCKER_${name.toUpperCase().replace(/-/g, "_")}`;
 }

@@ -90,13 +90,20 @@ const shmSize: OptionSpec = {
 const sshconfigdir: OptionSpec = {
   name: "sshconfigdir",
   value: "<dir>",
-  description: "use your own sshd config dir (old mode) instead of generated per-user material",
+  description: "use your own sshd config dir (old mode) instead of generated per-user material; implies --remote=sshd",
   configurable: true,
 };
 const sshdport: OptionSpec = {
   name: "sshdport",
   value: "<port>",
-  description: "container sshd port (default: derived from the job id)",
+  description: "container sshd port (default: derived from the job id); implies --remote=sshd",
+};
+const remote: OptionSpec = {
+  name: "remote",
+  value: "<agent|sshd>",
+  description:
+    "how ssh/mpirun/pdsh reach other nodes: agent = srun-docker's own (any image); sshd = an sshd in each container (default: agent)",
+  configurable: true,
 };
 const version: OptionSpec = { name: "version", short: "V", description: "print the version" };
 
@@ -145,6 +152,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     description: "ssh: the master runs the script (mpirun over ssh); each: every node runs it (default: ssh)",
     configurable: true,
   },
+  remote,
   gpus,
   gpuRuntime,
   nvdock2,
@@ -208,8 +216,9 @@ export const HOSTLIST_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const DOCTOR_OPTIONS: readonly OptionSpec[] = [
-  { ...container, description: "also check that this image is present and has sshd" },
+  { ...container, description: "also check that this image is present and runs the agent (or has sshd)" },
   runtime,
+  remote,
   sshconfigdir,
   sshdport,
   {
@@ -237,8 +246,3 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [debug, help];
 export const CONFIG_KEYS: readonly string[] = [
   ...new Set([...RUN_OPTIONS, ...ASUSER_OPTIONS].filter((spec) => spec.configurable).map((spec) => spec.name)),
 ];
-
-/** `shm-size` → `SRUN_DOCKER_SHM_SIZE`. */
-export function envNameFor(name: string): string {
-  return `SRUN_DOCKER_${name.toUpperCase().replace(/-/g, "_")}`;
-}

@@ -113,7 +113,15 @@ export function toMountPaths(raw: RawValue): string[] {
 export function toDockopts(raw: RawValue): string[] {
   if (Array.isArray(raw.value)) return raw.value.map(String);
   const words: string[] = [];
-  for (const token of parseShellWords(toText(raw), (name) => `$${name}`)) {
+  const read = () => {
+    try {
+      return parseShellWords(toText(raw), (name) => `$${name}`);
+    } catch (error) {
+      // shell-quote throws on what no shell could read either, e.g. an unclosed `${`.
+      return bad(raw, `docker options a shell could read (${(error as Error).message.trim()})`, "quote `$` as '\\$'");
+    }
+  };
+  for (const token of read()) {
     if (typeof token === "string") words.push(token);
     else if ("op" in token && token.op === "glob") words.push(token.pattern);
     else {

@@ -229,3 +229,45 @@ function catchUserError(run: () => unknown): UserError {
   }
   throw new Error("expected a UserError");
 }
+
+test("--dockopts that no shell could read is a usage error, not a crash", () => {
+  expect(() => parseRunArgs(["--container=x", "--script=y", "--dockopts=${"], {})).toThrow(
+    expect.objectContaining({
+      exitCode: 2,
+      message: expect.stringContaining("`--dockopts` expects docker options a shell could read"),
+    }),
+  );
+});
+
+describe("--remote", () => {
+  const base = ["--container=x", "--script=y"];
+  test.each<[string, string[], NodeJS.ProcessEnv, "agent" | "sshd"]>([
+    ["the agent by default", [], {}, "agent"],
+    ["sshd when asked", ["--remote=sshd"], {}, "sshd"],
+    ["from the environment", [], { SRUN_DOCKER_REMOTE: "sshd" }, "sshd"],
+    ["--sshdport implies sshd", ["--sshdport=2222"], {}, "sshd"],
+    ["--sshconfigdir implies sshd", ["--sshconfigdir=/h/mpisshconfig"], {}, "sshd"],
+    [
+      "they override an agent default from the environment",
+      ["--sshdport=2222"],
+      { SRUN_DOCKER_REMOTE: "agent" },
+      "sshd",
+    ],
+  ])("%s", (_name, args, env, remote) => {
+    expect(parseRunArgs([...base, ...args], env).remote).toBe(remote);
+  });
+
+  test.each([
+    [["--remote=agent", "--sshdport=2222"], "`--remote=agent` and `--sshdport` contradict each other"],
+    [["--remote=agent", "--sshconfigdir=/d"], "`--remote=agent` and `--sshconfigdir` contradict each other"],
+    [["--remote=ssh"], "`--remote` expects"],
+  ])("%j is a usage error", (args, message) => {
+    expect(() => parseRunArgs([...base, ...args], {})).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringContaining(message) }),
+    );
+  });
+
+  test("is not passed through to the script any more", () => {
+    expect(parseRunArgs([...base, "--remote=sshd", "--", "--remote=x"], {}).scriptArgs).toEqual(["--remote=x"]);
+  });
+});

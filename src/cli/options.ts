@@ -1,5 +1,5 @@
 import type { ConfigLayer } from "../core/config-file.js";
-import type { GpuMode, GpuRuntime, Memlock, Runtime } from "../core/container-options.js";
+import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 import { usageError } from "../core/errors.js";
 import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { RUN_OPTIONS } from "./option-specs.js";
@@ -19,7 +19,7 @@ import {
   toShmSize,
 } from "./option-values.js";
 
-export type { GpuMode, GpuRuntime, Memlock, Runtime } from "../core/container-options.js";
+export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 export type Launcher = "ssh" | "each";
 
 /** Options shared by the orchestrator and `asuser`: how one container is started. */
@@ -55,6 +55,7 @@ export interface RunOptions extends ContainerOptions {
   readonly scriptHelp: boolean;
   readonly timeoutSeconds: number;
   readonly launcher: Launcher;
+  readonly remote: Remote;
   /** Where each option's value came from (for `srun-docker config` and `--debug`). */
   readonly sources: ReadonlyMap<string, OptionSource>;
 }
@@ -139,6 +140,7 @@ export function parseRunArgs(
       "give them different ports, or leave one out",
     );
   }
+  const sshconfigdir = optional(values, "sshconfigdir", toNonEmptyText);
   return {
     ...base,
     script,
@@ -146,12 +148,35 @@ export function parseRunArgs(
     slotsPerNode: optional(values, "slots-per-node", (raw) => toInteger(raw, 1, 4096)),
     nodelist,
     nodeRank,
-    sshconfigdir: optional(values, "sshconfigdir", toNonEmptyText),
+    sshconfigdir,
     sshdPort,
     rendezvousPort,
     scriptHelp,
     timeoutSeconds: optional(values, "timeout", (raw) => toInteger(raw, 1, 86_400)) ?? DEFAULT_TIMEOUT_SECONDS,
     launcher: optional(values, "launcher", (raw) => toEnum(raw, ["ssh", "each"] as const)) ?? "ssh",
+    remote: readRemote(values, sshconfigdir, sshdPort),
     sources: values.sources,
   };
+}
+
+/**
+ * `--sshconfigdir` and `--sshdport` configure the containers' sshd, so they imply
+ * `--remote=sshd`; a `--remote=agent` typed beside them is a contradiction. (An `agent` from
+ * the environment or a config file is a default that they override.)
+ */
+export function readRemote(
+  values: LayeredValues,
+  sshconfigdir: string | undefined,
+  sshdPort: number | undefined,
+): Remote {
+  const remote = optional(values, "remote", (raw) => toEnum(raw, ["agent", "sshd"] as const));
+  const sshdOption = sshconfigdir !== undefined ? "--sshconfigdir" : sshdPort !== undefined ? "--sshdport" : undefined;
+  if (sshdOption === undefined) return remote ?? "agent";
+  if (remote === "agent" && values.sources.get("remote") === "cli") {
+    throw usageError(
+      `\`--remote=agent\` and \`${sshdOption}\` contradict each other: ${sshdOption} configures an sshd in the containers`,
+      `drop ${sshdOption}, or use --remote=sshd`,
+    );
+  }
+  return "sshd";
 }

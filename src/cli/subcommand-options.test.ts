@@ -78,10 +78,12 @@ describe("other subcommands", () => {
     expect(parseDoctorArgs(["--container=img", "--slots_per_node=2"], {})).toEqual({
       container: "img",
       runtime: "docker",
+      remote: "agent",
       sshconfigdir: undefined,
       sshdPort: undefined,
       slotsPerNode: 2,
       debug: false,
     });
+    expect(parseDoctorArgs(["--sshdport=2222"], {}).remote).toBe("sshd");
   });
 });

@@ -10,7 +10,15 @@ import {
   SSHCONFIG_OPTIONS,
 } from "./option-specs.js";
 import { toDockopts, toEnum, toInteger, toNonEmptyText, toPort } from "./option-values.js";
-import { type ContainerOptions, flag, optional, type Runtime, readContainerOptions } from "./options.js";
+import {
+  type ContainerOptions,
+  flag,
+  optional,
+  type Remote,
+  type Runtime,
+  readContainerOptions,
+  readRemote,
+} from "./options.js";
 
 /** How `asuser` runs its container (run_dock_asuser.sh's modes). */
 export type AsuserMode = "interactive" | "daemon" | "noninteractive";
@@ -51,6 +59,7 @@ export interface HostlistArgs {
 export interface DoctorOptions {
   readonly container: string | undefined;
   readonly runtime: Runtime;
+  readonly remote: Remote;
   readonly sshconfigdir: string | undefined;
   readonly sshdPort: number | undefined;
   readonly slotsPerNode: number | undefined;
@@ -161,11 +170,14 @@ export function parseDoctorArgs(
 ): DoctorOptions {
   const { values, rest } = scan(DOCTOR_OPTIONS, argv, env, layers, "doctor");
   noOperands(rest, "doctor");
+  const sshconfigdir = optional(values, "sshconfigdir", toNonEmptyText);
+  const sshdPort = optional(values, "sshdport", toPort);
   return {
     container: optional(values, "container", toNonEmptyText),
     runtime: optional(values, "runtime", runtimeOf) ?? "docker",
-    sshconfigdir: optional(values, "sshconfigdir", toNonEmptyText),
-    sshdPort: optional(values, "sshdport", toPort),
+    remote: readRemote(values, sshconfigdir, sshdPort),
+    sshconfigdir,
+    sshdPort,
     slotsPerNode: optional(values, "slots-per-node", (raw) => toInteger(raw, 1, 4096)),
     debug: flag(values, "debug"),
   };

@@ -35,7 +35,7 @@ export async function runAsuser(options: AsuserOptions, env = process.env, cwd =
   }
   const { plan, runArgs, dir, switchDir, jobId } = asuser;
   const runtime = new ContainerRuntime(options.runtime, hostname());
-  const imageId = await runtime.inspectImage(options.container);
+  const { id: imageId } = await runtime.inspectImage(options.container);
   if (plan.user !== undefined) {
     const image = await runtime.readImageFiles(options.container, imageId, path.join(defaultMaterialDir(), "cache"));
     await writeJobFiles(dir, {

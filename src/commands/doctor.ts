@@ -5,8 +5,10 @@ import { stat } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import type { DoctorOptions } from "../cli/subcommand-options.js";
+import { AGENT_SERVER_PATH } from "../core/agent-plan.js";
 import { resolveGpus } from "../core/gpus.js";
 import { deriveJobPorts } from "../core/ports.js";
+import { findAgentBinary } from "../io/agent-binary.js";
 import { runCommand } from "../io/exec.js";
 import { countNodeGpus } from "../io/nvidia-smi.js";
 import { isPortFree } from "../io/port-probe.js";
@@ -31,9 +33,10 @@ export async function runDoctor(options: DoctorOptions, env = process.env, out =
     () => checkSlots(options, env),
   ];
   if (options.container !== undefined) {
+    const image = options.container;
     checks.push(
-      () => checkImage(options.runtime, options.container ?? ""),
-      () => checkSshd(options.runtime, options.container ?? ""),
+      () => checkImage(options.runtime, image),
+      options.remote === "sshd" ? () => checkSshd(options.runtime, image) : () => checkAgent(options.runtime, image),
     );
   }
   let failed = 0;
@@ -75,6 +78,41 @@ async function checkImage(bin: string, image: string): Promise<CheckResult> {
   };
 }
 
+/** The agent is our single executable: it needs the image's glibc and libstdc++, so run it there. */
+async function checkAgent(bin: string, image: string, binary = findAgentBinary()): Promise<CheckResult> {
+  const name = "agent in image";
+  if (binary === undefined) {
+    return {
+      name,
+      ok: false,
+      detail: "this srun-docker is the .cjs bundle; --remote=agent mounts the single executable",
+      fix: "run dist/srun-docker (the single executable), or use --remote=sshd",
+    };
+  }
+  const ran = await runCommand(
+    bin,
+    [
+      "run",
+      "--rm",
+      "--net=none",
+      "-v",
+      `${binary}:${AGENT_SERVER_PATH}:ro`,
+      "--entrypoint",
+      AGENT_SERVER_PATH,
+      image,
+      "--version",
+    ],
+    { timeoutMs: 60_000 },
+  );
+  if (ran.exitCode === 0) return { name, ok: true, detail: `runs (${ran.stdout.trim()})` };
+  return {
+    name,
+    ok: false,
+    detail: `it does not run there: ${ran.stderr.trim().split("\n")[0] || `exit ${ran.exitCode}`}`,
+    fix: "the agent needs glibc 2.28+ and libstdc++ (musl images such as Alpine are not supported); or use --remote=sshd with an image that has sshd",
+  };
+}
+
 async function checkSshd(bin: string, image: string): Promise<CheckResult> {
   const r = await runCommand(
     bin,
@@ -86,7 +124,7 @@ async function checkSshd(bin: string, image: string): Promise<CheckResult> {
     name: "sshd in image",
     ok: false,
     detail: "the image lacks /usr/sbin/sshd or ssh",
-    fix: "add openssh-server and openssh-client to the image, or use --launcher=each",
+    fix: "add openssh-server and openssh-client to the image, or use --remote=agent (the default)",
   };
 }
 
@@ -130,7 +168,7 @@ async function checkPorts(options: DoctorOptions, env: NodeJS.ProcessEnv): Promi
     return {
       name: "ports",
       ok: true,
-      detail: `${ports.sshdPort} (sshd) and ${ports.rendezvousPort} (rendezvous) free`,
+      detail: `${ports.sshdPort} (${options.remote}) and ${ports.rendezvousPort} (rendezvous) free`,
     };
   return {
     name: "ports",

@@ -17,3 +17,9 @@ export type Memlock =
   | { readonly kind: "unlimited" }
   | { readonly kind: "off" }
   | { readonly kind: "bytes"; readonly bytes: number };
+
+/**
+ * How `ssh node2 ...` (mpirun, pdsh, scripts) reaches the other containers: srun-docker's own
+ * agent (any image with a shell and glibc), or an sshd in every container (the reference's way).
+ */
+export type Remote = "agent" | "sshd";

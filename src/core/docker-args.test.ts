@@ -1,6 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { buildSwitchedCommand, SWITCH_MOUNT } from "./dead-man-switch.js";
-import { buildDockerExecArgs, buildDockerRunArgs, buildMainCommand, type ContainerPlan } from "./docker-args.js";
+import {
+  buildDockerExecArgs,
+  buildDockerRunArgs,
+  buildMainCommand,
+  type ContainerPlan,
+  type MainProcess,
+} from "./docker-args.js";
 
 const USER = { uid: 1001, gid: 1001, name: "alice", home: "/home/alice", groups: [27, 998] };
 const PLAN: ContainerPlan = {
@@ -209,14 +215,17 @@ describe("buildDockerRunArgs", () => {
   });
 });
 
-test.each<[Parameters<typeof buildMainCommand>, string[]]>([
+test.each<[MainProcess, string[]]>([
   [
-    ["ssh", { port: 20000, configPath: "/j/sshd_config" }],
+    { kind: "sshd", port: 20000, configPath: "/j/sshd_config" },
     ["/usr/sbin/sshd", "-D", "-e", "-p", "20000", "-f", "/j/sshd_config"],
   ],
-  [["each", undefined], []],
-  [["each", { port: 1, configPath: "/x" }], []],
-])("buildMainCommand(%j)", (args, expected) => expect(buildMainCommand(...args)).toEqual(expected));
+  [
+    { kind: "agent", serverPath: "/opt/srun-docker/bin/srun-docker" },
+    ["/opt/srun-docker/bin/srun-docker", "agent-server"],
+  ],
+  [{ kind: "none" }, []],
+])("buildMainCommand(%j)", (main, expected) => expect(buildMainCommand(main)).toEqual(expected));
 
 test.each<[Parameters<typeof buildDockerExecArgs>[0], string[]]>([
   [

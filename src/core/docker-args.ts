@@ -141,18 +141,24 @@ function gpuArgs(plan: ContainerPlan): string[] {
   return ["--gpus", deviceIds === "all" ? "all" : `"device=${list}"`];
 }
 
-/**
- * The container's main process under the switch: sshd in the foreground (ssh launcher), or
- * none (each: the switch alone keeps the container up, so the image needs no `sleep`).
- */
-export function buildMainCommand(
-  launcher: "ssh" | "each",
-  sshd: { readonly port: number; readonly configPath: string } | undefined,
-): string[] {
-  if (launcher === "ssh" && sshd !== undefined) {
-    return ["/usr/sbin/sshd", "-D", "-e", "-p", String(sshd.port), "-f", sshd.configPath];
+/** What the container's main process is, under the switch. */
+export type MainProcess =
+  /** sshd in the foreground (`--remote=sshd`, ssh launcher), its config and port. */
+  | { readonly kind: "sshd"; readonly port: number; readonly configPath: string }
+  /** srun-docker's agent server (`--remote=agent`), configured by its config file. */
+  | { readonly kind: "agent"; readonly serverPath: string }
+  /** Nothing: the switch alone keeps the container up, so the image needs no `sleep`. */
+  | { readonly kind: "none" };
+
+export function buildMainCommand(main: MainProcess): string[] {
+  switch (main.kind) {
+    case "sshd":
+      return ["/usr/sbin/sshd", "-D", "-e", "-p", String(main.port), "-f", main.configPath];
+    case "agent":
+      return [main.serverPath, "agent-server"];
+    case "none":
+      return [];
   }
-  return [];
 }
 
 export interface ExecPlan {

@@ -9,7 +9,7 @@ const PLAN: NodePlan = {
   runArgs: ["run", "-d", "--name", "c-node1", "img:1", "/bin/sh", "-c", "echo 'hi' $X"],
   execArgs: ["exec", "c-node1", "/h/job.sh"],
   files: { passwd: { content: "", mode: 0o644 }, hostfile: { content: "", mode: 0o644 } },
-  sshdPort: 2222,
+  remote: { kind: "sshd", port: 2222 },
   switchDir: "/h/.srun-docker/jobs/7.0/node1/switch",
   ports: { sshdPort: 2222, rendezvousPort: 3333, masterPort: 4444 },
   gpus: { deviceIds: [], slots: 1, warnings: [] },

@@ -13,6 +13,7 @@ export interface DryRunStandIns {
   readonly material: PlanMaterial;
   readonly clientPublicKey: string;
   readonly imageAccounts: ImageAccounts;
+  readonly imagePath: string | undefined;
 }
 
 /** The user's srun-docker directory as the run would make it, keys not read (maybe not made yet). */
@@ -24,10 +25,13 @@ export function dryRunStandIns(materialDir: string): DryRunStandIns {
       // known_hosts would hold the real key; the dry run does not create one.
       hostPublicKey: "ssh-ed25519 HOST-KEY-CREATED-ON-FIRST-RUN",
       clientKeyPath: joinPath(materialDir, "id_ed25519"),
+      secretPath: joinPath(materialDir, "secret"),
     },
     clientPublicKey: "ssh-ed25519 CLIENT-KEY-CREATED-ON-FIRST-RUN",
     // The image is not inspected: only the user's own entries show.
     imageAccounts: { passwd: "", group: "" },
+    // Nor its PATH: the agent's directory goes in front of a default one.
+    imagePath: undefined,
   };
 }
 

@@ -1,6 +1,6 @@
 // The facts a node's plan is made from, as core types: io's Identity, UserMaterial and image
 // files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
-import type { GpuMode, GpuRuntime, Memlock, Runtime } from "./container-options.js";
+import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "./container-options.js";
 import type { JobContext } from "./slurm-context.js";
 
 /** The options a node's plan depends on; cli's RunOptions has every one of them. */
@@ -8,6 +8,7 @@ export interface NodePlanOptions {
   readonly container: string;
   readonly dockname: string | undefined;
   readonly launcher: "ssh" | "each";
+  readonly remote: Remote;
   /** Old mode: the user's own sshd config dir. */
   readonly sshconfigdir: string | undefined;
   readonly sshdPort: number | undefined;
@@ -45,6 +46,8 @@ export interface PlanMaterial {
   /** "ssh-ed25519 AAAA... comment", for known_hosts. */
   readonly hostPublicKey: string;
   readonly clientKeyPath: string;
+  /** The rendezvous secret, which the agent's handshake uses too. */
+  readonly secretPath: string;
 }
 
 /** The image's own /etc/passwd and /etc/group, which the user's entries are added to. */
@@ -65,6 +68,10 @@ export interface NodePlanInput {
   /** The generated client public key: the only key the job's sshd accepts. */
   readonly clientPublicKey: string;
   readonly imageAccounts: ImageAccounts;
+  /** The image's own PATH (its config's env), kept after the agent's directory. */
+  readonly imagePath: string | undefined;
+  /** srun-docker's single executable on this node, mounted as the agent; undefined when this is the .cjs bundle. */
+  readonly agentBinary: string | undefined;
   readonly scriptPath: string;
   readonly cwd: string;
 }

@@ -1,5 +1,6 @@
 // planNode as a table (antfu/ni style): a few facts in, the facts that matter out.
-import { expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
+import { parseAgentConfig } from "./agent-config.js";
 import { dryRunStandIns } from "./dry-run.js";
 import { type NodePlan, planNode, shouldCountGpus } from "./node-plan.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
@@ -9,6 +10,7 @@ const OPTIONS: NodePlanOptions = {
   container: "img:1",
   dockname: undefined,
   launcher: "ssh",
+  remote: "sshd",
   sshconfigdir: undefined,
   sshdPort: undefined,
   rendezvousPort: undefined,
@@ -37,6 +39,8 @@ interface Case {
   env?: NodeJS.ProcessEnv;
   smi?: number;
   rank?: number;
+  imagePath?: string;
+  agentBinary?: string;
 }
 
 function plan(c: Case): NodePlan {
@@ -55,6 +59,8 @@ function plan(c: Case): NodePlan {
       groupLines: ["alice:x:1001:"],
     },
     ...dryRunStandIns("/home/alice/.srun-docker"),
+    imagePath: c.imagePath,
+    agentBinary: c.agentBinary,
     scriptPath: "/home/alice/job.sh",
     cwd: "/home/alice",
   };
@@ -119,7 +125,7 @@ test("ports: derived from the job, or as given; the sshd listens on the plan's p
   expect(plan({}).ports).toEqual({ sshdPort: 21008, rendezvousPort: 21009, masterPort: 21010 });
   const given = plan({ options: { sshdPort: 2222, rendezvousPort: 3333 } });
   expect(given.ports).toMatchObject({ sshdPort: 2222, rendezvousPort: 3333 });
-  expect(given.sshdPort).toBe(2222);
+  expect(given.remote).toEqual({ kind: "sshd", port: 2222 });
   expect(given.runArgs.join(" ")).toContain("/usr/sbin/sshd -D -e -p 2222");
 });
 
@@ -139,4 +145,73 @@ test.each<[string, Partial<NodePlanOptions>, NodeJS.ProcessEnv, boolean]>([
   ["--gpus=all", { gpus: { kind: "all" } }, {}, false],
 ])("nvidia-smi asked when %s?", (_name, options, env, expected) => {
   expect(shouldCountGpus({ ...OPTIONS, ...options }, env)).toBe(expected);
+});
+
+describe("--remote=agent", () => {
+  const AGENT = { options: { remote: "agent" as const }, agentBinary: "/home/alice/bin/srun-docker" };
+  const agentPlan = (c: Case = {}) => plan({ ...AGENT, ...c, options: { ...AGENT.options, ...c.options } });
+  const env = (p: NodePlan) =>
+    new Map(
+      p.runArgs.flatMap((a, i): [string, string][] =>
+        p.runArgs[i - 1] === "-e" ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [],
+      ),
+    );
+
+  test.each<[string, Case, string]>([
+    ["ssh launcher: the agent server is the main process, no sshd files", {}, "passwd group hostfile agent.json"],
+    [
+      "each launcher: the agent is there too, for scripts that call ssh",
+      { options: { launcher: "each" } },
+      "passwd group hostfile agent.json",
+    ],
+  ])("%s", (_name, c, files) => {
+    const p = agentPlan(c);
+    expect(Object.keys(p.files).join(" ")).toBe(files);
+    expect(p.runArgs.slice(-2)).toEqual(["/opt/srun-docker/bin/srun-docker", "agent-server"]);
+    expect(p.runArgs).not.toContain("/usr/sbin/sshd");
+    expect(p.remote).toEqual({ kind: "agent", port: 21008 });
+  });
+
+  test("the binary is mounted read-only as the server and as ssh, first on the image's own PATH", () => {
+    const p = agentPlan({ imagePath: "/opt/conda/bin:/usr/bin" });
+    expect(p.runArgs.join(" ")).toContain(
+      "-v /home/alice/bin/srun-docker:/opt/srun-docker/bin/srun-docker:ro -v /home/alice/bin/srun-docker:/opt/srun-docker/bin/ssh:ro",
+    );
+    const e = env(p);
+    expect(e.get("PATH")).toBe("/opt/srun-docker/bin:/opt/conda/bin:/usr/bin");
+    expect(e.get("OMPI_MCA_plm")).toBe("rsh");
+    for (const name of ["OMPI_MCA_plm_rsh_agent", "PRTE_MCA_plm_ssh_agent", "HYDRA_LAUNCHER_EXEC"])
+      expect(e.get(name)).toBe("/opt/srun-docker/bin/ssh");
+    expect(e.get("SRUN_DOCKER_AGENT_CONFIG")).toBe(`${JOB_DIR}/agent.json`);
+    expect(agentPlan().runArgs).toContain(
+      "PATH=/opt/srun-docker/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    );
+  });
+
+  test("the agent's config: every node at its port, the secret's path, this node's job environment", () => {
+    const p = agentPlan({ rank: 1 });
+    const file = p.files["agent.json"];
+    expect(file?.mode).toBe(0o600);
+    const config = JSON.parse(file?.content ?? "{}");
+    expect(config).toMatchObject({
+      v: 1,
+      jobKey: "42.0",
+      user: "alice",
+      node: "node2",
+      secretFile: "/home/alice/.srun-docker/secret",
+      nodes: [
+        { name: "node1", address: "node1", port: 21008 },
+        { name: "node2", address: "node2", port: 21008 },
+      ],
+    });
+    expect(config.env).toMatchObject({ NODE_RANK: "1", np: "2", HOME: "/home/alice", USER: "alice" });
+    expect(config.env.PATH).toMatch(/^\/opt\/srun-docker\/bin:/);
+    expect(parseAgentConfig("agent.json", file?.content ?? "")).toMatchObject({ ok: true });
+  });
+
+  test("without the single executable (the .cjs bundle) it says what to do", () => {
+    expect(() => plan(AGENT.options && { options: AGENT.options })).toThrow(
+      expect.objectContaining({ code: "agent-binary", hint: expect.stringContaining("--remote=sshd") }),
+    );
+  });
 });

@@ -4,8 +4,16 @@
 
 import { join as joinPath } from "node:path";
 import { VERSION } from "../version.js";
+import { AGENT_SERVER_PATH, agentContainerEnv, agentMounts, renderAgentConfig } from "./agent-plan.js";
 import type { GpuRuntime } from "./container-options.js";
-import { buildDockerExecArgs, buildDockerRunArgs, buildMainCommand, type ContainerPlan } from "./docker-args.js";
+import {
+  buildDockerExecArgs,
+  buildDockerRunArgs,
+  buildMainCommand,
+  type ContainerPlan,
+  type MainProcess,
+} from "./docker-args.js";
+import { UserError } from "./errors.js";
 import { type GpuPlan, resolveGpus } from "./gpus.js";
 import { buildJobEnv, findMissingEnvlist, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
@@ -13,14 +21,14 @@ import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import { deriveJobPorts, type JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
-import {
-  renderGroup,
-  renderJobAuthorizedKeys,
-  renderKnownHosts,
-  renderPasswd,
-  renderSshClientConfig,
-  renderSshdConfig,
-} from "./ssh-config.js";
+import { renderGroup, renderPasswd } from "./ssh-config.js";
+import { planSshdFiles } from "./sshd-files.js";
+
+/** The server in every container that remote commands (ssh, mpirun, pdsh) reach, and its port. */
+export interface RemoteService {
+  readonly kind: "agent" | "sshd";
+  readonly port: number;
+}
 
 export interface PlannedFile {
   readonly content: string;
@@ -35,8 +43,8 @@ export interface NodePlan {
   readonly execArgs: string[];
   /** Files to write into jobDir before the container starts. */
   readonly files: Readonly<Record<string, PlannedFile>>;
-  /** The sshd the container runs (ssh launcher), for the readiness check. */
-  readonly sshdPort: number | undefined;
+  /** What answers `ssh` in the container (the agent, or sshd for the ssh launcher), for the readiness checks. */
+  readonly remote: RemoteService | undefined;
   /** The dead man's switch's directory (lifeline FIFO), mounted into the container. */
   readonly switchDir: string;
   readonly ports: JobPorts;
@@ -74,9 +82,15 @@ export function planNode(input: NodePlanInput): NodePlan {
   const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
   const file = (name: string) => joinPath(jobDir, name);
   const legacy = options.sshconfigdir;
-  const ssh = options.launcher === "ssh";
-  // Generated ssh files exist only for the ssh launcher outside the old (own sshd config) mode.
-  const ownSsh = ssh && legacy === undefined;
+  const agent = options.remote === "agent";
+  // An sshd runs for the ssh launcher in sshd mode; the agent for every launcher in agent mode
+  // (scripts of the each launcher may call ssh too).
+  const sshd = options.launcher === "ssh" && !agent;
+  // Generated ssh files exist only for our own sshd, not the old (own sshd config dir) mode.
+  const ownSsh = sshd && legacy === undefined;
+  const remote: RemoteService | undefined =
+    agent || sshd ? { kind: agent ? "agent" : "sshd", port: ports.sshdPort } : undefined;
+  const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};
   const env = buildJobEnv({
     nodes: ctx.nodes,
     rank: ctx.rank,
@@ -102,31 +116,40 @@ export function planNode(input: NodePlanInput): NodePlan {
     hostfile: { content: renderHostfile(ctx.nodes, gpus.slots), mode: 0o644 },
   };
   if (ownSsh) {
-    files.sshd_config = {
-      content: renderSshdConfig({
+    Object.assign(
+      files,
+      planSshdFiles({
         port: ports.sshdPort,
-        hostKeyPath: material.hostKeyPath,
-        authorizedKeysPath: file("authorized_keys"),
         user: identity.user,
-        pidFile: file("sshd.pid"),
-        permitUserEnvironment: true,
+        nodes: ctx.nodes,
+        material,
+        clientPublicKey: input.clientPublicKey,
+        env,
+        file,
+      }),
+    );
+  }
+  if (agent) {
+    files["agent.json"] = {
+      content: renderAgentConfig({
+        jobKey: `${ctx.jobId}.${ctx.stepId}`,
+        user: identity.user,
+        home: identity.home,
+        node: ctx.nodeName,
+        nodes: ctx.nodes,
+        port: ports.sshdPort,
+        secretFile: material.secretPath,
+        env: { ...env, ...agentEnv },
       }),
       mode: 0o600,
     };
-    files.authorized_keys = { content: renderJobAuthorizedKeys(input.clientPublicKey, env), mode: 0o600 };
-    files.known_hosts = { content: renderKnownHosts(ctx.nodes, ports.sshdPort, material.hostPublicKey), mode: 0o644 };
-    files.ssh_config = {
-      content: renderSshClientConfig({
-        nodes: ctx.nodes,
-        port: ports.sshdPort,
-        user: identity.user,
-        identityFile: material.clientKeyPath,
-        knownHostsFile: file("known_hosts"),
-      }),
-      mode: 0o644,
-    };
   }
   const sshdConfigPath = legacy === undefined ? file("sshd_config") : joinPath(legacy, "sshd_config");
+  const main: MainProcess = agent
+    ? { kind: "agent", serverPath: AGENT_SERVER_PATH }
+    : sshd
+      ? { kind: "sshd", port: ports.sshdPort, configPath: sshdConfigPath }
+      : { kind: "none" };
   const container: ContainerPlan = {
     runtime: options.runtime,
     name: buildContainerName({
@@ -155,12 +178,13 @@ export function planNode(input: NodePlanInput): NodePlan {
     privileged: options.privileged,
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
+    mounts: agent ? agentMounts(requireAgentBinary(input.agentBinary)) : [],
     envNames: options.envlist,
-    env: visibleDevicesEnv(gpus, options.gpuRuntime),
+    env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,
     memlock: options.memlock,
     dockopts: options.dockopts,
-    command: buildMainCommand(options.launcher, ssh ? { port: ports.sshdPort, configPath: sshdConfigPath } : undefined),
+    command: buildMainCommand(main),
     detach: true,
     switchDir: file("switch"),
   };
@@ -176,7 +200,7 @@ export function planNode(input: NodePlanInput): NodePlan {
       command: [input.scriptPath, ...options.scriptArgs],
     }),
     files,
-    sshdPort: ssh ? ports.sshdPort : undefined,
+    remote,
     switchDir: file("switch"),
     ports,
     gpus,
@@ -201,4 +225,19 @@ function visibleDevicesEnv(gpus: GpuPlan, runtime: GpuRuntime): Record<string, s
   const { deviceIds } = gpus;
   if (runtime !== "docker" || (deviceIds !== "all" && deviceIds.length === 0)) return {};
   return { NVIDIA_VISIBLE_DEVICES: deviceIds === "all" ? "all" : deviceIds.join(",") };
+}
+
+/**
+ * The agent is srun-docker's single executable (Node inside, so the image needs none); the .cjs
+ * bundle needs a node that images do not have.
+ */
+function requireAgentBinary(binary: string | undefined): string {
+  if (binary !== undefined) return binary;
+  throw new UserError(
+    "agent-binary",
+    "`--remote=agent` mounts srun-docker's single executable into the containers, and this srun-docker is the .cjs bundle",
+    {
+      hint: "run the single executable (dist/srun-docker) instead, or keep it beside srun-docker.cjs; or use --remote=sshd with an image that has sshd",
+    },
+  );
 }

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { firstEngineLine as firstLine } from "../core/engine-messages.js";
 import { isErrno, UserError } from "../core/errors.js";
+import { IMAGE_FACTS_FORMAT, type ImageFacts, parseImageFacts } from "../core/image-facts.js";
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import {
@@ -40,10 +41,10 @@ export class ContainerRuntime {
 
   private readonly namespace: UserNamespace;
 
-  /** The image's id; a clear error naming the image and the node when it is not there. */
-  async inspectImage(image: string): Promise<string> {
-    const r = await this.cli(["image", "inspect", "--format", "{{.Id}}", image]);
-    if (r.exitCode === 0) return r.stdout.trim();
+  /** The image's ID and PATH; a clear error naming the image and the node when it is not there. */
+  async inspectImage(image: string): Promise<ImageFacts> {
+    const r = await this.cli(["image", "inspect", "--format", IMAGE_FACTS_FORMAT, image]);
+    if (r.exitCode === 0) return parseImageFacts(r.stdout);
     // This node's run ends here, before it has a container whose removal would do this.
     await this.releaseUserNamespace();
     const why = firstLine(r.stderr);

@@ -26,6 +26,8 @@ export interface UserMaterial {
   authorizedKeysPath: string;
   /** Per-user key of the rendezvous HMAC. */
   secret: Buffer;
+  /** The file `secret` was read from (the agent's config names it). */
+  secretPath: string;
   /** Parent of the per-job directories (jobs/<jobId>.<stepId>/<node>/). */
   jobsDir: string;
   /** Whether this call created the directory. */
@@ -153,7 +155,7 @@ async function loadUserMaterial(dir: string, options: UserMaterialOptions, creat
   const jobsDir = join(dir, "jobs");
   await mkdir(jobsDir, { recursive: true, mode: 0o700 });
   const hostPublicKey = (await readFile(paths.hostPublicKeyPath, "utf8")).trim();
-  return { dir, ...paths, hostPublicKey, secret, jobsDir, created };
+  return { dir, ...paths, hostPublicKey, secret, secretPath, jobsDir, created };
 }
 
 async function exists(path: string): Promise<boolean> {

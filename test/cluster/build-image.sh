@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds a test image's root filesystem without any container registry: debootstrap a
 # minimal Debian bookworm with sshd, the ssh client and OpenMPI, and pack it as a tarball
-# that `docker import` takes. The tarball is cached, so reruns skip debootstrap.
+# that `docker import` takes. The tarball is cached, so reruns skip debootstrap. (The image
+# without sshd and ssh is made from the base one on each node: lib.sh, derive_nossh_image.)
 #
-#   build-image.sh [base]   rootfs-bookworm.tar        (srun-docker-test:latest)
+#   build-image.sh [base]   rootfs-bookworm.tar        (srun-docker-test:latest, with pdsh)
 #   build-image.sh torch    rootfs-bookworm-torch.tar  (the same + Debian's python3-torch, CPU;
 #                           srun-docker-test-torch:latest, for the PyTorch DDP example)
 #
@@ -14,7 +15,8 @@ set -euo pipefail
 cache_dir=${SDTC_CACHE:-/var/cache/srun-docker-testcluster}
 packages=bash,openssh-server,openssh-client,openmpi-bin,python3,python3-mpi4py,procps,iproute2,iputils-ping,ca-certificates
 case "${1:-base}" in
-  base) tarball="$cache_dir/rootfs-bookworm.tar" ;;
+  # pdsh: DeepSpeed's and the reference's multi-node launcher (over ssh, or the agent as ssh).
+  base) tarball="$cache_dir/rootfs-bookworm.tar" packages="$packages,pdsh" ;;
   torch) tarball="$cache_dir/rootfs-bookworm-torch.tar" packages="$packages,python3-torch" ;;
   *) echo "usage: build-image.sh [base|torch]" >&2; exit 2 ;;
 esac

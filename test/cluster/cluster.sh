@@ -8,7 +8,8 @@
 # DNS server for the cluster's names run in the host namespace.
 #
 #   cluster.sh up N        bring up N nodes (recovers from a half-dead earlier run first),
-#                          with the images srun-docker-test and srun-docker-test-torch
+#                          with the images srun-docker-test and srun-docker-test-torch, each
+#                          also as IMAGE-nossh (no sshd, no ssh client)
 #                          (SDTC_TORCH=0: without the torch one), in the slurm.conf profile
 #                          SDTC_PROFILE (default: `default`)
 #   cluster.sh profile P   switch the running cluster to profile P: `default` (the Epilog
@@ -52,7 +53,7 @@ cmd_up() {
   local pid
   for pid in "${pids[@]}"; do wait "$pid" || die "up: preparing a node's docker failed (see above)"; done
   wait_nodes_idle "$n"
-  echo "cluster up: $n nodes ($(node_names "$n")), profile $(cat "$STATE/run/profile"), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs)"
+  echo "cluster up: $n nodes ($(node_names "$n")), profile $(cat "$STATE/run/profile"), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs), each also -nossh"
 }
 
 cmd_down() {

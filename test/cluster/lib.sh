@@ -5,6 +5,8 @@ STATE=${SDTC_STATE:-/var/lib/srun-docker-testcluster}
 IMAGE=${SDTC_IMAGE:-srun-docker-test:latest}
 # The same + Debian's python3-torch (CPU), for the PyTorch DDP example (build-image.sh torch).
 TORCH_IMAGE=${SDTC_TORCH_IMAGE:-srun-docker-test-torch:latest}
+# Every image also comes without sshd or an ssh client, as most images people run are (NGC,
+# python): srun-docker-test-nossh:latest, srun-docker-test-torch-nossh:latest (nossh_name).
 BRIDGE=sdtc0
 NET_PREFIX=10.213.0          # used only on the bridge and inside the node namespaces
 HEAD_ADDR=$NET_PREFIX.254
@@ -210,9 +212,35 @@ prepare_node_docker() {
   node_docker "$k" ps -aq | xargs -r docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" rm -f >/dev/null
   while [[ $# -ge 2 ]]; do
     import_image "$k" "$1" "$2"
+    derive_nossh_image "$k" "$2"
     shift 2
   done
   prepare_node_podman "$k" "${base[@]}"
+}
+
+# repo:tag → repo-nossh:tag
+nossh_name() {
+  echo "${1%:*}-nossh:${1##*:}"
+}
+
+# IMAGE without sshd and the ssh client: Debian's openmpi-bin and pdsh depend on
+# openssh-client, so debootstrap cannot leave it out; the files go afterwards (one small
+# layer on top). Redone when IMAGE changed.
+derive_nossh_image() {
+  local k=$1 image=$2 target image_id have
+  target=$(nossh_name "$image")
+  # The recipe's version rides along, so a change to it is redone too.
+  image_id=$(node_docker "$k" image inspect -f '{{.Id}}' "$image")-2
+  have=$(node_docker "$k" image inspect -f '{{index .Config.Labels "sdtc.base"}}' "$target" 2>/dev/null || true)
+  [[ $have == "$image_id" ]] && return 0
+  node_docker "$k" rm -f sdtc-nossh >/dev/null 2>&1 || true
+  # The image has no ENTRYPOINT: the command is the rm, and CMD is put back to the image's.
+  node_docker "$k" run --name sdtc-nossh "$image" rm -f \
+    /usr/sbin/sshd /usr/bin/ssh /usr/bin/scp /usr/bin/slogin /usr/bin/sftp >/dev/null
+  node_docker "$k" commit -c 'CMD ["/bin/bash"]' -c "LABEL sdtc.base=$image_id" sdtc-nossh "$target" >/dev/null
+  node_docker "$k" rm -f sdtc-nossh >/dev/null
+  # The image it replaces, untagged now.
+  node_docker "$k" image prune -f >/dev/null
 }
 
 # Imports a rootfs tarball as IMAGE unless the node already has this very tarball (the

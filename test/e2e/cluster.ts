@@ -8,8 +8,12 @@ export const REPO = path.resolve(import.meta.dirname, "../..");
 export const CLUSTER_SH = path.join(REPO, "test/cluster/cluster.sh");
 export const STATE = process.env.SDTC_STATE ?? "/var/lib/srun-docker-testcluster";
 export const IMAGE = process.env.SDTC_IMAGE ?? "srun-docker-test:latest";
+/** The base image without sshd or an ssh client (test/cluster/lib.sh), as most images are. */
+export const NOSSH_IMAGE = process.env.SDTC_NOSSH_IMAGE ?? "srun-docker-test-nossh:latest";
 /** The same + Debian's python3-torch (CPU), for the PyTorch DDP example. */
 export const TORCH_IMAGE = process.env.SDTC_TORCH_IMAGE ?? "srun-docker-test-torch:latest";
+/** The torch image without sshd or an ssh client. */
+export const TORCH_NOSSH_IMAGE = process.env.SDTC_TORCH_NOSSH_IMAGE ?? "srun-docker-test-torch-nossh:latest";
 export const ALICE_UID = 1001;
 export const BOB_UID = 1002;
 /** More users of the test cluster, so suites (bench, examples, podman) never share a user. */

@@ -1,10 +1,11 @@
 // The shipped examples (examples/), run as a user would run them: copied into the user's
-// directory on the shared home, started with salloc + srun on two nodes of the cluster.
+// directory on the shared home, started with salloc + srun on two nodes of the cluster, on
+// images without sshd or an ssh client (the agent carries mpirun's remote launches).
 // The Horovod and DeepSpeed examples need GPU images from a registry and are not run here.
 import { chownSync, cpSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { clusterSize, IMAGE, inNode, leftovers, REPO, runAs, TORCH_IMAGE, USERS } from "./cluster.js";
+import { clusterSize, inNode, leftovers, NOSSH_IMAGE, REPO, runAs, TORCH_NOSSH_IMAGE, USERS } from "./cluster.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "dave";
@@ -77,7 +78,7 @@ describe("examples/mpi", () => {
   test("allreduce over mpi4py on 2 nodes x 2 slots prints allreduce OK", async () => {
     const r = await runAs(
       USER,
-      inExample("mpi", `salloc -N 2 srun srun-docker --container=${IMAGE} --script=./job.sh --slots_per_node=2`),
+      inExample("mpi", `salloc -N 2 srun srun-docker --container=${NOSSH_IMAGE} --script=./job.sh --slots_per_node=2`),
       JOB_TIMEOUT_MS,
     );
     expect(r.code, r.stderr).toBe(0);
@@ -89,8 +90,11 @@ describe("examples/mpi", () => {
 
 describe("examples/pytorch-ddp", () => {
   beforeAll(async () => {
-    const r = await inNode(1, ["docker", "image", "inspect", "-f", "{{.Id}}", TORCH_IMAGE]);
-    expect(r.code, `${TORCH_IMAGE} is missing on node1: bring the cluster up again (cluster.sh up imports it)`).toBe(0);
+    const r = await inNode(1, ["docker", "image", "inspect", "-f", "{{.Id}}", TORCH_NOSSH_IMAGE]);
+    expect(
+      r.code,
+      `${TORCH_NOSSH_IMAGE} is missing on node1: bring the cluster up again (cluster.sh up imports it)`,
+    ).toBe(0);
   });
 
   test("torchrun on every node (--launcher=each): loss falls on every rank of both nodes", async () => {
@@ -98,7 +102,7 @@ describe("examples/pytorch-ddp", () => {
       USER,
       inExample(
         "pytorch-ddp",
-        `salloc -N 2 srun srun-docker --container=${TORCH_IMAGE} --script=./job-each.sh --launcher=each --slots_per_node=2`,
+        `salloc -N 2 srun srun-docker --container=${TORCH_NOSSH_IMAGE} --script=./job-each.sh --launcher=each --slots_per_node=2`,
       ),
       JOB_TIMEOUT_MS,
     );
@@ -108,12 +112,12 @@ describe("examples/pytorch-ddp", () => {
     await expectNothingLeft();
   });
 
-  test("mpirun over ssh with Open MPI's ranks mapped to RANK/WORLD_SIZE/LOCAL_RANK: loss falls on both nodes", async () => {
+  test("mpirun (ssh is the agent) with Open MPI's ranks mapped to RANK/WORLD_SIZE/LOCAL_RANK: loss falls on both nodes", async () => {
     const r = await runAs(
       USER,
       inExample(
         "pytorch-ddp",
-        `salloc -N 2 srun srun-docker --container=${TORCH_IMAGE} --script=./job-mpirun.sh --slots_per_node=2`,
+        `salloc -N 2 srun srun-docker --container=${TORCH_NOSSH_IMAGE} --script=./job-mpirun.sh --slots_per_node=2`,
       ),
       JOB_TIMEOUT_MS,
     );

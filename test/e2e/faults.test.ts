@@ -98,7 +98,7 @@ describe("a node that cannot take part", () => {
 });
 
 describe("a container that dies while it starts", () => {
-  test("an image without sshd: both nodes fail within seconds, naming the node and sshd's last words", async () => {
+  test("--remote=sshd, an image without sshd: both nodes fail within seconds, naming the node and sshd's last words", async () => {
     const image = "srun-docker-test:no-sshd";
     for (const k of [1, 2]) {
       await inNode(k, ["docker", "rm", "-f", "sdtc-no-sshd"]);
@@ -121,7 +121,7 @@ describe("a container that dies while it starts", () => {
     try {
       const r = await runAs(
         "alice",
-        cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${image} --script=./quick.sh`),
+        cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${image} --remote=sshd --script=./quick.sh`),
       );
       figure("image without sshd (N=2, --timeout 120 s)", `exit ${r.code} after ${seconds(r.ms)}`);
       expect(r.code).toBe(1);

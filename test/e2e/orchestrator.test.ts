@@ -3,7 +3,7 @@
 // reaches the job script, and nothing left behind on any node afterwards.
 import { readdirSync, statSync } from "node:fs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ALICE_UID, clusterSize, IMAGE, inNode, leftovers, runAs } from "./cluster.js";
+import { ALICE_UID, clusterSize, IMAGE, inNode, leftovers, NOSSH_IMAGE, runAs } from "./cluster.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
@@ -21,14 +21,20 @@ async function expectNothingLeft(nodes = 2): Promise<void> {
   expect(await leftovers(nodes)).toEqual({ containers: [], processes: [] });
 }
 
-describe("srun-docker on the cluster (ssh launcher)", () => {
+// Every flow with the agent on an image without sshd (the default), and with the containers'
+// sshd as the reference scripts had it.
+describe.each([
+  { remote: "agent", image: NOSSH_IMAGE },
+  { remote: "sshd", image: IMAGE },
+])("srun-docker on the cluster (ssh launcher, --remote=$remote)", ({ remote, image }) => {
+  const tool = `srun-docker --remote=${remote} --container=${image}`;
   test("mpirun across two nodes from salloc + srun", async () => {
     ws.write(
       "mpi.sh",
       '#!/bin/bash\necho "np=$np hostlist=$hostlist"\nmpirun -H "$hostlist" -np "$np" hostname\n',
       0o755,
     );
-    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./mpi.sh`));
+    const r = await runAs("alice", inDir(`salloc -N 2 srun ${tool} --script=./mpi.sh`));
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const hostlist = /^np=2 hostlist=(node\d):1,(node\d):1$/m.exec(r.stdout);
@@ -48,7 +54,7 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
       '#!/bin/bash\nmpirun -H "$hostlist" -np "$np" sh -c \'echo "rank-env $(hostname) rank=$NODE_RANK master=$MASTER_ADDR np=$np"\'\n',
       0o755,
     );
-    const r = await runAs("alice", inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./env.sh`));
+    const r = await runAs("alice", inDir(`salloc -N 2 srun ${tool} --script=./env.sh`));
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout
       .split("\n")
@@ -67,10 +73,7 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
       '#!/bin/bash\necho "np=$np"\nmpirun -H "$hostlist" -np "$np" hostname | sort | uniq -c\n',
       0o755,
     );
-    const r = await runAs(
-      "alice",
-      inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./ranks.sh --slots_per_node=2`),
-    );
+    const r = await runAs("alice", inDir(`salloc -N 2 srun ${tool} --script=./ranks.sh --slots_per_node=2`));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("np=4");
     const perNode = [...r.stdout.matchAll(/^\s+(\d+) (node\d)$/gm)].map((m) => `${m[1]} ${m[2]}`);
@@ -83,9 +86,7 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
     ws.write("where.sh", '#!/bin/bash\necho "ran-on=$(hostname) hostlist=$hostlist np=$np"\n', 0o755);
     const r = await runAs(
       "alice",
-      inDir(
-        `salloc -N 2 -w node[1-2] srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=${IMAGE} --script=./where.sh`,
-      ),
+      inDir(`salloc -N 2 -w node[1-2] srun -N 1 --exclude=node1 ${tool} --nodelist=node2 --script=./where.sh`),
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("ran-on=node2 hostlist=node2:1 np=1");
@@ -108,7 +109,7 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
     const r = await runAs(
       "alice",
       inDir(
-        `MYVAR=hello salloc -N 2 srun srun-docker --container=${IMAGE} --script=./opts.sh --datamnts=${ws.dir}/data` +
+        `MYVAR=hello salloc -N 2 srun ${tool} --script=./opts.sh --datamnts=${ws.dir}/data` +
           ` --dockopts="-e X=1" --envlist=MYVAR --epochs=3 -- "two words" a:b`,
       ),
     );
@@ -123,9 +124,7 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
 
     const help = await runAs(
       "alice",
-      inDir(
-        `salloc -N 1 srun srun-docker --container=${IMAGE} --script=./opts.sh --script_help --envlist=NOT_SET_ANYWHERE`,
-      ),
+      inDir(`salloc -N 1 srun ${tool} --script=./opts.sh --script_help --envlist=NOT_SET_ANYWHERE`),
     );
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("arg=[--help]");
@@ -144,7 +143,7 @@ describe("srun-docker on the cluster (ssh launcher)", () => {
     );
     ws.write(
       "job.sbatch",
-      `#!/bin/bash\n#SBATCH -N 2\n#SBATCH -o ${ws.dir}/sbatch.out\nsrun srun-docker --container=${IMAGE} --script=./owned.sh\n`,
+      `#!/bin/bash\n#SBATCH -N 2\n#SBATCH -o ${ws.dir}/sbatch.out\nsrun ${tool} --script=./owned.sh\n`,
     );
     const r = await runAs("alice", inDir("sbatch --wait job.sbatch"), 180_000);
     expect(r.code).toBe(0);

@@ -11,6 +11,7 @@ import {
   figure,
   IMAGE,
   leftovers,
+  NOSSH_IMAGE,
   REPO,
   run,
   runAs,
@@ -166,12 +167,22 @@ describe("asuser", () => {
 });
 
 describe("doctor", () => {
-  test("on every node: one line per check, all ok for a good image", async () => {
-    const r = await runAs("alice", `srun -N 2 srun-docker doctor --container=${IMAGE}`);
+  test.each([
+    ["the agent runs in an image without sshd", `--container=${NOSSH_IMAGE}`, "agent in image"],
+    ["--remote=sshd: the image has sshd", `--container=${IMAGE} --remote=sshd`, "sshd in image"],
+  ])("on every node: one line per check, all ok (%s)", async (_name, args, imageCheck) => {
+    const r = await runAs("alice", `srun -N 2 srun-docker doctor ${args}`);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    for (const check of ["docker", "home", "ssh material", "ports", "gpus/slots", "image", "sshd in image"]) {
-      expect(r.stdout.match(new RegExp(`\\] ok   ${check}:`, "g"))).toHaveLength(2);
+    for (const check of ["docker", "home", "ssh material", "ports", "gpus/slots", "image", imageCheck]) {
+      expect(r.stdout.match(new RegExp(`\\] ok   ${check}:`, "g")), r.stdout).toHaveLength(2);
     }
+  });
+
+  test("--remote=sshd on an image without sshd: the sshd check fails with the fix, the agent is not checked", async () => {
+    const noSshd = await runAs("alice", `srun -N 1 srun-docker doctor --container=${NOSSH_IMAGE} --remote=sshd`);
+    expect(noSshd.code).toBe(1);
+    expect(noSshd.stdout).toMatch(/FAIL sshd in image: .*\(fix: .*--remote=agent/);
+    expect(noSshd.stdout).not.toContain("agent in image");
   });
 
   test("a home without o+x fails the home check with the fix", async () => {

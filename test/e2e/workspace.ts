@@ -1,6 +1,15 @@
 // A user's working directory on the shared home, with srun-docker installed the way HPC
 // users do it: one file dropped into ~/bin.
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { REPO, STATE } from "./cluster.js";
 
@@ -8,7 +17,10 @@ const BUNDLE = path.join(REPO, "dist/srun-docker.cjs");
 /** The single executable (Node inside), for nodes without Node.js. */
 export const SEA = path.join(REPO, "dist/srun-docker");
 
-/** Which build lands in ~/bin: the .cjs bundle (needs node on the nodes) or the single executable. */
+/**
+ * Which build lands in ~/bin as `srun-docker`: the single executable (what --remote=agent, the
+ * default, mounts into the containers), or the .cjs bundle (needs node on the nodes).
+ */
 export type ToolBuild = "bundle" | "sea";
 
 export interface Workspace {
@@ -20,21 +32,25 @@ export interface Workspace {
   write(name: string, content: string, mode?: number): string;
 }
 
-export function installTool(user: string, uid: number, build: ToolBuild = "bundle"): void {
+export function installTool(user: string, uid: number, build: ToolBuild = "sea"): void {
   const file = build === "sea" ? SEA : BUNDLE;
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
   const bin = `/home/${user}/bin`;
   mkdirSync(bin, { recursive: true });
   chownSync(bin, uid, uid);
-  copyFileSync(file, `${bin}/srun-docker`);
-  chownSync(`${bin}/srun-docker`, uid, uid);
-  chmodSync(`${bin}/srun-docker`, 0o755);
+  // Beside, then renamed over: a running copy (an agent in a container) keeps its own file, and
+  // writing into a file being executed fails (ETXTBSY).
+  const temp = `${bin}/.srun-docker.${process.pid}`;
+  copyFileSync(file, temp);
+  chownSync(temp, uid, uid);
+  chmodSync(temp, 0o755);
+  renameSync(temp, `${bin}/srun-docker`);
   // The Epilog that the docs give to admins calls the tool from the cluster's bin.
   copyFileSync(BUNDLE, path.join(STATE, "bin/srun-docker"));
   chmodSync(path.join(STATE, "bin/srun-docker"), 0o755);
 }
 
-export function createWorkspace(user: string, uid: number, build: ToolBuild = "bundle"): Workspace {
+export function createWorkspace(user: string, uid: number, build: ToolBuild = "sea"): Workspace {
   const home = `/home/${user}`;
   installTool(user, uid, build);
   const dir = mkdtempSync(path.join(home, "e2e-"));

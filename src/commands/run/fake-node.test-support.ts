@@ -69,6 +69,7 @@ export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     scriptHelp: false,
     timeoutSeconds: 20,
     launcher: "ssh",
+    remote: "sshd",
     sources: new Map(),
     ...overrides,
   };
@@ -114,7 +115,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
   const runtime: RunRuntime = {
     bin: "docker",
     node: name,
-    inspectImage: async () => "sha256:1",
+    inspectImage: async () => ({ id: "sha256:1", path: undefined }),
     readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),
     start: async (args) => {
       log("run");
@@ -154,6 +155,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       cwd: job.cwd,
       hostname: name,
       signals,
+      agentBinary: () => undefined,
       exit: (code) => {
         node.exitCodes.push(code);
         return undefined as never;

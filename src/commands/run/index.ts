@@ -51,18 +51,19 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   try {
     // Every docker CLI call costs ~50-100 ms of CLI start-up on a busy node, so none waits for
     // another it does not need: the image inspection starts at once, beside the identity.
-    const imageId = runtime.inspectImage(options.container);
-    imageId.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
+    const image = runtime.inspectImage(options.container);
+    image.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);
     // The rendezvous opens first, so that any failure from here on reaches every node at once.
     link = await openRendezvous(ctx, material.secret, ports.rendezvousPort, options.timeoutSeconds * 1000, log);
     cancelActions.push(() => cancelRendezvous(link, "the job was cancelled"));
     const runsScript = ctx.isMaster || options.launcher === "each";
-    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey] = await Promise.all([
+    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, { path: imagePath }] = await Promise.all([
       countGpusIfUnknown(options, deps),
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
-      imageId.then((id) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
+      image.then(({ id }) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
       readFile(material.clientPublicKeyPath, "utf8"),
+      image,
     ]);
     // What killed runs left (containers, job dirs) is swept once the job runs, off the launch
     // path; earlier only when our sshd port turns out to be taken, maybe by such a container.
@@ -85,6 +86,8 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       material,
       clientPublicKey,
       imageAccounts,
+      imagePath,
+      agentBinary: deps.agentBinary(),
       scriptPath,
       cwd: deps.cwd,
     });
@@ -140,6 +143,7 @@ async function printDryRun(options: RunOptions, ctx: JobContext, deps: RunDeps):
     nvidiaSmiGpus,
     identity,
     ...dryRunStandIns(deps.materialDir),
+    agentBinary: deps.agentBinary(),
     scriptPath: path.resolve(deps.cwd, options.script),
     cwd: deps.cwd,
   });

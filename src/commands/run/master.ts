@@ -1,10 +1,11 @@
 // The master node: waits until every worker's container and sshd are up, runs the job
 // script in its own container, and ends the job everywhere with the script's exit code.
 import { UserError } from "../../core/errors.js";
+import type { RemoteService } from "../../core/node-plan.js";
 import { describeRendezvousFailure } from "../../core/rendezvous-failure.js";
+import { waitForGreeting } from "../../io/remote-greeting.js";
 import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js";
 import { exitCodeOf } from "../../io/signals.js";
-import { waitForSshBanner } from "../../io/ssh-banner.js";
 import { runEachOnMaster } from "./each.js";
 import { failRendezvous, type MasterLink } from "./link.js";
 import type { NodeRun } from "./node-run.js";
@@ -25,7 +26,7 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
     if (ready.failure.reason === "deadline") await failRendezvous(link, failure, 0);
     throw failure;
   }
-  if (plan.sshdPort !== undefined) await checkWorkersReachable(run, plan.sshdPort);
+  if (plan.remote !== undefined) await checkWorkersReachable(run, plan.remote);
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
   const code =
@@ -37,10 +38,10 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   return code;
 }
 
-/** The master's ssh must reach every worker's sshd over the network, not only localhost. */
-async function checkWorkersReachable(run: NodeRun, port: number): Promise<void> {
+/** The master's ssh must reach every worker's sshd or agent over the network, not only localhost. */
+async function checkWorkersReachable(run: NodeRun, remote: RemoteService): Promise<void> {
   const workers = run.ctx.nodes.filter((n) => n !== run.ctx.nodeName);
-  await Promise.all(workers.map((node) => waitForSshBanner(node, port, REACHABILITY_DEADLINE_MS)));
+  await Promise.all(workers.map((node) => waitForGreeting(remote.kind, node, remote.port, REACHABILITY_DEADLINE_MS)));
 }
 
 /** The script runs until it exits or a worker is lost (then the job cannot go on). */

@@ -31,7 +31,7 @@ function plan(sshdPort?: number): ContainerSetup {
     jobDir,
     runArgs: ["run", "-d"],
     files: {},
-    sshdPort,
+    remote: sshdPort === undefined ? undefined : { kind: "sshd", port: sshdPort },
     switchDir: path.join(jobDir, "switch"),
   };
 }

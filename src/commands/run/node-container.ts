@@ -8,7 +8,7 @@ import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir, writeJobFiles } from "../../io/job-files.js";
 import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
 import { isPortFree } from "../../io/port-probe.js";
-import { waitForSshBanner } from "../../io/ssh-banner.js";
+import { waitForGreeting } from "../../io/remote-greeting.js";
 
 /** What the container needs of the engine: io's ContainerRuntime, or a test's fake. */
 export type ContainerEngine = Pick<
@@ -17,10 +17,7 @@ export type ContainerEngine = Pick<
 >;
 
 /** What the container needs of the node's plan. */
-export type ContainerSetup = Pick<
-  NodePlan,
-  "containerName" | "jobDir" | "runArgs" | "files" | "sshdPort" | "switchDir"
->;
+export type ContainerSetup = Pick<NodePlan, "containerName" | "jobDir" | "runArgs" | "files" | "remote" | "switchDir">;
 
 /**
  * sshd listens some 10-30 ms after `docker run -d` returns, so the first attempt is usually
@@ -136,10 +133,14 @@ export class NodeContainer {
   }
 
   private async create(): Promise<void> {
-    const port = this.plan.sshdPort;
-    if (port !== undefined && !(await this.claimablePort(port))) {
-      throw new UserError("port-in-use", `sshd port ${port} is already in use on ${this.runtime.node}`, {
-        hint: "another job or process holds it: drop --sshdport to use the port derived from the job id, or pick another",
+    const remote = this.plan.remote;
+    if (remote !== undefined && !(await this.claimablePort(remote.port))) {
+      const what = remote.kind === "sshd" ? "sshd" : "agent";
+      throw new UserError("port-in-use", `${what} port ${remote.port} is already in use on ${this.runtime.node}`, {
+        hint:
+          remote.kind === "sshd"
+            ? "another job or process holds it: drop --sshdport to use the port derived from the job id, or pick another"
+            : "another job or process holds the port derived from the job id; run the step again (a new step derives another)",
       });
     }
     this.throwIfRemoving();
@@ -159,18 +160,18 @@ export class NodeContainer {
     }
   }
 
-  /** Ready when sshd answers; fails within a second when the main process exits first. */
+  /** Ready when sshd or the agent answers; fails within a second when the main process exits first. */
   private async waitUntilReady(deadlineMs: number): Promise<void> {
     this.throwIfNotUp();
-    const port = this.plan.sshdPort;
+    const remote = this.plan.remote;
     const lifeline = this.lifeline;
-    if (port === undefined || lifeline === undefined) return;
+    if (remote === undefined || lifeline === undefined) return;
     const readiness = new AbortController();
     this.readiness = readiness;
     const never = new Promise<never>(() => {});
     try {
       const first = await Promise.race([
-        waitForSshBanner("127.0.0.1", port, deadlineMs, {
+        waitForGreeting(remote.kind, "127.0.0.1", remote.port, deadlineMs, {
           retryDelayMs: BANNER_RETRY_MS,
           signal: readiness.signal,
         }).then(() => undefined),
@@ -180,7 +181,7 @@ export class NodeContainer {
           .waitStopped(this.plan.containerName, readiness.signal)
           .then((code) => (code === undefined ? never : { container: code })),
       ]);
-      if (first !== undefined && "main" in first) throw await this.explainExit(first.main);
+      if (first !== undefined && "main" in first) throw await this.explainExit(remote.kind, first.main);
       if (first !== undefined) throw this.explainStop(first.container);
     } catch (error) {
       this.throwIfNotUp();
@@ -215,14 +216,18 @@ export class NodeContainer {
     });
   }
 
-  /** sshd exited (no sshd in the image, bad config): its own last words say why. */
-  private async explainExit(code: number): Promise<UserError> {
+  /** sshd or the agent exited (no sshd in the image, no glibc, bad config): its own last words say why. */
+  private async explainExit(kind: "sshd" | "agent", code: number): Promise<UserError> {
     const last = await this.runtime.lastLogLine(this.plan.containerName).catch(() => "");
+    const what = kind === "sshd" ? "sshd" : "srun-docker's agent";
     return new UserError(
-      "sshd",
-      `sshd in the container on ${this.runtime.node} exited with ${code} before it was ready${last ? `: ${last}` : ""}`,
+      kind,
+      `${what} in the container on ${this.runtime.node} exited with ${code} before it was ready${last ? `: ${last}` : ""}`,
       {
-        hint: "the image needs openssh-server (/usr/sbin/sshd); `srun-docker doctor` checks it",
+        hint:
+          kind === "sshd"
+            ? "the image needs openssh-server (/usr/sbin/sshd) for --remote=sshd; `srun-docker doctor` checks it"
+            : "the agent needs /bin/sh and glibc (2.28 or newer) in the image; musl images (Alpine) are not supported",
       },
     );
   }

@@ -2,6 +2,7 @@
 // style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
 import { hostname as osHostname } from "node:os";
 import type { Runtime } from "../../core/container-options.js";
+import { findAgentBinary } from "../../io/agent-binary.js";
 import { ContainerRuntime } from "../../io/container-runtime.js";
 import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
 import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
@@ -53,6 +54,8 @@ export interface RunDeps {
   /** nvidia-smi's GPU count; asked only when nothing else says (core's shouldCountGpus). */
   countGpus: () => Promise<number | undefined>;
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
+  /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
+  agentBinary: () => string | undefined;
   /** Starts `bin args` (the engine's `exec` of the job script) on our stdio. */
   spawnScript: (bin: string, args: readonly string[]) => ScriptProcess;
 }
@@ -79,6 +82,7 @@ export function defaultRunDeps(): RunDeps {
       };
       return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
     },
+    agentBinary: () => findAgentBinary(),
     spawnScript: (bin, args) => spawnInherit(bin, args),
   };
 }

@@ -1,0 +1,68 @@
+/**
+ * What `--remote=agent` adds to a node's container: srun-docker's single executable mounted
+ * read-only under two names (the server, and `ssh` first on the PATH), the variables that send
+ * Open MPI, MPICH/Hydra, pdsh, Horovod and DeepSpeed to it, and the agent's config file (the
+ * node list, the secret's path, the job environment for the commands it starts).
+ */
+import { AGENT_CONFIG_VARIABLE, AGENT_CONFIG_VERSION, type AgentConfig } from "./agent-config.js";
+import type { Mount } from "./docker-args.js";
+
+/** Where the agent lives inside every container; not under /run/srun-docker (the switch dir's mount). */
+export const AGENT_BIN_DIR = "/opt/srun-docker/bin";
+export const AGENT_SERVER_PATH = `${AGENT_BIN_DIR}/srun-docker`;
+export const AGENT_SSH_PATH = `${AGENT_BIN_DIR}/ssh`;
+
+/** Debian's default PATH, for an image that sets none. */
+export const DEFAULT_IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export function agentMounts(binary: string): Mount[] {
+  return [
+    { source: binary, target: AGENT_SERVER_PATH, readOnly: true },
+    // The same file as `ssh`: it tells from the name it was started by that it is the client.
+    { source: binary, target: AGENT_SSH_PATH, readOnly: true },
+  ];
+}
+
+/**
+ * The container's environment in agent mode. Inside a Slurm job Open MPI would pick its slurm
+ * launcher (srun inside the container): `OMPI_MCA_plm=rsh` keeps it on the agent. The image's
+ * own PATH stays, after the agent's directory.
+ */
+export function agentContainerEnv(imagePath: string | undefined, configPath: string): Record<string, string> {
+  return {
+    PATH: `${AGENT_BIN_DIR}:${imagePath || DEFAULT_IMAGE_PATH}`,
+    OMPI_MCA_plm: "rsh",
+    OMPI_MCA_plm_rsh_agent: AGENT_SSH_PATH,
+    PRTE_MCA_plm_ssh_agent: AGENT_SSH_PATH,
+    HYDRA_LAUNCHER: "rsh",
+    HYDRA_LAUNCHER_EXEC: AGENT_SSH_PATH,
+    [AGENT_CONFIG_VARIABLE]: configPath,
+  };
+}
+
+export interface AgentConfigInput {
+  readonly jobKey: string;
+  readonly user: string;
+  readonly home: string;
+  readonly node: string;
+  readonly nodes: readonly string[];
+  readonly port: number;
+  readonly secretFile: string;
+  /** The job environment of this node (hostlist, np, NODE_RANK, ...) plus the container's agent env. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The agent's config file (core/agent-config.ts reads it back): every node's agent is at NAME:port. */
+export function renderAgentConfig(input: AgentConfigInput): string {
+  const config: AgentConfig = {
+    v: AGENT_CONFIG_VERSION,
+    jobKey: input.jobKey,
+    user: input.user,
+    node: input.node,
+    secretFile: input.secretFile,
+    nodes: input.nodes.map((name) => ({ name, address: name, port: input.port })),
+    // What sshd would give a session: the user's own names, then the job's variables.
+    env: { USER: input.user, LOGNAME: input.user, HOME: input.home, ...input.env },
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}

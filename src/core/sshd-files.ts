@@ -1,0 +1,48 @@
+/**
+ * The job files of `--remote=sshd` with generated material: the container sshd's config, the
+ * authorized_keys that carries the job's variables into every ssh session, and the client side
+ * (known_hosts, ssh_config) the master's ssh, mpirun and pdsh read.
+ */
+import type { PlanMaterial } from "./node-plan-input.js";
+import { renderJobAuthorizedKeys, renderKnownHosts, renderSshClientConfig, renderSshdConfig } from "./ssh-config.js";
+
+export interface SshdFilesInput {
+  readonly port: number;
+  readonly user: string;
+  readonly nodes: readonly string[];
+  readonly material: PlanMaterial;
+  readonly clientPublicKey: string;
+  /** The job's variables for every ssh session. */
+  readonly env: Readonly<Record<string, string>>;
+  /** A file's path in the node's job dir. */
+  readonly file: (name: string) => string;
+}
+
+export function planSshdFiles(input: SshdFilesInput): Record<string, { content: string; mode: number }> {
+  const { port, user, nodes, material, file } = input;
+  return {
+    sshd_config: {
+      content: renderSshdConfig({
+        port,
+        hostKeyPath: material.hostKeyPath,
+        authorizedKeysPath: file("authorized_keys"),
+        user,
+        pidFile: file("sshd.pid"),
+        permitUserEnvironment: true,
+      }),
+      mode: 0o600,
+    },
+    authorized_keys: { content: renderJobAuthorizedKeys(input.clientPublicKey, input.env), mode: 0o600 },
+    known_hosts: { content: renderKnownHosts(nodes, port, material.hostPublicKey), mode: 0o644 },
+    ssh_config: {
+      content: renderSshClientConfig({
+        nodes,
+        port,
+        user,
+        identityFile: material.clientKeyPath,
+        knownHostsFile: file("known_hosts"),
+      }),
+      mode: 0o644,
+    },
+  };
+}
