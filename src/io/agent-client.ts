@@ -10,6 +10,7 @@ import type { ExecRequest } from "../core/agent-messages.js";
 import { EXIT_SSH_FAILURE } from "../core/agent-session-state.js";
 import { type AgentNode, planSshCall, type SshPlan } from "../core/ssh-argv.js";
 import { type ClientSignals, type ClientStreams, runRemoteCommand } from "./agent-client-session.js";
+import { withParentWatch } from "./parent-watch.js";
 import { realTimers, type Timers } from "./timers.js";
 
 export interface AgentClientOptions {
@@ -65,7 +66,8 @@ export async function runAgentClient(argv: readonly string[], options: AgentClie
         secret: options.secret,
         jobKey: options.jobKey,
         streams,
-        signals: options.signals ?? process,
+        // ssh's parent dying (mpirun killed) ends the remote command, as a hang-up would.
+        signals: options.signals ?? withParentWatch(process),
         timers: options.timers ?? realTimers,
         timeoutMs: options.timeoutMs ?? 10_000,
         ...(options.connect === undefined ? {} : { connect: options.connect }),

@@ -126,7 +126,7 @@ echo "seconds $(echo "$end - $start" | bc 2>/dev/null || python3 -c "print($end 
     );
   });
 
-  test("killing the local ssh ends the remote command: nothing of it is left on the target", async () => {
+  test("killing the local ssh, or its parent, ends the remote command: nothing of it is left on the target", async () => {
     ws.write(
       "kill.sh",
       `#!/bin/bash
@@ -137,6 +137,14 @@ echo "running=$(ssh node2 'pgrep -x sleep | wc -l')"
 kill -9 "$pid"
 sleep 2
 echo "left=$(ssh node2 'pgrep -x sleep | wc -l')"
+# Its parent killed instead (mpirun -9): the orphaned ssh hangs the remote command up.
+bash -c 'ssh node2 "sleep 301"; true' &
+parent=$!
+for i in $(seq 50); do ssh node2 'pgrep -fx "sleep 301"' >/dev/null && break; sleep 0.1; done
+echo "orphan-running=$(ssh node2 'pgrep -fx "sleep 301" | wc -l')"
+kill -9 "$parent"
+sleep 2
+echo "orphan-left=$(ssh node2 'pgrep -fx "sleep 301" | wc -l')"
 `,
       0o755,
     );
@@ -144,6 +152,8 @@ echo "left=$(ssh node2 'pgrep -x sleep | wc -l')"
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("running=1");
     expect(r.stdout).toContain("left=0");
+    expect(r.stdout).toContain("orphan-running=1");
+    expect(r.stdout).toContain("orphan-left=0");
   });
 });
 
