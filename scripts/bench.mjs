@@ -12,8 +12,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fail, lookupUser, prepare, STATE } from "./bench/cluster-user.mjs";
-import { floorA, floorB, srunDocker } from "./bench/measure.mjs";
-import { IDEAL_MODEL, printReport, stats } from "./bench/report.mjs";
+import { floorA, floorB, REMOTES, remoteCommands, srunDocker } from "./bench/measure.mjs";
+import { IDEAL_MODEL, printReport, stats, summarizeLaunches } from "./bench/report.mjs";
 
 function parseArgs(argv) {
   const out = { nodes: undefined, runs: 5, user: "carol" };
@@ -57,77 +57,66 @@ async function main() {
   const ctx = { user: args.user, ids, dir, sshd, size };
   const cores = availableParallelism();
   console.error(
-    `bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, ${args.runs} runs each`,
+    `bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, --remote=agent and sshd, ${args.runs} runs each`,
   );
 
   // One unmeasured run first: it creates the user's ~/.srun-docker material and image cache,
   // which every later job of the user reuses.
-  await srunDocker(ctx, counts[0]);
+  await srunDocker(ctx, counts[0], "agent");
 
-  const fb = [];
-  for (let i = 0; i < args.runs; i++) fb.push(await floorB(ctx, i));
-  const floorBUp = stats(fb.map((b) => b.up));
-  const floorBCpu = stats(fb.map((b) => b.cpu));
   const results = [];
-  for (const n of counts) {
-    const a = [];
-    const s = [];
-    for (let i = 0; i < args.runs; i++) {
-      a.push(await floorA(ctx, n));
-      s.push(await srunDocker(ctx, n));
-      process.stderr.write(".");
-    }
-    process.stderr.write("\n");
-    const floorA_ = stats(a);
-    const launch = stats(s.map((x) => x.launch));
-    const cpu = s.flatMap((x) => x.cpu);
-    const cpuPerNode = stats(cpu.map((c) => c.cpuSeconds));
-    // Ideal: see IDEAL_MODEL. With N ≤ cores it is floor A + floor B.
-    const work = floorBCpu.median + cpuPerNode.median;
-    const ideal = floorA_.median + Math.max(floorBUp.median, (n * work) / cores);
-    const phases = {};
-    for (const x of s) {
-      for (const p of Object.values(x.nodes)) {
-        for (const key of ["prepare", "containersUp", "job", "teardown"]) {
-          phases[`${p.role}.${key}`] ??= [];
-          phases[`${p.role}.${key}`].push(p[key]);
-        }
+  const floorsB = {};
+  const remote = {};
+  for (const mode of Object.keys(REMOTES)) {
+    const fb = [];
+    for (let i = 0; i < args.runs; i++) fb.push(await floorB(ctx, mode, i));
+    floorsB[mode] = fb;
+    for (const n of counts) {
+      const a = [];
+      const s = [];
+      for (let i = 0; i < args.runs; i++) {
+        a.push(await floorA(ctx, n));
+        s.push(await srunDocker(ctx, n, mode));
+        process.stderr.write(".");
       }
+      process.stderr.write("\n");
+      results.push(
+        summarizeLaunches({ remote: mode, nodes: n, runs: args.runs, floorA: a, floorB: fb, launches: s, cores }),
+      );
     }
-    results.push({
-      nodes: n,
-      runs: args.runs,
-      floorA: floorA_,
-      floorB: floorBUp,
-      launch,
-      teardown: stats(s.map((x) => x.teardown)),
-      total: stats(s.map((x) => x.total)),
-      launchOverFloors: Math.round((launch.median / (floorA_.median + floorBUp.median)) * 100) / 100,
-      launchMinusFloors: Math.round((launch.median - (floorA_.median + floorBUp.median)) * 1000) / 1000,
-      idealLaunch: Math.round(ideal * 1000) / 1000,
-      launchOverIdeal: Math.round((launch.median / ideal) * 100) / 100,
-      tool: {
-        cpuSecondsPerNode: cpuPerNode,
-        maxRssMiB: stats(cpu.map((c) => c.maxRssMiB)),
-        phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, stats(v)])),
-      },
-    });
+    const trips = [];
+    const rates = [];
+    for (let i = 0; i < args.runs; i++) {
+      const m = await remoteCommands(ctx, mode);
+      trips.push(...m.trips);
+      rates.push(m.mbPerSecond);
+    }
+    remote[mode] = { sshTrueSeconds: stats(trips), bulkMBPerSecond: stats(rates) };
   }
-  const first = results[0];
-  const last = results.at(-1);
+  const scaling = {};
+  for (const mode of Object.keys(REMOTES)) {
+    const mine = results.filter((r) => r.remote === mode);
+    const first = mine[0];
+    const last = mine.at(-1);
+    scaling[`${mode}: launch(N=${last.nodes})/launch(N=${first.nodes})`] =
+      Math.round((last.launch.median / first.launch.median) * 100) / 100;
+  }
   const summary = {
     cluster: { nodes: size, cores },
-    floorBParts: {
-      dockerRun: stats(fb.map((b) => b.run)),
-      bannerAfterRun: stats(fb.map((b) => b.banner)),
-      rm: stats(fb.map((b) => b.rm)),
-    },
+    floorBParts: Object.fromEntries(
+      Object.entries(floorsB).map(([mode, fb]) => [
+        mode,
+        {
+          dockerRun: stats(fb.map((b) => b.run)),
+          readyAfterRun: stats(fb.map((b) => b.ready)),
+          rm: stats(fb.map((b) => b.rm)),
+          cpuSeconds: stats(fb.map((b) => b.cpu)),
+        },
+      ]),
+    ),
     results,
-    scaling: {
-      [`launch(N=${last.nodes})/launch(N=${first.nodes})`]:
-        Math.round((last.launch.median / first.launch.median) * 100) / 100,
-    },
-    floorBCpuSeconds: floorBCpu,
+    remoteCommands: remote,
+    scaling,
     idealModel: IDEAL_MODEL,
   };
   printReport(summary);

@@ -1,19 +1,38 @@
 // The bench's hands on the test cluster: run commands, run them as the bench user between two
 // wall-clock stamps, install the tool and the job for that user, and look for leftovers.
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { FLOOR_B_SCRIPT } from "./floor-b-script.mjs";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 export const STATE = process.env.SDTC_STATE ?? "/var/lib/srun-docker-testcluster";
 const CLUSTER_SH = path.join(REPO, "test/cluster/cluster.sh");
-const BUNDLE = path.join(REPO, "dist/srun-docker.cjs");
+// The single executable: --remote=agent mounts it into the containers.
+const SEA = path.join(REPO, "dist/srun-docker");
 
 const JOB_SCRIPT = `#!/bin/bash
 echo "BENCH_T0 $(date +%s.%N)"
 mpirun -H "$hostlist" -np "$np" hostname
 echo "BENCH_T1 $(date +%s.%N)"
+`;
+
+// Remote commands from the master's container to the second node: ssh's round trip and bulk output.
+const REMOTE_SCRIPT = `#!/bin/bash
+peer=$(echo "$hostlist" | cut -d, -f2 | cut -d: -f1)
+ssh "$peer" true
+for i in $(seq 10); do s=$(date +%s.%N); ssh "$peer" true; echo "BENCH_SSH $s $(date +%s.%N)"; done
+s=$(date +%s.%N); bytes=$(ssh "$peer" 'head -c 200000000 /dev/zero' | wc -c)
+echo "BENCH_BULK $bytes $s $(date +%s.%N)"
 `;
 
 export function fail(message) {
@@ -63,17 +82,19 @@ function writeAs(file, content, ids, mode = 0o644) {
 export async function prepare(user, ids) {
   if (process.getuid?.() !== 0)
     fail("run it as root: it installs the tool for the bench user and runs as them via `su -`");
-  if (!existsSync(BUNDLE)) fail(`${BUNDLE} is missing: run \`npm run build\` first`);
+  if (!existsSync(SEA)) fail(`${SEA} is missing: run \`npm run build\` first`);
   const bin = path.join(ids.home, "bin");
   mkdirSync(bin, { recursive: true });
   chownSync(bin, ids.uid, ids.gid);
-  copyFileSync(BUNDLE, path.join(bin, "srun-docker"));
+  copyFileSync(SEA, path.join(bin, "srun-docker.new"));
+  renameSync(path.join(bin, "srun-docker.new"), path.join(bin, "srun-docker"));
   chownSync(path.join(bin, "srun-docker"), ids.uid, ids.gid);
   chmodSync(path.join(bin, "srun-docker"), 0o755);
   const dir = path.join(ids.home, "srun-docker-bench");
   mkdirSync(dir, { recursive: true });
   chownSync(dir, ids.uid, ids.gid);
   writeAs(path.join(dir, "job.sh"), JOB_SCRIPT, ids, 0o755);
+  writeAs(path.join(dir, "remote.sh"), REMOTE_SCRIPT, ids, 0o755);
   writeAs(path.join(dir, "floor-b.mjs"), FLOOR_B_SCRIPT, ids);
   // Floor B's sshd: the same kind of config the tool generates, with a throwaway host key.
   const sshd = path.join(dir, "sshd");

@@ -1,10 +1,12 @@
-// Floor B, run on one node by srun: a container of the test image with an sshd as the user
-// (the tool's own way: a user sshd with its own config and host key, --init, --net=host),
-// until its banner answers; then `docker rm -f`. Prints seconds for each part.
+// Floor B, run on one node by srun: a container of the test image as the user (--init,
+// --net=host) until it can serve remote commands; then `docker rm -f`. Prints seconds for
+// each part. Per mode: `sshd` waits for a user sshd's banner (its own config and host key, as
+// the tool runs it); `agent` waits for the container's first process to run (it touches a
+// file), the least any server in the container needs.
 export const FLOOR_B_SCRIPT = `import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-const [dir, port, image, uid, gid] = process.argv.slice(2);
+const [mode, dir, port, image, uid, gid] = process.argv.slice(2);
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const name = "srun-docker-bench-" + process.env.USER + "-" + port;
 const banner = () => new Promise((resolve) => {
@@ -23,18 +25,25 @@ const busy = () => {
 };
 const b0 = busy();
 const t0 = now();
+const marker = dir + "/up-" + port;
+rmSync(marker, { force: true });
+const main = mode === "sshd"
+  ? ["/usr/sbin/sshd", "-D", "-e", "-p", port, "-f", dir + "/sshd_config"]
+  : ["/bin/sh", "-c", ": >" + marker + "; exec sleep 60"];
 const r = spawnSync("docker", ["run", "-d", "--init", "--rm", "--name", name, "--net=host", "--user", uid + ":" + gid,
-  "-v", dir + ":" + dir + ":ro", image, "/usr/sbin/sshd", "-D", "-e", "-p", port, "-f", dir + "/sshd_config"], { encoding: "utf8" });
+  "-v", dir + ":" + dir + ":" + (mode === "sshd" ? "ro" : "rw"), image, ...main], { encoding: "utf8" });
 if (r.status !== 0) { console.error(r.stderr); process.exit(1); }
 const t1 = now();
+const ready = mode === "sshd" ? banner : async () => existsSync(marker);
 for (;;) {
-  if (await banner()) break;
-  if (now() - t0 > 30) { console.error("no banner"); break; }
+  if (await ready()) break;
+  if (now() - t0 > 30) { console.error("not ready"); break; }
   await new Promise((res) => setTimeout(res, 5));
 }
 const t2 = now();
 const b2 = busy();
 spawnSync("docker", ["rm", "-f", name], { stdio: "ignore" });
+rmSync(marker, { force: true });
 const t3 = now();
-console.log("FLOORB " + JSON.stringify({ run: t1 - t0, banner: t2 - t1, up: t2 - t0, rm: t3 - t2, cpu: b2 - b0 }));
+console.log("FLOORB " + JSON.stringify({ run: t1 - t0, ready: t2 - t1, up: t2 - t0, rm: t3 - t2, cpu: b2 - b0 }));
 `;

@@ -1,8 +1,16 @@
-// One measurement each: floor A (bare srun), floor B (one container until its sshd answers)
-// and a whole srun-docker job, parsed from the stamps and the tool's own phase lines.
+// One measurement each: floor A (bare srun), floor B (one container until it can serve remote
+// commands, per mode), a whole srun-docker job, and remote commands inside a job (ssh round
+// trip, bulk output), parsed from the stamps and the tool's own phase lines.
 import { leftovers, stamped } from "./cluster-user.mjs";
 
-export const IMAGE = process.env.SDTC_IMAGE ?? "srun-docker-test:latest";
+const IMAGE = process.env.SDTC_IMAGE ?? "srun-docker-test:latest";
+const NOSSH_IMAGE = process.env.SDTC_NOSSH_IMAGE ?? "srun-docker-test-nossh:latest";
+
+/** How each --remote mode runs: the agent on the image without sshd, sshd on the image with it. */
+export const REMOTES = {
+  agent: { image: NOSSH_IMAGE, args: "--remote=agent" },
+  sshd: { image: IMAGE, args: "--remote=sshd" },
+};
 
 const PHASE_LINE =
   /\[(node\d+) (master|worker)\] prepare ([\d.]+)s, containers up ([\d.]+)s, job ([\d.]+)s, teardown ([\d.]+)s; exit (\d+)/;
@@ -14,24 +22,26 @@ export async function floorA(ctx, n) {
   return r.E - r.S;
 }
 
-export async function floorB(ctx, attempt) {
+export async function floorB(ctx, remote, attempt) {
   const port = 30000 + (ctx.ids.uid % 100) * 50 + (attempt % 50);
+  const dir = remote === "sshd" ? ctx.sshd : ctx.dir;
   const r = await stamped(
     ctx.user,
     ctx.dir,
-    `srun -N 1 -w node1 node floor-b.mjs ${ctx.sshd} ${port} ${IMAGE} ${ctx.ids.uid} ${ctx.ids.gid}`,
+    `srun -N 1 -w node1 node floor-b.mjs ${remote} ${dir} ${port} ${REMOTES[remote].image} ${ctx.ids.uid} ${ctx.ids.gid}`,
   );
   const m = /FLOORB (\{.*\})/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`floor B failed: ${r.stderr.trim() || r.stdout.trim()}`);
   return JSON.parse(m[1]);
 }
 
-export async function srunDocker(ctx, n) {
+export async function srunDocker(ctx, n, remote) {
   const time = `/usr/bin/time -f 'BENCH_TIME %U %S %M'`;
+  const { image, args } = REMOTES[remote];
   const r = await stamped(
     ctx.user,
     ctx.dir,
-    `srun -N ${n} --label ${time} srun-docker --container=${IMAGE} --script=./job.sh --slots-per-node=1`,
+    `srun -N ${n} --label ${time} srun-docker --container=${image} ${args} --script=./job.sh --slots-per-node=1`,
   );
   if (r.code !== 0 || !Number.isFinite(r.T0) || !Number.isFinite(r.T1)) {
     throw new Error(`srun-docker on ${n} nodes failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
@@ -61,4 +71,16 @@ export async function srunDocker(ctx, n) {
       });
   }
   return { launch: r.T0 - r.S, teardown: r.E - r.T1, total: r.E - r.S, job: r.T1 - r.T0, nodes, cpu };
+}
+
+/** `ssh peer true` ten times and 200 MB of `ssh peer head -c` from the master's container. */
+export async function remoteCommands(ctx, remote) {
+  const { image, args } = REMOTES[remote];
+  const r = await stamped(ctx.user, ctx.dir, `srun -N 2 srun-docker --container=${image} ${args} --script=./remote.sh`);
+  const trips = [...r.stdout.matchAll(/^BENCH_SSH ([\d.]+) ([\d.]+)$/gm)].map((m) => Number(m[2]) - Number(m[1]));
+  const bulk = /^BENCH_BULK (\d+) ([\d.]+) ([\d.]+)$/m.exec(r.stdout);
+  if (r.code !== 0 || trips.length !== 10 || !bulk || Number(bulk[1]) !== 200_000_000) {
+    throw new Error(`remote commands (${remote}) failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+  }
+  return { trips, mbPerSecond: 200 / (Number(bulk[3]) - Number(bulk[2])) };
 }
