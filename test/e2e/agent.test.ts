@@ -97,6 +97,10 @@ ssh node2 'exit 7'; echo "exit=$?"
 ssh node2 'kill -9 $$'; echo "killed=$?"
 ssh alice@node2 true; echo "user=$?"
 ssh nosuchhost true 2>&1; echo "other=$?"
+printf 'echo "shell $NODE_RANK $PWD"\nexit 3\n' | ssh node2; echo "shell-exit=$?"
+ssh -tt node2 'test -t 0 && test -t 1 && echo "pty yes"' </dev/null | tr -d '\r'
+ssh -x -q -o StrictHostKeyChecking=no -p 22 -l alice node2 'echo options-ok'
+
 start=$(date +%s.%N)
 echo "remote $(ssh node2 seq 1 15000000 | sha256sum)"
 end=$(date +%s.%N)
@@ -114,6 +118,11 @@ echo "seconds $(echo "$end - $start" | bc 2>/dev/null || python3 -c "print($end 
     expect(lines).toContain("killed=137");
     expect(lines).toContain("user=0");
     expect(lines).toContain("other=255");
+    // No command: a login shell reading stdin, in the user's home, with the node's variables.
+    expect(lines).toContain("shell 1 /home/alice");
+    expect(lines).toContain("shell-exit=3");
+    expect(lines).toContain("pty yes");
+    expect(lines).toContain("options-ok");
     expect(r.stdout).toMatch(/nosuchhost/);
     const remote = /^remote (\w+)/m.exec(r.stdout)?.[1];
     expect(remote).toBeDefined();
