@@ -1,9 +1,11 @@
 #!/bin/bash
-# DeepSpeed's own multi-node launcher over ssh (pdsh), from the first node's container.
+# DeepSpeed's own multi-node launcher (pdsh), from the first node's container.
 # srun-docker writes $HOSTFILE (`node1 slots=8` lines, DeepSpeed's format; slots = GPUs per
-# node or --slots_per_node) and sets MASTER_ADDR/MASTER_PORT. pdsh's ssh reads the job's
-# generated client config (mounted as /etc/ssh/ssh_config); keep ~/.ssh/config free of Host
-# blocks that match the nodes. Extra arguments go to train.py.
+# node or --slots_per_node) and sets MASTER_ADDR/MASTER_PORT. pdsh runs `ssh`, which in the
+# container is srun-docker's agent (first on PATH); it reads no ssh config, so ~/.ssh/config
+# does not matter. (With --remote=sshd it is the image's ssh, and a Host block in
+# ~/.ssh/config that matches the nodes overrides the job's client config: remove such
+# blocks.) Extra arguments go to train.py.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export NCCL_SOCKET_IFNAME=${NCCL_SOCKET_IFNAME:-^docker0,lo}

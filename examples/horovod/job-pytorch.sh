@@ -1,8 +1,8 @@
 #!/bin/bash
 # Horovod + PyTorch MNIST across the job's nodes with mpirun, one rank per GPU (slot).
 # Runs in the first node's container (ssh launcher); srun-docker sets hostlist and np, and
-# OMPI_MCA_plm_rsh_agent so mpirun uses the job's ssh setup. Extra arguments go to the
-# training script (e.g. --epochs 1).
+# OMPI_MCA_plm=rsh with OMPI_MCA_plm_rsh_agent, so mpirun starts the remote ranks through
+# srun-docker's agent. Extra arguments go to the training script (e.g. --epochs 1).
 set -euo pipefail
 examples=${HOROVOD_EXAMPLES:-/horovod/examples}
 [[ -d $examples ]] || examples=/examples

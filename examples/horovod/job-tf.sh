@@ -1,9 +1,11 @@
 #!/bin/bash
 # Horovod + TensorFlow 2 MNIST across the job's nodes, one rank per GPU (slot).
 # Runs in the first node's container (ssh launcher); srun-docker sets hostlist and np.
-# horovodrun reaches the other containers with plain ssh, which reads the job's generated
-# client config (mounted as /etc/ssh/ssh_config); keep ~/.ssh/config free of Host blocks
-# that match the nodes. Extra arguments go to the training script.
+# horovodrun reaches the other containers with plain `ssh`, which in the container is
+# srun-docker's agent (first on PATH); it reads no ssh config, so ~/.ssh/config does not
+# matter. (With --remote=sshd it is the image's ssh, and a Host block in ~/.ssh/config that
+# matches the nodes overrides the job's client config: remove such blocks.) Extra arguments
+# go to the training script.
 set -euo pipefail
 examples=${HOROVOD_EXAMPLES:-/horovod/examples}
 [[ -d $examples ]] || examples=/examples

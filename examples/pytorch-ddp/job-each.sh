@@ -2,7 +2,7 @@
 # For `--launcher=each`: srun-docker runs this script in every node's container, with
 # NNODES, NODE_RANK, NPROC_PER_NODE (= --slots_per_node), MASTER_ADDR and MASTER_PORT set.
 # torchrun starts NPROC_PER_NODE ranks here and meets the other nodes at MASTER_ADDR.
-# No ssh is needed, so the image needs no sshd.
+# Nothing here uses ssh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 echo "node $NODE_RANK of $NNODES on $(hostname): $NPROC_PER_NODE ranks, master $MASTER_ADDR:$MASTER_PORT"
