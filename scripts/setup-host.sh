@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker.io slurmctld slurmd slurm-client munge openssh-client openssh-server debootstrap iproute2
+# libpmix-dev: Debian's Slurm PMIx plugin (srun --mpi=pmix, for --launcher=srun) dlopens
+# pmix2/lib/libpmix.so, which only that package ships; slurmd loads it when it starts.
+packages=(docker.io slurmctld slurmd slurm-client munge openssh-client openssh-server libpmix-dev debootstrap iproute2
   dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time
   podman uidmap fuse-overlayfs slirp4netns catatonit)
 

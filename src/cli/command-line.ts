@@ -2,16 +2,7 @@ import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
 import { layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { type HelpTopic, renderHelp } from "./help.js";
-import {
-  ASUSER_OPTIONS,
-  CLEAN_OPTIONS,
-  CONFIG_OPTIONS,
-  DOCTOR_OPTIONS,
-  HOSTLIST_OPTIONS,
-  type OptionSpec,
-  RUN_OPTIONS,
-  SSHCONFIG_OPTIONS,
-} from "./option-specs.js";
+import { ASUSER_OPTIONS, type OptionSpec, RUN_OPTIONS } from "./option-specs.js";
 import { type RawValue, toFlag } from "./option-values.js";
 import { parseRunArgs, type RunOptions } from "./options.js";
 import {
@@ -26,6 +17,13 @@ import {
   parseSshconfigArgs,
   type SshconfigOptions,
 } from "./subcommand-options.js";
+import {
+  CLEAN_OPTIONS,
+  CONFIG_OPTIONS,
+  DOCTOR_OPTIONS,
+  HOSTLIST_OPTIONS,
+  SSHCONFIG_OPTIONS,
+} from "./subcommand-specs.js";
 
 /** One effective setting, for `srun-docker config`. */
 export interface ConfigSetting {

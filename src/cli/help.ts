@@ -1,14 +1,12 @@
 import { Command, Option } from "commander";
+import { ASUSER_OPTIONS, type OptionSpec, RUN_OPTIONS } from "./option-specs.js";
 import {
-  ASUSER_OPTIONS,
   CLEAN_OPTIONS,
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
   HOSTLIST_OPTIONS,
-  type OptionSpec,
-  RUN_OPTIONS,
   SSHCONFIG_OPTIONS,
-} from "./option-specs.js";
+} from "./subcommand-specs.js";
 
 export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "config";
 

@@ -15,16 +15,19 @@ export interface OptionSpec {
   readonly configurable?: true;
 }
 
-const help: OptionSpec = { name: "help", short: "h", description: "show this help" };
-const debug: OptionSpec = { name: "debug", description: "print stack traces and every command run" };
-const dryRun: OptionSpec = { name: "dry-run", description: "print the commands each node would run, run nothing" };
-const runtime: OptionSpec = {
+export const help: OptionSpec = { name: "help", short: "h", description: "show this help" };
+export const debug: OptionSpec = { name: "debug", description: "print stack traces and every command run" };
+export const dryRun: OptionSpec = {
+  name: "dry-run",
+  description: "print the commands each node would run, run nothing",
+};
+export const runtime: OptionSpec = {
   name: "runtime",
   value: "<docker|podman>",
   description: "container engine; podman runs rootless with --userns=keep-id (default: docker)",
   configurable: true,
 };
-const container: OptionSpec = {
+export const container: OptionSpec = {
   name: "container",
   value: "<image>",
   description: "image to run (required)",
@@ -87,18 +90,18 @@ const shmSize: OptionSpec = {
   description: "/dev/shm size (default: 1g)",
   configurable: true,
 };
-const sshconfigdir: OptionSpec = {
+export const sshconfigdir: OptionSpec = {
   name: "sshconfigdir",
   value: "<dir>",
   description: "use your own sshd config dir (old mode) instead of generated per-user material; implies --remote=sshd",
   configurable: true,
 };
-const sshdport: OptionSpec = {
+export const sshdport: OptionSpec = {
   name: "sshdport",
   value: "<port>",
   description: "container sshd port (default: derived from the job id); implies --remote=sshd",
 };
-const remote: OptionSpec = {
+export const remote: OptionSpec = {
   name: "remote",
   value: "<agent|sshd>",
   description:
@@ -109,7 +112,11 @@ const version: OptionSpec = { name: "version", short: "V", description: "print t
 
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   container,
-  { name: "script", value: "<path>", description: "job script run in the master's container (required)" },
+  {
+    name: "script",
+    value: "<path>",
+    description: "job script run in the master's container (required; with --launcher=srun, or the program after --)",
+  },
   dockname,
   datamnts,
   dockopts,
@@ -148,8 +155,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: "launcher",
-    value: "<ssh|each>",
-    description: "ssh: the master runs the script (mpirun over ssh); each: every node runs it (default: ssh)",
+    value: "<ssh|each|srun>",
+    description:
+      "ssh: the master runs the script (mpirun over ssh); each: every node runs it; srun: every Slurm task runs the program after -- (default: ssh)",
     configurable: true,
   },
   remote,
@@ -201,46 +209,6 @@ export const ASUSER_OPTIONS: readonly OptionSpec[] = [
   debug,
   help,
 ];
-
-export const SSHCONFIG_OPTIONS: readonly OptionSpec[] = [
-  { ...sshconfigdir, description: "directory to create (default: ~/mpisshconfig)" },
-  { ...sshdport, description: "port written to sshd_config and ~/.ssh/config (default: 12345)" },
-  dryRun,
-  debug,
-  help,
-];
-
-export const HOSTLIST_OPTIONS: readonly OptionSpec[] = [
-  { name: "sort", description: "compress: sort and drop duplicates first" },
-  help,
-];
-
-export const DOCTOR_OPTIONS: readonly OptionSpec[] = [
-  { ...container, description: "also check that this image is present and runs the agent (or has sshd)" },
-  runtime,
-  remote,
-  sshconfigdir,
-  sshdport,
-  {
-    name: "slots-per-node",
-    legacy: "slots_per_node",
-    value: "<n>",
-    description: "check it against the GPUs on the node",
-  },
-  debug,
-  help,
-];
-
-export const CLEAN_OPTIONS: readonly OptionSpec[] = [
-  { name: "job", value: "<id>", description: "remove this job's containers (as root: every user's, for the Epilog)" },
-  { name: "all", description: "remove all of your srun-docker containers on this node" },
-  runtime,
-  dryRun,
-  debug,
-  help,
-];
-
-export const CONFIG_OPTIONS: readonly OptionSpec[] = [debug, help];
 
 /** Keys a config file may set (dash or underscore spelling). */
 export const CONFIG_KEYS: readonly string[] = [

@@ -155,7 +155,7 @@ describe("parseRunArgs: errors", () => {
     [[...BASE, "--sshdport=22"], "`--sshdport` expects a TCP port from 1024 to 65535, got `22`"],
     [[...BASE, "--sshdport=70000"], "`--sshdport` expects a TCP port"],
     [[...BASE, "--sshdport=20000", "--rendezvous-port=20000"], "are both 20000"],
-    [[...BASE, "--launcher=mpi"], "`--launcher` expects one of ssh|each, got `mpi`"],
+    [[...BASE, "--launcher=mpi"], "`--launcher` expects one of ssh|each|srun, got `mpi`"],
     [[...BASE, "--runtime=lxc"], "`--runtime` expects one of docker|podman"],
     [[...BASE, "--gpu-runtime=amd"], "`--gpu-runtime` expects one of docker|nvidia"],
     [[...BASE, "--nvdock2", "--gpu-runtime=docker"], "contradict"],
@@ -269,5 +269,26 @@ describe("--remote", () => {
 
   test("is not passed through to the script any more", () => {
     expect(parseRunArgs([...base, "--remote=sshd", "--", "--remote=x"], {}).scriptArgs).toEqual(["--remote=x"]);
+  });
+});
+
+describe("--launcher=srun", () => {
+  test("the words after -- are the program each task runs, not a script in this directory", () => {
+    const o = parseRunArgs(["--container=x", "--launcher=srun", "--", "python3", "app.py", "--epochs", "2"], {});
+    expect(o).toMatchObject({ launcher: "srun", program: ["python3", "app.py", "--epochs", "2"], script: "python3" });
+  });
+
+  test("--script works as with the other launchers", () => {
+    const o = parseRunArgs(["--container=x", "--launcher=srun", "--script=./train.sh", "--", "a"], {});
+    expect(o).toMatchObject({ program: undefined, script: "./train.sh", scriptArgs: ["a"] });
+  });
+
+  test.each([
+    [["--container=x", "--launcher=srun"], "`--launcher=srun` needs the program each task runs"],
+    [["--container=x", "--launcher=srun", "--epochs=2", "--", "python3"], "unknown option `--epochs=2`"],
+  ])("%j is a usage error", (args, message) => {
+    expect(() => parseRunArgs(args, {})).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringContaining(message) }),
+    );
   });
 });

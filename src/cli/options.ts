@@ -20,7 +20,7 @@ import {
 } from "./option-values.js";
 
 export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
-export type Launcher = "ssh" | "each";
+export type Launcher = "ssh" | "each" | "srun";
 
 /** Options shared by the orchestrator and `asuser`: how one container is started. */
 export interface ContainerOptions {
@@ -44,6 +44,11 @@ export interface RunOptions extends ContainerOptions {
   readonly script: string;
   /** Pass-through arguments for the script, verbatim; `--help` appended for `--script_help`. */
   readonly scriptArgs: readonly string[];
+  /**
+   * `--launcher=srun` without `--script`: the program each task runs (the words after `--`),
+   * found on the container's PATH, not in the current directory.
+   */
+  readonly program: readonly string[] | undefined;
   readonly slotsPerNode: number | undefined;
   /** `--nodelist`, expanded. */
   readonly nodelist: readonly string[] | undefined;
@@ -116,7 +121,9 @@ export function parseRunArgs(
   const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
   const values = layerValues(RUN_OPTIONS, scan.values, env, layers);
   const base = readContainerOptions(values);
-  const script = required(values, "script", "--script=PATH, e.g. --script=./job.sh");
+  const launcher = optional(values, "launcher", (raw) => toEnum(raw, ["ssh", "each", "srun"] as const)) ?? "ssh";
+  const program = launcher === "srun" && values.get("script") === undefined ? readProgram(scan.rest) : undefined;
+  const script = program?.[0] ?? required(values, "script", "--script=PATH, e.g. --script=./job.sh");
   const scriptHelp = flag(values, "script-help");
   const nodelist = optional(values, "nodelist", toHostlist);
   const nodeRank = optional(values, "node-rank", (raw) => toInteger(raw, 0));
@@ -144,7 +151,8 @@ export function parseRunArgs(
   return {
     ...base,
     script,
-    scriptArgs: scriptHelp ? [...scan.rest, "--help"] : [...scan.rest],
+    scriptArgs: program !== undefined ? program.slice(1) : scriptHelp ? [...scan.rest, "--help"] : [...scan.rest],
+    program,
     slotsPerNode: optional(values, "slots-per-node", (raw) => toInteger(raw, 1, 4096)),
     nodelist,
     nodeRank,
@@ -153,7 +161,7 @@ export function parseRunArgs(
     rendezvousPort,
     scriptHelp,
     timeoutSeconds: optional(values, "timeout", (raw) => toInteger(raw, 1, 86_400)) ?? DEFAULT_TIMEOUT_SECONDS,
-    launcher: optional(values, "launcher", (raw) => toEnum(raw, ["ssh", "each"] as const)) ?? "ssh",
+    launcher,
     remote: readRemote(values, sshconfigdir, sshdPort),
     sources: values.sources,
   };
@@ -179,4 +187,19 @@ export function readRemote(
     );
   }
   return "sshd";
+}
+
+/** The words after `--` are the program; an unknown option before it would become its name. */
+function readProgram(rest: readonly string[]): readonly string[] {
+  const [first] = rest;
+  if (first === undefined) {
+    throw usageError(
+      "`--launcher=srun` needs the program each task runs",
+      "put it after --, e.g. srun-docker --launcher=srun --container=IMG -- python3 app.py, or give --script=PATH",
+    );
+  }
+  if (first.startsWith("-")) {
+    throw usageError(`unknown option \`${first}\``, "srun-docker --help lists the options; the program goes after --");
+  }
+  return rest;
 }

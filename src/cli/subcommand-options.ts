@@ -1,14 +1,7 @@
 import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
 import { layerValues, scanArgv } from "./argv-scan.js";
-import {
-  ASUSER_OPTIONS,
-  CLEAN_OPTIONS,
-  DOCTOR_OPTIONS,
-  HOSTLIST_OPTIONS,
-  type OptionSpec,
-  SSHCONFIG_OPTIONS,
-} from "./option-specs.js";
+import { ASUSER_OPTIONS, type OptionSpec } from "./option-specs.js";
 import { toDockopts, toEnum, toInteger, toNonEmptyText, toPort } from "./option-values.js";
 import {
   type ContainerOptions,
@@ -19,6 +12,7 @@ import {
   readContainerOptions,
   readRemote,
 } from "./options.js";
+import { CLEAN_OPTIONS, DOCTOR_OPTIONS, HOSTLIST_OPTIONS, SSHCONFIG_OPTIONS } from "./subcommand-specs.js";
 
 /** How `asuser` runs its container (run_dock_asuser.sh's modes). */
 export type AsuserMode = "interactive" | "daemon" | "noninteractive";

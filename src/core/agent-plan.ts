@@ -6,6 +6,7 @@
  */
 import { AGENT_CONFIG_VARIABLE, AGENT_CONFIG_VERSION, type AgentConfig } from "./agent-config.js";
 import type { Mount } from "./docker-args.js";
+import { UserError } from "./errors.js";
 
 /** Where the agent lives inside every container; not under /run/srun-docker (the switch dir's mount). */
 export const AGENT_BIN_DIR = "/opt/srun-docker/bin";
@@ -65,4 +66,19 @@ export function renderAgentConfig(input: AgentConfigInput): string {
     env: { USER: input.user, LOGNAME: input.user, HOME: input.home, ...input.env },
   };
   return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/**
+ * The agent is srun-docker's single executable (Node inside, so the image needs none); the .cjs
+ * bundle needs a node that images do not have.
+ */
+export function requireAgentBinary(binary: string | undefined): string {
+  if (binary !== undefined) return binary;
+  throw new UserError(
+    "agent-binary",
+    "`--remote=agent` mounts srun-docker's single executable into the containers, and this srun-docker is the .cjs bundle",
+    {
+      hint: "run the single executable (dist/srun-docker) instead, or keep it beside srun-docker.cjs; or use --remote=sshd with an image that has sshd",
+    },
+  );
 }

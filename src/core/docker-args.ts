@@ -167,6 +167,8 @@ export interface ExecPlan {
   readonly user: { readonly uid: number; readonly gid: number } | undefined;
   readonly workdir: string | undefined;
   readonly env: Readonly<Record<string, string>>;
+  /** Names passed as `-e NAME`: the value comes from the exec CLI's environment (a Slurm task's). */
+  readonly envNames?: readonly string[];
   readonly command: readonly string[];
   readonly interactive?: boolean;
   readonly tty?: boolean;
@@ -178,6 +180,7 @@ export function buildDockerExecArgs(plan: ExecPlan): string[] {
   if (plan.tty) args.push("-t");
   if (plan.user !== undefined) args.push("-u", `${plan.user.uid}:${plan.user.gid}`);
   if (plan.workdir !== undefined) args.push("-w", plan.workdir);
+  for (const name of plan.envNames ?? []) args.push("-e", name);
   for (const [key, value] of Object.entries(plan.env)) args.push("-e", `${key}=${value}`);
   args.push(plan.name, ...plan.command);
   return args;

@@ -37,7 +37,7 @@ export function dryRunStandIns(materialDir: string): DryRunStandIns {
 
 export interface DryRunOptions {
   readonly runtime: Runtime;
-  readonly launcher: "ssh" | "each";
+  readonly launcher: "ssh" | "each" | "srun";
 }
 
 export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: NodePlan): string {

@@ -7,7 +7,7 @@ import type { JobContext } from "./slurm-context.js";
 export interface NodePlanOptions {
   readonly container: string;
   readonly dockname: string | undefined;
-  readonly launcher: "ssh" | "each";
+  readonly launcher: "ssh" | "each" | "srun";
   readonly remote: Remote;
   /** Old mode: the user's own sshd config dir. */
   readonly sshconfigdir: string | undefined;

@@ -4,7 +4,13 @@
 
 import { join as joinPath } from "node:path";
 import { VERSION } from "../version.js";
-import { AGENT_SERVER_PATH, agentContainerEnv, agentMounts, renderAgentConfig } from "./agent-plan.js";
+import {
+  AGENT_SERVER_PATH,
+  agentContainerEnv,
+  agentMounts,
+  renderAgentConfig,
+  requireAgentBinary,
+} from "./agent-plan.js";
 import type { GpuRuntime } from "./container-options.js";
 import {
   buildDockerExecArgs,
@@ -13,7 +19,6 @@ import {
   type ContainerPlan,
   type MainProcess,
 } from "./docker-args.js";
-import { UserError } from "./errors.js";
 import { type GpuPlan, resolveGpus } from "./gpus.js";
 import { buildJobEnv, findMissingEnvlist, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
@@ -23,6 +28,7 @@ import { deriveJobPorts, type JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
 import { planSshdFiles } from "./sshd-files.js";
+import { pmixMounts } from "./task-context.js";
 
 /** The server in every container that remote commands (ssh, mpirun, pdsh) reach, and its port. */
 export interface RemoteService {
@@ -82,7 +88,8 @@ export function planNode(input: NodePlanInput): NodePlan {
   const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
   const file = (name: string) => joinPath(jobDir, name);
   const legacy = options.sshconfigdir;
-  const agent = options.remote === "agent";
+  // Slurm starts every task of the srun launcher itself: nothing in the container serves ssh.
+  const agent = options.remote === "agent" && options.launcher !== "srun";
   // An sshd runs for the ssh launcher in sshd mode; the agent for every launcher in agent mode
   // (scripts of the each launcher may call ssh too).
   const sshd = options.launcher === "ssh" && !agent;
@@ -178,7 +185,11 @@ export function planNode(input: NodePlanInput): NodePlan {
     privileged: options.privileged,
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
-    mounts: agent ? agentMounts(requireAgentBinary(input.agentBinary)) : [],
+    mounts: agent
+      ? agentMounts(requireAgentBinary(input.agentBinary))
+      : options.launcher === "srun"
+        ? pmixMounts(input.env)
+        : [],
     envNames: options.envlist,
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,
@@ -225,19 +236,4 @@ function visibleDevicesEnv(gpus: GpuPlan, runtime: GpuRuntime): Record<string, s
   const { deviceIds } = gpus;
   if (runtime !== "docker" || (deviceIds !== "all" && deviceIds.length === 0)) return {};
   return { NVIDIA_VISIBLE_DEVICES: deviceIds === "all" ? "all" : deviceIds.join(",") };
-}
-
-/**
- * The agent is srun-docker's single executable (Node inside, so the image needs none); the .cjs
- * bundle needs a node that images do not have.
- */
-function requireAgentBinary(binary: string | undefined): string {
-  if (binary !== undefined) return binary;
-  throw new UserError(
-    "agent-binary",
-    "`--remote=agent` mounts srun-docker's single executable into the containers, and this srun-docker is the .cjs bundle",
-    {
-      hint: "run the single executable (dist/srun-docker) instead, or keep it beside srun-docker.cjs; or use --remote=sshd with an image that has sshd",
-    },
-  );
 }

@@ -20,6 +20,8 @@ export interface JobContextOptions {
   /** `--nodelist`, already expanded. */
   readonly nodelist: readonly string[] | undefined;
   readonly nodeRank: number | undefined;
+  /** `--launcher=srun`: every task of the step runs srun-docker, many per node. */
+  readonly tasksPerNode?: "one" | "many";
 }
 
 const OUTSIDE_HINT =
@@ -38,7 +40,7 @@ export function resolveJobContext(options: JobContextOptions, env: NodeJS.Proces
       "list each node once; one container runs per node",
     );
   }
-  checkOneTaskPerNode(env);
+  if (options.tasksPerNode !== "many") checkOneTaskPerNode(env);
   const hostName = nonEmpty(env.SLURMD_NODENAME) ?? shortName(hostname);
   const rank = resolveRank(options, env, nodes, hostName);
   // The list's name for this node is what the other nodes know it by (the rendezvous
@@ -72,7 +74,7 @@ function checkOneTaskPerNode(env: NodeJS.ProcessEnv): void {
   if (Number.isInteger(tasks) && Number.isInteger(nodes) && nodes > 0 && tasks > nodes) {
     throw usageError(
       `the Slurm step has ${tasks} tasks on ${nodes} node(s); srun-docker needs exactly one task per node`,
-      "launch it with srun --ntasks-per-node=1 (slots per node come from --slots_per_node or the GPUs)",
+      "launch it with srun --ntasks-per-node=1 (slots per node come from --slots_per_node or the GPUs), or use --launcher=srun to run one task per rank",
     );
   }
 }

@@ -4,6 +4,7 @@
  * auto-removal is already under way); so attempt, confirm, and retry until a deadline well
  * inside Slurm's smallest sane KillWait (5 s), then name what is left.
  */
+import { UserError } from "../core/errors.js";
 import { realTimers, sleep, type Timers } from "./timers.js";
 
 /** What one removal attempt found; `gone` also covers "no such container". */
@@ -66,4 +67,16 @@ export async function removeAllUntilGone(
 ): Promise<RemovalFailure[]> {
   const results = await Promise.all(names.map((name) => removeUntilGone(engine, name, options)));
   return results.filter((r): r is RemovalFailure => r !== undefined);
+}
+
+/** One error naming the node and every container that stayed, with what to do. */
+export function describeRemovalFailures(bin: string, node: string, failures: readonly RemovalFailure[]): UserError {
+  const what = failures.map((f) => `${f.name} (${f.reason})`).join(", ");
+  return new UserError(
+    "remove-failed",
+    `could not remove ${failures.length === 1 ? "container" : "containers"} on ${node}: ${what}`,
+    {
+      hint: `remove it by hand on ${node} (\`${bin} rm -f NAME\`) or run \`srun-docker clean\` there; check that the ${bin} ${bin === "podman" ? "storage" : "daemon"} is healthy`,
+    },
+  );
 }

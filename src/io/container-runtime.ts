@@ -9,13 +9,14 @@ import { IMAGE_FACTS_FORMAT, type ImageFacts, parseImageFacts } from "../core/im
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import {
+  describeRemovalFailures,
   type RemovalEngine,
   type RemovalFailure,
   type RemovalOptions,
   removeAllUntilGone,
 } from "./container-removal.js";
 import { apiRemovalEngine, cliRemovalEngine } from "./container-removal-engines.js";
-import { type DockerApi, defaultDockerApi } from "./docker-api.js";
+import { type DockerApi, defaultDockerApi, waitContainerStopped } from "./docker-api.js";
 import { type RunCommandOptions, runCommand } from "./exec.js";
 import { UserNamespace } from "./podman-pause.js";
 import { sleep } from "./timers.js";
@@ -143,24 +144,21 @@ export class ContainerRuntime {
 
   /**
    * Resolves with the container's exit code once it is no longer running (or gone), never
-   * while it runs; stops when `signal` aborts. Docker only: one long-poll request on the
-   * Engine API, no polling. With podman it stays pending (the lifeline's exit file covers
-   * the main process there).
+   * while it runs; stops when `signal` aborts. Docker only (docker-api.ts); with podman it
+   * stays pending (the lifeline's exit file covers the main process there).
    */
-  async waitStopped(name: string, signal: AbortSignal): Promise<number | undefined> {
-    const api = this.api;
-    if (api === undefined) return new Promise<never>(() => {});
-    const r = await api
-      .call("POST", `/containers/${encodeURIComponent(name)}/wait?condition=not-running`, { timeoutMs: 0, signal })
-      .catch(() => undefined);
-    if (r === undefined || signal.aborted) return undefined;
-    if (r.status !== 200) return -1; // gone already (a --rm container), or unknown
-    try {
-      const code = (JSON.parse(r.body) as { StatusCode?: unknown }).StatusCode;
-      return typeof code === "number" ? code : -1;
-    } catch {
-      return -1;
-    }
+  waitStopped(name: string, signal: AbortSignal): Promise<number | undefined> {
+    return this.api === undefined ? new Promise<never>(() => {}) : waitContainerStopped(this.api, name, signal);
+  }
+
+  /** Passes `signal` to a process in the container as its user (`exec` does not forward signals). */
+  async signalProcess(name: string, user: { uid: number; gid: number }, pid: number, signal: string): Promise<void> {
+    await this.cli(
+      ["exec", "-u", `${user.uid}:${user.gid}`, name, "kill", "-s", signal.replace(/^SIG/, ""), String(pid)],
+      {
+        timeoutMs: 3000,
+      },
+    );
   }
 
   /** The container's last words (its last log line), e.g. why its main process exited. */
@@ -191,14 +189,7 @@ export class ContainerRuntime {
   }
 
   removalError(failures: readonly RemovalFailure[]): UserError {
-    const what = failures.map((f) => `${f.name} (${f.reason})`).join(", ");
-    return new UserError(
-      "remove-failed",
-      `could not remove ${failures.length === 1 ? "container" : "containers"} on ${this.node}: ${what}`,
-      {
-        hint: `remove it by hand on ${this.node} (\`${this.bin} rm -f NAME\`) or run \`srun-docker clean\` there; check that the ${this.bin} ${this.bin === "podman" ? "storage" : "daemon"} is healthy`,
-      },
-    );
+    return describeRemovalFailures(this.bin, this.node, failures);
   }
 
   private removalEngine(): RemovalEngine {

@@ -90,3 +90,25 @@ export function defaultDockerApi(bin: string, env: NodeJS.ProcessEnv = process.e
   const socket = bin === "docker" ? dockerSocketPath(env) : undefined;
   return socket === undefined ? undefined : createDockerApi(socket);
 }
+
+/**
+ * The container's exit code once it is no longer running (-1 when it is gone already, e.g. a
+ * `--rm` container, or unknown); undefined when `signal` aborted. One long-poll request, no polling.
+ */
+export async function waitContainerStopped(
+  api: DockerApi,
+  name: string,
+  signal: AbortSignal,
+): Promise<number | undefined> {
+  const r = await api
+    .call("POST", `/containers/${encodeURIComponent(name)}/wait?condition=not-running`, { timeoutMs: 0, signal })
+    .catch(() => undefined);
+  if (r === undefined || signal.aborted) return undefined;
+  if (r.status !== 200) return -1;
+  try {
+    const code = (JSON.parse(r.body) as { StatusCode?: unknown }).StatusCode;
+    return typeof code === "number" ? code : -1;
+  } catch {
+    return -1;
+  }
+}

@@ -44,10 +44,12 @@ export async function waitForGreeting(
     options.signal?.throwIfAborted();
     const remaining = deadlineMs - (timers.now() - startedAt);
     if (remaining <= 0) break;
-    const attemptMs = Math.min(remaining, options.attemptTimeoutMs ?? 2000);
+    const fullAttemptMs = options.attemptTimeoutMs ?? 2000;
+    const attemptMs = Math.min(remaining, fullAttemptMs);
     const result = await readGreeting(service, host, port, attemptMs, options, timers);
     if (result === undefined) return timers.now() - startedAt;
-    lastError = result;
+    // An attempt the deadline cut short says less than the one before it.
+    if (attemptMs === fullAttemptMs || lastError === "no attempt made") lastError = result;
     await sleep(Math.min(options.retryDelayMs ?? 200, deadlineMs - (timers.now() - startedAt)), timers);
   }
   const { name, hint } = WHO[service];

@@ -26,16 +26,14 @@ import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
+import { ASUSER_OPTIONS, type OptionSpec, RUN_OPTIONS } from "../../src/cli/option-specs.js";
 import {
-  ASUSER_OPTIONS,
   CLEAN_OPTIONS,
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
   HOSTLIST_OPTIONS,
-  type OptionSpec,
-  RUN_OPTIONS,
   SSHCONFIG_OPTIONS,
-} from "../../src/cli/option-specs.js";
+} from "../../src/cli/subcommand-specs.js";
 
 const BIN = path.resolve(import.meta.dirname, "../../dist/srun-docker.cjs");
 const ROOT = mkdtempSync(path.join(tmpdir(), "srun-docker-fuzz-"));

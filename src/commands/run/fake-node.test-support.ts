@@ -69,6 +69,7 @@ export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     scriptHelp: false,
     timeoutSeconds: 20,
     launcher: "ssh",
+    program: undefined,
     remote: "sshd",
     sources: new Map(),
     ...overrides,
@@ -116,6 +117,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     bin: "docker",
     node: name,
     inspectImage: async () => ({ id: "sha256:1", path: undefined }),
+    signalProcess: async () => {},
     readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),
     start: async (args) => {
       log("run");

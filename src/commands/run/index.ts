@@ -16,10 +16,12 @@ import { NodeContainer } from "./node-container.js";
 import { type NodeRun, type Once, once } from "./node-run.js";
 import { defaultRunDeps, type RunDeps } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
+import { runSrunTask } from "./srun-task.js";
 import { removeStaleContainers } from "./stale.js";
 import { runWorker } from "./worker.js";
 
 export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
+  if (options.launcher === "srun") return runSrunTask(options, deps);
   const ctx = resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
   const log = createLogger({
     prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`,

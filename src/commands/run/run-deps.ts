@@ -24,6 +24,7 @@ export type RunRuntime = Pick<
   | "removeLateArrival"
   | "waitStopped"
   | "lastLogLine"
+  | "signalProcess"
   | "list"
   | "releaseUserNamespace"
   | "watchUserNamespace"

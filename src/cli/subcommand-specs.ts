@@ -1,0 +1,52 @@
+/** The options of the small subcommands, as data (the run's and asuser's are in option-specs.ts). */
+import {
+  container,
+  debug,
+  dryRun,
+  help,
+  type OptionSpec,
+  remote,
+  runtime,
+  sshconfigdir,
+  sshdport,
+} from "./option-specs.js";
+
+export const SSHCONFIG_OPTIONS: readonly OptionSpec[] = [
+  { ...sshconfigdir, description: "directory to create (default: ~/mpisshconfig)" },
+  { ...sshdport, description: "port written to sshd_config and ~/.ssh/config (default: 12345)" },
+  dryRun,
+  debug,
+  help,
+];
+
+export const HOSTLIST_OPTIONS: readonly OptionSpec[] = [
+  { name: "sort", description: "compress: sort and drop duplicates first" },
+  help,
+];
+
+export const DOCTOR_OPTIONS: readonly OptionSpec[] = [
+  { ...container, description: "also check that this image is present and runs the agent (or has sshd)" },
+  runtime,
+  remote,
+  sshconfigdir,
+  sshdport,
+  {
+    name: "slots-per-node",
+    legacy: "slots_per_node",
+    value: "<n>",
+    description: "check it against the GPUs on the node",
+  },
+  debug,
+  help,
+];
+
+export const CLEAN_OPTIONS: readonly OptionSpec[] = [
+  { name: "job", value: "<id>", description: "remove this job's containers (as root: every user's, for the Epilog)" },
+  { name: "all", description: "remove all of your srun-docker containers on this node" },
+  runtime,
+  dryRun,
+  debug,
+  help,
+];
+
+export const CONFIG_OPTIONS: readonly OptionSpec[] = [debug, help];

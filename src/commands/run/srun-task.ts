@@ -1,0 +1,190 @@
+// `--launcher=srun`: what one Slurm task does. `srun --mpi=pmix --ntasks-per-node=4 srun-docker
+// --launcher=srun --container=IMG -- python3 app.py` starts this on every task; the first task
+// of each node (local rank 0) starts the node's one container, every task runs its program in
+// it with its own Slurm and PMIx variables, and the first task removes the container once every
+// task of its node has ended. No rendezvous: Slurm already knows every task.
+import path from "node:path";
+import type { RunOptions } from "../../cli/options.js";
+import { UserError } from "../../core/errors.js";
+import { jobDirPath } from "../../core/job-paths.js";
+import { planJobPorts, planNode } from "../../core/node-plan.js";
+import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
+import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
+import { buildTaskExecArgs } from "../../core/task-exec.js";
+import { runCommand } from "../../io/exec.js";
+import { createLogger, type Logger } from "../../io/log.js";
+import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../../io/signals.js";
+import { SrunNodeFiles } from "../../io/srun-node-files.js";
+import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { messageOf } from "./link.js";
+import { NodeContainer } from "./node-container.js";
+import type { RunDeps, RunRuntime } from "./run-deps.js";
+import { resolveScript } from "./script-path.js";
+
+interface TaskRun {
+  options: RunOptions;
+  ctx: JobContext;
+  task: TaskContext;
+  log: Logger;
+  runtime: RunRuntime;
+  files: SrunNodeFiles;
+  deps: RunDeps;
+}
+
+export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<number> {
+  const ctx = resolveJobContext(
+    { nodelist: options.nodelist, nodeRank: options.nodeRank, tasksPerNode: "many" },
+    deps.env,
+    deps.hostname,
+  );
+  if (!ctx.inSlurm) {
+    throw new UserError("launcher", "`--launcher=srun` runs as the tasks of a Slurm step, and this is not one", {
+      hint: "srun --mpi=pmix --ntasks-per-node=N srun-docker --launcher=srun --container=IMG -- PROGRAM",
+      exitCode: 2,
+    });
+  }
+  const task = resolveTaskContext(deps.env);
+  checkTaskMpi(deps.env);
+  const log = createLogger({
+    prefix: `${ctx.nodeName} task ${task.rank}`,
+    debug: options.debug,
+    write: (text) => deps.stderr.write(text),
+  });
+  const jobDir = jobDirPath(path.join(deps.materialDir, "jobs"), `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
+  const run: TaskRun = {
+    options,
+    ctx,
+    task,
+    log,
+    runtime: deps.createRuntime(options.runtime, ctx.nodeName, log),
+    files: new SrunNodeFiles(jobDir),
+    deps,
+  };
+  return task.localRank === 0 ? runFirstTask(run) : runOtherTask(run);
+}
+
+/** Starts the node's container, runs its own program, and removes the container last. */
+async function runFirstTask(run: TaskRun): Promise<number> {
+  const { options, ctx, deps, runtime, log } = run;
+  let container: NodeContainer | undefined;
+  let containerName = "";
+  let program: Program | undefined;
+  let cancelledBy: NodeJS.Signals | undefined;
+  const unsubscribe = onTerminationSignals((signal) => {
+    cancelledBy = signal;
+    // The container goes first (KillWait is short); that ends every task's program on the node.
+    void program?.signal(signal);
+    void container?.remove().catch((error: unknown) => log.error(messageOf(error)));
+  }, deps.signals);
+  try {
+    const [identity, material, image] = await Promise.all([
+      deps.readIdentity(),
+      ensureUserMaterial(deps.materialDir),
+      runtime.inspectImage(options.container),
+    ]);
+    const imageAccounts = await runtime.readImageFiles(options.container, image.id, path.join(material.dir, "cache"));
+    const plan = planNode({
+      options,
+      ctx,
+      env: deps.env,
+      nvidiaSmiGpus: undefined,
+      identity,
+      material,
+      clientPublicKey: "",
+      imageAccounts,
+      imagePath: image.path,
+      agentBinary: undefined,
+      scriptPath: await programScript(options, deps),
+      cwd: deps.cwd,
+    });
+    container = new NodeContainer(runtime, plan);
+    containerName = plan.containerName;
+    if (cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
+    await container.start(options.timeoutSeconds * 1000);
+    await run.files.announce({ kind: "ready", container: plan.containerName });
+  } catch (error) {
+    unsubscribe();
+    await run.files
+      .announce({ kind: "failed", message: `${ctx.nodeName}: ${messageOf(error)}` })
+      .catch(() => undefined);
+    await container?.remove().catch((e: unknown) => log.error(messageOf(e)));
+    // Ranks elsewhere would wait in PMIx for this node's: end the whole step.
+    await runCommand("scancel", [`${ctx.jobId}.${ctx.stepId}`]).catch(() => undefined);
+    throw error;
+  }
+  try {
+    program = await startProgram(run, { name: containerName }, deps);
+    const code = await program.exit;
+    await run.files.done(0);
+    if (cancelledBy === undefined) await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
+    return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
+  } finally {
+    await container.remove().catch((error: unknown) => log.error(messageOf(error)));
+    await runtime.releaseUserNamespace().catch(() => undefined);
+    unsubscribe();
+  }
+}
+
+/** Waits for the first task's container, then runs its own program in it. */
+async function runOtherTask(run: TaskRun): Promise<number> {
+  const { options, ctx, deps } = run;
+  let program: Program | undefined;
+  let cancelledBy: NodeJS.Signals | undefined;
+  const unsubscribe = onTerminationSignals((signal) => {
+    cancelledBy = signal;
+    void program?.signal(signal);
+  }, deps.signals);
+  try {
+    const state = await run.files.waitForNode(options.timeoutSeconds * 1000);
+    if (state === undefined) {
+      throw new UserError("task", `${ctx.nodeName}: no container after ${options.timeoutSeconds} s`, {
+        hint: "the node's first task (SLURM_LOCALID=0) starts it; see its error above",
+      });
+    }
+    if (state.kind === "failed") throw new UserError("task", `the container did not start on ${state.message}`);
+    if (cancelledBy !== undefined) return exitCodeForSignal(cancelledBy);
+    program = await startProgram(run, { name: state.container }, deps);
+    const code = await program.exit;
+    return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
+  } finally {
+    await run.files.done(run.task.localRank);
+    unsubscribe();
+  }
+}
+
+interface Program {
+  exit: Promise<number>;
+  signal(signal: NodeJS.Signals): Promise<void>;
+}
+
+async function startProgram(run: TaskRun, container: { name: string }, deps: RunDeps): Promise<Program> {
+  const { options, ctx, task, runtime, files } = run;
+  const identity = await deps.readIdentity();
+  const user = { uid: identity.uid, gid: identity.gid };
+  const args = buildTaskExecArgs({
+    containerName: container.name,
+    user,
+    cwd: deps.cwd,
+    task,
+    taskEnv: deps.env,
+    master: { addr: ctx.master, port: planJobPorts(options, ctx).masterPort },
+    nodeCount: ctx.nodes.length,
+    command: options.program ?? [await programScript(options, deps), ...options.scriptArgs],
+  });
+  run.log.debug(`$ ${options.runtime} ${args.join(" ")}`);
+  await files.started(task.localRank, process.pid);
+  const job = deps.spawnScript(options.runtime, args);
+  const pidFile = path.join(path.dirname(files.dir), "switch", `task-${task.localRank}.pid`);
+  return {
+    exit: job.exit.then(exitCodeOf),
+    async signal(signal) {
+      const pid = Number(await import("node:fs/promises").then((fs) => fs.readFile(pidFile, "utf8")).catch(() => ""));
+      if (Number.isInteger(pid) && pid > 0) await runtime.signalProcess(container.name, user, pid, signal);
+    },
+  };
+}
+
+/** `--script` resolved as the other launchers do; a program after `--` is found in the container. */
+async function programScript(options: RunOptions, deps: RunDeps): Promise<string> {
+  return options.program === undefined ? resolveScript(options.script, deps.cwd) : options.script;
+}

@@ -1,0 +1,40 @@
+/**
+ * `--launcher=srun`: the `exec` each Slurm task runs in its node's container. The program
+ * writes its pid (in the container) first, so a signal that srun or scancel sends the task can
+ * be passed on: `docker exec` does not forward signals itself.
+ */
+import { SWITCH_MOUNT } from "./dead-man-switch.js";
+import { buildDockerExecArgs } from "./docker-args.js";
+import type { TaskContext } from "./task-context.js";
+import { taskVariableNames, torchVariables } from "./task-context.js";
+
+/** Records the program's pid, then becomes the program: signals reach it, not a shell. */
+const PID_THEN_EXEC = 'echo $$ >"$0" && exec "$@"';
+
+export interface TaskExecInput {
+  readonly containerName: string;
+  readonly user: { readonly uid: number; readonly gid: number };
+  readonly cwd: string;
+  readonly task: TaskContext;
+  /** The task's environment: which of its variables go in (by name). */
+  readonly taskEnv: NodeJS.ProcessEnv;
+  readonly master: { readonly addr: string; readonly port: number };
+  readonly nodeCount: number;
+  readonly command: readonly string[];
+}
+
+/** Where the task's pid file is inside the container (the switch dir is mounted there). */
+export function taskPidFile(localRank: number): string {
+  return `${SWITCH_MOUNT}/task-${localRank}.pid`;
+}
+
+export function buildTaskExecArgs(input: TaskExecInput): string[] {
+  return buildDockerExecArgs({
+    name: input.containerName,
+    user: input.user,
+    workdir: input.cwd,
+    envNames: taskVariableNames(input.taskEnv),
+    env: torchVariables(input.task, input.master, input.nodeCount),
+    command: ["/bin/sh", "-c", PID_THEN_EXEC, taskPidFile(input.task.localRank), ...input.command],
+  });
+}
