@@ -57,7 +57,7 @@ async function main() {
   const ctx = { user: args.user, ids, dir, sshd, size };
   const cores = availableParallelism();
   console.error(
-    `bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, --remote=agent and sshd, ${args.runs} runs each`,
+    `bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, --remote=agent and sshd, --launcher=srun, ${args.runs} runs each`,
   );
 
   // One unmeasured run first: it creates the user's ~/.srun-docker material and image cache,
@@ -68,8 +68,10 @@ async function main() {
   const floorsB = {};
   const remote = {};
   for (const mode of Object.keys(REMOTES)) {
+    // The srun launcher's containers serve nothing: its floor B is the agent's (first process runs).
     const fb = [];
-    for (let i = 0; i < args.runs; i++) fb.push(await floorB(ctx, mode, i));
+    if (mode === "srun") fb.push(...floorsB.agent);
+    else for (let i = 0; i < args.runs; i++) fb.push(await floorB(ctx, mode, i));
     floorsB[mode] = fb;
     for (const n of counts) {
       const a = [];
@@ -84,6 +86,7 @@ async function main() {
         summarizeLaunches({ remote: mode, nodes: n, runs: args.runs, floorA: a, floorB: fb, launches: s, cores }),
       );
     }
+    if (mode === "srun") continue;
     const trips = [];
     const rates = [];
     for (let i = 0; i < args.runs; i++) {

@@ -26,6 +26,14 @@ mpirun -H "$hostlist" -np "$np" hostname
 echo "BENCH_T1 $(date +%s.%N)"
 `;
 
+// For --launcher=srun: every rank prints its hostname; rank 0 stamps before and after.
+const SRUN_JOB_SCRIPT = `#!/bin/sh
+[ "$RANK" = 0 ] && echo "BENCH_T0 $(date +%s.%N)"
+hostname
+[ "$RANK" = 0 ] && echo "BENCH_T1 $(date +%s.%N)"
+exit 0
+`;
+
 // Remote commands from the master's container to the second node: ssh's round trip and bulk output.
 const REMOTE_SCRIPT = `#!/bin/bash
 peer=$(echo "$hostlist" | cut -d, -f2 | cut -d: -f1)
@@ -95,6 +103,7 @@ export async function prepare(user, ids) {
   chownSync(dir, ids.uid, ids.gid);
   writeAs(path.join(dir, "job.sh"), JOB_SCRIPT, ids, 0o755);
   writeAs(path.join(dir, "remote.sh"), REMOTE_SCRIPT, ids, 0o755);
+  writeAs(path.join(dir, "srun-job.sh"), SRUN_JOB_SCRIPT, ids, 0o755);
   writeAs(path.join(dir, "floor-b.mjs"), FLOOR_B_SCRIPT, ids);
   // Floor B's sshd: the same kind of config the tool generates, with a throwaway host key.
   const sshd = path.join(dir, "sshd");

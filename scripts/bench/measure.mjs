@@ -6,10 +6,14 @@ import { leftovers, stamped } from "./cluster-user.mjs";
 const IMAGE = process.env.SDTC_IMAGE ?? "srun-docker-test:latest";
 const NOSSH_IMAGE = process.env.SDTC_NOSSH_IMAGE ?? "srun-docker-test-nossh:latest";
 
-/** How each --remote mode runs: the agent on the image without sshd, sshd on the image with it. */
+/**
+ * How each mode runs: the ssh launcher with the agent on the image without sshd, with sshd on
+ * the image with it, and the srun launcher (Slurm starts the ranks, one per node here).
+ */
 export const REMOTES = {
   agent: { image: NOSSH_IMAGE, args: "--remote=agent" },
   sshd: { image: IMAGE, args: "--remote=sshd" },
+  srun: { image: NOSSH_IMAGE, args: "--launcher=srun", launcher: "srun" },
 };
 
 const PHASE_LINE =
@@ -37,19 +41,21 @@ export async function floorB(ctx, remote, attempt) {
 
 export async function srunDocker(ctx, n, remote) {
   const time = `/usr/bin/time -f 'BENCH_TIME %U %S %M'`;
-  const { image, args } = REMOTES[remote];
-  const r = await stamped(
-    ctx.user,
-    ctx.dir,
-    `srun -N ${n} --label ${time} srun-docker --container=${image} ${args} --script=./job.sh --slots-per-node=1`,
-  );
+  const { image, args, launcher } = REMOTES[remote];
+  // The srun launcher's ranks print their own hostnames; rank 0 stamps the start and the end.
+  const command =
+    launcher === "srun"
+      ? `srun -N ${n} --ntasks-per-node=1 --mpi=pmix --label ${time} srun-docker --container=${image} ${args} -- ./srun-job.sh`
+      : `srun -N ${n} --label ${time} srun-docker --container=${image} ${args} --script=./job.sh --slots-per-node=1`;
+  const r = await stamped(ctx.user, ctx.dir, command);
   if (r.code !== 0 || !Number.isFinite(r.T0) || !Number.isFinite(r.T1)) {
     throw new Error(`srun-docker on ${n} nodes failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
   }
   const left = await leftovers(ctx.size, ctx.ids.uid);
   if (left.length > 0) throw new Error(`containers left after srun returned: ${left.join(", ")}`);
-  const hosts = r.stdout.split("\n").filter((l) => /^\s*0: node\d+$/.test(l)).length;
-  if (hosts !== n) throw new Error(`mpirun printed ${hosts} hostnames, expected ${n}:\n${r.stdout}`);
+  const hostLine = launcher === "srun" ? /^\s*\d+: node\d+$/ : /^\s*0: node\d+$/;
+  const hosts = r.stdout.split("\n").filter((l) => hostLine.test(l)).length;
+  if (hosts !== n) throw new Error(`the job printed ${hosts} hostnames, expected ${n}:\n${r.stdout}`);
   const nodes = {};
   for (const line of r.stderr.split("\n")) {
     const p = PHASE_LINE.exec(line);
