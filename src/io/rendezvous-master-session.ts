@@ -45,6 +45,8 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
   const { timers, roster } = ctx;
   const lostCallbacks = new Set<(lost: WorkerLost) => void>();
   const exitedCallbacks = new Set<(exited: WorkerExited) => void>();
+  /** How many workers reported ready while gathering: each node does so at most once. */
+  let readyCount = 0;
   let deadlineTimer: unknown;
   let heartbeatTimer: unknown;
   let resolveReady: (result: ReadyResult) => void = () => {};
@@ -99,7 +101,9 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
         if (state.kind === "authenticated") {
           roster.set(node, { ...state, kind: "ready" });
           ctx.emit({ type: "worker-ready", node });
-          if (ctx.state.phase === "gathering") checkAllReady();
+          readyCount++;
+          // A count, not a scan of the roster per report: that made a rendezvous O(N²).
+          if (ctx.state.phase === "gathering" && readyCount === roster.size) checkAllReady();
         }
         return;
       case "failed":

@@ -35,6 +35,8 @@ export function createMasterShutdown(
   /** One per worker told the farewell: settles when its socket has closed. */
   const farewells: Promise<void>[] = [];
   let endLinger: () => void = () => {};
+  /** Nodes not yet joined when the linger began: each joins at most once. */
+  let unreachedLeft = 0;
   let done: Promise<void> | undefined;
 
   /** Sends the last message and half-closes, so it arrives before the FIN. */
@@ -56,6 +58,7 @@ export function createMasterShutdown(
       else if (!linger) conn.socket.destroy();
     }
     if (linger) {
+      unreachedLeft = unreached.length;
       ctx.emit({ type: "lingering", nodes: unreached, lingerMs });
       await new Promise<void>((resolve) => {
         const timer = timers.setTimeout(resolve, lingerMs);
@@ -92,7 +95,9 @@ export function createMasterShutdown(
     greetLateWorker(conn) {
       if (ctx.state.phase !== "lingering") return;
       sayFarewell(conn, ctx.state.farewell);
-      if (listUnreachedNodes(ctx.roster).length === 0) endLinger();
+      // Counted down rather than a scan of the roster per late joiner, which made a linger O(N²).
+      unreachedLeft--;
+      if (unreachedLeft <= 0 && listUnreachedNodes(ctx.roster).length === 0) endLinger();
     },
     closeNow() {
       void shutdown(undefined);

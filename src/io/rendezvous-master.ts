@@ -60,6 +60,8 @@ export interface AbortOptions {
 }
 
 export const DEFAULT_ABORT_LINGER_MS = 10_000;
+/** Node's own default for listen(). */
+const DEFAULT_BACKLOG = 511;
 
 export interface RendezvousMaster {
   /** The port actually bound (useful with port 0). */
@@ -112,7 +114,11 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   );
   const shutdown = createMasterShutdown(ctx, server, session, options.closeGraceMs ?? 2000);
   server.on("error", () => {});
-  const port = await listenTcp(server, options.port, options.host, "rendezvous");
+  // srun starts the workers together and each connects at once: the accept queue holds them all
+  // (up to net.core.somaxconn); past Node's default 511 the kernel dropped or reset the rest,
+  // which joined a second or more later by their retries (see `npm run bench:scale`).
+  const backlog = Math.max(DEFAULT_BACKLOG, options.expectedNodes.length + 1);
+  const port = await listenTcp(server, options.port, options.host, "rendezvous", backlog);
   ctx.emit({ type: "listening", port });
   session.begin(options.deadlineMs);
 

@@ -2,12 +2,23 @@
 import type { Server } from "node:net";
 import { UserError } from "../core/errors.js";
 
-/** Resolves with the port bound (the real one when `port` is 0). `what` names the port: "rendezvous". */
-export function listenTcp(server: Server, port: number, host: string | undefined, what: string): Promise<number> {
+/**
+ * Resolves with the port bound (the real one when `port` is 0). `what` names the port: "rendezvous".
+ * `backlog` is how many connections may wait to be accepted (Node's default 511; the kernel caps
+ * it at net.core.somaxconn): one that finds the queue full is dropped and left to its SYN retry.
+ */
+export function listenTcp(
+  server: Server,
+  port: number,
+  host: string | undefined,
+  what: string,
+  backlog?: number,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, port, host, what));
     server.once("error", onError);
-    server.listen({ port, ...(host === undefined ? {} : { host }) }, () => {
+    const where = { port, ...(host === undefined ? {} : { host }), ...(backlog === undefined ? {} : { backlog }) };
+    server.listen(where, () => {
       server.off("error", onError);
       const address = server.address();
       resolve(typeof address === "object" && address !== null ? address.port : port);
