@@ -3,7 +3,7 @@
 import { type Command, parseCommandLine } from "./cli/command-line.js";
 import { CONFIG_KEYS } from "./cli/option-specs.js";
 import { parseConfigFile } from "./core/config-file.js";
-import { EXIT_TOOL_FAILURE, UserError } from "./core/errors.js";
+import { EXIT_TOOL_FAILURE, renderUserError, SaidElsewhere, UserError } from "./core/errors.js";
 import { VERSION } from "./version.js";
 
 async function dispatch(command: Command): Promise<number> {
@@ -36,9 +36,9 @@ async function dispatch(command: Command): Promise<number> {
 }
 
 function report(error: unknown, debug: boolean): number {
+  if (error instanceof SaidElsewhere) return error.exitCode;
   if (error instanceof UserError) {
-    process.stderr.write(`srun-docker: error: ${error.message}\n`);
-    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    process.stderr.write(renderUserError(error));
     if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
     return error.exitCode;
   }

@@ -21,6 +21,11 @@ export class UserError extends Error {
   }
 }
 
+/** What the user reads for a UserError: `srun-docker: error: ...` and `hint: ...`. */
+export function renderUserError(error: UserError): string {
+  return `srun-docker: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`;
+}
+
 /** A usage error: exit code 2, always with a hint. */
 export function usageError(message: string, hint: string): UserError {
   return new UserError("usage", message, { hint, exitCode: EXIT_USAGE });
@@ -29,4 +34,16 @@ export function usageError(message: string, hint: string): UserError {
 /** An error from the system with one of `codes` (`ENOENT`, `EEXIST`...). */
 export function isErrno(error: unknown, ...codes: string[]): boolean {
   return error instanceof Error && codes.includes((error as { code?: unknown }).code as string);
+}
+
+/**
+ * An error another process of the same job says already (every task of an srun step hits the
+ * same usage error; the tasks of a node share their container's failure): it exits with the
+ * same code and prints nothing, so the user reads each fact once.
+ */
+export class SaidElsewhere extends Error {
+  constructor(readonly exitCode: number) {
+    super("said by another task");
+    this.name = "SaidElsewhere";
+  }
 }

@@ -108,7 +108,19 @@ test("a node whose container cannot start ends the step at once, naming the node
   const r = await runAs("alice", cd("mpi", step(2, "python3 allreduce.py", "", "no-such-image:1")));
   expect(r.code).not.toBe(0);
   expect(r.stderr).toMatch(/image `no-such-image:1` is not present on node[12]/);
+  // Said by each failing node's first task at most, not by every task.
+  const said = r.stderr.match(/^srun-docker: error: /gm) ?? [];
+  expect(said.length).toBeGreaterThanOrEqual(1);
+  expect(said.length).toBeLessThanOrEqual(2);
   expect(r.ms).toBeLessThan(30_000);
+  expect(await leftoversOn(ALL, ALICE_UID)).toEqual({ containers: [], processes: [] });
+});
+
+test("srun --mpi=pmi2: one line for the whole step saying why, exit 2, nothing started", async () => {
+  const r = await runAs("alice", cd("mpi", step(2, "python3 allreduce.py").replace("--mpi=pmix", "--mpi=pmi2")));
+  expect(r.stderr.match(/^srun-docker: error: /gm)).toEqual(["srun-docker: error: "]);
+  expect(r.stderr).toContain("`srun --mpi=pmi2` passes each task an open descriptor (PMI_FD)");
+  expect(r.stderr).toMatch(/tasks 0-1: Exited with exit code 2/);
   expect(await leftoversOn(ALL, ALICE_UID)).toEqual({ containers: [], processes: [] });
 });
 

@@ -5,7 +5,7 @@
 // task of its node has ended. No rendezvous: Slurm already knows every task.
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { UserError } from "../../core/errors.js";
+import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
 import { jobDirPath } from "../../core/job-paths.js";
 import { planJobPorts, planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
@@ -43,8 +43,14 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
       exitCode: 2,
     });
   }
-  const task = resolveTaskContext(deps.env);
-  checkTaskMpi(deps.env);
+  let task: TaskContext;
+  try {
+    task = resolveTaskContext(deps.env);
+    checkTaskMpi(deps.env);
+  } catch (error) {
+    // Every task of the step finds the same: the first one says it.
+    throw deps.env.SLURM_PROCID === "0" || !(error instanceof UserError) ? error : new SaidElsewhere(error.exitCode);
+  }
   const log = createLogger({
     prefix: `${ctx.nodeName} task ${task.rank}`,
     debug: options.debug,
@@ -104,13 +110,15 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     await run.files.announce({ kind: "ready", container: plan.containerName });
   } catch (error) {
     unsubscribe();
+    // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
+    if (error instanceof UserError) deps.stderr.write(renderUserError(error));
     await run.files
       .announce({ kind: "failed", message: `${ctx.nodeName}: ${messageOf(error)}` })
       .catch(() => undefined);
     await container?.remove().catch((e: unknown) => log.error(messageOf(e)));
     // Ranks elsewhere would wait in PMIx for this node's: end the whole step.
     await runCommand("scancel", [`${ctx.jobId}.${ctx.stepId}`]).catch(() => undefined);
-    throw error;
+    throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
   }
   try {
     program = await startProgram(run, { name: containerName }, deps);
@@ -141,7 +149,8 @@ async function runOtherTask(run: TaskRun): Promise<number> {
         hint: "the node's first task (SLURM_LOCALID=0) starts it; see its error above",
       });
     }
-    if (state.kind === "failed") throw new UserError("task", `the container did not start on ${state.message}`);
+    // The node's first task has said why, naming the node.
+    if (state.kind === "failed") throw new SaidElsewhere(1);
     if (cancelledBy !== undefined) return exitCodeForSignal(cancelledBy);
     program = await startProgram(run, { name: state.container }, deps);
     const code = await program.exit;
