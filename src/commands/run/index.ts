@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
+import { SaidElsewhere, UserError } from "../../core/errors.js";
 import { planJobPorts, planNode, shouldCountGpus } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, PhaseTimer } from "../../io/log.js";
@@ -22,7 +23,7 @@ import { runWorker } from "./worker.js";
 
 export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
   if (options.launcher === "srun") return runSrunTask(options, deps);
-  const ctx = resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
+  const ctx = resolveContextOnce(options, deps);
   const log = createLogger({
     prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`,
     debug: options.debug,
@@ -155,4 +156,14 @@ async function printDryRun(options: RunOptions, ctx: JobContext, deps: RunDeps):
 
 function countGpusIfUnknown(options: RunOptions, deps: RunDeps): Promise<number | undefined> {
   return shouldCountGpus(options, deps.env) ? deps.countGpus() : Promise.resolve(undefined);
+}
+
+/** A usage error every task of the step finds alike (e.g. too many tasks per node) is said by the first. */
+function resolveContextOnce(options: RunOptions, deps: RunDeps): JobContext {
+  try {
+    return resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
+  } catch (error) {
+    const first = deps.env.SLURM_PROCID === undefined || deps.env.SLURM_PROCID === "0";
+    throw first || !(error instanceof UserError) ? error : new SaidElsewhere(error.exitCode);
+  }
 }
