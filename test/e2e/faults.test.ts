@@ -140,11 +140,13 @@ describe("a container that dies while it starts", () => {
     }
   });
 
-  test("a container killed while its sshd starts: the job fails at once, naming the node", async () => {
+  test("--remote=sshd, a container killed while its sshd starts: the job fails at once, naming the node", async () => {
     // 2 % of a CPU makes sshd's start slow enough to kill its container before it answers.
     const job = startAs(
       "alice",
-      cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${IMAGE} --dockopts="--cpus=0.02" --script=./quick.sh`),
+      cd(
+        `salloc -N 2 -w node[1-2] srun srun-docker --container=${IMAGE} --remote=sshd --dockopts="--cpus=0.02" --script=./quick.sh`,
+      ),
     );
     const id = await waitFor(
       "node2's container",
