@@ -115,7 +115,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "script",
     value: "<path>",
-    description: "job script run in the master's container (required; with --launcher=srun, or the program after --)",
+    description: "job script run in the master's container (required, but --launcher=srun takes a program after --)",
   },
   dockname,
   datamnts,

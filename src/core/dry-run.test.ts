@@ -44,19 +44,26 @@ test("the master's dry run: where, the run line quoted for a shell, the script, 
   );
 });
 
-test.each<[string, "ssh" | "each", "docker" | "podman", number, RegExp, RegExp | undefined]>([
-  ["an ssh worker runs no script", "ssh", "docker", 1, /sshd port 2222/, /exec/],
-  ["an each worker runs the script too", "each", "docker", 1, /docker exec c-node1/, /sshd port/],
+type Remote = NodePlan["remote"];
+const SSHD: Remote = { kind: "sshd", port: 2222 };
+const AGENT: Remote = { kind: "agent", port: 2222 };
+
+test.each<[string, "ssh" | "each", "docker" | "podman", number, Remote, RegExp, RegExp | undefined]>([
+  ["an ssh worker runs no script", "ssh", "docker", 1, SSHD, /sshd port 2222/, /exec/],
+  // With --remote=sshd the each launcher runs no sshd (the agent would be there).
+  ["an each worker runs the script too", "each", "docker", 1, undefined, /docker exec c-node1/, /sshd port/],
+  ["the agent's port is shown as the agent's", "ssh", "docker", 0, AGENT, /node1:3333, agent port 2222/, /sshd/],
   [
     "podman's removal skips its stop grace",
     "ssh",
     "podman",
     0,
+    SSHD,
     /podman rm -f -t 0 c-node1 {2}# teardown \(confirmed\)/,
     undefined,
   ],
-])("%s", (_name, launcher, runtime, rank, has, hasNot) => {
-  const text = renderDryRun({ runtime, launcher }, ctx(rank), PLAN);
+])("%s", (_name, launcher, runtime, rank, remote, has, hasNot) => {
+  const text = renderDryRun({ runtime, launcher }, ctx(rank), { ...PLAN, remote });
   expect(text).toMatch(has);
   if (hasNot !== undefined) expect(text).not.toMatch(hasNot);
 });

@@ -45,7 +45,7 @@ export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: Node
   const { ports } = plan;
   const lines = [
     `# ${ctx.nodeName} (${role}, rank ${ctx.rank} of ${ctx.nodes.length}), job ${ctx.jobId}.${ctx.stepId}`,
-    `# rendezvous ${ctx.master}:${ports.rendezvousPort}${options.launcher === "ssh" ? `, sshd port ${ports.sshdPort}` : ""}`,
+    `# rendezvous ${ctx.master}:${ports.rendezvousPort}${plan.remote ? `, ${plan.remote.kind} port ${plan.remote.port}` : ""}`,
     `# files in ${plan.jobDir}: ${Object.keys(plan.files).join(", ")}; switch/lifeline (a FIFO held open while srun-docker runs)`,
     `${formatCommand([options.runtime, ...plan.runArgs])}`,
   ];
@@ -55,5 +55,26 @@ export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: Node
   lines.push(
     `${options.runtime} rm -f${options.runtime === "podman" ? " -t 0" : ""} ${plan.containerName}  # teardown (${how})`,
   );
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * `--launcher=srun --dry-run`: what this task would do. The node's first task starts and
+ * removes the container; every task runs its own exec.
+ */
+export function renderTaskDryRun(
+  options: DryRunOptions,
+  ctx: JobContext,
+  task: { readonly rank: number; readonly localRank: number; readonly localSize: number },
+  plan: NodePlan,
+  execArgs: readonly string[],
+): string {
+  const first = task.localRank === 0;
+  const lines = [
+    `# ${ctx.nodeName} task ${task.rank} (local ${task.localRank} of ${task.localSize}), job ${ctx.jobId}.${ctx.stepId}`,
+  ];
+  if (first) lines.push(formatCommand([options.runtime, ...plan.runArgs]));
+  lines.push(formatCommand([options.runtime, ...execArgs]));
+  if (first) lines.push(`${options.runtime} rm -f ${plan.containerName}  # once every task of the node has ended`);
   return `${lines.join("\n")}\n`;
 }

@@ -48,3 +48,29 @@ test("Slurm's GPU variables say it all: nvidia-smi is not asked, in the dry run 
   expect(node.gpuQueries).toBe(0);
   expect(commandLines(node.stdout.join(""))[0]).toEqual(expect.arrayContaining(["--gpus", '"device=1"']));
 });
+
+test("--launcher=srun --dry-run: the first task shows the container and its exec, another task only its exec", async () => {
+  const step = {
+    SLURM_JOB_ID: "7",
+    SLURM_STEP_ID: "0",
+    SLURM_STEP_NODELIST: "node1",
+    SLURM_NODEID: "0",
+    SLURM_STEP_NUM_TASKS: "2",
+    SLURM_STEP_TASKS_PER_NODE: "2",
+    PMIX_SERVER_TMPDIR: "/var/spool/slurmd/pmix.7.0/",
+  };
+  const options = testOptions({ launcher: "srun", program: ["python3", "app.py"], script: "python3", dryRun: true });
+  const printed: string[][][] = [];
+  for (const rank of ["0", "1"]) {
+    const node = fakeNode(job, "node1", {});
+    node.deps.env = { ...step, SLURM_PROCID: rank, SLURM_LOCALID: rank, PMIX_RANK: rank };
+    expect(await runJob(options, node.deps)).toBe(0);
+    printed.push(commandLines(node.stdout.join("")));
+  }
+  expect(job.events).toEqual([]); // nothing asked of the engine
+  const [first, second] = printed;
+  expect(first?.map((c) => c[1])).toEqual(["run", "exec", "rm"]);
+  expect(first?.[0]).toEqual(expect.arrayContaining(["-v", "/var/spool/slurmd/pmix.7.0:/var/spool/slurmd/pmix.7.0"]));
+  expect(second?.map((c) => c[1])).toEqual(["exec"]);
+  expect(second?.[0]).toEqual(expect.arrayContaining(["PMIX_RANK", "RANK=1", "LOCAL_RANK=1", "python3", "app.py"]));
+});

@@ -5,6 +5,7 @@
 // task of its node has ended. No rendezvous: Slurm already knows every task.
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
+import { dryRunStandIns, renderTaskDryRun } from "../../core/dry-run.js";
 import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
 import { jobDirPath } from "../../core/job-paths.js";
 import { planJobPorts, planNode } from "../../core/node-plan.js";
@@ -51,6 +52,7 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
     // Every task of the step finds the same: the first one says it.
     throw deps.env.SLURM_PROCID === "0" || !(error instanceof UserError) ? error : new SaidElsewhere(error.exitCode);
   }
+  if (options.dryRun) return printTaskDryRun(options, ctx, task, deps);
   const log = createLogger({
     prefix: `${ctx.nodeName} task ${task.rank}`,
     debug: options.debug,
@@ -196,4 +198,37 @@ async function startProgram(run: TaskRun, container: { name: string }, deps: Run
 /** `--script` resolved as the other launchers do; a program after `--` is found in the container. */
 async function programScript(options: RunOptions, deps: RunDeps): Promise<string> {
   return options.program === undefined ? resolveScript(options.script, deps.cwd) : options.script;
+}
+
+/** The first task's container and this task's exec, planned as the run plans them; nothing runs. */
+async function printTaskDryRun(
+  options: RunOptions,
+  ctx: JobContext,
+  task: TaskContext,
+  deps: RunDeps,
+): Promise<number> {
+  const identity = await deps.readIdentity();
+  const plan = planNode({
+    options,
+    ctx,
+    env: deps.env,
+    nvidiaSmiGpus: undefined,
+    identity,
+    ...dryRunStandIns(deps.materialDir),
+    agentBinary: undefined,
+    scriptPath: options.program === undefined ? path.resolve(deps.cwd, options.script) : options.script,
+    cwd: deps.cwd,
+  });
+  const execArgs = buildTaskExecArgs({
+    containerName: plan.containerName,
+    user: { uid: identity.uid, gid: identity.gid },
+    cwd: deps.cwd,
+    task,
+    taskEnv: deps.env,
+    master: { addr: ctx.master, port: plan.ports.masterPort },
+    nodeCount: ctx.nodes.length,
+    command: options.program ?? [path.resolve(deps.cwd, options.script), ...options.scriptArgs],
+  });
+  deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, execArgs));
+  return 0;
 }
