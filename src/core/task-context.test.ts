@@ -4,6 +4,7 @@ import {
   parseTasksPerNode,
   resolveTaskContext,
   taskVariableNames,
+  taskVisibleDevices,
   torchVariables,
 } from "./task-context.js";
 
@@ -41,19 +42,20 @@ describe("resolveTaskContext", () => {
   });
 });
 
-test("the task's PMIx, PMI, Slurm, MPI and GPU variables go in by name; others do not", () => {
+test("the task's PMIx, PMI, Slurm, MPI and GPU variables go in by name (CUDA's is renumbered); others do not", () => {
   expect(
     taskVariableNames({
       PMIX_RANK: "1",
       PMI_SIZE: "2",
       SLURM_PROCID: "1",
       OMPI_MCA_x: "y",
+      ROCR_VISIBLE_DEVICES: "1",
       CUDA_VISIBLE_DEVICES: "1",
       HOME: "/h",
       PATH: "/bin",
       PMIXFOO: "no",
     }),
-  ).toEqual(["CUDA_VISIBLE_DEVICES", "OMPI_MCA_x", "PMIX_RANK", "PMI_SIZE", "SLURM_PROCID"]);
+  ).toEqual(["OMPI_MCA_x", "PMIX_RANK", "PMI_SIZE", "ROCR_VISIBLE_DEVICES", "SLURM_PROCID"]);
 });
 
 test("PyTorch's variables from Slurm's", () => {
@@ -76,4 +78,15 @@ test("srun --mpi=pmi2 is refused in one line; PMIx is fine", () => {
   );
   expect(() => checkTaskMpi({ PMIX_SERVER_URI21: "x", PMI_FD: "5" })).not.toThrow();
   expect(() => checkTaskMpi({})).not.toThrow();
+});
+
+test.each<[string | undefined, readonly string[] | "all", Record<string, string>]>([
+  ["3", ["2", "3"], { CUDA_VISIBLE_DEVICES: "1" }],
+  ["2,3", ["2", "3"], { CUDA_VISIBLE_DEVICES: "0,1" }],
+  ["3", "all", { CUDA_VISIBLE_DEVICES: "3" }],
+  ["5", ["2", "3"], { CUDA_VISIBLE_DEVICES: "5" }],
+  ["1", [], { CUDA_VISIBLE_DEVICES: "1" }],
+  [undefined, ["2", "3"], {}],
+])("the task's CUDA_VISIBLE_DEVICES=%s in a container with GPUs %j", (value, devices, expected) => {
+  expect(taskVisibleDevices(value === undefined ? {} : { CUDA_VISIBLE_DEVICES: value }, devices)).toEqual(expected);
 });

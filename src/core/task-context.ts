@@ -57,10 +57,30 @@ export function parseTasksPerNode(text: string): number[] {
  */
 export function taskVariableNames(env: NodeJS.ProcessEnv): string[] {
   const task = /^(SLURM_|SLURMD_|PMIX_|PMI_|OMPI_|PRTE_|UCX_)/;
-  const devices = new Set(["CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "ZE_AFFINITY_MASK"]);
+  const devices = new Set(["ROCR_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "ZE_AFFINITY_MASK"]);
   return Object.keys(env)
     .filter((name) => (task.test(name) || devices.has(name)) && env[name] !== undefined)
     .sort();
+}
+
+/**
+ * The GPUs Slurm bound to this task (`--gpus-per-task`: CUDA_VISIBLE_DEVICES=3), as the program
+ * in the container must name them: a container given some of the node's GPUs (`--gpus
+ * device=2,3`) numbers them from 0, so host GPU 3 is its GPU 1. Ids the container lacks stay as
+ * they are (CUDA then finds no such device, as it would on the host).
+ */
+export function taskVisibleDevices(
+  env: NodeJS.ProcessEnv,
+  containerDevices: readonly string[] | "all",
+): Record<string, string> {
+  const value = env.CUDA_VISIBLE_DEVICES;
+  if (value === undefined) return {};
+  if (containerDevices === "all" || containerDevices.length === 0) return { CUDA_VISIBLE_DEVICES: value };
+  const mapped = value.split(",").map((id) => {
+    const at = containerDevices.indexOf(id.trim());
+    return at < 0 ? id.trim() : String(at);
+  });
+  return { CUDA_VISIBLE_DEVICES: mapped.join(",") };
 }
 
 /** What PyTorch, DeepSpeed and Horovod read, derived from Slurm's (no launcher needed). */

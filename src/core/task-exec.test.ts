@@ -10,6 +10,7 @@ test("a task's exec: its uid, cwd, its variables by name, PyTorch's by value, it
     taskEnv: { PMIX_RANK: "3", SLURM_PROCID: "3", HOME: "/home/alice" },
     master: { addr: "node1", port: 21010 },
     nodeCount: 2,
+    containerDevices: [],
     command: ["python3", "app.py", "--epochs", "2"],
   });
   expect(args).toEqual([

@@ -6,7 +6,7 @@
 import { SWITCH_MOUNT } from "./dead-man-switch.js";
 import { buildDockerExecArgs } from "./docker-args.js";
 import type { TaskContext } from "./task-context.js";
-import { taskVariableNames, torchVariables } from "./task-context.js";
+import { taskVariableNames, taskVisibleDevices, torchVariables } from "./task-context.js";
 
 /** Records the program's pid, then becomes the program: signals reach it, not a shell. */
 const PID_THEN_EXEC = 'echo $$ >"$0" && exec "$@"';
@@ -20,6 +20,8 @@ export interface TaskExecInput {
   readonly taskEnv: NodeJS.ProcessEnv;
   readonly master: { readonly addr: string; readonly port: number };
   readonly nodeCount: number;
+  /** The GPUs the node's container got (its `--gpus`), to renumber the task's. */
+  readonly containerDevices: readonly string[] | "all";
   readonly command: readonly string[];
 }
 
@@ -34,7 +36,10 @@ export function buildTaskExecArgs(input: TaskExecInput): string[] {
     user: input.user,
     workdir: input.cwd,
     envNames: taskVariableNames(input.taskEnv),
-    env: torchVariables(input.task, input.master, input.nodeCount),
+    env: {
+      ...torchVariables(input.task, input.master, input.nodeCount),
+      ...taskVisibleDevices(input.taskEnv, input.containerDevices),
+    },
     command: ["/bin/sh", "-c", PID_THEN_EXEC, taskPidFile(input.task.localRank), ...input.command],
   });
 }

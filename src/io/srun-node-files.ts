@@ -10,7 +10,9 @@ import path from "node:path";
 import { writeFileAtomic } from "./atomic-file.js";
 import { realTimers, sleep, type Timers } from "./timers.js";
 
-export type NodeState = { kind: "ready"; container: string } | { kind: "failed"; message: string };
+export type NodeState =
+  | { kind: "ready"; container: string; devices: readonly string[] | "all" }
+  | { kind: "failed"; message: string };
 
 const POLL_MS = 50;
 
@@ -27,7 +29,10 @@ export class SrunNodeFiles {
 
   async announce(state: NodeState): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const [name, content] = state.kind === "ready" ? ["ready", state.container] : ["failed", state.message];
+    const [name, content] =
+      state.kind === "ready"
+        ? ["ready", JSON.stringify({ container: state.container, devices: state.devices })]
+        : ["failed", state.message];
     await writeFileAtomic(path.join(this.dir, name), content, 0o600);
   }
 
@@ -38,7 +43,10 @@ export class SrunNodeFiles {
       const failed = await this.read("failed");
       if (failed !== undefined) return { kind: "failed", message: failed };
       const ready = await this.read("ready");
-      if (ready !== undefined) return { kind: "ready", container: ready };
+      if (ready !== undefined) {
+        const { container, devices } = JSON.parse(ready) as { container: string; devices: readonly string[] | "all" };
+        return { kind: "ready", container, devices };
+      }
       if (this.timers.now() >= until) return undefined;
       await sleep(POLL_MS, this.timers);
     }

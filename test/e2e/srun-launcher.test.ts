@@ -142,3 +142,29 @@ test("scancel while the ranks run, 10 times: nothing left on any node", async ()
   times.sort((a, b) => a - b);
   figure("srun launcher: scancel, 10 runs", `nothing left after ${times[0]} / ${times[5]} / ${times[9]} ms`);
 });
+
+test("GPUs bound per task (as --gpus-per-task sets them): the container gets the step's, each task its own, renumbered", async () => {
+  // What slurmstepd gives each task with --gpus-per-task=1 on a node whose step has GPUs 2 and 3;
+  // the nodes' dockerd accepts --gpus through a stand-in NVIDIA hook.
+  const perTask = 'export SLURM_STEP_GPUS=2,3 CUDA_VISIBLE_DEVICES=$((2 + SLURM_LOCALID)); exec srun-docker "$@"';
+  const r = await runAs(
+    "alice",
+    cd(
+      "mpi",
+      `salloc -N 2 -w node[1-2] --ntasks-per-node=2 -O srun --mpi=pmix bash -c '${perTask}' task` +
+        ` --launcher=srun --container=${NOSSH_IMAGE} --debug -- sh -c 'echo "gpu rank=$RANK local=$LOCAL_RANK cuda=$CUDA_VISIBLE_DEVICES"'`,
+    ),
+  );
+  expect(r.code, r.stderr).toBe(0);
+  const lines = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("gpu "))
+    .sort();
+  expect(lines).toEqual([
+    "gpu rank=0 local=0 cuda=0",
+    "gpu rank=1 local=1 cuda=1",
+    "gpu rank=2 local=0 cuda=0",
+    "gpu rank=3 local=1 cuda=1",
+  ]);
+  expect(r.stderr).toContain('--gpus "device=2,3"');
+});

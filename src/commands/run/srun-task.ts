@@ -76,6 +76,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   const { options, ctx, deps, runtime, log } = run;
   let container: NodeContainer | undefined;
   let containerName = "";
+  let containerDevices: readonly string[] | "all" = [];
   let program: Program | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
   const unsubscribe = onTerminationSignals((signal) => {
@@ -109,7 +110,8 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     containerName = plan.containerName;
     if (cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
     await container.start(options.timeoutSeconds * 1000);
-    await run.files.announce({ kind: "ready", container: plan.containerName });
+    containerDevices = plan.gpus.deviceIds;
+    await run.files.announce({ kind: "ready", container: plan.containerName, devices: containerDevices });
   } catch (error) {
     unsubscribe();
     // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
@@ -123,7 +125,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
   }
   try {
-    program = await startProgram(run, { name: containerName }, deps);
+    program = await startProgram(run, { name: containerName, devices: containerDevices }, deps);
     const code = await program.exit;
     await run.files.done(0);
     if (cancelledBy === undefined) await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
@@ -154,7 +156,7 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     // The node's first task has said why, naming the node.
     if (state.kind === "failed") throw new SaidElsewhere(1);
     if (cancelledBy !== undefined) return exitCodeForSignal(cancelledBy);
-    program = await startProgram(run, { name: state.container }, deps);
+    program = await startProgram(run, { name: state.container, devices: state.devices }, deps);
     const code = await program.exit;
     return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
   } finally {
@@ -168,7 +170,11 @@ interface Program {
   signal(signal: NodeJS.Signals): Promise<void>;
 }
 
-async function startProgram(run: TaskRun, container: { name: string }, deps: RunDeps): Promise<Program> {
+async function startProgram(
+  run: TaskRun,
+  container: { name: string; devices: readonly string[] | "all" },
+  deps: RunDeps,
+): Promise<Program> {
   const { options, ctx, task, runtime, files } = run;
   const identity = await deps.readIdentity();
   const user = { uid: identity.uid, gid: identity.gid };
@@ -180,6 +186,7 @@ async function startProgram(run: TaskRun, container: { name: string }, deps: Run
     taskEnv: deps.env,
     master: { addr: ctx.master, port: planJobPorts(options, ctx).masterPort },
     nodeCount: ctx.nodes.length,
+    containerDevices: container.devices,
     command: options.program ?? [await programScript(options, deps), ...options.scriptArgs],
   });
   run.log.debug(`$ ${options.runtime} ${args.join(" ")}`);
@@ -227,6 +234,7 @@ async function printTaskDryRun(
     taskEnv: deps.env,
     master: { addr: ctx.master, port: plan.ports.masterPort },
     nodeCount: ctx.nodes.length,
+    containerDevices: plan.gpus.deviceIds,
     command: options.program ?? [path.resolve(deps.cwd, options.script), ...options.scriptArgs],
   });
   deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, execArgs));
