@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { buildTaskExecArgs } from "./task-exec.js";
+import { boundCpuList, buildTaskExecArgs } from "./task-exec.js";
 
 test("a task's exec: its uid, cwd, its variables by name, PyTorch's by value, its pid recorded, then the program", () => {
   const args = buildTaskExecArgs({
@@ -10,6 +10,7 @@ test("a task's exec: its uid, cwd, its variables by name, PyTorch's by value, it
     taskEnv: { PMIX_RANK: "3", SLURM_PROCID: "3", HOME: "/home/alice" },
     master: { addr: "node1", port: 21010 },
     nodeCount: 2,
+    boundCpus: undefined,
     containerDevices: [],
     command: ["python3", "app.py", "--epochs", "2"],
   });
@@ -34,11 +35,36 @@ test("a task's exec: its uid, cwd, its variables by name, PyTorch's by value, it
     "c-node1",
     "/bin/sh",
     "-c",
-    'echo $$ >"$0" && exec "$@"',
+    expect.stringMatching(/^echo \$\$ >"\$0" && .*taskset -c "\$SRUN_DOCKER_TASK_CPUS" "\$@"; fi; exec "\$@"$/),
     "/run/srun-docker/task-1.pid",
     "python3",
     "app.py",
     "--epochs",
     "2",
   ]);
+});
+
+test.each<[string, number, string | undefined]>([
+  ["Cpus_allowed_list:\t0-3\n", 4, undefined],
+  ["Cpus_allowed_list:\t2\n", 4, "2"],
+  ["Cpus_allowed_list:\t0-1,4\n", 8, "0-1,4"],
+  ["nothing\n", 4, undefined],
+])("boundCpuList(%j, %i)", (status, online, bound) => {
+  expect(boundCpuList(status, online)).toBe(bound);
+});
+
+test("a bound task's CPUs go in as SRUN_DOCKER_TASK_CPUS", () => {
+  const args = buildTaskExecArgs({
+    containerName: "c",
+    user: { uid: 1, gid: 1 },
+    cwd: "/",
+    task: { rank: 0, localRank: 0, worldSize: 1, localSize: 1, nodeIndex: 0 },
+    taskEnv: {},
+    master: { addr: "n", port: 1 },
+    nodeCount: 1,
+    boundCpus: "2,3",
+    containerDevices: [],
+    command: ["true"],
+  });
+  expect(args).toEqual(expect.arrayContaining(["-e", "SRUN_DOCKER_TASK_CPUS=2,3"]));
 });

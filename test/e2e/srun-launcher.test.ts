@@ -168,3 +168,33 @@ test("GPUs bound per task (as --gpus-per-task sets them): the container gets the
   ]);
   expect(r.stderr).toContain('--gpus "device=2,3"');
 });
+
+test("a task bound to CPUs (as task/affinity binds it) runs its program bound to them in the container", async () => {
+  // The test cluster binds nothing (TaskPlugin=task/none): each task binds itself to CPU 0 as
+  // slurmstepd would, then starts srun-docker; `docker exec` alone would start the program unbound.
+  const bound = 'exec taskset -c 0 srun-docker "$@"';
+  const r = await runAs(
+    "alice",
+    cd(
+      "mpi",
+      `salloc -N 1 -w node1 --ntasks-per-node=2 -O srun --mpi=pmix bash -c '${bound}' task` +
+        ` --launcher=srun --container=${NOSSH_IMAGE} -- sh -c 'echo "cpus rank=$RANK $(grep Cpus_allowed_list /proc/self/status | cut -f2)"'`,
+    ),
+  );
+  expect(r.code, r.stderr).toBe(0);
+  expect(
+    r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("cpus "))
+      .sort(),
+  ).toEqual(["cpus rank=0 0", "cpus rank=1 0"]);
+  const unbound = await runAs(
+    "alice",
+    cd(
+      "mpi",
+      `salloc -N 1 -w node1 --ntasks-per-node=1 srun --mpi=pmix srun-docker --launcher=srun --container=${NOSSH_IMAGE}` +
+        ` -- sh -c 'echo "cpus $(grep Cpus_allowed_list /proc/self/status | cut -f2)"'`,
+    ),
+  );
+  expect(unbound.stdout).toMatch(/^cpus 0-\d+$/m);
+});

@@ -3,6 +3,8 @@
 // of each node (local rank 0) starts the node's one container, every task runs its program in
 // it with its own Slurm and PMIx variables, and the first task removes the container once every
 // task of its node has ended. No rendezvous: Slurm already knows every task.
+import { readFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderTaskDryRun } from "../../core/dry-run.js";
@@ -11,7 +13,7 @@ import { jobDirPath } from "../../core/job-paths.js";
 import { planJobPorts, planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
-import { buildTaskExecArgs } from "../../core/task-exec.js";
+import { boundCpuList, buildTaskExecArgs } from "../../core/task-exec.js";
 import { runCommand } from "../../io/exec.js";
 import { createLogger, type Logger } from "../../io/log.js";
 import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../../io/signals.js";
@@ -187,6 +189,7 @@ async function startProgram(
     master: { addr: ctx.master, port: planJobPorts(options, ctx).masterPort },
     nodeCount: ctx.nodes.length,
     containerDevices: container.devices,
+    boundCpus: boundCpuList(await readFile("/proc/self/status", "utf8").catch(() => ""), cpus().length),
     command: options.program ?? [await programScript(options, deps), ...options.scriptArgs],
   });
   run.log.debug(`$ ${options.runtime} ${args.join(" ")}`);
@@ -196,7 +199,7 @@ async function startProgram(
   return {
     exit: job.exit.then(exitCodeOf),
     async signal(signal) {
-      const pid = Number(await import("node:fs/promises").then((fs) => fs.readFile(pidFile, "utf8")).catch(() => ""));
+      const pid = Number(await readFile(pidFile, "utf8").catch(() => ""));
       if (Number.isInteger(pid) && pid > 0) await runtime.signalProcess(container.name, user, pid, signal);
     },
   };
@@ -235,6 +238,7 @@ async function printTaskDryRun(
     master: { addr: ctx.master, port: plan.ports.masterPort },
     nodeCount: ctx.nodes.length,
     containerDevices: plan.gpus.deviceIds,
+    boundCpus: boundCpuList(await readFile("/proc/self/status", "utf8").catch(() => ""), cpus().length),
     command: options.program ?? [path.resolve(deps.cwd, options.script), ...options.scriptArgs],
   });
   deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, execArgs));
