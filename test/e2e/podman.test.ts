@@ -98,6 +98,25 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
     expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
   });
 
+  test("--launcher=srun: ranks started by srun --mpi=pmix in rootless containers, nothing left", async () => {
+    ws.write(
+      "allreduce.py",
+      "from mpi4py import MPI\nimport os\nc = MPI.COMM_WORLD\nprint('rank', c.rank, os.getuid(), c.allreduce(c.rank + 1), flush=True)\n",
+    );
+    const r = await runAs(
+      USER,
+      `cd ${ws.dir} && salloc -N 2 --ntasks-per-node=2 -O srun --mpi=pmix srun-docker --runtime=podman` +
+        ` --launcher=srun --container=${IMAGE} -- python3 allreduce.py`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const ranks = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("rank "))
+      .sort();
+    expect(ranks).toEqual([0, 1, 2, 3].map((rank) => `rank ${rank} ${UID} 10`));
+    expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
+  });
+
   test("an image missing from the user's store: podman's own words, the node named, nothing left", async () => {
     const r = await runAs(
       USER,

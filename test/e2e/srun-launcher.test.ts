@@ -1,7 +1,7 @@
 // --launcher=srun on the real cluster: Slurm starts every rank (srun --mpi=pmix), each task
 // runs its program in its node's one container, on an image without sshd; no Epilog cleans up
 // (strict profile).
-import { chownSync, cpSync, readdirSync, statSync } from "node:fs";
+import { chownSync, cpSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import {
@@ -9,6 +9,7 @@ import {
   clusterProfile,
   clusterSize,
   figure,
+  findNodeProcesses,
   inNode,
   leftoversOn,
   NOSSH_IMAGE,
@@ -197,4 +198,23 @@ test("a task bound to CPUs (as task/affinity binds it) runs its program bound to
     ),
   );
   expect(unbound.stdout).toMatch(/^cpus 0-\d+$/m);
+});
+
+test("kill -9 of a node's first task: the dead man's switch ends its container, --kill-on-bad-exit the step; nothing left", async () => {
+  ws.write("mpi/long.sh", "#!/bin/sh\nexec sleep 300\n", 0o755);
+  const job = startAs("alice", cd("mpi", step(2, "./long.sh", "--kill-on-bad-exit=1")));
+  const { nodes } = await runningJob("alice", ALICE_UID, 2, /sleep 300/);
+  const node = nodes[0] ?? 1;
+  const leader = await waitFor("node's first task", async () => {
+    for (const pid of await findNodeProcesses(node, ALICE_UID, /bin\/srun-docker /)) {
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      if (environ.includes("SLURM_LOCALID=0")) return pid;
+    }
+    return undefined;
+  });
+  const t0 = Date.now();
+  process.kill(leader, "SIGKILL");
+  const ms = await nothingLeftOn(nodes, ALICE_UID, t0);
+  figure("srun launcher: kill -9 of a node's first task", `nothing left after ${ms} ms`);
+  expect((await job.result).code).not.toBe(0);
 });
