@@ -201,7 +201,7 @@ describe("configuration layers", () => {
   test("user file < SRUN_DOCKER_* < command line; `config` says where each came from", async () => {
     const dir = `${ws.home}/.config/srun-docker`;
     mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/config.toml`, 'timeout = 77\nshm_size = "2g"\nlauncher = "each"\n');
+    writeFileSync(`${dir}/config.toml`, 'timeout = 77\nshm_size = "2g"\nremote = "sshd"\n');
     for (const p of [`${ws.home}/.config`, dir, `${dir}/config.toml`]) chownSync(p, ALICE_UID, ALICE_UID);
     try {
       const r = await runAs("alice", "SRUN_DOCKER_SHM_SIZE=3g srun-docker config");
@@ -211,11 +211,13 @@ describe("configuration layers", () => {
       const dry = await runAs(
         "alice",
         cd(
-          `SRUN_DOCKER_SHM_SIZE=3g srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run --launcher=ssh`,
+          `SRUN_DOCKER_SHM_SIZE=3g srun-docker --container=${IMAGE} --script=./quick.sh --nodelist=node1 --node-rank=0 --dry-run --remote=agent`,
         ),
       );
       expect(dry.stdout).toContain("--shm-size=3g");
-      expect(dry.stdout).toContain("sshd");
+      // The command line's --remote=agent over the file's sshd.
+      expect(dry.stdout).toContain("/opt/srun-docker/bin/srun-docker agent-server");
+      expect(dry.stdout).not.toContain("/usr/sbin/sshd");
       writeFileSync(`${dir}/config.toml`, 'timeout = "soon"\n');
       const bad = await runAs(
         "alice",
