@@ -1,5 +1,6 @@
 // Statistics and the printed report: tables of medians and ratios, then the JSON summary.
 import { writeFileSync } from "node:fs";
+import { lineChart } from "./svg-chart.mjs";
 
 export const IDEAL_MODEL =
   "ideal launch(N) = floor A(N) + max(floor B, N × (b + c) / cores): srun must start the tasks (floor A), one node must start its " +
@@ -96,4 +97,30 @@ export function printReport(summary) {
   const json = JSON.stringify(summary, null, 2);
   console.log(json);
   writeFileSync("bench-results.json", `${json}\n`);
+  writeFileSync("bench-results.svg", launchChart(results));
+  console.error("bench: wrote bench-results.json and bench-results.svg");
+}
+
+/** Launch and teardown against N for each mode, with the floor (A + B) each launch is held to. */
+function launchChart(results) {
+  const modes = [...new Set(results.map((r) => r.remote))];
+  const series = [];
+  for (const mode of modes) {
+    const mine = results.filter((r) => r.remote === mode);
+    series.push({ name: `launch (${mode})`, points: mine.map((r) => [r.nodes, r.launch.median]) });
+    series.push({ name: `teardown (${mode})`, points: mine.map((r) => [r.nodes, r.teardown.median]), dashed: true });
+  }
+  const floors = results.filter((r) => r.remote === modes[0]);
+  series.push({
+    name: "floor A + B",
+    points: floors.map((r) => [r.nodes, r.floorA.median + r.floorB.median]),
+    dashed: true,
+  });
+  return lineChart({
+    title: "srun-docker: launch and teardown (median s)",
+    xLabel: "nodes",
+    yLabel: "seconds",
+    series,
+    logX: true,
+  });
 }

@@ -2,6 +2,7 @@
 // Markdown table, then the JSON summary (also written to bench-scale-results.json).
 import { writeFileSync } from "node:fs";
 import { stats } from "./report.mjs";
+import { lineChart } from "./svg-chart.mjs";
 
 /** Targets on a 2-core machine at the largest N (see issue 15). */
 export const TARGETS = { allReadyMs: 1000, abortDeliveredMs: 500 };
@@ -67,4 +68,23 @@ export function printScaleReport(summary) {
   const json = JSON.stringify(summary, null, 2);
   console.log(`\n${json}`);
   writeFileSync("bench-scale-results.json", `${json}\n`);
+  writeFileSync("bench-scale-results.svg", scaleChart(rows));
+}
+
+/** The rendezvous at scale: all-ready and abort delivery against N (median ms), with the targets. */
+function scaleChart(rows) {
+  const line = (key) => rows.filter((r) => r[key] !== undefined).map((r) => [r.nodes, r[key].median]);
+  const xs = rows.map((r) => r.nodes);
+  return lineChart({
+    title: "rendezvous at scale: one master, N simulated workers (median ms)",
+    xLabel: "nodes (workers)",
+    yLabel: "ms",
+    logX: true,
+    series: [
+      { name: "all ready", points: line("allReadyMs") },
+      { name: "abort delivered", points: line("abortDeliveredMs") },
+      { name: "target all ready", points: xs.map((x) => [x, TARGETS.allReadyMs]), dashed: true },
+      { name: "target abort", points: xs.map((x) => [x, TARGETS.abortDeliveredMs]), dashed: true },
+    ],
+  });
 }
