@@ -4,16 +4,13 @@
 // it with its own Slurm and PMIx variables, and the first task removes the container once every
 // task of its node has ended. No rendezvous: Slurm already knows every task.
 import { readFile } from "node:fs/promises";
-import { cpus } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { dryRunStandIns, renderTaskDryRun } from "../../core/dry-run.js";
 import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
 import { jobDirPath } from "../../core/job-paths.js";
-import { planJobPorts, planNode } from "../../core/node-plan.js";
+import { planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
-import { boundCpuList, buildTaskExecArgs } from "../../core/task-exec.js";
 import { runCommand } from "../../io/exec.js";
 import { createLogger, type Logger } from "../../io/log.js";
 import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../../io/signals.js";
@@ -23,6 +20,7 @@ import { messageOf } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
+import { type Container, printTaskDryRun, taskExecArgs, type User } from "./srun-task-exec.js";
 
 interface TaskRun {
   options: RunOptions;
@@ -79,6 +77,8 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   let container: NodeContainer | undefined;
   let containerName = "";
   let containerDevices: readonly string[] | "all" = [];
+  let user = { uid: -1, gid: -1 };
+  let command: readonly string[] = [];
   let program: Program | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
   const unsubscribe = onTerminationSignals((signal) => {
@@ -94,6 +94,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       runtime.inspectImage(options.container),
     ]);
     const imageAccounts = await runtime.readImageFiles(options.container, image.id, path.join(material.dir, "cache"));
+    command = await programCommand(options, deps);
     const plan = planNode({
       options,
       ctx,
@@ -105,9 +106,10 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       imageAccounts,
       imagePath: image.path,
       agentBinary: undefined,
-      scriptPath: await programScript(options, deps),
+      scriptPath: command[0] ?? options.script,
       cwd: deps.cwd,
     });
+    user = { uid: identity.uid, gid: identity.gid };
     container = new NodeContainer(runtime, plan);
     containerName = plan.containerName;
     if (cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
@@ -127,7 +129,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
   }
   try {
-    program = await startProgram(run, { name: containerName, devices: containerDevices }, deps);
+    program = await startProgram(run, { name: containerName, devices: containerDevices }, user, command);
     const code = await program.exit;
     await run.files.done(0);
     if (cancelledBy === undefined) await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
@@ -158,7 +160,9 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     // The node's first task has said why, naming the node.
     if (state.kind === "failed") throw new SaidElsewhere(1);
     if (cancelledBy !== undefined) return exitCodeForSignal(cancelledBy);
-    program = await startProgram(run, { name: state.container, devices: state.devices }, deps);
+    const [identity, command] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
+    const user = { uid: identity.uid, gid: identity.gid };
+    program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
     const code = await program.exit;
     return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
   } finally {
@@ -174,24 +178,12 @@ interface Program {
 
 async function startProgram(
   run: TaskRun,
-  container: { name: string; devices: readonly string[] | "all" },
-  deps: RunDeps,
+  container: Container,
+  user: User,
+  command: readonly string[],
 ): Promise<Program> {
-  const { options, ctx, task, runtime, files } = run;
-  const identity = await deps.readIdentity();
-  const user = { uid: identity.uid, gid: identity.gid };
-  const args = buildTaskExecArgs({
-    containerName: container.name,
-    user,
-    cwd: deps.cwd,
-    task,
-    taskEnv: deps.env,
-    master: { addr: ctx.master, port: planJobPorts(options, ctx).masterPort },
-    nodeCount: ctx.nodes.length,
-    containerDevices: container.devices,
-    boundCpus: boundCpuList(await readFile("/proc/self/status", "utf8").catch(() => ""), cpus().length),
-    command: options.program ?? [await programScript(options, deps), ...options.scriptArgs],
-  });
+  const { options, task, runtime, files, deps } = run;
+  const args = await taskExecArgs(run, container, user, command);
   run.log.debug(`$ ${options.runtime} ${args.join(" ")}`);
   await files.started(task.localRank, process.pid);
   const job = deps.spawnScript(options.runtime, args);
@@ -205,42 +197,7 @@ async function startProgram(
   };
 }
 
-/** `--script` resolved as the other launchers do; a program after `--` is found in the container. */
-async function programScript(options: RunOptions, deps: RunDeps): Promise<string> {
-  return options.program === undefined ? resolveScript(options.script, deps.cwd) : options.script;
-}
-
-/** The first task's container and this task's exec, planned as the run plans them; nothing runs. */
-async function printTaskDryRun(
-  options: RunOptions,
-  ctx: JobContext,
-  task: TaskContext,
-  deps: RunDeps,
-): Promise<number> {
-  const identity = await deps.readIdentity();
-  const plan = planNode({
-    options,
-    ctx,
-    env: deps.env,
-    nvidiaSmiGpus: undefined,
-    identity,
-    ...dryRunStandIns(deps.materialDir),
-    agentBinary: undefined,
-    scriptPath: options.program === undefined ? path.resolve(deps.cwd, options.script) : options.script,
-    cwd: deps.cwd,
-  });
-  const execArgs = buildTaskExecArgs({
-    containerName: plan.containerName,
-    user: { uid: identity.uid, gid: identity.gid },
-    cwd: deps.cwd,
-    task,
-    taskEnv: deps.env,
-    master: { addr: ctx.master, port: plan.ports.masterPort },
-    nodeCount: ctx.nodes.length,
-    containerDevices: plan.gpus.deviceIds,
-    boundCpus: boundCpuList(await readFile("/proc/self/status", "utf8").catch(() => ""), cpus().length),
-    command: options.program ?? [path.resolve(deps.cwd, options.script), ...options.scriptArgs],
-  });
-  deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, execArgs));
-  return 0;
+/** What each task runs: `--script` resolved as the other launchers do, or the program after `--` (found in the container). */
+async function programCommand(options: RunOptions, deps: RunDeps): Promise<readonly string[]> {
+  return options.program ?? [await resolveScript(options.script, deps.cwd), ...options.scriptArgs];
 }

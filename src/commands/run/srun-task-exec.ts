@@ -1,0 +1,73 @@
+// `--launcher=srun`: the exec each task runs, built alike for the run and for `--dry-run`
+// (which prints the first task's container and the task's exec, and runs nothing).
+import { readFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import path from "node:path";
+import type { RunOptions } from "../../cli/options.js";
+import { dryRunStandIns, renderTaskDryRun } from "../../core/dry-run.js";
+import { planJobPorts, planNode } from "../../core/node-plan.js";
+import type { JobContext } from "../../core/slurm-context.js";
+import type { TaskContext } from "../../core/task-context.js";
+import { boundCpuList, buildTaskExecArgs } from "../../core/task-exec.js";
+import type { RunDeps } from "./run-deps.js";
+
+export type Container = { readonly name: string; readonly devices: readonly string[] | "all" };
+export type User = { readonly uid: number; readonly gid: number };
+
+export interface TaskInputs {
+  options: RunOptions;
+  ctx: JobContext;
+  task: TaskContext;
+  deps: RunDeps;
+}
+
+/** The exec this task runs in `container`, for the run and the dry run alike. */
+export async function taskExecArgs(
+  run: TaskInputs,
+  container: Container,
+  user: User,
+  command: readonly string[],
+): Promise<string[]> {
+  const { options, ctx, task, deps } = run;
+  return buildTaskExecArgs({
+    containerName: container.name,
+    user,
+    cwd: deps.cwd,
+    task,
+    taskEnv: deps.env,
+    master: { addr: ctx.master, port: planJobPorts(options, ctx).masterPort },
+    nodeCount: ctx.nodes.length,
+    containerDevices: container.devices,
+    boundCpus: boundCpuList(await readFile("/proc/self/status", "utf8").catch(() => ""), cpus().length),
+    command,
+  });
+}
+
+/** The first task's container and this task's exec, planned as the run plans them; nothing runs. */
+export async function printTaskDryRun(
+  options: RunOptions,
+  ctx: JobContext,
+  task: TaskContext,
+  deps: RunDeps,
+): Promise<number> {
+  const identity = await deps.readIdentity();
+  const plan = planNode({
+    options,
+    ctx,
+    env: deps.env,
+    nvidiaSmiGpus: undefined,
+    identity,
+    ...dryRunStandIns(deps.materialDir),
+    agentBinary: undefined,
+    scriptPath: options.program === undefined ? path.resolve(deps.cwd, options.script) : options.script,
+    cwd: deps.cwd,
+  });
+  const execArgs = await taskExecArgs(
+    { options, ctx, task, deps },
+    { name: plan.containerName, devices: plan.gpus.deviceIds },
+    { uid: identity.uid, gid: identity.gid },
+    options.program ?? [path.resolve(deps.cwd, options.script), ...options.scriptArgs],
+  );
+  deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, execArgs));
+  return 0;
+}
