@@ -90,6 +90,18 @@ const shmSize: OptionSpec = {
   description: "/dev/shm size (default: 1g)",
   configurable: true,
 };
+const limits: OptionSpec = {
+  name: "limits",
+  value: "<slurm|none>",
+  description: "slurm = the container gets the CPUs and memory Slurm allocated this step on the node (default: slurm)",
+  configurable: true,
+};
+const pidsLimit: OptionSpec = {
+  name: "pids-limit",
+  value: "<n|none>",
+  description: "most processes and threads in the container (default with --limits=slurm: 1024 per CPU, at least 4096)",
+  configurable: true,
+};
 export const sshconfigdir: OptionSpec = {
   name: "sshconfigdir",
   value: "<dir>",
@@ -167,6 +179,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   runtime,
   memlock,
   shmSize,
+  limits,
+  pidsLimit,
   dryRun,
   debug,
   help,

@@ -1,4 +1,5 @@
 import { parse as parseShellWords } from "shell-quote";
+import type { PidsLimit } from "../core/container-limits.js";
 import type { GpuMode, Memlock } from "../core/container-options.js";
 import { UserError, usageError } from "../core/errors.js";
 import { expandHostlist } from "../core/hostlist.js";
@@ -52,6 +53,12 @@ export function toInteger(raw: RawValue, min: number, max = Number.MAX_SAFE_INTE
     bad(raw, range, `for example ${raw.origin.split(" ")[0]}=${Math.max(min, 2)}`);
   }
   return n;
+}
+
+/** `--pids-limit`: `none`, or a count of at least 16 (fewer could not start the job's own processes). */
+export function toPidsLimit(raw: RawValue): PidsLimit {
+  if (toText(raw).trim() === "none") return { kind: "none" };
+  return { kind: "max", value: toInteger(raw, 16) };
 }
 
 export function toPort(raw: RawValue): number {

@@ -1,4 +1,5 @@
 import type { ConfigLayer } from "../core/config-file.js";
+import type { LimitsMode, PidsLimit } from "../core/container-limits.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 import { usageError } from "../core/errors.js";
 import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
@@ -15,6 +16,7 @@ import {
   toMemlock,
   toMountPaths,
   toNonEmptyText,
+  toPidsLimit,
   toPort,
   toShmSize,
 } from "./option-values.js";
@@ -61,6 +63,9 @@ export interface RunOptions extends ContainerOptions {
   readonly timeoutSeconds: number;
   readonly launcher: Launcher;
   readonly remote: Remote;
+  /** `--limits`: whether the container is held to what Slurm allocated on the node. */
+  readonly limits: LimitsMode;
+  readonly pidsLimit: PidsLimit;
   /** Where each option's value came from (for `srun-docker config` and `--debug`). */
   readonly sources: ReadonlyMap<string, OptionSource>;
 }
@@ -163,6 +168,8 @@ export function parseRunArgs(
     timeoutSeconds: optional(values, "timeout", (raw) => toInteger(raw, 1, 86_400)) ?? DEFAULT_TIMEOUT_SECONDS,
     launcher,
     remote: readRemote(values, sshconfigdir, sshdPort),
+    limits: optional(values, "limits", (raw) => toEnum(raw, ["slurm", "none"] as const)) ?? "slurm",
+    pidsLimit: optional(values, "pids-limit", toPidsLimit) ?? { kind: "default" },
     sources: values.sources,
   };
 }

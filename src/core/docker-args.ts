@@ -48,6 +48,8 @@ export interface ContainerPlan {
   readonly env: Readonly<Record<string, string>>;
   readonly shmSize: string;
   readonly memlock: Memlock;
+  /** Resource limits as engine options (`--cpuset-cpus`, `--memory`, ...), before the user's own. */
+  readonly limits?: readonly string[];
   readonly dockopts: readonly string[];
   readonly command: readonly string[];
   readonly detach: boolean;
@@ -95,6 +97,7 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
       ? { entrypoint: plan.entrypoint, command: plan.command }
       : buildSwitchedCommand(plan.command);
   if (entrypoint !== undefined) args.push(`--entrypoint=${entrypoint}`);
+  args.push(...(plan.limits ?? []));
   // The user's raw options come last so they can override ours (docker: last one wins).
   args.push(...plan.dockopts, plan.image, ...command);
   return args;

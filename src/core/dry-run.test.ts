@@ -13,6 +13,7 @@ const PLAN: NodePlan = {
   switchDir: "/h/.srun-docker/jobs/7.0/node1/switch",
   ports: { sshdPort: 2222, rendezvousPort: 3333, masterPort: 4444 },
   gpus: { deviceIds: [], slots: 1, warnings: [] },
+  limits: {},
   warnings: [],
 };
 
@@ -31,11 +32,12 @@ function ctx(rank: number): JobContext {
 }
 
 test("the master's dry run: where, the run line quoted for a shell, the script, the teardown", () => {
-  expect(renderDryRun({ runtime: "docker", launcher: "ssh" }, ctx(0), PLAN)).toBe(
+  expect(renderDryRun({ runtime: "docker", launcher: "ssh", limits: "slurm" }, ctx(0), PLAN)).toBe(
     [
       "# node1 (master, rank 0 of 2), job 7.0",
       "# rendezvous node1:3333, sshd port 2222",
       "# files in /h/.srun-docker/jobs/7.0/node1: passwd, hostfile; switch/lifeline (a FIFO held open while srun-docker runs)",
+      "# limits: none (Slurm set no CPU or memory limit)",
       `docker run -d --name c-node1 img:1 /bin/sh -c "echo 'hi' \\$X"`,
       "docker exec c-node1 /h/job.sh",
       "docker rm -f c-node1  # teardown (Engine API DELETE /containers/NAME?force=1, confirmed)",
@@ -63,7 +65,21 @@ test.each<[string, "ssh" | "each", "docker" | "podman", number, Remote, RegExp, 
     undefined,
   ],
 ])("%s", (_name, launcher, runtime, rank, remote, has, hasNot) => {
-  const text = renderDryRun({ runtime, launcher }, ctx(rank), { ...PLAN, remote });
+  const text = renderDryRun({ runtime, launcher, limits: "slurm" }, ctx(rank), { ...PLAN, remote });
   expect(text).toMatch(has);
   if (hasNot !== undefined) expect(text).not.toMatch(hasNot);
+});
+
+test.each([
+  [
+    "slurm",
+    { memoryBytes: { value: 268435456, from: "--mem" } },
+    "# limits: memory 256 MiB, no swap beyond it (from --mem)",
+  ],
+  ["slurm", {}, "# limits: none (Slurm set no CPU or memory limit)"],
+  ["none", {}, "# limits: none (--limits=none)"],
+] as const)("--limits=%s with %j: the dry run says %s", (limits, planned, line) => {
+  expect(renderDryRun({ runtime: "docker", launcher: "ssh", limits }, ctx(0), { ...PLAN, limits: planned })).toContain(
+    `${line}\n`,
+  );
 });

@@ -3,6 +3,7 @@
 // image's passwd and group) is stood in for here, so the dry run has no side effect.
 
 import { join as joinPath } from "node:path";
+import { describeLimits, type LimitsMode } from "./container-limits.js";
 import type { Runtime } from "./container-options.js";
 import type { NodePlan } from "./node-plan.js";
 import type { ImageAccounts, PlanMaterial } from "./node-plan-input.js";
@@ -38,6 +39,16 @@ export function dryRunStandIns(materialDir: string): DryRunStandIns {
 export interface DryRunOptions {
   readonly runtime: Runtime;
   readonly launcher: "ssh" | "each" | "srun";
+  readonly limits: LimitsMode;
+}
+
+/** `# limits: ...`: each limit and where it came from, or why there is none. */
+export function limitsLine(options: DryRunOptions, plan: Pick<NodePlan, "limits">): string {
+  const described = describeLimits(plan.limits);
+  if (described.length > 0) return `# limits: ${described.join("; ")}`;
+  return options.limits === "none"
+    ? "# limits: none (--limits=none)"
+    : "# limits: none (Slurm set no CPU or memory limit)";
 }
 
 export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: NodePlan): string {
@@ -47,6 +58,7 @@ export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: Node
     `# ${ctx.nodeName} (${role}, rank ${ctx.rank} of ${ctx.nodes.length}), job ${ctx.jobId}.${ctx.stepId}`,
     `# rendezvous ${ctx.master}:${ports.rendezvousPort}${plan.remote ? `, ${plan.remote.kind} port ${plan.remote.port}` : ""}`,
     `# files in ${plan.jobDir}: ${Object.keys(plan.files).join(", ")}; switch/lifeline (a FIFO held open while srun-docker runs)`,
+    limitsLine(options, plan),
     `${formatCommand([options.runtime, ...plan.runArgs])}`,
   ];
   if (ctx.isMaster || options.launcher === "each") lines.push(formatCommand([options.runtime, ...plan.execArgs]));
@@ -73,7 +85,7 @@ export function renderTaskDryRun(
   const lines = [
     `# ${ctx.nodeName} task ${task.rank} (local ${task.localRank} of ${task.localSize}), job ${ctx.jobId}.${ctx.stepId}`,
   ];
-  if (first) lines.push(formatCommand([options.runtime, ...plan.runArgs]));
+  if (first) lines.push(limitsLine(options, plan), formatCommand([options.runtime, ...plan.runArgs]));
   lines.push(formatCommand([options.runtime, ...execArgs]));
   if (first) lines.push(`${options.runtime} rm -f ${plan.containerName}  # once every task of the node has ended`);
   return `${lines.join("\n")}\n`;

@@ -1,5 +1,6 @@
 // The facts a node's plan is made from, as core types: io's Identity, UserMaterial and image
 // files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
+import type { LimitFacts, LimitsMode, PidsLimit } from "./container-limits.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "./container-options.js";
 import type { JobContext } from "./slurm-context.js";
 
@@ -24,6 +25,8 @@ export interface NodePlanOptions {
   readonly runtime: Runtime;
   readonly memlock: Memlock;
   readonly shmSize: string;
+  readonly limits: LimitsMode;
+  readonly pidsLimit: PidsLimit;
   readonly scriptArgs: readonly string[];
 }
 
@@ -74,4 +77,6 @@ export interface NodePlanInput {
   readonly agentBinary: string | undefined;
   readonly scriptPath: string;
   readonly cwd: string;
+  /** This task's CPU binding, the node's CPU count and cgroup version; the Slurm variables are in env. */
+  readonly cpus: Pick<LimitFacts, "boundCpus" | "onlineCpus"> & { readonly cgroupV2: boolean };
 }

@@ -25,6 +25,8 @@ const OPTIONS: NodePlanOptions = {
   runtime: "docker",
   memlock: { kind: "unlimited" },
   shmSize: "1g",
+  limits: "slurm",
+  pidsLimit: { kind: "none" },
   scriptArgs: [],
 };
 
@@ -41,6 +43,8 @@ interface Case {
   rank?: number;
   imagePath?: string;
   agentBinary?: string;
+  boundCpus?: string;
+  cgroupV2?: boolean;
 }
 
 function plan(c: Case): NodePlan {
@@ -49,6 +53,7 @@ function plan(c: Case): NodePlan {
     ctx: context(c.rank ?? 0),
     env: c.env ?? {},
     nvidiaSmiGpus: c.smi,
+    cpus: { boundCpus: c.boundCpus, onlineCpus: 8, cgroupV2: c.cgroupV2 ?? false },
     identity: {
       user: "alice",
       uid: 1001,
@@ -214,4 +219,36 @@ describe("--remote=agent", () => {
       expect.objectContaining({ code: "agent-binary", hint: expect.stringContaining("--remote=sshd") }),
     );
   });
+});
+
+describe("limits from the allocation", () => {
+  test("a bound step with --mem: cpuset and memory before the user's own options, which win", () => {
+    const planned = plan({
+      env: { SLURM_MEM_PER_NODE: "256", SLURM_CPUS_ON_NODE: "1" },
+      boundCpus: "1",
+      options: { dockopts: ["--ipc=host"] },
+    });
+    const args = planned.runArgs;
+    const at = (word: string) => args.indexOf(word);
+    expect(args).toContain("--cpuset-cpus=1");
+    expect(args).toContain("--memory=268435456b");
+    expect(args).toContain("--memory-swap=268435456b");
+    expect(at("--memory=268435456b")).toBeLessThan(at("--ipc=host"));
+    expect(at("--ipc=host")).toBeLessThan(at("img:1"));
+    expect(planned.limits.cpuset?.value).toBe("1");
+  });
+
+  test("--limits=none: no limit options", () => {
+    const planned = plan({ env: { SLURM_MEM_PER_NODE: "256" }, boundCpus: "1", options: { limits: "none" } });
+    expect(planned.runArgs.join(" ")).not.toMatch(/--cpuset-cpus|--memory|--cpus|--pids-limit/);
+  });
+});
+
+test("rootless Podman on cgroup v1 cannot apply limits: none passed, and the user is told", () => {
+  const planned = plan({ env: { SLURM_MEM_PER_NODE: "256" }, options: { runtime: "podman" } });
+  expect(planned.runArgs.join(" ")).not.toMatch(/--memory|--pids-limit/);
+  expect(planned.warnings.join("\n")).toMatch(/rootless Podman cannot limit a container on cgroup v1/);
+  const v2 = plan({ env: { SLURM_MEM_PER_NODE: "256" }, options: { runtime: "podman" }, cgroupV2: true });
+  expect(v2.runArgs).toContain("--memory=268435456b");
+  expect(v2.warnings.join("\n")).not.toMatch(/cgroup v1/);
 });

@@ -11,6 +11,7 @@ import {
   renderAgentConfig,
   requireAgentBinary,
 } from "./agent-plan.js";
+import { type ContainerLimits, limitArgs, planNodeLimits } from "./container-limits.js";
 import type { GpuRuntime } from "./container-options.js";
 import {
   buildDockerExecArgs,
@@ -56,6 +57,8 @@ export interface NodePlan {
   readonly ports: JobPorts;
   /** The GPUs the container gets and the slots (ranks) this node runs. */
   readonly gpus: GpuPlan;
+  /** What the container may use, from the allocation (`--limits`), and where each came from. */
+  readonly limits: ContainerLimits;
   /** What the user should hear before the job runs (GPU findings, unset `--envlist` names). */
   readonly warnings: readonly string[];
 }
@@ -85,6 +88,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     input.env,
     input.nvidiaSmiGpus,
   );
+  const { limits, warning: limitsWarning } = planNodeLimits(options, identity.uid, input.env, input.cpus);
   const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
   const file = (name: string) => joinPath(jobDir, name);
   const legacy = options.sshconfigdir;
@@ -194,6 +198,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,
     memlock: options.memlock,
+    limits: limitArgs(limits, options.dockopts),
     dockopts: options.dockopts,
     command: buildMainCommand(main),
     detach: true,
@@ -215,7 +220,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     switchDir: file("switch"),
     ports,
     gpus,
-    warnings: [...gpus.warnings, ...envlistWarnings(options.envlist, input.env)],
+    limits,
+    warnings: [
+      ...gpus.warnings,
+      ...envlistWarnings(options.envlist, input.env),
+      ...(limitsWarning === undefined ? [] : [limitsWarning]),
+    ],
   };
 }
 

@@ -18,6 +18,7 @@ import {
 import { apiRemovalEngine, cliRemovalEngine } from "./container-removal-engines.js";
 import { type DockerApi, defaultDockerApi, waitContainerStopped } from "./docker-api.js";
 import { type RunCommandOptions, runCommand } from "./exec.js";
+import { dockerSawOutOfMemory, stateSaysOom } from "./out-of-memory.js";
 import { UserNamespace } from "./podman-pause.js";
 import { sleep } from "./timers.js";
 
@@ -159,6 +160,13 @@ export class ContainerRuntime {
         timeoutMs: 3000,
       },
     );
+  }
+
+  /** Whether the kernel killed a process in it for memory since `sinceMs`; false when the engine cannot tell. */
+  async outOfMemory(name: string, sinceMs: number): Promise<boolean> {
+    if (this.api !== undefined) return dockerSawOutOfMemory(this.api, name, sinceMs).catch(() => false);
+    const r = await this.cli(["inspect", name], { timeoutMs: 5000 }).catch(() => undefined);
+    return r !== undefined && r.exitCode === 0 && stateSaysOom(r.stdout);
   }
 
   /** The container's last words (its last log line), e.g. why its main process exited. */

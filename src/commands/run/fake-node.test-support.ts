@@ -56,6 +56,8 @@ export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     runtime: "docker",
     memlock: { kind: "unlimited" },
     shmSize: "1g",
+    limits: "slurm",
+    pidsLimit: { kind: "default" },
     dryRun: false,
     debug: false,
     script: "./job.sh",
@@ -94,6 +96,8 @@ export interface NodeBehaviour {
   startError?: Error;
   /** What nvidia-smi counts. */
   gpus?: number;
+  /** The engine says the kernel killed something in the container for memory. */
+  outOfMemory?: boolean;
 }
 
 export interface FakeNode {
@@ -140,6 +144,10 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     waitStopped: (_name, signal) =>
       new Promise((resolve) => signal.addEventListener("abort", () => resolve(undefined))),
     lastLogLine: async () => "",
+    outOfMemory: async () => {
+      log("asked about memory");
+      return behaviour.outOfMemory ?? false;
+    },
     list: async () => [],
     releaseUserNamespace: async () => {},
     watchUserNamespace: () => {},
@@ -170,6 +178,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
         node.gpuQueries++;
         return behaviour.gpus;
       },
+      readCpus: async () => ({ boundCpus: undefined, onlineCpus: 8, cgroupV2: false }),
       createRuntime: () => runtime,
       spawnScript: (_bin, args) => {
         log("exec");

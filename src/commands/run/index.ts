@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
-import { SaidElsewhere, UserError } from "../../core/errors.js";
+import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
 import { planJobPorts, planNode, shouldCountGpus } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, PhaseTimer } from "../../io/log.js";
@@ -61,12 +61,13 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     link = await openRendezvous(ctx, material.secret, ports.rendezvousPort, options.timeoutSeconds * 1000, log);
     cancelActions.push(() => cancelRendezvous(link, "the job was cancelled"));
     const runsScript = ctx.isMaster || options.launcher === "each";
-    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, { path: imagePath }] = await Promise.all([
+    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, { path: imagePath }, cpus] = await Promise.all([
       countGpusIfUnknown(options, deps),
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
       image.then(({ id }) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
       readFile(material.clientPublicKeyPath, "utf8"),
       image,
+      deps.readCpus(),
     ]);
     // What killed runs left (containers, job dirs) is swept once the job runs, off the launch
     // path; earlier only when our sshd port turns out to be taken, maybe by such a container.
@@ -93,6 +94,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       agentBinary: deps.agentBinary(),
       scriptPath,
       cwd: deps.cwd,
+      cpus,
     });
     // Every node finds the same; the master says it once (every node with --debug).
     if (ctx.isMaster || options.debug) for (const warning of plan.warnings) log.warn(warning);
@@ -109,6 +111,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       deadlineMs: options.timeoutSeconds * 1000,
       startScript: () => deps.spawnScript(options.runtime, plan.execArgs),
       onCancel: (action) => cancelActions.push(action),
+      report: (error) => deps.stderr.write(renderUserError(error)),
       sweepStale: sweep,
     };
     timer.mark("prepare");
@@ -138,7 +141,11 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
 
 /** The dry run plans through planNode like the run, from the same facts where reading them changes nothing. */
 async function printDryRun(options: RunOptions, ctx: JobContext, deps: RunDeps): Promise<number> {
-  const [identity, nvidiaSmiGpus] = await Promise.all([deps.readIdentity(), countGpusIfUnknown(options, deps)]);
+  const [identity, nvidiaSmiGpus, cpus] = await Promise.all([
+    deps.readIdentity(),
+    countGpusIfUnknown(options, deps),
+    deps.readCpus(),
+  ]);
   const plan = planNode({
     options,
     ctx,
@@ -149,6 +156,7 @@ async function printDryRun(options: RunOptions, ctx: JobContext, deps: RunDeps):
     agentBinary: deps.agentBinary(),
     scriptPath: path.resolve(deps.cwd, options.script),
     cwd: deps.cwd,
+    cpus,
   });
   deps.stdout.write(renderDryRun(options, ctx, plan));
   return 0;

@@ -8,7 +8,7 @@ import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js
 import { exitCodeOf } from "../../io/signals.js";
 import { runEachOnMaster } from "./each.js";
 import { failRendezvous, type MasterLink } from "./link.js";
-import type { NodeRun } from "./node-run.js";
+import { exitAfterMemoryCheck, type NodeRun } from "./node-run.js";
 
 const REACHABILITY_DEADLINE_MS = 10_000;
 
@@ -29,8 +29,9 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   if (plan.remote !== undefined) await checkWorkersReachable(run, plan.remote);
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
-  const code =
+  const ended =
     run.options.launcher === "each" ? await runEachOnMaster(run, rendezvous) : await runScript(run, rendezvous);
+  const code = await exitAfterMemoryCheck(run, ended);
   timer.mark("job");
   await rendezvous.finish(code);
   await container.remove();

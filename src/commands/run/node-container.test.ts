@@ -69,6 +69,7 @@ function fakeEngine() {
       calls.push(`late ${name}`);
     },
     lastLogLine: async () => "sh: 1: /usr/sbin/sshd: not found",
+    outOfMemory: async () => false,
   };
   const runtime: ContainerEngine = engine;
   return { engine, calls, run, runtime };

@@ -13,7 +13,15 @@ import { waitForGreeting } from "../../io/remote-greeting.js";
 /** What the container needs of the engine: io's ContainerRuntime, or a test's fake. */
 export type ContainerEngine = Pick<
   ContainerRuntime,
-  "node" | "bin" | "start" | "remove" | "removeLateArrival" | "waitStopped" | "lastLogLine" | "watchUserNamespace"
+  | "node"
+  | "bin"
+  | "start"
+  | "remove"
+  | "removeLateArrival"
+  | "waitStopped"
+  | "lastLogLine"
+  | "watchUserNamespace"
+  | "outOfMemory"
 >;
 
 /** What the container needs of the node's plan. */
@@ -49,6 +57,7 @@ export class NodeContainer {
   private lifeline: Lifeline | undefined;
   private readiness: AbortController | undefined;
   private removal: Promise<void> | undefined;
+  private startedAtMs = Date.now();
 
   constructor(
     private readonly runtime: ContainerEngine,
@@ -62,6 +71,7 @@ export class NodeContainer {
   async start(deadlineMs: number): Promise<void> {
     if (this.phase === "removing" || this.phase === "removed") throw cancelled();
     this.move("start");
+    this.startedAtMs = Date.now();
     let markCreated = () => {};
     this.created = new Promise((resolve) => {
       markCreated = resolve;
@@ -73,6 +83,12 @@ export class NodeContainer {
       markCreated();
     }
     await this.waitUntilReady(deadlineMs);
+  }
+
+  /** Whether the kernel killed a process in the container for memory (asked before removing it). */
+  outOfMemory(): Promise<boolean> {
+    if (this.phase !== "up") return Promise.resolve(false);
+    return this.runtime.outOfMemory(this.plan.containerName, this.startedAtMs);
   }
 
   /**

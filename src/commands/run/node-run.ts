@@ -1,6 +1,8 @@
 // What master, worker and the `each` launcher share once this node is planned.
 import type { RunOptions } from "../../cli/options.js";
+import type { UserError } from "../../core/errors.js";
 import type { NodePlan } from "../../core/node-plan.js";
+import { EXIT_OUT_OF_MEMORY, outOfMemoryError } from "../../core/out-of-memory.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger, PhaseTimer } from "../../io/log.js";
 import type { NodeContainer } from "./node-container.js";
@@ -18,6 +20,8 @@ export interface NodeRun {
   startScript(): ScriptProcess;
   /** Registers what to do first when a termination signal arrives. */
   onCancel(action: () => Promise<void>): void;
+  /** Says a failure of the job itself the way main says a UserError, without ending the run. */
+  report(error: UserError): void;
   /** Removes what killed runs left on this node; started once the job runs. */
   sweepStale: Once;
 }
@@ -36,4 +40,14 @@ export function once(task: () => Promise<void>): Once {
   }) as Once;
   run.started = () => promise;
   return run;
+}
+
+/**
+ * A failed job whose container the kernel killed something in for memory: this node says so
+ * once, naming the limit, and exits 137 whatever the launcher made of the kill.
+ */
+export async function exitAfterMemoryCheck(run: NodeRun, code: number): Promise<number> {
+  if (code === 0 || !(await run.container.outOfMemory())) return code;
+  run.report(outOfMemoryError(run.ctx.nodeName, run.plan.limits, run.options.dockopts));
+  return EXIT_OUT_OF_MEMORY;
 }

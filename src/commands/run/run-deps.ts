@@ -4,6 +4,7 @@ import { hostname as osHostname } from "node:os";
 import type { Runtime } from "../../core/container-options.js";
 import { findAgentBinary } from "../../io/agent-binary.js";
 import { ContainerRuntime } from "../../io/container-runtime.js";
+import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
 import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
 import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
@@ -25,6 +26,7 @@ export type RunRuntime = Pick<
   | "waitStopped"
   | "lastLogLine"
   | "signalProcess"
+  | "outOfMemory"
   | "list"
   | "releaseUserNamespace"
   | "watchUserNamespace"
@@ -54,6 +56,8 @@ export interface RunDeps {
   readIdentity: () => Promise<Identity>;
   /** nvidia-smi's GPU count; asked only when nothing else says (core's shouldCountGpus). */
   countGpus: () => Promise<number | undefined>;
+  /** This task's CPU binding and the node's CPU count, for the container's limits. */
+  readCpus: () => Promise<CpuFacts>;
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
   /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
   agentBinary: () => string | undefined;
@@ -74,6 +78,7 @@ export function defaultRunDeps(): RunDeps {
     materialDir: defaultMaterialDir(),
     readIdentity: () => readIdentity(),
     countGpus: () => countNodeGpus(),
+    readCpus: () => readCpuFacts(),
     createRuntime: (bin, node, log) => {
       // --debug shows every engine command this node runs, as the user could type it.
       const api = defaultDockerApi(bin, env);

@@ -24,7 +24,13 @@ test("master (ssh): starts the container, waits for its sshd, runs the script, r
   expect(code).toBe(3);
   const name = nameOf(node);
   expect(name).toMatch(/^srun-docker-alice-local-[0-9a-f]{8}\.0-node1$/);
-  expect(job.events).toEqual(["node1: run", "node1: exec", `node1: remove ${name}`, "node1: removed"]);
+  expect(job.events).toEqual([
+    "node1: run",
+    "node1: exec",
+    "node1: asked about memory",
+    `node1: remove ${name}`,
+    "node1: removed",
+  ]);
   expect(node.runArgs[0]).toEqual(expect.arrayContaining(["/usr/sbin/sshd", "-p", String(sshdPort)]));
   expect(node.execArgs[0]?.slice(-2)).toEqual([name, `${job.cwd}/job.sh`]);
   expect(node.stderr.at(-1)).toMatch(/^\[node1 master\] prepare .*; exit 3\n$/);
@@ -132,5 +138,38 @@ test("worker (ssh): a master that fails aborts the job; the worker removes its c
   expect(master).toHaveProperty("error", expect.objectContaining({ message: "no space left on device" }));
   expect(worker).toEqual({ code: 1 });
   expect(nodes[1].stderr.join("")).toContain("the master ended the job: master localhost: no space left on device");
+  expect(job.events).toContain("worker: removed");
+});
+
+test("out of memory: the node says so once, naming the limit, exits 137, and its container is still removed", async () => {
+  const node = fakeNode(job, "node1", { scriptExit: 1, outOfMemory: true });
+  node.deps.env.SLURM_MEM_PER_NODE = "256";
+  const code = await runJob(testOptions({ nodelist: ["node1"], sshdPort: await freePort() }), node.deps);
+  expect(code).toBe(137);
+  const said = node.stderr.join("");
+  expect(said).toContain("srun-docker: error: node1: the job ran out of memory (limit 256 MiB from --mem)\nhint: ");
+  expect(said.match(/ran out of memory/g)).toHaveLength(1);
+  expect(job.events.slice(-3)).toEqual([
+    "node1: asked about memory",
+    `node1: remove ${nameOf(node)}`,
+    "node1: removed",
+  ]);
+});
+
+test("a job that succeeded is not asked about memory; a failure without a kill keeps the script's code", async () => {
+  const ok = fakeNode(job, "node1", { scriptExit: 0, outOfMemory: true });
+  expect(await runJob(testOptions({ nodelist: ["node1"], sshdPort: await freePort() }), ok.deps)).toBe(0);
+  expect(job.events).not.toContain("node1: asked about memory");
+  const failed = fakeNode(job, "node2", { scriptExit: 3 });
+  expect(await runJob(testOptions({ nodelist: ["node2"], sshdPort: await freePort() }), failed.deps)).toBe(3);
+  expect(job.events).toContain("node2: asked about memory");
+});
+
+test("worker out of memory: the worker names itself and exits 137 after the master's script failed", async () => {
+  const { nodes, runs } = await sshJob({ scriptExit: 1 }, { outOfMemory: true });
+  expect(await runs).toEqual([{ code: 1 }, { code: 137 }]);
+  expect(nodes[1].stderr.join("")).toContain(
+    "127.0.0.1: the job ran out of memory (no container limit: the node itself ran out)",
+  );
   expect(job.events).toContain("worker: removed");
 });

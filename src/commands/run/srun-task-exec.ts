@@ -1,14 +1,12 @@
 // `--launcher=srun`: the exec each task runs, built alike for the run and for `--dry-run`
 // (which prints the first task's container and the task's exec, and runs nothing).
-import { readFile } from "node:fs/promises";
-import { cpus } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderTaskDryRun } from "../../core/dry-run.js";
 import { planJobPorts, planNode } from "../../core/node-plan.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { TaskContext } from "../../core/task-context.js";
-import { boundCpuList, buildTaskExecArgs } from "../../core/task-exec.js";
+import { buildTaskExecArgs } from "../../core/task-exec.js";
 import type { RunDeps } from "./run-deps.js";
 
 export type Container = { readonly name: string; readonly devices: readonly string[] | "all" };
@@ -38,7 +36,7 @@ export async function taskExecArgs(
     master: { addr: ctx.master, port: planJobPorts(options, ctx).masterPort },
     nodeCount: ctx.nodes.length,
     containerDevices: container.devices,
-    boundCpus: boundCpuList(await readFile("/proc/self/status", "utf8").catch(() => ""), cpus().length),
+    boundCpus: (await deps.readCpus()).boundCpus,
     command,
   });
 }
@@ -58,6 +56,7 @@ export async function printTaskDryRun(
     nvidiaSmiGpus: undefined,
     identity,
     ...dryRunStandIns(deps.materialDir),
+    cpus: await deps.readCpus(),
     agentBinary: undefined,
     scriptPath: options.program === undefined ? path.resolve(deps.cwd, options.script) : options.script,
     cwd: deps.cwd,

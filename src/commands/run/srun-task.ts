@@ -108,6 +108,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       agentBinary: undefined,
       scriptPath: command[0] ?? options.script,
       cwd: deps.cwd,
+      cpus: await deps.readCpus(),
     });
     user = { uid: identity.uid, gid: identity.gid };
     container = new NodeContainer(runtime, plan);

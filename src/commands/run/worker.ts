@@ -1,8 +1,10 @@
 // A worker node: brings up its container, tells the master it is ready (or why not), and
 // keeps it until the master says done, aborts, or goes away.
+
+import { EXIT_OUT_OF_MEMORY } from "../../core/out-of-memory.js";
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
 import { runEachOnWorker } from "./each.js";
-import type { NodeRun } from "./node-run.js";
+import { exitAfterMemoryCheck, type NodeRun } from "./node-run.js";
 
 export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
   const { container, log, timer } = run;
@@ -17,9 +19,13 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   void run.sweepStale().catch(() => undefined);
   const own = run.options.launcher === "each" ? await runEachOnWorker(run, session) : undefined;
   const outcome = typeof own === "object" ? own : await session.outcome;
+  // The job failed (anywhere): if the kernel killed something here for memory, this node says so.
+  const failed = outcome.kind !== "done" || outcome.exitCode !== 0 || (typeof own === "number" && own !== 0);
+  const oomCode = failed ? await exitAfterMemoryCheck(run, 1) : 0;
   timer.mark("job");
   await container.remove();
   timer.mark("teardown");
+  if (oomCode === EXIT_OUT_OF_MEMORY) return oomCode;
   switch (outcome.kind) {
     case "done":
       return typeof own === "number" ? own : 0;

@@ -1,0 +1,20 @@
+// The one line a node says when the kernel killed its job for memory (exit 137, as the kernel's
+// SIGKILL gives), naming the limit and where it came from, so the fix is obvious.
+import { type ContainerLimits, formatBytes, optionNames } from "./container-limits.js";
+import { UserError } from "./errors.js";
+
+export const EXIT_OUT_OF_MEMORY = 137;
+
+export function outOfMemoryError(node: string, limits: ContainerLimits, dockopts: readonly string[]): UserError {
+  const own = optionNames(dockopts);
+  const limit =
+    own.has("--memory") || own.has("-m")
+      ? "limit from your --dockopts"
+      : limits.memoryBytes !== undefined
+        ? `limit ${formatBytes(limits.memoryBytes.value)} from ${limits.memoryBytes.from}`
+        : "no container limit: the node itself ran out";
+  return new UserError("out-of-memory", `${node}: the job ran out of memory (${limit})`, {
+    hint: "ask Slurm for more (--mem, --mem-per-cpu, --mem-per-gpu), or make the job use less",
+    exitCode: EXIT_OUT_OF_MEMORY,
+  });
+}
