@@ -1,6 +1,7 @@
 import type { ConfigLayer } from "../core/config-file.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 import { usageError } from "../core/errors.js";
+import type { PullOptions } from "../core/pull-options.js";
 import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { RUN_OPTIONS } from "./option-specs.js";
 import {
@@ -18,6 +19,7 @@ import {
   toPort,
   toShmSize,
 } from "./option-values.js";
+import { readPullOptions } from "./pull-options.js";
 
 export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 export type Launcher = "ssh" | "each" | "srun";
@@ -61,6 +63,8 @@ export interface RunOptions extends ContainerOptions {
   readonly timeoutSeconds: number;
   readonly launcher: Launcher;
   readonly remote: Remote;
+  /** `--pull`, `--pull-once`, `--pull-timeout` (parsed; the run does not pull yet). */
+  readonly pull: PullOptions;
   /** Where each option's value came from (for `srun-docker config` and `--debug`). */
   readonly sources: ReadonlyMap<string, OptionSource>;
 }
@@ -163,6 +167,7 @@ export function parseRunArgs(
     timeoutSeconds: optional(values, "timeout", (raw) => toInteger(raw, 1, 86_400)) ?? DEFAULT_TIMEOUT_SECONDS,
     launcher,
     remote: readRemote(values, sshconfigdir, sshdPort),
+    pull: readPullOptions(values),
     sources: values.sources,
   };
 }
