@@ -1,3 +1,5 @@
+import { PULL_OPTIONS } from "./pull-option-specs.js";
+
 /**
  * The options of every subcommand, as data: the scanner, the env/config layering and the
  * help text are all driven from these tables, so an option cannot be parsed yet undocumented.
@@ -173,6 +175,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     configurable: true,
   },
   remote,
+  ...PULL_OPTIONS,
   gpus,
   gpuRuntime,
   nvdock2,

@@ -2,6 +2,7 @@ import type { ConfigLayer } from "../core/config-file.js";
 import type { LimitsMode, PidsLimit } from "../core/container-limits.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 import { usageError } from "../core/errors.js";
+import type { PullOptions } from "../core/pull-options.js";
 import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { RUN_OPTIONS } from "./option-specs.js";
 import {
@@ -20,6 +21,7 @@ import {
   toPort,
   toShmSize,
 } from "./option-values.js";
+import { readPullOptions } from "./pull-options.js";
 
 export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 export type Launcher = "ssh" | "each" | "srun";
@@ -66,6 +68,8 @@ export interface RunOptions extends ContainerOptions {
   /** `--limits`: whether the container is held to what Slurm allocated on the node. */
   readonly limits: LimitsMode;
   readonly pidsLimit: PidsLimit;
+  /** `--pull`, `--pull-once`, `--pull-timeout` (parsed; the run does not pull yet). */
+  readonly pull: PullOptions;
   /** Where each option's value came from (for `srun-docker config` and `--debug`). */
   readonly sources: ReadonlyMap<string, OptionSource>;
 }
@@ -170,6 +174,7 @@ export function parseRunArgs(
     remote: readRemote(values, sshconfigdir, sshdPort),
     limits: optional(values, "limits", (raw) => toEnum(raw, ["slurm", "none"] as const)) ?? "slurm",
     pidsLimit: optional(values, "pids-limit", toPidsLimit) ?? { kind: "default" },
+    pull: readPullOptions(values),
     sources: values.sources,
   };
 }

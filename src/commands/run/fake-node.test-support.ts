@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
+import { DEFAULT_PULL_OPTIONS } from "../../core/pull-options.js";
 import type { ExitInfo } from "../../io/exec.js";
 import type { Identity } from "../../io/identity.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
@@ -73,6 +74,7 @@ export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     launcher: "ssh",
     program: undefined,
     remote: "sshd",
+    pull: DEFAULT_PULL_OPTIONS,
     sources: new Map(),
     ...overrides,
   };
