@@ -10,6 +10,9 @@
  * Then the worker sends "ready" or "failed", the master "done" or "abort"; both send "ping".
  * With the "each" launcher the master also sends "go" once every worker is ready, and each
  * worker answers "exited" with its own script's code when that ends, then waits for done/abort.
+ * The image: the master sends "image" (the one reference every node runs, pinned to a digest or
+ * an image ID) to each joined worker; a worker that has to fetch it reports "pull" progress and
+ * "pulled" before "ready", and its pull does not count against the readiness deadline.
  */
 import { z } from "zod";
 
@@ -23,6 +26,8 @@ const mac = z.string().regex(/^[0-9a-f]{64}$/);
 const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
 const text = z.string().max(16 * 1024);
 const exitCode = z.int().min(0).max(255);
+const imageId = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+const byteCount = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 const masterMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("challenge"), v: z.int(), nonce }),
@@ -32,6 +37,15 @@ const masterMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("done"), exitCode }),
   z.object({ type: z.literal("abort"), reason: text }),
   z.object({ type: z.literal("go") }),
+  z.object({
+    type: z.literal("image"),
+    /** What every node runs: `repo@sha256:...`, an image ID, or a local name (checked by ID). */
+    ref: text,
+    /** The image ID (config digest) every node must end up with, when the master knows it. */
+    id: imageId.optional(),
+    /** A `docker save` archive each node loads itself. */
+    archive: text.optional(),
+  }),
 ]);
 
 const workerMessage = z.discriminatedUnion("type", [
@@ -40,9 +54,13 @@ const workerMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("failed"), message: text }),
   z.object({ type: z.literal("ping") }),
   z.object({ type: z.literal("exited"), exitCode }),
+  z.object({ type: z.literal("pull"), done: byteCount, total: byteCount }),
+  /** `from`: "registry", or the node the image came from (--pull-once). */
+  z.object({ type: z.literal("pulled"), bytes: byteCount, ms: byteCount, from: z.string().max(255) }),
 ]);
 
 export type MasterMessage = z.infer<typeof masterMessage>;
+export type ImageAnnouncement = Omit<Extract<MasterMessage, { type: "image" }>, "type">;
 export type WorkerMessage = z.infer<typeof workerMessage>;
 
 function parseWith<T>(schema: z.ZodType<T>, line: string): T | undefined {

@@ -9,6 +9,7 @@ import type { RendezvousFailure } from "../core/rendezvous-failure.js";
 import { isShuttingDown, nextMasterState } from "../core/rendezvous-master-state.js";
 import type { WorkerMessage } from "../core/rendezvous-protocol.js";
 import { listMissingWorkers, listReadyWorkers, type NodeState } from "../core/rendezvous-roster.js";
+import { createPausableDeadline } from "./pausable-deadline.js";
 import {
   advance,
   type Connection,
@@ -27,10 +28,16 @@ export interface SessionOptions {
   lostAfterMs: number;
 }
 
+/** A worker's report on fetching the image: progress, or done (then `from` says where from). */
+export type PullReport = Extract<WorkerMessage, { type: "pull" | "pulled" }>;
+
 export interface MasterSession {
   readonly ready: Promise<ReadyResult>;
   /** Starts the deadline and the heartbeats, once the listener is up. */
   begin(deadlineMs: number): void;
+  /** While a node (the master's own, or a worker reporting "pull") fetches the image, the deadline stands still. */
+  holdDeadline(node: string, held: boolean): void;
+  onPull(callback: (node: string, report: PullReport) => void): () => void;
   /** Settles `ready` with a failure naming every node not ready; no-op once it has settled. */
   fail(reason: RendezvousFailure["reason"], first?: string): void;
   stopHeartbeat(): void;
@@ -45,9 +52,10 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
   const { timers, roster } = ctx;
   const lostCallbacks = new Set<(lost: WorkerLost) => void>();
   const exitedCallbacks = new Set<(exited: WorkerExited) => void>();
+  const pullCallbacks = new Set<(node: string, report: PullReport) => void>();
   /** How many workers reported ready while gathering: each node does so at most once. */
   let readyCount = 0;
-  let deadlineTimer: unknown;
+  const deadline = createPausableDeadline(timers, () => fail("deadline"));
   let heartbeatTimer: unknown;
   let resolveReady: (result: ReadyResult) => void = () => {};
   const ready = new Promise<ReadyResult>((resolve) => {
@@ -57,7 +65,7 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
   function settle(result: ReadyResult): void {
     if (ctx.state.phase !== "gathering") return;
     advance(ctx, { type: result.ok ? "all-ready" : "ready-failed" });
-    timers.clearTimeout(deadlineTimer);
+    deadline.cancel();
     resolveReady(result);
   }
 
@@ -75,6 +83,7 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
   function loseNode(node: string, next: NodeState<Connection> & { kind: "failed" | "gone" }): void {
     const wasReady = roster.get(node)?.kind === "ready";
     roster.set(node, next);
+    deadline.release(node);
     const reason = next.kind === "failed" ? `reported failure: ${next.message}` : next.reason;
     if (next.kind === "failed") ctx.emit({ type: "worker-failed", node, message: next.message });
     else ctx.emit({ type: "worker-lost", node, reason });
@@ -97,7 +106,15 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
       case "hello":
         drop(ctx, conn, "a second hello");
         return;
+      case "pull":
+      case "pulled":
+        if (state.kind !== "authenticated") return;
+        if (message.type === "pull") deadline.hold(node);
+        else deadline.release(node);
+        for (const callback of pullCallbacks) callback(node, message);
+        return;
       case "ready":
+        deadline.release(node);
         if (state.kind === "authenticated") {
           roster.set(node, { ...state, kind: "ready" });
           ctx.emit({ type: "worker-ready", node });
@@ -151,8 +168,13 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
     ready,
     begin(deadlineMs) {
       heartbeatTimer = timers.setTimeout(heartbeat, options.pingIntervalMs);
-      deadlineTimer = timers.setTimeout(() => fail("deadline"), deadlineMs);
+      deadline.start(deadlineMs);
       if (roster.size === 0) checkAllReady();
+    },
+    holdDeadline: (node, held) => (held ? deadline.hold(node) : deadline.release(node)),
+    onPull(callback) {
+      pullCallbacks.add(callback);
+      return () => pullCallbacks.delete(callback);
     },
     fail,
     stopHeartbeat: () => timers.clearTimeout(heartbeatTimer),

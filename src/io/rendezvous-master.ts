@@ -10,7 +10,8 @@
  * rendezvous-master-shutdown.ts (farewell, linger, close).
  */
 import { createServer } from "node:net";
-import { toWireExitCode } from "../core/rendezvous-protocol.js";
+import { isShuttingDown } from "../core/rendezvous-master-state.js";
+import { type ImageAnnouncement, toWireExitCode } from "../core/rendezvous-protocol.js";
 import { createRoster } from "../core/rendezvous-roster.js";
 import type {
   Connection,
@@ -20,14 +21,16 @@ import type {
   WorkerExited,
   WorkerLost,
 } from "./rendezvous-master-context.js";
+import { send } from "./rendezvous-master-context.js";
 import { acceptConnection } from "./rendezvous-master-handshake.js";
-import { createMasterSession } from "./rendezvous-master-session.js";
+import { createMasterSession, type PullReport } from "./rendezvous-master-session.js";
 import { createMasterShutdown } from "./rendezvous-master-shutdown.js";
 import { listenTcp } from "./tcp-listen.js";
 import { realTimers, type Timers } from "./timers.js";
 
 export type { ReadyWorker } from "../core/rendezvous-roster.js";
 export type { MasterEvent, ReadyResult, WorkerExited, WorkerLost } from "./rendezvous-master-context.js";
+export type { PullReport } from "./rendezvous-master-session.js";
 
 export interface RendezvousMasterOptions {
   port: number;
@@ -68,6 +71,12 @@ export interface RendezvousMaster {
   readonly port: number;
   /** Settles once: every worker ready, or a failure naming each node that is not. Never rejects. */
   readonly ready: Promise<ReadyResult>;
+  /** Tells every joined worker, and each that joins later, the image the job runs. Once. */
+  announceImage(image: ImageAnnouncement): void;
+  /** Workers' reports while they fetch the image. */
+  onPull(callback: (node: string, report: PullReport) => void): () => void;
+  /** The master's own pull holds the readiness deadline too (a pull has its own limit). */
+  holdDeadline(node: string, held: boolean): void;
   /** Sends go to every ready worker ("each" launcher); only after `ready` resolved ok. Once. */
   start(): void;
   /** Called for a worker that fails or goes away after `ready` resolved ok, but not after it exited. */
@@ -105,9 +114,16 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     jobKey: options.jobKey,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
   };
+  let image: ImageAnnouncement | undefined;
+  const tellImage = (conn: Connection) => {
+    if (image !== undefined && !isShuttingDown(ctx.state)) send(conn, { type: "image", ...image });
+  };
   const server = createServer((socket) =>
     acceptConnection(ctx, socket, handshake, {
-      onJoined: (conn) => shutdown.greetLateWorker(conn),
+      onJoined: (conn) => {
+        shutdown.greetLateWorker(conn);
+        tellImage(conn);
+      },
       onMessage: session.receive,
       onClose: session.closed,
     }),
@@ -125,6 +141,13 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   return {
     port,
     ready: session.ready,
+    announceImage(announced) {
+      if (image !== undefined) throw new Error("internal error: the image was announced twice; please report");
+      image = announced;
+      for (const conn of ctx.connections) if (conn.node !== undefined) tellImage(conn);
+    },
+    onPull: session.onPull,
+    holdDeadline: session.holdDeadline,
     start: session.start,
     onWorkerLost: session.onWorkerLost,
     onWorkerExited: session.onWorkerExited,

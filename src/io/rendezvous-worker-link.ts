@@ -7,6 +7,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import {
   createLineDecoder,
   encodeMessage,
+  type ImageAnnouncement,
   parseMasterMessage,
   toWireExitCode,
   type WorkerMessage,
@@ -37,6 +38,12 @@ export interface RendezvousWorkerSession {
   /** Each report resolves once its line is handed to the kernel (at once if the link is gone). */
   reportReady(): Promise<void>;
   reportFailed(message: string): Promise<void>;
+  /** The image the master announced, or the outcome if that comes first. Never rejects. */
+  readonly image: Promise<ImageAnnouncement | WorkerOutcome>;
+  /** This node fetches the image: bytes so far of the total (0 while unknown). */
+  reportPull(done: number, total: number): Promise<void>;
+  /** The image is here: how many bytes came, in how long, from where ("registry" or a node). */
+  reportPulled(bytes: number, ms: number, from: string): Promise<void>;
   /** "each" launcher: settles on go, or with the outcome if that comes first. Never rejects. */
   waitForGo(): Promise<{ kind: "go" } | WorkerOutcome>;
   /** "each" launcher: this node's script ended; then wait for done/abort through `outcome`. */
@@ -77,6 +84,10 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
     const go = new Promise<{ kind: "go" } | WorkerOutcome>((resolve) => {
       resolveGo = resolve;
     });
+    let resolveImage: (image: ImageAnnouncement | WorkerOutcome) => void = () => {};
+    const image = new Promise<ImageAnnouncement | WorkerOutcome>((resolve) => {
+      resolveImage = resolve;
+    });
     let resolveOutcome: (outcome: WorkerOutcome) => void = () => {};
     const outcome = new Promise<WorkerOutcome>((resolve) => {
       resolveOutcome = resolve;
@@ -105,6 +116,10 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
     const session: RendezvousWorkerSession = {
       reportReady: () => send({ type: "ready" }),
       reportFailed: (message) => send({ type: "failed", message: message.slice(0, 8000) }),
+      image,
+      reportPull: (done, total) => send({ type: "pull", done: Math.round(done), total: Math.round(total) }),
+      reportPulled: (bytes, ms, from) =>
+        send({ type: "pulled", bytes: Math.round(bytes), ms: Math.round(ms), from: from.slice(0, 255) }),
       waitForGo: () => go,
       reportExited: (exitCode) => send({ type: "exited", exitCode: toWireExitCode(exitCode) }),
       outcome,
@@ -141,6 +156,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
           timers.clearTimeout(heartbeatTimer);
           resolveOutcome(state.outcome);
           resolveGo(state.outcome);
+          resolveImage(state.outcome);
           // A master that closed or fell silent will read nothing more: no need to wait for it.
           if (input.type === "closed" || input.type === "timed-out") socket.destroy();
           else hangUp();
@@ -158,6 +174,14 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       const message = parseMasterMessage(line);
       if (message === undefined) return;
       if (state.phase === "joined" || state.phase === "started") lastHeardAt = timers.now();
+      if (message.type === "image") {
+        // Only an authenticated master's word counts, as for every other message.
+        if (state.phase === "joined" || state.phase === "started") {
+          const { type: _type, ...announced } = message;
+          resolveImage(announced);
+        }
+        return;
+      }
       if (message.type !== "welcome") {
         dispatch(message);
         return;
