@@ -93,7 +93,7 @@ describe("pulls and the readiness deadline", () => {
     const m = await master({ expectedNodes: ["n1"], deadlineMs: 1000, pingIntervalMs: 3_600_000, timers });
     m.holdDeadline("master", true);
     timers.advance(50_000);
-    const w = await worker(m.port, "n1", { timers: undefined });
+    const w = await worker(m.port, "n1");
     m.holdDeadline("master", false);
     await w.reportReady();
     expect(await m.ready).toMatchObject({ ok: true });
