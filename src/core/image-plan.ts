@@ -1,0 +1,145 @@
+// Which image every node of a job runs, and how each node gets it (issue 12). The master decides
+// once (`masterImageStep`): its local image pinned to a digest or an ID, or the registry's
+// digest for the tag; every node then ends up with that one image ID (`nodeImageStep`), so a
+// tag pushed again during start-up, or a stale copy of the tag on one node, never splits the job.
+// Pure: io inspects, asks the registry, pulls and loads.
+
+import { UserError } from "./errors.js";
+import { type ImageReference, type ImageSource, isDigest, pinnedString, repositoryName } from "./image-reference.js";
+import type { PullPolicy } from "./pull-options.js";
+import type { ImageAnnouncement } from "./rendezvous-protocol.js";
+
+/** What a node's engine has under a name: the image ID and the registry digests it was pulled as. */
+export interface LocalImage {
+  readonly id: string;
+  /** `repo@sha256:…` entries (docker's RepoDigests); empty for a locally built or loaded image. */
+  readonly repoDigests: readonly string[];
+}
+
+/** The registry's answer for a tag: the manifest digest to pull, and the image ID it gives when known. */
+export interface ResolvedTag {
+  readonly digest: string;
+  readonly id: string | undefined;
+}
+
+export type MasterImageStep =
+  | { readonly kind: "announce"; readonly image: ImageAnnouncement }
+  /** Ask the registry for the tag's digest, then `announceResolved`. */
+  | { readonly kind: "resolve"; readonly ref: ImageReference }
+  /** Load the archive on the master first, to learn the image ID it gives. */
+  | { readonly kind: "load"; readonly path: string };
+
+/** The master's first step, from what `--container` names, `--pull` and its own engine's copy. */
+export function masterImageStep(
+  source: ImageSource,
+  policy: PullPolicy,
+  local: LocalImage | undefined,
+  node: string,
+  given: string,
+): MasterImageStep {
+  switch (source.kind) {
+    case "archive":
+      return { kind: "load", path: source.path };
+    case "image-id":
+      if (local === undefined) throw missingImage(node, given, "an image ID names a local image, never pulled");
+      return { kind: "announce", image: { ref: local.id, id: local.id } };
+    case "registry": {
+      const { ref } = source;
+      if (policy === "always") return { kind: "resolve", ref };
+      if (local === undefined) {
+        if (policy === "never") throw missingImage(node, given, "--pull=never");
+        // A reference with a digest needs no registry round trip: it is already pinned.
+        if (ref.digest !== undefined) return { kind: "announce", image: { ref: pinnedString(ref, ref.digest) } };
+        return { kind: "resolve", ref };
+      }
+      const digest = ref.digest ?? digestOf(local, ref);
+      // Built or loaded here (no registry digest): the workers must have this very image ID.
+      return {
+        kind: "announce",
+        image: { ref: digest === undefined ? given : pinnedString(ref, digest), id: local.id },
+      };
+    }
+  }
+}
+
+/** After the registry answered: every node pulls the digest and must end up with the same ID. */
+export function announceResolved(ref: ImageReference, resolved: ResolvedTag): ImageAnnouncement {
+  const pinned = pinnedString(ref, resolved.digest);
+  return resolved.id === undefined ? { ref: pinned } : { ref: pinned, id: resolved.id };
+}
+
+export type NodeImageStep =
+  | { readonly kind: "use"; readonly id: string }
+  | { readonly kind: "pull"; readonly ref: string }
+  | { readonly kind: "load"; readonly path: string };
+
+/**
+ * What this node does with the announced image, given what its engine has under the announced
+ * ref (or the announced ID). A local copy of the tag with another ID is never used.
+ */
+export function nodeImageStep(
+  image: ImageAnnouncement,
+  local: LocalImage | undefined,
+  policy: PullPolicy,
+  node: string,
+  given: string,
+): NodeImageStep {
+  if (local !== undefined && (image.id === undefined || local.id === image.id)) return { kind: "use", id: local.id };
+  if (image.archive !== undefined) return { kind: "load", path: image.archive };
+  const pinned = isPinned(image.ref);
+  if (pinned && policy !== "never") return { kind: "pull", ref: image.ref };
+  if (local !== undefined && image.id !== undefined) throw differentImage(node, given, local.id, image.id);
+  throw missingImage(
+    node,
+    given,
+    policy === "never" ? "--pull=never" : "it is in no registry (built or loaded on the master's node)",
+  );
+}
+
+/** After a pull or a load: the ID this node got must be the job's. */
+export function checkImageId(image: ImageAnnouncement, got: string, node: string, given: string): void {
+  if (image.id !== undefined && got !== image.id) throw differentImage(node, given, got, image.id);
+}
+
+function isPinned(ref: string): boolean {
+  const at = ref.lastIndexOf("@");
+  return at > 0 && isDigest(ref.slice(at + 1));
+}
+
+/** The digest under which this repository's copy was pulled, if it was pulled from it. */
+function digestOf(local: LocalImage, ref: ImageReference): string | undefined {
+  const repo = repositoryName(ref);
+  for (const entry of local.repoDigests) {
+    const at = entry.lastIndexOf("@");
+    if (at < 0) continue;
+    // docker prints Hub repositories short (`ubuntu@sha256:…`); compare the qualified names.
+    const name = entry.slice(0, at);
+    if (name === repo || qualify(name) === repo) return entry.slice(at + 1);
+  }
+  return undefined;
+}
+
+function qualify(name: string): string {
+  const first = name.split("/")[0] ?? "";
+  const hasDomain = name.includes("/") && (/[.:]/.test(first) || first === "localhost");
+  if (hasDomain) return name;
+  return `docker.io/${name.includes("/") ? name : `library/${name}`}`;
+}
+
+const short = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
+
+function missingImage(node: string, given: string, why: string): UserError {
+  return new UserError("image-missing", `${node} does not have the image ${given} (${why})`, {
+    hint: `load it on every node (docker load), push it to a registry and name it there, or stage it ahead with \`srun srun-docker pull ${given}\``,
+  });
+}
+
+function differentImage(node: string, given: string, got: string, want: string): UserError {
+  return new UserError(
+    "image-differs",
+    `${node} has a different image for ${given} (${short(got)}) than the job runs (${short(want)})`,
+    {
+      hint: "run the same build on every node: push it to a registry and name it there, or load one archive on every node",
+    },
+  );
+}
