@@ -58,14 +58,20 @@ beforeAll(async () => {
       return fail(404, "manifest for reg:5000/team/missing:1.2 not found: manifest unknown: manifest unknown");
     if (which === "unreachable") return fail(500, 'Get "https://reg:5000/v2/": dial tcp: lookup reg: no such host');
     res.writeHead(200, { "Content-Type": "application/json" });
-    if (which === "app") return void (await trickle(res, `${STREAM}\r\n`), res.end());
+    if (which === "app") {
+      await trickle(res, `${STREAM}\r\n`);
+      return void res.end();
+    }
     if (which === "uptodate")
       return void res.end(`{"status":"Digest: ${DIGEST}"}\n{"status":"Status: Image is up to date for x"}\n`);
     if (which === "nospace") {
       const error = "failed to register layer: write /var/lib/docker/x: no space left on device";
       return void res.end(`${STREAM.split("\r\n")[1]}\n{"errorDetail":{"message":"${error}"},"error":"${error}"}\n`);
     }
-    if (which === "cut") return void (res.write(`${STREAM.split("\r\n")[0]}\n`), setTimeout(() => res.destroy(), 20));
+    if (which === "cut") {
+      res.write(`${STREAM.split("\r\n")[0]}\n`);
+      return void setTimeout(() => res.destroy(), 20);
+    }
     res.write(`${STREAM.split("\r\n")[0]}\n`); // "slow": never ends
     open.add(res);
     res.on("close", () => open.delete(res));
