@@ -30,8 +30,6 @@ export interface AuthFile {
   readonly credsStore: string | undefined;
 }
 
-export const EMPTY_AUTH_FILE: AuthFile = { auths: {}, credHelpers: {}, credsStore: undefined };
-
 /** config.json or auth.json; a file that is no JSON object is an error naming it. */
 export function parseAuthFile(text: string, file: string): AuthFile {
   let parsed: unknown;

@@ -1,0 +1,30 @@
+import { expect, test } from "vitest";
+import { hasDigest, parseImageInspect, repoDigestFor } from "./image-inspect.js";
+import { parseImageReference } from "./image-reference.js";
+
+const A = `sha256:${"a".repeat(64)}`;
+const B = `sha256:${"b".repeat(64)}`;
+
+test.each<[string, object | undefined]>([
+  [JSON.stringify({ Id: "sha256:1", RepoDigests: [`ubuntu@${A}`] }), { id: "sha256:1", repoDigests: [`ubuntu@${A}`] }],
+  [JSON.stringify([{ Id: "2", RepoDigests: null }]), { id: "sha256:2", repoDigests: [] }],
+  [JSON.stringify({ Id: "sha256:3", RepoDigests: [1, `x@${A}`] }), { id: "sha256:3", repoDigests: [`x@${A}`] }],
+  ["[]", undefined],
+  ["{}", undefined],
+  ["nope", undefined],
+])("parseImageInspect(%s)", (json, expected) => expect(parseImageInspect(json)).toEqual(expected));
+
+test("repoDigestFor: docker's short Hub names and podman's long ones are the same repository", () => {
+  const image = { id: "sha256:1", repoDigests: [`reg:5000/other@${B}`, `ubuntu@${A}`, "not a reference!"] };
+  expect(repoDigestFor(image, parseImageReference("docker.io/library/ubuntu:22.04"))).toBe(A);
+  expect(
+    repoDigestFor({ id: "x", repoDigests: [`docker.io/library/ubuntu@${A}`] }, parseImageReference("ubuntu")),
+  ).toBe(A);
+  expect(repoDigestFor(image, parseImageReference("reg:5000/team/app"))).toBeUndefined();
+});
+
+test("hasDigest: this digest, from this repository", () => {
+  const image = { id: "sha256:1", repoDigests: [`reg:5000/team/app@${A}`, `reg:5000/other@${B}`] };
+  const ref = parseImageReference("reg:5000/team/app:1");
+  expect([hasDigest(image, ref, A), hasDigest(image, ref, B)]).toEqual([true, false]);
+});

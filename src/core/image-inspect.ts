@@ -1,0 +1,51 @@
+import { type ImageReference, parseImageReference, repositoryName } from "./image-reference.js";
+
+/**
+ * What an engine knows of a local image: its ID and the registry digests it was pulled by.
+ * dockerd's `GET /images/<name>/json` and podman's `image inspect` agree on these two fields.
+ */
+export interface LocalImage {
+  readonly id: string;
+  /** `reg:5000/team/app@sha256:…` (docker writes Docker Hub's short: `ubuntu@sha256:…`). */
+  readonly repoDigests: readonly string[];
+}
+
+/** One inspect object (docker) or the first of an array (podman); undefined when it is neither. */
+export function parseImageInspect(json: string): LocalImage | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const image = (Array.isArray(parsed) ? parsed[0] : parsed) as { Id?: unknown; RepoDigests?: unknown } | undefined;
+  if (typeof image !== "object" || image === null || typeof image.Id !== "string") return undefined;
+  const digests = Array.isArray(image.RepoDigests) ? image.RepoDigests.filter((d) => typeof d === "string") : [];
+  return { id: image.Id.startsWith("sha256:") ? image.Id : `sha256:${image.Id}`, repoDigests: digests };
+}
+
+/** The digest the image was pulled by from `ref`'s repository, if it was. */
+export function repoDigestFor(image: LocalImage, ref: ImageReference): string | undefined {
+  const wanted = repositoryName(ref);
+  for (const entry of image.repoDigests) {
+    try {
+      const parsed = parseImageReference(entry);
+      if (parsed.digest !== undefined && repositoryName(parsed) === wanted) return parsed.digest;
+    } catch {
+      // An entry the engine wrote that is no reference: not this one.
+    }
+  }
+  return undefined;
+}
+
+/** Whether the local image is the one `digest` names in `ref`'s repository (`--pull=missing` with a pin). */
+export function hasDigest(image: LocalImage, ref: ImageReference, digest: string): boolean {
+  return image.repoDigests.some((entry) => {
+    try {
+      const parsed = parseImageReference(entry);
+      return parsed.digest === digest && repositoryName(parsed) === repositoryName(ref);
+    } catch {
+      return false;
+    }
+  });
+}

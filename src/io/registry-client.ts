@@ -1,0 +1,223 @@
+/**
+ * Resolves an image's tag to the digest `docker pull` would get, from the registry itself
+ * (the Distribution API over Node's https): HEAD the manifest with every kind docker accepts,
+ * answer a 401 the way it asks (a bearer token from its realm, or basic auth), read
+ * `Docker-Content-Digest` (or hash the manifest when a registry leaves it out). A busy
+ * registry (429, 5xx) or a reset connection is asked again after a back-off; everything
+ * else fails at once, as data. Never logs a credential or a token.
+ */
+import { createHash } from "node:crypto";
+import { type ImageReference, isDigest, registryApiHost } from "../core/image-reference.js";
+import { classifyNetworkError, classifyRegistryStatus, isRetryable, type PullFailure } from "../core/pull-failure.js";
+import type { RegistryAuth } from "../core/registry-auth.js";
+import { parseAuthChallenges, readToken, refreshTokenForm, tokenRequestUrl } from "../core/registry-challenge.js";
+import { isSchema1, MANIFEST_ACCEPT, manifestPath, mediaTypeOf } from "../core/registry-manifest.js";
+import { type BackoffPolicy, nextRetryDelayMs, parseRetryAfter, REGISTRY_BACKOFF } from "../core/retry-backoff.js";
+import { type RegistryResponse, type SendRegistryRequest, sendRegistryRequest } from "./registry-http.js";
+import type { RegistryTrust } from "./registry-tls.js";
+import { realTimers, sleep, type Timers } from "./timers.js";
+
+export interface ResolveOptions {
+  readonly auth: RegistryAuth;
+  readonly trust: RegistryTrust;
+  /** http:// instead of https:// (a registry the engine is told is insecure). */
+  readonly plainHttp?: boolean;
+  readonly timers?: Timers;
+  /** In [0, 1), for the back-off's jitter. */
+  readonly random?: () => number;
+  /** Wall-clock ms, for a `Retry-After` given as a date. */
+  readonly epochNow?: () => number;
+  readonly policy?: BackoffPolicy;
+  readonly requestTimeoutMs?: number;
+  /** On the timers' clock: a resolution still going then fails with `timeout`. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+  readonly send?: SendRegistryRequest;
+  /** `--debug` lines: requests and statuses, never a header's value. */
+  readonly debug?: (line: string) => void;
+}
+
+export type ResolveResult =
+  | { readonly kind: "resolved"; readonly digest: string; readonly mediaType: string; readonly attempts: number }
+  | { readonly kind: "failed"; readonly failure: PullFailure; readonly attempts: number };
+
+type Step =
+  | { readonly kind: "done"; readonly digest: string; readonly mediaType: string }
+  | { readonly kind: "failed"; readonly failure: PullFailure; readonly retryAfterMs?: number | undefined };
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export async function resolveImageDigest(ref: ImageReference, options: ResolveOptions): Promise<ResolveResult> {
+  const timers = options.timers ?? realTimers;
+  const random = options.random ?? Math.random;
+  const policy = options.policy ?? REGISTRY_BACKOFF;
+  const session = createSession(ref, options, timers);
+  for (let attempt = 1; ; attempt++) {
+    const step = await session.resolveOnce();
+    if (step.kind === "done")
+      return { kind: "resolved", digest: step.digest, mediaType: step.mediaType, attempts: attempt };
+    const failed = { kind: "failed", failure: step.failure, attempts: attempt } as const;
+    if (!isRetryable(step.failure) || options.signal?.aborted) return failed;
+    const delay = nextRetryDelayMs({
+      attempt,
+      policy,
+      random: random(),
+      retryAfterMs: step.retryAfterMs,
+      nowMs: timers.now(),
+      deadlineMs: options.deadline,
+    });
+    if (delay === undefined) return failed;
+    options.debug?.(`registry ${ref.domain}: ${step.failure.detail}; try ${attempt + 1} in ${delay} ms`);
+    await sleep(delay, timers);
+  }
+}
+
+function createSession(ref: ImageReference, options: ResolveOptions, timers: Timers) {
+  const send = options.send ?? sendRegistryRequest;
+  const base = `${options.plainHttp ? "http" : "https"}://${registryApiHost(ref)}`;
+  const manifestUrl = new URL(`${base}${manifestPath(ref)}`);
+  const loggedIn = options.auth.kind !== "anonymous";
+  let authorization: string | undefined;
+
+  async function call(
+    method: "GET" | "HEAD" | "POST",
+    url: URL,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<RegistryResponse | Step> {
+    const left = options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - timers.now();
+    if (left <= 0) return { kind: "failed", failure: { kind: "timeout", detail: `${method} ${url.host}` } };
+    options.debug?.(`> ${method} ${url.origin}${url.pathname}`);
+    try {
+      const response = await send({
+        url,
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        trust: options.trust,
+        timeoutMs: Math.max(1, Math.min(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, left)),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      options.debug?.(`< ${response.status} ${method} ${url.pathname}`);
+      return response;
+    } catch (error) {
+      const { code, message } = error as { code?: string; message?: string };
+      return { kind: "failed", failure: classifyNetworkError(code, message ?? String(error)) };
+    }
+  }
+
+  function statusFailure(response: RegistryResponse): Step {
+    const failure = classifyRegistryStatus(response.status, response.body.toString("utf8"));
+    const retryAfter = response.headers["retry-after"];
+    return { kind: "failed", failure, retryAfterMs: parseRetryAfter(retryAfter, (options.epochNow ?? Date.now)()) };
+  }
+
+  /** The Authorization header a 401's challenges ask for, or why there is none. */
+  async function authorize(challenges: readonly string[]): Promise<string | Step> {
+    const parsed = parseAuthChallenges(challenges);
+    const bearer = parsed.find((c) => c.scheme === "bearer");
+    const auth = options.auth;
+    if (bearer !== undefined) {
+      const url = tokenRequestUrl(bearer, ref.path);
+      if (url === undefined)
+        return unauthorized(`the registry's token realm is unusable (${bearer.params.realm ?? "none"})`);
+      const response =
+        auth.kind === "identity-token"
+          ? await call(
+              "POST",
+              new URL(url.origin + url.pathname),
+              { "Content-Type": "application/x-www-form-urlencoded" },
+              refreshTokenForm(bearer, ref.path, auth.token),
+            )
+          : await call("GET", url, auth.kind === "basic" ? { Authorization: basicHeader(auth) } : {});
+      if (!("status" in response)) return response;
+      if (response.status !== 200) {
+        const step = statusFailure(response);
+        if (step.kind !== "failed") return step;
+        return { ...step, failure: { ...step.failure, detail: `token server ${url.host}: ${step.failure.detail}` } };
+      }
+      const token = readToken(response.body.toString("utf8"));
+      if (token === undefined) return unauthorized(`the token server ${url.host} answered without a token`);
+      return `Bearer ${token}`;
+    }
+    if (parsed.some((c) => c.scheme === "basic")) {
+      if (auth.kind === "basic") return basicHeader(auth);
+      return unauthorized(
+        auth.kind === "anonymous"
+          ? "the registry asks for a user and password, and there is no login for it"
+          : "the registry asks for a user and password, and the login is a token",
+      );
+    }
+    return unauthorized(`HTTP 401 without a challenge to answer (${parsed.map((c) => c.scheme).join(", ") || "none"})`);
+  }
+
+  function unauthorized(detail: string): Step {
+    return { kind: "failed", failure: { kind: "unauthorized", detail, status: 401 } };
+  }
+
+  async function manifest(method: "GET" | "HEAD"): Promise<RegistryResponse | Step> {
+    const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT };
+    if (authorization !== undefined) headers.Authorization = authorization;
+    return call(method, manifestUrl, headers);
+  }
+
+  async function resolveOnce(): Promise<Step> {
+    let response = await manifest("HEAD");
+    if ("status" in response && response.status === 401 && authorization === undefined) {
+      const answer = await authorize(response.challenges);
+      if (typeof answer !== "string") return answer;
+      authorization = answer;
+      response = await manifest("HEAD");
+    }
+    if (!("status" in response)) return response;
+    if (response.status === 200) return readDigest(response);
+    // A HEAD's error has no body: a GET's tells an unknown tag from an unknown repository,
+    // and says why a login was refused. (A busy registry is not asked twice.)
+    const bodiless = response.status >= 400 && response.status < 500 && response.status !== 429;
+    const full = bodiless ? await manifest("GET") : response;
+    if (!("status" in full)) return full;
+    const step = statusFailure(full);
+    if (step.kind === "failed" && step.failure.kind === "unauthorized") {
+      const how = loggedIn ? "with your login" : "without a login";
+      return { ...step, failure: { ...step.failure, detail: `${step.failure.detail}, ${how}` } };
+    }
+    return step;
+  }
+
+  async function readDigest(head: RegistryResponse): Promise<Step> {
+    let response = head;
+    let digest = headerDigest(head);
+    if (digest === undefined) {
+      const got = await manifest("GET");
+      if (!("status" in got)) return got;
+      if (got.status !== 200) return statusFailure(got);
+      response = got;
+      digest = headerDigest(got) ?? `sha256:${createHash("sha256").update(got.body).digest("hex")}`;
+    }
+    const mediaType = mediaTypeOf(response.headers["content-type"]);
+    if (isSchema1(mediaType)) {
+      return {
+        kind: "failed",
+        failure: { kind: "other", detail: `${mediaType} is a schema 1 manifest, which docker no longer runs` },
+      };
+    }
+    if (ref.digest !== undefined && digest !== ref.digest) {
+      return {
+        kind: "failed",
+        failure: { kind: "other", detail: `the registry answered ${digest} for ${ref.digest}` },
+      };
+    }
+    return { kind: "done", digest, mediaType };
+  }
+
+  return { resolveOnce };
+}
+
+function headerDigest(response: RegistryResponse): string | undefined {
+  const value = response.headers["docker-content-digest"];
+  return typeof value === "string" && isDigest(value.trim()) ? value.trim() : undefined;
+}
+
+function basicHeader(auth: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, "utf8").toString("base64")}`;
+}
