@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { announceResolved, checkImageId, type LocalImage, masterImageStep, nodeImageStep } from "./image-plan.js";
+import type { LocalImage } from "./image-inspect.js";
+import { announceResolved, checkImageId, masterImageStep, nodeImageStep } from "./image-plan.js";
 import { parseImageSource } from "./image-reference.js";
 
 const D1 = `sha256:${"1".repeat(64)}`;

@@ -5,16 +5,10 @@
 // Pure: io inspects, asks the registry, pulls and loads.
 
 import { UserError } from "./errors.js";
-import { type ImageReference, type ImageSource, isDigest, pinnedString, repositoryName } from "./image-reference.js";
+import { type LocalImage, repoDigestFor } from "./image-inspect.js";
+import { type ImageReference, type ImageSource, isDigest, pinnedString } from "./image-reference.js";
 import type { PullPolicy } from "./pull-options.js";
 import type { ImageAnnouncement } from "./rendezvous-protocol.js";
-
-/** What a node's engine has under a name: the image ID and the registry digests it was pulled as. */
-export interface LocalImage {
-  readonly id: string;
-  /** `repo@sha256:…` entries (docker's RepoDigests); empty for a locally built or loaded image. */
-  readonly repoDigests: readonly string[];
-}
 
 /** The registry's answer for a tag: the manifest digest to pull, and the image ID it gives when known. */
 export interface ResolvedTag {
@@ -52,7 +46,7 @@ export function masterImageStep(
         if (ref.digest !== undefined) return { kind: "announce", image: { ref: pinnedString(ref, ref.digest) } };
         return { kind: "resolve", ref };
       }
-      const digest = ref.digest ?? digestOf(local, ref);
+      const digest = ref.digest ?? repoDigestFor(local, ref);
       // Built or loaded here (no registry digest): the workers must have this very image ID.
       return {
         kind: "announce",
@@ -104,26 +98,6 @@ export function checkImageId(image: ImageAnnouncement, got: string, node: string
 function isPinned(ref: string): boolean {
   const at = ref.lastIndexOf("@");
   return at > 0 && isDigest(ref.slice(at + 1));
-}
-
-/** The digest under which this repository's copy was pulled, if it was pulled from it. */
-function digestOf(local: LocalImage, ref: ImageReference): string | undefined {
-  const repo = repositoryName(ref);
-  for (const entry of local.repoDigests) {
-    const at = entry.lastIndexOf("@");
-    if (at < 0) continue;
-    // docker prints Hub repositories short (`ubuntu@sha256:…`); compare the qualified names.
-    const name = entry.slice(0, at);
-    if (name === repo || qualify(name) === repo) return entry.slice(at + 1);
-  }
-  return undefined;
-}
-
-function qualify(name: string): string {
-  const first = name.split("/")[0] ?? "";
-  const hasDomain = name.includes("/") && (/[.:]/.test(first) || first === "localhost");
-  if (hasDomain) return name;
-  return `docker.io/${name.includes("/") ? name : `library/${name}`}`;
 }
 
 const short = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
