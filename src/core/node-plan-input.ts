@@ -1,6 +1,7 @@
 // The facts a node's plan is made from, as core types: io's Identity, UserMaterial and image
 // files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "./container-options.js";
+import type { JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 
 /** The options a node's plan depends on; cli's RunOptions has every one of them. */
@@ -74,4 +75,6 @@ export interface NodePlanInput {
   readonly agentBinary: string | undefined;
   readonly scriptPath: string;
   readonly cwd: string;
+  /** The ports the run settled on (core/port-candidates.ts); default the derived ones (the dry run). */
+  readonly ports?: JobPorts;
 }

@@ -65,6 +65,16 @@ export function planJobPorts(options: Pick<NodePlanOptions, "sshdPort" | "rendez
   return deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
 }
 
+/**
+ * What answers `ssh` in this node's container, from the options alone (its port is chosen
+ * before the plan): the agent for every launcher but srun in agent mode (scripts of the each
+ * launcher may call ssh too); sshd for the ssh launcher in sshd mode; nothing otherwise.
+ */
+export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher">): RemoteService["kind"] | undefined {
+  if (options.remote === "agent") return options.launcher === "srun" ? undefined : "agent";
+  return options.launcher === "ssh" ? "sshd" : undefined;
+}
+
 /** nvidia-smi is asked only when the options, Slurm and the environment say nothing about GPUs. */
 export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: NodeJS.ProcessEnv): boolean {
   if (options.gpus.kind !== "auto") return false;
@@ -79,7 +89,8 @@ export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: Nod
 
 export function planNode(input: NodePlanInput): NodePlan {
   const { options, ctx, identity, material } = input;
-  const ports = planJobPorts(options, ctx);
+  // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
+  const ports = input.ports ?? planJobPorts(options, ctx);
   const gpus = resolveGpus(
     { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
     input.env,
@@ -88,11 +99,9 @@ export function planNode(input: NodePlanInput): NodePlan {
   const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
   const file = (name: string) => joinPath(jobDir, name);
   const legacy = options.sshconfigdir;
-  // Slurm starts every task of the srun launcher itself: nothing in the container serves ssh.
-  const agent = options.remote === "agent" && options.launcher !== "srun";
-  // An sshd runs for the ssh launcher in sshd mode; the agent for every launcher in agent mode
-  // (scripts of the each launcher may call ssh too).
-  const sshd = options.launcher === "ssh" && !agent;
+  const kind = remoteKindOf(options);
+  const agent = kind === "agent";
+  const sshd = kind === "sshd";
   // Generated ssh files exist only for our own sshd, not the old (own sshd config dir) mode.
   const ownSsh = sshd && legacy === undefined;
   const remote: RemoteService | undefined =
