@@ -73,6 +73,7 @@ export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     program: undefined,
     remote: "sshd",
     sources: new Map(),
+    warnings: [],
     ...overrides,
   };
 }

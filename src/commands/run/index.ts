@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
-import { SaidElsewhere, UserError } from "../../core/errors.js";
+import { isFirstTaskOfStep, sayOncePerStep } from "../../core/errors.js";
 import { planNode, shouldCountGpus } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
@@ -25,8 +25,12 @@ import { removeStaleContainers } from "./stale.js";
 import { runWorker } from "./worker.js";
 
 export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
-  if (options.launcher === "srun") return runSrunTask(options, deps);
+  if (options.launcher === "srun") {
+    warnOnce(options, deps, isFirstTaskOfStep(deps.env));
+    return runSrunTask(options, deps);
+  }
   const ctx = resolveContextOnce(options, deps);
+  warnOnce(options, deps, ctx.isMaster);
   const log = createLogger({
     prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`,
     debug: options.debug,
@@ -179,7 +183,11 @@ function resolveContextOnce(options: RunOptions, deps: RunDeps): JobContext {
   try {
     return resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
   } catch (error) {
-    const first = deps.env.SLURM_PROCID === undefined || deps.env.SLURM_PROCID === "0";
-    throw first || !(error instanceof UserError) ? error : new SaidElsewhere(error.exitCode);
+    throw sayOncePerStep(error, deps.env);
   }
+}
+
+/** What the command line makes worth a word (a typo that goes to the script), said by one node. */
+function warnOnce(options: RunOptions, deps: RunDeps, speaks: boolean): void {
+  if (speaks) for (const warning of options.warnings) deps.stderr.write(`srun-docker: warning: ${warning}\n`);
 }
