@@ -100,7 +100,7 @@ export const sshdport: OptionSpec = {
   name: "sshdport",
   value: "<port>",
   description:
-    "container sshd port, never replaced (default: derived from the job id, another if taken); implies --remote=sshd",
+    "container sshd port, used as given (default: derived from the job id, or another if taken); implies --remote=sshd",
 };
 export const remote: OptionSpec = {
   name: "remote",
@@ -145,7 +145,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "rendezvous-port",
     value: "<port>",
-    description: "master's coordination port, never replaced (default: derived from the job id, another if taken)",
+    description: "master's coordination port, used as given (default: derived from the job id, or another if taken)",
   },
   { name: "script-help", legacy: "script_help", description: "pass --help to the script" },
   {
