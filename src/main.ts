@@ -3,7 +3,7 @@
 import { type Command, parseCommandLine } from "./cli/command-line.js";
 import { CONFIG_KEYS } from "./cli/option-specs.js";
 import { parseConfigFile } from "./core/config-file.js";
-import { EXIT_TOOL_FAILURE, renderUserError, SaidElsewhere, UserError } from "./core/errors.js";
+import { EXIT_TOOL_FAILURE, renderUserError, SaidElsewhere, sayOncePerStep, UserError } from "./core/errors.js";
 import { VERSION } from "./version.js";
 
 async function dispatch(command: Command): Promise<number> {
@@ -80,14 +80,22 @@ function agentEntry(argv: string[]): (() => Promise<number>) | undefined {
 }
 
 async function runCli(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  let command: Command;
   try {
     const { readConfigFiles } = await import("./io/config-files.js");
     const layers = (await readConfigFiles(process.env)).map(({ file, text }) =>
       parseConfigFile(file, text, CONFIG_KEYS),
     );
-    return await dispatch(parseCommandLine(argv, process.env, layers));
+    command = parseCommandLine(argv, process.env, layers);
   } catch (error) {
-    return report(error, argv.includes("--debug"));
+    // Every task of an srun step reads the same argv, environment and (shared) config files.
+    return report(sayOncePerStep(error, process.env), debug);
+  }
+  try {
+    return await dispatch(command);
+  } catch (error) {
+    return report(error, debug);
   }
 }
 

@@ -17,6 +17,8 @@ export interface ScanResult {
   readonly values: ReadonlyMap<string, RawValue>;
   /** Unknown options, plain words and everything after `--`, verbatim and in order. */
   readonly rest: readonly string[];
+  /** The unknown options among `rest` that came before our options ended (typos are among them). */
+  readonly unknownOptions: readonly string[];
 }
 
 export interface ScanMode {
@@ -29,6 +31,7 @@ export interface ScanMode {
 export function scanArgv(specs: readonly OptionSpec[], argv: readonly string[], mode: ScanMode): ScanResult {
   const values = new Map<string, RawValue>();
   const rest: string[] = [];
+  const unknownOptions: string[] = [];
   const find = (token: string): OptionSpec | undefined => findSpec(specs, token);
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] ?? "";
@@ -48,6 +51,7 @@ export function scanArgv(specs: readonly OptionSpec[], argv: readonly string[], 
       }
       if (mode.passThrough) {
         rest.push(token);
+        unknownOptions.push(token);
         continue;
       }
       throw usageError(`unknown option \`${token.split("=")[0]}\``, `see \`${mode.helpCommand}\` for the options`);
@@ -70,7 +74,7 @@ export function scanArgv(specs: readonly OptionSpec[], argv: readonly string[], 
     values.set(spec.name, { value: next, origin });
     i++;
   }
-  return { values, rest };
+  return { values, rest, unknownOptions };
 }
 
 function findSpec(specs: readonly OptionSpec[], token: string): OptionSpec | undefined {

@@ -3,7 +3,8 @@ import { describe, expect, test } from "vitest";
 import { UserError } from "../core/errors.js";
 import { parseCommandLine } from "./command-line.js";
 import { renderHelp } from "./help.js";
-import { ASUSER_OPTIONS, RUN_OPTIONS } from "./option-specs.js";
+import { ASUSER_OPTIONS, CONFIG_KEYS, RUN_OPTIONS } from "./option-specs.js";
+import { SETTING_VALUES } from "./setting-values.js";
 
 const kindOf = (argv: string[]): string => parseCommandLine(argv, {}).kind;
 
@@ -59,6 +60,33 @@ describe("parseCommandLine: dispatch", () => {
       value: undefined,
       source: "default",
     });
+  });
+
+  test("config refuses a value the run would refuse, with the run's line, exit 2", () => {
+    const file = "/home/u/.config/srun-docker/config.toml";
+    const layers = [{ source: file, values: { timeout: "soon" } }];
+    const asConfig = (() => {
+      try {
+        return parseCommandLine(["config"], {}, layers);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(asConfig).toBeInstanceOf(UserError);
+    expect(asConfig).toMatchObject({
+      exitCode: 2,
+      message: `\`timeout\` in ${file} expects an integer from 1 to 86400, got \`soon\``,
+    });
+    expect(() => parseCommandLine(["--container=i", "--script=s"], {}, layers)).toThrow(
+      (asConfig as UserError).message,
+    );
+    expect(() => parseCommandLine(["config"], { SRUN_DOCKER_REMOTE: "telnet" })).toThrow(
+      "`SRUN_DOCKER_REMOTE` expects one of agent|sshd, got `telnet`",
+    );
+  });
+
+  test("every setting a config file may hold is checked by a converter", () => {
+    expect(Object.keys(SETTING_VALUES).sort()).toEqual([...CONFIG_KEYS].sort());
   });
 
   test.each<[string[], string]>([

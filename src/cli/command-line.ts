@@ -5,6 +5,7 @@ import { type HelpTopic, renderHelp } from "./help.js";
 import { ASUSER_OPTIONS, type OptionSpec, RUN_OPTIONS } from "./option-specs.js";
 import { type RawValue, toFlag } from "./option-values.js";
 import { parseRunArgs, type RunOptions } from "./options.js";
+import { checkSettings } from "./setting-values.js";
 import {
   type AsuserOptions,
   type CleanOptions,
@@ -114,12 +115,19 @@ function isSet(raw: RawValue | undefined): boolean {
   return raw !== undefined && toFlag(raw);
 }
 
-/** The configurable settings as env and config files leave them (the command line aside). */
+/**
+ * The configurable settings as env and config files leave them (the command line aside), each
+ * checked as the run checks it: a value the run would refuse is the same usage error here.
+ */
 export function effectiveSettings(env: NodeJS.ProcessEnv, layers: readonly ConfigLayer[]): ConfigSetting[] {
   const specs = [...RUN_OPTIONS, ...ASUSER_OPTIONS].filter(
     (spec, index, all) => spec.configurable && all.findIndex((other) => other.name === spec.name) === index,
   );
   const values = layerValues(specs, new Map(), env, layers);
+  checkSettings(
+    values,
+    specs.map((spec) => spec.name),
+  );
   return specs.map((spec) => ({
     name: spec.name,
     value: values.get(spec.name)?.value,

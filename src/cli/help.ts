@@ -24,9 +24,10 @@ Commands:
   hostlist    expand or compress Slurm hostlists
   doctor      check this node: engine, image, home permissions, ports, GPUs
   clean       remove your stale srun-docker containers
-  config      print the effective settings and where each came from
+  config      print the effective settings and where each came from (checked)
 
-Any other --x=y, and everything after --, is passed to the script verbatim.
+Any other --x=y, and everything after --, is passed to the script verbatim
+(one typo away from --container, --script, ... it gets a warning too).
 Options are written --opt=value (or --opt value); old names with _ still work.
 Options marked (*) may also be set with SRUN_DOCKER_<NAME> or in
 /etc/srun-docker/config.toml and ~/.config/srun-docker/config.toml.

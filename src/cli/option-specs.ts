@@ -113,7 +113,8 @@ export const sshconfigdir: OptionSpec = {
 export const sshdport: OptionSpec = {
   name: "sshdport",
   value: "<port>",
-  description: "container sshd port (default: derived from the job id); implies --remote=sshd",
+  description:
+    "container sshd port, used as given (default: derived from the job id, or another if taken); implies --remote=sshd",
 };
 export const remote: OptionSpec = {
   name: "remote",
@@ -158,7 +159,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "rendezvous-port",
     value: "<port>",
-    description: "master's coordination port (default: derived from the job id)",
+    description: "master's coordination port, used as given (default: derived from the job id, or another if taken)",
   },
   { name: "script-help", legacy: "script_help", description: "pass --help to the script" },
   {

@@ -99,6 +99,26 @@ describe("parseRunArgs: pass-through to the script", () => {
   test("a value option takes an unknown option as its value", () => {
     expect(run("--dockopts", "--ipc=host").dockopts).toEqual(["--ipc=host"]);
   });
+
+  test("a likely typo of one of our options still goes to the script, with a warning", () => {
+    const options = run("--dockpots=--ipc=host", "--lr=0.1", "--envlsit", "--", "--containr=x");
+    expect(options.scriptArgs).toEqual(["--dockpots=--ipc=host", "--lr=0.1", "--envlsit", "--containr=x"]);
+    // After `--` everything is the script's own: nothing to warn about there.
+    expect(options.warnings).toEqual([
+      "`--dockpots=--ipc=host` is passed to the script; did you mean `--dockopts`?",
+      "`--envlsit` is passed to the script; did you mean `--envlist`?",
+    ]);
+    expect(run("--epochs=3").warnings).toEqual([]);
+  });
+
+  test("a missing --script with a typo of it says what was meant", () => {
+    expect(() => parseRunArgs(["--container=img", "--sript=job.sh"], {})).toThrow(
+      expect.objectContaining({
+        message: "`--script` is required",
+        hint: "`--sript=job.sh` would go to the script; did you mean `--script=job.sh`?",
+      }),
+    );
+  });
 });
 
 describe("parseRunArgs: layering", () => {

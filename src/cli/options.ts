@@ -2,26 +2,13 @@ import type { ConfigLayer } from "../core/config-file.js";
 import type { LimitsMode, PidsLimit } from "../core/container-limits.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 import { usageError } from "../core/errors.js";
+import { describeNearMiss, findNearMisses, type NearMiss } from "../core/near-miss.js";
 import type { PullOptions } from "../core/pull-options.js";
 import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { RUN_OPTIONS } from "./option-specs.js";
-import {
-  type RawValue,
-  toDockopts,
-  toEnum,
-  toEnvNames,
-  toFlag,
-  toGpuMode,
-  toHostlist,
-  toInteger,
-  toMemlock,
-  toMountPaths,
-  toNonEmptyText,
-  toPidsLimit,
-  toPort,
-  toShmSize,
-} from "./option-values.js";
+import { type RawValue, toFlag, toHostlist, toInteger, toNonEmptyText, toPort } from "./option-values.js";
 import { readPullOptions } from "./pull-options.js";
+import { SETTING_VALUES as SETTING } from "./setting-values.js";
 
 export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
 export type Launcher = "ssh" | "each" | "srun";
@@ -68,10 +55,12 @@ export interface RunOptions extends ContainerOptions {
   /** `--limits`: whether the container is held to what Slurm allocated on the node. */
   readonly limits: LimitsMode;
   readonly pidsLimit: PidsLimit;
-  /** `--pull`, `--pull-once`, `--pull-timeout` (parsed; the run does not pull yet). */
+  /** `--pull`, `--pull-once`, `--pull-timeout`. */
   readonly pull: PullOptions;
   /** Where each option's value came from (for `srun-docker config` and `--debug`). */
   readonly sources: ReadonlyMap<string, OptionSource>;
+  /** What the master says before the run, once (a likely typo that goes to the script). */
+  readonly warnings: readonly string[];
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 120;
@@ -96,23 +85,23 @@ export function required(values: LayeredValues, name: string, example: string): 
 /** The container options both the orchestrator and `asuser` take. */
 export function readContainerOptions(values: LayeredValues): ContainerOptions {
   const nvdock2 = flag(values, "nvdock2");
-  const gpuRuntime = optional(values, "gpu-runtime", (raw) => toEnum(raw, ["docker", "nvidia"] as const));
+  const gpuRuntime = optional(values, "gpu-runtime", SETTING["gpu-runtime"]);
   if (nvdock2 && gpuRuntime === "docker") {
     throw usageError("`--nvdock2` and `--gpu-runtime=docker` contradict each other", "keep one of them");
   }
   return {
     container: required(values, "container", "--container=IMAGE, e.g. --container=ubuntu:22.04"),
     dockname: optional(values, "dockname", toNonEmptyText),
-    datamnts: optional(values, "datamnts", toMountPaths) ?? [],
-    dockopts: optional(values, "dockopts", toDockopts) ?? [],
+    datamnts: optional(values, "datamnts", SETTING.datamnts) ?? [],
+    dockopts: optional(values, "dockopts", SETTING.dockopts) ?? [],
     privileged: flag(values, "privileged"),
-    ibdevices: flag(values, "ibdevices"),
-    envlist: optional(values, "envlist", toEnvNames) ?? [],
-    gpus: optional(values, "gpus", toGpuMode) ?? { kind: "auto" },
+    ibdevices: optional(values, "ibdevices", SETTING.ibdevices) ?? false,
+    envlist: optional(values, "envlist", SETTING.envlist) ?? [],
+    gpus: optional(values, "gpus", SETTING.gpus) ?? { kind: "auto" },
     gpuRuntime: nvdock2 ? "nvidia" : (gpuRuntime ?? "docker"),
-    runtime: optional(values, "runtime", (raw) => toEnum(raw, ["docker", "podman"] as const)) ?? "docker",
-    memlock: optional(values, "memlock", toMemlock) ?? { kind: "unlimited" },
-    shmSize: optional(values, "shm-size", toShmSize) ?? DEFAULT_SHM_SIZE,
+    runtime: optional(values, "runtime", SETTING.runtime) ?? "docker",
+    memlock: optional(values, "memlock", SETTING.memlock) ?? { kind: "unlimited" },
+    shmSize: optional(values, "shm-size", SETTING["shm-size"]) ?? DEFAULT_SHM_SIZE,
     dryRun: flag(values, "dry-run"),
     debug: flag(values, "debug"),
   };
@@ -129,9 +118,12 @@ export function parseRunArgs(
 ): RunOptions {
   const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
   const values = layerValues(RUN_OPTIONS, scan.values, env, layers);
+  const misses = findNearMisses(scan.unknownOptions);
+  requireOrSuggest(values, "container", misses);
   const base = readContainerOptions(values);
-  const launcher = optional(values, "launcher", (raw) => toEnum(raw, ["ssh", "each", "srun"] as const)) ?? "ssh";
+  const launcher = optional(values, "launcher", SETTING.launcher) ?? "ssh";
   const program = launcher === "srun" && values.get("script") === undefined ? readProgram(scan.rest) : undefined;
+  if (program === undefined) requireOrSuggest(values, "script", misses);
   const script = program?.[0] ?? required(values, "script", "--script=PATH, e.g. --script=./job.sh");
   const scriptHelp = flag(values, "script-help");
   const nodelist = optional(values, "nodelist", toHostlist);
@@ -156,7 +148,7 @@ export function parseRunArgs(
       "give them different ports, or leave one out",
     );
   }
-  const sshconfigdir = optional(values, "sshconfigdir", toNonEmptyText);
+  const sshconfigdir = optional(values, "sshconfigdir", SETTING.sshconfigdir);
   return {
     ...base,
     script,
@@ -169,14 +161,24 @@ export function parseRunArgs(
     sshdPort,
     rendezvousPort,
     scriptHelp,
-    timeoutSeconds: optional(values, "timeout", (raw) => toInteger(raw, 1, 86_400)) ?? DEFAULT_TIMEOUT_SECONDS,
+    timeoutSeconds: optional(values, "timeout", SETTING.timeout) ?? DEFAULT_TIMEOUT_SECONDS,
     launcher,
     remote: readRemote(values, sshconfigdir, sshdPort),
-    limits: optional(values, "limits", (raw) => toEnum(raw, ["slurm", "none"] as const)) ?? "slurm",
-    pidsLimit: optional(values, "pids-limit", toPidsLimit) ?? { kind: "default" },
+    limits: optional(values, "limits", SETTING.limits) ?? "slurm",
+    pidsLimit: optional(values, "pids-limit", SETTING["pids-limit"]) ?? { kind: "default" },
     pull: readPullOptions(values),
     sources: values.sources,
+    warnings: misses.map(describeNearMiss),
   };
+}
+
+/** A required option that is missing while a typo of it went to the script: say so. */
+function requireOrSuggest(values: LayeredValues, name: string, misses: readonly NearMiss[]): void {
+  const miss = misses.find((m) => m.option === name);
+  if (values.get(name) !== undefined || miss === undefined) return;
+  const eq = miss.token.indexOf("=");
+  const meant = eq < 0 ? `--${name}` : `--${name}${miss.token.slice(eq)}`;
+  throw usageError(`\`--${name}\` is required`, `\`${miss.token}\` would go to the script; did you mean \`${meant}\`?`);
 }
 
 /**
@@ -189,7 +191,7 @@ export function readRemote(
   sshconfigdir: string | undefined,
   sshdPort: number | undefined,
 ): Remote {
-  const remote = optional(values, "remote", (raw) => toEnum(raw, ["agent", "sshd"] as const));
+  const remote = optional(values, "remote", SETTING.remote);
   const sshdOption = sshconfigdir !== undefined ? "--sshconfigdir" : sshdPort !== undefined ? "--sshdport" : undefined;
   if (sshdOption === undefined) return remote ?? "agent";
   if (remote === "agent" && values.sources.get("remote") === "cli") {

@@ -1,20 +1,15 @@
 import { usageError } from "../core/errors.js";
-import {
-  DEFAULT_PULL_TIMEOUT_SECONDS,
-  MAX_PULL_TIMEOUT_SECONDS,
-  PULL_POLICIES,
-  type PullOptions,
-} from "../core/pull-options.js";
+import { DEFAULT_PULL_TIMEOUT_SECONDS, type PullOptions } from "../core/pull-options.js";
 import type { LayeredValues } from "./argv-scan.js";
-import { toEnum, toFlag, toInteger } from "./option-values.js";
+import { SETTING_VALUES } from "./setting-values.js";
 
 /** `--pull`, `--pull-once`, `--pull-timeout` from the layered values (CLI > env > config files). */
 export function readPullOptions(values: LayeredValues): PullOptions {
   const policyRaw = values.get("pull");
   const onceRaw = values.get("pull-once");
   const timeoutRaw = values.get("pull-timeout");
-  const policy = policyRaw === undefined ? "missing" : toEnum(policyRaw, PULL_POLICIES);
-  const once = onceRaw === undefined ? false : toFlag(onceRaw);
+  const policy = policyRaw === undefined ? "missing" : SETTING_VALUES.pull(policyRaw);
+  const once = onceRaw === undefined ? false : SETTING_VALUES["pull-once"](onceRaw);
   if (once && policy === "never") {
     const origins = [onceRaw?.origin ?? "", policyRaw?.origin ?? ""];
     const where = origins.every((origin) => origin.startsWith("`--")) ? "" : ` (from ${origins.join(" and ")})`;
@@ -27,6 +22,6 @@ export function readPullOptions(values: LayeredValues): PullOptions {
     policy,
     once,
     timeoutSeconds:
-      timeoutRaw === undefined ? DEFAULT_PULL_TIMEOUT_SECONDS : toInteger(timeoutRaw, 1, MAX_PULL_TIMEOUT_SECONDS),
+      timeoutRaw === undefined ? DEFAULT_PULL_TIMEOUT_SECONDS : SETTING_VALUES["pull-timeout"](timeoutRaw),
   };
 }

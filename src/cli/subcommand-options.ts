@@ -2,7 +2,7 @@ import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
 import { layerValues, scanArgv } from "./argv-scan.js";
 import { ASUSER_OPTIONS, type OptionSpec } from "./option-specs.js";
-import { toDockopts, toEnum, toInteger, toNonEmptyText, toPort } from "./option-values.js";
+import { toDockopts, toInteger, toNonEmptyText, toPort } from "./option-values.js";
 import {
   type ContainerOptions,
   flag,
@@ -12,6 +12,7 @@ import {
   readContainerOptions,
   readRemote,
 } from "./options.js";
+import { SETTING_VALUES } from "./setting-values.js";
 import { CLEAN_OPTIONS, DOCTOR_OPTIONS, HOSTLIST_OPTIONS, SSHCONFIG_OPTIONS } from "./subcommand-specs.js";
 
 /** How `asuser` runs its container (run_dock_asuser.sh's modes). */
@@ -89,7 +90,7 @@ function noOperands(rest: readonly string[], name: string): void {
   }
 }
 
-const runtimeOf = (raw: Parameters<typeof toEnum>[0]) => toEnum(raw, ["docker", "podman"] as const);
+const runtimeOf = SETTING_VALUES.runtime;
 
 export function parseAsuserArgs(
   argv: readonly string[],
@@ -139,7 +140,7 @@ export function parseSshconfigArgs(
   const { values, rest } = scan(SSHCONFIG_OPTIONS, argv, env, layers, "sshconfig");
   noOperands(rest, "sshconfig");
   return {
-    sshconfigdir: optional(values, "sshconfigdir", toNonEmptyText),
+    sshconfigdir: optional(values, "sshconfigdir", SETTING_VALUES.sshconfigdir),
     sshdPort: optional(values, "sshdport", toPort),
     dryRun: flag(values, "dry-run"),
     debug: flag(values, "debug"),
@@ -164,10 +165,10 @@ export function parseDoctorArgs(
 ): DoctorOptions {
   const { values, rest } = scan(DOCTOR_OPTIONS, argv, env, layers, "doctor");
   noOperands(rest, "doctor");
-  const sshconfigdir = optional(values, "sshconfigdir", toNonEmptyText);
+  const sshconfigdir = optional(values, "sshconfigdir", SETTING_VALUES.sshconfigdir);
   const sshdPort = optional(values, "sshdport", toPort);
   return {
-    container: optional(values, "container", toNonEmptyText),
+    container: optional(values, "container", SETTING_VALUES.container),
     runtime: optional(values, "runtime", runtimeOf) ?? "docker",
     remote: readRemote(values, sshconfigdir, sshdPort),
     sshconfigdir,

@@ -170,11 +170,14 @@ async function checkPorts(options: DoctorOptions, env: NodeJS.ProcessEnv): Promi
       ok: true,
       detail: `${ports.sshdPort} (${options.remote}) and ${ports.rendezvousPort} (rendezvous) free`,
     };
+  // A derived port someone holds costs nothing: the job falls back to other candidates.
+  if (options.sshdPort === undefined || !busy.includes(options.sshdPort))
+    return { name: "ports", ok: true, detail: `${busy.join(", ")} in use here: a job falls back to other ports` };
   return {
     name: "ports",
     ok: false,
-    detail: `in use: ${busy.join(", ")}`,
-    fix: "pass --sshdport/--rendezvous-port, or find the process holding them",
+    detail: `--sshdport ${options.sshdPort} is in use`,
+    fix: "pick another --sshdport, or drop it to use ports derived from the job id (with fallbacks)",
   };
 }
 

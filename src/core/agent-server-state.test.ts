@@ -23,6 +23,7 @@ const INPUTS = {
   "timed-out": { type: "timed-out" },
   malformed: { type: "malformed", reason: "junk" },
   shutdown: { type: "shutdown" },
+  crowded: { type: "crowded" },
 } satisfies Record<string, ServerInput>;
 type Input = keyof typeof INPUTS;
 
@@ -37,7 +38,8 @@ const handshakeEnds = (timeout: string) => ({
 
 // Every state × input; a missing entry means the input changes nothing there. Only an
 // authentic hello leads out of `challenged` to anything but `dropped`; only `authenticated`
-// leads to `running`; a connection that spawned something is dropped with `spawned`.
+// leads to `running`; a connection that spawned something is dropped with `spawned`. Only a
+// connection still in its handshake can be crowded out.
 const TABLE: Record<Name, Partial<Record<Input, ServerState>>> = {
   challenged: {
     "hello authentic": { phase: "authenticated" },
@@ -48,6 +50,7 @@ const TABLE: Record<Name, Partial<Record<Input, ServerState>>> = {
     ),
     "hello other node": dropped("asked for node9", false, "this is node1, not node9"),
     exec: dropped("exec before authentication"),
+    crowded: dropped("too many connections in their handshake at once"),
     ...handshakeEnds("no valid hello in time"),
   },
   authenticated: {

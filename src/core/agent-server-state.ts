@@ -7,7 +7,8 @@
  *        └───────────────┬───────────────┘                     ▼
  *                        ▼                          dropped, spawned: every process the
  *                     dropped                       command started is killed (HUP, then KILL)
- *      (forged MAC, another node, malformed, closed, timeout)
+ *      (forged MAC, another node, malformed, closed, timeout,
+ *       crowded: too many connections in the handshake at once, this one the oldest of a flood)
  *
  * Only `authenticated` leads to `running`, and only an authentic hello naming this node leads
  * to `authenticated`: a peer that does not hold the job's secret can never cause a spawn.
@@ -43,7 +44,9 @@ export type ServerInput =
   /** A frame that is not allowed here, too long, or not valid. */
   | { type: "malformed"; reason: string }
   /** The server is shutting down. */
-  | { type: "shutdown" };
+  | { type: "shutdown" }
+  /** Too many connections are in their handshake: this one makes room (core/handshake-slots.ts). */
+  | { type: "crowded" };
 
 /** The next state; the same one when the input means nothing where the connection stands. */
 export function nextServerState(state: ServerState, input: ServerInput, thisNode: string): ServerState {
@@ -54,6 +57,8 @@ export function nextServerState(state: ServerState, input: ServerInput, thisNode
           return acceptHello(input.verdict, input.node, thisNode);
         case "exec":
           return dropped("exec before authentication", false);
+        case "crowded":
+          return dropped("too many connections in their handshake at once", false);
         default:
           return endHandshake(state, input);
       }

@@ -47,3 +47,20 @@ export class SaidElsewhere extends Error {
     this.name = "SaidElsewhere";
   }
 }
+
+/**
+ * Under srun every task of the step runs srun-docker: the first one (SLURM_PROCID 0, the
+ * master's task; or the only process, outside srun) speaks for all of them.
+ */
+export function isFirstTaskOfStep(env: NodeJS.ProcessEnv): boolean {
+  return env.SLURM_PROCID === undefined || env.SLURM_PROCID === "" || env.SLURM_PROCID === "0";
+}
+
+/**
+ * A user error that every task of the step meets alike (a missing `--container`: the same argv
+ * and environment everywhere) is printed by the first task only; the others end quietly with
+ * the same exit code, so N nodes do not print N copies.
+ */
+export function sayOncePerStep(error: unknown, env: NodeJS.ProcessEnv): unknown {
+  return error instanceof UserError && !isFirstTaskOfStep(env) ? new SaidElsewhere(error.exitCode) : error;
+}

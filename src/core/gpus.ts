@@ -1,4 +1,4 @@
-import type { GpuMode } from "./container-options.js";
+import type { GpuMode, GpuRuntime } from "./container-options.js";
 
 /**
  * Which GPUs a node's container gets and how many slots (ranks) the node runs.
@@ -94,4 +94,15 @@ function countGpus(
 function fromSlurm(env: NodeJS.ProcessEnv): number | undefined {
   const count = Number(env.SLURM_GPUS_ON_NODE);
   return env.SLURM_GPUS_ON_NODE !== undefined && Number.isInteger(count) && count > 0 ? count : undefined;
+}
+
+/**
+ * With docker's `--gpus` the hook sees the devices, but `docker exec` (the job script) would
+ * not: say which GPUs the container got, as the reference and nvidia-docker2 do. The nvidia
+ * runtime path sets it already.
+ */
+export function visibleDevicesEnv(gpus: GpuPlan, runtime: GpuRuntime): Record<string, string> {
+  const { deviceIds } = gpus;
+  if (runtime !== "docker" || (deviceIds !== "all" && deviceIds.length === 0)) return {};
+  return { NVIDIA_VISIBLE_DEVICES: deviceIds === "all" ? "all" : deviceIds.join(",") };
 }

@@ -2,6 +2,7 @@
 // files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
 import type { LimitFacts, LimitsMode, PidsLimit } from "./container-limits.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "./container-options.js";
+import type { JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 
 /** The options a node's plan depends on; cli's RunOptions has every one of them. */
@@ -79,4 +80,6 @@ export interface NodePlanInput {
   readonly cwd: string;
   /** This task's CPU binding, the node's CPU count and cgroup version; the Slurm variables are in env. */
   readonly cpus: Pick<LimitFacts, "boundCpus" | "onlineCpus"> & { readonly cgroupV2: boolean };
+  /** The ports the run settled on (core/port-candidates.ts); default the derived ones (the dry run). */
+  readonly ports?: JobPorts;
 }

@@ -20,7 +20,7 @@ import {
   type ContainerPlan,
   type MainProcess,
 } from "./docker-args.js";
-import { type GpuPlan, resolveGpus } from "./gpus.js";
+import { type GpuPlan, resolveGpus, visibleDevicesEnv } from "./gpus.js";
 import { buildJobEnv, findMissingEnvlist, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
@@ -68,6 +68,16 @@ export function planJobPorts(options: Pick<NodePlanOptions, "sshdPort" | "rendez
   return deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
 }
 
+/**
+ * What answers `ssh` in this node's container, from the options alone (its port is chosen
+ * before the plan): the agent for every launcher but srun in agent mode (scripts of the each
+ * launcher may call ssh too); sshd for the ssh launcher in sshd mode; nothing otherwise.
+ */
+export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher">): RemoteService["kind"] | undefined {
+  if (options.remote === "agent") return options.launcher === "srun" ? undefined : "agent";
+  return options.launcher === "ssh" ? "sshd" : undefined;
+}
+
 /** nvidia-smi is asked only when the options, Slurm and the environment say nothing about GPUs. */
 export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: NodeJS.ProcessEnv): boolean {
   if (options.gpus.kind !== "auto") return false;
@@ -82,7 +92,8 @@ export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: Nod
 
 export function planNode(input: NodePlanInput): NodePlan {
   const { options, ctx, identity, material } = input;
-  const ports = planJobPorts(options, ctx);
+  // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
+  const ports = input.ports ?? planJobPorts(options, ctx);
   const gpus = resolveGpus(
     { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
     input.env,
@@ -92,11 +103,9 @@ export function planNode(input: NodePlanInput): NodePlan {
   const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
   const file = (name: string) => joinPath(jobDir, name);
   const legacy = options.sshconfigdir;
-  // Slurm starts every task of the srun launcher itself: nothing in the container serves ssh.
-  const agent = options.remote === "agent" && options.launcher !== "srun";
-  // An sshd runs for the ssh launcher in sshd mode; the agent for every launcher in agent mode
-  // (scripts of the each launcher may call ssh too).
-  const sshd = options.launcher === "ssh" && !agent;
+  const kind = remoteKindOf(options);
+  const agent = kind === "agent";
+  const sshd = kind === "sshd";
   // Generated ssh files exist only for our own sshd, not the old (own sshd config dir) mode.
   const ownSsh = sshd && legacy === undefined;
   const remote: RemoteService | undefined =
@@ -235,15 +244,4 @@ function envlistWarnings(envlist: readonly string[], env: NodeJS.ProcessEnv): st
   return [
     `--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`,
   ];
-}
-
-/**
- * With docker's `--gpus` the hook sees the devices, but `docker exec` (the job script) would
- * not: say which GPUs the container got, as the reference and nvidia-docker2 do. The nvidia
- * runtime path sets it already.
- */
-function visibleDevicesEnv(gpus: GpuPlan, runtime: GpuRuntime): Record<string, string> {
-  const { deviceIds } = gpus;
-  if (runtime !== "docker" || (deviceIds !== "all" && deviceIds.length === 0)) return {};
-  return { NVIDIA_VISIBLE_DEVICES: deviceIds === "all" ? "all" : deviceIds.join(",") };
 }

@@ -33,6 +33,9 @@ describe("parse*Message", () => {
     '{"type":"challenge","v":1,"nonce":"xyz"}',
     '{"type":"welcome","mac":"00"}',
     '{"type":"hello"}',
+    '{"type":"remote-port","port":0}',
+    '{"type":"remote-port","port":"20000"}',
+    `{"type":"welcome","mac":"${"0".repeat(64)}","masterPort":70000}`,
   ])("rejects %j as a master message", (line) => {
     expect(parseMasterMessage(line)).toBeUndefined();
   });
@@ -49,6 +52,22 @@ describe("parse*Message", () => {
     const exited = encodeMessage({ type: "exited", exitCode: 137 }).trimEnd();
     expect(parseWorkerMessage(exited)).toEqual({ type: "exited", exitCode: 137 });
     expect(parseMasterMessage(exited)).toBeUndefined();
+  });
+  it("carries the ports: the free candidates in a hello, MASTER_PORT in a welcome, the agreed port", () => {
+    const mac = "0".repeat(64);
+    const nonce = "1".repeat(32);
+    const hello = { type: "hello" as const, node: "n2", rank: 1, nonce, mac, free: [20000, 23456] };
+    expect(parseWorkerMessage(encodeMessage(hello))).toEqual(hello);
+    expect(parseMasterMessage(encodeMessage({ type: "welcome", mac, masterPort: 20002 }))).toEqual({
+      type: "welcome",
+      mac,
+      masterPort: 20002,
+    });
+    const agreed = encodeMessage({ type: "remote-port", port: 23456 });
+    expect(parseMasterMessage(agreed)).toEqual({ type: "remote-port", port: 23456 });
+    expect(parseWorkerMessage(agreed)).toBeUndefined();
+    const many = { ...hello, free: Array.from({ length: 65 }, (_, i) => 20000 + i) };
+    expect(parseWorkerMessage(encodeMessage(many))).toBeUndefined();
   });
   it.each(['{"type":"exited"}', '{"type":"exited","exitCode":-1}', '{"type":"exited","exitCode":1.5}'])(
     "rejects %j as a worker message",

@@ -3,10 +3,14 @@
  * framing. The MACs are computed in io/rendezvous-crypto.ts; the master and worker edges
  * (io/rendezvous-master*.ts, io/rendezvous-worker*.ts) own the sockets.
  *
- * Handshake (both sides prove they hold the per-user secret, bound to this job step):
+ * Handshake (both sides prove they hold the per-user secret, bound to this job step and to the
+ * port the worker connected to, so that a peer on another candidate port cannot relay it):
  *   master → {type:"challenge", v, nonce}
- *   worker → {type:"hello", node, rank, nonce, mac: HMAC(secret, "worker|job|mNonce|wNonce|node")}
- *   master → {type:"welcome", mac: HMAC(secret, "master|job|mNonce|wNonce|node")}
+ *   worker → {type:"hello", node, rank, nonce, free?, mac: HMAC(secret, "worker|job|mNonce|wNonce|node|port")}
+ *   master → {type:"welcome", masterPort?, mac: HMAC(secret, "master|job|mNonce|wNonce|node|port")}
+ * `free` lists the remote-port candidates free on the worker's node (core/port-candidates.ts);
+ * once every worker joined, the master sends {type:"remote-port", port}, the first one free on
+ * every node. `masterPort` is the MASTER_PORT the master chose for the job.
  * Then the worker sends "ready" or "failed", the master "done" or "abort"; both send "ping".
  * With the "each" launcher the master also sends "go" once every worker is ready, and each
  * worker answers "exited" with its own script's code when that ends, then waits for done/abort.
@@ -16,7 +20,7 @@
  */
 import { z } from "zod";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** A longer line is an attack or a bug: the connection is dropped. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -28,10 +32,11 @@ const text = z.string().max(16 * 1024);
 const exitCode = z.int().min(0).max(255);
 const imageId = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const byteCount = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const port = z.int().min(1).max(65_535);
 
 const masterMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("challenge"), v: z.int(), nonce }),
-  z.object({ type: z.literal("welcome"), mac }),
+  z.object({ type: z.literal("welcome"), mac, masterPort: port.optional() }),
   z.object({ type: z.literal("reject"), reason: text }),
   z.object({ type: z.literal("ping") }),
   z.object({ type: z.literal("done"), exitCode }),
@@ -46,10 +51,18 @@ const masterMessage = z.discriminatedUnion("type", [
     /** A `docker save` archive each node loads itself. */
     archive: text.optional(),
   }),
+  z.object({ type: z.literal("remote-port"), port }),
 ]);
 
 const workerMessage = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("hello"), node: nodeName, rank: z.int().min(0), nonce, mac }),
+  z.object({
+    type: z.literal("hello"),
+    node: nodeName,
+    rank: z.int().min(0),
+    nonce,
+    mac,
+    free: z.array(port).max(64).optional(),
+  }),
   z.object({ type: z.literal("ready") }),
   z.object({ type: z.literal("failed"), message: text }),
   z.object({ type: z.literal("ping") }),
@@ -104,6 +117,8 @@ export interface HandshakeInput {
   masterNonce: string;
   workerNonce: string;
   node: string;
+  /** The rendezvous: the port the worker connected to (the agent's MACs have none). */
+  port?: number;
 }
 
 /** Splits a byte stream into lines; reports overflow once a line grows past the limit. */

@@ -3,6 +3,7 @@
  * Pure: io/rendezvous-worker-link.ts feeds it what the socket, the timers and the caller say.
  *
  *   connecting ──challenge──▶ authenticating ──authentic welcome──▶ joined ──go──▶ started
+ *                                                                 (remote-port: joined, with the port)
  *        │                          │                                 │              │
  *        └─────────────┬────────────┘                                 └──────┬───────┘
  *                      ▼                                                     ▼
@@ -29,8 +30,11 @@ export type WorkerState =
   | { phase: "authenticating"; masterNonce: string }
   /** This attempt failed; `timedOut` when the attempt's own timeout ended it. */
   | { phase: "refused"; error: string; timedOut: boolean }
-  /** Authenticated: reports go out, pings both ways; waiting for go or the outcome. */
-  | { phase: "joined" }
+  /**
+   * Authenticated: reports go out, pings both ways; waiting for go or the outcome. `remotePort`
+   * once the master said which port the job's agent or sshd uses (it says so once).
+   */
+  | { phase: "joined"; remotePort?: number }
   /** Go came ("each" launcher); waiting for the outcome. */
   | { phase: "started" }
   | { phase: "settled"; outcome: WorkerOutcome };
@@ -57,6 +61,10 @@ export function nextWorkerState(state: WorkerState, input: WorkerInput): WorkerS
       switch (input.type) {
         case "go":
           return state.phase === "started" ? state : { phase: "started" };
+        case "remote-port":
+          return state.phase === "joined" && state.remotePort === undefined
+            ? { phase: "joined", remotePort: input.port }
+            : state;
         case "done":
           return settled({ kind: "done", exitCode: input.exitCode });
         case "abort":

@@ -32,12 +32,16 @@ export interface AgentConnectionOptions {
   secret: Buffer;
   handshakeTimeoutMs: number;
   timers: Timers;
+  /** The client proved it holds the secret: it no longer counts against the handshake bound. */
+  onAuthenticated?(): void;
   /** Starts the command; called only for an authenticated client's exec. */
   start(request: ExecRequest, handlers: AgentProcessHandlers): AgentProcess;
   log(line: string): void;
 }
 
 export interface AgentConnection {
+  /** Drops a connection still in its handshake to make room for a newer one. */
+  crowdOut(): void;
   /** Ends the connection (server shutdown); resolves once the command's processes are gone. */
   shutdown(): Promise<void>;
   /** Resolves when the connection is closed and, if its client went away, its processes killed. */
@@ -99,6 +103,7 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
         writeControl(socket, FrameType.welcome, {
           mac: computeMac(options.secret, "agent-server", macInput(options.node)),
         });
+        options.onAuthenticated?.();
         return;
       case "running":
         timers.clearTimeout(handshakeTimer);
@@ -215,6 +220,7 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
   writeControl(socket, FrameType.challenge, { v: AGENT_PROTOCOL_VERSION, nonce: serverNonce });
 
   return {
+    crowdOut: () => dispatch({ type: "crowded" }),
     shutdown() {
       dispatch({ type: "shutdown" });
       socket.destroy();

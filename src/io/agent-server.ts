@@ -10,6 +10,7 @@ import { createServer, type Socket } from "node:net";
 import { userInfo } from "node:os";
 import type { ExecRequest } from "../core/agent-messages.js";
 import { buildAgentSpawn, withSessionDefaults } from "../core/agent-spawn-plan.js";
+import { AGENT_HANDSHAKE_LIMIT, createHandshakeSlots } from "../core/handshake-slots.js";
 import { type AgentProcessHandlers, startAgentProcess } from "./agent-process.js";
 import { type AgentConnection, serveAgentConnection } from "./agent-server-connection.js";
 import { runCommand, type Spawn } from "./exec.js";
@@ -34,6 +35,8 @@ export interface AgentServerOptions {
   home?: string;
   /** An unauthenticated connection, or one that sends no command, is dropped after this long. */
   handshakeTimeoutMs?: number;
+  /** Connections in their handshake at once (core/handshake-slots.ts); default AGENT_HANDSHAKE_LIMIT. */
+  maxHandshakes?: number;
   /** Between SIGHUP and SIGKILL for the processes of a client that went away. */
   killGraceMs?: number;
   timers?: Timers;
@@ -80,8 +83,11 @@ export async function runAgentServer(options: AgentServerOptions): Promise<Agent
     );
   };
   const connections = new Set<AgentConnection>();
+  // Another user flooding the port holds a bounded number of connections; the oldest of a
+  // flood makes room for each newcomer, and an authenticated client is never dropped for it.
+  const handshaking = createHandshakeSlots<AgentConnection>(options.maxHandshakes ?? AGENT_HANDSHAKE_LIMIT);
   const server = createServer({ noDelay: true }, (socket: Socket) => {
-    const connection = serveAgentConnection(socket, {
+    const connection: AgentConnection = serveAgentConnection(socket, {
       node: options.node,
       jobKey: options.jobKey,
       secret: options.secret,
@@ -89,9 +95,14 @@ export async function runAgentServer(options: AgentServerOptions): Promise<Agent
       timers,
       start,
       log,
+      onAuthenticated: () => handshaking.release(connection),
     });
     connections.add(connection);
-    void connection.finished.then(() => connections.delete(connection));
+    handshaking.admit(connection, socket.remoteAddress ?? "?")?.crowdOut();
+    void connection.finished.then(() => {
+      connections.delete(connection);
+      handshaking.release(connection);
+    });
   });
   const port = await listenTcp(server, options.port, options.host, "agent");
   let closing: Promise<void> | undefined;

@@ -20,7 +20,8 @@ export type MacRole = "worker" | "master" | "agent-client" | "agent-server";
 
 /** The MAC one side sends; the role prefix stops a reflected MAC from passing as the other's. */
 export function computeMac(secret: Buffer, role: MacRole, input: HandshakeInput): string {
-  const data = [role, input.jobKey, input.masterNonce, input.workerNonce, input.node].join("|");
+  const fields = [role, input.jobKey, input.masterNonce, input.workerNonce, input.node];
+  const data = (input.port === undefined ? fields : [...fields, String(input.port)]).join("|");
   return createHmac("sha256", secret).update(data, "utf8").digest("hex");
 }
 
@@ -29,4 +30,12 @@ export function verifyMac(secret: Buffer, role: MacRole, input: HandshakeInput, 
   const expected = Buffer.from(computeMac(secret, role, input), "hex");
   const got = Buffer.from(received, "hex");
   return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+/**
+ * The seed of a job step's fallback ports (core/port-candidates.ts): every node of the job holds
+ * the secret and derives the same, another user cannot, so cannot take the fallbacks in advance.
+ */
+export function derivePortSeed(secret: Buffer, jobKey: string): string {
+  return createHmac("sha256", secret).update(`ports|${jobKey}`, "utf8").digest("hex").slice(0, 16);
 }

@@ -8,6 +8,7 @@ import {
   createLineDecoder,
   encodeMessage,
   type MasterMessage,
+  PROTOCOL_VERSION,
   parseMasterMessage,
   parseWorkerMessage,
 } from "../core/rendezvous-protocol.js";
@@ -84,7 +85,8 @@ export function handshakeByHand(
       for (const line of decoder.push(chunk).lines) {
         const message = parseMasterMessage(line);
         if (message?.type === "challenge") {
-          const mac = computeMac(secret, "worker", { jobKey, masterNonce: message.nonce, workerNonce, node });
+          const input = { jobKey, masterNonce: message.nonce, workerNonce, node, port };
+          const mac = computeMac(secret, "worker", input);
           socket.write(encodeMessage({ type: "hello", node, rank: 2, nonce: workerNonce, mac }));
         }
         if (message?.type === "welcome") resolve(socket);
@@ -107,15 +109,18 @@ export function fakeMaster(behave: (socket: Socket) => void, port = 0): Promise<
 
 export const sendTo = (socket: Socket, message: MasterMessage) => socket.write(encodeMessage(message));
 
-/** Challenges the peer, then answers every hello with `answer(masterNonce, hello)`. */
-export function onHello(socket: Socket, answer: (masterNonce: string, hello: { nonce: string; node: string }) => void) {
+/** Challenges the peer, then answers every hello with `answer(masterNonce, hello, the port it reached)`. */
+export function onHello(
+  socket: Socket,
+  answer: (masterNonce: string, hello: { nonce: string; node: string }, port: number) => void,
+) {
   const masterNonce = "d".repeat(32);
-  sendTo(socket, { type: "challenge", v: 1, nonce: masterNonce });
+  sendTo(socket, { type: "challenge", v: PROTOCOL_VERSION, nonce: masterNonce });
   const decoder = createLineDecoder();
   socket.on("data", (chunk: Buffer) => {
     for (const line of decoder.push(chunk).lines) {
       const message = parseWorkerMessage(line);
-      if (message?.type === "hello") answer(masterNonce, message);
+      if (message?.type === "hello") answer(masterNonce, message, socket.localPort ?? 0);
     }
   });
 }

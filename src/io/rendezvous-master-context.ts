@@ -7,6 +7,7 @@
  * rendezvous-master-shutdown.ts (farewell, linger, close); rendezvous-master.ts wires them.
  */
 import type { Socket } from "node:net";
+import type { HandshakeSlots } from "../core/handshake-slots.js";
 import type { RendezvousFailure } from "../core/rendezvous-failure.js";
 import { type MasterInput, type MasterState, nextMasterState } from "../core/rendezvous-master-state.js";
 import { encodeMessage, type MasterMessage } from "../core/rendezvous-protocol.js";
@@ -26,6 +27,9 @@ export type MasterEvent =
 export type ReadyResult =
   | { ok: true; workers: ReadyWorker[]; elapsedMs: number }
   | { ok: false; failure: RendezvousFailure };
+
+/** Every expected worker joined, with the remote-port candidates free on its node; or `ready` failed first. */
+export type JoinedResult = { ok: true; free: ReadonlyMap<string, readonly number[]> } | { ok: false };
 
 export interface WorkerLost {
   node: string;
@@ -53,6 +57,8 @@ export interface MasterContext {
   state: MasterState;
   readonly roster: Roster<Connection>;
   readonly connections: Set<Connection>;
+  /** The connections not yet authenticated, bounded (core/handshake-slots.ts). */
+  readonly slots: HandshakeSlots<Connection>;
   readonly timers: Timers;
   readonly startedAt: number;
   emit(event: MasterEvent): void;

@@ -2,8 +2,10 @@
  * One connection to the rendezvous master, from accept until its peer proves it holds the
  * secret (HMAC, see core/rendezvous-protocol.ts) and takes an expected node's place. Anything
  * an unauthenticated peer sends can only get its own connection dropped: it never changes a
- * node's state, so another user on the port cannot start or stop the job. After the welcome,
- * the connection's lines and close go to the session through `hooks`.
+ * node's state, so another user on the port cannot start or stop the job. At most so many
+ * connections are in their handshake at once (core/handshake-slots.ts): a flood of them makes
+ * room for a newcomer by losing its oldest. After the welcome, the connection's lines and close
+ * go to the session through `hooks`.
  */
 import type { Socket } from "node:net";
 import {
@@ -20,11 +22,13 @@ export interface HandshakeOptions {
   jobKey: string;
   /** An unauthenticated connection is dropped after this long. */
   handshakeTimeoutMs: number;
+  /** MASTER_PORT, told to every worker in its welcome. */
+  masterPort?: number | undefined;
 }
 
 export interface HandshakeHooks {
-  /** The worker was welcomed and holds its node's place in the roster. */
-  onJoined(conn: Connection): void;
+  /** The worker was welcomed and holds its node's place in the roster; `free`: its free remote ports. */
+  onJoined(conn: Connection, free: readonly number[] | undefined): void;
   /** A well-formed line from a joined worker. */
   onMessage(conn: Connection, message: WorkerMessage): void;
   onClose(conn: Connection): void;
@@ -50,6 +54,8 @@ export function acceptConnection(
     handshakeTimer: undefined,
   };
   ctx.connections.add(conn);
+  const displaced = ctx.slots.admit(conn, socket.remoteAddress ?? "?");
+  if (displaced !== undefined) drop(ctx, displaced, "too many connections in their handshake at once");
   conn.handshakeTimer = ctx.timers.setTimeout(
     () => drop(ctx, conn, "no valid hello in time"),
     options.handshakeTimeoutMs,
@@ -68,6 +74,7 @@ export function acceptConnection(
   });
   socket.on("close", () => {
     ctx.connections.delete(conn);
+    ctx.slots.release(conn);
     ctx.timers.clearTimeout(conn.handshakeTimer);
     hooks.onClose(conn);
   });
@@ -98,11 +105,13 @@ function receiveLine(
   const node = admit(ctx, conn, message, options);
   if (node === undefined) return;
   ctx.timers.clearTimeout(conn.handshakeTimer);
+  ctx.slots.release(conn);
   conn.node = node.name;
   ctx.roster.set(node.name, { kind: "authenticated", conn, rank: node.rank });
-  send(conn, { type: "welcome", mac: node.mac });
+  const { masterPort } = options;
+  send(conn, { type: "welcome", mac: node.mac, ...(masterPort === undefined ? {} : { masterPort }) });
   ctx.emit({ type: "worker-authenticated", node: node.name, rank: node.rank, remote: conn.remote });
-  hooks.onJoined(conn);
+  hooks.onJoined(conn, message.free);
 }
 
 /** The node a hello may join as, with the master's answering MAC; undefined once it was dropped. */
@@ -112,7 +121,14 @@ function admit(
   hello: WorkerMessage & { type: "hello" },
   options: HandshakeOptions,
 ): { name: string; rank: number; mac: string } | undefined {
-  const input = { jobKey: options.jobKey, masterNonce: conn.masterNonce, workerNonce: hello.nonce, node: hello.node };
+  // Bound to the port the worker reached: a peer on another candidate port cannot relay it here.
+  const input = {
+    jobKey: options.jobKey,
+    masterNonce: conn.masterNonce,
+    workerNonce: hello.nonce,
+    node: hello.node,
+    port: conn.socket.localPort ?? 0,
+  };
   const state = ctx.roster.get(hello.node);
   if (!verifyMac(options.secret, "worker", input, hello.mac)) {
     // Told to the user if the node never joins: someone may be trying to take its place.

@@ -1,6 +1,7 @@
 /**
  * The joined workers, as the rendezvous master hears them: their ready, failed and exited
- * reports, their heartbeats, their leaving; and `ready`, which settles once, when every
+ * reports, their heartbeats, their leaving; `joined`, once every expected worker joined (the
+ * master then agrees on the remote port, and tells it with `assignRemotePort`); and `ready`, which settles once, when every
  * expected worker is ready or the first thing that rules it out happens (the deadline, a
  * failure, a node gone). After `ready` a lost worker is told to `onWorkerLost`; once the
  * farewell is out (see core/rendezvous-master-state.ts) nothing here changes anything.
@@ -14,6 +15,7 @@ import {
   advance,
   type Connection,
   drop,
+  type JoinedResult,
   type MasterContext,
   type ReadyResult,
   send,
@@ -33,6 +35,12 @@ export type PullReport = Extract<WorkerMessage, { type: "pull" | "pulled" }>;
 
 export interface MasterSession {
   readonly ready: Promise<ReadyResult>;
+  /** Settles once every expected worker joined, or (not ok) once `ready` failed first. */
+  readonly joined: Promise<JoinedResult>;
+  /** A worker was welcomed; `free`: the remote-port candidates free on its node. */
+  noteJoined(conn: Connection, free: readonly number[] | undefined): void;
+  /** Tells every joined worker the job's remote port. Once, after `joined` resolved ok. */
+  assignRemotePort(port: number): void;
   /** Starts the deadline and the heartbeats, once the listener is up. */
   begin(deadlineMs: number): void;
   /** While a node (the master's own, or a worker reporting "pull") fetches the image, the deadline stands still. */
@@ -61,11 +69,19 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
   const ready = new Promise<ReadyResult>((resolve) => {
     resolveReady = resolve;
   });
+  const freeByNode = new Map<string, readonly number[]>();
+  let resolveJoined: (result: JoinedResult) => void = () => {};
+  const joined = new Promise<JoinedResult>((resolve) => {
+    resolveJoined = resolve;
+  });
+  let assignedPort: number | undefined;
 
   function settle(result: ReadyResult): void {
     if (ctx.state.phase !== "gathering") return;
     advance(ctx, { type: result.ok ? "all-ready" : "ready-failed" });
     deadline.cancel();
+    // Every worker joined before all were ready: only a failure can find `joined` pending.
+    if (!result.ok) resolveJoined({ ok: false });
     resolveReady(result);
   }
 
@@ -164,12 +180,34 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
     heartbeatTimer = timers.setTimeout(heartbeat, options.pingIntervalMs);
   }
 
+  function noteJoined(conn: Connection, free: readonly number[] | undefined): void {
+    if (conn.node === undefined || ctx.state.phase !== "gathering") return;
+    freeByNode.set(conn.node, free ?? []);
+    if (freeByNode.size === roster.size) resolveJoined({ ok: true, free: freeByNode });
+  }
+
+  function assignRemotePort(port: number): void {
+    if (assignedPort !== undefined)
+      throw new Error("internal error: the remote port was assigned twice; please report");
+    assignedPort = port;
+    if (ctx.state.phase !== "gathering") return;
+    for (const state of roster.values()) {
+      if (state.kind === "authenticated" || state.kind === "ready") send(state.conn, { type: "remote-port", port });
+    }
+  }
+
   return {
     ready,
+    joined,
+    noteJoined,
+    assignRemotePort,
     begin(deadlineMs) {
       heartbeatTimer = timers.setTimeout(heartbeat, options.pingIntervalMs);
       deadline.start(deadlineMs);
-      if (roster.size === 0) checkAllReady();
+      if (roster.size === 0) {
+        resolveJoined({ ok: true, free: freeByNode });
+        checkAllReady();
+      }
     },
     holdDeadline: (node, held) => (held ? deadline.hold(node) : deadline.release(node)),
     onPull(callback) {

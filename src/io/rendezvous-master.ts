@@ -10,11 +10,13 @@
  * rendezvous-master-shutdown.ts (farewell, linger, close).
  */
 import { createServer } from "node:net";
+import { createHandshakeSlots, rendezvousHandshakeLimit } from "../core/handshake-slots.js";
 import { isShuttingDown } from "../core/rendezvous-master-state.js";
 import { type ImageAnnouncement, toWireExitCode } from "../core/rendezvous-protocol.js";
 import { createRoster } from "../core/rendezvous-roster.js";
 import type {
   Connection,
+  JoinedResult,
   MasterContext,
   MasterEvent,
   ReadyResult,
@@ -25,15 +27,27 @@ import { send } from "./rendezvous-master-context.js";
 import { acceptConnection } from "./rendezvous-master-handshake.js";
 import { createMasterSession, type PullReport } from "./rendezvous-master-session.js";
 import { createMasterShutdown } from "./rendezvous-master-shutdown.js";
-import { listenTcp } from "./tcp-listen.js";
+import { listenTcpFallback } from "./tcp-listen.js";
 import { realTimers, type Timers } from "./timers.js";
 
 export type { ReadyWorker } from "../core/rendezvous-roster.js";
-export type { MasterEvent, ReadyResult, WorkerExited, WorkerLost } from "./rendezvous-master-context.js";
+export type {
+  JoinedResult,
+  MasterEvent,
+  ReadyResult,
+  WorkerExited,
+  WorkerLost,
+} from "./rendezvous-master-context.js";
 export type { PullReport } from "./rendezvous-master-session.js";
 
 export interface RendezvousMasterOptions {
   port: number;
+  /** Tried in order when `port` is taken (core/port-candidates.ts); workers try them alike. */
+  fallbackPorts?: readonly number[];
+  /** MASTER_PORT, told to each worker in its welcome. */
+  masterPort?: number;
+  /** Connections in their handshake at once; default core's rendezvousHandshakeLimit. */
+  maxHandshakes?: number;
   /** Address to listen on; default all interfaces. */
   host?: string;
   secret: Buffer;
@@ -77,6 +91,10 @@ export interface RendezvousMaster {
   onPull(callback: (node: string, report: PullReport) => void): () => void;
   /** The master's own pull holds the readiness deadline too (a pull has its own limit). */
   holdDeadline(node: string, held: boolean): void;
+  /** Settles once every worker joined (with the remote ports free on its node), or `ready` failed. */
+  readonly joined: Promise<JoinedResult>;
+  /** Tells every worker the job's remote port (agreed from `joined`). Once. */
+  assignRemotePort(port: number): void;
   /** Sends go to every ready worker ("each" launcher); only after `ready` resolved ok. Once. */
   start(): void;
   /** Called for a worker that fails or goes away after `ready` resolved ok, but not after it exited. */
@@ -101,6 +119,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     state: { phase: "gathering" },
     roster: createRoster<Connection>(options.expectedNodes),
     connections: new Set(),
+    slots: createHandshakeSlots(options.maxHandshakes ?? rendezvousHandshakeLimit(options.expectedNodes.length)),
     timers,
     startedAt: timers.now(),
     emit: options.onEvent ?? (() => {}),
@@ -113,6 +132,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     secret: options.secret,
     jobKey: options.jobKey,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
+    masterPort: options.masterPort,
   };
   let image: ImageAnnouncement | undefined;
   const tellImage = (conn: Connection) => {
@@ -120,7 +140,8 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   };
   const server = createServer((socket) =>
     acceptConnection(ctx, socket, handshake, {
-      onJoined: (conn) => {
+      onJoined: (conn, free) => {
+        session.noteJoined(conn, free);
         shutdown.greetLateWorker(conn);
         tellImage(conn);
       },
@@ -134,7 +155,8 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   // (up to net.core.somaxconn); past Node's default 511 the kernel dropped or reset the rest,
   // which joined a second or more later by their retries (see `npm run bench:scale`).
   const backlog = Math.max(DEFAULT_BACKLOG, options.expectedNodes.length + 1);
-  const port = await listenTcp(server, options.port, options.host, "rendezvous", backlog);
+  const candidates = [options.port, ...(options.fallbackPorts ?? [])];
+  const port = await listenTcpFallback(server, candidates, options.host, "rendezvous", backlog);
   ctx.emit({ type: "listening", port });
   session.begin(options.deadlineMs);
 
@@ -148,6 +170,8 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     },
     onPull: session.onPull,
     holdDeadline: session.holdDeadline,
+    joined: session.joined,
+    assignRemotePort: session.assignRemotePort,
     start: session.start,
     onWorkerLost: session.onWorkerLost,
     onWorkerExited: session.onWorkerExited,

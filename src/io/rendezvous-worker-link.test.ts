@@ -36,8 +36,8 @@ describe("a worker's attempt and session timers (a manual clock)", () => {
   it("loses a master that falls silent after the welcome, after the missed pings and not before", async () => {
     const timers = manualTimers();
     const silent = await fakeMaster((socket) =>
-      onHello(socket, (masterNonce, hello) => {
-        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node };
+      onHello(socket, (masterNonce, hello, port) => {
+        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node, port };
         sendTo(socket, { type: "welcome", mac: computeMac(secret, "master", input) });
       }),
     );

@@ -28,6 +28,8 @@ export interface LinkOptions {
   jobKey: string;
   node: string;
   rank: number;
+  /** The remote-port candidates free on this node, for the master to agree on one. */
+  free?: readonly number[];
   pingIntervalMs?: number;
   /** The master is lost after this many ping intervals of silence. */
   missedPings?: number;
@@ -46,6 +48,10 @@ export interface RendezvousWorkerSession {
   reportPulled(bytes: number, ms: number, from: string): Promise<void>;
   /** "each" launcher: settles on go, or with the outcome if that comes first. Never rejects. */
   waitForGo(): Promise<{ kind: "go" } | WorkerOutcome>;
+  /** MASTER_PORT as the master's welcome said it; undefined from a master that said none. */
+  masterPort(): number | undefined;
+  /** Settles with the job's remote port once the master says it, or with the outcome first. Never rejects. */
+  waitForRemotePort(): Promise<{ kind: "port"; port: number } | WorkerOutcome>;
   /** "each" launcher: this node's script ended; then wait for done/abort through `outcome`. */
   reportExited(exitCode: number): Promise<void>;
   /** Settles once, never rejects. */
@@ -56,7 +62,8 @@ export interface RendezvousWorkerSession {
 
 export type JoinAttempt =
   | { ok: true; session: RendezvousWorkerSession }
-  | { ok: false; error: string; timedOut: boolean };
+  /** `connected`: something accepted the connection (and was not our master, or not in time). */
+  | { ok: false; error: string; timedOut: boolean; connected: boolean };
 
 export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: number): Promise<JoinAttempt> {
   return new Promise((resolve) => {
@@ -69,6 +76,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       masterNonce,
       workerNonce,
       node: options.node,
+      port: options.port,
     });
     const pingIntervalMs = options.pingIntervalMs ?? 2000;
     const lostAfterMs = pingIntervalMs * (options.missedPings ?? 3);
@@ -88,6 +96,12 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
     const image = new Promise<ImageAnnouncement | WorkerOutcome>((resolve) => {
       resolveImage = resolve;
     });
+    let resolveRemotePort: (result: { kind: "port"; port: number } | WorkerOutcome) => void = () => {};
+    const remotePort = new Promise<{ kind: "port"; port: number } | WorkerOutcome>((resolve) => {
+      resolveRemotePort = resolve;
+    });
+    let masterPort: number | undefined;
+    let connected = false;
     let resolveOutcome: (outcome: WorkerOutcome) => void = () => {};
     const outcome = new Promise<WorkerOutcome>((resolve) => {
       resolveOutcome = resolve;
@@ -121,6 +135,8 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       reportPulled: (bytes, ms, from) =>
         send({ type: "pulled", bytes: Math.round(bytes), ms: Math.round(ms), from: from.slice(0, 255) }),
       waitForGo: () => go,
+      masterPort: () => masterPort,
+      waitForRemotePort: () => remotePort,
       reportExited: (exitCode) => send({ type: "exited", exitCode: toWireExitCode(exitCode) }),
       outcome,
       close: () => dispatch({ type: "leave" }),
@@ -133,17 +149,22 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       switch (state.phase) {
         case "authenticating": {
           const mac = computeMac(options.secret, "worker", macInput(state.masterNonce));
+          const { node, rank, free } = options;
           socket.write(
-            encodeMessage({ type: "hello", node: options.node, rank: options.rank, nonce: workerNonce, mac }),
+            encodeMessage({ type: "hello", node, rank, nonce: workerNonce, mac, ...(free ? { free: [...free] } : {}) }),
           );
           return;
         }
         case "refused":
           timers.clearTimeout(attemptTimer);
           socket.destroy();
-          resolve({ ok: false, error: state.error, timedOut: state.timedOut });
+          resolve({ ok: false, error: state.error, timedOut: state.timedOut, connected });
           return;
         case "joined":
+          if (before.phase === "joined") {
+            if (state.remotePort !== undefined) resolveRemotePort({ kind: "port", port: state.remotePort });
+            return;
+          }
           timers.clearTimeout(attemptTimer);
           lastHeardAt = timers.now();
           heartbeatTimer = timers.setTimeout(heartbeat, pingIntervalMs);
@@ -157,6 +178,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
           resolveOutcome(state.outcome);
           resolveGo(state.outcome);
           resolveImage(state.outcome);
+          resolveRemotePort(state.outcome);
           // A master that closed or fell silent will read nothing more: no need to wait for it.
           if (input.type === "closed" || input.type === "timed-out") socket.destroy();
           else hangUp();
@@ -189,6 +211,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       const authentic =
         state.phase === "authenticating" &&
         verifyMac(options.secret, "master", macInput(state.masterNonce), message.mac);
+      if (authentic) masterPort = message.masterPort;
       dispatch({ type: "welcome", authentic });
     };
     const decoder = createLineDecoder();
@@ -202,6 +225,9 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
         dispatch({ type: "closed", reason: "the peer sent an overlong line" });
         socket.destroy();
       }
+    });
+    socket.once("connect", () => {
+      connected = true;
     });
     let lastSocketError: string | undefined;
     socket.on("error", (error: NodeJS.ErrnoException) => {

@@ -96,9 +96,9 @@ describe("connectRendezvousWorker", () => {
 
   it("never joins a master that does not hold the secret", async () => {
     const impostor = await fakeMaster((socket) =>
-      onHello(socket, (masterNonce, hello) => {
+      onHello(socket, (masterNonce, hello, port) => {
         const wrong = Buffer.alloc(32, 9);
-        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node };
+        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node, port };
         send(socket, { type: "welcome", mac: computeMac(wrong, "master", input) });
       }),
     );
@@ -172,8 +172,8 @@ describe("connectRendezvousWorker", () => {
 
   it("sees a silent master (its node died, no FIN) as lost after the missed pings", async () => {
     const silent = await fakeMaster((socket) =>
-      onHello(socket, (masterNonce, hello) => {
-        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node };
+      onHello(socket, (masterNonce, hello, port) => {
+        const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node, port };
         send(socket, { type: "welcome", mac: computeMac(secret, "master", input) });
       }),
     );

@@ -42,3 +42,33 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string | 
       return new UserError(`${what}-listen-failed`, `cannot listen on ${where}: ${error.message}`, { hint });
   }
 }
+
+/**
+ * Listens on the first of `ports` that nobody holds (core/port-candidates.ts): the rest are
+ * fallbacks for a port another user took. One port is today's listenTcp, errors and all.
+ */
+export async function listenTcpFallback(
+  server: Server,
+  ports: readonly number[],
+  host: string | undefined,
+  what: string,
+  backlog?: number,
+): Promise<number> {
+  const [first, ...fallbacks] = ports;
+  if (first === undefined) throw new Error(`internal error: no ${what} port to listen on; please report`);
+  if (fallbacks.length === 0) return listenTcp(server, first, host, what, backlog);
+  for (const port of ports) {
+    try {
+      return await listenTcp(server, port, host, what, backlog);
+    } catch (error) {
+      if (!(error instanceof UserError && error.code === `${what}-port-in-use`)) throw error;
+    }
+  }
+  throw new UserError(
+    `${what}-port-in-use`,
+    `all ${ports.length} ${what} port candidates (${ports.join(", ")}) are in use`,
+    {
+      hint: `other programs hold them; pick a free port with --${what}-port=<port>`,
+    },
+  );
+}

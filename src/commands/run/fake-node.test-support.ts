@@ -11,6 +11,7 @@ import type { RunOptions } from "../../cli/options.js";
 import { DEFAULT_PULL_OPTIONS } from "../../core/pull-options.js";
 import type { ExitInfo } from "../../io/exec.js";
 import type { Identity } from "../../io/identity.js";
+import { isPortFree } from "../../io/port-probe.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
 
 export interface TestJob {
@@ -76,6 +77,7 @@ export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     remote: "sshd",
     pull: DEFAULT_PULL_OPTIONS,
     sources: new Map(),
+    warnings: [],
     ...overrides,
   };
 }
@@ -100,6 +102,10 @@ export interface NodeBehaviour {
   gpus?: number;
   /** The engine says the kernel killed something in the container for memory. */
   outOfMemory?: boolean;
+  /** Ports another user holds on this node (the others are probed for real). */
+  takenPorts?: readonly number[];
+  /** The environment srun-docker sees (SLURM_*, SRUN_DOCKER_JOB_ID). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface FakeNode {
@@ -163,7 +169,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     gpuQueries: 0,
     signal: (signal) => signals.emit(signal),
     deps: {
-      env: {},
+      env: behaviour.env ?? {},
       cwd: job.cwd,
       hostname: name,
       signals,
@@ -192,13 +198,19 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
         if (code !== undefined) setTimeout(() => endScript?.({ code, signal: null }), 20);
         return { exit };
       },
+      isPortFree: async (port) => !behaviour.takenPorts?.includes(port) && (await isPortFree(port)),
     },
   };
   return node;
 }
 
-async function serveBanner(port: number): Promise<Server> {
+/** A fake sshd; undefined when another node of a test job on this host serves the port already. */
+async function serveBanner(port: number): Promise<Server | undefined> {
   const server = createServer((socket) => socket.end("SSH-2.0-fake\r\n"));
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return server;
+  return new Promise((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      error.code === "EADDRINUSE" ? resolve(undefined) : reject(error),
+    );
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
 }

@@ -5,12 +5,15 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
-import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
-import { planJobPorts, planNode, shouldCountGpus } from "../../core/node-plan.js";
+import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
+import { planNode, shouldCountGpus } from "../../core/node-plan.js";
+import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, PhaseTimer } from "../../io/log.js";
+import { derivePortSeed } from "../../io/rendezvous-crypto.js";
 import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { probeLocalPorts, settleJobPorts } from "./job-ports.js";
 import { cancelRendezvous, failRendezvous, messageOf, openRendezvous, type RendezvousLink } from "./link.js";
 import { runMaster } from "./master.js";
 import { NodeContainer } from "./node-container.js";
@@ -22,8 +25,12 @@ import { removeStaleContainers } from "./stale.js";
 import { runWorker } from "./worker.js";
 
 export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
-  if (options.launcher === "srun") return runSrunTask(options, deps);
+  if (options.launcher === "srun") {
+    warnOnce(options, deps, isFirstTaskOfStep(deps.env));
+    return runSrunTask(options, deps);
+  }
   const ctx = resolveContextOnce(options, deps);
+  warnOnce(options, deps, ctx.isMaster);
   const log = createLogger({
     prefix: `${ctx.nodeName} ${ctx.isMaster ? "master" : "worker"}`,
     debug: options.debug,
@@ -31,7 +38,6 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   });
   if (options.dryRun) return printDryRun(options, ctx, deps);
   const timer = new PhaseTimer();
-  const ports = planJobPorts(options, ctx);
   const runtime = deps.createRuntime(options.runtime, ctx.nodeName, log);
   const cancelActions: Array<() => Promise<void>> = [];
   let container: NodeContainer | undefined;
@@ -57,20 +63,8 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     const image = runtime.inspectImage(options.container);
     image.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);
-    // The rendezvous opens first, so that any failure from here on reaches every node at once.
-    link = await openRendezvous(ctx, material.secret, ports.rendezvousPort, options.timeoutSeconds * 1000, log);
-    cancelActions.push(() => cancelRendezvous(link, "the job was cancelled"));
-    const runsScript = ctx.isMaster || options.launcher === "each";
-    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, { path: imagePath }, cpus] = await Promise.all([
-      countGpusIfUnknown(options, deps),
-      runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
-      image.then(({ id }) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
-      readFile(material.clientPublicKeyPath, "utf8"),
-      image,
-      deps.readCpus(),
-    ]);
     // What killed runs left (containers, job dirs) is swept once the job runs, off the launch
-    // path; earlier only when our sshd port turns out to be taken, maybe by such a container.
+    // path; earlier only when a port the user gave turns out to be taken, maybe by such a container.
     sweep = once(() =>
       removeStaleContainers({
         runtime,
@@ -81,6 +75,32 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
         node: ctx.nodeName,
       }),
     );
+    const seed = derivePortSeed(material.secret, `${ctx.jobId}.${ctx.stepId}`);
+    const portsRun = {
+      options,
+      ctx,
+      candidates: jobPortCandidates(options, ctx, seed),
+      isPortFree: deps.isPortFree,
+      log,
+    };
+    const local = await probeLocalPorts(portsRun);
+    // The rendezvous opens first, so that any failure from here on reaches every node at once.
+    const opened = await openRendezvous(ctx, material.secret, local, options.timeoutSeconds * 1000, log);
+    link = opened;
+    cancelActions.push(() => cancelRendezvous(opened, "the job was cancelled"));
+    const runsScript = ctx.isMaster || options.launcher === "each";
+    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, { path: imagePath }, ports, cpus] =
+      await Promise.all([
+        countGpusIfUnknown(options, deps),
+        runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
+        image.then(({ id }) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
+        readFile(material.clientPublicKeyPath, "utf8"),
+        image,
+        // A worker's ports come from the master once every node joined (the join is usually over
+        // before the image is read); the master's once every worker joined.
+        settleJobPorts({ ...portsRun, link: opened, local, sweepStale: sweep }),
+        deps.readCpus(),
+      ]);
     const plan = planNode({
       options,
       ctx,
@@ -95,10 +115,11 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       scriptPath,
       cwd: deps.cwd,
       cpus,
+      ports,
     });
     // Every node finds the same; the master says it once (every node with --debug).
     if (ctx.isMaster || options.debug) for (const warning of plan.warnings) log.warn(warning);
-    container = new NodeContainer(runtime, plan, sweep);
+    container = new NodeContainer(runtime, plan);
     // A signal that came while we prepared found no container to remove: none may start now.
     if (cancelledBy !== undefined) void container.remove();
     const run: NodeRun = {
@@ -171,7 +192,11 @@ function resolveContextOnce(options: RunOptions, deps: RunDeps): JobContext {
   try {
     return resolveJobContext({ nodelist: options.nodelist, nodeRank: options.nodeRank }, deps.env, deps.hostname);
   } catch (error) {
-    const first = deps.env.SLURM_PROCID === undefined || deps.env.SLURM_PROCID === "0";
-    throw first || !(error instanceof UserError) ? error : new SaidElsewhere(error.exitCode);
+    throw sayOncePerStep(error, deps.env);
   }
+}
+
+/** What the command line makes worth a word (a typo that goes to the script), said by one node. */
+function warnOnce(options: RunOptions, deps: RunDeps, speaks: boolean): void {
+  if (speaks) for (const warning of options.warnings) deps.stderr.write(`srun-docker: warning: ${warning}\n`);
 }

@@ -1,6 +1,7 @@
 // This node's end of the rendezvous: the master's server, or a worker's pending join. Opened
 // before anything slow, so a failure on any node (bad script, missing image) reaches all.
 import { UserError } from "../../core/errors.js";
+import { describeRendezvousFailure, type RendezvousFailure } from "../../core/rendezvous-failure.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
 import { type RendezvousMaster, startRendezvousMaster } from "../../io/rendezvous-master.js";
@@ -20,28 +21,50 @@ export type RendezvousLink =
 
 export type MasterLink = Extract<RendezvousLink, { kind: "master" }>;
 
+/** What this node brings to the rendezvous about ports (commands/run/job-ports.ts). */
+export interface RendezvousPorts {
+  /** Where the master listens: the first one free on its node; workers try them in order. */
+  readonly candidates: readonly number[];
+  /** The master's MASTER_PORT, told to every worker in its welcome. */
+  readonly masterPort: number | undefined;
+  /** The remote-port candidates free on this node, when the job must agree on one. */
+  readonly remoteFree: readonly number[] | undefined;
+}
+
 export async function openRendezvous(
   ctx: JobContext,
   secret: Buffer,
-  port: number,
+  ports: RendezvousPorts,
   deadlineMs: number,
   log: Logger,
 ): Promise<RendezvousLink> {
   const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+  const [port = 0, ...fallbackPorts] = ports.candidates;
   if (ctx.isMaster) {
     const rendezvous = await startRendezvousMaster({
       port,
+      fallbackPorts,
+      ...(ports.masterPort === undefined ? {} : { masterPort: ports.masterPort }),
       secret,
       jobKey,
       expectedNodes: ctx.nodes.filter((n) => n !== ctx.nodeName),
       deadlineMs,
       onEvent: (e) => log.debug(`rendezvous: ${JSON.stringify(e)}`),
+    }).catch((error: unknown) => {
+      // Every candidate taken: say where.
+      if (error instanceof UserError && fallbackPorts.length > 0 && error.code === "rendezvous-port-in-use")
+        throw new UserError(error.code, `${error.message} on ${ctx.nodeName}`, {
+          ...(error.hint ? { hint: error.hint } : {}),
+        });
+      throw error;
     });
     return { kind: "master", rendezvous, node: ctx.nodeName };
   }
   const session = connectRendezvousWorker({
     host: ctx.master,
     port,
+    fallbackPorts,
+    ...(ports.remoteFree === undefined ? {} : { free: ports.remoteFree }),
     secret,
     jobKey,
     node: ctx.nodeName,
@@ -53,6 +76,16 @@ export async function openRendezvous(
   // Awaited later; until then a failure to join must not count as unhandled.
   session.then((s) => (joined = s)).catch(() => undefined);
   return { kind: "worker", session, joined: () => joined };
+}
+
+/** The rendezvous failed before every worker was ready: the error that says why, once the workers were told. */
+export async function readyFailed(link: MasterLink, failure: RendezvousFailure): Promise<UserError> {
+  const error = new UserError("rendezvous", describeRendezvousFailure(failure), {
+    hint: "check the named nodes (`srun srun-docker doctor`), or raise --timeout",
+  });
+  // Nodes that never came by the deadline will not come now: no point lingering for them.
+  if (failure.reason === "deadline") await failRendezvous(link, error, 0);
+  return error;
 }
 
 export function messageOf(error: unknown): string {

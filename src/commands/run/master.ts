@@ -2,12 +2,11 @@
 // script in its own container, and ends the job everywhere with the script's exit code.
 import { UserError } from "../../core/errors.js";
 import type { RemoteService } from "../../core/node-plan.js";
-import { describeRendezvousFailure } from "../../core/rendezvous-failure.js";
 import { waitForGreeting } from "../../io/remote-greeting.js";
 import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js";
 import { exitCodeOf } from "../../io/signals.js";
 import { runEachOnMaster } from "./each.js";
-import { failRendezvous, type MasterLink } from "./link.js";
+import { type MasterLink, readyFailed } from "./link.js";
 import { exitAfterMemoryCheck, type NodeRun } from "./node-run.js";
 
 const REACHABILITY_DEADLINE_MS = 10_000;
@@ -18,14 +17,7 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   // A failure from here on reaches the workers through runJob's failRendezvous.
   await container.start(run.deadlineMs);
   const ready = await rendezvous.ready;
-  if (!ready.ok) {
-    const failure = new UserError("rendezvous", describeRendezvousFailure(ready.failure), {
-      hint: "check the named nodes (`srun srun-docker doctor`), or raise --timeout",
-    });
-    // Nodes that never came by the deadline will not come now: no point lingering for them.
-    if (ready.failure.reason === "deadline") await failRendezvous(link, failure, 0);
-    throw failure;
-  }
+  if (!ready.ok) throw await readyFailed(link, ready.failure);
   if (plan.remote !== undefined) await checkWorkersReachable(run, plan.remote);
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);

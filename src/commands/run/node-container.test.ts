@@ -93,7 +93,7 @@ function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => 
 
 test("removal before start: nothing is run, start is refused", async () => {
   const { runtime, calls } = fakeEngine();
-  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  const container = new NodeContainer(runtime, plan(), fakeLifeline().hold);
   await container.remove();
   await expect(container.start(1000)).rejects.toThrow(/cancelled/);
   expect(calls).toEqual([]);
@@ -102,7 +102,7 @@ test("removal before start: nothing is run, start is refused", async () => {
 test("removal while `run` is in flight waits for it, then cuts the lifeline and removes", async () => {
   const { runtime, calls, run } = fakeEngine();
   const { hold, events } = fakeLifeline();
-  const container = new NodeContainer(runtime, plan(), undefined, hold);
+  const container = new NodeContainer(runtime, plan(), hold);
   const started = container.start(1000);
   started.catch(() => undefined); // asserted below, once the removal is done
   await new Promise((r) => setTimeout(r, 20));
@@ -122,7 +122,7 @@ test("removal while `run` is in flight waits for it, then cuts the lifeline and 
 
 test("a `run` cut short while stopping: the removal also watches for a late container", async () => {
   const { runtime, calls, run } = fakeEngine();
-  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  const container = new NodeContainer(runtime, plan(), fakeLifeline().hold);
   const started = container.start(1000);
   started.catch(() => undefined); // asserted below, once the removal is done
   await new Promise((r) => setTimeout(r, 20));
@@ -137,7 +137,7 @@ test("a removal that failed is tried again by the next request", async () => {
   const { runtime, engine, calls, run } = fakeEngine();
   engine.failRemovals = 1;
   run.resolve("id");
-  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  const container = new NodeContainer(runtime, plan(), fakeLifeline().hold);
   await container.start(1000);
   await expect(container.remove()).rejects.toThrow(/could not remove container on node1/);
   await container.remove();
@@ -148,7 +148,7 @@ test("sshd exiting during start-up fails at once with its last words, not at the
   const { runtime, run } = fakeEngine();
   run.resolve("id");
   const exit = deferred<number | undefined>();
-  const container = new NodeContainer(runtime, plan(1), undefined, fakeLifeline(exit.promise).hold);
+  const container = new NodeContainer(runtime, plan(1), fakeLifeline(exit.promise).hold);
   const t0 = Date.now();
   const started = container.start(60_000);
   setTimeout(() => exit.resolve(127), 50);
@@ -161,7 +161,7 @@ test("sshd exiting during start-up fails at once with its last words, not at the
 test("removal during the readiness wait ends the wait at once", async () => {
   const { runtime, calls, run } = fakeEngine();
   run.resolve("id");
-  const container = new NodeContainer(runtime, plan(1), undefined, fakeLifeline().hold);
+  const container = new NodeContainer(runtime, plan(1), fakeLifeline().hold);
   const started = container.start(60_000);
   started.catch(() => undefined); // asserted below, once the removal is done
   await new Promise((r) => setTimeout(r, 50));
@@ -176,7 +176,7 @@ test("a container killed during start-up (its init gone, e.g. out of memory) fai
   const { runtime, engine, run } = fakeEngine();
   run.resolve("id");
   engine.stopped = new Promise((r) => setTimeout(() => r(137), 50));
-  const container = new NodeContainer(runtime, plan(1), undefined, fakeLifeline().hold);
+  const container = new NodeContainer(runtime, plan(1), fakeLifeline().hold);
   const t0 = Date.now();
   await expect(container.start(60_000)).rejects.toThrow(
     "the container on node1 was killed (exit 137: out of memory, or SIGKILL) before it was ready",
@@ -186,7 +186,7 @@ test("a container killed during start-up (its init gone, e.g. out of memory) fai
 
 test("a `run` CLI that hangs after the step's signal is ended after a second, then its container watched for", async () => {
   const { runtime, calls } = fakeEngine();
-  const container = new NodeContainer(runtime, plan(), undefined, fakeLifeline().hold);
+  const container = new NodeContainer(runtime, plan(), fakeLifeline().hold);
   const started = container.start(1000);
   started.catch(() => undefined); // asserted below
   await new Promise((r) => setTimeout(r, 20));

@@ -7,7 +7,6 @@ import type { NodePlan } from "../../core/node-plan.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir, writeJobFiles } from "../../io/job-files.js";
 import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
-import { isPortFree } from "../../io/port-probe.js";
 import { waitForGreeting } from "../../io/remote-greeting.js";
 
 /** What the container needs of the engine: io's ContainerRuntime, or a test's fake. */
@@ -62,8 +61,6 @@ export class NodeContainer {
   constructor(
     private readonly runtime: ContainerEngine,
     private readonly plan: ContainerSetup,
-    /** Removes containers of ended jobs: one of them may hold our port. */
-    private readonly sweepStale: () => Promise<void> = async () => {},
     private readonly hold: (dir: string) => Promise<Lifeline> = holdLifeline,
   ) {}
 
@@ -148,17 +145,8 @@ export class NodeContainer {
     if (this.phase !== "starting") throw cancelled();
   }
 
+  /** The plan's ports were chosen free just before (commands/run/job-ports.ts). */
   private async create(): Promise<void> {
-    const remote = this.plan.remote;
-    if (remote !== undefined && !(await this.claimablePort(remote.port))) {
-      const what = remote.kind === "sshd" ? "sshd" : "agent";
-      throw new UserError("port-in-use", `${what} port ${remote.port} is already in use on ${this.runtime.node}`, {
-        hint:
-          remote.kind === "sshd"
-            ? "another job or process holds it: drop --sshdport to use the port derived from the job id, or pick another"
-            : "another job or process holds the port derived from the job id; run the step again (a new step derives another)",
-      });
-    }
     this.throwIfRemoving();
     await writeJobFiles(this.plan.jobDir, this.plan.files);
     this.lifeline = await this.hold(this.plan.switchDir);
@@ -211,13 +199,6 @@ export class NodeContainer {
 
   private throwIfNotUp(): void {
     if (this.phase !== "up") throw cancelled();
-  }
-
-  /** Free, or freed by removing what an ended job left on it. */
-  private async claimablePort(port: number): Promise<boolean> {
-    if (await isPortFree(port)) return true;
-    await this.sweepStale();
-    return isPortFree(port);
   }
 
   private explainStop(code: number): UserError {

@@ -10,6 +10,7 @@ import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
 import type { Logger } from "../../io/log.js";
 import { countNodeGpus } from "../../io/nvidia-smi.js";
+import { isPortFree } from "../../io/port-probe.js";
 import type { SignalSource } from "../../io/signals.js";
 import { defaultMaterialDir } from "../../io/ssh-material.js";
 
@@ -63,6 +64,8 @@ export interface RunDeps {
   agentBinary: () => string | undefined;
   /** Starts `bin args` (the engine's `exec` of the job script) on our stdio. */
   spawnScript: (bin: string, args: readonly string[]) => ScriptProcess;
+  /** Whether nobody holds the TCP port on this node (the job's ports fall back when not). */
+  isPortFree: (port: number) => Promise<boolean>;
 }
 
 export function defaultRunDeps(): RunDeps {
@@ -90,5 +93,6 @@ export function defaultRunDeps(): RunDeps {
     },
     agentBinary: () => findAgentBinary(),
     spawnScript: (bin, args) => spawnInherit(bin, args),
+    isPortFree: (port) => isPortFree(port),
   };
 }

@@ -1,0 +1,117 @@
+// runJob when another user holds the job's derived ports: fake engines, a real rendezvous on this
+// host, and per node the ports "taken" there. Each job gets its own id, so its derived ports
+// are its own on this shared machine.
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:net";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
+import { derivePortSeed } from "../../io/rendezvous-crypto.js";
+import { ensureUserMaterial } from "../../io/ssh-material.js";
+import {
+  type FakeNode,
+  fakeNode,
+  makeTestJob,
+  type NodeBehaviour,
+  type TestJob,
+  testOptions,
+} from "./fake-node.test-support.js";
+import { runJob } from "./index.js";
+
+let job: TestJob;
+let jobId: string;
+const squatters: Server[] = [];
+beforeEach(() => {
+  job = makeTestJob();
+  jobId = `ports-${randomBytes(4).toString("hex")}`;
+});
+afterEach(() => {
+  for (const server of squatters.splice(0)) server.close();
+  job.cleanUp();
+});
+
+/** The job's candidates, as every node derives them from the user's secret. */
+async function candidates(): Promise<PortCandidates> {
+  const material = await ensureUserMaterial(job.materialDir);
+  return jobPortCandidates(
+    { sshdPort: undefined, rendezvousPort: undefined },
+    { jobId, stepId: "0" },
+    derivePortSeed(material.secret, `${jobId}.0`),
+  );
+}
+
+/** Another user's program listening on `port` of this host (and accepting, but never answering). */
+async function squat(port: number): Promise<void> {
+  const server = createServer(() => {});
+  squatters.push(server);
+  await new Promise<void>((resolve) => server.listen(port, resolve));
+}
+
+const node = (name: string, behaviour: NodeBehaviour) =>
+  fakeNode(job, name, { ...behaviour, env: { SRUN_DOCKER_JOB_ID: jobId } });
+const outcome = (run: Promise<number>) =>
+  run.then(
+    (code) => ({ code }),
+    (error: unknown) => ({ error }),
+  );
+const masterPortOf = (n: FakeNode) => n.execArgs[0]?.find((arg) => arg.startsWith("MASTER_PORT="));
+
+test("the derived rendezvous, sshd and MASTER_PORT ports taken: the job runs on the next candidates", async () => {
+  const ports = await candidates();
+  await squat(ports.rendezvous[0] ?? 0);
+  const master = node("node1", { scriptExit: 0, takenPorts: [ports.remote[0] ?? 0, ports.master[0] ?? 0] });
+  const options = testOptions({ nodelist: ["node1"], rendezvousPort: undefined, debug: true });
+  expect(await runJob(options, master.deps)).toBe(0);
+  expect(master.runArgs[0]).toEqual(expect.arrayContaining(["/usr/sbin/sshd", "-p", String(ports.remote[1])]));
+  expect(masterPortOf(master)).toBe(`MASTER_PORT=${ports.master[1]}`);
+  expect(master.stderr.join("")).toContain(
+    `ports: rendezvous ${ports.rendezvous[1]}, sshd ${ports.remote[1]} (a fallback), MASTER_PORT ${ports.master[1]}`,
+  );
+});
+
+test("every node runs with the first remote port free on all of them, and the master's MASTER_PORT", async () => {
+  const ports = await candidates();
+  const [r0, r1, r2, r3] = ports.remote;
+  const options = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: undefined };
+  const nodes = [
+    node("localhost", { scriptExit: 0, takenPorts: [r2 ?? 0, ports.master[0] ?? 0] }),
+    node("worker", { takenPorts: [r0 ?? 0, r1 ?? 0] }),
+  ] as const;
+  const runs = nodes.map((n, rank) => outcome(runJob(testOptions({ ...options, nodeRank: rank }), n.deps)));
+  expect(await Promise.all(runs)).toEqual([{ code: 0 }, { code: 0 }]);
+  for (const n of nodes) expect(n.runArgs[0]).toEqual(expect.arrayContaining(["-p", String(r3)]));
+  expect(masterPortOf(nodes[0])).toBe(`MASTER_PORT=${ports.master[1]}`);
+});
+
+test("each: the workers export the MASTER_PORT the master chose", async () => {
+  const ports = await candidates();
+  const options = { launcher: "each", nodelist: ["localhost", "node2"], rendezvousPort: undefined } as const;
+  const nodes = [
+    node("localhost", { scriptExit: 0, takenPorts: [ports.master[0] ?? 0, ports.master[1] ?? 0] }),
+    node("node2", { scriptExit: 0 }),
+  ] as const;
+  const runs = nodes.map((n) => outcome(runJob(testOptions({ ...options, nodeRank: undefined }), n.deps)));
+  expect(await Promise.all(runs)).toEqual([{ code: 0 }, { code: 0 }]);
+  for (const n of nodes) expect(masterPortOf(n)).toBe(`MASTER_PORT=${ports.master[2]}`);
+});
+
+test("every remote candidate taken on a worker: one line from the master naming it, nothing started", async () => {
+  const ports = await candidates();
+  const options = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: undefined };
+  const nodes = [node("localhost", {}), node("worker", { takenPorts: ports.remote })] as const;
+  const runs = nodes.map((n, rank) => outcome(runJob(testOptions({ ...options, nodeRank: rank }), n.deps)));
+  const [master, worker] = await Promise.all(runs);
+  const message = `all 16 sshd port candidates (${ports.remote.join(", ")}) are in use on 127.0.0.1`;
+  expect(master).toEqual({ error: expect.objectContaining({ message }) });
+  expect(worker).toEqual({ error: expect.objectContaining({ name: "SaidElsewhere", exitCode: 1 }) });
+  expect(nodes[1].stderr.join("")).toContain(`the master ended the job: master localhost: ${message}`);
+  for (const n of nodes) expect(n.runArgs).toEqual([]);
+});
+
+test("a port the user gave is never replaced: taken, the run fails naming it", async () => {
+  const master = node("node1", { scriptExit: 0, takenPorts: [2345] });
+  const error = await runJob(testOptions({ nodelist: ["node1"], sshdPort: 2345 }), master.deps).catch(
+    (e: unknown) => e,
+  );
+  expect(error).toMatchObject({ message: "sshd port 2345 is already in use on node1" });
+  expect(master.runArgs).toEqual([]);
+});

@@ -1,0 +1,89 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { agreeOnPort, CANDIDATE_COUNTS, derivePortCandidates } from "./port-candidates.js";
+import { deriveJobPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
+
+const candidatesOf = (jobId: string, stepId: string, seed = "seed", overrides = {}) =>
+  derivePortCandidates({
+    derived: deriveJobPorts(jobId, stepId, overrides),
+    explicit: { remote: "sshdPort" in overrides, rendezvous: "rendezvousPort" in overrides },
+    jobKey: `${jobId}.${stepId}`,
+    seed,
+  });
+
+describe("derivePortCandidates", () => {
+  test("the derived ports come first, then the fallbacks, as many as each kind has", () => {
+    const candidates = candidatesOf("1234", "0");
+    const derived = deriveJobPorts("1234", "0");
+    expect(candidates.remote[0]).toBe(derived.sshdPort);
+    expect(candidates.rendezvous[0]).toBe(derived.rendezvousPort);
+    expect(candidates.master[0]).toBe(derived.masterPort);
+    expect(candidates.remote).toHaveLength(CANDIDATE_COUNTS.remote);
+    expect(candidates.rendezvous).toHaveLength(CANDIDATE_COUNTS.rendezvous);
+    expect(candidates.master).toHaveLength(CANDIDATE_COUNTS.master);
+  });
+
+  test("every node computes the same list; another seed (another user's secret) gives other fallbacks", () => {
+    expect(candidatesOf("77", "3", "a")).toEqual(candidatesOf("77", "3", "a"));
+    const [mine, theirs] = [candidatesOf("77", "3", "a"), candidatesOf("77", "3", "b")];
+    expect(theirs.remote[0]).toBe(mine.remote[0]);
+    expect(theirs.remote.slice(1)).not.toEqual(mine.remote.slice(1));
+  });
+
+  test("a port the user gave is the only candidate of its kind", () => {
+    const candidates = candidatesOf("5", "0", "s", { sshdPort: 2222, rendezvousPort: 3333 });
+    expect(candidates.remote).toEqual([2222]);
+    expect(candidates.rendezvous).toEqual([3333]);
+    expect(candidates.master).toHaveLength(CANDIDATE_COUNTS.master);
+    expect(candidates.master).not.toContain(2222);
+  });
+
+  test("no port twice across kinds, all in range, for any job, step and seed", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.nat().map(String), fc.string()),
+        fc.oneof(fc.nat().map(String), fc.string()),
+        fc.string(),
+        (job, step, seed) => {
+          const all = Object.values(candidatesOf(job, step, seed)).flat();
+          expect(new Set(all).size).toBe(all.length);
+          expect(all).toHaveLength(CANDIDATE_COUNTS.remote + CANDIDATE_COUNTS.rendezvous + CANDIDATE_COUNTS.master);
+          for (const port of all) expect(port >= PORT_RANGE_START && port < PORT_RANGE_END).toBe(true);
+        },
+      ),
+    );
+  });
+});
+
+describe("agreeOnPort", () => {
+  const free = (entries: Record<string, number[]>) => new Map(Object.entries(entries));
+
+  test.each<[string, number[], Record<string, number[]>, object]>([
+    [
+      "the first candidate when it is free everywhere",
+      [1, 2, 3],
+      { a: [1, 2, 3], b: [1, 2, 3] },
+      { ok: true, port: 1 },
+    ],
+    ["the first one free on every node", [1, 2, 3], { a: [2, 3], b: [1, 3] }, { ok: true, port: 3 }],
+    ["the first candidate with no node but this one", [7, 8], {}, { ok: true, port: 7 }],
+    [
+      "names the nodes where every candidate is taken",
+      [1, 2],
+      { node1: [1, 2], node2: [], node3: [] },
+      { ok: false, message: "all 2 agent port candidates (1, 2) are in use on node[2-3]" },
+    ],
+    [
+      "names the nodes in the way when no candidate is free on all",
+      [1, 2],
+      { node1: [1, 2], node2: [1], node3: [2] },
+      {
+        ok: false,
+        message: "no agent port is free on every node: each of the 2 candidates is in use on one of node[2-3]",
+      },
+    ],
+    ["one candidate", [5], { n1: [] }, { ok: false, message: "agent port 5 is in use on n1" }],
+  ])("%s", (_, candidates, byNode, expected) => {
+    expect(agreeOnPort(candidates, free(byNode), "agent")).toEqual(expected);
+  });
+});

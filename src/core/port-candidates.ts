@@ -1,0 +1,104 @@
+/**
+ * When a derived port is taken on a node (another user bound it, maybe on purpose: job ids are
+ * predictable), the job falls back through a short list of candidates that every node of the
+ * job computes alike: the derived port first, then ports drawn by a stable hash of the job step,
+ * the kind of port and a seed. The seed comes from the job's secret (io/port-seed.ts), so
+ * another user, who can predict the derived ports, cannot predict the fallbacks. A port the
+ * user gave (`--sshdport`, `--rendezvous-port`) is the only candidate: it is never replaced.
+ * Pure: io probes which candidates are free, the rendezvous agrees on them.
+ */
+import { compressHostlist } from "./hostlist-compress.js";
+import { deriveJobPorts, type JobPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
+import type { JobContext } from "./slurm-context.js";
+import { hashString } from "./stable-hash.js";
+
+/** The agent's or sshd's port (every node), the rendezvous (the master), MASTER_PORT (the master). */
+export type PortKind = "remote" | "rendezvous" | "master";
+
+/**
+ * How many candidates each kind has. The remote port must be free on every node at once, so it
+ * gets more; the other two only on the master.
+ */
+export const CANDIDATE_COUNTS: Readonly<Record<PortKind, number>> = { remote: 16, rendezvous: 8, master: 8 };
+
+export type PortCandidates = Readonly<Record<PortKind, readonly number[]>>;
+
+export interface CandidateInput {
+  /** The ports derived from the job (core/ports.ts), overrides applied. */
+  readonly derived: JobPorts;
+  /** Which ports the user gave: those have no fallback. */
+  readonly explicit: { readonly remote: boolean; readonly rendezvous: boolean };
+  /** `${jobId}.${stepId}`. */
+  readonly jobKey: string;
+  /** The same on every node of the job, unknown to other users. */
+  readonly seed: string;
+}
+
+const KINDS: readonly PortKind[] = ["remote", "rendezvous", "master"];
+
+/** The candidates of each kind, in the order to try them: no port twice, all in the derived range. */
+export function derivePortCandidates(input: CandidateInput): PortCandidates {
+  const first: Record<PortKind, number> = {
+    remote: input.derived.sshdPort,
+    rendezvous: input.derived.rendezvousPort,
+    master: input.derived.masterPort,
+  };
+  const used = new Set(Object.values(first));
+  const span = PORT_RANGE_END - PORT_RANGE_START;
+  const lists = {} as Record<PortKind, number[]>;
+  for (const kind of KINDS) {
+    const list = [first[kind]];
+    lists[kind] = list;
+    if (kind !== "master" && input.explicit[kind]) continue;
+    // Bounded: a draw that hits a port already taken is skipped, and there are few of those.
+    for (let draw = 1; list.length < CANDIDATE_COUNTS[kind] && draw < 64 * CANDIDATE_COUNTS[kind]; draw++) {
+      const port = PORT_RANGE_START + (hashString(`${input.seed}|${input.jobKey}|${kind}|${draw}`) % span);
+      if (used.has(port)) continue;
+      used.add(port);
+      list.push(port);
+    }
+  }
+  return lists;
+}
+
+/** A job step's candidates from the options (the ports the user gave) and the context. */
+export function jobPortCandidates(
+  options: { readonly sshdPort: number | undefined; readonly rendezvousPort: number | undefined },
+  ctx: Pick<JobContext, "jobId" | "stepId">,
+  seed: string,
+): PortCandidates {
+  const { sshdPort, rendezvousPort } = options;
+  return derivePortCandidates({
+    derived: deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort, rendezvousPort }),
+    explicit: { remote: sshdPort !== undefined, rendezvous: rendezvousPort !== undefined },
+    jobKey: `${ctx.jobId}.${ctx.stepId}`,
+    seed,
+  });
+}
+
+export type PortAgreement = { ok: true; port: number } | { ok: false; message: string };
+
+/**
+ * The first candidate free on every node, given the candidates each node found free. `what`
+ * names the port in the message ("agent"). The message names the nodes in the way.
+ */
+export function agreeOnPort(
+  candidates: readonly number[],
+  freeByNode: ReadonlyMap<string, readonly number[]>,
+  what: string,
+): PortAgreement {
+  const free = [...freeByNode].map(([node, ports]) => [node, new Set(ports)] as const);
+  const port = candidates.find((candidate) => free.every(([, ports]) => ports.has(candidate)));
+  if (port !== undefined) return { ok: true, port };
+  const tried =
+    candidates.length === 1
+      ? `${what} port ${candidates[0]} is`
+      : `all ${candidates.length} ${what} port candidates (${candidates.join(", ")}) are`;
+  const full = free.filter(([, ports]) => !candidates.some((candidate) => ports.has(candidate))).map(([node]) => node);
+  if (full.length > 0) return { ok: false, message: `${tried} in use on ${compressHostlist(full, { sort: true })}` };
+  const blocking = free.filter(([, ports]) => candidates.some((c) => !ports.has(c))).map(([node]) => node);
+  return {
+    ok: false,
+    message: `no ${what} port is free on every node: each of the ${candidates.length} candidates is in use on one of ${compressHostlist(blocking, { sort: true })}`,
+  };
+}
