@@ -112,8 +112,9 @@ profile_settings() {
 }
 
 write_slurm_conf() {
-  local n=$1 profile=${2:-default} k settings killwait epilog_line
+  local n=$1 profile=${2:-default} k settings killwait epilog_line hardware
   settings=$(profile_settings "$profile")
+  hardware=$(node_hardware "$n")
   killwait=${settings%% *} epilog_line=${settings#* }
   if [[ -f $SLURM_CONF ]] && ! grep -qF "$MARKER" "$SLURM_CONF"; then
     cp -p "$SLURM_CONF" "$STATE/slurm.conf.orig"
@@ -125,13 +126,25 @@ write_slurm_conf() {
     sed -e "s|@STATE@|$STATE|g" -e "s|@HEAD@|$(hostname -s)($HEAD_ADDR)|" \
       -e "s|@KILLWAIT@|$killwait|" -e "s|@EPILOG_LINE@|$epilog_line|" "$here/slurm.conf.in"
     for k in $(seq 1 "$n"); do
-      echo "NodeName=node$k NodeAddr=$NET_PREFIX.$k CPUs=4 RealMemory=2000 State=UNKNOWN"
+      echo "NodeName=node$k NodeAddr=$NET_PREFIX.$k $hardware State=UNKNOWN"
     done
     echo "PartitionName=debug Nodes=$(node_names "$n") Default=YES MaxTime=INFINITE State=UP"
   } >"$SLURM_CONF"
   echo "$profile" >"$STATE/run/profile"
   mkdir -p "$STATE/bin"
   cp "$here/node-bin/"* "$STATE/bin/"
+}
+
+# What every node declares: the CPUs, sockets, cores and threads that this machine has (as
+# `slurmd -C` sees them, so task/affinity binds to CPUs that exist) and an equal share of its
+# memory, so that the nodes together never promise more than the machine has.
+node_hardware() {
+  local n=$1 line cpus memory
+  line=$(slurmd -C | head -n1)
+  cpus=$(grep -o 'CPUs=.* ThreadsPerCore=[0-9]*' <<<"$line") || die "slurmd -C: no CPUs in '$line'"
+  memory=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$line")
+  [[ -n $memory ]] || die "slurmd -C: no RealMemory in '$line'"
+  echo "$cpus RealMemory=$((memory / n))"
 }
 
 remove_slurm_conf() {
