@@ -47,9 +47,10 @@ ensure_users() {
   getent group docker >/dev/null || groupadd --system docker
   getent group research >/dev/null || groupadd -g 2001 research
   local spec user uid
-  # alice and bob for the orchestrator and isolation suites; carol, dave and erin so that
-  # other suites (bench, examples, podman) never touch the same user's jobs and containers.
-  for spec in alice:1001 bob:1002 carol:1003 dave:1004 erin:1005; do
+  # alice and bob for the orchestrator and isolation suites; carol, dave, erin and frank so
+  # that other suites (bench, examples, podman, registry) never touch the same user's jobs,
+  # containers and logins.
+  for spec in alice:1001 bob:1002 carol:1003 dave:1004 erin:1005 frank:1006; do
     user=${spec%%:*} uid=${spec##*:}
     id "$user" >/dev/null 2>&1 || useradd -m -u "$uid" -s /bin/bash "$user"
     usermod -aG docker "$user"
@@ -75,7 +76,7 @@ write_hosts() {
   local n=$1 k
   {
     for k in $(seq 1 "$n"); do echo "$NET_PREFIX.$k node$k"; done
-    echo "$HEAD_ADDR sdtc-head"
+    echo "$HEAD_ADDR sdtc-head $REGISTRY_NAME"
   } >"$STATE/hosts"
 }
 
@@ -156,6 +157,7 @@ start_node() {
   local k=$1 ns=sdtc-node$1 dir=$STATE/nodes/node$1 i
   mkdir -p "$dir/etc/docker" "$STATE/slurmd/node$k" /etc/docker
   write_node_podman_conf "$k"
+  install_registry_ca "$dir/etc"
   { echo "127.0.0.1 localhost"; echo "::1 localhost ip6-localhost"; cat "$STATE/hosts"; } >"$dir/etc/hosts"
   printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$HEAD_ADDR" >"$dir/etc/resolv.conf"
   ip netns add "$ns"
