@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 
 # libpmix-dev: Debian's Slurm PMIx plugin (srun --mpi=pmix, for --launcher=srun) dlopens
 # pmix2/lib/libpmix.so, which only that package ships; slurmd loads it when it starts.
+# docker-registry (distribution 2.8), apache2-utils (htpasswd -B), openssl, skopeo (pushes
+# the test images) and curl: the test cluster's TLS registries (test/cluster/registry.sh).
 packages=(docker.io slurmctld slurmd slurm-client munge openssh-client openssh-server libpmix-dev debootstrap iproute2
   dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time
-  podman uidmap fuse-overlayfs slirp4netns catatonit)
+  podman uidmap fuse-overlayfs slirp4netns catatonit
+  docker-registry apache2-utils openssl skopeo curl)
 
 missing=()
 for p in "${packages[@]}"; do

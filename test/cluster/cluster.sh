@@ -4,8 +4,10 @@
 # Each node is a separate host: its own network namespace (veth to a bridge), hostname (UTS
 # namespace) and private mount namespace, held open by one long-lived "holder" process. The
 # node's dockerd and slurmd are started inside the holder's namespaces, so the job steps that
-# slurmd forks see the node's hostname, network and docker socket. slurmctld, munged and a
-# DNS server for the cluster's names run in the host namespace.
+# slurmd forks see the node's hostname, network and docker socket. slurmctld, munged, a
+# DNS server for the cluster's names and two container registries run in the host namespace.
+# Nodes declare the machine's CPUs and a share of its memory; Slurm allocates both and binds
+# tasks to CPUs (slurm.conf.in).
 #
 #   cluster.sh up N        bring up N nodes (recovers from a half-dead earlier run first),
 #                          with the images srun-docker-test and srun-docker-test-torch, each
@@ -14,18 +16,24 @@
 #                          SDTC_PROFILE (default: `default`)
 #   cluster.sh profile P   switch the running cluster to profile P: `default` (the Epilog
 #                          line of the docs, KillWait=30) or `strict` (no Epilog, KillWait=5)
-#   cluster.sh down        stop everything of ours; leaves only cached images on disk
+#   cluster.sh down        stop everything of ours; leaves only cached images (and the
+#                          registries' storage, CA and password) on disk
 #   cluster.sh status      what is running
 #   cluster.sh exec K CMD  run CMD inside node K (as root; use `su - alice -c` for the user)
 #   cluster.sh stop-docker K / start-docker K   take node K's docker daemon down / up again
+#   cluster.sh registry stop|start [open|private]   take the registries (both, or one) away
+#                          and bring them back; `up` starts both (registry.sh: TLS, htpasswd,
+#                          the test images pushed to them, never pulled by the nodes)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
+# shellcheck source=registry.sh
+source "$here/registry.sh"
 
 cmd_up() {
-  local n=${1:?usage: cluster.sh up N}
+  local n=${1:?usage: cluster.sh up N} kind
   [[ $n =~ ^[1-9][0-9]?$ && $n -le 16 ]] || die "up: N must be 1..16, got '$n'"
   cmd_down >/dev/null
   need_root
@@ -40,6 +48,8 @@ cmd_up() {
   write_hosts "$n"
   start_bridge
   start_dns
+  setup_registries
+  for kind in "${REGISTRY_KINDS[@]}"; do start_registry "$kind"; done
   write_slurm_conf "$n" "${SDTC_PROFILE:-default}"
   local k
   for k in $(seq 1 "$n"); do start_node "$k"; done
@@ -52,17 +62,21 @@ cmd_up() {
   done
   local pid
   for pid in "${pids[@]}"; do wait "$pid" || die "up: preparing a node's docker failed (see above)"; done
+  push_registry_images
   wait_nodes_idle "$n"
   echo "cluster up: $n nodes ($(node_names "$n")), profile $(cat "$STATE/run/profile"), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs), each also -nossh"
+  echo "registries: $(registry_host open) (open), $(registry_host private) (private, user $REGISTRY_USER), see $REGISTRY_DIR/registry.json"
 }
 
 cmd_down() {
   need_root
-  local n k
+  local n k kind
   n=$(cat "$STATE/run/size" 2>/dev/null || echo 0)
   # Nodes from an earlier, larger run may still exist: go by what is there, not by size.
   for k in $(existing_node_indexes "$n"); do stop_node "$k"; done
   stop_pidfile slurmctld "$STATE/run/slurmctld.pid"
+  for kind in "${REGISTRY_KINDS[@]}"; do stop_registry "$kind"; done
+  remove_registry_from_head
   stop_pidfile dnsmasq "$STATE/run/dnsmasq.pid"
   stop_pidfile munged "$STATE/run/munged.pid"
   stop_bridge
@@ -102,6 +116,9 @@ cmd_status() {
       "$(alive_word "$(cat "$STATE/run/dockerd-node$k.pid" 2>/dev/null || true)")" \
       "$(alive_word "$(cat "$STATE/run/slurmd-node$k.pid" 2>/dev/null || true)")"
   done
+  for kind in "${REGISTRY_KINDS[@]}"; do
+    echo "registry $kind $(registry_host "$kind") $(alive_word "$(cat "$STATE/run/registry-$kind.pid" 2>/dev/null || true)")"
+  done
   sinfo -N -h -o '%N %T' 2>/dev/null || echo "sinfo: controller not answering"
 }
 
@@ -127,6 +144,19 @@ cmd_start_docker() {
   wait_dockerd "$k"
 }
 
+# Takes the registries (both, or the one named) away, or brings them back with the same
+# storage, certificate and password; the access logs go on.
+cmd_registry() {
+  local action=${1:-} kinds=("${REGISTRY_KINDS[@]}") kind
+  [[ $action == stop || $action == start ]] || die "usage: cluster.sh registry stop|start [open|private]"
+  [[ -z ${2:-} ]] || { registry_port "$2" >/dev/null; kinds=("$2"); }
+  need_root
+  [[ -s $REGISTRY_DIR/registry.json && -s $STATE/run/size ]] || die "registry: the cluster is not up"
+  for kind in "${kinds[@]}"; do
+    if [[ $action == stop ]]; then stop_registry "$kind"; else start_registry "$kind"; fi
+  done
+}
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
@@ -135,5 +165,6 @@ case "${1:-}" in
   profile) shift; cmd_profile "$@" ;;
   stop-docker) shift; cmd_stop_docker "$@" ;;
   start-docker) shift; cmd_start_docker "$@" ;;
-  *) echo "usage: cluster.sh up N | down | status | profile default|strict | exec K CMD... | stop-docker K | start-docker K" >&2; exit 2 ;;
+  registry) shift; cmd_registry "$@" ;;
+  *) echo "usage: cluster.sh up N | down | status | profile default|strict | exec K CMD... | stop-docker K | start-docker K | registry stop|start [open|private]" >&2; exit 2 ;;
 esac

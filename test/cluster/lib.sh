@@ -47,9 +47,10 @@ ensure_users() {
   getent group docker >/dev/null || groupadd --system docker
   getent group research >/dev/null || groupadd -g 2001 research
   local spec user uid
-  # alice and bob for the orchestrator and isolation suites; carol, dave and erin so that
-  # other suites (bench, examples, podman) never touch the same user's jobs and containers.
-  for spec in alice:1001 bob:1002 carol:1003 dave:1004 erin:1005; do
+  # alice and bob for the orchestrator and isolation suites; carol, dave, erin and frank so
+  # that other suites (bench, examples, podman, registry) never touch the same user's jobs,
+  # containers and logins.
+  for spec in alice:1001 bob:1002 carol:1003 dave:1004 erin:1005 frank:1006; do
     user=${spec%%:*} uid=${spec##*:}
     id "$user" >/dev/null 2>&1 || useradd -m -u "$uid" -s /bin/bash "$user"
     usermod -aG docker "$user"
@@ -75,7 +76,7 @@ write_hosts() {
   local n=$1 k
   {
     for k in $(seq 1 "$n"); do echo "$NET_PREFIX.$k node$k"; done
-    echo "$HEAD_ADDR sdtc-head"
+    echo "$HEAD_ADDR sdtc-head $REGISTRY_NAME"
   } >"$STATE/hosts"
 }
 
@@ -112,8 +113,9 @@ profile_settings() {
 }
 
 write_slurm_conf() {
-  local n=$1 profile=${2:-default} k settings killwait epilog_line
+  local n=$1 profile=${2:-default} k settings killwait epilog_line hardware
   settings=$(profile_settings "$profile")
+  hardware=$(node_hardware "$n")
   killwait=${settings%% *} epilog_line=${settings#* }
   if [[ -f $SLURM_CONF ]] && ! grep -qF "$MARKER" "$SLURM_CONF"; then
     cp -p "$SLURM_CONF" "$STATE/slurm.conf.orig"
@@ -125,13 +127,25 @@ write_slurm_conf() {
     sed -e "s|@STATE@|$STATE|g" -e "s|@HEAD@|$(hostname -s)($HEAD_ADDR)|" \
       -e "s|@KILLWAIT@|$killwait|" -e "s|@EPILOG_LINE@|$epilog_line|" "$here/slurm.conf.in"
     for k in $(seq 1 "$n"); do
-      echo "NodeName=node$k NodeAddr=$NET_PREFIX.$k CPUs=4 RealMemory=2000 State=UNKNOWN"
+      echo "NodeName=node$k NodeAddr=$NET_PREFIX.$k $hardware State=UNKNOWN"
     done
     echo "PartitionName=debug Nodes=$(node_names "$n") Default=YES MaxTime=INFINITE State=UP"
   } >"$SLURM_CONF"
   echo "$profile" >"$STATE/run/profile"
   mkdir -p "$STATE/bin"
   cp "$here/node-bin/"* "$STATE/bin/"
+}
+
+# What every node declares: the CPUs, sockets, cores and threads that this machine has (as
+# `slurmd -C` sees them, so task/affinity binds to CPUs that exist) and an equal share of its
+# memory, so that the nodes together never promise more than the machine has.
+node_hardware() {
+  local n=$1 line cpus memory
+  line=$(slurmd -C | head -n1)
+  cpus=$(grep -o 'CPUs=.* ThreadsPerCore=[0-9]*' <<<"$line") || die "slurmd -C: no CPUs in '$line'"
+  memory=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$line")
+  [[ -n $memory ]] || die "slurmd -C: no RealMemory in '$line'"
+  echo "$cpus RealMemory=$((memory / n))"
 }
 
 remove_slurm_conf() {
@@ -143,6 +157,7 @@ start_node() {
   local k=$1 ns=sdtc-node$1 dir=$STATE/nodes/node$1 i
   mkdir -p "$dir/etc/docker" "$STATE/slurmd/node$k" /etc/docker
   write_node_podman_conf "$k"
+  install_registry_ca "$dir/etc"
   { echo "127.0.0.1 localhost"; echo "::1 localhost ip6-localhost"; cat "$STATE/hosts"; } >"$dir/etc/hosts"
   printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$HEAD_ADDR" >"$dir/etc/resolv.conf"
   ip netns add "$ns"

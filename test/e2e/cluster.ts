@@ -1,7 +1,7 @@
 // Handles on the multi-node test cluster (test/cluster/cluster.sh) for end-to-end tests:
 // run commands as a cluster user through `su -`, look inside nodes, count leftovers.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
@@ -16,8 +16,8 @@ export const TORCH_IMAGE = process.env.SDTC_TORCH_IMAGE ?? "srun-docker-test-tor
 export const TORCH_NOSSH_IMAGE = process.env.SDTC_TORCH_NOSSH_IMAGE ?? "srun-docker-test-torch-nossh:latest";
 export const ALICE_UID = 1001;
 export const BOB_UID = 1002;
-/** More users of the test cluster, so suites (bench, examples, podman) never share a user. */
-export const USERS = { alice: 1001, bob: 1002, carol: 1003, dave: 1004, erin: 1005 } as const;
+/** More users of the test cluster, so suites (bench, examples, podman, registry) never share a user. */
+export const USERS = { alice: 1001, bob: 1002, carol: 1003, dave: 1004, erin: 1005, frank: 1006 } as const;
 
 export interface CommandResult {
   code: number | null;
@@ -204,4 +204,99 @@ export async function cancelAllJobs(user: string, uid: number, nodes: readonly n
 /** A line for the closing note's table: `FIGURE | case | figure`. */
 export function figure(name: string, value: string): void {
   console.log(`FIGURE | ${name} | ${value}`);
+}
+
+// The test cluster's registries (test/cluster/registry.sh): two docker-registry processes on
+// the head over TLS with the cluster's own CA, `open` (anonymous) and `private` (htpasswd on
+// everything). Nodes resolve `name` and trust the CA (Docker and rootless Podman); nodes never
+// pull the test images at `up`, so a test that wants a pull removes its image from a node.
+
+export type RegistryKind = "open" | "private";
+
+export interface RegistryImages {
+  /** IMAGE as pushed at `up`, e.g. sdtc-registry:5443/srun-docker-test:1. */
+  base: string;
+  /** NOSSH_IMAGE as pushed at `up`. */
+  nossh: string;
+}
+
+export interface RegistryInfo {
+  /** The name nodes and the head resolve: sdtc-registry. */
+  name: string;
+  /** Its address on the cluster's bridge. */
+  address: string;
+  /** The CA's certificate (PEM), readable by every user. */
+  ca: string;
+  open: { host: string; accessLog: string; images: RegistryImages };
+  private: { host: string; accessLog: string; user: string; password: string; images: RegistryImages };
+}
+
+/** Addresses, credentials and log paths, as `cluster.sh up` wrote them (root's only). */
+export function registry(): RegistryInfo {
+  const file = path.join(STATE, "registry/registry.json");
+  if (!existsSync(file)) throw new Error(`${file} is missing: bring the cluster up (cluster.sh up N)`);
+  return JSON.parse(readFileSync(file, "utf8")) as RegistryInfo;
+}
+
+async function registryCommand(action: "stop" | "start", kind?: RegistryKind): Promise<void> {
+  const r = await run("bash", [CLUSTER_SH, "registry", action, ...(kind ? [kind] : [])]);
+  if (r.code !== 0) throw new Error(`cluster.sh registry ${action} ${kind ?? ""} failed: ${r.stderr}`);
+}
+
+/** Takes both registries, or the one named, away: connections are refused until started again. */
+export function stopRegistry(kind?: RegistryKind): Promise<void> {
+  return registryCommand("stop", kind);
+}
+
+/** Brings them back (same storage, certificate and password); returns once they answer over TLS. */
+export function startRegistry(kind?: RegistryKind): Promise<void> {
+  return registryCommand("start", kind);
+}
+
+/**
+ * One request in a registry's access log (Apache combined format). The log names no user (its
+ * user field is always "-"); the registry's own log beside it (registry.log) has
+ * auth.user.name for the private one.
+ */
+export interface RegistryRequest {
+  /** The client's address: 10.213.0.K for node K, 10.213.0.254 for the head. */
+  remote: string;
+  method: string;
+  /** e.g. /v2/srun-docker-test/blobs/sha256:… */
+  path: string;
+  status: number;
+  userAgent: string;
+}
+
+// host ident user [time] "METHOD URI PROTO" status bytes "referer" "user agent"; quotes inside
+// a quoted field come escaped (\").
+const QUOTED = String.raw`"((?:[^"\\]|\\.)*)"`;
+const ACCESS_LINE = new RegExp(
+  String.raw`^(\S+) \S+ \S+ \[[^\]]*\] "(\S+) (\S+) [^"]*" (\d{3}) \S+ ${QUOTED} ${QUOTED}$`,
+);
+
+/** Where the access log ends now: pass it to `registryRequests` to see only later requests. */
+export function accessLogMark(kind: RegistryKind): number {
+  const file = registry()[kind].accessLog;
+  return existsSync(file) ? statSync(file).size : 0;
+}
+
+/** The requests logged since `mark` (a byte offset from `accessLogMark`), oldest first. */
+export function registryRequests(kind: RegistryKind, mark = 0): RegistryRequest[] {
+  const text = readFileSync(registry()[kind].accessLog).subarray(mark).toString("utf8");
+  const requests: RegistryRequest[] = [];
+  for (const line of text.split("\n").filter(Boolean)) {
+    const m = ACCESS_LINE.exec(line);
+    if (!m) throw new Error(`${kind} registry access log: a line not in combined format: ${line}`);
+    const [, remote = "", method = "", url = "", status = "0", , userAgent = ""] = m;
+    requests.push({ remote, method, path: url, status: Number(status), userAgent });
+  }
+  return requests;
+}
+
+/** Successful fetches (GET, 200) of blob `digest` (sha256:…) of repository `repo` since `mark`. */
+export function blobFetches(kind: RegistryKind, repo: string, digest: string, mark = 0): RegistryRequest[] {
+  return registryRequests(kind, mark).filter(
+    (r) => r.method === "GET" && r.status === 200 && r.path === `/v2/${repo}/blobs/${digest}`,
+  );
 }

@@ -197,9 +197,9 @@ describe("srun-docker on the cluster (each launcher)", () => {
       "alice",
       inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./each.sh --launcher=each`),
     );
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const ranks = [...r.stdout.matchAll(/^rank=(\d) of 2 on (node\d) master=(node\d) world=2$/gm)];
-    expect(ranks.map((m) => m[1]).sort()).toEqual(["0", "1"]);
+    expect(ranks.map((m) => m[1]).sort(), `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toEqual(["0", "1"]);
     const master = ranks.find((m) => m[1] === "0");
     expect(master?.[2]).toBe(master?.[3]);
     await expectNothingLeft();

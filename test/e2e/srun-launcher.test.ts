@@ -170,34 +170,30 @@ test("GPUs bound per task (as --gpus-per-task sets them): the container gets the
   expect(r.stderr).toContain('--gpus "device=2,3"');
 });
 
-test("a task bound to CPUs (as task/affinity binds it) runs its program bound to them in the container", async () => {
-  // The test cluster binds nothing (TaskPlugin=task/none): each task binds itself to CPU 0 as
-  // slurmstepd would, then starts srun-docker; `docker exec` alone would start the program unbound.
-  const bound = 'exec taskset -c 0 srun-docker "$@"';
-  const r = await runAs(
-    "alice",
+test("tasks Slurm bound to CPUs (task/affinity, --cpu-bind=cores) run their programs bound to them in the container", async () => {
+  // slurmstepd binds each task (task/affinity); `docker exec` alone would start the program
+  // unbound, under the engine. Two tasks on a node of two or more CPUs: one core each.
+  const cpus = Number((await runAs("alice", "sinfo -h -n node1 -o %c")).stdout.trim());
+  expect(cpus, "node1's CPUs (the machine's, slurm.conf)").toBeGreaterThanOrEqual(2);
+  const show = `sh -c 'echo "cpus rank=$RANK $(grep Cpus_allowed_list /proc/self/status | cut -f2)"'`;
+  const onNode1 = (cpuBind: string) =>
     cd(
       "mpi",
-      `salloc -N 1 -w node1 --ntasks-per-node=2 -O srun --mpi=pmix bash -c '${bound}' task` +
-        ` --launcher=srun --container=${NOSSH_IMAGE} -- sh -c 'echo "cpus rank=$RANK $(grep Cpus_allowed_list /proc/self/status | cut -f2)"'`,
-    ),
-  );
-  expect(r.code, r.stderr).toBe(0);
-  expect(
-    r.stdout
+      `salloc -N 1 -w node1 --ntasks-per-node=2 srun --mpi=pmix --cpu-bind=${cpuBind}` +
+        ` srun-docker --launcher=srun --container=${NOSSH_IMAGE} -- ${show}`,
+    );
+  const cpuLines = (stdout: string) =>
+    stdout
       .split("\n")
       .filter((l) => l.startsWith("cpus "))
-      .sort(),
-  ).toEqual(["cpus rank=0 0", "cpus rank=1 0"]);
-  const unbound = await runAs(
-    "alice",
-    cd(
-      "mpi",
-      `salloc -N 1 -w node1 --ntasks-per-node=1 srun --mpi=pmix srun-docker --launcher=srun --container=${NOSSH_IMAGE}` +
-        ` -- sh -c 'echo "cpus $(grep Cpus_allowed_list /proc/self/status | cut -f2)"'`,
-    ),
-  );
-  expect(unbound.stdout).toMatch(/^cpus 0-\d+$/m);
+      .sort();
+  const bound = await runAs("alice", onNode1("cores"));
+  expect(bound.code, bound.stderr).toBe(0);
+  expect(cpuLines(bound.stdout)).toEqual(["cpus rank=0 0", "cpus rank=1 1"]);
+  // --cpu-bind=none: each task may use both of the step's CPUs, and so may its program.
+  const unbound = await runAs("alice", onNode1("none"));
+  expect(unbound.code, unbound.stderr).toBe(0);
+  expect(cpuLines(unbound.stdout)).toEqual(["cpus rank=0 0-1", "cpus rank=1 0-1"]);
 });
 
 test("kill -9 of a node's first task: the dead man's switch ends its container, --kill-on-bad-exit the step; nothing left", async () => {
