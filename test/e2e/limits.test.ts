@@ -118,4 +118,38 @@ describe("limits from the allocation", () => {
     expect(own.code, own.stderr).toBe(0);
     expect(seenByNode(own.stdout).get("node1")?.mem).toBe(128 * 1024 * 1024);
   });
+
+  test("the whole node and no --mem: no CPU or memory limit (the dry run says so); only the pids limit", async () => {
+    const r = await runAs(
+      "alice",
+      cd(`salloc -N 2 -w node[1-2] --exclusive srun ${tool("--script=./show-limits.sh")}`),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const seen = seenByNode(r.stdout);
+    expect([...seen.keys()].sort()).toEqual(["node1", "node2"]);
+    for (const [node, s] of seen) {
+      expect(s.quota, node).toBe(-1);
+      expect(s.nproc, node).toBe(2);
+      expect(s.mem, node).toBeGreaterThan(1024 ** 4);
+      expect(s.pids, node).toBe("4096");
+    }
+    const dry = await runAs(
+      "alice",
+      cd(`salloc -N 1 -w node1 --exclusive srun ${tool("--script=./show-limits.sh --dry-run")}`),
+    );
+    expect(dry.stdout).toMatch(/^# limits: pids 4096 \(from 1024 per CPU, at least 4096\)$/m);
+    expect(dry.stdout).not.toMatch(/--memory|--cpuset-cpus|--cpus=/);
+  });
+
+  test("--launcher=srun, one task: a quota of the job's CPUs on the node (its own binding is one task's)", async () => {
+    const r = await runAs(
+      "alice",
+      cd(
+        `salloc -N 1 -w node1 -n 1 --mem=300M srun srun-docker --launcher=srun --container=${IMAGE} -- sh -c 'echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)'`,
+      ),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`quota=100000 mem=${300 * 1024 * 1024}`);
+    expect(await leftoversOn([1])).toEqual({ containers: [], processes: [] });
+  });
 });
