@@ -9,6 +9,10 @@ test.each<[string, object | undefined]>([
   [JSON.stringify({ Id: "sha256:1", RepoDigests: [`ubuntu@${A}`] }), { id: "sha256:1", repoDigests: [`ubuntu@${A}`] }],
   [JSON.stringify([{ Id: "2", RepoDigests: null }]), { id: "sha256:2", repoDigests: [] }],
   [JSON.stringify({ Id: "sha256:3", RepoDigests: [1, `x@${A}`] }), { id: "sha256:3", repoDigests: [`x@${A}`] }],
+  [
+    JSON.stringify({ Id: "sha256:4", RepoDigests: [], Config: { Env: ["A=1", "PATH=/opt/x/bin:/usr/bin"] } }),
+    { id: "sha256:4", repoDigests: [], path: "/opt/x/bin:/usr/bin" },
+  ],
   ["[]", undefined],
   ["{}", undefined],
   ["nope", undefined],

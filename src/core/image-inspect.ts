@@ -8,6 +8,8 @@ export interface LocalImage {
   readonly id: string;
   /** `reg:5000/team/app@sha256:…` (docker writes Docker Hub's short: `ubuntu@sha256:…`). */
   readonly repoDigests: readonly string[];
+  /** The image config's PATH (which the agent's directory is put in front of); undefined when it sets none. */
+  readonly path?: string | undefined;
 }
 
 /** One inspect object (docker) or the first of an array (podman); undefined when it is neither. */
@@ -18,10 +20,18 @@ export function parseImageInspect(json: string): LocalImage | undefined {
   } catch {
     return undefined;
   }
-  const image = (Array.isArray(parsed) ? parsed[0] : parsed) as { Id?: unknown; RepoDigests?: unknown } | undefined;
+  const image = (Array.isArray(parsed) ? parsed[0] : parsed) as
+    | { Id?: unknown; RepoDigests?: unknown; Config?: { Env?: unknown } }
+    | undefined;
   if (typeof image !== "object" || image === null || typeof image.Id !== "string") return undefined;
   const digests = Array.isArray(image.RepoDigests) ? image.RepoDigests.filter((d) => typeof d === "string") : [];
-  return { id: image.Id.startsWith("sha256:") ? image.Id : `sha256:${image.Id}`, repoDigests: digests };
+  const env = Array.isArray(image.Config?.Env) ? image.Config.Env : [];
+  const pathEntry = env.find((entry): entry is string => typeof entry === "string" && entry.startsWith("PATH="));
+  return {
+    id: image.Id.startsWith("sha256:") ? image.Id : `sha256:${image.Id}`,
+    repoDigests: digests,
+    path: pathEntry?.slice("PATH=".length) || undefined,
+  };
 }
 
 /** The digest the image was pulled by from `ref`'s repository, if it was. */

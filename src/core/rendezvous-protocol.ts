@@ -67,7 +67,7 @@ const workerMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("failed"), message: text }),
   z.object({ type: z.literal("ping") }),
   z.object({ type: z.literal("exited"), exitCode }),
-  z.object({ type: z.literal("pull"), done: byteCount, total: byteCount }),
+  z.object({ type: z.literal("pull"), done: byteCount, total: byteCount, layers: byteCount, layersDone: byteCount }),
   /** `from`: "registry", or the node the image came from (--pull-once). */
   z.object({ type: z.literal("pulled"), bytes: byteCount, ms: byteCount, from: z.string().max(255) }),
 ]);

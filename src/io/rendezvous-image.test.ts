@@ -44,7 +44,7 @@ describe("pulls and the readiness deadline", () => {
     const reports: Array<[string, PullReport]> = [];
     m.onPull((node, report) => reports.push([node, report]));
     const sock = await handshakeByHand(m.port, "n1");
-    sock.write(encodeMessage({ type: "pull", done: 10, total: 100 }));
+    sock.write(encodeMessage({ type: "pull", done: 10, total: 100, layers: 2, layersDone: 1 }));
     await waitUntil(() => reports.length === 1, 2000);
     timers.advance(600_000);
     await settleIo();
@@ -58,7 +58,7 @@ describe("pulls and the readiness deadline", () => {
     sock.write(encodeMessage({ type: "ready" }));
     expect(await m.ready).toMatchObject({ ok: true });
     expect(reports).toEqual([
-      ["n1", { type: "pull", done: 10, total: 100 }],
+      ["n1", { type: "pull", done: 10, total: 100, layers: 2, layersDone: 1 }],
       ["n1", { type: "pulled", bytes: 100, ms: 600_000, from: "registry" }],
     ]);
   });
@@ -69,7 +69,7 @@ describe("pulls and the readiness deadline", () => {
     let reports = 0;
     m.onPull(() => reports++);
     const sock = await handshakeByHand(m.port, "n1");
-    sock.write(encodeMessage({ type: "pull", done: 0, total: 0 }));
+    sock.write(encodeMessage({ type: "pull", done: 0, total: 0, layers: 0, layersDone: 0 }));
     await waitUntil(() => reports === 1, 2000);
     timers.advance(100_000);
     sock.write(encodeMessage({ type: "pulled", bytes: 5, ms: 100_000, from: "registry" }));

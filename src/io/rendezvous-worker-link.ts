@@ -4,6 +4,7 @@
  * hello, give up the attempt, start heartbeats, settle the outcome).
  */
 import { connect as netConnect, type Socket } from "node:net";
+import type { NodePullSnapshot } from "../core/pull-layer-tally.js";
 import {
   createLineDecoder,
   encodeMessage,
@@ -42,8 +43,8 @@ export interface RendezvousWorkerSession {
   reportFailed(message: string): Promise<void>;
   /** The image the master announced, or the outcome if that comes first. Never rejects. */
   readonly image: Promise<ImageAnnouncement | WorkerOutcome>;
-  /** This node fetches the image: bytes so far of the total (0 while unknown). */
-  reportPull(done: number, total: number): Promise<void>;
+  /** This node fetches the image: bytes so far of the total (0 while unknown), layers done of those known. */
+  reportPull(snapshot: NodePullSnapshot): Promise<void>;
   /** The image is here: how many bytes came, in how long, from where ("registry" or a node). */
   reportPulled(bytes: number, ms: number, from: string): Promise<void>;
   /** "each" launcher: settles on go, or with the outcome if that comes first. Never rejects. */
@@ -131,7 +132,14 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       reportReady: () => send({ type: "ready" }),
       reportFailed: (message) => send({ type: "failed", message: message.slice(0, 8000) }),
       image,
-      reportPull: (done, total) => send({ type: "pull", done: Math.round(done), total: Math.round(total) }),
+      reportPull: (snapshot) =>
+        send({
+          type: "pull",
+          done: Math.round(snapshot.bytesDone),
+          total: Math.round(snapshot.bytesTotal),
+          layers: snapshot.layers,
+          layersDone: snapshot.layersDone,
+        }),
       reportPulled: (bytes, ms, from) =>
         send({ type: "pulled", bytes: Math.round(bytes), ms: Math.round(ms), from: from.slice(0, 255) }),
       waitForGo: () => go,

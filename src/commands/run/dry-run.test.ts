@@ -1,7 +1,7 @@
 // `--dry-run` prints what the run does: the same planner, fed the same facts (nvidia-smi too).
 import { execFileSync } from "node:child_process";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { fakeNode, freePort, makeTestJob, type TestJob, testOptions } from "./fake-node.test-support.js";
+import { fakeNode, freePort, IMAGE_ID, makeTestJob, type TestJob, testOptions } from "./fake-node.test-support.js";
 import { runJob } from "./index.js";
 
 let job: TestJob;
@@ -33,7 +33,9 @@ test("a GPU node without Slurm GPU variables: the dry run shows the run's --gpus
   const real = fakeNode(job, "node1", { gpus: 4, scriptExit: 0 });
   expect(await runJob(options, real.deps)).toBe(0);
   const [runLine, execLine, teardown] = commandLines(dry.stdout.join(""));
-  expect(runLine).toEqual(["docker", ...(real.runArgs[0] ?? [])]);
+  // The run names the image the master pinned (here its ID); the dry run, what the user named.
+  const runArgs = (real.runArgs[0] ?? []).map((word) => (word === IMAGE_ID ? "img:1" : word));
+  expect(runLine).toEqual(["docker", ...runArgs]);
   expect(execLine).toEqual(["docker", ...(real.execArgs[0] ?? [])]);
   expect(teardown?.slice(0, 3)).toEqual(["docker", "rm", "-f"]);
   expect(runLine).toEqual(expect.arrayContaining(["--gpus", "all"]));

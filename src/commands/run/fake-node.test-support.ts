@@ -92,6 +92,9 @@ const IDENTITY: Identity = {
   groupLines: ["alice:x:1001:"],
 };
 
+/** The one image every fake node has under any name. */
+export const IMAGE_ID = `sha256:${"1".repeat(64)}`;
+
 export interface NodeBehaviour {
   /** The job script's exit code, after a moment; undefined: it runs until its container goes. */
   scriptExit?: number;
@@ -188,6 +191,16 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       },
       readCpus: async () => ({ boundCpus: undefined, onlineCpus: 8, cgroupV2: false }),
       createRuntime: () => runtime,
+      createImageEngine: () => ({
+        bin: "docker",
+        find: async () => ({ id: IMAGE_ID, repoDigests: [], path: undefined }),
+        pull: async () => {
+          throw new Error("the fake engine has every image");
+        },
+        load: async () => {
+          throw new Error("the fake engine has every image");
+        },
+      }),
       spawnScript: (_bin, args) => {
         log("exec");
         node.execArgs.push([...args]);

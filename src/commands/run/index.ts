@@ -13,6 +13,7 @@ import { createLogger, PhaseTimer } from "../../io/log.js";
 import { derivePortSeed } from "../../io/rendezvous-crypto.js";
 import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { findGivenImage, settleJobImage } from "./job-image.js";
 import { probeLocalPorts, settleJobPorts } from "./job-ports.js";
 import { cancelRendezvous, failRendezvous, messageOf, openRendezvous, type RendezvousLink } from "./link.js";
 import { runMaster } from "./master.js";
@@ -58,10 +59,11 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   let link: RendezvousLink | undefined;
   let sweep: Once | undefined;
   try {
-    // Every docker CLI call costs ~50-100 ms of CLI start-up on a busy node, so none waits for
-    // another it does not need: the image inspection starts at once, beside the identity.
-    const image = runtime.inspectImage(options.container);
-    image.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
+    // Nothing waits for what it does not need: what the engine has under --container is asked
+    // at once, beside the identity.
+    const engine = deps.createImageEngine(options.runtime, log);
+    const here = findGivenImage(engine, options.container);
+    here.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);
     // What killed runs left (containers, job dirs) is swept once the job runs, off the launch
     // path; earlier only when a port the user gave turns out to be taken, maybe by such a container.
@@ -89,20 +91,27 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     link = opened;
     cancelActions.push(() => cancelRendezvous(opened, "the job was cancelled"));
     const runsScript = ctx.isMaster || options.launcher === "each";
-    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, { path: imagePath }, ports, cpus] =
-      await Promise.all([
-        countGpusIfUnknown(options, deps),
-        runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
-        image.then(({ id }) => runtime.readImageFiles(options.container, id, path.join(material.dir, "cache"))),
-        readFile(material.clientPublicKeyPath, "utf8"),
-        image,
-        // A worker's ports come from the master once every node joined (the join is usually over
-        // before the image is read); the master's once every worker joined.
-        settleJobPorts({ ...portsRun, link: opened, local, sweepStale: sweep }),
-        deps.readCpus(),
-      ]);
+    // The one image every node runs: the master decides and announces it, each node fetches it.
+    const image = settleJobImage(
+      { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log, here },
+      opened,
+      ctx.nodes,
+      { write: (text) => deps.stderr.write(text), tty: deps.stderr.isTTY === true, columns: deps.stderr.columns },
+    );
+    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, jobImage, ports, cpus] = await Promise.all([
+      countGpusIfUnknown(options, deps),
+      runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
+      image.then(({ runRef, id }) => runtime.readImageFiles(runRef, id, path.join(material.dir, "cache"))),
+      readFile(material.clientPublicKeyPath, "utf8"),
+      image,
+      // A worker's ports come from the master once every node joined (the join is usually over
+      // before the image is read); the master's once every worker joined.
+      settleJobPorts({ ...portsRun, link: opened, local, sweepStale: sweep }),
+      deps.readCpus(),
+    ]);
     const plan = planNode({
-      options,
+      // Every node runs the image the master pinned, not whatever its copy of the tag is.
+      options: { ...options, container: jobImage.runRef },
       ctx,
       env: deps.env,
       nvidiaSmiGpus,
@@ -110,7 +119,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       material,
       clientPublicKey,
       imageAccounts,
-      imagePath,
+      imagePath: jobImage.path,
       agentBinary: deps.agentBinary(),
       scriptPath,
       cwd: deps.cwd,

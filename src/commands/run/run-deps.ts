@@ -8,6 +8,7 @@ import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
 import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
 import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
+import { createImageEngine, type ImageEngine } from "../../io/image-engine.js";
 import type { Logger } from "../../io/log.js";
 import { countNodeGpus } from "../../io/nvidia-smi.js";
 import { isPortFree } from "../../io/port-probe.js";
@@ -40,6 +41,9 @@ export interface ScriptProcess {
 
 interface TextSink {
   write(text: string): unknown;
+  /** A terminal (the pull display redraws one line there). */
+  readonly isTTY?: boolean;
+  readonly columns?: number;
 }
 
 export interface RunDeps {
@@ -60,6 +64,8 @@ export interface RunDeps {
   /** This task's CPU binding and the node's CPU count, for the container's limits. */
   readCpus: () => Promise<CpuFacts>;
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
+  /** The engine as the image step uses it (find, pull, load). */
+  createImageEngine: (bin: Runtime, log: Logger) => ImageEngine;
   /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
   agentBinary: () => string | undefined;
   /** Starts `bin args` (the engine's `exec` of the job script) on our stdio. */
@@ -90,6 +96,10 @@ export function defaultRunDeps(): RunDeps {
         return runCommand(file, args, opts);
       };
       return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
+    },
+    createImageEngine: (bin, log) => {
+      const api = defaultDockerApi(bin, env);
+      return createImageEngine(bin, api && withDebugLog(api, log));
     },
     agentBinary: () => findAgentBinary(),
     spawnScript: (bin, args) => spawnInherit(bin, args),

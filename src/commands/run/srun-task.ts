@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
+import { formatBytes, formatDuration } from "../../core/human-units.js";
 import { jobDirPath } from "../../core/job-paths.js";
 import { planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
@@ -16,6 +17,8 @@ import { createLogger, type Logger } from "../../io/log.js";
 import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../../io/signals.js";
 import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { decideJobImage, type JobImage, type PullReporter } from "./image-step.js";
+import { findGivenImage } from "./job-image.js";
 import { messageOf } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
@@ -91,12 +94,12 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     const [identity, material, image] = await Promise.all([
       deps.readIdentity(),
       ensureUserMaterial(deps.materialDir),
-      runtime.inspectImage(options.container),
+      imageOfThisNode(run),
     ]);
-    const imageAccounts = await runtime.readImageFiles(options.container, image.id, path.join(material.dir, "cache"));
+    const imageAccounts = await runtime.readImageFiles(image.runRef, image.id, path.join(material.dir, "cache"));
     command = await programCommand(options, deps);
     const plan = planNode({
-      options,
+      options: { ...options, container: image.runRef },
       ctx,
       env: deps.env,
       nvidiaSmiGpus: undefined,
@@ -201,4 +204,22 @@ async function startProgram(
 /** What each task runs: `--script` resolved as the other launchers do, or the program after `--` (found in the container). */
 async function programCommand(options: RunOptions, deps: RunDeps): Promise<readonly string[]> {
   return options.program ?? [await resolveScript(options.script, deps.cwd), ...options.scriptArgs];
+}
+
+/**
+ * Without a rendezvous each node's first task settles the image alone: its own copy, else the
+ * registry's digest for the tag, pulled here (nodes resolving within moments of each other get
+ * the same digest; a digest reference, or `srun-docker pull` ahead, pins it for certain).
+ */
+function imageOfThisNode(run: TaskRun): Promise<JobImage> {
+  const { options, ctx, log, deps } = run;
+  const engine = deps.createImageEngine(options.runtime, log);
+  const step = { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log };
+  const quiet: PullReporter = {
+    started: () => log.info(`pulling ${options.container}`),
+    progress: () => {},
+    finished: (bytes, ms) => log.info(`pulled ${options.container}: ${formatBytes(bytes)} in ${formatDuration(ms)}`),
+    failed: () => {},
+  };
+  return decideJobImage({ ...step, here: findGivenImage(engine, options.container) }, () => {}, quiet);
 }

@@ -1,0 +1,101 @@
+// The engine as the image step uses it: what it has under a name, a pull with progress, a load
+// of a `docker save` archive. Docker goes through its Engine API (no CLI start per call) where
+// it has a unix socket; podman, and docker without one, through the CLI.
+import { UserError } from "../core/errors.js";
+import type { LocalImage } from "../core/image-inspect.js";
+import { canonicalString, type ImageReference } from "../core/image-reference.js";
+import type { RegistryAuth } from "../core/registry-auth.js";
+import type { DockerApi } from "./docker-api.js";
+import {
+  type EnginePullOptions,
+  type EnginePullResult,
+  inspectImageWithDockerApi,
+  pullWithDockerApi,
+} from "./docker-pull.js";
+import { runCommand } from "./exec.js";
+import { inspectImageWithPodman, pullWithPodman } from "./podman-pull.js";
+
+export interface ImageEngine {
+  readonly bin: "docker" | "podman";
+  /** The image under a name, `repo@digest` or ID; undefined when the engine has none. */
+  find(name: string): Promise<LocalImage | undefined>;
+  /** Pulls `ref` with the user's login (docker: sent in the request; podman reads its own auth files). */
+  pull(ref: ImageReference, auth: RegistryAuth, options: EnginePullOptions): Promise<EnginePullResult>;
+  /** Loads a `docker save` archive; resolves with the image ID it gave. */
+  load(path: string): Promise<string>;
+}
+
+type Run = typeof runCommand;
+
+export function createImageEngine(
+  bin: "docker" | "podman",
+  api: DockerApi | undefined,
+  run: Run = runCommand,
+): ImageEngine {
+  const load = async (path: string): Promise<string> => {
+    const r = await run(bin, ["load", "-q", "-i", path], { timeoutMs: 30 * 60_000 });
+    const loaded = r.exitCode === 0 ? loadedName(r.stdout) : undefined;
+    if (loaded === undefined) {
+      throw new UserError(
+        "image-load-failed",
+        `cannot load the archive ${path}: ${lastLine(r.stderr) || lastLine(r.stdout)}`,
+        {
+          hint: `check that it is a \`${bin} save\` archive readable on every node`,
+        },
+      );
+    }
+    const image = await find(loaded);
+    if (image === undefined)
+      throw new UserError("image-load-failed", `${bin} loaded ${path} as ${loaded}, then had no such image`);
+    return image.id;
+  };
+  const find = (name: string): Promise<LocalImage | undefined> =>
+    bin === "docker" && api !== undefined
+      ? inspectImageWithDockerApi(api, name)
+      : inspectImageWithPodman(name, run, bin);
+  return {
+    bin,
+    find,
+    load,
+    pull: (ref, auth, options) => {
+      if (bin === "podman") return pullWithPodman(ref, options);
+      if (api !== undefined) return pullWithDockerApi(ref, { ...options, socketPath: api.socketPath, auth });
+      return pullWithDockerCli(ref, run, options);
+    },
+  };
+}
+
+/** docker with no local socket (tcp, ssh contexts): the CLI, which reads the user's login itself. */
+async function pullWithDockerCli(ref: ImageReference, run: Run, options: EnginePullOptions): Promise<EnginePullResult> {
+  const r = await run("docker", ["pull", "-q", canonicalString(ref)], {
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (r.aborted) return { kind: "cancelled" };
+  if (r.timedOut) return { kind: "failed", failure: { kind: "timeout", detail: `${options.timeoutMs} ms` } };
+  if (r.exitCode !== 0) return { kind: "failed", failure: { kind: "other", detail: lastLine(r.stderr) } };
+  return { kind: "pulled", digest: undefined, imageId: undefined, upToDate: false };
+}
+
+/** `Loaded image: name:tag` or `Loaded image ID: sha256:…` (docker), `Loaded image(s): …` (podman). */
+export function loadedName(stdout: string): string | undefined {
+  const line = stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("Loaded image"))
+    .at(-1);
+  if (line === undefined) return undefined;
+  const value = line.slice(line.indexOf(":") + 1).trim();
+  return value.split(",")[0]?.trim() || undefined;
+}
+
+function lastLine(text: string): string {
+  return (
+    text
+      .trim()
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? ""
+  );
+}

@@ -1,0 +1,227 @@
+// Images from the test cluster's registries (issue 12): pulled on demand with progress and a
+// summary, one digest for every node (a stale local copy of the tag is never used), clear
+// errors for a missing tag, a missing or wrong login and a registry that is down, and nothing
+// left behind. Each test pushes an image with a layer of its own, so the registry's access log
+// counts exactly the fetches of this test.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import {
+  ALICE_UID,
+  accessLogMark,
+  blobFetches,
+  cancelAllJobs,
+  clusterSize,
+  figure,
+  inNode,
+  leftoversOn,
+  NOSSH_IMAGE,
+  type RegistryInfo,
+  registry,
+  run,
+  runAs,
+  STATE,
+  startRegistry,
+  stopRegistry,
+} from "./cluster.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
+
+let ws: Workspace;
+let reg: RegistryInfo;
+const pushed: string[] = [];
+
+/** The image's unique layer (a random file), so the access log counts only this test's fetches. */
+interface TestImage {
+  ref: string;
+  repo: string;
+  layer: string;
+  id: string;
+}
+
+/**
+ * Builds `FROM NOSSH_IMAGE` plus one layer of `mb` random MB on node1, pushes it as
+ * `host/repo:tag`, and removes it from node1 again: no node has that layer afterwards.
+ */
+async function pushTestImage(host: string, repo: string, tag: string, mb = 4, login?: string): Promise<TestImage> {
+  const ref = `${host}/${repo}:${tag}`;
+  const dir = mkdtempSync(path.join(STATE, "pull-test-"));
+  try {
+    writeFileSync(path.join(dir, "Dockerfile"), `FROM ${NOSSH_IMAGE}\nCOPY token /token\n`);
+    writeFileSync(path.join(dir, "token"), randomBytes(mb * 1024 * 1024));
+    const script = [
+      "set -e",
+      `tar -C ${dir} -c . | docker build -q -t ${ref} - >/dev/null`,
+      ...(login === undefined ? [] : [login]),
+      `docker push -q ${ref} >/dev/null`,
+      `docker image inspect -f '{{.Id}}' ${ref}`,
+      `docker rmi -f ${ref} >/dev/null`,
+    ].join("\n");
+    const r = await inNode(1, ["bash", "-c", script], 180_000);
+    if (r.code !== 0) throw new Error(`pushing ${ref}: ${r.stderr}`);
+    pushed.push(ref);
+    // The head reads the manifest (skopeo trusts the cluster's CA there); the last layer is ours.
+    const raw = await run("skopeo", ["inspect", "--raw", `docker://${ref}`]);
+    const manifest = JSON.parse(raw.stdout) as { layers: { digest: string }[] };
+    return { ref, repo, layer: manifest.layers.at(-1)?.digest ?? "", id: r.stdout.trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What each node's engine has under `name` (its image ID), or "" where it has none. */
+async function imageIdOn(k: number, name: string): Promise<string> {
+  const r = await inNode(k, ["sh", "-c", `docker image inspect -f '{{.Id}}' ${name} 2>/dev/null || true`]);
+  return r.stdout.trim();
+}
+
+async function removeEverywhere(ref: string): Promise<void> {
+  for (let k = 1; k <= 4; k++) {
+    await inNode(k, [
+      "sh",
+      "-c",
+      `docker images -q --no-trunc ${ref.split(":")[0]} | xargs -r docker rmi -f >/dev/null 2>&1; true`,
+    ]);
+  }
+}
+
+beforeAll(() => {
+  expect(clusterSize(), "the test cluster must be up with 4 nodes").toBeGreaterThanOrEqual(4);
+  reg = registry();
+  ws = createWorkspace("alice", ALICE_UID);
+  // Which image each node runs: the token file is this image's own layer.
+  ws.write(
+    "which.sh",
+    '#!/bin/bash\nfor n in $(echo "$hostlist" | tr , " " | sed "s/:[0-9]*//g"); do ssh "$n" \'echo "$(hostname) token=$(md5sum </token | cut -c1-12)"\'; done\n',
+    0o755,
+  );
+});
+
+afterEach(async () => {
+  await startRegistry();
+  await cancelAllJobs("alice", ALICE_UID, [1, 2, 3, 4]);
+});
+
+afterAll(async () => {
+  for (const ref of pushed) await removeEverywhere(ref);
+});
+
+const cd = (cmd: string) => `cd ${ws.dir} && ${cmd}`;
+const job = (image: string, more = "", nodes = "node[1-2]", n = 2) =>
+  runAs(
+    "alice",
+    cd(`salloc -N ${n} -w ${nodes} srun srun-docker --container=${image} --script=./which.sh ${more}`),
+    240_000,
+  );
+const tokens = (stdout: string) =>
+  [...stdout.matchAll(/^(node\d) token=(\w+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+
+describe("pull on demand", () => {
+  test("an image no node has: pulled on every node once, progress and summary shown; a second run pulls nothing", async () => {
+    const image = await pushTestImage(reg.open.host, "sdtc-pull", randomBytes(4).toString("hex"));
+    const mark = accessLogMark("open");
+    const first = await job(image.ref);
+    expect(first.code, first.stderr).toBe(0);
+    const seen = tokens(first.stdout);
+    expect(seen).toHaveLength(2);
+    expect(new Set(seen.map((s) => s.split(" ")[1])).size).toBe(1);
+    expect(first.stderr).toMatch(/pulling .*sdtc-pull/);
+    const summary =
+      /pulled \S+sdtc-pull@sha256:[0-9a-f]{12} on 2 nodes: [\d.]+ [kMG]?B in [\d.]+ m?s \(2 from the registry\)/;
+    expect(first.stderr).toMatch(summary);
+    expect(
+      blobFetches("open", image.repo, image.layer, mark)
+        .map((f) => f.remote)
+        .sort(),
+    ).toEqual(["10.213.0.1", "10.213.0.2"]);
+    figure("pull of a 4 MB layer on 2 nodes", first.stderr.match(summary)?.[0] ?? "");
+    const again = accessLogMark("open");
+    const second = await job(image.ref);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/pulled /);
+    expect(blobFetches("open", image.repo, image.layer, again)).toEqual([]);
+    expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
+  });
+
+  test("a stale copy of the tag on one node is never used: every node runs the master's digest", async () => {
+    const tag = randomBytes(4).toString("hex");
+    const image = await pushTestImage(reg.open.host, "sdtc-pin", tag);
+    // node2 holds another build under the same name.
+    const stale = await inNode(2, ["docker", "tag", NOSSH_IMAGE, image.ref]);
+    expect(stale.code, stale.stderr).toBe(0);
+    const r = await job(image.ref);
+    expect(r.code, r.stderr).toBe(0);
+    const seen = tokens(r.stdout);
+    expect(seen.map((s) => s.split(" ")[0])).toEqual(["node1", "node2"]);
+    expect(new Set(seen.map((s) => s.split(" ")[1])).size).toBe(1);
+    expect(await imageIdOn(2, `${reg.open.host}/sdtc-pin@${await digestOn(1, image.ref)}`)).toBe(image.id);
+  });
+
+  test("the tag pushed again after the master pinned it: the workers still run the master's build", async () => {
+    const tag = randomBytes(4).toString("hex");
+    const first = await pushTestImage(reg.open.host, "sdtc-repush", tag);
+    // node1 (the master) has the first build; then the tag moves to a second build.
+    expect((await inNode(1, ["docker", "pull", "-q", first.ref])).code).toBe(0);
+    const second = await pushTestImage(reg.open.host, "sdtc-repush", tag);
+    expect(second.id).not.toBe(first.id);
+    expect((await inNode(1, ["sh", "-c", `docker image inspect -f '{{.Id}}' ${first.ref}`])).code).toBe(0);
+    const r = await job(first.ref, "", "node[1,3]");
+    expect(r.code, r.stderr).toBe(0);
+    expect(await imageIdOn(3, first.ref.replace(`:${tag}`, `@${await digestOn(1, first.ref)}`))).toBe(first.id);
+    const seen = tokens(r.stdout);
+    expect(new Set(seen.map((s) => s.split(" ")[1])).size).toBe(1);
+  });
+});
+
+/** The registry digest node K's copy of `ref` was pulled by. */
+async function digestOn(k: number, ref: string): Promise<string> {
+  const r = await inNode(k, ["sh", "-c", `docker image inspect -f '{{join .RepoDigests " "}}' ${ref}`]);
+  return /@(sha256:[0-9a-f]{64})/.exec(r.stdout)?.[1] ?? "none";
+}
+
+describe("pull failures: one clear line each, nothing left", () => {
+  test("--pull=never with the image missing on node2: names node2", async () => {
+    const image = await pushTestImage(reg.open.host, "sdtc-never", randomBytes(4).toString("hex"));
+    expect((await inNode(1, ["docker", "pull", "-q", image.ref])).code).toBe(0);
+    const r = await job(image.ref, "--pull=never");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/node2 does not have the image \S+sdtc-never\S* \(--pull=never\)/);
+    expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
+  });
+
+  test("an unknown tag: named with the registry", async () => {
+    const r = await job(`${reg.open.host}/srun-docker-test:no-such-tag`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot pull `\S+srun-docker-test:no-such-tag` on node1 from \S+: /);
+    expect(r.stderr.match(/cannot pull/g)?.length).toBeLessThanOrEqual(2);
+    expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
+  });
+
+  test("the private registry without a login, and with a wrong password: `docker login` is the hint", async () => {
+    const ref = reg.private.images.base;
+    for (const setup of [
+      "",
+      `printf '{"auths":{"${reg.private.host}":{"auth":"${Buffer.from("alice:wrong").toString("base64")}"}}}' > $D/config.json`,
+    ]) {
+      const r = await runAs(
+        "alice",
+        cd(
+          `export D=$(mktemp -d) && ${setup || "true"} && DOCKER_CONFIG=$D salloc -N 2 -w node[1-2] srun srun-docker --container=${ref} --script=./which.sh; c=$?; rm -rf $D; exit $c`,
+        ),
+        240_000,
+      );
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`docker login ${reg.private.host}`);
+    }
+    expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
+  });
+
+  test("the registry stopped: unreachable, named", async () => {
+    const image = await pushTestImage(reg.open.host, "sdtc-down", randomBytes(4).toString("hex"));
+    await stopRegistry("open");
+    const r = await job(image.ref);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`cannot pull \\S+ on node1 from ${reg.open.host.replace(".", "\\.")}`));
+    expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
+  });
+});
