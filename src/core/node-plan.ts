@@ -12,7 +12,6 @@ import {
   requireAgentBinary,
 } from "./agent-plan.js";
 import { type ContainerLimits, limitArgs, planNodeLimits } from "./container-limits.js";
-import type { GpuRuntime } from "./container-options.js";
 import {
   buildDockerExecArgs,
   buildDockerRunArgs,

@@ -23,6 +23,8 @@ export interface ImageEngine {
   pull(ref: ImageReference, auth: RegistryAuth, options: EnginePullOptions): Promise<EnginePullResult>;
   /** Loads a `docker save` archive; resolves with the image ID it gave. */
   load(path: string): Promise<string>;
+  /** Names image `id` `repo:tag`, as a pull by tag would have (a pull by digest names nothing). */
+  tag(id: string, repo: string, tag: string): Promise<void>;
 }
 
 type Run = typeof runCommand;
@@ -53,10 +55,23 @@ export function createImageEngine(
     bin === "docker" && api !== undefined
       ? inspectImageWithDockerApi(api, name)
       : inspectImageWithPodman(name, run, bin);
+  const tag = async (id: string, repo: string, name: string): Promise<void> => {
+    if (bin === "docker" && api !== undefined) {
+      const query = new URLSearchParams({ repo, tag: name });
+      const r = await api.call("POST", `/images/${encodeURIComponent(id)}/tag?${query}`);
+      if (r.status !== 201)
+        throw new UserError("image-tag-failed", `cannot name ${id} ${repo}:${name}: HTTP ${r.status}`);
+      return;
+    }
+    const r = await run(bin, ["tag", id, `${repo}:${name}`]);
+    if (r.exitCode !== 0)
+      throw new UserError("image-tag-failed", `cannot name ${id} ${repo}:${name}: ${lastLine(r.stderr)}`);
+  };
   return {
     bin,
     find,
     load,
+    tag,
     pull: (ref, auth, options) => {
       if (bin === "podman") return pullWithPodman(ref, options);
       if (api !== undefined) return pullWithDockerApi(ref, { ...options, socketPath: api.socketPath, auth });

@@ -200,6 +200,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
         load: async () => {
           throw new Error("the fake engine has every image");
         },
+        tag: async () => {},
       }),
       spawnScript: (_bin, args) => {
         log("exec");

@@ -12,6 +12,7 @@ import {
   parseImageReference,
   parseImageSource,
   registryApiHost,
+  repositoryName,
 } from "../../core/image-reference.js";
 import type { PullFailure } from "../../core/pull-failure.js";
 import { describePullFailure } from "../../core/pull-failure-message.js";
@@ -105,6 +106,7 @@ export async function fetchHere(
       await pullHere(run, ref, reporter);
       const got = await findOrFail(run, step.ref);
       checkImageId(image, got.id, run.node, run.given);
+      await nameAsGiven(run, got.id);
       return jobImage(image, got);
     }
   }
@@ -129,6 +131,17 @@ async function pullHere(run: ImageStepRun, ref: ImageReference, reporter: PullRe
   }
   const snapshot = snapshotOf(tally);
   reporter.finished(snapshot.bytesDone, Date.now() - startedAt);
+}
+
+/** A pull by digest names nothing: give the image the tag the user named, as `docker pull` would. */
+async function nameAsGiven(run: ImageStepRun, id: string): Promise<void> {
+  const source = parseImageSource(run.given);
+  if (source.kind !== "registry" || source.ref.digest !== undefined) return;
+  const repo = repositoryName(source.ref);
+  await run.engine.tag(id, repo, source.ref.tag ?? "latest").catch((error: unknown) => {
+    // Naming is a convenience for the next run; the job runs by digest either way.
+    run.log.debug(`could not name ${id} ${repo}: ${error instanceof Error ? error.message : String(error)}`);
+  });
 }
 
 async function resolveTag(run: ImageStepRun, ref: ImageReference): Promise<string> {

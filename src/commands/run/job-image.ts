@@ -1,7 +1,6 @@
 // The image step wired to this node's end of the rendezvous: the master decides and announces
 // (commands/run/image-step.ts) and draws every node's pull on one display; a worker waits for
 // the announcement, fetches, and reports its progress to the master.
-import { SaidElsewhere } from "../../core/errors.js";
 import type { LocalImage } from "../../core/image-inspect.js";
 import { parseImageSource } from "../../core/image-reference.js";
 import type { NodePullSnapshot } from "../../core/pull-layer-tally.js";
@@ -9,7 +8,7 @@ import type { ImageAnnouncement } from "../../core/rendezvous-protocol.js";
 import type { ImageEngine } from "../../io/image-engine.js";
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
 import { decideJobImage, fetchHere, type ImageStepRun, type JobImage, type PullReporter } from "./image-step.js";
-import type { RendezvousLink } from "./link.js";
+import { endedByMaster, type RendezvousLink } from "./link.js";
 import { PullDisplay } from "./pull-display.js";
 
 /** A worker reports at most this often: enough for a live display, little for the master. */
@@ -92,11 +91,7 @@ export function settleJobImage(
 
 async function workerImage(run: ImageStepRun, session: RendezvousWorkerSession): Promise<JobImage> {
   const told = await session.image;
-  if ("kind" in told) {
-    if (told.kind === "abort") run.log.info(`the master ended the job: ${told.reason}`);
-    if (told.kind === "lost") run.log.info(`lost the master (${told.reason})`);
-    throw new SaidElsewhere(1);
-  }
+  if ("kind" in told) throw endedByMaster(session, told, run.log);
   let startedAt = 0;
   let lastReportAt = 0;
   const reporter: PullReporter = {

@@ -17,7 +17,7 @@ import type { JobPorts } from "../../core/ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
-import { type MasterLink, type RendezvousLink, type RendezvousPorts, readyFailed } from "./link.js";
+import { endedByMaster, type MasterLink, type RendezvousLink, type RendezvousPorts, readyFailed } from "./link.js";
 
 export interface PortsContext {
   readonly options: Pick<RunOptions, "remote" | "launcher" | "sshdPort">;
@@ -112,13 +112,9 @@ async function agreedByMaster(session: RendezvousWorkerSession, log: Logger): Pr
     case "port":
       return told.port;
     case "abort":
-      log.info(`the master ended the job: ${told.reason}`);
-      throw new SaidElsewhere(1);
     case "lost":
-      log.info(`lost the master (${told.reason})`);
-      throw new SaidElsewhere(1);
     case "done":
-      throw new SaidElsewhere(1);
+      throw endedByMaster(session, told, log);
     default: {
       const unreachable: never = told;
       throw new Error(`internal error: unexpected answer ${JSON.stringify(unreachable)}; please report`);

@@ -1,11 +1,15 @@
 // This node's end of the rendezvous: the master's server, or a worker's pending join. Opened
 // before anything slow, so a failure on any node (bad script, missing image) reaches all.
-import { UserError } from "../../core/errors.js";
+import { SaidElsewhere, UserError } from "../../core/errors.js";
 import { describeRendezvousFailure, type RendezvousFailure } from "../../core/rendezvous-failure.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
 import { type RendezvousMaster, startRendezvousMaster } from "../../io/rendezvous-master.js";
-import { connectRendezvousWorker, type RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
+import {
+  connectRendezvousWorker,
+  type RendezvousWorkerSession,
+  type WorkerOutcome,
+} from "../../io/rendezvous-worker.js";
 import { sleep } from "../../io/timers.js";
 
 const REPORT_WAIT_MS = 5000;
@@ -126,4 +130,19 @@ export async function cancelRendezvous(link: RendezvousLink | undefined, reason:
     return;
   }
   await failRendezvous(link, new UserError("cancelled", reason), 0);
+}
+
+const toldEnded = new WeakSet<RendezvousWorkerSession>();
+
+/**
+ * A worker the job ended while it waited (for its port, for the image): it says why once, for
+ * however many waits saw it, and ends quietly with 1 (the master said the error itself).
+ */
+export function endedByMaster(session: RendezvousWorkerSession, outcome: WorkerOutcome, log: Logger): SaidElsewhere {
+  if (!toldEnded.has(session)) {
+    toldEnded.add(session);
+    if (outcome.kind === "abort") log.info(`the master ended the job: ${outcome.reason}`);
+    if (outcome.kind === "lost") log.info(`lost the master (${outcome.reason})`);
+  }
+  return new SaidElsewhere(1);
 }
