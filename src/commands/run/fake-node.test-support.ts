@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
+import { buildDockerExecArgs } from "../../core/docker-args.js";
 import type { ExitInfo } from "../../io/exec.js";
 import type { Identity } from "../../io/identity.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
@@ -118,6 +119,16 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     node: name,
     inspectImage: async () => ({ id: "sha256:1", path: undefined }),
     signalProcess: async () => {},
+    exec: (plan) => {
+      log("exec");
+      node.execArgs.push(buildDockerExecArgs(plan));
+      const exit = new Promise<ExitInfo>((resolve) => {
+        endScript = resolve;
+      });
+      const code = behaviour.scriptExit;
+      if (code !== undefined) setTimeout(() => endScript?.({ code, signal: null }), 20);
+      return { exit };
+    },
     readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),
     start: async (args) => {
       log("run");
@@ -171,16 +182,6 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
         return behaviour.gpus;
       },
       createRuntime: () => runtime,
-      spawnScript: (_bin, args) => {
-        log("exec");
-        node.execArgs.push([...args]);
-        const exit = new Promise<ExitInfo>((resolve) => {
-          endScript = resolve;
-        });
-        const code = behaviour.scriptExit;
-        if (code !== undefined) setTimeout(() => endScript?.({ code, signal: null }), 20);
-        return { exit };
-      },
     },
   };
   return node;

@@ -107,7 +107,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       plan,
       container,
       deadlineMs: options.timeoutSeconds * 1000,
-      startScript: () => deps.spawnScript(options.runtime, plan.execArgs),
+      startScript: () => runtime.exec(plan.exec),
       onCancel: (action) => cancelActions.push(action),
       sweepStale: sweep,
     };

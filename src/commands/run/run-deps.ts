@@ -3,9 +3,9 @@
 import { hostname as osHostname } from "node:os";
 import type { Runtime } from "../../core/container-options.js";
 import { findAgentBinary } from "../../io/agent-binary.js";
-import { ContainerRuntime } from "../../io/container-runtime.js";
+import { ContainerRuntime, type ExecProcess } from "../../io/container-runtime.js";
 import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
-import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
+import { runCommand } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
 import type { Logger } from "../../io/log.js";
 import { countNodeGpus } from "../../io/nvidia-smi.js";
@@ -25,15 +25,14 @@ export type RunRuntime = Pick<
   | "waitStopped"
   | "lastLogLine"
   | "signalProcess"
+  | "exec"
   | "list"
   | "releaseUserNamespace"
   | "watchUserNamespace"
 >;
 
-/** The job script's process (`docker exec ...` on our stdio). */
-export interface ScriptProcess {
-  readonly exit: Promise<ExitInfo>;
-}
+/** The job script's process (the engine's `exec` on our stdio). */
+export type ScriptProcess = ExecProcess;
 
 interface TextSink {
   write(text: string): unknown;
@@ -57,8 +56,6 @@ export interface RunDeps {
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
   /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
   agentBinary: () => string | undefined;
-  /** Starts `bin args` (the engine's `exec` of the job script) on our stdio. */
-  spawnScript: (bin: string, args: readonly string[]) => ScriptProcess;
 }
 
 export function defaultRunDeps(): RunDeps {
@@ -75,7 +72,8 @@ export function defaultRunDeps(): RunDeps {
     readIdentity: () => readIdentity(),
     countGpus: () => countNodeGpus(),
     createRuntime: (bin, node, log) => {
-      // --debug shows every engine command this node runs, as the user could type it.
+      // --debug shows every engine command this node runs: a CLI's as the user could type it,
+      // the Engine API's as the request it sends.
       const api = defaultDockerApi(bin, env);
       const run: typeof runCommand = (file, args, opts) => {
         log.debug(`$ ${file} ${args.join(" ")}`);
@@ -84,6 +82,5 @@ export function defaultRunDeps(): RunDeps {
       return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
     },
     agentBinary: () => findAgentBinary(),
-    spawnScript: (bin, args) => spawnInherit(bin, args),
   };
 }
