@@ -52,8 +52,8 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   let link: RendezvousLink | undefined;
   let sweep: Once | undefined;
   try {
-    // Every docker CLI call costs ~50-100 ms of CLI start-up on a busy node, so none waits for
-    // another it does not need: the image inspection starts at once, beside the identity.
+    // No engine call waits for another it does not need (a CLI start costs tens of ms of CPU,
+    // an Engine API request a round trip): the image inspection starts at once, beside the identity.
     const image = runtime.inspectImage(options.container);
     image.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);
