@@ -27,7 +27,7 @@ export interface CallOptions {
   body?: unknown;
 }
 
-/** What a request for a hijacked stream (`Upgrade: tcp`) got: the raw connection, or a plain answer (an error). */
+/** What a request for a hijacked stream (`Upgrade: tcp`) got: the raw connection (paused until the caller reads it), or a plain answer (an error). */
 export type UpgradeResult =
   | { kind: "upgraded"; socket: Duplex; head: Buffer; contentType: string | undefined }
   | { kind: "answered"; response: ApiResponse };
@@ -103,8 +103,10 @@ export function createDockerApi(socketPath: string): DockerApi {
           ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
         });
         req.on("upgrade", (res, socket, head) => {
-          // The request's timeout must not end the stream: it lasts as long as the exec.
+          // The request's timeout must not end the stream: it lasts as long as the exec. Held
+          // until the caller listens, so no byte is emitted to nobody; it resumes it.
           socket.setTimeout(0);
+          socket.pause();
           resolve({ kind: "upgraded", socket, head, contentType: res.headers["content-type"] });
         });
         req.on("response", (res) =>

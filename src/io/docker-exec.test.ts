@@ -172,6 +172,27 @@ test("a slow stdout holds the stream back, and the exit waits until every byte i
   expect(mostBuffered).toBeLessThan(200_000);
 });
 
+test("a stdout whose reader is gone (EPIPE) drops the rest of stdout; stderr and the exit code still come", async () => {
+  daemon.process = async ({ write }) => {
+    for (let i = 0; i < 5; i++) write("stdout", `line ${i}\n`);
+    write("stderr", "still here\n");
+    return 2;
+  };
+  let attempts = 0;
+  const stdout = new Writable({
+    write(_chunk, _enc, done) {
+      attempts++;
+      done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+    },
+  });
+  // No error listener of the test's own: an unhandled error event would fail it.
+  const stdio = collect();
+  const exit = await startApiExec(api, PLAN, { node: "node1", env: {}, stdio: { stdout, stderr: stdio.stderr } }).exit;
+  expect(exit).toEqual({ code: 2, signal: null });
+  expect(stdio.err()).toBe("still here\n");
+  expect(attempts).toBe(1);
+});
+
 test("an exec whose container is removed under it ended by SIGKILL (its exec is gone too)", async () => {
   daemon.process = async () => {
     daemon.execs.delete("exec1");

@@ -85,7 +85,10 @@ function copyStreams(socket: Duplex, head: Buffer, stdio: ExecStdio, stdin: Read
     let closed = false;
     const settle = () => {
       if (!closed || writing > 0) return;
-      for (const out of [stdio.stdout, stdio.stderr]) out.off("drain", onDrain).off("error", onError);
+      // A failed last write emits its error after its callback (next tick): listen until then.
+      setImmediate(() => {
+        for (const out of [stdio.stdout, stdio.stderr]) out.off("drain", onDrain).off("error", onError);
+      });
       resolve();
     };
     /** A stream that took its fill lets the stream go on once it drains (or breaks). */
@@ -128,6 +131,7 @@ function copyStreams(socket: Duplex, head: Buffer, stdio: ExecStdio, stdin: Read
     };
     if (head.length > 0) onData(head);
     socket.on("data", onData);
+    if (full.size === 0) socket.resume(); // upgrade() hands it over paused
     // A reset (the daemon died) ends the stream like a close; the exit code query then says why.
     socket.on("error", () => {});
     socket.on("close", () => {
