@@ -8,9 +8,12 @@ import { VERSION } from "./version.js";
 
 async function dispatch(command: Command): Promise<number> {
   switch (command.kind) {
-    case "help":
-      process.stdout.write(command.text.endsWith("\n") ? command.text : `${command.text}\n`);
+    case "help": {
+      // commander renders the help, and only the help: no other start pays for loading it.
+      const text = (await import("./cli/help.js")).renderHelp(command.topic);
+      process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
       return 0;
+    }
     case "version":
       process.stdout.write(`srun-docker ${VERSION}\n`);
       return 0;

@@ -1,7 +1,7 @@
 import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
 import { layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
-import { type HelpTopic, renderHelp } from "./help.js";
+import type { HelpTopic } from "./help.js";
 import { ASUSER_OPTIONS, type OptionSpec, RUN_OPTIONS } from "./option-specs.js";
 import { type RawValue, toFlag } from "./option-values.js";
 import { parseRunArgs, type RunOptions } from "./options.js";
@@ -42,7 +42,7 @@ export type Command =
   | { readonly kind: "doctor"; readonly options: DoctorOptions }
   | { readonly kind: "clean"; readonly options: CleanOptions }
   | { readonly kind: "config"; readonly settings: readonly ConfigSetting[]; readonly debug: boolean }
-  | { readonly kind: "help"; readonly text: string }
+  | { readonly kind: "help"; readonly topic: HelpTopic }
   | { readonly kind: "version" };
 
 type Subcommand = Exclude<HelpTopic, "run">;
@@ -70,10 +70,10 @@ export function parseCommandLine(
   layers: readonly ConfigLayer[] = [],
 ): Command {
   const [first, ...rest] = argv;
-  if (first === "help") return { kind: "help", text: renderHelp(helpTopic(rest[0])) };
+  if (first === "help") return { kind: "help", topic: helpTopic(rest[0]) };
   if (!isSubcommand(first)) {
     const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
-    if (isSet(scan.values.get("help"))) return { kind: "help", text: renderHelp("run") };
+    if (isSet(scan.values.get("help"))) return { kind: "help", topic: "run" };
     if (isSet(scan.values.get("version"))) return { kind: "version" };
     return { kind: "run", options: parseRunArgs(argv, env, layers) };
   }
@@ -81,7 +81,7 @@ export function parseCommandLine(
     passThrough: false,
     helpCommand: `srun-docker ${first} --help`,
   });
-  if (isSet(scan.values.get("help"))) return { kind: "help", text: renderHelp(first) };
+  if (isSet(scan.values.get("help"))) return { kind: "help", topic: first };
   switch (first) {
     case "asuser":
       return { kind: "asuser", options: parseAsuserArgs(rest, env, layers) };

@@ -18,7 +18,10 @@ export interface OptionSpec {
 }
 
 export const help: OptionSpec = { name: "help", short: "h", description: "show this help" };
-export const debug: OptionSpec = { name: "debug", description: "print stack traces and every command run" };
+export const debug: OptionSpec = {
+  name: "debug",
+  description: "print stack traces, every command run and every Engine API request",
+};
 export const dryRun: OptionSpec = {
   name: "dry-run",
   description: "print the commands each node would run, run nothing",

@@ -7,6 +7,7 @@ const PLAN: NodePlan = {
   containerName: "c-node1",
   jobDir: "/h/.srun-docker/jobs/7.0/node1",
   runArgs: ["run", "-d", "--name", "c-node1", "img:1", "/bin/sh", "-c", "echo 'hi' $X"],
+  exec: { name: "c-node1", user: undefined, workdir: undefined, env: {}, command: ["/h/job.sh"] },
   execArgs: ["exec", "c-node1", "/h/job.sh"],
   files: { passwd: { content: "", mode: 0o644 }, hostfile: { content: "", mode: 0o644 } },
   remote: { kind: "sshd", port: 2222 },

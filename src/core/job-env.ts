@@ -62,3 +62,12 @@ export function buildJobEnv(input: JobEnvInput): Record<string, string> {
 export function findMissingEnvlist(envlist: readonly string[], callerEnv: NodeJS.ProcessEnv): string[] {
   return envlist.filter((name) => callerEnv[name] === undefined);
 }
+
+/** What the user hears when `--envlist` names variables that are not set here. */
+export function envlistWarnings(envlist: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const unset = findMissingEnvlist(envlist, env);
+  if (unset.length === 0) return [];
+  return [
+    `--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`,
+  ];
+}

@@ -17,10 +17,11 @@ import {
   buildDockerRunArgs,
   buildMainCommand,
   type ContainerPlan,
+  type ExecPlan,
   type MainProcess,
 } from "./docker-args.js";
 import { type GpuPlan, resolveGpus, visibleDevicesEnv } from "./gpus.js";
-import { buildJobEnv, findMissingEnvlist, renderHostfile } from "./job-env.js";
+import { buildJobEnv, envlistWarnings, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
@@ -45,7 +46,9 @@ export interface NodePlan {
   readonly containerName: string;
   readonly jobDir: string;
   readonly runArgs: string[];
-  /** `exec` argv that runs the job script in this node's container. */
+  /** The exec that runs the job script in this node's container (the Engine API's or the CLI's). */
+  readonly exec: ExecPlan;
+  /** The same as the CLI's `exec` argv (`--dry-run`, `--debug`). */
   readonly execArgs: string[];
   /** Files to write into jobDir before the container starts. */
   readonly files: Readonly<Record<string, PlannedFile>>;
@@ -212,17 +215,19 @@ export function planNode(input: NodePlanInput): NodePlan {
     detach: true,
     switchDir: file("switch"),
   };
+  const exec: ExecPlan = {
+    name: container.name,
+    user: { uid: identity.uid, gid: identity.gid },
+    workdir: input.cwd,
+    env,
+    command: [input.scriptPath, ...options.scriptArgs],
+  };
   return {
     containerName: container.name,
     jobDir,
     runArgs: buildDockerRunArgs(container),
-    execArgs: buildDockerExecArgs({
-      name: container.name,
-      user: { uid: identity.uid, gid: identity.gid },
-      workdir: input.cwd,
-      env,
-      command: [input.scriptPath, ...options.scriptArgs],
-    }),
+    exec,
+    execArgs: buildDockerExecArgs(exec),
     files,
     remote,
     switchDir: file("switch"),
@@ -235,12 +240,4 @@ export function planNode(input: NodePlanInput): NodePlan {
       ...(limitsWarning === undefined ? [] : [limitsWarning]),
     ],
   };
-}
-
-function envlistWarnings(envlist: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const unset = findMissingEnvlist(envlist, env);
-  if (unset.length === 0) return [];
-  return [
-    `--envlist names ${unset.join(", ")}, not set here: the job does not get ${unset.length === 1 ? "it" : "them"}`,
-  ];
 }

@@ -4,7 +4,7 @@
  * be passed on: `docker exec` does not forward signals itself.
  */
 import { SWITCH_MOUNT } from "./dead-man-switch.js";
-import { buildDockerExecArgs } from "./docker-args.js";
+import { buildDockerExecArgs, type ExecPlan } from "./docker-args.js";
 import type { TaskContext } from "./task-context.js";
 import { taskVariableNames, taskVisibleDevices, torchVariables } from "./task-context.js";
 
@@ -37,8 +37,9 @@ export function taskPidFile(localRank: number): string {
   return `${SWITCH_MOUNT}/task-${localRank}.pid`;
 }
 
-export function buildTaskExecArgs(input: TaskExecInput): string[] {
-  return buildDockerExecArgs({
+/** The exec of one task's program (the Engine API's or the CLI's). */
+export function buildTaskExec(input: TaskExecInput): ExecPlan {
+  return {
     name: input.containerName,
     user: input.user,
     workdir: input.cwd,
@@ -49,7 +50,12 @@ export function buildTaskExecArgs(input: TaskExecInput): string[] {
       ...(input.boundCpus === undefined ? {} : { SRUN_DOCKER_TASK_CPUS: input.boundCpus }),
     },
     command: ["/bin/sh", "-c", PID_THEN_EXEC, taskPidFile(input.task.localRank), ...input.command],
-  });
+  };
+}
+
+/** The same as the CLI's `exec` argv (`--dry-run`, `--debug`). */
+export function buildTaskExecArgs(input: TaskExecInput): string[] {
+  return buildDockerExecArgs(buildTaskExec(input));
 }
 
 /**

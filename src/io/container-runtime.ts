@@ -1,13 +1,13 @@
 // The container engine as the runtime edge. Users pass raw docker options through, so
-// containers start through the CLI; every CLI call is one argv, and errors carry the CLI's
-// own words. Removal goes through Docker's Engine API where there is one (see docker-api.ts).
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import path from "node:path";
+// containers start through the CLI (`run`, and `create`/`cp` for the image's passwd, once per
+// image); every CLI call is one argv, and errors carry the CLI's own words. Everything else
+// (image inspect, list, logs, exec, removal) goes through Docker's Engine API where there is
+// one (docker-api*.ts), the CLI otherwise (podman; docker over tcp, ssh or a context).
+import type { ExecPlan } from "../core/docker-args.js";
 import { firstEngineLine as firstLine } from "../core/engine-messages.js";
-import { isErrno, UserError } from "../core/errors.js";
-import { IMAGE_FACTS_FORMAT, type ImageFacts, parseImageFacts } from "../core/image-facts.js";
-import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { UserError } from "../core/errors.js";
+import type { ImageFacts } from "../core/image-facts.js";
+import type { ContainerSummary } from "../core/ps-json.js";
 import {
   describeRemovalFailures,
   type RemovalEngine,
@@ -17,17 +17,17 @@ import {
 } from "./container-removal.js";
 import { apiRemovalEngine, cliRemovalEngine } from "./container-removal-engines.js";
 import { type DockerApi, defaultDockerApi, waitContainerStopped } from "./docker-api.js";
+import { apiQueries } from "./docker-api-queries.js";
+import { cliQueries, type EngineQueries, type ExecProcess } from "./engine-queries.js";
 import { type RunCommandOptions, runCommand } from "./exec.js";
+import { type ImageFiles, readImageFiles } from "./image-files.js";
 import { dockerSawOutOfMemory, stateSaysOom } from "./out-of-memory.js";
 import { UserNamespace } from "./podman-pause.js";
 import { sleep } from "./timers.js";
 
 export type { ContainerSummary } from "../core/ps-json.js";
-
-export interface ImageFiles {
-  passwd: string;
-  group: string;
-}
+export type { ExecProcess } from "./engine-queries.js";
+export type { ImageFiles } from "./image-files.js";
 
 export class ContainerRuntime {
   constructor(
@@ -39,63 +39,41 @@ export class ContainerRuntime {
     private readonly api: DockerApi | undefined = defaultDockerApi(bin),
   ) {
     this.namespace = new UserNamespace(bin === "podman" && getuid() !== 0, (args) => run(bin, args), kill);
+    const cli = (args: readonly string[], options?: RunCommandOptions) => this.cli(args, options);
+    this.queries = api === undefined ? cliQueries(bin, cli) : apiQueries(api, node);
   }
 
   private readonly namespace: UserNamespace;
+  private readonly queries: EngineQueries;
 
   /** The image's ID and PATH; a clear error naming the image and the node when it is not there. */
   async inspectImage(image: string): Promise<ImageFacts> {
-    const r = await this.cli(["image", "inspect", "--format", IMAGE_FACTS_FORMAT, image]);
-    if (r.exitCode === 0) return parseImageFacts(r.stdout);
+    const r = await this.queries.inspectImage(image);
+    if (r.kind === "found") return r.facts;
     // This node's run ends here, before it has a container whose removal would do this.
     await this.releaseUserNamespace();
-    const why = firstLine(r.stderr);
-    // docker: "No such image"; podman: "image not known".
-    if (/no such image|not found|not known|unknown/i.test(why)) {
+    if (r.kind === "missing") {
       throw new UserError("image-missing", `image \`${image}\` is not present on ${this.node}`, {
         hint: `load it on every node (e.g. \`srun ${this.bin} pull ${image}\` or \`${this.bin} load\`)`,
       });
     }
-    throw this.unreachable(why);
+    throw this.unreachable(r.why);
   }
 
   /**
-   * The image's own /etc/passwd and /etc/group, so the user's entries can be added to what
-   * the image needs. Cached per image id in `cacheDir`: one container create per image, ever.
+   * Starts `plan` in its container on our stdio (the job script, a task's program): `exit`
+   * settles with its exit code, and rejects only when it could not be started at all.
    */
-  async readImageFiles(image: string, imageId: string, cacheDir: string): Promise<ImageFiles> {
-    const key = imageId.replace(/[^a-zA-Z0-9]/g, "_");
-    const cached = path.join(cacheDir, `${key}.json`);
-    try {
-      return JSON.parse(await readFile(cached, "utf8")) as ImageFiles;
-    } catch {
-      // Not cached yet (or unreadable): read it from the image below.
-    }
-    const created = await this.cli(["create", "--entrypoint", "/bin/true", imageId]);
-    if (created.exitCode !== 0) throw this.failure(`cannot read /etc/passwd of \`${image}\``, created.stderr);
-    const id = created.stdout.trim();
-    await mkdir(cacheDir, { recursive: true, mode: 0o700 });
-    const scratch = await mkdtemp(path.join(cacheDir, "read-"));
-    try {
-      const passwd = await this.copyOut(id, "/etc/passwd", scratch);
-      const group = await this.copyOut(id, "/etc/group", scratch);
-      const files = { passwd, group };
-      await writeFileAtomic(cached, JSON.stringify(files), 0o600);
-      return files;
-    } finally {
-      await this.cli(["rm", "-f", id]);
-      await rm(scratch, { recursive: true, force: true });
-    }
+  exec(plan: ExecPlan): ExecProcess {
+    return this.queries.exec(plan);
   }
 
-  private async copyOut(id: string, file: string, dir: string): Promise<string> {
-    const target = path.join(dir, path.basename(file));
-    // podman cp has no -L; /etc/passwd and /etc/group are plain files in the images we meet.
-    const follow = this.bin === "podman" ? [] : ["-L"];
-    const r = await this.cli(["cp", ...follow, `${id}:${file}`, target]);
-    if (r.exitCode !== 0) return "";
-    // An engine that says it copied yet wrote nothing: the image has no such file for us.
-    return readFile(target, "utf8").catch((error: unknown) => (isErrno(error, "ENOENT") ? "" : Promise.reject(error)));
+  /** The image's own /etc/passwd and /etc/group (image-files.ts), cached per image id in `cacheDir`. */
+  readImageFiles(image: string, imageId: string, cacheDir: string): Promise<ImageFiles> {
+    const cli = (args: readonly string[], options?: RunCommandOptions) => this.cli(args, options);
+    return readImageFiles(this.bin, cli, imageId, cacheDir, (stderr) =>
+      this.failure(`cannot read /etc/passwd of \`${image}\``, stderr),
+    );
   }
 
   /**
@@ -154,12 +132,8 @@ export class ContainerRuntime {
 
   /** Passes `signal` to a process in the container as its user (`exec` does not forward signals). */
   async signalProcess(name: string, user: { uid: number; gid: number }, pid: number, signal: string): Promise<void> {
-    await this.cli(
-      ["exec", "-u", `${user.uid}:${user.gid}`, name, "kill", "-s", signal.replace(/^SIG/, ""), String(pid)],
-      {
-        timeoutMs: 3000,
-      },
-    );
+    const command = ["kill", "-s", signal.replace(/^SIG/, ""), String(pid)];
+    await this.queries.execHelper({ name, user, workdir: undefined, env: {}, command }, 3000);
   }
 
   /** Whether the kernel killed a process in it for memory since `sinceMs`; false when the engine cannot tell. */
@@ -170,8 +144,9 @@ export class ContainerRuntime {
   }
 
   /** The container's last words (its last log line), e.g. why its main process exited. */
+  /** The container's last words (its last log line: stderr's, else stdout's), e.g. why its main process exited. */
   async lastLogLine(name: string): Promise<string> {
-    const r = await this.cli(["logs", "--tail", "5", name]);
+    const r = await this.queries.logs(name, 5);
     const lines = `${r.stdout}\n${r.stderr}`
       .split("\n")
       .map((l) => l.trim())
@@ -226,12 +201,9 @@ export class ContainerRuntime {
 
   /** Containers carrying every one of `labels`, running or not, with all their labels. */
   async list(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]> {
-    const filters = Object.entries(labels).map(([key, value]) => `label=${key}=${value}`);
-    const args = ["ps", "-a", "--no-trunc", "--format", "{{json .}}"];
-    for (const f of filters) args.push("--filter", f);
-    const r = await this.cli(args);
-    if (r.exitCode !== 0) throw this.unreachable(firstLine(r.stderr));
-    return parsePsJson(r.stdout);
+    const r = await this.queries.list(labels);
+    if (r.kind === "failed") throw this.unreachable(r.why);
+    return r.containers;
   }
 
   private unreachable(why: string): UserError {

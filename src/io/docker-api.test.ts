@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ContainerRuntime } from "./container-runtime.js";
-import { apiMessage, createDockerApi, dockerSocketPath } from "./docker-api.js";
+import { apiMessage, createDockerApi, dockerSocketPath, withDebugLog } from "./docker-api.js";
 
 let dir: string;
 let socket: string;
@@ -45,7 +45,51 @@ test.each([
   [{ DOCKER_HOST: "tcp://10.0.0.1:2376" }, undefined],
   [{ DOCKER_CONTEXT: "remote" }, undefined],
 ])("dockerSocketPath(%j) = %s", (env, expected) => {
-  expect(dockerSocketPath(env)).toBe(expected);
+  const noConfig = (): string => {
+    throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+  };
+  expect(dockerSocketPath(env, noConfig)).toBe(expected);
+});
+
+test.each([
+  ['{"auths":{},"currentContext":"rootless"}', undefined],
+  ['{"currentContext":"default"}', "/var/run/docker.sock"],
+  ['{"auths":{}}', "/var/run/docker.sock"],
+  ["not json", "/var/run/docker.sock"],
+])("a CLI config of %s: `docker context use` picks the daemon, so the CLI is asked (socket %s)", (config, expected) => {
+  const read = (file: string) => {
+    expect(file).toBe("/home/alice/.docker/config.json");
+    return config;
+  };
+  expect(dockerSocketPath({ HOME: "/home/alice" }, read)).toBe(expected);
+  // DOCKER_HOST wins over the config, as with the CLI.
+  expect(dockerSocketPath({ HOME: "/home/alice", DOCKER_HOST: "unix:///s.sock" }, read)).toBe("/s.sock");
+});
+
+test("DOCKER_CONFIG moves the CLI's config; no config file is the default socket", () => {
+  const seen: string[] = [];
+  const none = (file: string): string => {
+    seen.push(file);
+    throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+  };
+  expect(dockerSocketPath({ DOCKER_CONFIG: "/etc/dk", HOME: "/h" }, none)).toBe("/var/run/docker.sock");
+  expect(seen).toEqual(["/etc/dk/config.json"]);
+});
+
+test("--debug says each request, with its JSON body", async () => {
+  const said: string[] = [];
+  const api = withDebugLog(createDockerApi(socket), { debug: (m) => said.push(m) });
+  await api.call("POST", "/containers/x/exec", { body: { Cmd: ["id"] } });
+  await api.upgrade("/exec/none/start", { Detach: false });
+  expect(said).toEqual([
+    `> POST /containers/x/exec {"Cmd":["id"]} (Engine API on ${socket})`,
+    `> POST /exec/none/start {"Detach":false} (Engine API on ${socket})`,
+  ]);
+});
+
+test("an upgrade the daemon refuses (no such exec) is its plain answer", async () => {
+  const r = await createDockerApi(socket).upgrade("/exec/none/start", { Detach: false });
+  expect(r).toMatchObject({ kind: "answered", response: { status: 404 } });
 });
 
 test("apiMessage reads the daemon's message, else the body", () => {

@@ -4,11 +4,18 @@
  * Slurm step: the step's own SIGTERM kills it half-way, and the container stays. A request
  * made by this process survives every signal this process survives.
  */
-import { request } from "node:http";
+import { readFileSync } from "node:fs";
+import { type IncomingMessage, request } from "node:http";
+import { homedir } from "node:os";
+import path from "node:path";
+import type { Duplex } from "node:stream";
 
 export interface ApiResponse {
   status: number;
   body: string;
+  /** The body's bytes, for answers that are not text (a multiplexed log stream). */
+  bytes?: Buffer;
+  contentType?: string | undefined;
 }
 
 export interface CallOptions {
@@ -16,51 +23,117 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Aborting rejects and closes the request. */
   signal?: AbortSignal;
+  /** Sent as JSON. */
+  body?: unknown;
 }
+
+/** What a request for a hijacked stream (`Upgrade: tcp`) got: the raw connection (paused until the caller reads it), or a plain answer (an error). */
+export type UpgradeResult =
+  | { kind: "upgraded"; socket: Duplex; head: Buffer; contentType: string | undefined }
+  | { kind: "answered"; response: ApiResponse };
 
 export interface DockerApi {
   /** The socket it talks to, for messages and `--debug`. */
   readonly socketPath: string;
   call(method: "GET" | "POST" | "DELETE", path: string, options?: CallOptions): Promise<ApiResponse>;
+  /**
+   * `POST path` with `Connection: Upgrade`: the daemon answers 101 and the connection becomes
+   * the stream (exec start, attach). No timeout once upgraded: the stream lasts as long as it does.
+   */
+  upgrade(path: string, body: unknown, options?: Pick<CallOptions, "timeoutMs">): Promise<UpgradeResult>;
 }
 
 /**
  * The daemon's unix socket as the docker CLI would find it (`DOCKER_HOST=unix://...`, else
- * the default); undefined when the CLI talks to something else (tcp, ssh contexts): then the
- * CLI stays the way to reach it.
+ * the default); undefined when the CLI talks to something else (tcp, ssh, a context chosen by
+ * DOCKER_CONTEXT or by `docker context use`): then the CLI stays the way to reach it.
  */
-export function dockerSocketPath(env: NodeJS.ProcessEnv): string | undefined {
+export function dockerSocketPath(
+  env: NodeJS.ProcessEnv,
+  readConfig: (file: string) => string = (file) => readFileSync(file, "utf8"),
+): string | undefined {
   const host = env.DOCKER_HOST;
-  if (host === undefined || host === "") return env.DOCKER_CONTEXT ? undefined : "/var/run/docker.sock";
-  return host.startsWith("unix://") ? host.slice("unix://".length) : undefined;
+  if (host !== undefined && host !== "") return host.startsWith("unix://") ? host.slice("unix://".length) : undefined;
+  if (env.DOCKER_CONTEXT) return undefined;
+  return currentContext(env, readConfig) === undefined ? "/var/run/docker.sock" : undefined;
+}
+
+/** `currentContext` of the CLI's config.json (`docker context use`); undefined for none or "default". */
+function currentContext(env: NodeJS.ProcessEnv, readConfig: (file: string) => string): string | undefined {
+  const dir = env.DOCKER_CONFIG || path.join(env.HOME || homedir(), ".docker");
+  try {
+    const context = (JSON.parse(readConfig(path.join(dir, "config.json"))) as { currentContext?: unknown })
+      .currentContext;
+    return typeof context === "string" && context !== "" && context !== "default" ? context : undefined;
+  } catch {
+    return undefined; // No config (the usual case), or one the CLI would not read either.
+  }
 }
 
 export function createDockerApi(socketPath: string): DockerApi {
+  const headersFor = (body: unknown): Record<string, string> =>
+    body === undefined ? { Host: "docker" } : { Host: "docker", "Content-Type": "application/json" };
+  const send = (body: unknown) => (body === undefined ? undefined : JSON.stringify(body));
   return {
     socketPath,
-    call: (method, path, { timeoutMs = 5000, signal } = {}) =>
+    call: (method, path, { timeoutMs = 5000, signal, body } = {}) =>
       new Promise((resolve, reject) => {
         const req = request(
           {
             socketPath,
             path,
             method,
-            headers: { Host: "docker" },
+            headers: headersFor(body),
             ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
             ...(signal ? { signal } : {}),
           },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (chunk: Buffer) => chunks.push(chunk));
-            res.on("error", reject);
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-          },
+          (res) => readResponse(res).then(resolve, reject),
         );
         req.on("timeout", () => req.destroy(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`)));
         req.on("error", reject);
-        req.end();
+        req.end(send(body));
+      }),
+    upgrade: (path, body, { timeoutMs = 5000 } = {}) =>
+      new Promise((resolve, reject) => {
+        const req = request({
+          socketPath,
+          path,
+          method: "POST",
+          headers: { ...headersFor(body), Connection: "Upgrade", Upgrade: "tcp" },
+          ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
+        });
+        req.on("upgrade", (res, socket, head) => {
+          // The request's timeout must not end the stream: it lasts as long as the exec. Held
+          // until the caller listens, so no byte is emitted to nobody; it resumes it.
+          socket.setTimeout(0);
+          socket.pause();
+          resolve({ kind: "upgraded", socket, head, contentType: res.headers["content-type"] });
+        });
+        req.on("response", (res) =>
+          readResponse(res).then((response) => resolve({ kind: "answered", response }), reject),
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`)));
+        req.on("error", reject);
+        req.end(send(body));
       }),
   };
+}
+
+function readResponse(res: IncomingMessage): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    res.on("error", reject);
+    res.on("end", () => {
+      const bytes = Buffer.concat(chunks);
+      resolve({
+        status: res.statusCode ?? 0,
+        body: bytes.toString("utf8"),
+        bytes,
+        contentType: res.headers["content-type"],
+      });
+    });
+  });
 }
 
 /** The daemon's own words from an error body (`{"message": "..."}`), else the raw text. */
@@ -74,13 +147,21 @@ export function apiMessage(response: ApiResponse): string {
   return response.body.trim() || `HTTP ${response.status}`;
 }
 
-/** The same API, saying each call on `--debug` as the request line it sends. */
+/** The same API, saying each request on `--debug` as the request line it sends (and its JSON body). */
 export function withDebugLog(api: DockerApi, log: { debug(message: string): void }): DockerApi {
+  const say = (method: string, path: string, body: unknown) =>
+    log.debug(
+      `> ${method} ${path}${body === undefined ? "" : ` ${JSON.stringify(body)}`} (Engine API on ${api.socketPath})`,
+    );
   return {
     socketPath: api.socketPath,
     call: (method, path, options) => {
-      log.debug(`> ${method} ${path} (Engine API on ${api.socketPath})`);
+      say(method, path, options?.body);
       return api.call(method, path, options);
+    },
+    upgrade: (path, body, options) => {
+      say("POST", path, body);
+      return api.upgrade(path, body, options);
     },
   };
 }

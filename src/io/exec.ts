@@ -1,8 +1,8 @@
 /**
  * Child processes over node:child_process. `runCommand` captures output and never throws for
  * a non-zero exit (the caller decides what a code means); only a binary that cannot be
- * started is an error, a UserError naming it. `spawnInherit` runs the job script with the
- * terminal's stdio.
+ * started is an error, a UserError naming it. `spawnInherit` runs a child on our stdio (an
+ * engine CLI's `exec` where the Engine API is not used, see io/engine-queries.ts).
  */
 import { spawn as baseSpawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { UserError } from "../core/errors.js";

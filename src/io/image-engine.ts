@@ -31,6 +31,7 @@ type Run = typeof runCommand;
 
 export function createImageEngine(
   bin: "docker" | "podman",
+  node: string,
   api: DockerApi | undefined,
   run: Run = runCommand,
 ): ImageEngine {
@@ -52,9 +53,16 @@ export function createImageEngine(
     return image.id;
   };
   const find = (name: string): Promise<LocalImage | undefined> =>
-    bin === "docker" && api !== undefined
+    (bin === "docker" && api !== undefined
       ? inspectImageWithDockerApi(api, name)
-      : inspectImageWithPodman(name, run, bin);
+      : inspectImageWithPodman(name, run, bin)
+    ).catch((error: unknown) => {
+      if (error instanceof UserError) throw error;
+      const why = error instanceof Error ? error.message : String(error);
+      throw new UserError("runtime", `${bin} is not usable on ${node}: ${why}`, {
+        hint: `check that the ${bin} daemon runs on ${node} and that you may use it (group docker)`,
+      });
+    });
   const tag = async (id: string, repo: string, name: string): Promise<void> => {
     if (bin === "docker" && api !== undefined) {
       const query = new URLSearchParams({ repo, tag: name });

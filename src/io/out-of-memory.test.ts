@@ -2,7 +2,7 @@ import { expect, test } from "vitest";
 import type { ApiResponse, DockerApi } from "./docker-api.js";
 import { dockerSawOutOfMemory, stateSaysOom } from "./out-of-memory.js";
 
-function api(answers: Record<string, ApiResponse>): DockerApi & { paths: string[] } {
+function api(answers: Record<string, ApiResponse>): Pick<DockerApi, "socketPath" | "call"> & { paths: string[] } {
   const paths: string[] = [];
   return {
     socketPath: "/x.sock",

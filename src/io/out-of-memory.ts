@@ -4,7 +4,11 @@
 import type { DockerApi } from "./docker-api.js";
 
 /** Docker: an "oom" event for `name` since `sinceMs`, from the daemon's recent events. */
-export async function dockerSawOutOfMemory(api: DockerApi, name: string, sinceMs: number): Promise<boolean> {
+export async function dockerSawOutOfMemory(
+  api: Pick<DockerApi, "call">,
+  name: string,
+  sinceMs: number,
+): Promise<boolean> {
   const filters = encodeURIComponent(JSON.stringify({ container: [name], event: ["oom"] }));
   // `until` makes the daemon answer with what it has and close, instead of streaming on.
   const since = Math.floor(sinceMs / 1000) - 1;

@@ -56,7 +56,7 @@ function srunDocker(args: readonly string[], extraEnv: Record<string, string> = 
   const env = {
     PATH: `${stubs}:/usr/bin:/bin`,
     HOME: home,
-    // No engine socket: anything that went to Docker's API instead of the CLI fails here.
+    // No engine socket: a dry run that asked Docker's Engine API anything would fail here.
     DOCKER_HOST: `unix://${path.join(root, "no-docker.sock")}`,
     ...extraEnv,
   };
@@ -146,11 +146,15 @@ describe("asuser --dry-run", () => {
     ["as the user", ["--noninteractive", `--dockcmd=printf '%s\\n' "a b" '$X'`]],
     ["--userdefault", ["--noninteractive", "--userdefault", "--dockcmd=true"]],
   ])("%s: the printed run is the real run's argv", (_, args) => {
-    const dry = srunDocker([...tricky, ...args, "--dry-run"]);
+    // A docker reached over tcp: srun-docker asks the CLI (the stub) everything, the image
+    // inspection too, which it asks the Engine API where there is a unix socket (that side is
+    // tested against a fake daemon in src/io/docker-api-queries.test.ts).
+    const overTcp = { DOCKER_HOST: "tcp://127.0.0.1:9" };
+    const dry = srunDocker([...tricky, ...args, "--dry-run"], overTcp);
     expect(dry.status, dry.stderr).toBe(0);
     const printed = commandsOf(dry.stdout)[0];
 
-    const real = srunDocker([...tricky, ...args]);
+    const real = srunDocker([...tricky, ...args], overTcp);
     expect(real.status, real.stderr).toBe(0);
     const engineRun = recordedCalls().find((call) => call[1] === "run");
     expect(engineRun).toEqual(printed);

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
+import { buildDockerExecArgs } from "../../core/docker-args.js";
 import { DEFAULT_PULL_OPTIONS } from "../../core/pull-options.js";
 import type { ExitInfo } from "../../io/exec.js";
 import type { Identity } from "../../io/identity.js";
@@ -133,6 +134,16 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     node: name,
     inspectImage: async () => ({ id: "sha256:1", path: undefined }),
     signalProcess: async () => {},
+    exec: (plan) => {
+      log("exec");
+      node.execArgs.push(buildDockerExecArgs(plan));
+      const exit = new Promise<ExitInfo>((resolve) => {
+        endScript = resolve;
+      });
+      const code = behaviour.scriptExit;
+      if (code !== undefined) setTimeout(() => endScript?.({ code, signal: null }), 20);
+      return { exit };
+    },
     readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),
     start: async (args) => {
       log("run");
@@ -202,16 +213,6 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
         },
         tag: async () => {},
       }),
-      spawnScript: (_bin, args) => {
-        log("exec");
-        node.execArgs.push([...args]);
-        const exit = new Promise<ExitInfo>((resolve) => {
-          endScript = resolve;
-        });
-        const code = behaviour.scriptExit;
-        if (code !== undefined) setTimeout(() => endScript?.({ code, signal: null }), 20);
-        return { exit };
-      },
       isPortFree: async (port) => !behaviour.takenPorts?.includes(port) && (await isPortFree(port)),
     },
   };

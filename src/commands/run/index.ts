@@ -61,7 +61,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   try {
     // Nothing waits for what it does not need: what the engine has under --container is asked
     // at once, beside the identity.
-    const engine = deps.createImageEngine(options.runtime, log);
+    const engine = deps.createImageEngine(options.runtime, ctx.nodeName, log);
     const here = findGivenImage(engine, options.container);
     here.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);
@@ -139,7 +139,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       plan,
       container,
       deadlineMs: options.timeoutSeconds * 1000,
-      startScript: () => deps.spawnScript(options.runtime, plan.execArgs),
+      startScript: () => runtime.exec(plan.exec),
       onCancel: (action) => cancelActions.push(action),
       report: (error) => deps.stderr.write(renderUserError(error)),
       sweepStale: sweep,

@@ -38,7 +38,11 @@ export function settleJobImage(
   nodes: readonly string[],
   sink: DisplaySink,
 ): Promise<JobImage> {
-  if (link.kind === "worker") return link.session.then((session) => workerImage(run, session));
+  if (link.kind === "worker") {
+    // An engine that cannot even say what it has fails this node now, not at the deadline.
+    const engineFailed = run.here.then(() => new Promise<never>(() => {}));
+    return Promise.race([engineFailed, link.session.then((session) => workerImage(run, session))]);
+  }
   const { rendezvous } = link;
   const display = new PullDisplay({
     image: run.given,

@@ -3,10 +3,10 @@
 import { hostname as osHostname } from "node:os";
 import type { Runtime } from "../../core/container-options.js";
 import { findAgentBinary } from "../../io/agent-binary.js";
-import { ContainerRuntime } from "../../io/container-runtime.js";
+import { ContainerRuntime, type ExecProcess } from "../../io/container-runtime.js";
 import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
 import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
-import { type ExitInfo, runCommand, spawnInherit } from "../../io/exec.js";
+import { runCommand } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
 import { createImageEngine, type ImageEngine } from "../../io/image-engine.js";
 import type { Logger } from "../../io/log.js";
@@ -29,15 +29,14 @@ export type RunRuntime = Pick<
   | "lastLogLine"
   | "signalProcess"
   | "outOfMemory"
+  | "exec"
   | "list"
   | "releaseUserNamespace"
   | "watchUserNamespace"
 >;
 
-/** The job script's process (`docker exec ...` on our stdio). */
-export interface ScriptProcess {
-  readonly exit: Promise<ExitInfo>;
-}
+/** The job script's process (the engine's `exec` on our stdio). */
+export type ScriptProcess = ExecProcess;
 
 interface TextSink {
   write(text: string): unknown;
@@ -65,11 +64,9 @@ export interface RunDeps {
   readCpus: () => Promise<CpuFacts>;
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
   /** The engine as the image step uses it (find, pull, load). */
-  createImageEngine: (bin: Runtime, log: Logger) => ImageEngine;
+  createImageEngine: (bin: Runtime, node: string, log: Logger) => ImageEngine;
   /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
   agentBinary: () => string | undefined;
-  /** Starts `bin args` (the engine's `exec` of the job script) on our stdio. */
-  spawnScript: (bin: string, args: readonly string[]) => ScriptProcess;
   /** Whether nobody holds the TCP port on this node (the job's ports fall back when not). */
   isPortFree: (port: number) => Promise<boolean>;
 }
@@ -89,7 +86,8 @@ export function defaultRunDeps(): RunDeps {
     countGpus: () => countNodeGpus(),
     readCpus: () => readCpuFacts(),
     createRuntime: (bin, node, log) => {
-      // --debug shows every engine command this node runs, as the user could type it.
+      // --debug shows every engine command this node runs: a CLI's as the user could type it,
+      // the Engine API's as the request it sends.
       const api = defaultDockerApi(bin, env);
       const run: typeof runCommand = (file, args, opts) => {
         log.debug(`$ ${file} ${args.join(" ")}`);
@@ -97,12 +95,11 @@ export function defaultRunDeps(): RunDeps {
       };
       return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
     },
-    createImageEngine: (bin, log) => {
+    createImageEngine: (bin, node, log) => {
       const api = defaultDockerApi(bin, env);
-      return createImageEngine(bin, api && withDebugLog(api, log));
+      return createImageEngine(bin, node, api && withDebugLog(api, log));
     },
     agentBinary: () => findAgentBinary(),
-    spawnScript: (bin, args) => spawnInherit(bin, args),
     isPortFree: (port) => isPortFree(port),
   };
 }

@@ -2,11 +2,12 @@
 // (which prints the first task's container and the task's exec, and runs nothing).
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
+import { buildDockerExecArgs, type ExecPlan } from "../../core/docker-args.js";
 import { dryRunStandIns, renderTaskDryRun } from "../../core/dry-run.js";
 import { planJobPorts, planNode } from "../../core/node-plan.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { TaskContext } from "../../core/task-context.js";
-import { buildTaskExecArgs } from "../../core/task-exec.js";
+import { boundCpuList, buildTaskExec } from "../../core/task-exec.js";
 import type { RunDeps } from "./run-deps.js";
 
 export type Container = { readonly name: string; readonly devices: readonly string[] | "all" };
@@ -20,14 +21,14 @@ export interface TaskInputs {
 }
 
 /** The exec this task runs in `container`, for the run and the dry run alike. */
-export async function taskExecArgs(
+export async function taskExec(
   run: TaskInputs,
   container: Container,
   user: User,
   command: readonly string[],
-): Promise<string[]> {
+): Promise<ExecPlan> {
   const { options, ctx, task, deps } = run;
-  return buildTaskExecArgs({
+  return buildTaskExec({
     containerName: container.name,
     user,
     cwd: deps.cwd,
@@ -61,12 +62,12 @@ export async function printTaskDryRun(
     scriptPath: options.program === undefined ? path.resolve(deps.cwd, options.script) : options.script,
     cwd: deps.cwd,
   });
-  const execArgs = await taskExecArgs(
+  const exec = await taskExec(
     { options, ctx, task, deps },
     { name: plan.containerName, devices: plan.gpus.deviceIds },
     { uid: identity.uid, gid: identity.gid },
     options.program ?? [path.resolve(deps.cwd, options.script), ...options.scriptArgs],
   );
-  deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, execArgs));
+  deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, buildDockerExecArgs(exec)));
   return 0;
 }

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
+import { buildDockerExecArgs } from "../../core/docker-args.js";
 import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
 import { formatBytes, formatDuration } from "../../core/human-units.js";
 import { jobDirPath } from "../../core/job-paths.js";
@@ -23,7 +24,7 @@ import { messageOf } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
-import { type Container, printTaskDryRun, taskExecArgs, type User } from "./srun-task-exec.js";
+import { type Container, printTaskDryRun, taskExec, type User } from "./srun-task-exec.js";
 
 interface TaskRun {
   options: RunOptions;
@@ -186,11 +187,11 @@ async function startProgram(
   user: User,
   command: readonly string[],
 ): Promise<Program> {
-  const { options, task, runtime, files, deps } = run;
-  const args = await taskExecArgs(run, container, user, command);
-  run.log.debug(`$ ${options.runtime} ${args.join(" ")}`);
+  const { options, task, runtime, files } = run;
+  const exec = await taskExec(run, container, user, command);
+  run.log.debug(`$ ${options.runtime} ${buildDockerExecArgs(exec).join(" ")}`);
   await files.started(task.localRank, process.pid);
-  const job = deps.spawnScript(options.runtime, args);
+  const job = runtime.exec(exec);
   const pidFile = path.join(path.dirname(files.dir), "switch", `task-${task.localRank}.pid`);
   return {
     exit: job.exit.then(exitCodeOf),
@@ -213,7 +214,7 @@ async function programCommand(options: RunOptions, deps: RunDeps): Promise<reado
  */
 function imageOfThisNode(run: TaskRun): Promise<JobImage> {
   const { options, ctx, log, deps } = run;
-  const engine = deps.createImageEngine(options.runtime, log);
+  const engine = deps.createImageEngine(options.runtime, ctx.nodeName, log);
   const step = { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log };
   const quiet: PullReporter = {
     started: () => log.info(`pulling ${options.container}`),
