@@ -8,7 +8,8 @@ export const PULL_OPTIONS = [
   {
     name: "pull",
     value: "<missing|always|never>",
-    description: "missing: use what the master has, else pull the registry's digest for the tag on every node; always: ask the registry each time; never: only what every node has (default: missing)",
+    description:
+      "missing: use what the master has, else pull the registry's digest for the tag on every node; always: ask the registry each time; never: only what every node has (default: missing)",
     configurable: true,
   },
   {

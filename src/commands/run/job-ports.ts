@@ -10,7 +10,7 @@
 // A port the user gave (`--sshdport`, `--rendezvous-port`) is the only candidate: when it is
 // taken (after removing what our own killed runs left), the run fails naming it.
 import type { RunOptions } from "../../cli/options.js";
-import { SaidElsewhere, UserError } from "../../core/errors.js";
+import { UserError } from "../../core/errors.js";
 import { remoteKindOf } from "../../core/node-plan.js";
 import { agreeOnPort, type PortCandidates } from "../../core/port-candidates.js";
 import type { JobPorts } from "../../core/ports.js";

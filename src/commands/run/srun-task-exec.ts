@@ -7,7 +7,7 @@ import { dryRunStandIns, renderTaskDryRun } from "../../core/dry-run.js";
 import { planJobPorts, planNode } from "../../core/node-plan.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { TaskContext } from "../../core/task-context.js";
-import { boundCpuList, buildTaskExec } from "../../core/task-exec.js";
+import { buildTaskExec } from "../../core/task-exec.js";
 import type { RunDeps } from "./run-deps.js";
 
 export type Container = { readonly name: string; readonly devices: readonly string[] | "all" };
