@@ -157,3 +157,16 @@ describe("the summary", () => {
     );
   });
 });
+
+test("a podman pull (no byte counts): the summary counts layers", () => {
+  let state = startPullProgress("reg/app:1", ["n1"], 0);
+  state = applyPullProgress(state, { kind: "started", node: "n1", source: { kind: "registry" }, at: 0 });
+  state = applyPullProgress(state, {
+    kind: "progress",
+    node: "n1",
+    snapshot: { layers: 3, layersDone: 3, bytesDone: 0, bytesTotal: 0 },
+    at: 1000,
+  });
+  state = applyPullProgress(state, { kind: "finished", node: "n1", at: 2000 });
+  expect(renderPullSummary(state, `sha256:${"a".repeat(64)}`, 2000)).toMatch(/: 3 layers in /);
+});

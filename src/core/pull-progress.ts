@@ -171,7 +171,10 @@ export function renderPullSummary(state: PullProgress, digest: string, now: numb
   const plural = totals.nodes === 1 ? "node" : "nodes";
   const nodes =
     done.length === totals.nodes ? `${totals.nodes} ${plural}` : `${done.length} of ${totals.nodes} ${plural}`;
-  return `pulled ${name}@${short} on ${nodes}: ${formatBytes(size)} in ${formatDuration(end - state.startedAt)} (${sources(done)})`;
+  // Podman says no byte counts: then the layers, as its progress did.
+  const layers = Math.max(0, ...done.map((n) => n.snapshot.layersDone));
+  const amount = size > 0 || layers === 0 ? formatBytes(size) : `${layers} layer${layers === 1 ? "" : "s"}`;
+  return `pulled ${name}@${short} on ${nodes}: ${amount} in ${formatDuration(end - state.startedAt)} (${sources(done)})`;
 }
 
 /** `1 from the registry, 3 from node1, 2 had it`. */

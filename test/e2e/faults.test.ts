@@ -43,8 +43,14 @@ const tool = (args: string) => `srun-docker --container=${IMAGE} ${args}`;
 
 describe("a node that cannot take part", () => {
   test("the image is missing on one node: one error naming it, exit 1, nothing left", async () => {
+    // A build of node1's own (its own ID), in no registry: node2 has nothing it could run instead.
     const only = "srun-docker-test:only-node1";
-    await inNode(1, ["docker", "tag", IMAGE, only]);
+    const built = await inNode(1, [
+      "sh",
+      "-c",
+      `printf 'FROM ${IMAGE}\\nLABEL only=node1\\n' | docker build -q -t ${only} -`,
+    ]);
+    expect(built.code, built.stderr).toBe(0);
     try {
       const r = await runAs(
         "alice",
@@ -52,8 +58,8 @@ describe("a node that cannot take part", () => {
       );
       figure("image missing on node2", `exit ${r.code} after ${seconds(r.ms)}`);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/node2.*not present on node2/);
-      expectReadmeQuote(r.stderr, "image `IMG` is not present on node2");
+      expect(r.stderr).toMatch(/node2 does not have the image srun-docker-test:only-node1 \(it is in no registry/);
+      expectReadmeQuote(r.stderr, "node2 does not have the image IMG (it is in no registry");
       expectReadmeQuote(r.stderr, "srun-docker: error: a node failed after 0.4 s");
       expect(r.ms).toBeLessThan(30_000);
       expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });

@@ -12,6 +12,7 @@ import {
   figure,
   IMAGE,
   nodeUserProcesses,
+  registry,
   run,
   runAs,
   STATE,
@@ -117,13 +118,41 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
     expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
   });
 
-  test("an image missing from the user's store: podman's own words, the node named, nothing left", async () => {
+  test("an image from the registry: rootless podman pulls the master's digest on every node, then runs it", async () => {
+    const reg = registry();
+    const ref = reg.open.images.nossh;
+    ws.write(
+      "which.sh",
+      '#!/bin/bash\nfor n in $(echo "$hostlist" | tr , " " | sed "s/:[0-9]*//g"); do ssh "$n" \'echo "$(hostname) ok"\'; done\n',
+      0o755,
+    );
+    try {
+      const r = await runAs(
+        USER,
+        `cd ${ws.dir} && salloc -N 2 -w node[1-2] srun srun-docker --runtime=podman --container=${ref} --script=./which.sh`,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.match(/^node[12] ok$/gm)?.sort()).toEqual(["node1 ok", "node2 ok"]);
+      expect(r.stderr).toMatch(
+        /pulled \S+srun-docker-test-nossh:1@sha256:[0-9a-f]{12} on 2 nodes: .*\(2 from the registry\)/,
+      );
+      for (const k of [1, 2]) {
+        const names = readNames(path.join(store(k), "overlay-images/images.json"));
+        expect(names, `node${k}`).toContain(ref);
+      }
+      expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
+    } finally {
+      await runAs(USER, `srun -N 2 -w node[1-2] podman rmi -f ${ref} >/dev/null 2>&1; true`);
+    }
+  });
+
+  test("an image missing from the user's store (--pull=never): the node named, nothing left", async () => {
     const r = await runAs(
       USER,
-      `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=sdtc-no-such-image:1 --script=./mpi.sh`,
+      `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --pull=never --container=sdtc-no-such-image:1 --script=./mpi.sh`,
     );
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/srun-docker: error: image `sdtc-no-such-image:1` is not present on node\d/);
+    expect(r.stderr).toMatch(/srun-docker: error: node1 does not have the image sdtc-no-such-image:1 \(--pull=never\)/);
     expect(r.stderr).not.toContain("level=warning");
     expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
   });

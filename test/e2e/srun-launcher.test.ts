@@ -106,9 +106,9 @@ test("one rank exits 3: srun names the task and fails; --kill-on-bad-exit ends t
 });
 
 test("a node whose container cannot start ends the step at once, naming the node", async () => {
-  const r = await runAs("alice", cd("mpi", step(2, "python3 allreduce.py", "", "no-such-image:1")));
+  const r = await runAs("alice", cd("mpi", step(2, "python3 allreduce.py", "", "no-such-image:1 --pull=never")));
   expect(r.code).not.toBe(0);
-  expect(r.stderr).toMatch(/image `no-such-image:1` is not present on node[12]/);
+  expect(r.stderr).toMatch(/node[12] does not have the image no-such-image:1 \(--pull=never\)/);
   // Said by each failing node's first task at most, not by every task.
   const said = r.stderr.match(/^srun-docker: error: /gm) ?? [];
   expect(said.length).toBeGreaterThanOrEqual(1);
