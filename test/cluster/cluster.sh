@@ -55,13 +55,17 @@ cmd_up() {
   for k in $(seq 1 "$n"); do start_node "$k"; done
   start_slurmctld
   for k in $(seq 1 "$n"); do start_slurmd "$k"; done
-  local pids=()
+  # node1 makes the images; every other node loads node1's very images (the same image IDs, as a
+  # site's nodes get one image from a registry or one archive: srun-docker checks that they match).
+  prepare_node_docker 1 "${images[@]}" || die "up: preparing node1's docker failed (see above)"
+  local archive pids=()
+  archive=$(save_node1_images "${images[@]}") || die "up: saving node1's images failed (see above)"
   for k in $(seq 1 "$n"); do
-    prepare_node_docker "$k" "${images[@]}" &
+    share_node1_images "$k" "$archive" "${images[@]}" &
     pids+=($!)
   done
   local pid
-  for pid in "${pids[@]}"; do wait "$pid" || die "up: preparing a node's docker failed (see above)"; done
+  for pid in "${pids[@]}"; do wait "$pid" || die "up: loading node1's images on a node failed (see above)"; done
   push_registry_images
   wait_nodes_idle "$n"
   echo "cluster up: $n nodes ($(node_names "$n")), profile $(cat "$STATE/run/profile"), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs), each also -nossh"

@@ -221,7 +221,6 @@ node_docker() {
 prepare_node_docker() {
   local k=$1
   shift
-  local base=("$1" "$2")
   wait_dockerd "$k"
   # A fresh boot of the cluster: containers from an earlier run of it are gone.
   node_docker "$k" ps -aq | xargs -r docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" rm -f >/dev/null
@@ -230,7 +229,65 @@ prepare_node_docker() {
     derive_nossh_image "$k" "$2"
     shift 2
   done
-  prepare_node_podman "$k" "${base[@]}"
+}
+
+# The images node1 made (each also -nossh), saved once per set of image IDs into one archive
+# under $STATE/images (world-readable: rootless Podman loads it as its user). Prints its path.
+save_node1_images() {
+  local names=() ids="" image archive
+  while [[ $# -ge 2 ]]; do
+    names+=("$2" "$(nossh_name "$2")")
+    shift 2
+  done
+  for image in "${names[@]}"; do ids+=$(node_docker 1 image inspect -f '{{.Id}}' "$image"); done
+  mkdir -p "$STATE/images"
+  chmod 755 "$STATE/images"
+  archive="$STATE/images/images-$(echo "$ids" | sha256sum | cut -c1-16).tar"
+  if [[ ! -s $archive ]]; then
+    rm -f "$STATE"/images/images-*.tar
+    node_docker 1 save -o "$archive.tmp" "${names[@]}"
+    chmod 644 "$archive.tmp"
+    mv "$archive.tmp" "$archive"
+  fi
+  echo "$archive"
+}
+
+# Node K gets node1's images (loaded unless it has those IDs already), in Docker and in each
+# Podman user's store.
+share_node1_images() {
+  local k=$1 archive=$2 names=() image want have stale=0 user
+  shift 2
+  while [[ $# -ge 2 ]]; do
+    names+=("$2" "$(nossh_name "$2")")
+    shift 2
+  done
+  if [[ $k != 1 ]]; then
+    wait_dockerd "$k"
+    node_docker "$k" ps -aq | xargs -r docker -H "unix:///proc/$(cat "$STATE/run/holder-node$k.pid")/root/run/docker.sock" rm -f >/dev/null
+    for image in "${names[@]}"; do
+      want=$(node_docker 1 image inspect -f '{{.Id}}' "$image")
+      have=$(node_docker "$k" image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+      [[ $have == "$want" ]] || stale=1
+    done
+    if [[ $stale == 1 ]]; then
+      node_docker "$k" load -q -i "$archive" >/dev/null
+      node_docker "$k" image prune -f >/dev/null
+    fi
+  fi
+  command -v podman >/dev/null || return 0
+  for user in $PODMAN_USERS; do
+    node_podman "$k" "$user" rm -af >/dev/null
+    stale=0
+    for image in "${names[@]}"; do
+      want=$(node_docker 1 image inspect -f '{{.Id}}' "$image")
+      have=$(node_podman "$k" "$user" image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+      [[ sha256:$have == "$want" || $have == "$want" ]] || stale=1
+    done
+    [[ $stale == 0 ]] || node_podman "$k" "$user" load -q -i "$archive" >/dev/null
+    # Ends the user's pause process (what holds rootless podman's user namespace): the tests
+    # count every process a user leaves on a node.
+    node_podman "$k" "$user" system migrate
+  done
 }
 
 # repo:tag → repo-nossh:tag
@@ -298,22 +355,6 @@ node_podman() {
     PATH=/usr/sbin:/usr/bin:/sbin:/bin podman "$@" 2> >(grep -v 'is not a shared mount' >&2)
 }
 
-# Usage: prepare_node_podman K TARBALL IMAGE: IMAGE into each Podman user's store on node K.
-prepare_node_podman() {
-  local k=$1 tarball=$2 image=$3 user stamp have
-  command -v podman >/dev/null || return 0
-  stamp=$(stat -c '%s-%Y' "$tarball")
-  for user in $PODMAN_USERS; do
-    node_podman "$k" "$user" rm -af >/dev/null
-    have=$(node_podman "$k" "$user" image inspect -f '{{index .Labels "sdtc.rootfs"}}' "$image" 2>/dev/null || true)
-    if [[ $have != "$stamp" ]]; then
-      node_podman "$k" "$user" import -q -c "LABEL sdtc.rootfs=$stamp" -c 'CMD ["/bin/bash"]' "$tarball" "$image" >/dev/null
-    fi
-    # Ends the user's pause process (what holds rootless podman's user namespace): the tests
-    # count every process a user leaves on a node.
-    node_podman "$k" "$user" system migrate
-  done
-}
 
 start_slurmctld() {
   slurmctld -c -i
