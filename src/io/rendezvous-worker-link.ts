@@ -49,6 +49,8 @@ export interface RendezvousWorkerSession {
   reportPulled(bytes: number, ms: number, from: string): Promise<void>;
   /** "each" launcher: settles on go, or with the outcome if that comes first. Never rejects. */
   waitForGo(): Promise<{ kind: "go" } | WorkerOutcome>;
+  /** The master's port this session joined: a fallback candidate when another program held the first. */
+  readonly port: number;
   /** MASTER_PORT as the master's welcome said it; undefined from a master that said none. */
   masterPort(): number | undefined;
   /** Settles with the job's remote port once the master says it, or with the outcome first. Never rejects. */
@@ -143,6 +145,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       reportPulled: (bytes, ms, from) =>
         send({ type: "pulled", bytes: Math.round(bytes), ms: Math.round(ms), from: from.slice(0, 255) }),
       waitForGo: () => go,
+      port: options.port,
       masterPort: () => masterPort,
       waitForRemotePort: () => remotePort,
       reportExited: (exitCode) => send({ type: "exited", exitCode: toWireExitCode(exitCode) }),

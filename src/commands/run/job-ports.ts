@@ -61,16 +61,19 @@ export async function settleJobPorts(run: SettleInput): Promise<JobPorts> {
   const derivedRemote = candidates.remote[0] ?? 0;
   let remote = derivedRemote;
   let masterPort: number;
+  /** Where the master listens: a worker knows it from the candidate it joined on. */
+  let rendezvous: number;
   if (link.kind === "master") {
     masterPort = masterPortOf(run);
+    rendezvous = link.rendezvous.port;
     if (mustAgree(run)) remote = await agreeAsMaster(run, link, kind ?? "agent");
   } else {
     const session = await link.session;
     masterPort = session.masterPort() ?? candidates.master[0] ?? 0;
+    rendezvous = session.port;
     if (mustAgree(run)) remote = await agreedByMaster(session, log);
   }
   if (kind !== undefined && !mustAgree(run)) await claimGivenPort(run, remote, kind);
-  const rendezvous = link.kind === "master" ? link.rendezvous.port : (candidates.rendezvous[0] ?? 0);
   const remoteNote = kind === undefined ? "" : `, ${kind} ${remote}${remote === derivedRemote ? "" : " (a fallback)"}`;
   log.debug(`ports: rendezvous ${rendezvous}${remoteNote}, MASTER_PORT ${masterPort}`);
   return { sshdPort: remote, rendezvousPort: rendezvous, masterPort };

@@ -55,8 +55,8 @@ export async function openRendezvous(
       deadlineMs,
       onEvent: (e) => log.debug(`rendezvous: ${JSON.stringify(e)}`),
     }).catch((error: unknown) => {
-      // Every candidate taken: say where.
-      if (error instanceof UserError && fallbackPorts.length > 0 && error.code === "rendezvous-port-in-use")
+      // The port given, or every candidate, taken: say where, as every other port error does.
+      if (error instanceof UserError && error.code === "rendezvous-port-in-use")
         throw new UserError(error.code, `${error.message} on ${ctx.nodeName}`, {
           ...(error.hint ? { hint: error.hint } : {}),
         });

@@ -82,6 +82,16 @@ test("every node runs with the first remote port free on all of them, and the ma
   expect(masterPortOf(nodes[0])).toBe(`MASTER_PORT=${ports.master[1]}`);
 });
 
+test("--debug: a worker names the rendezvous port it joined, the fallback when the first is taken", async () => {
+  const ports = await candidates();
+  await squat(ports.rendezvous[0] ?? 0);
+  const options = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: undefined, debug: true };
+  const nodes = [node("localhost", { scriptExit: 0 }), node("worker", {})] as const;
+  const runs = nodes.map((n, rank) => outcome(runJob(testOptions({ ...options, nodeRank: rank }), n.deps)));
+  expect(await Promise.all(runs)).toEqual([{ code: 0 }, { code: 0 }]);
+  for (const n of nodes) expect(n.stderr.join("")).toContain(`ports: rendezvous ${ports.rendezvous[1]}, sshd `);
+});
+
 test("each: the workers export the MASTER_PORT the master chose", async () => {
   const ports = await candidates();
   const options = { launcher: "each", nodelist: ["localhost", "node2"], rendezvousPort: undefined } as const;
@@ -113,5 +123,17 @@ test("a port the user gave is never replaced: taken, the run fails naming it", a
     (e: unknown) => e,
   );
   expect(error).toMatchObject({ message: "sshd port 2345 is already in use on node1" });
+  expect(master.runArgs).toEqual([]);
+});
+
+test("a rendezvous port the user gave is never replaced: taken, the run fails naming it and the node", async () => {
+  const ports = await candidates();
+  const given = ports.rendezvous[3] ?? 0;
+  await squat(given);
+  const master = node("node1", { scriptExit: 0 });
+  const error = await runJob(testOptions({ nodelist: ["node1"], rendezvousPort: given }), master.deps).catch(
+    (e: unknown) => e,
+  );
+  expect(error).toMatchObject({ message: `rendezvous port ${given} is already in use on node1` });
   expect(master.runArgs).toEqual([]);
 });
