@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 # pmix2/lib/libpmix.so, which only that package ships; slurmd loads it when it starts.
 # docker-registry (distribution 2.8), apache2-utils (htpasswd -B), openssl, skopeo (pushes
 # the test images) and curl: the test cluster's TLS registries (test/cluster/registry.sh).
+# tcpdump: the security suite captures a job's own handshakes on the cluster's bridge to
+# replay them (test/e2e/security.test.ts).
 packages=(docker.io slurmctld slurmd slurm-client munge openssh-client openssh-server libpmix-dev debootstrap iproute2
   dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time
   podman uidmap fuse-overlayfs slirp4netns catatonit
-  docker-registry apache2-utils openssl skopeo curl)
+  docker-registry apache2-utils openssl skopeo curl tcpdump)
 
 missing=()
 for p in "${packages[@]}"; do
