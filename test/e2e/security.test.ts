@@ -380,6 +380,8 @@ interface SquatSummary {
   hellos: number;
   relayed: number;
   faked: number;
+  /** Connections where it told the worker abort, done and go itself. */
+  orders: number;
   errors: string[];
 }
 
@@ -440,7 +442,7 @@ describe("the victim's next job's ports taken first", () => {
       const at1 = summaries[0];
       figure(
         `squatted derived ports, --remote=${remote}`,
-        `exit ${r.code}; rendezvous ${derived.rendezvousPort} → ${master.rendezvous}, ${remote} ${derived.sshdPort} → ${master.remote}, MASTER_PORT ${derived.masterPort} → ${master.master}; the squatter got ${at1?.connections} connection(s) from the worker, relayed ${at1?.relayed} to the real master (which refused ${relayedRefused}), answered ${at1?.faked} itself`,
+        `exit ${r.code}; rendezvous ${derived.rendezvousPort} → ${master.rendezvous}, ${remote} ${derived.sshdPort} → ${master.remote}, MASTER_PORT ${derived.masterPort} → ${master.master}; the squatter got ${at1?.connections} connection(s) from the worker, relayed ${at1?.relayed} to the real master (which refused ${relayedRefused}), answered ${at1?.faked} itself, sent abort/done/go on ${at1?.orders}`,
       );
       expect(r.code, r.stderr).toBe(0);
       expect(master).toEqual({ ...worker, fallback: true });
@@ -455,6 +457,8 @@ describe("the victim's next job's ports taken first", () => {
       expect(at1?.connections).toBeGreaterThanOrEqual(1);
       expect(at1?.hellos).toBeGreaterThanOrEqual(1);
       expect((at1?.relayed ?? 0) + (at1?.faked ?? 0)).toBe(at1?.connections);
+      // Its own abort, done and go counted for nothing: the job ran to its end (above).
+      expect(at1?.orders).toBeGreaterThanOrEqual(1);
       expect(workerSkipped).toBeGreaterThanOrEqual(1);
       // Each hello relayed to the real master failed there: its MAC names the port it was sent to.
       expect(relayedRefused).toBe(at1?.relayed);

@@ -3,14 +3,15 @@
 // Every port is bound on every address; connections to `relay` are answered as a master would:
 // relayed to the victim's real rendezvous master when one listens on this node (found in
 // /proc/net/tcp6 by its owner's uid, as any user can), else with a challenge and, to a hello,
-// a welcome with a made-up MAC. Prints `squatting P...` once bound, and on stdin's end (or
-// after SPEC.lifetimeMs) a JSON summary: connections, hellos seen, relayed, faked; then exits.
+// a welcome with a made-up MAC; either way it adds abort, done and go of its own, which the
+// worker must ignore. Prints `squatting P...` once bound, and on stdin's end (or after
+// SPEC.lifetimeMs) a JSON summary: connections, hellos seen, relayed, faked, orders; then exits.
 const net = require("node:net");
 const { randomBytes } = require("node:crypto");
 const { readFileSync } = require("node:fs");
 
 const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const stats = { connections: 0, hellos: 0, relayed: 0, faked: 0, errors: [] };
+const stats = { connections: 0, hellos: 0, relayed: 0, faked: 0, orders: 0, errors: [] };
 const sockets = new Set();
 
 /** Ports listening in this network namespace that `uid` owns (/proc/net/tcp*: state 0A). */
@@ -60,6 +61,9 @@ async function findMaster(deadline) {
   return undefined;
 }
 
+/** What a master says to end or start a worker's job: the worker must not take it from us. */
+const ORDERS = '{"type":"abort","reason":"squatter"}\n{"type":"done","exitCode":0}\n{"type":"go"}\n';
+
 /** Pretends to be the master: a challenge, and to each hello a welcome it cannot make right. */
 function fake(worker) {
   stats.faked++;
@@ -67,7 +71,8 @@ function fake(worker) {
   worker.on("data", (d) => {
     if (!d.includes('"type":"hello"')) return;
     stats.hellos++;
-    worker.write(`${JSON.stringify({ type: "welcome", mac: randomBytes(32).toString("hex") })}\n`);
+    worker.write(`${JSON.stringify({ type: "welcome", mac: randomBytes(32).toString("hex") })}\n${ORDERS}`);
+    stats.orders++;
   });
 }
 
@@ -80,6 +85,8 @@ async function relay(worker) {
   const { s: master, first } = found;
   sockets.add(master);
   worker.write(first);
+  worker.write(ORDERS);
+  stats.orders++;
   worker.on("data", (d) => {
     if (d.includes('"type":"hello"')) stats.hellos++;
     master.write(d);
