@@ -401,7 +401,7 @@ async function squat(k: number, spec: { ports: number[]; relay?: number }) {
 
 describe("the victim's next job's ports taken first", () => {
   test.each(["agent", "sshd"] as const)(
-    "--remote=%s: the derived ports are squatted on both nodes (the rendezvous one relayed to the real master): the job runs on fallbacks, one MASTER_PORT everywhere",
+    "--remote=%s: the derived ports are squatted on both nodes (the rendezvous one answering as a master, relayed to the real one once that listens): the job runs on fallbacks, one MASTER_PORT everywhere",
     async (remote) => {
       victim.write(
         `ports-${remote}.sh`,
