@@ -66,6 +66,9 @@ cmd_up() {
   done
   local pid
   for pid in "${pids[@]}"; do wait "$pid" || die "up: loading node1's images on a node failed (see above)"; done
+  for k in $(seq 1 "$n"); do
+    share_node1_images_podman "$k" "$archive" "${images[@]}" || die "up: loading node1's images into node$k's Podman failed"
+  done
   push_registry_images
   wait_nodes_idle "$n"
   echo "cluster up: $n nodes ($(node_names "$n")), profile $(cat "$STATE/run/profile"), images $(printf '%s\n' "${images[@]}" | sed -n '2~2p' | xargs), each also -nossh"

@@ -252,10 +252,9 @@ save_node1_images() {
   echo "$archive"
 }
 
-# Node K gets node1's images (loaded unless it has those IDs already), in Docker and in each
-# Podman user's store.
+# Node K's Docker gets node1's images (loaded unless it has those IDs already).
 share_node1_images() {
-  local k=$1 archive=$2 names=() image want have stale=0 user
+  local k=$1 archive=$2 names=() image want have stale=0
   shift 2
   while [[ $# -ge 2 ]]; do
     names+=("$2" "$(nossh_name "$2")")
@@ -274,6 +273,17 @@ share_node1_images() {
       node_docker "$k" image prune -f >/dev/null
     fi
   fi
+}
+
+# Each Podman user's store on node K gets node1's images too. Run one node at a time: rootless
+# Podman commands of one user running at once on several nodes raced each other's pause process.
+share_node1_images_podman() {
+  local k=$1 archive=$2 names=() image want have stale user
+  shift 2
+  while [[ $# -ge 2 ]]; do
+    names+=("$2" "$(nossh_name "$2")")
+    shift 2
+  done
   command -v podman >/dev/null || return 0
   for user in $PODMAN_USERS; do
     node_podman "$k" "$user" rm -af >/dev/null

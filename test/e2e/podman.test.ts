@@ -3,6 +3,7 @@
 // Podman store (test/cluster/lib.sh imports it at `cluster.sh up`). Leftovers are read from
 // that store's files, not with podman: any podman command would start the very pause
 // process whose absence the test checks.
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -20,6 +21,7 @@ import {
   USERS,
   waitFor,
 } from "./cluster.js";
+import { pushTestImage } from "./registry-images.js";
 import { type CaseTimes, killSrunDocker, nothingLeftOn, reportCase, runningJob } from "./teardown-cases.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
@@ -119,31 +121,33 @@ describe("srun-docker --runtime=podman on the cluster (rootless)", () => {
   });
 
   test("an image from the registry: rootless podman pulls the master's digest on every node, then runs it", async () => {
-    const reg = registry();
-    const ref = reg.open.images.nossh;
+    const image = await pushTestImage(registry().open.host, "sdtc-podman", randomBytes(4).toString("hex"));
     ws.write(
       "which.sh",
-      '#!/bin/bash\nfor n in $(echo "$hostlist" | tr , " " | sed "s/:[0-9]*//g"); do ssh "$n" \'echo "$(hostname) ok"\'; done\n',
+      '#!/bin/bash\nfor n in $(echo "$hostlist" | tr , " " | sed "s/:[0-9]*//g"); do ssh "$n" \'echo "$(hostname) $(md5sum </token | cut -c1-12)"\'; done\n',
       0o755,
     );
     try {
       const r = await runAs(
         USER,
-        `cd ${ws.dir} && salloc -N 2 -w node[1-2] srun srun-docker --runtime=podman --container=${ref} --script=./which.sh`,
+        `cd ${ws.dir} && salloc -N 2 -w node[1-2] srun srun-docker --runtime=podman --container=${image.ref} --script=./which.sh`,
       );
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout.match(/^node[12] ok$/gm)?.sort()).toEqual(["node1 ok", "node2 ok"]);
-      expect(r.stderr).toMatch(
-        /pulled \S+srun-docker-test-nossh:1@sha256:[0-9a-f]{12} on 2 nodes: .*\(2 from the registry\)/,
-      );
+      const seen = r.stdout.match(/^node[12] \w{12}$/gm)?.sort() ?? [];
+      expect(seen.map((l) => l.split(" ")[0])).toEqual(["node1", "node2"]);
+      expect(new Set(seen.map((l) => l.split(" ")[1])).size).toBe(1);
+      expect(r.stderr).toMatch(/pulled \S+sdtc-podman:\w+@sha256:[0-9a-f]{12} on 2 nodes: .*\(2 from the registry\)/);
       for (const k of [1, 2]) {
         const names = readNames(path.join(store(k), "overlay-images/images.json"));
-        expect(names, `node${k}`).toContain(ref);
+        expect(names, `node${k}`).toContain(image.ref);
       }
-      expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
     } finally {
-      await runAs(USER, `srun -N 2 -w node[1-2] podman rmi -f ${ref} >/dev/null 2>&1; true`);
+      await runAs(
+        USER,
+        `srun -N 2 -w node[1-2] podman rmi -f ${image.ref} >/dev/null 2>&1; srun -N 2 -w node[1-2] podman system migrate; true`,
+      );
     }
+    expect(await podmanLeftovers(clusterSize())).toEqual({ containers: [], processes: [] });
   });
 
   test("an image missing from the user's store (--pull=never): the node named, nothing left", async () => {

@@ -25,48 +25,11 @@ import {
   startRegistry,
   stopRegistry,
 } from "./cluster.js";
+import { pushedImages, pushTestImage } from "./registry-images.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
 let reg: RegistryInfo;
-const pushed: string[] = [];
-
-/** The image's unique layer (a random file), so the access log counts only this test's fetches. */
-interface TestImage {
-  ref: string;
-  repo: string;
-  layer: string;
-  id: string;
-}
-
-/**
- * Builds `FROM NOSSH_IMAGE` plus one layer of `mb` random MB on node1, pushes it as
- * `host/repo:tag`, and removes it from node1 again: no node has that layer afterwards.
- */
-async function pushTestImage(host: string, repo: string, tag: string, mb = 4, buildNode = 1): Promise<TestImage> {
-  const ref = `${host}/${repo}:${tag}`;
-  const dir = mkdtempSync(path.join(STATE, "pull-test-"));
-  try {
-    writeFileSync(path.join(dir, "Dockerfile"), `FROM ${NOSSH_IMAGE}\nCOPY token /token\n`);
-    writeFileSync(path.join(dir, "token"), randomBytes(mb * 1024 * 1024));
-    const script = [
-      "set -e",
-      `tar -C ${dir} -c . | docker build -q -t ${ref} - >/dev/null`,
-      `docker push -q ${ref} >/dev/null`,
-      `docker image inspect -f '{{.Id}}' ${ref}`,
-      `docker rmi -f ${ref} >/dev/null`,
-    ].join("\n");
-    const r = await inNode(buildNode, ["bash", "-c", script], 180_000);
-    if (r.code !== 0) throw new Error(`pushing ${ref}: ${r.stderr}`);
-    pushed.push(ref);
-    // The head reads the manifest (skopeo trusts the cluster's CA there); the last layer is ours.
-    const raw = await run("skopeo", ["inspect", "--raw", `docker://${ref}`]);
-    const manifest = JSON.parse(raw.stdout) as { layers: { digest: string }[] };
-    return { ref, repo, layer: manifest.layers.at(-1)?.digest ?? "", id: r.stdout.trim() };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** What each node's engine has under `name` (its image ID), or "" where it has none. */
 async function imageIdOn(k: number, name: string): Promise<string> {
@@ -79,7 +42,8 @@ async function removeEverywhere(ref: string): Promise<void> {
     await inNode(k, [
       "sh",
       "-c",
-      `docker images -q --no-trunc ${ref.split(":")[0]} | xargs -r docker rmi -f >/dev/null 2>&1; true`,
+      // Tagged or pulled by digest alone: every image of the repository, by ID.
+      `docker images -q --no-trunc ${ref.slice(0, ref.lastIndexOf(":"))} | sort -u | xargs -r docker rmi -f >/dev/null 2>&1; true`,
     ]);
   }
 }
@@ -102,7 +66,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const ref of pushed) await removeEverywhere(ref);
+  for (const ref of pushedImages()) await removeEverywhere(ref);
 });
 
 const cd = (cmd: string) => `cd ${ws.dir} && ${cmd}`;
