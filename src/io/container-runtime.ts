@@ -20,6 +20,7 @@ import { type DockerApi, defaultDockerApi, waitContainerStopped } from "./docker
 import { apiQueries } from "./docker-api-queries.js";
 import { cliQueries, type EngineQueries, type ExecProcess } from "./engine-queries.js";
 import { type RunCommandOptions, runCommand } from "./exec.js";
+import { createImageEngine, type ImageEngine } from "./image-engine.js";
 import { type ImageFiles, readImageFiles } from "./image-files.js";
 import { dockerSawOutOfMemory, stateSaysOom } from "./out-of-memory.js";
 import { UserNamespace } from "./podman-pause.js";
@@ -45,6 +46,23 @@ export class ContainerRuntime {
 
   private readonly namespace: UserNamespace;
   private readonly queries: EngineQueries;
+
+  /**
+   * The engine as the image step uses it (find, pull, load, tag), through this runtime's own
+   * CLI runner, so rootless Podman's pause process that an image command starts is released
+   * with the rest at the end of the run.
+   */
+  imageEngine(): ImageEngine {
+    return createImageEngine(
+      this.bin === "podman" ? "podman" : "docker",
+      this.node,
+      this.api,
+      (file, args, options) => {
+        this.namespace.used();
+        return this.run(file, args, options);
+      },
+    );
+  }
 
   /** The image's ID and PATH; a clear error naming the image and the node when it is not there. */
   async inspectImage(image: string): Promise<ImageFacts> {

@@ -170,6 +170,17 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       log("asked about memory");
       return behaviour.outOfMemory ?? false;
     },
+    imageEngine: () => ({
+      bin: "docker",
+      find: async () => ({ id: IMAGE_ID, repoDigests: [], path: undefined }),
+      pull: async () => {
+        throw new Error("the fake engine has every image");
+      },
+      load: async () => {
+        throw new Error("the fake engine has every image");
+      },
+      tag: async () => {},
+    }),
     list: async () => [],
     releaseUserNamespace: async () => {},
     watchUserNamespace: () => {},
@@ -202,17 +213,6 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       },
       readCpus: async () => ({ boundCpus: undefined, onlineCpus: 8, cgroupV2: false }),
       createRuntime: () => runtime,
-      createImageEngine: () => ({
-        bin: "docker",
-        find: async () => ({ id: IMAGE_ID, repoDigests: [], path: undefined }),
-        pull: async () => {
-          throw new Error("the fake engine has every image");
-        },
-        load: async () => {
-          throw new Error("the fake engine has every image");
-        },
-        tag: async () => {},
-      }),
       isPortFree: async (port) => !behaviour.takenPorts?.includes(port) && (await isPortFree(port)),
     },
   };

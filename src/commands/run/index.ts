@@ -61,7 +61,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   try {
     // Nothing waits for what it does not need: what the engine has under --container is asked
     // at once, beside the identity.
-    const engine = deps.createImageEngine(options.runtime, ctx.nodeName, log);
+    const engine = runtime.imageEngine();
     const here = findGivenImage(engine, options.container);
     here.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);

@@ -8,7 +8,6 @@ import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
 import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
 import { runCommand } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
-import { createImageEngine, type ImageEngine } from "../../io/image-engine.js";
 import type { Logger } from "../../io/log.js";
 import { countNodeGpus } from "../../io/nvidia-smi.js";
 import { isPortFree } from "../../io/port-probe.js";
@@ -29,6 +28,7 @@ export type RunRuntime = Pick<
   | "lastLogLine"
   | "signalProcess"
   | "outOfMemory"
+  | "imageEngine"
   | "exec"
   | "list"
   | "releaseUserNamespace"
@@ -63,8 +63,6 @@ export interface RunDeps {
   /** This task's CPU binding and the node's CPU count, for the container's limits. */
   readCpus: () => Promise<CpuFacts>;
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
-  /** The engine as the image step uses it (find, pull, load). */
-  createImageEngine: (bin: Runtime, node: string, log: Logger) => ImageEngine;
   /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
   agentBinary: () => string | undefined;
   /** Whether nobody holds the TCP port on this node (the job's ports fall back when not). */
@@ -94,10 +92,6 @@ export function defaultRunDeps(): RunDeps {
         return runCommand(file, args, opts);
       };
       return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
-    },
-    createImageEngine: (bin, node, log) => {
-      const api = defaultDockerApi(bin, env);
-      return createImageEngine(bin, node, api && withDebugLog(api, log));
     },
     agentBinary: () => findAgentBinary(),
     isPortFree: (port) => isPortFree(port),
