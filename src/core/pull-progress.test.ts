@@ -6,6 +6,7 @@ import {
   type PullProgress,
   type PullProgressEvent,
   pullTotals,
+  renderPresentSummary,
   renderPullBar,
   renderPullSummary,
   startPullProgress,
@@ -156,4 +157,13 @@ describe("the summary", () => {
       "pulled team/app@sha256:1a2b3c4d5e6f on 1 of 4 nodes: 2.1 GB in 30 s (1 from the registry)",
     );
   });
+});
+
+test("srun-docker pull when every node had the image", () => {
+  expect(renderPresentSummary("reg:5000/team/app:1.2", DIGEST, 4)).toBe(
+    "reg:5000/team/app:1.2@sha256:1a2b3c4d5e6f was on all 4 nodes already",
+  );
+  expect(renderPresentSummary(`team/app@${DIGEST}`, DIGEST, 1)).toBe(
+    "team/app@sha256:1a2b3c4d5e6f was on the node already",
+  );
 });

@@ -59,9 +59,9 @@ export class PullDisplay {
     return this.state !== undefined;
   }
 
-  /** The summary, once every node has the image (nothing when none had to pull). */
-  end(digest: string): void {
-    if (this.state === undefined) return;
+  /** The summary, once every node has the image (nothing when none had to pull); whether it said one. */
+  end(digest: string): boolean {
+    if (this.state === undefined) return false;
     // The nodes that never pulled had it already: the summary counts them as such.
     const at = this.now();
     for (const node of this.state.nodes.filter((n) => n.startedAt === undefined)) {
@@ -71,6 +71,7 @@ export class PullDisplay {
     this.clearBar();
     this.options.write(`${renderPullSummary(this.state, digest, this.now())}\n`);
     this.state = undefined;
+    return true;
   }
 
   /** Stops drawing without a summary (the job failed: its error says what happened). */
