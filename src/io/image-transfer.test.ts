@@ -104,6 +104,16 @@ describe("docker's Engine API", () => {
     );
   });
 
+  test("--debug says each as the request it is", () => {
+    const transfer = dockerApiTransfer("/run/docker.sock");
+    expect(transfer.describe("save", ID)).toBe(
+      `> GET /images/${encodeURIComponent(ID)}/get (Engine API on /run/docker.sock)`,
+    );
+    expect(transfer.describe("load")).toBe("> POST /images/load?quiet=1 (Engine API on /run/docker.sock)");
+    expect(cliTransfer("podman").describe("save", "x")).toBe("$ podman save --format docker-archive x");
+    expect(cliTransfer("docker").describe("load")).toBe("$ docker load -q");
+  });
+
   test.each([
     [`{"stream":"Loaded image ID: ${ID}\\n"}\n`, { name: ID, error: undefined }],
     ['{"stream":"Loaded image: reg/app:1\\n"}\r\n', { name: "reg/app:1", error: undefined }],

@@ -19,11 +19,15 @@ export interface ImageTransfer {
   save(id: string): Readable;
   /** Loads an archive as it comes; resolves with the name or ID the engine loaded it as. Ending `input` with an error cancels the load. */
   loadFrom(input: Readable): Promise<string>;
+  /** The request or command a save (of `id`) or a load is, as --debug prints it. */
+  describe(op: "save" | "load", id?: string): string;
 }
 
 /** Through dockerd's Engine API on its unix socket. */
 export function dockerApiTransfer(socketPath: string): ImageTransfer {
   return {
+    describe: (op, id = "") =>
+      `> ${op === "save" ? `GET /images/${encodeURIComponent(id)}/get` : "POST /images/load?quiet=1"} (Engine API on ${socketPath})`,
     save(id) {
       const out = new PassThrough();
       const req = request({ socketPath, path: `/images/${encodeURIComponent(id)}/get`, headers: { Host: "docker" } });
@@ -79,11 +83,12 @@ export function dockerApiTransfer(socketPath: string): ImageTransfer {
 /** Through the CLI: `podman save` / `podman load` (or docker's, without a local socket). */
 export function cliTransfer(bin: string, spawn: Spawn = baseSpawn): ImageTransfer {
   const name = path.basename(bin);
+  const saveArgs = (id: string) => (name === "podman" ? ["save", "--format", "docker-archive", id] : ["save", id]);
   return {
+    describe: (op, id = "") => `$ ${bin} ${(op === "save" ? saveArgs(id) : ["load", "-q"]).join(" ")}`,
     save(id) {
       const out = new PassThrough();
-      const args = name === "podman" ? ["save", "--format", "docker-archive", id] : ["save", id];
-      const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(bin, saveArgs(id), { stdio: ["ignore", "pipe", "pipe"] });
       let stderr = "";
       child.stderr?.on("data", (chunk: Buffer) => {
         stderr = (stderr + chunk.toString("utf8")).slice(-4096);

@@ -17,7 +17,12 @@ export interface FakeImageBehaviour {
   readonly pullFails?: string;
   /** Its `save` breaks after this many bytes (a parent that fails mid-relay). */
   readonly saveFailsAfter?: number;
+  /** How long its pull takes. */
+  readonly pullMs?: number;
 }
+
+/** What a fake pull downloads: one layer of this many bytes. */
+export const LAYER_BYTES = 700_000;
 
 export interface FakeImageEngine extends ImageEngine {
   readonly pulls: string[];
@@ -39,10 +44,13 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
     loads: [],
     saves: [],
     find: async () => (has ? image : undefined),
-    pull: async (ref) => {
+    pull: async (ref, _auth, options) => {
       engine.pulls.push(ref.path);
       if (behaviour.pullFails !== undefined)
         return { kind: "failed", failure: { kind: "other", detail: behaviour.pullFails } };
+      options.onEvent?.({ kind: "layer", id: "l1", phase: "downloading", current: 0, total: LAYER_BYTES });
+      await new Promise((resolve) => setTimeout(resolve, behaviour.pullMs ?? 0));
+      options.onEvent?.({ kind: "layer", id: "l1", phase: "done" });
       has = true;
       return { kind: "pulled", digest: IMAGE_DIGEST, imageId: undefined, upToDate: false };
     },
@@ -51,6 +59,7 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
     },
     tag: async () => {},
     transfer: {
+      describe: (op, id) => `fake ${op} ${id ?? ""}`,
       save: (id) => {
         engine.saves.push(ARCHIVE_BYTES);
         if (!has || id !== IMAGE_ID) return failing(`reference does not exist: ${id}`);

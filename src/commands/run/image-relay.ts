@@ -47,7 +47,12 @@ export async function startNodeRelay(input: NodeRelayInput): Promise<RelayServer
     candidates: input.candidates,
     secret: input.secret,
     jobKey: input.jobKey,
-    transfer: input.engine.transfer,
+    transfer: {
+      save: (id) => {
+        log.debug(input.engine.transfer.describe("save", id));
+        return input.engine.transfer.save(id);
+      },
+    },
     onEvent: (event) => {
       if (event.type === "served")
         log.debug(`relay: sent the image to ${event.node} (${event.bytes} bytes in ${Math.round(event.ms)} ms)`);
@@ -88,6 +93,7 @@ export async function fetchFromParent(
     node: run.node,
     want: image.id,
     load: async (archive) => {
+      run.log.debug(run.engine.transfer.describe("load"));
       const loaded = await run.engine.transfer.loadFrom(archive);
       return loaded.startsWith("sha256:") ? loaded : (await findOrFail(run, loaded)).id;
     },

@@ -99,7 +99,7 @@ function nodeImage(
         layers: report.layers,
         layersDone: report.layersDone,
       });
-    } else display.finished(node);
+    } else display.finished(node, report.bytes);
   });
   let announced: ImageAnnouncement | undefined;
   const self: PullReporter = {
@@ -122,14 +122,18 @@ function nodeImage(
     },
     self,
   );
-  // Every node has the image once every worker is ready (or the job failed): summary, or quiet.
-  void rendezvous.ready.then((ready) => {
+  // Every node has the image once every worker is ready and the master has it too (a worker can
+  // be ready before the master's own pull ends): the summary; or quiet, when the job failed.
+  const mine = image.then(
+    () => true,
+    () => false,
+  );
+  void Promise.all([rendezvous.ready, mine]).then(([ready, here]) => {
     stopListening();
-    if (!ready.ok || announced === undefined) display.stop();
+    if (!ready.ok || !here || announced === undefined) display.stop();
     else if (!display.end(digestOf(announced)) && sink.sayPresent)
       sink.write(`${renderPresentSummary(run.given, digestOf(announced), nodes.length)}\n`);
   });
-  image.catch(() => display.stop());
   return image;
 }
 

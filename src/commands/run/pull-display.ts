@@ -46,7 +46,13 @@ export class PullDisplay {
     this.apply({ kind: "progress", node, snapshot, at: this.now() });
   }
 
-  finished(node: string): void {
+  /** `bytes`: what the node says it fetched in all (a worker's last progress report may be older). */
+  finished(node: string, bytes?: number): void {
+    const last = this.state?.nodes.find((n) => n.node === node)?.snapshot;
+    if (bytes !== undefined && last !== undefined && bytes > last.bytesDone) {
+      const snapshot = { ...last, bytesDone: bytes, bytesTotal: Math.max(last.bytesTotal, bytes) };
+      this.apply({ kind: "progress", node, snapshot, at: this.now() });
+    }
     this.apply({ kind: "finished", node, at: this.now() });
   }
 

@@ -115,16 +115,14 @@ test("the registry refuses the master: it fails with the one line naming it, and
   expect(nodes[1]?.images.loads).toEqual([]);
 });
 
-test("without --pull-once every node pulls for itself, as before", async () => {
+test("without --pull-once every node pulls for itself; the summary waits for the master's own pull, and counts what the workers said they fetched", async () => {
   const { nodes, results } = await pullJob(
-    NODES.map(() => ({ image: { has: false } })),
-    {
-      pull: { ...DEFAULT_PULL_OPTIONS, once: false, timeoutSeconds: 30 },
-    },
+    NODES.map((_, rank) => ({ image: { has: false, pullMs: rank === 0 ? 400 : 0 } })),
+    { pull: { ...DEFAULT_PULL_OPTIONS, once: false, timeoutSeconds: 30 } },
   );
   expect(results).toEqual(NODES.map(() => ({ code: 0 })));
   expect(nodes.map((n) => n.images.pulls)).toEqual([["app"], ["app"], ["app"], ["app"]]);
-  expect(summaryOf(nodes[0] as FakeNode)).toMatch(/\(4 from the registry\)$/);
+  expect(summaryOf(nodes[0] as FakeNode)).toMatch(/ on 4 nodes: 700 kB in .* \(4 from the registry\)$/);
 });
 
 test("a job with --pull-once runs what came through the relay by its ID (by digest the engine would pull it)", async () => {
