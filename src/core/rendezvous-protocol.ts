@@ -54,6 +54,8 @@ const masterMessage = z.discriminatedUnion("type", [
     id: imageId.optional(),
     /** A `docker save` archive each node loads itself. */
     archive: text.optional(),
+    /** --pull-once on the master: a worker that lacks the image gets it from the node the master names ("relay"). */
+    relay: z.literal(true).optional(),
   }),
   z.object({ type: z.literal("remote-port"), port }),
   /** --pull-once: get the image from `node`'s relay, listening on `port` (none: it has no relay, use the registry). */

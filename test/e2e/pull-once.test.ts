@@ -202,6 +202,21 @@ describe("srun-docker pull", () => {
     expect(await leftoversOn(NODES, UID)).toEqual({ containers: [], processes: [] });
   });
 
+  test("--pull-once stages it with one fetch; a job then runs the copies that came through the relay, fetching nothing", async () => {
+    const img = await image();
+    const mark = accessLogMark("open");
+    const staged = await stage(img.ref, "--pull-once");
+    expect(staged.code, staged.stderr).toBe(0);
+    expect(staged.stderr).toMatch(/\(1 from the registry, 2 from node1, 1 from node2\)/);
+    expect(blobFetches("open", img.repo, img.layer, mark).map((f) => f.remote)).toEqual(["10.213.0.1"]);
+    // Without --pull=never: a copy run by a digest its engine does not know would be pulled again.
+    const r = await job(img.ref);
+    expect(r.code, r.stderr).toBe(0);
+    expect(marks(r.stdout)).toEqual(everyNode(img.mark));
+    expect(blobFetches("open", img.repo, img.layer, mark).map((f) => f.remote)).toEqual(["10.213.0.1"]);
+    expect(await leftoversOn(NODES, UID)).toEqual({ containers: [], processes: [] });
+  });
+
   test("an image that is in no registry: exit 1, one line naming the node and the registry", async () => {
     const r = await stage(`${reg.open.host}/sdtc-once-none-${uniqueTag()}:1`, "--pull-once");
     expect(r.code).toBe(1);

@@ -31,19 +31,21 @@ export interface FakeImageEngine extends ImageEngine {
 }
 
 export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEngine {
-  const image: LocalImage = {
+  const pulled: LocalImage = {
     id: IMAGE_ID,
     repoDigests: [`reg.test/app@${IMAGE_DIGEST}`],
     path: undefined,
     size: ARCHIVE_BYTES,
   };
-  let has = behaviour.has ?? true;
+  // A loaded archive knows no registry digest, as with docker.
+  const loaded: LocalImage = { ...pulled, repoDigests: [] };
+  let image: LocalImage | undefined = (behaviour.has ?? true) ? pulled : undefined;
   const engine: FakeImageEngine = {
     bin: "docker",
     pulls: [],
     loads: [],
     saves: [],
-    find: async () => (has ? image : undefined),
+    find: async () => image,
     pull: async (ref, _auth, options) => {
       engine.pulls.push(ref.path);
       if (behaviour.pullFails !== undefined)
@@ -51,7 +53,7 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
       options.onEvent?.({ kind: "layer", id: "l1", phase: "downloading", current: 0, total: LAYER_BYTES });
       await new Promise((resolve) => setTimeout(resolve, behaviour.pullMs ?? 0));
       options.onEvent?.({ kind: "layer", id: "l1", phase: "done" });
-      has = true;
+      image = pulled;
       return { kind: "pulled", digest: IMAGE_DIGEST, imageId: undefined, upToDate: false };
     },
     load: async () => {
@@ -62,7 +64,7 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
       describe: (op, id) => `fake ${op} ${id ?? ""}`,
       save: (id) => {
         engine.saves.push(ARCHIVE_BYTES);
-        if (!has || id !== IMAGE_ID) return failing(`reference does not exist: ${id}`);
+        if (image === undefined || id !== IMAGE_ID) return failing(`reference does not exist: ${id}`);
         return archive(behaviour.saveFailsAfter);
       },
       loadFrom: async (input) => {
@@ -70,7 +72,7 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
         for await (const chunk of input) bytes += (chunk as Buffer).length;
         engine.loads.push(bytes);
         if (bytes !== ARCHIVE_BYTES) throw new Error(`unexpected EOF after ${bytes} bytes`);
-        has = true;
+        image = loaded;
         return IMAGE_ID;
       },
     },

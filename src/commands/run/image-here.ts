@@ -2,7 +2,7 @@
 // view of one node's image step, what it ends with, how a node reports its fetch, and what is
 // done once the engine has the image (find it, name it as the user did).
 import { UserError } from "../../core/errors.js";
-import type { LocalImage } from "../../core/image-inspect.js";
+import { hasDigest, type LocalImage } from "../../core/image-inspect.js";
 import { parseImageSource, repositoryName } from "../../core/image-reference.js";
 import type { NodePullSnapshot } from "../../core/pull-layer-tally.js";
 import type { PullOptions } from "../../core/pull-options.js";
@@ -73,10 +73,17 @@ export async function findOrFail(run: ImageStepRun, name: string): Promise<Local
 }
 
 /**
- * `byId`: an image loaded from a relay knows no registry digest, so `run` names it by ID (by
- * `repo@digest` the engine would go and pull it).
+ * `run` names the image by the pinned `repo@digest` only where this engine knows the image by
+ * it; one that came from a relay, an archive or a build knows no registry digest, and by
+ * `repo@digest` the engine would go and pull it again: such a copy runs by its ID.
  */
-export function jobImage(announced: ImageAnnouncement, local: LocalImage, byId = false): JobImage {
-  const pinned = !byId && announced.ref.includes("@") ? announced.ref : undefined;
-  return { id: local.id, runRef: pinned ?? local.id, path: local.path, size: local.size, announced };
+export function jobImage(announced: ImageAnnouncement, local: LocalImage): JobImage {
+  const runRef = knowsPin(local, announced.ref) ? announced.ref : local.id;
+  return { id: local.id, runRef, path: local.path, size: local.size, announced };
+}
+
+function knowsPin(local: LocalImage, ref: string): boolean {
+  const source = ref.includes("@") ? parseImageSource(ref) : undefined;
+  if (source?.kind !== "registry" || source.ref.digest === undefined) return false;
+  return hasDigest(local, source.ref, source.ref.digest);
 }

@@ -110,7 +110,7 @@ export async function fetchFromParent(
     await nameAsGiven(run, got.id);
     reporter.progress({ layers: 1, layersDone: 1, bytesDone: result.bytes, bytesTotal: result.bytes });
     reporter.finished(result.bytes, Date.now() - startedAt);
-    return jobImage(image, got, true);
+    return jobImage(image, got);
   }
   const why = `could not get the image from ${source.node} (${result.reason})`;
   run.log.debug(`${why}${fallback === undefined ? "" : ": pulling it from the registry instead"}`);

@@ -118,7 +118,8 @@ function nodeImage(
     run,
     (image) => {
       announced = image;
-      rendezvous.announceImage(image);
+      // The master's --pull-once is the job's: a worker configured otherwise follows it.
+      rendezvous.announceImage(relay === undefined ? image : { ...image, relay: true });
     },
     self,
   );
@@ -159,7 +160,7 @@ async function workerImage(run: ImageStepRun, session: RendezvousWorkerSession):
     finished: (bytes, ms) => void session.reportPulled(bytes, ms || Date.now() - startedAt, from ?? "registry"),
     failed: () => {},
   };
-  return fetchHere(run, told, reporter);
+  return fetchHere(told.relay === true ? run : { ...run, relay: undefined }, told, reporter);
 }
 
 /** Where a worker gets the image with --pull-once: the node the master names, once it joined. */

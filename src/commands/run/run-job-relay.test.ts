@@ -38,7 +38,11 @@ const outcome = (run: Promise<number>) =>
     (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
   );
 
-async function pullJob(behaviours: NodeBehaviour[], more: Partial<PullCommandOptions> = {}) {
+async function pullJob(
+  behaviours: NodeBehaviour[],
+  more: Partial<PullCommandOptions> = {},
+  perNode: (rank: number) => Partial<PullCommandOptions> = () => ({}),
+) {
   const options: PullCommandOptions = {
     image: IMAGE,
     pull: { ...DEFAULT_PULL_OPTIONS, once: true, timeoutSeconds: 30 },
@@ -49,7 +53,9 @@ async function pullJob(behaviours: NodeBehaviour[], more: Partial<PullCommandOpt
     ...more,
   };
   const nodes = NODES.map((name, rank) => slurmNode(name, behaviours[rank] ?? {}));
-  const results = await Promise.all(nodes.map((node) => outcome(runPull(options, node.deps))));
+  const results = await Promise.all(
+    nodes.map((node, rank) => outcome(runPull({ ...options, ...perNode(rank) }, node.deps))),
+  );
   return { nodes, results, said: (node: FakeNode) => node.stderr.join("") };
 }
 
@@ -125,6 +131,27 @@ test("without --pull-once every node pulls for itself; the summary waits for the
   expect(summaryOf(nodes[0] as FakeNode)).toMatch(/ on 4 nodes: 700 kB in .* \(4 from the registry\)$/);
 });
 
+test.each([
+  [
+    "the master without it, the workers with it: every node pulls for itself",
+    false,
+    [["app"], ["app"], ["app"], ["app"]],
+  ],
+  [
+    "the master with it, one worker without: that worker pulls for itself, and so does its child; the other relays",
+    true,
+    [["app"], ["app"], [], ["app"]],
+  ],
+])("--pull-once is the master's to decide: %s", async (_name, masterOnce, pulls) => {
+  const { nodes, results } = await pullJob(
+    NODES.map(() => ({ image: { has: false } })),
+    {},
+    (rank) => ({ pull: { ...DEFAULT_PULL_OPTIONS, timeoutSeconds: 30, once: rank === 0 ? masterOnce : rank !== 1 } }),
+  );
+  expect(results).toEqual(NODES.map(() => ({ code: 0 })));
+  expect(nodes.map((n) => n.images.pulls)).toEqual(pulls);
+});
+
 test("a job with --pull-once runs what came through the relay by its ID (by digest the engine would pull it)", async () => {
   const nodes = NODES.slice(0, 3).map((name) => slurmNode(name, { image: { has: false }, scriptExit: 0 }));
   const options = testOptions({
@@ -143,4 +170,28 @@ test("a job with --pull-once runs what came through the relay by its ID (by dige
     expect(worker.images.loads).toEqual([ARCHIVE_BYTES]);
     expect(worker.runArgs[0]).toContain(IMAGE_ID);
   }
+});
+
+test("a later job on a node whose copy came through a relay runs it by ID, not by the digest its engine does not know", async () => {
+  const { nodes } = await pullJob(NODES.map((_, rank) => ({ image: { has: rank === 0 } })));
+  const worker = nodes[3] as FakeNode;
+  expect(worker.images.loads).toEqual([ARCHIVE_BYTES]);
+  jobId = String(Number(jobId) + 1);
+  const master = slurmNode("localhost", { scriptExit: 0 });
+  const again = slurmNode("127.0.0.4", { scriptExit: 0 });
+  again.deps.createImageEngine = () => worker.images;
+  for (const node of [master, again]) node.deps.env.SLURM_STEP_NODELIST = "localhost,127.0.0.4";
+  const options = testOptions({
+    container: IMAGE,
+    launcher: "each",
+    nodelist: undefined,
+    nodeRank: undefined,
+    rendezvousPort: await freePort(),
+  });
+  const results = await Promise.all([master, again].map((node) => outcome(runJob(options, node.deps))));
+  expect(results).toEqual([{ code: 0 }, { code: 0 }]);
+  expect(master.runArgs[0]).toContain(IMAGE);
+  expect(again.runArgs[0]).toContain(IMAGE_ID);
+  expect(again.runArgs[0]).not.toContain(IMAGE);
+  expect(worker.images.pulls).toEqual([]);
 });
