@@ -39,7 +39,6 @@ beforeAll(() => {
   ws.write(
     "ids.sh",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${h%%:*}, not a template
-
     '#!/bin/sh\nIFS=,\nfor h in $hostlist; do n=${h%%:*}; echo "$n id=$(ssh "$n" \'read i </id; echo $i\')"; done\n',
     0o755,
   );
