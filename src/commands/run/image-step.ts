@@ -1,8 +1,8 @@
 // The image every node of a job runs (issue 12). The master decides once (core/image-plan.ts:
 // its own copy pinned to a digest or ID, or the registry's digest for the tag) and announces it
-// through the rendezvous; every node then uses, pulls or loads exactly that image, reporting
-// progress to the master's display. Pull time holds the readiness deadline (--pull-timeout
-// bounds the pull itself).
+// through the rendezvous; every node then uses, pulls or loads exactly that image (or, with
+// --pull-once, gets it from another node: image-relay.ts), reporting progress to the master's
+// display. Pull time holds the readiness deadline (--pull-timeout bounds the pull itself).
 
 import type { UserError } from "../../core/errors.js";
 import type { LocalImage } from "../../core/image-inspect.js";

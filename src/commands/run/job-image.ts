@@ -38,7 +38,7 @@ export interface DisplaySink {
   readonly sayPresent?: boolean;
 }
 
-/** --pull-once (core's relaysImage, alike on every node): this node's relay server, if it could listen, and what a fetch from another node's needs. */
+/** --pull-once (`relaysImage`): this node's relay server, if it could listen, and what a fetch from another node's needs. */
 export interface JobRelay {
   readonly server: RelayServer | undefined;
   readonly secret: Buffer;
@@ -135,6 +135,8 @@ function nodeImage(
     else if (!display.end(digestOf(announced)) && sink.sayPresent)
       sink.write(`${renderPresentSummary(run.given, digestOf(announced), nodes.length)}\n`);
   });
+  // The master's own failure ends the job: no bar left standing while the others are told.
+  image.catch(() => display.stop());
   return image;
 }
 
