@@ -5,6 +5,7 @@
 //
 //   npm run bench                              # N = 2,4 (and 8 on an 8-node cluster), 5 runs
 //   npm run bench -- --nodes=2,4,8 --runs=3 --user=carol
+//   npm run bench -- --pull[=MB] --nodes=2,4 --runs=3   # only the pull bench (scripts/bench/pull.mjs)
 //
 // Every time is a difference of two wall-clock stamps (`date +%s.%N`) taken on this machine:
 // by the shell that calls srun, and by the job script itself. Nothing is a timed test.
@@ -13,24 +14,34 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fail, lookupUser, prepare, STATE } from "./bench/cluster-user.mjs";
 import { floorA, floorB, REMOTES, remoteCommands, srunDocker } from "./bench/measure.mjs";
+import { benchPulls, printPullReport } from "./bench/pull.mjs";
 import { IDEAL_MODEL, printReport, stats, summarizeLaunches } from "./bench/report.mjs";
 
 function parseArgs(argv) {
-  const out = { nodes: undefined, runs: 5, user: "carol" };
+  const out = { nodes: undefined, runs: 5, user: "carol", pullMB: undefined };
   for (const arg of argv) {
-    const m = /^--(nodes|runs|user)=(.+)$/.exec(arg);
+    if (arg === "--pull") {
+      out.pullMB = 200;
+      continue;
+    }
+    const m = /^--(nodes|runs|user|pull)=(.+)$/.exec(arg);
     if (!m) {
       if (arg === "--help" || arg === "-h") {
-        console.log("usage: node scripts/bench.mjs [--nodes=2,4,8] [--runs=5] [--user=carol]");
+        console.log("usage: node scripts/bench.mjs [--nodes=2,4,8] [--runs=5] [--user=carol] [--pull[=MB]]");
         process.exit(0);
       }
-      console.error(`bench: unknown argument \`${arg}\` (expected --nodes=2,4,8, --runs=K or --user=NAME)`);
+      console.error(
+        `bench: unknown argument \`${arg}\` (expected --nodes=2,4,8, --runs=K, --user=NAME or --pull[=MB])`,
+      );
       process.exit(2);
     }
     if (m[1] === "nodes") out.nodes = m[2].split(",").map(Number);
     else if (m[1] === "runs") out.runs = Number(m[2]);
+    else if (m[1] === "pull") out.pullMB = Number(m[2]);
     else out.user = m[2];
   }
+  if (out.pullMB !== undefined && (!Number.isInteger(out.pullMB) || out.pullMB < 1))
+    fail("`--pull` wants the size of the image's own layer in MB, e.g. --pull=200");
   if (out.nodes?.some((n) => !Number.isInteger(n) || n < 1))
     fail("`--nodes` wants a list of node counts, e.g. --nodes=2,4,8");
   if (!Number.isInteger(out.runs) || out.runs < 1) fail("`--runs` wants a positive integer, e.g. --runs=5");
@@ -56,6 +67,13 @@ async function main() {
   const { dir, sshd } = await prepare(args.user, ids);
   const ctx = { user: args.user, ids, dir, sshd, size };
   const cores = availableParallelism();
+  if (args.pullMB !== undefined) {
+    console.error(
+      `bench: pulls of a fresh image with a ${args.pullMB} MB layer, N=${counts.join(",")}, every node vs --pull-once, ${args.runs} runs each`,
+    );
+    printPullReport(await benchPulls(ctx, counts, args.runs, args.pullMB));
+    return;
+  }
   console.error(
     `bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, --remote=agent and sshd, --launcher=srun, ${args.runs} runs each`,
   );

@@ -23,6 +23,9 @@ async function dispatch(command: Command): Promise<number> {
       return (await import("./commands/hostlist.js")).runHostlist(command.op, command.args, command.sort);
     case "clean":
       return (await import("./commands/clean.js")).runClean(command.options);
+    case "pull":
+      // The run's image step alone: it lives with the run (ARCHITECTURE.md, "Pulling images").
+      return (await import("./commands/run/pull.js")).runPull(command.options);
     case "sshconfig":
       return (await import("./commands/sshconfig.js")).runSshconfig(command.options);
     case "asuser":

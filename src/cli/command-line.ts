@@ -5,6 +5,7 @@ import type { HelpTopic } from "./help.js";
 import { ASUSER_OPTIONS, type OptionSpec, RUN_OPTIONS } from "./option-specs.js";
 import { type RawValue, toFlag } from "./option-values.js";
 import { parseRunArgs, type RunOptions } from "./options.js";
+import { type PullCommandOptions, parsePullCommandArgs } from "./pull-command-options.js";
 import { checkSettings } from "./setting-values.js";
 import {
   type AsuserOptions,
@@ -23,6 +24,7 @@ import {
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
   HOSTLIST_OPTIONS,
+  PULL_COMMAND_OPTIONS,
   SSHCONFIG_OPTIONS,
 } from "./subcommand-specs.js";
 
@@ -41,6 +43,7 @@ export type Command =
   | { readonly kind: "hostlist"; readonly op: HostlistOp; readonly args: readonly string[]; readonly sort: boolean }
   | { readonly kind: "doctor"; readonly options: DoctorOptions }
   | { readonly kind: "clean"; readonly options: CleanOptions }
+  | { readonly kind: "pull"; readonly options: PullCommandOptions }
   | { readonly kind: "config"; readonly settings: readonly ConfigSetting[]; readonly debug: boolean }
   | { readonly kind: "help"; readonly topic: HelpTopic }
   | { readonly kind: "version" };
@@ -53,6 +56,7 @@ const SUBCOMMAND_SPECS: Readonly<Record<Subcommand, readonly OptionSpec[]>> = {
   hostlist: HOSTLIST_OPTIONS,
   doctor: DOCTOR_OPTIONS,
   clean: CLEAN_OPTIONS,
+  pull: PULL_COMMAND_OPTIONS,
   config: CONFIG_OPTIONS,
 };
 
@@ -93,6 +97,8 @@ export function parseCommandLine(
       return { kind: "doctor", options: parseDoctorArgs(rest, env, layers) };
     case "clean":
       return { kind: "clean", options: parseCleanArgs(rest, env, layers) };
+    case "pull":
+      return { kind: "pull", options: parsePullCommandArgs(rest, env, layers) };
     case "config":
       if (scan.rest.length > 0)
         throw usageError("`srun-docker config` takes no arguments", "run `srun-docker config` alone");

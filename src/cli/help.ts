@@ -5,10 +5,11 @@ import {
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
   HOSTLIST_OPTIONS,
+  PULL_COMMAND_OPTIONS,
   SSHCONFIG_OPTIONS,
 } from "./subcommand-specs.js";
 
-export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "config";
+export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "pull" | "config";
 
 interface Topic {
   readonly usage: string;
@@ -24,6 +25,7 @@ Commands:
   hostlist    expand or compress Slurm hostlists
   doctor      check this node: engine, image, home permissions, ports, GPUs
   clean       remove your stale srun-docker containers
+  pull        stage an image on every node of the step ahead of a job
   config      print the effective settings and where each came from (checked)
 
 Any other --x=y, and everything after --, is passed to the script verbatim
@@ -77,6 +79,15 @@ const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
       "could not remove. A second net beside each run's own teardown, as a Slurm Epilog (as root):\n" +
       '  srun-docker clean --job "$SLURM_JOB_ID"',
     specs: CLEAN_OPTIONS,
+  },
+  pull: {
+    usage: "srun -N NODES srun-docker pull IMAGE [--pull-once] [--pull=missing|always] [options]",
+    summary:
+      "Get IMAGE onto every node of the step, with the run's progress display and summary, and run nothing.\n" +
+      "Exits 0 once every node has the same image, else 1 naming the node and why. A later job with\n" +
+      "--pull=never (or the default) then starts without pulling:\n" +
+      "  srun -N 4 srun-docker pull --pull-once sdtc-registry:5443/app:1",
+    specs: PULL_COMMAND_OPTIONS,
   },
   config: {
     usage: "srun-docker config",

@@ -127,6 +127,17 @@ export const remote: OptionSpec = {
   configurable: true,
 };
 const version: OptionSpec = { name: "version", short: "V", description: "print the version" };
+export const rendezvousPort: OptionSpec = {
+  name: "rendezvous-port",
+  value: "<port>",
+  description: "master's coordination port, used as given (default: derived from the job id, or another if taken)",
+};
+export const timeout: OptionSpec = {
+  name: "timeout",
+  value: "<seconds>",
+  description: "fail if a node is not ready within this time (default: 120)",
+  configurable: true,
+};
 
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   container,
@@ -159,18 +170,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   },
   sshconfigdir,
   sshdport,
-  {
-    name: "rendezvous-port",
-    value: "<port>",
-    description: "master's coordination port, used as given (default: derived from the job id, or another if taken)",
-  },
+  rendezvousPort,
   { name: "script-help", legacy: "script_help", description: "pass --help to the script" },
-  {
-    name: "timeout",
-    value: "<seconds>",
-    description: "fail if a node is not ready within this time (default: 120)",
-    configurable: true,
-  },
+  timeout,
   {
     name: "launcher",
     value: "<ssh|each|srun>",

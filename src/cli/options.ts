@@ -149,6 +149,7 @@ export function parseRunArgs(
     );
   }
   const sshconfigdir = optional(values, "sshconfigdir", SETTING.sshconfigdir);
+  const pull = readPullOptions(values);
   return {
     ...base,
     script,
@@ -166,11 +167,15 @@ export function parseRunArgs(
     remote: readRemote(values, sshconfigdir, sshdPort),
     limits: optional(values, "limits", SETTING.limits) ?? "slurm",
     pidsLimit: optional(values, "pids-limit", SETTING["pids-limit"]) ?? { kind: "default" },
-    pull: readPullOptions(values),
+    pull,
     sources: values.sources,
-    warnings: misses.map(describeNearMiss),
+    warnings: [...misses.map(describeNearMiss), ...(launcher === "srun" && pull.once ? [SRUN_PULL_ONCE_WARNING] : [])],
   };
 }
+
+/** `--launcher=srun` has no rendezvous to relay the image through. */
+export const SRUN_PULL_ONCE_WARNING =
+  "--pull-once needs the rendezvous, which --launcher=srun does not have: each node pulls the image itself (stage it first with `srun srun-docker pull --pull-once IMAGE`)";
 
 /** A required option that is missing while a typo of it went to the script: say so. */
 function requireOrSuggest(values: LayeredValues, name: string, misses: readonly NearMiss[]): void {

@@ -1,9 +1,9 @@
 /**
- * `--pull`, `--pull-once`, `--pull-timeout`: the run's image-pull options, kept in their own
- * table so the pull work stays in its own files. (Typed where option-specs.ts spreads them into
+ * `--pull`, `--pull-once`, `--pull-timeout`: the image-pull options of the run and of
+ * `srun-docker pull`, kept in their own table so the pull work stays in its own files. Parsed
+ * into RunOptions.pull (cli/pull-options.ts). (Typed where option-specs.ts spreads them into
  * RUN_OPTIONS: importing OptionSpec here would make an import cycle.)
  */
-
 export const PULL_OPTIONS = [
   {
     name: "pull",
@@ -14,7 +14,8 @@ export const PULL_OPTIONS = [
   },
   {
     name: "pull-once",
-    description: "pull from the registry on one node only; the other nodes get the image from it",
+    description:
+      "only the first node pulls from the registry; the others get the image from the nodes that have it (docker save/load, relayed in a tree)",
     configurable: true,
   },
   {

@@ -1,7 +1,7 @@
 import { expect, test } from "vitest";
 import { effectiveSettings } from "./command-line.js";
 import { renderHelp } from "./help.js";
-import { parseRunArgs } from "./options.js";
+import { parseRunArgs, SRUN_PULL_ONCE_WARNING } from "./options.js";
 
 const BASE = ["--container=img", "--script=./job.sh"];
 const pull = (argv: string[], env: NodeJS.ProcessEnv = {}, layers: { source: string; values: object }[] = []) =>
@@ -46,13 +46,18 @@ test("a contradiction from the environment says where each came from", () => {
   );
 });
 
-test("--help lists them, marked configurable", () => {
+test("--help lists them, marked configurable, and no longer as not applied", () => {
   const help = renderHelp("run", 400);
   for (const flags of ["--pull <missing|always|never>", "--pull-once", "--pull-timeout <seconds>"]) {
     const line = help.split("\n").find((l) => l.trimStart().startsWith(flags));
     expect(line).toContain("(*)");
-    expect(line).not.toContain("not applied yet");
+    expect(line).not.toContain("not applied");
   }
+});
+
+test("--pull-once with --launcher=srun: a warning, since no rendezvous relays the image", () => {
+  expect(parseRunArgs([...BASE, "--launcher=srun", "--pull-once"], {}).warnings).toEqual([SRUN_PULL_ONCE_WARNING]);
+  expect(parseRunArgs([...BASE, "--pull-once"], {}).warnings).toEqual([]);
 });
 
 test("srun-docker config shows them", () => {

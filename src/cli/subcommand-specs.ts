@@ -6,10 +6,13 @@ import {
   help,
   type OptionSpec,
   remote,
+  rendezvousPort,
   runtime,
   sshconfigdir,
   sshdport,
+  timeout,
 } from "./option-specs.js";
+import { PULL_OPTIONS } from "./pull-option-specs.js";
 
 export const SSHCONFIG_OPTIONS: readonly OptionSpec[] = [
   { ...sshconfigdir, description: "directory to create (default: ~/mpisshconfig)" },
@@ -50,3 +53,21 @@ export const CLEAN_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const CONFIG_OPTIONS: readonly OptionSpec[] = [debug, help];
+
+const [pullPolicy, pullOnce, pullTimeout] = PULL_OPTIONS;
+
+/** `srun-docker pull IMAGE`: the run's image step alone, on every node of the step. */
+export const PULL_COMMAND_OPTIONS: readonly OptionSpec[] = [
+  {
+    ...pullPolicy,
+    value: "<missing|always>",
+    description: "missing: only the nodes without the image get it; always: ask the registry again (default: missing)",
+  },
+  pullOnce,
+  pullTimeout,
+  runtime,
+  { ...timeout, description: "fail if a node has not joined within this time; pulls do not count (default: 120)" },
+  rendezvousPort,
+  debug,
+  help,
+];

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { hasDigest, parseImageInspect, repoDigestFor } from "./image-inspect.js";
+import { hasDigest, loadedName, parseImageInspect, repoDigestFor } from "./image-inspect.js";
 import { parseImageReference } from "./image-reference.js";
 
 const A = `sha256:${"a".repeat(64)}`;
@@ -13,6 +13,8 @@ test.each<[string, object | undefined]>([
     JSON.stringify({ Id: "sha256:4", RepoDigests: [], Config: { Env: ["A=1", "PATH=/opt/x/bin:/usr/bin"] } }),
     { id: "sha256:4", repoDigests: [], path: "/opt/x/bin:/usr/bin" },
   ],
+  [JSON.stringify({ Id: "sha256:5", Size: 1234 }), { id: "sha256:5", repoDigests: [], size: 1234 }],
+  [JSON.stringify({ Id: "sha256:6", Size: -1 }), { id: "sha256:6", repoDigests: [] }],
   ["[]", undefined],
   ["{}", undefined],
   ["nope", undefined],
@@ -32,3 +34,11 @@ test("hasDigest: this digest, from this repository", () => {
   const ref = parseImageReference("reg:5000/team/app:1");
   expect([hasDigest(image, ref, A), hasDigest(image, ref, B)]).toEqual([true, false]);
 });
+
+test.each([
+  ["Loaded image: reg:5000/app:1\n", "reg:5000/app:1"],
+  [`Loaded image ID: ${A}\n`, A],
+  [`Loaded image(s): localhost/app:1,localhost/app:2\n`, "localhost/app:1"],
+  [`Getting image source signatures\nLoaded image: ${B}\n`, B],
+  ["nothing\n", undefined],
+])("loadedName(%j)", (stdout, name) => expect(loadedName(stdout)).toBe(name));

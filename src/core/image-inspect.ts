@@ -10,6 +10,8 @@ export interface LocalImage {
   readonly repoDigests: readonly string[];
   /** The image config's PATH (which the agent's directory is put in front of); undefined when it sets none. */
   readonly path?: string | undefined;
+  /** Its size unpacked, in bytes, as the engine says (about what its `save` archive holds). */
+  readonly size?: number | undefined;
 }
 
 /** One inspect object (docker) or the first of an array (podman); undefined when it is neither. */
@@ -21,7 +23,7 @@ export function parseImageInspect(json: string): LocalImage | undefined {
     return undefined;
   }
   const image = (Array.isArray(parsed) ? parsed[0] : parsed) as
-    | { Id?: unknown; RepoDigests?: unknown; Config?: { Env?: unknown } }
+    | { Id?: unknown; RepoDigests?: unknown; Config?: { Env?: unknown }; Size?: unknown }
     | undefined;
   if (typeof image !== "object" || image === null || typeof image.Id !== "string") return undefined;
   const digests = Array.isArray(image.RepoDigests) ? image.RepoDigests.filter((d) => typeof d === "string") : [];
@@ -31,6 +33,7 @@ export function parseImageInspect(json: string): LocalImage | undefined {
     id: image.Id.startsWith("sha256:") ? image.Id : `sha256:${image.Id}`,
     repoDigests: digests,
     path: pathEntry?.slice("PATH=".length) || undefined,
+    ...(typeof image.Size === "number" && image.Size >= 0 ? { size: image.Size } : {}),
   };
 }
 
@@ -58,4 +61,16 @@ export function hasDigest(image: LocalImage, ref: ImageReference, digest: string
       return false;
     }
   });
+}
+
+/** `Loaded image: name:tag` or `Loaded image ID: sha256:…` (docker), `Loaded image(s): …` (podman). */
+export function loadedName(stdout: string): string | undefined {
+  const line = stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("Loaded image"))
+    .at(-1);
+  if (line === undefined) return undefined;
+  const value = line.slice(line.indexOf(":") + 1).trim();
+  return value.split(",")[0]?.trim() || undefined;
 }

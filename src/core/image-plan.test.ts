@@ -94,6 +94,26 @@ describe("nodeImageStep", () => {
     expect(nodeImageStep(image, here, policy, "node2", GIVEN)).toMatchObject(step);
   });
 
+  test.each([
+    [
+      "not here: from the parent, the digest to pull should that fail",
+      pinned,
+      undefined,
+      { kind: "relay", fallback: pinned.ref },
+    ],
+    ["a stale copy of the tag here: from the parent", pinned, local(ID_B), { kind: "relay", fallback: pinned.ref }],
+    [
+      "a build that is in no registry: from the parent, nothing to fall back on",
+      { ref: "app:dev", id: ID_A },
+      undefined,
+      { kind: "relay", fallback: undefined },
+    ],
+    ["the same image here: use it (and serve it)", pinned, local(ID_A), { kind: "use", id: ID_A }],
+    ["an archive: every node loads it", { ref: ID_A, id: ID_A, archive: "/s/i.tar" }, undefined, { kind: "load" }],
+  ] as const)("--pull-once, %s", (_name, image, here, step) => {
+    expect(nodeImageStep(image, here, "missing", "node2", GIVEN, true)).toMatchObject(step);
+  });
+
   test("--pull=never and absent, or a local build the master has and this node lacks: one line naming the node", () => {
     expect(() => nodeImageStep(pinned, undefined, "never", "node2", GIVEN)).toThrow(
       "node2 does not have the image reg:5000/test:1 (--pull=never)",

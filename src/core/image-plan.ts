@@ -65,11 +65,18 @@ export function announceResolved(ref: ImageReference, resolved: ResolvedTag): Im
 export type NodeImageStep =
   | { readonly kind: "use"; readonly id: string }
   | { readonly kind: "pull"; readonly ref: string }
-  | { readonly kind: "load"; readonly path: string };
+  | { readonly kind: "load"; readonly path: string }
+  /**
+   * `--pull-once`: from the node this one gets it from (core/relay-tree.ts); should that fail,
+   * pull `fallback` from the registry (none: the image is in no registry, the relay is the only way).
+   */
+  | { readonly kind: "relay"; readonly fallback: string | undefined };
 
 /**
  * What this node does with the announced image, given what its engine has under the announced
- * ref (or the announced ID). A local copy of the tag with another ID is never used.
+ * ref (or the announced ID). A local copy of the tag with another ID is never used. `fromPeer`:
+ * `--pull-once` on a node that has a node to get it from (every node but the master); an
+ * archive is still loaded from its path, which every node reads alike.
  */
 export function nodeImageStep(
   image: ImageAnnouncement,
@@ -77,10 +84,12 @@ export function nodeImageStep(
   policy: PullPolicy,
   node: string,
   given: string,
+  fromPeer = false,
 ): NodeImageStep {
   if (local !== undefined && (image.id === undefined || local.id === image.id)) return { kind: "use", id: local.id };
   if (image.archive !== undefined) return { kind: "load", path: image.archive };
   const pinned = isPinned(image.ref);
+  if (fromPeer && policy !== "never") return { kind: "relay", fallback: pinned ? image.ref : undefined };
   if (pinned && policy !== "never") return { kind: "pull", ref: image.ref };
   if (local !== undefined && image.id !== undefined) throw differentImage(node, given, local.id, image.id);
   throw missingImage(

@@ -30,6 +30,19 @@ describe("derivePortCandidates", () => {
     expect(theirs.remote.slice(1)).not.toEqual(mine.remote.slice(1));
   });
 
+  test("the relay's candidates are all drawn from the seed, and adding them moved no other kind's", () => {
+    const candidates = candidatesOf("1234", "0");
+    expect(candidates.relay).toHaveLength(CANDIDATE_COUNTS.relay);
+    expect(candidatesOf("1234", "0", "other").relay).not.toEqual(candidates.relay);
+    // As the version before the relay derived them for job 1234.0 and seed "seed": nodes of one
+    // job running two versions still agree.
+    expect(candidates.remote).toEqual([
+      24098, 32695, 30914, 29133, 28840, 27059, 25278, 23497, 20228, 31207, 20421, 22202, 23983, 25764, 27545, 29326,
+    ]);
+    expect(candidates.rendezvous).toEqual([24099, 20554, 22335, 24116, 25897, 27678, 29459, 31240]);
+    expect(candidates.master).toEqual([24100, 22519, 20738, 31717, 31424, 29643, 27862, 26081]);
+  });
+
   test("a port the user gave is the only candidate of its kind", () => {
     const candidates = candidatesOf("5", "0", "s", { sshdPort: 2222, rendezvousPort: 3333 });
     expect(candidates.remote).toEqual([2222]);
@@ -47,7 +60,9 @@ describe("derivePortCandidates", () => {
         (job, step, seed) => {
           const all = Object.values(candidatesOf(job, step, seed)).flat();
           expect(new Set(all).size).toBe(all.length);
-          expect(all).toHaveLength(CANDIDATE_COUNTS.remote + CANDIDATE_COUNTS.rendezvous + CANDIDATE_COUNTS.master);
+          expect(all).toHaveLength(
+            CANDIDATE_COUNTS.remote + CANDIDATE_COUNTS.rendezvous + CANDIDATE_COUNTS.master + CANDIDATE_COUNTS.relay,
+          );
           for (const port of all) expect(port >= PORT_RANGE_START && port < PORT_RANGE_END).toBe(true);
         },
       ),

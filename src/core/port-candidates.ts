@@ -12,14 +12,22 @@ import { deriveJobPorts, type JobPorts, PORT_RANGE_END, PORT_RANGE_START } from 
 import type { JobContext } from "./slurm-context.js";
 import { hashString } from "./stable-hash.js";
 
-/** The agent's or sshd's port (every node), the rendezvous (the master), MASTER_PORT (the master). */
-export type PortKind = "remote" | "rendezvous" | "master";
+/**
+ * The agent's or sshd's port (every node), the rendezvous (the master), MASTER_PORT (the
+ * master), and the image relay of `--pull-once` (every node its own, told to the master).
+ */
+export type PortKind = "remote" | "rendezvous" | "master" | "relay";
 
 /**
  * How many candidates each kind has. The remote port must be free on every node at once, so it
- * gets more; the other two only on the master.
+ * gets more; the others only on one node each.
  */
-export const CANDIDATE_COUNTS: Readonly<Record<PortKind, number>> = { remote: 16, rendezvous: 8, master: 8 };
+export const CANDIDATE_COUNTS: Readonly<Record<PortKind, number>> = {
+  remote: 16,
+  rendezvous: 8,
+  master: 8,
+  relay: 8,
+};
 
 export type PortCandidates = Readonly<Record<PortKind, readonly number[]>>;
 
@@ -34,22 +42,29 @@ export interface CandidateInput {
   readonly seed: string;
 }
 
-const KINDS: readonly PortKind[] = ["remote", "rendezvous", "master"];
+// The relay is drawn last, so that it never moves the other kinds' candidates.
+const KINDS: readonly PortKind[] = ["remote", "rendezvous", "master", "relay"];
 
-/** The candidates of each kind, in the order to try them: no port twice, all in the derived range. */
+/**
+ * The candidates of each kind, in the order to try them: no port twice, all in the derived range.
+ * The relay has no derived port: each node tells the master which one it listens on, so all of
+ * its candidates can be ones that other users cannot predict.
+ */
 export function derivePortCandidates(input: CandidateInput): PortCandidates {
-  const first: Record<PortKind, number> = {
+  const first: Record<PortKind, number | undefined> = {
     remote: input.derived.sshdPort,
     rendezvous: input.derived.rendezvousPort,
     master: input.derived.masterPort,
+    relay: undefined,
   };
-  const used = new Set(Object.values(first));
+  const used = new Set(Object.values(first).filter((port) => port !== undefined));
   const span = PORT_RANGE_END - PORT_RANGE_START;
   const lists = {} as Record<PortKind, number[]>;
   for (const kind of KINDS) {
-    const list = [first[kind]];
+    const derived = first[kind];
+    const list = derived === undefined ? [] : [derived];
     lists[kind] = list;
-    if (kind !== "master" && input.explicit[kind]) continue;
+    if ((kind === "remote" || kind === "rendezvous") && input.explicit[kind]) continue;
     // Bounded: a draw that hits a port already taken is skipped, and there are few of those.
     for (let draw = 1; list.length < CANDIDATE_COUNTS[kind] && draw < 64 * CANDIDATE_COUNTS[kind]; draw++) {
       const port = PORT_RANGE_START + (hashString(`${input.seed}|${input.jobKey}|${kind}|${draw}`) % span);

@@ -6,6 +6,7 @@ import {
   type PullProgress,
   type PullProgressEvent,
   pullTotals,
+  renderPresentSummary,
   renderPullBar,
   renderPullSummary,
   startPullProgress,
@@ -169,4 +170,13 @@ test("a podman pull (no byte counts): the summary counts layers", () => {
   });
   state = applyPullProgress(state, { kind: "finished", node: "n1", at: 2000 });
   expect(renderPullSummary(state, `sha256:${"a".repeat(64)}`, 2000)).toMatch(/: 3 layers in /);
+});
+
+test("srun-docker pull when every node had the image", () => {
+  expect(renderPresentSummary("reg:5000/team/app:1.2", DIGEST, 4)).toBe(
+    "reg:5000/team/app:1.2@sha256:1a2b3c4d5e6f was on all 4 nodes already",
+  );
+  expect(renderPresentSummary(`team/app@${DIGEST}`, DIGEST, 1)).toBe(
+    "team/app@sha256:1a2b3c4d5e6f was on the node already",
+  );
 });

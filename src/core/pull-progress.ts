@@ -166,7 +166,7 @@ export function renderPullSummary(state: PullProgress, digest: string, now: numb
   const done = state.nodes.filter((n) => n.finishedAt !== undefined && !n.failed);
   const end = Math.max(state.startedAt, ...done.map((n) => n.finishedAt ?? now));
   const size = Math.max(0, ...done.map((n) => n.snapshot.bytesDone));
-  const short = digest.replace(/^(sha\d+:[0-9a-f]{12})[0-9a-f]*$/, "$1");
+  const short = shortDigest(digest);
   const name = state.image.includes("@") ? state.image.slice(0, state.image.indexOf("@")) : state.image;
   const plural = totals.nodes === 1 ? "node" : "nodes";
   const nodes =
@@ -176,6 +176,15 @@ export function renderPullSummary(state: PullProgress, digest: string, now: numb
   const amount = size > 0 || layers === 0 ? formatBytes(size) : `${layers} layer${layers === 1 ? "" : "s"}`;
   return `pulled ${name}@${short} on ${nodes}: ${amount} in ${formatDuration(end - state.startedAt)} (${sources(done)})`;
 }
+
+/** `srun-docker pull` when no node had to fetch: `IMG@sha256:1a2b3c4d5e6f was on all 4 nodes already`. */
+export function renderPresentSummary(image: string, digest: string, nodes: number): string {
+  const name = image.includes("@") ? image.slice(0, image.indexOf("@")) : image;
+  const where = nodes === 1 ? "the node" : `all ${nodes} nodes`;
+  return `${name}@${shortDigest(digest)} was on ${where} already`;
+}
+
+const shortDigest = (digest: string) => digest.replace(/^(sha\d+:[0-9a-f]{12})[0-9a-f]*$/, "$1");
 
 /** `1 from the registry, 3 from node1, 2 had it`. */
 function sources(nodes: readonly NodePullState[]): string {

@@ -17,6 +17,10 @@
  * The image: the master sends "image" (the one reference every node runs, pinned to a digest or
  * an image ID) to each joined worker; a worker that has to fetch it reports "pull" progress and
  * "pulled" before "ready", and its pull does not count against the readiness deadline.
+ * With --pull-once each node's hello says the port of its image relay (`relay`), and the master
+ * tells each worker, once the node it gets the image from (core/relay-tree.ts) has joined, that
+ * node and its relay's port: {type:"relay", node, port} (no port: that node could not listen,
+ * so this one pulls from the registry). Its "pull" reports then say `from`.
  */
 import { z } from "zod";
 
@@ -50,8 +54,12 @@ const masterMessage = z.discriminatedUnion("type", [
     id: imageId.optional(),
     /** A `docker save` archive each node loads itself. */
     archive: text.optional(),
+    /** --pull-once on the master: a worker that lacks the image gets it from the node the master names ("relay"). */
+    relay: z.literal(true).optional(),
   }),
   z.object({ type: z.literal("remote-port"), port }),
+  /** --pull-once: get the image from `node`'s relay, listening on `port` (none: it has no relay, use the registry). */
+  z.object({ type: z.literal("relay"), node: nodeName, port: port.optional() }),
 ]);
 
 const workerMessage = z.discriminatedUnion("type", [
@@ -62,12 +70,22 @@ const workerMessage = z.discriminatedUnion("type", [
     nonce,
     mac,
     free: z.array(port).max(64).optional(),
+    /** --pull-once: the port this node's image relay listens on. */
+    relay: port.optional(),
   }),
   z.object({ type: z.literal("ready") }),
   z.object({ type: z.literal("failed"), message: text }),
   z.object({ type: z.literal("ping") }),
   z.object({ type: z.literal("exited"), exitCode }),
-  z.object({ type: z.literal("pull"), done: byteCount, total: byteCount, layers: byteCount, layersDone: byteCount }),
+  z.object({
+    type: z.literal("pull"),
+    done: byteCount,
+    total: byteCount,
+    layers: byteCount,
+    layersDone: byteCount,
+    /** The node it comes from (--pull-once); absent: the registry. */
+    from: nodeName.optional(),
+  }),
   /** `from`: "registry", or the node the image came from (--pull-once). */
   z.object({ type: z.literal("pulled"), bytes: byteCount, ms: byteCount, from: z.string().max(255) }),
 ]);

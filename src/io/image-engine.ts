@@ -2,7 +2,7 @@
 // of a `docker save` archive. Docker goes through its Engine API (no CLI start per call) where
 // it has a unix socket; podman, and docker without one, through the CLI.
 import { UserError } from "../core/errors.js";
-import type { LocalImage } from "../core/image-inspect.js";
+import { type LocalImage, loadedName } from "../core/image-inspect.js";
 import { canonicalString, type ImageReference } from "../core/image-reference.js";
 import type { RegistryAuth } from "../core/registry-auth.js";
 import type { DockerApi } from "./docker-api.js";
@@ -13,6 +13,7 @@ import {
   pullWithDockerApi,
 } from "./docker-pull.js";
 import { runCommand } from "./exec.js";
+import { cliTransfer, dockerApiTransfer, type ImageTransfer } from "./image-transfer.js";
 import { inspectImageWithPodman, pullWithPodman } from "./podman-pull.js";
 
 export interface ImageEngine {
@@ -25,6 +26,8 @@ export interface ImageEngine {
   load(path: string): Promise<string>;
   /** Names image `id` `repo:tag`, as a pull by tag would have (a pull by digest names nothing). */
   tag(id: string, repo: string, tag: string): Promise<void>;
+  /** The image as a `save` archive stream, and an archive loaded as it comes (`--pull-once`'s relay). */
+  readonly transfer: ImageTransfer;
 }
 
 type Run = typeof runCommand;
@@ -80,6 +83,7 @@ export function createImageEngine(
     find,
     load,
     tag,
+    transfer: bin === "docker" && api !== undefined ? dockerApiTransfer(api.socketPath) : cliTransfer(bin),
     pull: (ref, auth, options) => {
       if (bin === "podman") return pullWithPodman(ref, options);
       if (api !== undefined) return pullWithDockerApi(ref, { ...options, socketPath: api.socketPath, auth });
@@ -98,18 +102,6 @@ async function pullWithDockerCli(ref: ImageReference, run: Run, options: EngineP
   if (r.timedOut) return { kind: "failed", failure: { kind: "timeout", detail: `${options.timeoutMs} ms` } };
   if (r.exitCode !== 0) return { kind: "failed", failure: { kind: "other", detail: lastLine(r.stderr) } };
   return { kind: "pulled", digest: undefined, imageId: undefined, upToDate: false };
-}
-
-/** `Loaded image: name:tag` or `Loaded image ID: sha256:…` (docker), `Loaded image(s): …` (podman). */
-export function loadedName(stdout: string): string | undefined {
-  const line = stdout
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith("Loaded image"))
-    .at(-1);
-  if (line === undefined) return undefined;
-  const value = line.slice(line.indexOf(":") + 1).trim();
-  return value.split(",")[0]?.trim() || undefined;
 }
 
 function lastLine(text: string): string {

@@ -11,12 +11,12 @@ export function createNonce(): string {
 }
 
 /**
- * Who computes a MAC. The rendezvous has worker and master; the agent transport its client and
- * server. The role leads the MAC's input, so a MAC made for one role (or one protocol) never
+ * Who computes a MAC. The rendezvous has worker and master; the agent transport and the image
+ * relay (`--pull-once`) their client and server. The role leads the MAC's input, so a MAC made for one role (or one protocol) never
  * passes as another's: the same secret serves both protocols without one becoming an oracle
  * for the other.
  */
-export type MacRole = "worker" | "master" | "agent-client" | "agent-server";
+export type MacRole = "worker" | "master" | "agent-client" | "agent-server" | "relay-client" | "relay-server";
 
 /** The MAC one side sends; the role prefix stops a reflected MAC from passing as the other's. */
 export function computeMac(secret: Buffer, role: MacRole, input: HandshakeInput): string {

@@ -99,3 +99,55 @@ describe("pulls and the readiness deadline", () => {
     expect(await m.ready).toMatchObject({ ok: true });
   });
 });
+
+describe("--pull-once: where each worker gets the image", () => {
+  const parents = new Map([
+    ["n2", "n1"],
+    ["n3", "n1"],
+    ["n4", "n2"],
+  ]);
+
+  it("each worker hears its parent's relay port once both joined, whichever came first, plan before or after", async () => {
+    const m = await master({ expectedNodes: ["n2", "n3", "n4"] });
+    const n4 = await worker(m.port, "n4", { relay: 4004 });
+    const n3 = await worker(m.port, "n3", { relay: 4003 });
+    m.planRelay({ parents, masterNode: "n1", masterPort: 4001 });
+    expect(await n3.relaySource).toEqual({ node: "n1", port: 4001 });
+    let n4Told = false;
+    void n4.relaySource.then(() => {
+      n4Told = true;
+    });
+    await settleIo();
+    // n4 gets it from n2, which has not joined: nothing yet.
+    expect(n4Told).toBe(false);
+    const n2 = await worker(m.port, "n2", { relay: 4002 });
+    expect(await n2.relaySource).toEqual({ node: "n1", port: 4001 });
+    expect(await n4.relaySource).toEqual({ node: "n2", port: 4002 });
+  });
+
+  it("a parent that could not listen for the relay: its children are told so, and pull from the registry", async () => {
+    const m = await master({ expectedNodes: ["n2", "n4"] });
+    m.planRelay({ parents, masterNode: "n1", masterPort: undefined });
+    const n2 = await worker(m.port, "n2");
+    const n4 = await worker(m.port, "n4", { relay: 4004 });
+    expect(await n2.relaySource).toEqual({ node: "n1" });
+    expect(await n4.relaySource).toEqual({ node: "n2" });
+  });
+
+  it("a worker the job ends first gets the outcome", async () => {
+    const m = await master({ expectedNodes: ["n2"] });
+    const n2 = await worker(m.port, "n2", { relay: 4002 });
+    await m.abort("cancelled", { lingerMs: 0 });
+    expect(await n2.relaySource).toEqual({ kind: "abort", reason: "cancelled" });
+  });
+
+  it("a worker's pull report says the node its image comes from", async () => {
+    const m = await master({ expectedNodes: ["n2"] });
+    const reports: PullReport[] = [];
+    m.onPull((_node, report) => reports.push(report));
+    const n2 = await worker(m.port, "n2");
+    await n2.reportPull({ layers: 1, layersDone: 0, bytesDone: 5, bytesTotal: 10 }, "n1");
+    await waitUntil(() => reports.length === 1, 2000);
+    expect(reports[0]).toEqual({ type: "pull", done: 5, total: 10, layers: 1, layersDone: 0, from: "n1" });
+  });
+});

@@ -25,6 +25,7 @@ import type {
 } from "./rendezvous-master-context.js";
 import { send } from "./rendezvous-master-context.js";
 import { acceptConnection } from "./rendezvous-master-handshake.js";
+import { createMasterRelay, type RelayPlan } from "./rendezvous-master-relay.js";
 import { createMasterSession, type PullReport } from "./rendezvous-master-session.js";
 import { createMasterShutdown } from "./rendezvous-master-shutdown.js";
 import { listenTcpFallback } from "./tcp-listen.js";
@@ -38,6 +39,7 @@ export type {
   WorkerExited,
   WorkerLost,
 } from "./rendezvous-master-context.js";
+export type { RelayPlan } from "./rendezvous-master-relay.js";
 export type { PullReport } from "./rendezvous-master-session.js";
 
 export interface RendezvousMasterOptions {
@@ -95,6 +97,8 @@ export interface RendezvousMaster {
   readonly joined: Promise<JoinedResult>;
   /** Tells every worker the job's remote port (agreed from `joined`). Once. */
   assignRemotePort(port: number): void;
+  /** --pull-once: tells each worker where to get the image, once that node joined. Once. */
+  planRelay(plan: RelayPlan): void;
   /** Sends go to every ready worker ("each" launcher); only after `ready` resolved ok. Once. */
   start(): void;
   /** Called for a worker that fails or goes away after `ready` resolved ok, but not after it exited. */
@@ -138,12 +142,17 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   const tellImage = (conn: Connection) => {
     if (image !== undefined && !isShuttingDown(ctx.state)) send(conn, { type: "image", ...image });
   };
+  const relay = createMasterRelay((node) => {
+    const state = ctx.roster.get(node);
+    return state?.kind === "authenticated" || state?.kind === "ready" ? state.conn : undefined;
+  });
   const server = createServer((socket) =>
     acceptConnection(ctx, socket, handshake, {
-      onJoined: (conn, free) => {
+      onJoined: (conn, free, relayPort) => {
         session.noteJoined(conn, free);
         shutdown.greetLateWorker(conn);
         tellImage(conn);
+        if (!isShuttingDown(ctx.state)) relay.noteJoined(conn, relayPort);
       },
       onMessage: session.receive,
       onClose: session.closed,
@@ -172,6 +181,9 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     holdDeadline: session.holdDeadline,
     joined: session.joined,
     assignRemotePort: session.assignRemotePort,
+    planRelay: (plan) => {
+      if (!isShuttingDown(ctx.state)) relay.plan(plan);
+    },
     start: session.start,
     onWorkerLost: session.onWorkerLost,
     onWorkerExited: session.onWorkerExited,

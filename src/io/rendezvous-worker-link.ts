@@ -3,8 +3,8 @@
  * into the state of core/rendezvous-worker-state.ts, and what each change of state does (send
  * hello, give up the attempt, start heartbeats, settle the outcome).
  */
-import { connect as netConnect, type Socket } from "node:net";
-import type { NodePullSnapshot } from "../core/pull-layer-tally.js";
+import { connect as netConnect } from "node:net";
+import { deferred } from "../core/deferred.js";
 import {
   createLineDecoder,
   encodeMessage,
@@ -20,53 +20,10 @@ import {
   type WorkerState,
 } from "../core/rendezvous-worker-state.js";
 import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import type { JoinAttempt, LinkOptions, RelaySource, RendezvousWorkerSession } from "./rendezvous-worker-session.js";
 import { formatSeconds, type Timers } from "./timers.js";
 
-export interface LinkOptions {
-  host: string;
-  port: number;
-  secret: Buffer;
-  jobKey: string;
-  node: string;
-  rank: number;
-  /** The remote-port candidates free on this node, for the master to agree on one. */
-  free?: readonly number[];
-  pingIntervalMs?: number;
-  /** The master is lost after this many ping intervals of silence. */
-  missedPings?: number;
-  connect?: (port: number, host: string) => Socket;
-}
-
-export interface RendezvousWorkerSession {
-  /** Each report resolves once its line is handed to the kernel (at once if the link is gone). */
-  reportReady(): Promise<void>;
-  reportFailed(message: string): Promise<void>;
-  /** The image the master announced, or the outcome if that comes first. Never rejects. */
-  readonly image: Promise<ImageAnnouncement | WorkerOutcome>;
-  /** This node fetches the image: bytes so far of the total (0 while unknown), layers done of those known. */
-  reportPull(snapshot: NodePullSnapshot): Promise<void>;
-  /** The image is here: how many bytes came, in how long, from where ("registry" or a node). */
-  reportPulled(bytes: number, ms: number, from: string): Promise<void>;
-  /** "each" launcher: settles on go, or with the outcome if that comes first. Never rejects. */
-  waitForGo(): Promise<{ kind: "go" } | WorkerOutcome>;
-  /** The master's port this session joined: a fallback candidate when another program held the first. */
-  readonly port: number;
-  /** MASTER_PORT as the master's welcome said it; undefined from a master that said none. */
-  masterPort(): number | undefined;
-  /** Settles with the job's remote port once the master says it, or with the outcome first. Never rejects. */
-  waitForRemotePort(): Promise<{ kind: "port"; port: number } | WorkerOutcome>;
-  /** "each" launcher: this node's script ended; then wait for done/abort through `outcome`. */
-  reportExited(exitCode: number): Promise<void>;
-  /** Settles once, never rejects. */
-  readonly outcome: Promise<WorkerOutcome>;
-  /** Leaves the rendezvous; `outcome`, if pending, becomes lost. */
-  close(): void;
-}
-
-export type JoinAttempt =
-  | { ok: true; session: RendezvousWorkerSession }
-  /** `connected`: something accepted the connection (and was not our master, or not in time). */
-  | { ok: false; error: string; timedOut: boolean; connected: boolean };
+export type { JoinAttempt, LinkOptions, RelaySource, RendezvousWorkerSession } from "./rendezvous-worker-session.js";
 
 export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: number): Promise<JoinAttempt> {
   return new Promise((resolve) => {
@@ -90,25 +47,14 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       () => dispatch({ type: "timed-out", reason: `no authenticated answer within ${formatSeconds(timeoutMs)}` }),
       timeoutMs,
     );
-    // Whichever comes first, go or the outcome, settles `go`.
-    let resolveGo: (result: { kind: "go" } | WorkerOutcome) => void = () => {};
-    const go = new Promise<{ kind: "go" } | WorkerOutcome>((resolve) => {
-      resolveGo = resolve;
-    });
-    let resolveImage: (image: ImageAnnouncement | WorkerOutcome) => void = () => {};
-    const image = new Promise<ImageAnnouncement | WorkerOutcome>((resolve) => {
-      resolveImage = resolve;
-    });
-    let resolveRemotePort: (result: { kind: "port"; port: number } | WorkerOutcome) => void = () => {};
-    const remotePort = new Promise<{ kind: "port"; port: number } | WorkerOutcome>((resolve) => {
-      resolveRemotePort = resolve;
-    });
+    // Whichever comes first, what was waited for or the outcome, settles each of these.
+    const go = deferred<{ kind: "go" } | WorkerOutcome>();
+    const image = deferred<ImageAnnouncement | WorkerOutcome>();
+    const remotePort = deferred<{ kind: "port"; port: number } | WorkerOutcome>();
+    const relaySource = deferred<RelaySource | WorkerOutcome>();
+    const outcome = deferred<WorkerOutcome>();
     let masterPort: number | undefined;
     let connected = false;
-    let resolveOutcome: (outcome: WorkerOutcome) => void = () => {};
-    const outcome = new Promise<WorkerOutcome>((resolve) => {
-      resolveOutcome = resolve;
-    });
 
     const send = (message: WorkerMessage): Promise<void> =>
       new Promise((sent) => {
@@ -133,23 +79,25 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
     const session: RendezvousWorkerSession = {
       reportReady: () => send({ type: "ready" }),
       reportFailed: (message) => send({ type: "failed", message: message.slice(0, 8000) }),
-      image,
-      reportPull: (snapshot) =>
+      image: image.promise,
+      relaySource: relaySource.promise,
+      reportPull: (snapshot, from) =>
         send({
           type: "pull",
           done: Math.round(snapshot.bytesDone),
           total: Math.round(snapshot.bytesTotal),
           layers: snapshot.layers,
           layersDone: snapshot.layersDone,
+          ...(from === undefined ? {} : { from }),
         }),
       reportPulled: (bytes, ms, from) =>
         send({ type: "pulled", bytes: Math.round(bytes), ms: Math.round(ms), from: from.slice(0, 255) }),
-      waitForGo: () => go,
+      waitForGo: () => go.promise,
       port: options.port,
       masterPort: () => masterPort,
-      waitForRemotePort: () => remotePort,
+      waitForRemotePort: () => remotePort.promise,
       reportExited: (exitCode) => send({ type: "exited", exitCode: toWireExitCode(exitCode) }),
-      outcome,
+      outcome: outcome.promise,
       close: () => dispatch({ type: "leave" }),
     };
 
@@ -160,9 +108,17 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       switch (state.phase) {
         case "authenticating": {
           const mac = computeMac(options.secret, "worker", macInput(state.masterNonce));
-          const { node, rank, free } = options;
+          const { node, rank, free, relay } = options;
           socket.write(
-            encodeMessage({ type: "hello", node, rank, nonce: workerNonce, mac, ...(free ? { free: [...free] } : {}) }),
+            encodeMessage({
+              type: "hello",
+              node,
+              rank,
+              nonce: workerNonce,
+              mac,
+              ...(free ? { free: [...free] } : {}),
+              ...(relay === undefined ? {} : { relay }),
+            }),
           );
           return;
         }
@@ -173,7 +129,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
           return;
         case "joined":
           if (before.phase === "joined") {
-            if (state.remotePort !== undefined) resolveRemotePort({ kind: "port", port: state.remotePort });
+            if (state.remotePort !== undefined) remotePort.resolve({ kind: "port", port: state.remotePort });
             return;
           }
           timers.clearTimeout(attemptTimer);
@@ -182,14 +138,11 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
           resolve({ ok: true, session });
           return;
         case "started":
-          resolveGo({ kind: "go" });
+          go.resolve({ kind: "go" });
           return;
         case "settled":
           timers.clearTimeout(heartbeatTimer);
-          resolveOutcome(state.outcome);
-          resolveGo(state.outcome);
-          resolveImage(state.outcome);
-          resolveRemotePort(state.outcome);
+          for (const waiting of [outcome, go, image, remotePort, relaySource]) waiting.resolve(state.outcome);
           // A master that closed or fell silent will read nothing more: no need to wait for it.
           if (input.type === "closed" || input.type === "timed-out") socket.destroy();
           else hangUp();
@@ -207,11 +160,13 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       const message = parseMasterMessage(line);
       if (message === undefined) return;
       if (state.phase === "joined" || state.phase === "started") lastHeardAt = timers.now();
-      if (message.type === "image") {
+      if (message.type === "image" || message.type === "relay") {
         // Only an authenticated master's word counts, as for every other message.
-        if (state.phase === "joined" || state.phase === "started") {
+        if (state.phase !== "joined" && state.phase !== "started") return;
+        if (message.type === "relay") relaySource.resolve({ node: message.node, port: message.port });
+        else {
           const { type: _type, ...announced } = message;
-          resolveImage(announced);
+          image.resolve(announced);
         }
         return;
       }

@@ -32,6 +32,7 @@ import {
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
   HOSTLIST_OPTIONS,
+  PULL_COMMAND_OPTIONS,
   SSHCONFIG_OPTIONS,
 } from "../../src/cli/subcommand-specs.js";
 
@@ -132,6 +133,7 @@ const SPECS: Record<string, readonly OptionSpec[]> = {
   hostlist: HOSTLIST_OPTIONS,
   doctor: DOCTOR_OPTIONS,
   clean: CLEAN_OPTIONS,
+  pull: PULL_COMMAND_OPTIONS,
   config: CONFIG_OPTIONS,
   help: CONFIG_OPTIONS,
 };
@@ -152,6 +154,7 @@ const BASE: Record<string, fc.Arbitrary<string[]>[]> = {
   ],
   doctor: [oneOf(["--container=img"]), oneOf(["--slots-per-node=2"])],
   clean: [oneOf(["--all"], ["--job=42"])],
+  pull: [mostly(["img"]), oneOf(["--pull-once"], ["--pull=always"])],
   hostlist: [oneOf(["expand", "n[1-3]"], ["compress", "n1", "n2"])],
   help: [oneOf(...Object.keys(SPECS).map((topic) => [topic]))],
 };

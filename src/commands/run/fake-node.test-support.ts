@@ -13,6 +13,10 @@ import { DEFAULT_PULL_OPTIONS } from "../../core/pull-options.js";
 import type { ExitInfo } from "../../io/exec.js";
 import type { Identity } from "../../io/identity.js";
 import { isPortFree } from "../../io/port-probe.js";
+import { type FakeImageBehaviour, type FakeImageEngine, fakeImageEngine } from "./fake-image-engine.test-support.js";
+
+export { IMAGE_ID } from "./fake-image-engine.test-support.js";
+
 import type { RunDeps, RunRuntime } from "./run-deps.js";
 
 export interface TestJob {
@@ -93,9 +97,6 @@ const IDENTITY: Identity = {
   groupLines: ["alice:x:1001:"],
 };
 
-/** The one image every fake node has under any name. */
-export const IMAGE_ID = `sha256:${"1".repeat(64)}`;
-
 export interface NodeBehaviour {
   /** The job script's exit code, after a moment; undefined: it runs until its container goes. */
   scriptExit?: number;
@@ -110,6 +111,8 @@ export interface NodeBehaviour {
   takenPorts?: readonly number[];
   /** The environment srun-docker sees (SLURM_*, SRUN_DOCKER_JOB_ID). */
   env?: NodeJS.ProcessEnv;
+  /** What its image engine has and does (default: it has the image). */
+  image?: FakeImageBehaviour;
 }
 
 export interface FakeNode {
@@ -121,6 +124,8 @@ export interface FakeNode {
   readonly stdout: string[];
   readonly stderr: string[];
   gpuQueries: number;
+  /** Its image engine: what it pulled, loaded and saved. */
+  readonly images: FakeImageEngine;
   signal(name: NodeJS.Signals): void;
 }
 
@@ -170,17 +175,8 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       log("asked about memory");
       return behaviour.outOfMemory ?? false;
     },
-    imageEngine: () => ({
-      bin: "docker",
-      find: async () => ({ id: IMAGE_ID, repoDigests: [], path: undefined }),
-      pull: async () => {
-        throw new Error("the fake engine has every image");
-      },
-      load: async () => {
-        throw new Error("the fake engine has every image");
-      },
-      tag: async () => {},
-    }),
+    // The node's fake engine (node.images), as the run reaches it through its deps.
+    imageEngine: () => node.images,
     list: async () => [],
     releaseUserNamespace: async () => {},
     watchUserNamespace: () => {},
@@ -192,6 +188,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     stdout: [],
     stderr: [],
     gpuQueries: 0,
+    images: fakeImageEngine(behaviour.image),
     signal: (signal) => signals.emit(signal),
     deps: {
       env: behaviour.env ?? {},
@@ -211,6 +208,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
         node.gpuQueries++;
         return behaviour.gpus;
       },
+      createImageEngine: () => node.images,
       readCpus: async () => ({ boundCpus: undefined, onlineCpus: 8, cgroupV2: false }),
       createRuntime: () => runtime,
       isPortFree: async (port) => !behaviour.takenPorts?.includes(port) && (await isPortFree(port)),

@@ -40,6 +40,15 @@ function fakeEngine(images: Record<string, LocalImage>, pulls: Record<string, Lo
     tag: async (id, repo, tag) => {
       calls.push(`tag ${id} ${repo}:${tag}`);
     },
+    transfer: {
+      save: () => {
+        throw new Error("no relay in these tests");
+      },
+      loadFrom: async () => {
+        throw new Error("no relay in these tests");
+      },
+      describe: () => "",
+    },
   };
   return { engine, calls };
 }

@@ -1,10 +1,10 @@
 // The image every node of a job runs (issue 12). The master decides once (core/image-plan.ts:
 // its own copy pinned to a digest or ID, or the registry's digest for the tag) and announces it
-// through the rendezvous; every node then uses, pulls or loads exactly that image, reporting
-// progress to the master's display. Pull time holds the readiness deadline (--pull-timeout
-// bounds the pull itself).
+// through the rendezvous; every node then uses, pulls or loads exactly that image (or, with
+// --pull-once, gets it from another node: image-relay.ts), reporting progress to the master's
+// display. Pull time holds the readiness deadline (--pull-timeout bounds the pull itself).
 
-import { UserError } from "../../core/errors.js";
+import type { UserError } from "../../core/errors.js";
 import type { LocalImage } from "../../core/image-inspect.js";
 import { announceResolved, checkImageId, masterImageStep, nodeImageStep } from "../../core/image-plan.js";
 import {
@@ -12,46 +12,25 @@ import {
   parseImageReference,
   parseImageSource,
   registryApiHost,
-  repositoryName,
 } from "../../core/image-reference.js";
 import type { PullFailure } from "../../core/pull-failure.js";
 import { describePullFailure } from "../../core/pull-failure-message.js";
-import { EMPTY_TALLY, type NodePullSnapshot, snapshotOf, tallyEvent } from "../../core/pull-layer-tally.js";
-import type { PullOptions } from "../../core/pull-options.js";
+import { EMPTY_TALLY, snapshotOf, tallyEvent } from "../../core/pull-layer-tally.js";
 import type { ImageAnnouncement } from "../../core/rendezvous-protocol.js";
-import type { ImageEngine } from "../../io/image-engine.js";
-import type { Logger } from "../../io/log.js";
 import { resolveImageDigest } from "../../io/registry-client.js";
 import { readEngineCredentials } from "../../io/registry-credentials.js";
 import { loadRegistryTrust } from "../../io/registry-tls.js";
+import {
+  findOrFail,
+  type ImageStepRun,
+  type JobImage,
+  jobImage,
+  nameAsGiven,
+  type PullReporter,
+} from "./image-here.js";
+import { fetchFromParent } from "./image-relay.js";
 
-export interface ImageStepRun {
-  readonly node: string;
-  /** `--container` as the user wrote it. */
-  readonly given: string;
-  readonly pull: PullOptions;
-  readonly engine: ImageEngine;
-  readonly log: Logger;
-  /** What this node's engine has under `given`, asked at once when the run began. */
-  readonly here: Promise<LocalImage | undefined>;
-}
-
-/** The image a node runs: its ID, what `run` names (a pinned reference where there is one), its PATH. */
-export interface JobImage {
-  readonly id: string;
-  readonly runRef: string;
-  readonly path: string | undefined;
-  /** The announcement, for the summary (`IMG@sha256:…`). */
-  readonly announced: ImageAnnouncement;
-}
-
-/** What a node reports while it fetches: the master feeds its display, a worker the rendezvous. */
-export interface PullReporter {
-  started(): void;
-  progress(snapshot: NodePullSnapshot): void;
-  finished(bytes: number, ms: number): void;
-  failed(): void;
-}
+export type { ImageStepRun, JobImage, PullReporter } from "./image-here.js";
 
 /** The master: decides, lets `announce` tell the workers, then gets the image here too. */
 export async function decideJobImage(
@@ -92,7 +71,7 @@ export async function fetchHere(
     given !== undefined && (image.id === undefined ? false : given.id === image.id)
       ? given
       : await run.engine.find(image.id ?? image.ref);
-  const step = nodeImageStep(image, here, run.pull.policy, run.node, run.given);
+  const step = nodeImageStep(image, here, run.pull.policy, run.node, run.given, run.relay !== undefined);
   switch (step.kind) {
     case "use":
       return jobImage(image, here as LocalImage);
@@ -101,22 +80,36 @@ export async function fetchHere(
       checkImageId(image, id, run.node, run.given);
       return jobImage(image, await findOrFail(run, id));
     }
-    case "pull": {
-      const ref = parseImageReference(step.ref);
-      await pullHere(run, ref, reporter);
-      const got = await findOrFail(run, step.ref);
-      checkImageId(image, got.id, run.node, run.given);
-      await nameAsGiven(run, got.id);
-      return jobImage(image, got);
+    case "pull":
+      return pullAndCheck(run, image, step.ref, reporter);
+    case "relay": {
+      const { relay } = run;
+      if (relay === undefined) throw new Error("internal error: a relay step without a relay; please report");
+      return fetchFromParent({ ...run, relay }, image, step.fallback, reporter, (ref, timeoutSeconds) =>
+        pullAndCheck({ ...run, pull: { ...run.pull, timeoutSeconds } }, image, ref, reporter),
+      );
     }
   }
+}
+
+async function pullAndCheck(
+  run: ImageStepRun,
+  image: ImageAnnouncement,
+  pinned: string,
+  reporter: PullReporter,
+): Promise<JobImage> {
+  await pullHere(run, parseImageReference(pinned), reporter);
+  const got = await findOrFail(run, pinned);
+  checkImageId(image, got.id, run.node, run.given);
+  await nameAsGiven(run, got.id);
+  return jobImage(image, got);
 }
 
 async function pullHere(run: ImageStepRun, ref: ImageReference, reporter: PullReporter): Promise<void> {
   const { auth } = await readEngineCredentials(run.engine.bin, ref);
   const startedAt = Date.now();
   let tally = EMPTY_TALLY;
-  reporter.started();
+  reporter.started({ kind: "registry" });
   const result = await run.engine.pull(ref, auth, {
     timeoutMs: run.pull.timeoutSeconds * 1000,
     onEvent: (event) => {
@@ -131,17 +124,6 @@ async function pullHere(run: ImageStepRun, ref: ImageReference, reporter: PullRe
   }
   const snapshot = snapshotOf(tally);
   reporter.finished(snapshot.bytesDone, Date.now() - startedAt);
-}
-
-/** A pull by digest names nothing: give the image the tag the user named, as `docker pull` would. */
-async function nameAsGiven(run: ImageStepRun, id: string): Promise<void> {
-  const source = parseImageSource(run.given);
-  if (source.kind !== "registry" || source.ref.digest !== undefined) return;
-  const repo = repositoryName(source.ref);
-  await run.engine.tag(id, repo, source.ref.tag ?? "latest").catch((error: unknown) => {
-    // Naming is a convenience for the next run; the job runs by digest either way.
-    run.log.debug(`could not name ${id} ${repo}: ${error instanceof Error ? error.message : String(error)}`);
-  });
 }
 
 async function resolveTag(run: ImageStepRun, ref: ImageReference): Promise<string> {
@@ -170,16 +152,4 @@ function pullError(run: ImageStepRun, ref: ImageReference, failure: PullFailure,
     timeoutSeconds: run.pull.timeoutSeconds,
     ...(attempts === undefined ? {} : { attempts }),
   });
-}
-
-async function findOrFail(run: ImageStepRun, name: string): Promise<LocalImage> {
-  const image = await run.engine.find(name);
-  if (image === undefined)
-    throw new UserError("image-missing", `${run.node}: ${run.engine.bin} has no image ${name} after fetching it`);
-  return image;
-}
-
-function jobImage(announced: ImageAnnouncement, local: LocalImage): JobImage {
-  const pinned = announced.ref.includes("@") ? announced.ref : undefined;
-  return { id: local.id, runRef: pinned ?? local.id, path: local.path, announced };
 }

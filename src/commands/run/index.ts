@@ -10,9 +10,11 @@ import { planNode, shouldCountGpus } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, PhaseTimer } from "../../io/log.js";
+import type { RelayServer } from "../../io/relay-server.js";
 import { derivePortSeed } from "../../io/rendezvous-crypto.js";
 import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { relaysImage, startNodeRelay } from "./image-relay.js";
 import { findGivenImage, settleJobImage } from "./job-image.js";
 import { probeLocalPorts, settleJobPorts } from "./job-ports.js";
 import { cancelRendezvous, failRendezvous, messageOf, openRendezvous, type RendezvousLink } from "./link.js";
@@ -58,10 +60,11 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
 
   let link: RendezvousLink | undefined;
   let sweep: Once | undefined;
+  let relay: RelayServer | undefined;
   try {
     // Nothing waits for what it does not need: what the engine has under --container is asked
     // at once, beside the identity.
-    const engine = runtime.imageEngine();
+    const engine = deps.createImageEngine(runtime);
     const here = findGivenImage(engine, options.container);
     here.catch(() => undefined); // awaited below, once the rendezvous can carry its failure
     const [identity, material] = await Promise.all([deps.readIdentity(), ensureUserMaterial(deps.materialDir)]);
@@ -77,17 +80,30 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
         node: ctx.nodeName,
       }),
     );
-    const seed = derivePortSeed(material.secret, `${ctx.jobId}.${ctx.stepId}`);
-    const portsRun = {
-      options,
-      ctx,
-      candidates: jobPortCandidates(options, ctx, seed),
-      isPortFree: deps.isPortFree,
-      log,
-    };
-    const local = await probeLocalPorts(portsRun);
+    const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+    const candidates = jobPortCandidates(options, ctx, derivePortSeed(material.secret, jobKey));
+    const portsRun = { options, ctx, candidates, isPortFree: deps.isPortFree, log };
+    const [local, relayServer] = await Promise.all([
+      probeLocalPorts(portsRun),
+      startNodeRelay({
+        secret: material.secret,
+        once: options.pull.once,
+        nodes: ctx.nodes.length,
+        candidates: candidates.relay,
+        jobKey,
+        engine,
+        log,
+      }),
+    ]);
+    relay = relayServer;
     // The rendezvous opens first, so that any failure from here on reaches every node at once.
-    const opened = await openRendezvous(ctx, material.secret, local, options.timeoutSeconds * 1000, log);
+    const opened = await openRendezvous(
+      ctx,
+      material.secret,
+      { ...local, relay: relay?.port },
+      options.timeoutSeconds * 1000,
+      log,
+    );
     link = opened;
     cancelActions.push(() => cancelRendezvous(opened, "the job was cancelled"));
     const runsScript = ctx.isMaster || options.launcher === "each";
@@ -97,6 +113,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       opened,
       ctx.nodes,
       { write: (text) => deps.stderr.write(text), tty: deps.stderr.isTTY === true, columns: deps.stderr.columns },
+      relaysImage(options.pull.once, ctx.nodes.length) ? { server: relay, secret: material.secret, jobKey } : undefined,
     );
     const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, jobImage, ports, cpus] = await Promise.all([
       countGpusIfUnknown(options, deps),
@@ -160,6 +177,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       container?.remove().catch((error: unknown) => log.error(messageOf(error))),
       sweep?.started()?.catch(() => undefined),
     ]);
+    relay?.close();
     // Rootless podman keeps a pause process per user and node that Slurm would not end.
     await runtime.releaseUserNamespace().catch(() => undefined);
     // The main path can end (its container gone) while the signal's teardown still tells the

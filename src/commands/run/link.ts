@@ -33,6 +33,8 @@ export interface RendezvousPorts {
   readonly masterPort: number | undefined;
   /** The remote-port candidates free on this node, when the job must agree on one. */
   readonly remoteFree: readonly number[] | undefined;
+  /** --pull-once: the port this node's image relay listens on (a worker says it in its hello). */
+  readonly relay?: number | undefined;
 }
 
 export async function openRendezvous(
@@ -69,6 +71,7 @@ export async function openRendezvous(
     port,
     fallbackPorts,
     ...(ports.remoteFree === undefined ? {} : { free: ports.remoteFree }),
+    ...(ports.relay === undefined ? {} : { relay: ports.relay }),
     secret,
     jobKey,
     node: ctx.nodeName,

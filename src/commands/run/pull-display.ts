@@ -46,7 +46,13 @@ export class PullDisplay {
     this.apply({ kind: "progress", node, snapshot, at: this.now() });
   }
 
-  finished(node: string): void {
+  /** `bytes`: what the node says it fetched in all (a worker's last progress report may be older). */
+  finished(node: string, bytes?: number): void {
+    const last = this.state?.nodes.find((n) => n.node === node)?.snapshot;
+    if (bytes !== undefined && last !== undefined && bytes > last.bytesDone) {
+      const snapshot = { ...last, bytesDone: bytes, bytesTotal: Math.max(last.bytesTotal, bytes) };
+      this.apply({ kind: "progress", node, snapshot, at: this.now() });
+    }
     this.apply({ kind: "finished", node, at: this.now() });
   }
 
@@ -59,9 +65,9 @@ export class PullDisplay {
     return this.state !== undefined;
   }
 
-  /** The summary, once every node has the image (nothing when none had to pull). */
-  end(digest: string): void {
-    if (this.state === undefined) return;
+  /** The summary, once every node has the image (nothing when none had to pull); whether it said one. */
+  end(digest: string): boolean {
+    if (this.state === undefined) return false;
     // The nodes that never pulled had it already: the summary counts them as such.
     const at = this.now();
     for (const node of this.state.nodes.filter((n) => n.startedAt === undefined)) {
@@ -71,6 +77,7 @@ export class PullDisplay {
     this.clearBar();
     this.options.write(`${renderPullSummary(this.state, digest, this.now())}\n`);
     this.state = undefined;
+    return true;
   }
 
   /** Stops drawing without a summary (the job failed: its error says what happened). */

@@ -8,6 +8,7 @@ import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
 import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
 import { runCommand } from "../../io/exec.js";
 import { type Identity, readIdentity } from "../../io/identity.js";
+import type { ImageEngine } from "../../io/image-engine.js";
 import type { Logger } from "../../io/log.js";
 import { countNodeGpus } from "../../io/nvidia-smi.js";
 import { isPortFree } from "../../io/port-probe.js";
@@ -63,6 +64,8 @@ export interface RunDeps {
   /** This task's CPU binding and the node's CPU count, for the container's limits. */
   readCpus: () => Promise<CpuFacts>;
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
+  /** The engine as the image step uses it (find, pull, load, transfer), through `runtime`'s CLI runner. */
+  createImageEngine: (runtime: RunRuntime) => ImageEngine;
   /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
   agentBinary: () => string | undefined;
   /** Whether nobody holds the TCP port on this node (the job's ports fall back when not). */
@@ -93,6 +96,7 @@ export function defaultRunDeps(): RunDeps {
       };
       return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
     },
+    createImageEngine: (runtime) => runtime.imageEngine(),
     agentBinary: () => findAgentBinary(),
     isPortFree: (port) => isPortFree(port),
   };

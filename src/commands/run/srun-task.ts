@@ -213,8 +213,8 @@ async function programCommand(options: RunOptions, deps: RunDeps): Promise<reado
  * the same digest; a digest reference, or `srun-docker pull` ahead, pins it for certain).
  */
 function imageOfThisNode(run: TaskRun): Promise<JobImage> {
-  const { options, ctx, log, runtime } = run;
-  const engine = runtime.imageEngine();
+  const { options, ctx, log, runtime, deps } = run;
+  const engine = deps.createImageEngine(runtime);
   const step = { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log };
   const quiet: PullReporter = {
     started: () => log.info(`pulling ${options.container}`),

@@ -1,0 +1,14 @@
+/** A promise and the function that settles it (Promise.withResolvers, which Node 20 lacks). */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  /** Settles it; later calls change nothing. */
+  readonly resolve: (value: T) => void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve: (value: T) => void = () => {};
+  const promise = new Promise<T>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
+}

@@ -1,0 +1,131 @@
+import { describe, expect, test } from "vitest";
+import {
+  nextRelayFetchState,
+  RELAY_FETCH_START,
+  type RelayFetchInput,
+  type RelayFetchState,
+} from "./relay-fetch-state.js";
+
+const ID = `sha256:${"a".repeat(64)}`;
+const OTHER = `sha256:${"b".repeat(64)}`;
+const NONCE = "0".repeat(32);
+
+const runWanting = (want: string | undefined, inputs: RelayFetchInput[]): RelayFetchState =>
+  inputs.reduce((state, input) => nextRelayFetchState(state, input, want), RELAY_FETCH_START);
+const run = (inputs: RelayFetchInput[]) => runWanting(ID, inputs);
+
+const handshake: RelayFetchInput[] = [
+  { type: "challenge", v: 1, nonce: NONCE },
+  { type: "welcome", authentic: true },
+];
+
+describe("a child's fetch from its parent's relay", () => {
+  test("the whole way: handshake, waits, the archive, its load", () => {
+    expect(
+      run([
+        ...handshake,
+        { type: "wait" },
+        { type: "start", id: ID, size: 10 },
+        { type: "data", length: 6 },
+        { type: "wait" },
+        { type: "data", length: 4 },
+        { type: "end", bytes: 10 },
+        { type: "broken", reason: "connection closed" },
+        { type: "loaded", id: ID },
+      ]),
+    ).toEqual({ phase: "loaded", id: ID, bytes: 10 });
+  });
+
+  test("without a job image ID (a tag the master resolved): whatever the parent offers, checked after the load", () => {
+    expect(
+      runWanting(undefined, [
+        ...handshake,
+        { type: "start", id: OTHER },
+        { type: "end", bytes: 0 },
+        { type: "loaded", id: OTHER },
+      ]),
+    ).toEqual({ phase: "loaded", id: OTHER, bytes: 0 });
+  });
+
+  test.each<[string, RelayFetchInput[], RegExp]>([
+    ["another protocol version", [{ type: "challenge", v: 9, nonce: NONCE }], /relay protocol 9/],
+    [
+      "a server without the secret",
+      [
+        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "welcome", authentic: false },
+      ],
+      /failed authentication/,
+    ],
+    [
+      "a reject",
+      [
+        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "reject", reason: "busy" },
+      ],
+      /refused this node: busy/,
+    ],
+    [
+      "data from a peer not yet proven",
+      [
+        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "start", id: ID },
+      ],
+      /"start" before its welcome/,
+    ],
+    ["a frame before the challenge", [{ type: "wait" }], /before the challenge/],
+    [
+      "the parent's own fetch failed",
+      [...handshake, { type: "unavailable", reason: "pull failed" }],
+      /no image to give: pull failed/,
+    ],
+    [
+      "another image than the job's",
+      [...handshake, { type: "start", id: OTHER }],
+      /offered image bbbbbbbbbbbb, not the job's aaaaaaaaaaaa/,
+    ],
+    ["data before start", [...handshake, { type: "data", length: 1 }], /"data" while waiting/],
+    [
+      "a cut archive",
+      [...handshake, { type: "start", id: ID }, { type: "data", length: 3 }, { type: "end", bytes: 5 }],
+      /after 3 of 5 bytes/,
+    ],
+    [
+      "the connection's end mid-archive",
+      [...handshake, { type: "start", id: ID }, { type: "broken", reason: "ECONNRESET" }],
+      /ECONNRESET/,
+    ],
+    ["silence", [...handshake, { type: "broken", reason: "no word from node2 for 15.0 s" }], /no word/],
+    [
+      "a load that gives another ID",
+      [...handshake, { type: "start", id: ID }, { type: "end", bytes: 0 }, { type: "loaded", id: OTHER }],
+      /loaded as bbbbbbbbbbbb/,
+    ],
+    [
+      "a load that fails",
+      [
+        ...handshake,
+        { type: "start", id: ID },
+        { type: "end", bytes: 0 },
+        { type: "load-failed", reason: "unexpected EOF" },
+      ],
+      /unexpected EOF/,
+    ],
+  ])("fails on %s", (_name, inputs, reason) => {
+    const state = run(inputs);
+    expect(state.phase).toBe("failed");
+    expect(state.phase === "failed" ? state.reason : "").toMatch(reason);
+  });
+
+  test("the end is the end: nothing moves a failed or loaded fetch", () => {
+    const failed = run([{ type: "broken", reason: "refused" }]);
+    expect(nextRelayFetchState(failed, { type: "challenge", v: 1, nonce: NONCE }, ID)).toBe(failed);
+    const loaded = run([
+      ...handshake,
+      { type: "start", id: ID },
+      { type: "end", bytes: 0 },
+      { type: "loaded", id: ID },
+    ]);
+    expect(nextRelayFetchState(loaded, { type: "broken", reason: "x" }, ID)).toBe(loaded);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * The image relay of `--pull-once` (core/relay-tree.ts says who serves whom): one TCP connection
+ * per child, the frames of core/agent-frames.ts (type byte, u32 length, payload) with types of
+ * its own, the MACs computed in io/rendezvous-crypto.ts with the roles "relay-client" and
+ * "relay-server". Pure.
+ *
+ *   server → challenge {v, nonce}
+ *   client → hello {node, nonce, mac: HMAC(secret, "relay-client|job|sNonce|cNonce|node|port")}
+ *   server → welcome {mac: HMAC(secret, "relay-server|job|sNonce|cNonce|node|port")}, or reject
+ *   server → wait (empty), every few seconds until it has the image (and while nothing else goes out)
+ *   server → start {id, size?} · data (raw, the engine's `save` archive) ... · end {bytes}
+ *            or unavailable {reason} (this node could not get the image: the child falls back)
+ *
+ * Both sides prove they hold the job's secret, bound to the job step, both nonces, the child's
+ * node and the port it connected to (a squatter on another candidate cannot relay the handshake):
+ * the server serves nobody else, and the child loads nothing from a server that did not prove
+ * it. The archive itself needs no MAC: the child checks the image ID it loaded (the digest of
+ * the image's config, which names every layer's digest) against the one the server announced
+ * and, where the master knows it, the job's.
+ */
+import { z } from "zod";
+import { MAX_CONTROL_BYTES, MAX_DATA_BYTES } from "./agent-frames.js";
+
+export const RELAY_PROTOCOL_VERSION = 1;
+
+export const RelayFrame = {
+  challenge: 0x31,
+  hello: 0x32,
+  welcome: 0x33,
+  reject: 0x34,
+  /** Empty: the server is alive and has no image yet (or nothing else to send right now). */
+  wait: 0x35,
+  start: 0x36,
+  /** Raw bytes of the archive. */
+  data: 0x37,
+  end: 0x38,
+  unavailable: 0x39,
+} as const;
+
+export type RelayFrameType = (typeof RelayFrame)[keyof typeof RelayFrame];
+
+const nonce = z.string().regex(/^[0-9a-f]{32}$/);
+const mac = z.string().regex(/^[0-9a-f]{64}$/);
+// A node name is a Slurm host name; "|" would make the MAC input ambiguous.
+const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
+const imageId = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+const bytes = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const reason = z.string().max(2048);
+
+const schemas = {
+  [RelayFrame.challenge]: z.strictObject({ v: z.int(), nonce }),
+  [RelayFrame.hello]: z.strictObject({ node: nodeName, nonce, mac }),
+  [RelayFrame.welcome]: z.strictObject({ mac }),
+  [RelayFrame.reject]: z.strictObject({ reason }),
+  [RelayFrame.start]: z.strictObject({ id: imageId, size: bytes.optional() }),
+  [RelayFrame.end]: z.strictObject({ bytes }),
+  [RelayFrame.unavailable]: z.strictObject({ reason }),
+};
+
+type Schemas = typeof schemas;
+export type RelayControlType = keyof Schemas;
+export type RelayControl<T extends RelayControlType> = z.infer<Schemas[T]>;
+
+/** A control frame's payload, or undefined when it is not valid JSON of the expected shape. */
+export function parseRelayControl<T extends RelayControlType>(type: T, payload: Buffer): RelayControl<T> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const result = (schemas[type] as z.ZodType).safeParse(value);
+  return result.success ? (result.data as RelayControl<T>) : undefined;
+}
+
+export function encodeRelayControl<T extends RelayControlType>(_type: T, message: RelayControl<T>): Buffer {
+  return Buffer.from(JSON.stringify(message), "utf8");
+}
+
+/** The five header bytes of a relay frame. */
+export function encodeRelayHeader(type: RelayFrameType, length: number): Buffer {
+  const header = Buffer.allocUnsafe(5);
+  header.writeUInt8(type, 0);
+  header.writeUInt32BE(length, 1);
+  return header;
+}
+
+/** What the server accepts from a client: one hello, before anything else; then nothing. */
+export function relayClientFrameLimit(authenticated: boolean, type: number): number | undefined {
+  return !authenticated && type === RelayFrame.hello ? MAX_CONTROL_BYTES : undefined;
+}
+
+/** Where the client stands, as far as which frames it accepts. */
+export type RelayReceivePhase = "handshake" | "waiting" | "receiving";
+
+/** What the client accepts from the server: the handshake's three, then wait/start/unavailable, then data and end. */
+export function relayServerFrameLimit(phase: RelayReceivePhase, type: number): number | undefined {
+  switch (phase) {
+    case "handshake":
+      return type === RelayFrame.challenge || type === RelayFrame.welcome || type === RelayFrame.reject
+        ? MAX_CONTROL_BYTES
+        : undefined;
+    case "waiting":
+      if (type === RelayFrame.wait) return 0;
+      return type === RelayFrame.start || type === RelayFrame.unavailable ? MAX_CONTROL_BYTES : undefined;
+    case "receiving":
+      if (type === RelayFrame.data) return MAX_DATA_BYTES;
+      if (type === RelayFrame.wait) return 0;
+      return type === RelayFrame.end ? MAX_CONTROL_BYTES : undefined;
+    default: {
+      const unreachable: never = phase;
+      return unreachable;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { describe, expect, test } from "vitest";
+import { nextRelayServeState, type RelayServeInput, type RelayServeState } from "./relay-serve-state.js";
+
+const ID = `sha256:${"a".repeat(64)}`;
+const START: RelayServeState = { phase: "challenged", nonce: "0".repeat(32) };
+const run = (inputs: RelayServeInput[]): RelayServeState => inputs.reduce(nextRelayServeState, START);
+const hello: RelayServeInput = { type: "hello", node: "node2", authentic: true };
+
+describe("one child's connection to this node's relay", () => {
+  test.each<[string, RelayServeInput[], RelayServeState]>([
+    [
+      "served once this node has the image",
+      [
+        hello,
+        { type: "offer", offer: { kind: "pending" } },
+        { type: "offer", offer: { kind: "ready", id: ID } },
+        { type: "streamed", length: 5 },
+        { type: "streamed", length: 7 },
+        { type: "saved" },
+      ],
+      { phase: "sent", node: "node2", bytes: 12 },
+    ],
+    [
+      "told when this node's own fetch failed",
+      [hello, { type: "offer", offer: { kind: "failed", reason: "no such tag" } }],
+      { phase: "unavailable", node: "node2", reason: "no such tag" },
+    ],
+    [
+      "a forged hello is dropped and never served",
+      [
+        { type: "hello", node: "node2", authentic: false },
+        { type: "offer", offer: { kind: "ready", id: ID } },
+      ],
+      { phase: "dropped", reason: "authentication failed for claimed node node2" },
+    ],
+    ["an offer before the hello waits for it", [{ type: "offer", offer: { kind: "ready", id: ID } }], START],
+    [
+      "a save that fails drops the child (it falls back)",
+      [hello, { type: "offer", offer: { kind: "ready", id: ID } }, { type: "save-failed", reason: "EIO" }],
+      { phase: "dropped", reason: "saving the image for node2 failed: EIO" },
+    ],
+    [
+      "a child that goes away mid-stream",
+      [hello, { type: "offer", offer: { kind: "ready", id: ID } }, { type: "closed", reason: "ECONNRESET" }],
+      { phase: "dropped", reason: "ECONNRESET" },
+    ],
+    [
+      "nothing after the end",
+      [hello, { type: "offer", offer: { kind: "ready", id: ID } }, { type: "saved" }, { type: "closed", reason: "x" }],
+      { phase: "sent", node: "node2", bytes: 0 },
+    ],
+  ])("%s", (_name, inputs, expected) => {
+    expect(run(inputs)).toEqual(expected);
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * One child's connection to this node's image relay (io/relay-server.ts): the challenge, the
+ * child's proof that it holds the job's secret and this node's answering proof, `wait` frames
+ * while this node fetches, then the engine's `save` archive as data frames with back-pressure,
+ * and `end`. Its state is core/relay-serve-state.ts; this file does what each change says.
+ */
+import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
+import {
+  encodeRelayControl,
+  encodeRelayHeader,
+  parseRelayControl,
+  RELAY_PROTOCOL_VERSION,
+  RelayFrame,
+  type RelayFrameType,
+  relayClientFrameLimit,
+} from "../core/relay-protocol.js";
+import {
+  nextRelayServeState,
+  type RelayOffer,
+  type RelayServeInput,
+  type RelayServeState,
+} from "../core/relay-serve-state.js";
+import { readFrames } from "./agent-wire.js";
+import type { ImageTransfer } from "./image-transfer.js";
+import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import type { Timers } from "./timers.js";
+
+export interface RelayServerOptions {
+  /** Tried in order (core/port-candidates.ts, kind "relay"). */
+  readonly candidates: readonly number[];
+  readonly host?: string;
+  readonly secret: Buffer;
+  /** `${jobId}.${stepId}`. */
+  readonly jobKey: string;
+  readonly transfer: Pick<ImageTransfer, "save">;
+  readonly handshakeTimeoutMs?: number;
+  /** A `wait` frame goes out after this long with nothing else sent. */
+  readonly waitPingMs?: number;
+  readonly timers?: Timers;
+  readonly onEvent?: (event: RelayServerEvent) => void;
+}
+
+export type RelayServerEvent =
+  | { readonly type: "served"; readonly node: string; readonly bytes: number; readonly ms: number }
+  | { readonly type: "dropped"; readonly remote: string; readonly reason: string }
+  | { readonly type: "told-unavailable"; readonly node: string };
+
+export interface ServedConnection {
+  readonly socket: Socket;
+  apply(offer: RelayOffer): void;
+  onAuthenticated: () => void;
+}
+
+export function serveConnection(
+  socket: Socket,
+  options: RelayServerOptions,
+  timers: Timers,
+  emit: (event: RelayServerEvent) => void,
+  current: () => { offer: RelayOffer; size: number | undefined },
+): ServedConnection {
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 1000);
+  const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+  const nonce = createNonce();
+  let state: RelayServeState = { phase: "challenged", nonce };
+  let archive: Readable | undefined;
+  let lastSentAt = timers.now();
+  let startedAt = 0;
+  const waitPingMs = options.waitPingMs ?? 2000;
+  let pingTimer: unknown;
+  let helloNonce = "";
+
+  const write = (type: RelayFrameType, payload: Buffer = Buffer.alloc(0)): boolean => {
+    if (socket.destroyed || !socket.writable) return true;
+    lastSentAt = timers.now();
+    socket.cork();
+    socket.write(encodeRelayHeader(type, payload.length));
+    const ok = payload.length === 0 ? true : socket.write(payload);
+    socket.uncork();
+    return ok && !socket.writableNeedDrain;
+  };
+  const ping = (): void => {
+    const idle = timers.now() - lastSentAt;
+    if (idle >= waitPingMs && !socket.writableNeedDrain) write(RelayFrame.wait);
+    pingTimer = timers.setTimeout(ping, Math.max(1, waitPingMs - (timers.now() - lastSentAt)));
+  };
+  const handshakeTimer = timers.setTimeout(
+    () => dispatch({ type: "closed", reason: "no valid hello in time" }),
+    options.handshakeTimeoutMs ?? 5000,
+  );
+
+  const conn: ServedConnection = {
+    socket,
+    apply: (offer) => dispatch({ type: "offer", offer }),
+    onAuthenticated: () => {},
+  };
+
+  function dispatch(input: RelayServeInput): void {
+    const before = state;
+    state = nextRelayServeState(before, input);
+    if (state === before) return;
+    switch (state.phase) {
+      case "waiting":
+        timers.clearTimeout(handshakeTimer);
+        conn.onAuthenticated();
+        if (input.type === "hello") answerHello(state.node, helloNonce);
+        pingTimer = timers.setTimeout(ping, waitPingMs);
+        dispatch({ type: "offer", offer: current().offer });
+        return;
+      case "streaming":
+        if (before.phase === "waiting") stream(state.id);
+        return;
+      case "sent":
+        end();
+        write(RelayFrame.end, encodeRelayControl(RelayFrame.end, { bytes: state.bytes }));
+        emit({ type: "served", node: state.node, bytes: state.bytes, ms: timers.now() - startedAt });
+        socket.end();
+        return;
+      case "unavailable":
+        end();
+        write(RelayFrame.unavailable, encodeRelayControl(RelayFrame.unavailable, { reason: state.reason }));
+        emit({ type: "told-unavailable", node: state.node });
+        socket.end();
+        return;
+      case "dropped":
+        end();
+        emit({ type: "dropped", remote, reason: state.reason });
+        socket.destroy();
+        return;
+      case "challenged":
+        return;
+      default: {
+        const unreachable: never = state;
+        throw new Error(`internal error: relay state ${String(unreachable)}; please report`);
+      }
+    }
+  }
+
+  function end(): void {
+    timers.clearTimeout(handshakeTimer);
+    timers.clearTimeout(pingTimer);
+    reader.stop();
+    archive?.destroy();
+  }
+
+  function answerHello(node: string, clientNonce: string): void {
+    const mac = computeMac(options.secret, "relay-server", macInput(node, clientNonce));
+    write(RelayFrame.welcome, encodeRelayControl(RelayFrame.welcome, { mac }));
+  }
+
+  /** Bound to the port the child reached: a squatter on another candidate cannot relay the handshake here. */
+  function macInput(node: string, clientNonce: string) {
+    return { jobKey: options.jobKey, masterNonce: nonce, workerNonce: clientNonce, node, port: socket.localPort ?? 0 };
+  }
+
+  function stream(id: string): void {
+    startedAt = timers.now();
+    const { size } = current();
+    write(RelayFrame.start, encodeRelayControl(RelayFrame.start, size === undefined ? { id } : { id, size }));
+    const source = options.transfer.save(id);
+    archive = source;
+    source.on("data", (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; at += 1024 * 1024) {
+        const piece = chunk.subarray(at, at + 1024 * 1024);
+        if (!write(RelayFrame.data, piece)) source.pause();
+        dispatch({ type: "streamed", length: piece.length });
+      }
+    });
+    socket.on("drain", () => source.resume());
+    source.on("end", () => dispatch({ type: "saved" }));
+    source.on("error", (error) => dispatch({ type: "save-failed", reason: error.message }));
+  }
+
+  const reader = readFrames(
+    socket,
+    (type) => relayClientFrameLimit(state.phase !== "challenged", type),
+    (frame) => {
+      const hello = parseRelayControl(RelayFrame.hello, frame.payload);
+      if (hello === undefined) {
+        dispatch({ type: "closed", reason: "a malformed hello" });
+        return;
+      }
+      helloNonce = hello.nonce;
+      const authentic = verifyMac(options.secret, "relay-client", macInput(hello.node, hello.nonce), hello.mac);
+      dispatch({ type: "hello", node: hello.node, authentic });
+    },
+    (reason) => dispatch({ type: "closed", reason }),
+  );
+  socket.on("error", () => {});
+  socket.on("close", () => dispatch({ type: "closed", reason: "connection closed" }));
+  write(RelayFrame.challenge, encodeRelayControl(RelayFrame.challenge, { v: RELAY_PROTOCOL_VERSION, nonce }));
+  return conn;
+}

@@ -1,0 +1,71 @@
+/**
+ * This node's image relay for `--pull-once` (core/relay-protocol.ts): listens on the first of
+ * its candidate ports free here (the node tells the master which, in its hello), lets the nodes
+ * of the job that prove they hold its secret wait until this node has the image, then streams
+ * each of them the engine's `save` archive, with back-pressure (a slow child slows its own
+ * stream, nobody else's). Strangers are held in bounded handshake slots and dropped after a few
+ * seconds, as at the rendezvous. One state per connection: core/relay-serve-state.ts.
+ */
+import { createServer, type Socket } from "node:net";
+import { AGENT_HANDSHAKE_LIMIT, createHandshakeSlots } from "../core/handshake-slots.js";
+import type { RelayOffer } from "../core/relay-serve-state.js";
+import { type RelayServerOptions, serveConnection } from "./relay-server-connection.js";
+import { listenTcpFallback } from "./tcp-listen.js";
+import { realTimers } from "./timers.js";
+
+export type { RelayServerEvent, RelayServerOptions } from "./relay-server-connection.js";
+
+export interface RelayServer {
+  readonly port: number;
+  /** This node has the image: serve it to every child waiting and to each that comes. */
+  offer(image: { readonly id: string; readonly size?: number | undefined }): void;
+  /** This node could not get it: tell every child, so it fetches from the registry itself. */
+  withdraw(reason: string): void;
+  close(): void;
+}
+
+export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
+  const timers = options.timers ?? realTimers;
+  const emit = options.onEvent ?? (() => {});
+  const slots = createHandshakeSlots<Socket>(AGENT_HANDSHAKE_LIMIT);
+  const connections = new Set<{ socket: Socket; apply(offer: RelayOffer): void }>();
+  let offer: RelayOffer = { kind: "pending" };
+  let size: number | undefined;
+  let closed = false;
+
+  const server = createServer((socket) => {
+    if (closed) {
+      socket.destroy();
+      return;
+    }
+    const conn = serveConnection(socket, options, timers, emit, () => ({ offer, size }));
+    const displaced = slots.admit(socket, socket.remoteAddress ?? "?");
+    displaced?.destroy();
+    conn.onAuthenticated = () => slots.release(socket);
+    connections.add(conn);
+    socket.on("close", () => {
+      slots.release(socket);
+      connections.delete(conn);
+    });
+  });
+  server.on("error", () => {});
+  const port = await listenTcpFallback(server, options.candidates, options.host, "relay");
+  const announce = (next: RelayOffer): void => {
+    if (offer.kind !== "pending") return;
+    offer = next;
+    for (const conn of connections) conn.apply(offer);
+  };
+  return {
+    port,
+    offer: (image) => {
+      size = image.size;
+      announce({ kind: "ready", id: image.id });
+    },
+    withdraw: (reason) => announce({ kind: "failed", reason }),
+    close: () => {
+      closed = true;
+      server.close();
+      for (const conn of connections) conn.socket.destroy();
+    },
+  };
+}
