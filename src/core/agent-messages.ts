@@ -20,6 +20,7 @@
  */
 import { z } from "zod";
 import { FrameType, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_EXEC_BYTES } from "./agent-frames.js";
+import { parseJsonAs } from "./json-shape.js";
 
 export const AGENT_PROTOCOL_VERSION = 1;
 /** Bytes of stdin a client may send before the server grants more. */
@@ -79,14 +80,7 @@ export type ExitStatus = ControlMessage<typeof FrameType.exit>;
 
 /** A control frame's payload, or undefined when it is not valid JSON of the expected shape. */
 export function parseControl<T extends ControlFrameType>(type: T, payload: Buffer): ControlMessage<T> | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload.toString("utf8"));
-  } catch {
-    return undefined;
-  }
-  const result = (schemas[type] as z.ZodType).safeParse(value);
-  return result.success ? (result.data as ControlMessage<T>) : undefined;
+  return parseJsonAs(schemas[type] as z.ZodType, payload.toString("utf8")) as ControlMessage<T> | undefined;
 }
 
 export function encodeControl<T extends ControlFrameType>(_type: T, message: ControlMessage<T>): Buffer {

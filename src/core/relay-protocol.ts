@@ -20,6 +20,7 @@
  */
 import { z } from "zod";
 import { MAX_CONTROL_BYTES, MAX_DATA_BYTES } from "./agent-frames.js";
+import { parseJsonAs } from "./json-shape.js";
 
 export const RELAY_PROTOCOL_VERSION = 1;
 
@@ -63,14 +64,7 @@ export type RelayControl<T extends RelayControlType> = z.infer<Schemas[T]>;
 
 /** A control frame's payload, or undefined when it is not valid JSON of the expected shape. */
 export function parseRelayControl<T extends RelayControlType>(type: T, payload: Buffer): RelayControl<T> | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload.toString("utf8"));
-  } catch {
-    return undefined;
-  }
-  const result = (schemas[type] as z.ZodType).safeParse(value);
-  return result.success ? (result.data as RelayControl<T>) : undefined;
+  return parseJsonAs(schemas[type] as z.ZodType, payload.toString("utf8")) as RelayControl<T> | undefined;
 }
 
 export function encodeRelayControl<T extends RelayControlType>(_type: T, message: RelayControl<T>): Buffer {

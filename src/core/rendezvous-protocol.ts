@@ -23,6 +23,7 @@
  * so this one pulls from the registry). Its "pull" reports then say `from`.
  */
 import { z } from "zod";
+import { parseJsonAs } from "./json-shape.js";
 
 export const PROTOCOL_VERSION = 2;
 /** A longer line is an attack or a bug: the connection is dropped. */
@@ -94,25 +95,14 @@ export type MasterMessage = z.infer<typeof masterMessage>;
 export type ImageAnnouncement = Omit<Extract<MasterMessage, { type: "image" }>, "type">;
 export type WorkerMessage = z.infer<typeof workerMessage>;
 
-function parseWith<T>(schema: z.ZodType<T>, line: string): T | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  const result = schema.safeParse(value);
-  return result.success ? result.data : undefined;
-}
-
 /** A line the worker received; undefined for anything malformed. */
 export function parseMasterMessage(line: string): MasterMessage | undefined {
-  return parseWith(masterMessage, line);
+  return parseJsonAs(masterMessage, line);
 }
 
 /** A line the master received; undefined for anything malformed. */
 export function parseWorkerMessage(line: string): WorkerMessage | undefined {
-  return parseWith(workerMessage, line);
+  return parseJsonAs(workerMessage, line);
 }
 
 export function encodeMessage(message: MasterMessage | WorkerMessage): string {
