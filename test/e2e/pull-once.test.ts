@@ -21,7 +21,8 @@ import {
   runAs,
   USERS,
 } from "./cluster.js";
-import { pushTinyImage, removeRepoFrom, type TinyImage, uniqueTag } from "./tiny-image.js";
+import { removeRepoFrom } from "./registry-images.js";
+import { pushTinyImage, type TinyImage, uniqueTag } from "./tiny-image.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "carol";

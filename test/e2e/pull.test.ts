@@ -25,7 +25,7 @@ import {
   startRegistry,
   stopRegistry,
 } from "./cluster.js";
-import { pushedImages, pushTestImage } from "./registry-images.js";
+import { pushedImages, pushTestImage, removeRepoFrom } from "./registry-images.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
@@ -35,17 +35,6 @@ let reg: RegistryInfo;
 async function imageIdOn(k: number, name: string): Promise<string> {
   const r = await inNode(k, ["sh", "-c", `docker image inspect -f '{{.Id}}' ${name} 2>/dev/null || true`]);
   return r.stdout.trim();
-}
-
-async function removeEverywhere(ref: string): Promise<void> {
-  for (let k = 1; k <= 4; k++) {
-    await inNode(k, [
-      "sh",
-      "-c",
-      // Tagged or pulled by digest alone: every image of the repository, by ID.
-      `docker images -q --no-trunc ${ref.slice(0, ref.lastIndexOf(":"))} | sort -u | xargs -r docker rmi -f >/dev/null 2>&1; true`,
-    ]);
-  }
 }
 
 beforeAll(() => {
@@ -66,7 +55,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const ref of pushedImages()) await removeEverywhere(ref);
+  // Tagged or pulled by digest alone: every image of each repository.
+  for (const ref of pushedImages()) await removeRepoFrom([1, 2, 3, 4], ref.slice(0, ref.lastIndexOf(":")));
 });
 
 const cd = (cmd: string) => `cd ${ws.dir} && ${cmd}`;

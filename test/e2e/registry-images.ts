@@ -36,21 +36,45 @@ export async function pushTestImage(
   try {
     writeFileSync(path.join(dir, "Dockerfile"), `FROM ${NOSSH_IMAGE}\nCOPY token /token\n`);
     writeFileSync(path.join(dir, "token"), randomBytes(mb * 1024 * 1024));
-    const script = [
-      "set -e",
-      `tar -C ${dir} -c . | docker build -q -t ${ref} - >/dev/null`,
-      `docker push -q ${ref} >/dev/null`,
-      `docker image inspect -f '{{.Id}}' ${ref}`,
-      `docker rmi -f ${ref} >/dev/null`,
-    ].join("\n");
-    const r = await inNode(buildNode, ["bash", "-c", script], 180_000);
-    if (r.code !== 0) throw new Error(`pushing ${ref}: ${r.stderr}`);
+    const built = await buildPushAndForget(buildNode, dir, ref);
     pushed.push(ref);
-    // The head reads the manifest (skopeo trusts the cluster's CA there); the last layer is ours.
-    const raw = await run("skopeo", ["inspect", "--raw", `docker://${ref}`]);
-    const manifest = JSON.parse(raw.stdout) as { layers: { digest: string }[] };
-    return { ref, repo, layer: manifest.layers.at(-1)?.digest ?? "", id: r.stdout.trim() };
+    return { ref, repo, ...built };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds the context `dir` on node `buildNode` as `ref`, pushes it, and removes it from that node
+ * again (no node keeps its layers); returns its image ID and the digest of its last layer, read
+ * from the registry by the head (skopeo trusts the cluster's CA there).
+ */
+export async function buildPushAndForget(
+  buildNode: number,
+  dir: string,
+  ref: string,
+): Promise<{ id: string; layer: string }> {
+  const script = [
+    "set -e",
+    `tar -C ${dir} -c . | docker build -q -t ${ref} - >/dev/null`,
+    `docker push -q ${ref} >/dev/null`,
+    `docker image inspect -f '{{.Id}}' ${ref}`,
+    `docker rmi -f ${ref} >/dev/null`,
+  ].join("\n");
+  const r = await inNode(buildNode, ["bash", "-c", script], 180_000);
+  if (r.code !== 0) throw new Error(`pushing ${ref}: ${r.stderr}`);
+  const raw = await run("skopeo", ["inspect", "--raw", `docker://${ref}`]);
+  const manifest = JSON.parse(raw.stdout) as { layers: { digest: string }[] };
+  return { id: r.stdout.trim(), layer: manifest.layers.at(-1)?.digest ?? "" };
+}
+
+/** Removes every image of `repo` (any tag, or untagged by digest) from the given nodes. */
+export async function removeRepoFrom(nodes: readonly number[], repoRef: string): Promise<void> {
+  for (const k of nodes) {
+    await inNode(k, [
+      "sh",
+      "-c",
+      `docker images -q --no-trunc ${repoRef} | sort -u | xargs -r docker rmi -f >/dev/null 2>&1; true`,
+    ]);
   }
 }

@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { inNode, run, STATE } from "./cluster.js";
+import { inNode, STATE } from "./cluster.js";
+import { buildPushAndForget } from "./registry-images.js";
 
 export interface TinyImage {
   readonly ref: string;
@@ -47,19 +48,8 @@ export async function pushTinyImage(
     const mark = randomBytes(6).toString("hex");
     writeFileSync(path.join(dir, "payload/id"), `${mark}\n`);
     writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCOPY payload/ /\n");
-    const script = [
-      "set -e",
-      `tar -C ${dir} -c . | docker build -q -t ${ref} - >/dev/null`,
-      `docker push -q ${ref} >/dev/null`,
-      `docker image inspect -f '{{.Id}}' ${ref}`,
-      `docker rmi -f ${ref} >/dev/null`,
-    ].join("\n");
-    const r = await inNode(buildNode, ["bash", "-c", script], 180_000);
-    if (r.code !== 0) throw new Error(`pushing ${ref}: ${r.stderr}`);
-    // The head reads the manifest (skopeo trusts the cluster's CA there); the last layer is the token.
-    const raw = await run("skopeo", ["inspect", "--raw", `docker://${ref}`]);
-    const manifest = JSON.parse(raw.stdout) as { layers: { digest: string }[] };
-    return { ref, repo, layer: manifest.layers.at(-1)?.digest ?? "", id: r.stdout.trim(), mark };
+    // The last layer is the token's.
+    return { ref, repo, ...(await buildPushAndForget(buildNode, dir, ref)), mark };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -67,14 +57,3 @@ export async function pushTinyImage(
 
 /** A fresh tag, unique to this run of the tests. */
 export const uniqueTag = (): string => randomBytes(4).toString("hex");
-
-/** Removes every image of `repo` (any tag, or untagged by digest) from the given nodes. */
-export async function removeRepoFrom(nodes: readonly number[], repoRef: string): Promise<void> {
-  for (const k of nodes) {
-    await inNode(k, [
-      "sh",
-      "-c",
-      `docker images -q --no-trunc ${repoRef} | sort -u | xargs -r docker rmi -f >/dev/null 2>&1; true`,
-    ]);
-  }
-}
