@@ -8,3 +8,15 @@ export function firstEngineLine(text: string): string {
     .filter(Boolean);
   return lines.find((l) => !/^time="[^"]*" level=(warning|info|debug)/.test(l)) ?? lines[0] ?? "";
 }
+
+/** The last line that says something (a CLI's final error, after its progress). */
+export function lastEngineLine(text: string): string {
+  return (
+    text
+      .trim()
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? ""
+  );
+}

@@ -1,6 +1,7 @@
 // The engine as the image step uses it: what it has under a name, a pull with progress, a load
 // of a `docker save` archive. Docker goes through its Engine API (no CLI start per call) where
 // it has a unix socket; podman, and docker without one, through the CLI.
+import { lastEngineLine } from "../core/engine-messages.js";
 import { UserError } from "../core/errors.js";
 import { type LocalImage, loadedName } from "../core/image-inspect.js";
 import { canonicalString, type ImageReference } from "../core/image-reference.js";
@@ -44,7 +45,7 @@ export function createImageEngine(
     if (loaded === undefined) {
       throw new UserError(
         "image-load-failed",
-        `cannot load the archive ${path}: ${lastLine(r.stderr) || lastLine(r.stdout)}`,
+        `cannot load the archive ${path}: ${lastEngineLine(r.stderr) || lastEngineLine(r.stdout)}`,
         {
           hint: `check that it is a \`${bin} save\` archive readable on every node`,
         },
@@ -76,7 +77,7 @@ export function createImageEngine(
     }
     const r = await run(bin, ["tag", id, `${repo}:${name}`]);
     if (r.exitCode !== 0)
-      throw new UserError("image-tag-failed", `cannot name ${id} ${repo}:${name}: ${lastLine(r.stderr)}`);
+      throw new UserError("image-tag-failed", `cannot name ${id} ${repo}:${name}: ${lastEngineLine(r.stderr)}`);
   };
   return {
     bin,
@@ -100,17 +101,6 @@ async function pullWithDockerCli(ref: ImageReference, run: Run, options: EngineP
   });
   if (r.aborted) return { kind: "cancelled" };
   if (r.timedOut) return { kind: "failed", failure: { kind: "timeout", detail: `${options.timeoutMs} ms` } };
-  if (r.exitCode !== 0) return { kind: "failed", failure: { kind: "other", detail: lastLine(r.stderr) } };
+  if (r.exitCode !== 0) return { kind: "failed", failure: { kind: "other", detail: lastEngineLine(r.stderr) } };
   return { kind: "pulled", digest: undefined, imageId: undefined, upToDate: false };
-}
-
-function lastLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split("\n")
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .at(-1) ?? ""
-  );
 }

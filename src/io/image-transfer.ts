@@ -11,7 +11,9 @@ import { spawn as baseSpawn } from "node:child_process";
 import { request } from "node:http";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
+import { lastEngineLine } from "../core/engine-messages.js";
 import { loadedName } from "../core/image-inspect.js";
+import { apiMessage } from "./docker-api.js";
 import type { Spawn } from "./exec.js";
 
 export interface ImageTransfer {
@@ -36,7 +38,11 @@ export function dockerApiTransfer(socketPath: string): ImageTransfer {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.on("end", () =>
-            out.destroy(new Error(`dockerd: ${errorText(Buffer.concat(chunks).toString("utf8"), res.statusCode)}`)),
+            out.destroy(
+              new Error(
+                `dockerd: ${apiMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") })}`,
+              ),
+            ),
           );
           return;
         }
@@ -66,7 +72,7 @@ export function dockerApiTransfer(socketPath: string): ImageTransfer {
             const body = Buffer.concat(chunks).toString("utf8");
             const answer = readLoadAnswer(body);
             if (res.statusCode === 200 && answer.name !== undefined) resolve(answer.name);
-            else reject(new Error(`dockerd: ${answer.error ?? errorText(body, res.statusCode)}`));
+            else reject(new Error(`dockerd: ${answer.error ?? apiMessage({ status: res.statusCode ?? 0, body })}`));
           });
         });
         req.on("error", reject);
@@ -97,7 +103,7 @@ export function cliTransfer(bin: string, spawn: Spawn = baseSpawn): ImageTransfe
       child.once("error", (error) => out.destroy(error));
       child.once("close", (code, signal) => {
         if (code === 0) out.end();
-        else out.destroy(new Error(`${name} save: ${lastLine(stderr) || `exited with ${code ?? signal}`}`));
+        else out.destroy(new Error(`${name} save: ${lastEngineLine(stderr) || `exited with ${code ?? signal}`}`));
       });
       out.on("close", () => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
@@ -122,7 +128,9 @@ export function cliTransfer(bin: string, spawn: Spawn = baseSpawn): ImageTransfe
           if (loaded !== undefined) resolve(loaded);
           else
             reject(
-              new Error(`${name} load: ${lastLine(stderr) || lastLine(stdout) || `exited with ${code ?? signal}`}`),
+              new Error(
+                `${name} load: ${lastEngineLine(stderr) || lastEngineLine(stdout) || `exited with ${code ?? signal}`}`,
+              ),
             );
         });
         input.on("error", (error) => {
@@ -149,25 +157,4 @@ export function readLoadAnswer(body: string): { name: string | undefined; error:
     }
   }
   return { name: error === undefined ? loadedName(said.join("\n")) : undefined, error };
-}
-
-function errorText(body: string, status: number | undefined): string {
-  try {
-    const parsed = JSON.parse(body) as { message?: unknown };
-    if (typeof parsed.message === "string") return parsed.message;
-  } catch {
-    // Not JSON: say what came.
-  }
-  return body.trim() || `HTTP ${status ?? "?"}`;
-}
-
-function lastLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split("\n")
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .at(-1) ?? ""
-  );
 }
