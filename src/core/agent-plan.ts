@@ -7,6 +7,7 @@
 import { AGENT_CONFIG_VARIABLE, AGENT_CONFIG_VERSION, type AgentConfig } from "./agent-config.js";
 import type { Mount } from "./docker-args.js";
 import { UserError } from "./errors.js";
+import type { NodePort } from "./remote-ports.js";
 
 /** Where the agent lives inside every container; not under /run/srun-docker (the switch dir's mount). */
 export const AGENT_BIN_DIR = "/opt/srun-docker/bin";
@@ -46,14 +47,14 @@ export interface AgentConfigInput {
   readonly user: string;
   readonly home: string;
   readonly node: string;
-  readonly nodes: readonly string[];
-  readonly port: number;
+  /** Every node and where its agent listens. */
+  readonly nodes: readonly NodePort[];
   readonly secretFile: string;
   /** The job environment of this node (hostlist, np, NODE_RANK, ...) plus the container's agent env. */
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** The agent's config file (core/agent-config.ts reads it back): every node's agent is at NAME:port. */
+/** The agent's config file (core/agent-config.ts reads it back): every node's agent is at NAME:its port. */
 export function renderAgentConfig(input: AgentConfigInput): string {
   const config: AgentConfig = {
     v: AGENT_CONFIG_VERSION,
@@ -61,7 +62,7 @@ export function renderAgentConfig(input: AgentConfigInput): string {
     user: input.user,
     node: input.node,
     secretFile: input.secretFile,
-    nodes: input.nodes.map((name) => ({ name, address: name, port: input.port })),
+    nodes: input.nodes.map(({ node, port }) => ({ name: node, address: node, port })),
     // What sshd would give a session: the user's own names, then the job's variables.
     env: { USER: input.user, LOGNAME: input.user, HOME: input.home, ...input.env },
   };

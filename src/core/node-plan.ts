@@ -25,6 +25,7 @@ import { buildJobEnv, envlistWarnings, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
+import type { PlannedFile } from "./planned-file.js";
 import { deriveJobPorts, type JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
@@ -37,10 +38,7 @@ export interface RemoteService {
   readonly port: number;
 }
 
-export interface PlannedFile {
-  readonly content: string;
-  readonly mode: number;
-}
+export type { PlannedFile };
 
 export interface NodePlan {
   readonly containerName: string;
@@ -112,6 +110,8 @@ export function planNode(input: NodePlanInput): NodePlan {
   const ownSsh = sshd && legacy === undefined;
   const remote: RemoteService | undefined =
     agent || sshd ? { kind: agent ? "agent" : "sshd", port: ports.sshdPort } : undefined;
+  // Every node's agent or sshd, for this node's clients: another node may have moved off the port.
+  const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.sshdPort }));
   const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};
   const env = buildJobEnv({
     nodes: ctx.nodes,
@@ -130,10 +130,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     passwd: {
       content: renderPasswd({ imagePasswd: input.imageAccounts.passwd, userEntry: identity.passwdLine }),
       mode: 0o644,
+      boundAsFile: true,
     },
     group: {
       content: renderGroup({ imageGroup: input.imageAccounts.group, userGroups: identity.groupLines }),
       mode: 0o644,
+      boundAsFile: true,
     },
     hostfile: { content: renderHostfile(ctx.nodes, gpus.slots), mode: 0o644 },
   };
@@ -143,7 +145,7 @@ export function planNode(input: NodePlanInput): NodePlan {
       planSshdFiles({
         port: ports.sshdPort,
         user: identity.user,
-        nodes: ctx.nodes,
+        hosts,
         material,
         clientPublicKey: input.clientPublicKey,
         env,
@@ -158,8 +160,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         user: identity.user,
         home: identity.home,
         node: ctx.nodeName,
-        nodes: ctx.nodes,
-        port: ports.sshdPort,
+        nodes: hosts,
         secretFile: material.secretPath,
         env: { ...env, ...agentEnv },
       }),

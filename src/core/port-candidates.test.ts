@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { agreeOnPort, CANDIDATE_COUNTS, derivePortCandidates } from "./port-candidates.js";
+import { CANDIDATE_COUNTS, derivePortCandidates } from "./port-candidates.js";
 import { deriveJobPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
 
 const candidatesOf = (jobId: string, stepId: string, seed = "seed", overrides = {}) =>
@@ -67,38 +67,5 @@ describe("derivePortCandidates", () => {
         },
       ),
     );
-  });
-});
-
-describe("agreeOnPort", () => {
-  const free = (entries: Record<string, number[]>) => new Map(Object.entries(entries));
-
-  test.each<[string, number[], Record<string, number[]>, object]>([
-    [
-      "the first candidate when it is free everywhere",
-      [1, 2, 3],
-      { a: [1, 2, 3], b: [1, 2, 3] },
-      { ok: true, port: 1 },
-    ],
-    ["the first one free on every node", [1, 2, 3], { a: [2, 3], b: [1, 3] }, { ok: true, port: 3 }],
-    ["the first candidate with no node but this one", [7, 8], {}, { ok: true, port: 7 }],
-    [
-      "names the nodes where every candidate is taken",
-      [1, 2],
-      { node1: [1, 2], node2: [], node3: [] },
-      { ok: false, message: "all 2 agent port candidates (1, 2) are in use on node[2-3]" },
-    ],
-    [
-      "names the nodes in the way when no candidate is free on all",
-      [1, 2],
-      { node1: [1, 2], node2: [1], node3: [2] },
-      {
-        ok: false,
-        message: "no agent port is free on every node: each of the 2 candidates is in use on one of node[2-3]",
-      },
-    ],
-    ["one candidate", [5], { n1: [] }, { ok: false, message: "agent port 5 is in use on n1" }],
-  ])("%s", (_, candidates, byNode, expected) => {
-    expect(agreeOnPort(candidates, free(byNode), "agent")).toEqual(expected);
   });
 });

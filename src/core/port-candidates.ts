@@ -5,9 +5,8 @@
  * the kind of port and a seed. The seed comes from the job's secret (io/port-seed.ts), so
  * another user, who can predict the derived ports, cannot predict the fallbacks. A port the
  * user gave (`--sshdport`, `--rendezvous-port`) is the only candidate: it is never replaced.
- * Pure: io probes which candidates are free, the rendezvous agrees on them.
+ * Pure: io probes which candidates are free; core/remote-ports.ts picks the agent's or sshd's.
  */
-import { compressHostlist } from "./hostlist-compress.js";
 import { deriveJobPorts, type JobPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 import { hashString } from "./stable-hash.js";
@@ -19,8 +18,8 @@ import { hashString } from "./stable-hash.js";
 export type PortKind = "remote" | "rendezvous" | "master" | "relay";
 
 /**
- * How many candidates each kind has. The remote port must be free on every node at once, so it
- * gets more; the others only on one node each.
+ * How many candidates each kind has. The remote port is bound on every node (each takes its own
+ * first free one), so it gets more; the others are bound on one node each.
  */
 export const CANDIDATE_COUNTS: Readonly<Record<PortKind, number>> = {
   remote: 16,
@@ -89,31 +88,4 @@ export function jobPortCandidates(
     jobKey: `${ctx.jobId}.${ctx.stepId}`,
     seed,
   });
-}
-
-export type PortAgreement = { ok: true; port: number } | { ok: false; message: string };
-
-/**
- * The first candidate free on every node, given the candidates each node found free. `what`
- * names the port in the message ("agent"). The message names the nodes in the way.
- */
-export function agreeOnPort(
-  candidates: readonly number[],
-  freeByNode: ReadonlyMap<string, readonly number[]>,
-  what: string,
-): PortAgreement {
-  const free = [...freeByNode].map(([node, ports]) => [node, new Set(ports)] as const);
-  const port = candidates.find((candidate) => free.every(([, ports]) => ports.has(candidate)));
-  if (port !== undefined) return { ok: true, port };
-  const tried =
-    candidates.length === 1
-      ? `${what} port ${candidates[0]} is`
-      : `all ${candidates.length} ${what} port candidates (${candidates.join(", ")}) are`;
-  const full = free.filter(([, ports]) => !candidates.some((candidate) => ports.has(candidate))).map(([node]) => node);
-  if (full.length > 0) return { ok: false, message: `${tried} in use on ${compressHostlist(full, { sort: true })}` };
-  const blocking = free.filter(([, ports]) => candidates.some((c) => !ports.has(c))).map(([node]) => node);
-  return {
-    ok: false,
-    message: `no ${what} port is free on every node: each of the ${candidates.length} candidates is in use on one of ${compressHostlist(blocking, { sort: true })}`,
-  };
 }

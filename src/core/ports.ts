@@ -14,7 +14,13 @@ const SLOTS = Math.floor((PORT_RANGE_END - PORT_RANGE_START) / PORTS_PER_SLOT);
 const STEPS_PER_JOB = 8;
 
 export interface JobPorts {
+  /** Where this node's agent or sshd listens. */
   readonly sshdPort: number;
+  /**
+   * Where every node's agent or sshd listens (core/remote-ports.ts), for the clients' files;
+   * undefined: every node on `sshdPort`.
+   */
+  readonly remotePorts?: ReadonlyMap<string, number>;
   readonly rendezvousPort: number;
   /** MASTER_PORT for torch.distributed and friends. */
   readonly masterPort: number;

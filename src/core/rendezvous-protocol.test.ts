@@ -53,21 +53,25 @@ describe("parse*Message", () => {
     expect(parseWorkerMessage(exited)).toEqual({ type: "exited", exitCode: 137 });
     expect(parseMasterMessage(exited)).toBeUndefined();
   });
-  it("carries the ports: the free candidates in a hello, MASTER_PORT in a welcome, the agreed port", () => {
+  it("carries the ports: the agent's or sshd's in a hello, MASTER_PORT in a welcome, the moved nodes", () => {
     const mac = "0".repeat(64);
     const nonce = "1".repeat(32);
-    const hello = { type: "hello" as const, node: "n2", rank: 1, nonce, mac, free: [20000, 23456] };
+    const hello = { type: "hello" as const, node: "n2", rank: 1, nonce, mac, remotePort: 23456 };
     expect(parseWorkerMessage(encodeMessage(hello))).toEqual(hello);
+    expect(parseWorkerMessage(encodeMessage({ ...hello, remotePort: 70000 }))).toBeUndefined();
     expect(parseMasterMessage(encodeMessage({ type: "welcome", mac, masterPort: 20002 }))).toEqual({
       type: "welcome",
       mac,
       masterPort: 20002,
     });
-    const agreed = encodeMessage({ type: "remote-port", port: 23456 });
-    expect(parseMasterMessage(agreed)).toEqual({ type: "remote-port", port: 23456 });
-    expect(parseWorkerMessage(agreed)).toBeUndefined();
-    const many = { ...hello, free: Array.from({ length: 65 }, (_, i) => 20000 + i) };
-    expect(parseWorkerMessage(encodeMessage(many))).toBeUndefined();
+    const moved = { type: "remote-ports" as const, moved: [{ node: "n3", port: 23456 }] };
+    expect(parseMasterMessage(encodeMessage(moved))).toEqual(moved);
+    expect(parseMasterMessage(encodeMessage({ type: "remote-ports", moved: [] }))).toEqual({
+      type: "remote-ports",
+      moved: [],
+    });
+    expect(parseWorkerMessage(encodeMessage(moved))).toBeUndefined();
+    expect(parseMasterMessage('{"type":"remote-ports","moved":[{"node":"a|b","port":1}]}')).toBeUndefined();
   });
   it.each(['{"type":"exited"}', '{"type":"exited","exitCode":-1}', '{"type":"exited","exitCode":1.5}'])(
     "rejects %j as a worker message",

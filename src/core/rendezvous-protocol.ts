@@ -6,11 +6,13 @@
  * Handshake (both sides prove they hold the per-user secret, bound to this job step and to the
  * port the worker connected to, so that a peer on another candidate port cannot relay it):
  *   master → {type:"challenge", v, nonce}
- *   worker → {type:"hello", node, rank, nonce, free?, mac: HMAC(secret, "worker|job|mNonce|wNonce|node|port")}
+ *   worker → {type:"hello", node, rank, nonce, remotePort?, mac: HMAC(secret, "worker|job|mNonce|wNonce|node|port")}
  *   master → {type:"welcome", masterPort?, mac: HMAC(secret, "master|job|mNonce|wNonce|node|port")}
- * `free` lists the remote-port candidates free on the worker's node (core/port-candidates.ts);
- * once every worker joined, the master sends {type:"remote-port", port}, the first one free on
- * every node. `masterPort` is the MASTER_PORT the master chose for the job.
+ * `remotePort` is where the worker's agent or sshd listens (its first free candidate,
+ * core/remote-ports.ts); once every worker joined, the master sends each one
+ * {type:"remote-ports", moved}, the nodes off the first candidate with their ports (usually
+ * none), and the worker reports ready only after its files know them. `masterPort` is the
+ * MASTER_PORT the master chose for the job.
  * Then the worker sends "ready" or "failed", the master "done" or "abort"; both send "ping".
  * With the "each" launcher the master also sends "go" once every worker is ready, and each
  * worker answers "exited" with its own script's code when that ends, then waits for done/abort.
@@ -25,7 +27,7 @@
 import { z } from "zod";
 import { parseJsonAs } from "./json-shape.js";
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** A longer line is an attack or a bug: the connection is dropped. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -58,7 +60,8 @@ const masterMessage = z.discriminatedUnion("type", [
     /** --pull-once on the master: a worker that lacks the image gets it from the node the master names ("relay"). */
     relay: z.literal(true).optional(),
   }),
-  z.object({ type: z.literal("remote-port"), port }),
+  /** The nodes whose agent or sshd is not on the job's first remote-port candidate. */
+  z.object({ type: z.literal("remote-ports"), moved: z.array(z.object({ node: nodeName, port })).max(4096) }),
   /** --pull-once: get the image from `node`'s relay, listening on `port` (none: it has no relay, use the registry). */
   z.object({ type: z.literal("relay"), node: nodeName, port: port.optional() }),
 ]);
@@ -70,7 +73,8 @@ const workerMessage = z.discriminatedUnion("type", [
     rank: z.int().min(0),
     nonce,
     mac,
-    free: z.array(port).max(64).optional(),
+    /** Where this node's agent or sshd listens, when the job derives that port. */
+    remotePort: port.optional(),
     /** --pull-once: the port this node's image relay listens on. */
     relay: port.optional(),
   }),

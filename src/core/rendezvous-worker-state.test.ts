@@ -8,21 +8,21 @@ const STATES = {
   authenticating: { phase: "authenticating", masterNonce: nonce },
   refused: { phase: "refused", error: "earlier", timedOut: false },
   joined: { phase: "joined" },
-  "joined with a port": { phase: "joined", remotePort: 20000 },
+  "joined, ports told": { phase: "joined", moved: [] },
   started: { phase: "started" },
   settled: { phase: "settled", outcome: { kind: "done", exitCode: 0 } },
 } satisfies Record<string, WorkerState>;
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  challenge: { type: "challenge", v: 2, nonce },
+  challenge: { type: "challenge", v: 3, nonce },
   "challenge v1": { type: "challenge", v: 1, nonce },
   "welcome ok": { type: "welcome", authentic: true },
   "welcome forged": { type: "welcome", authentic: false },
   reject: { type: "reject", reason: "n1 already joined" },
   ping: { type: "ping" },
   go: { type: "go" },
-  "remote-port": { type: "remote-port", port: 23456 },
+  "remote-ports": { type: "remote-ports", moved: [{ node: "n3", port: 23456 }] },
   done: { type: "done", exitCode: 3 },
   abort: { type: "abort", reason: "scancel" },
   closed: { type: "closed", reason: "ECONNRESET" },
@@ -34,7 +34,7 @@ type Input = keyof typeof INPUTS;
 const refused = (error: string, timedOut = false): WorkerState => ({ phase: "refused", error, timedOut });
 const lost = (reason: string): WorkerState => ({ phase: "settled", outcome: { kind: "lost", reason } });
 const authenticating: WorkerState = STATES.authenticating;
-const versionError = "the master speaks protocol 1, this node 2 (use one srun-docker version on every node)";
+const versionError = "the master speaks protocol 1, this node 3 (use one srun-docker version on every node)";
 const handshakeEnds = {
   reject: refused("the master refused this node: n1 already joined"),
   closed: refused("ECONNRESET"),
@@ -50,7 +50,7 @@ const sessionEnds = {
 
 // Every state × input; a missing entry means the input changes nothing there. Before the
 // welcome, done/abort/go from the peer count for nothing (and a second challenge is ignored);
-// after it, a reject counts for nothing, and so does a remote port after go.
+// after it, a reject counts for nothing, and so do the remote ports after go.
 const TABLE: Record<Name, Partial<Record<Input, WorkerState>>> = {
   connecting: { challenge: authenticating, "challenge v1": refused(versionError), ...handshakeEnds },
   authenticating: {
@@ -59,9 +59,13 @@ const TABLE: Record<Name, Partial<Record<Input, WorkerState>>> = {
     ...handshakeEnds,
   },
   refused: {},
-  joined: { go: { phase: "started" }, "remote-port": { phase: "joined", remotePort: 23456 }, ...sessionEnds },
-  // The master says the port once; a second says nothing new.
-  "joined with a port": { go: { phase: "started" }, ...sessionEnds },
+  joined: {
+    go: { phase: "started" },
+    "remote-ports": { phase: "joined", moved: [{ node: "n3", port: 23456 }] },
+    ...sessionEnds,
+  },
+  // The master says the ports once; a second time says nothing new.
+  "joined, ports told": { go: { phase: "started" }, ...sessionEnds },
   started: sessionEnds,
   settled: {},
 };

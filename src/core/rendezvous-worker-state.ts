@@ -3,7 +3,7 @@
  * Pure: io/rendezvous-worker-link.ts feeds it what the socket, the timers and the caller say.
  *
  *   connecting ──challenge──▶ authenticating ──authentic welcome──▶ joined ──go──▶ started
- *                                                                 (remote-port: joined, with the port)
+ *                                                          (remote-ports: joined, with the moved ports)
  *        │                          │                                 │              │
  *        └─────────────┬────────────┘                                 └──────┬───────┘
  *                      ▼                                                     ▼
@@ -15,6 +15,7 @@
  * counts: another user listening on the port cannot stop or start this node's job. After it,
  * a reject means nothing, and only done, abort or the link's end settle the outcome, once.
  */
+import type { NodePort } from "./remote-ports.js";
 import { type MasterMessage, PROTOCOL_VERSION } from "./rendezvous-protocol.js";
 
 export type WorkerOutcome =
@@ -31,10 +32,10 @@ export type WorkerState =
   /** This attempt failed; `timedOut` when the attempt's own timeout ended it. */
   | { phase: "refused"; error: string; timedOut: boolean }
   /**
-   * Authenticated: reports go out, pings both ways; waiting for go or the outcome. `remotePort`
-   * once the master said which port the job's agent or sshd uses (it says so once).
+   * Authenticated: reports go out, pings both ways; waiting for go or the outcome. `moved` once
+   * the master said which nodes' agent or sshd is off the first candidate (it says so once).
    */
-  | { phase: "joined"; remotePort?: number }
+  | { phase: "joined"; moved?: readonly NodePort[] }
   /** Go came ("each" launcher); waiting for the outcome. */
   | { phase: "started" }
   | { phase: "settled"; outcome: WorkerOutcome };
@@ -61,9 +62,9 @@ export function nextWorkerState(state: WorkerState, input: WorkerInput): WorkerS
       switch (input.type) {
         case "go":
           return state.phase === "started" ? state : { phase: "started" };
-        case "remote-port":
-          return state.phase === "joined" && state.remotePort === undefined
-            ? { phase: "joined", remotePort: input.port }
+        case "remote-ports":
+          return state.phase === "joined" && state.moved === undefined
+            ? { phase: "joined", moved: input.moved }
             : state;
         case "done":
           return settled({ kind: "done", exitCode: input.exitCode });

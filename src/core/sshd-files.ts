@@ -3,13 +3,18 @@
  * authorized_keys that carries the job's variables into every ssh session, and the client side
  * (known_hosts, ssh_config) the master's ssh, mpirun and pdsh read.
  */
+
 import type { PlanMaterial } from "./node-plan-input.js";
+import type { PlannedFile } from "./planned-file.js";
+import type { NodePort } from "./remote-ports.js";
 import { renderJobAuthorizedKeys, renderKnownHosts, renderSshClientConfig, renderSshdConfig } from "./ssh-config.js";
 
 export interface SshdFilesInput {
+  /** Where this node's sshd listens. */
   readonly port: number;
   readonly user: string;
-  readonly nodes: readonly string[];
+  /** Every node and where its sshd listens, for the clients. */
+  readonly hosts: readonly NodePort[];
   readonly material: PlanMaterial;
   readonly clientPublicKey: string;
   /** The job's variables for every ssh session. */
@@ -18,8 +23,8 @@ export interface SshdFilesInput {
   readonly file: (name: string) => string;
 }
 
-export function planSshdFiles(input: SshdFilesInput): Record<string, { content: string; mode: number }> {
-  const { port, user, nodes, material, file } = input;
+export function planSshdFiles(input: SshdFilesInput): Record<string, PlannedFile> {
+  const { port, user, hosts, material, file } = input;
   return {
     sshd_config: {
       content: renderSshdConfig({
@@ -33,16 +38,17 @@ export function planSshdFiles(input: SshdFilesInput): Record<string, { content: 
       mode: 0o600,
     },
     authorized_keys: { content: renderJobAuthorizedKeys(input.clientPublicKey, input.env), mode: 0o600 },
-    known_hosts: { content: renderKnownHosts(nodes, port, material.hostPublicKey), mode: 0o644 },
+    known_hosts: { content: renderKnownHosts(hosts, material.hostPublicKey), mode: 0o644 },
     ssh_config: {
       content: renderSshClientConfig({
-        nodes,
-        port,
+        hosts,
         user,
         identityFile: material.clientKeyPath,
         knownHostsFile: file("known_hosts"),
       }),
       mode: 0o644,
+      // Also mounted as /etc/ssh/ssh_config, for a plain `ssh` in the script.
+      boundAsFile: true,
     },
   };
 }

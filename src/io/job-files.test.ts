@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { jobDirPath } from "../core/job-paths.js";
-import { removeJobDir, writeJobFiles } from "./job-files.js";
+import { removeJobDir, rewriteJobFiles, writeJobFiles } from "./job-files.js";
 
 let jobs: string;
 beforeEach(async () => {
@@ -53,5 +53,31 @@ describe("job files", () => {
     await removeJobDir(b);
     await removeJobDir(b);
     expect(await readdir(jobs)).toEqual([]);
+  });
+});
+
+describe("rewriteJobFiles", () => {
+  it("writes only what changed: a file bound into the container keeps its inode, the others are replaced", async () => {
+    const dir = jobDirPath(jobs, "7.0", "node1");
+    const before = {
+      ssh_config: { content: "Port 1\n", mode: 0o644, boundAsFile: true as const },
+      "agent.json": { content: "{}\n", mode: 0o600 },
+      hostfile: { content: "n1\n", mode: 0o644 },
+    };
+    await writeJobFiles(dir, before);
+    const inode = async (name: string) => (await stat(join(dir, name))).ino;
+    const [sshBefore, agentBefore] = [await inode("ssh_config"), await inode("agent.json")];
+    const after = {
+      ...before,
+      ssh_config: { ...before.ssh_config, content: "Port 2\n" },
+      "agent.json": { ...before["agent.json"], content: '{"a":1}\n' },
+    };
+    expect(await rewriteJobFiles(dir, before, after)).toEqual(["ssh_config", "agent.json"]);
+    expect(await readFile(join(dir, "ssh_config"), "utf8")).toBe("Port 2\n");
+    expect(await readFile(join(dir, "agent.json"), "utf8")).toBe('{"a":1}\n');
+    expect(await inode("ssh_config")).toBe(sshBefore);
+    expect(await inode("agent.json")).not.toBe(agentBefore);
+    expect((await stat(join(dir, "agent.json"))).mode & 0o777).toBe(0o600);
+    expect(await rewriteJobFiles(dir, after, after)).toEqual([]);
   });
 });

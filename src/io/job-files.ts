@@ -4,7 +4,7 @@
  * node writes its own. Each file is written under a temporary name and renamed, so a reader
  * (the container, ssh) never sees half a file.
  */
-import { mkdir, rm, rmdir } from "node:fs/promises";
+import { mkdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { isErrno } from "../core/errors.js";
 import { checkSegment } from "../core/job-paths.js";
@@ -13,6 +13,8 @@ import { writeFileAtomic } from "./atomic-file.js";
 export interface JobFile {
   content: string | Buffer;
   mode: number;
+  /** Mounted into the container by itself: see rewriteJobFiles. */
+  boundAsFile?: true;
 }
 
 /** Creates `jobDir` (0700) and writes each file atomically with exactly its mode. */
@@ -23,6 +25,28 @@ export async function writeJobFiles(jobDir: string, files: Record<string, JobFil
     const path = join(jobDir, checkSegment("file name", name));
     await writeFileAtomic(path, file.content, file.mode);
     written[name] = path;
+  }
+  return written;
+}
+
+/**
+ * Writes the files whose content changed since `before`; the names written. One mounted into
+ * the container by itself keeps its inode (rewritten in place: it is read only once the job
+ * starts, after this); the others are replaced atomically, as the container may read them now.
+ */
+export async function rewriteJobFiles(
+  jobDir: string,
+  before: Readonly<Record<string, JobFile>>,
+  after: Readonly<Record<string, JobFile>>,
+): Promise<string[]> {
+  const written: string[] = [];
+  for (const [name, file] of Object.entries(after)) {
+    const old = before[name]?.content;
+    if (old !== undefined && Buffer.from(old).equals(Buffer.from(file.content))) continue;
+    const path = join(jobDir, checkSegment("file name", name));
+    if (file.boundAsFile === true && before[name] !== undefined) await writeFile(path, file.content);
+    else await writeFileAtomic(path, file.content, file.mode);
+    written.push(name);
   }
   return written;
 }

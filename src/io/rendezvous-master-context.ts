@@ -28,8 +28,8 @@ export type ReadyResult =
   | { ok: true; workers: ReadyWorker[]; elapsedMs: number }
   | { ok: false; failure: RendezvousFailure };
 
-/** Every expected worker joined, with the remote-port candidates free on its node; or `ready` failed first. */
-export type JoinedResult = { ok: true; free: ReadonlyMap<string, readonly number[]> } | { ok: false };
+/** Every expected worker joined, with where its agent or sshd listens (if it said); or `ready` failed first. */
+export type JoinedResult = { ok: true; remotePorts: ReadonlyMap<string, number> } | { ok: false };
 
 export interface WorkerLost {
   node: string;

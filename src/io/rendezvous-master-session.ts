@@ -1,11 +1,13 @@
 /**
  * The joined workers, as the rendezvous master hears them: their ready, failed and exited
  * reports, their heartbeats, their leaving; `joined`, once every expected worker joined (the
- * master then agrees on the remote port, and tells it with `assignRemotePort`); and `ready`, which settles once, when every
+ * master then tells them which nodes' agent or sshd moved off the first port, `sendMovedPorts`);
+ * and `ready`, which settles once, when every
  * expected worker is ready or the first thing that rules it out happens (the deadline, a
  * failure, a node gone). After `ready` a lost worker is told to `onWorkerLost`; once the
  * farewell is out (see core/rendezvous-master-state.ts) nothing here changes anything.
  */
+import type { NodePort } from "../core/remote-ports.js";
 import type { RendezvousFailure } from "../core/rendezvous-failure.js";
 import { isShuttingDown, nextMasterState } from "../core/rendezvous-master-state.js";
 import type { WorkerMessage } from "../core/rendezvous-protocol.js";
@@ -37,10 +39,10 @@ export interface MasterSession {
   readonly ready: Promise<ReadyResult>;
   /** Settles once every expected worker joined, or (not ok) once `ready` failed first. */
   readonly joined: Promise<JoinedResult>;
-  /** A worker was welcomed; `free`: the remote-port candidates free on its node. */
-  noteJoined(conn: Connection, free: readonly number[] | undefined): void;
-  /** Tells every joined worker the job's remote port. Once, after `joined` resolved ok. */
-  assignRemotePort(port: number): void;
+  /** A worker was welcomed; `remotePort`: where its agent or sshd listens. */
+  noteJoined(conn: Connection, remotePort: number | undefined): void;
+  /** Tells every joined worker which nodes' agent or sshd is off the first candidate. Once, after `joined` resolved ok. */
+  sendMovedPorts(moved: readonly NodePort[]): void;
   /** Starts the deadline and the heartbeats, once the listener is up. */
   begin(deadlineMs: number): void;
   /** While a node (the master's own, or a worker reporting "pull") fetches the image, the deadline stands still. */
@@ -69,12 +71,13 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
   const ready = new Promise<ReadyResult>((resolve) => {
     resolveReady = resolve;
   });
-  const freeByNode = new Map<string, readonly number[]>();
+  /** Every joined worker, with its agent's or sshd's port when it said one. */
+  const joinedNodes = new Map<string, number | undefined>();
   let resolveJoined: (result: JoinedResult) => void = () => {};
   const joined = new Promise<JoinedResult>((resolve) => {
     resolveJoined = resolve;
   });
-  let assignedPort: number | undefined;
+  let movedSent = false;
 
   function settle(result: ReadyResult): void {
     if (ctx.state.phase !== "gathering") return;
@@ -180,19 +183,25 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
     heartbeatTimer = timers.setTimeout(heartbeat, options.pingIntervalMs);
   }
 
-  function noteJoined(conn: Connection, free: readonly number[] | undefined): void {
-    if (conn.node === undefined || ctx.state.phase !== "gathering") return;
-    freeByNode.set(conn.node, free ?? []);
-    if (freeByNode.size === roster.size) resolveJoined({ ok: true, free: freeByNode });
+  function joinedResult(): JoinedResult {
+    const remotePorts = new Map<string, number>();
+    for (const [node, port] of joinedNodes) if (port !== undefined) remotePorts.set(node, port);
+    return { ok: true, remotePorts };
   }
 
-  function assignRemotePort(port: number): void {
-    if (assignedPort !== undefined)
-      throw new Error("internal error: the remote port was assigned twice; please report");
-    assignedPort = port;
+  function noteJoined(conn: Connection, remotePort: number | undefined): void {
+    if (conn.node === undefined || ctx.state.phase !== "gathering") return;
+    joinedNodes.set(conn.node, remotePort);
+    if (joinedNodes.size === roster.size) resolveJoined(joinedResult());
+  }
+
+  function sendMovedPorts(moved: readonly NodePort[]): void {
+    if (movedSent) throw new Error("internal error: the moved remote ports were sent twice; please report");
+    movedSent = true;
     if (ctx.state.phase !== "gathering") return;
     for (const state of roster.values()) {
-      if (state.kind === "authenticated" || state.kind === "ready") send(state.conn, { type: "remote-port", port });
+      if (state.kind === "authenticated" || state.kind === "ready")
+        send(state.conn, { type: "remote-ports", moved: [...moved] });
     }
   }
 
@@ -200,12 +209,12 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
     ready,
     joined,
     noteJoined,
-    assignRemotePort,
+    sendMovedPorts,
     begin(deadlineMs) {
       heartbeatTimer = timers.setTimeout(heartbeat, options.pingIntervalMs);
       deadline.start(deadlineMs);
       if (roster.size === 0) {
-        resolveJoined({ ok: true, free: freeByNode });
+        resolveJoined(joinedResult());
         checkAllReady();
       }
     },

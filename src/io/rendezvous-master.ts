@@ -11,6 +11,7 @@
  */
 import { createServer } from "node:net";
 import { createHandshakeSlots, rendezvousHandshakeLimit } from "../core/handshake-slots.js";
+import type { NodePort } from "../core/remote-ports.js";
 import { isShuttingDown } from "../core/rendezvous-master-state.js";
 import { type ImageAnnouncement, toWireExitCode } from "../core/rendezvous-protocol.js";
 import { createRoster } from "../core/rendezvous-roster.js";
@@ -93,10 +94,10 @@ export interface RendezvousMaster {
   onPull(callback: (node: string, report: PullReport) => void): () => void;
   /** The master's own pull holds the readiness deadline too (a pull has its own limit). */
   holdDeadline(node: string, held: boolean): void;
-  /** Settles once every worker joined (with the remote ports free on its node), or `ready` failed. */
+  /** Settles once every worker joined (with where its agent or sshd listens), or `ready` failed. */
   readonly joined: Promise<JoinedResult>;
-  /** Tells every worker the job's remote port (agreed from `joined`). Once. */
-  assignRemotePort(port: number): void;
+  /** Tells every worker which nodes' agent or sshd is off the first candidate (from `joined`). Once. */
+  sendMovedPorts(moved: readonly NodePort[]): void;
   /** --pull-once: tells each worker where to get the image, once that node joined. Once. */
   planRelay(plan: RelayPlan): void;
   /** Sends go to every ready worker ("each" launcher); only after `ready` resolved ok. Once. */
@@ -148,8 +149,8 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   });
   const server = createServer((socket) =>
     acceptConnection(ctx, socket, handshake, {
-      onJoined: (conn, free, relayPort) => {
-        session.noteJoined(conn, free);
+      onJoined: (conn, remotePort, relayPort) => {
+        session.noteJoined(conn, remotePort);
         shutdown.greetLateWorker(conn);
         tellImage(conn);
         if (!isShuttingDown(ctx.state)) relay.noteJoined(conn, relayPort);
@@ -180,7 +181,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     onPull: session.onPull,
     holdDeadline: session.holdDeadline,
     joined: session.joined,
-    assignRemotePort: session.assignRemotePort,
+    sendMovedPorts: session.sendMovedPorts,
     planRelay: (plan) => {
       if (!isShuttingDown(ctx.state)) relay.plan(plan);
     },

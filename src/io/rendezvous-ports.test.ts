@@ -84,43 +84,47 @@ describe("the rendezvous on fallback ports", () => {
     await m.finish(0);
   });
 
-  it("tells MASTER_PORT in the welcome, and the agreed remote port once every worker joined", async () => {
-    const m = await master({ masterPort: 23_456, expectedNodes: ["n1", "n2"] });
-    const first = await worker(m.port, "n1", { free: [20_000, 21_000] });
+  it("tells MASTER_PORT in the welcome, and the moved remote ports once every worker joined", async () => {
+    const m = await master({ masterPort: 23_456, expectedNodes: ["n1", "n2", "n3"] });
+    const first = await worker(m.port, "n1", { remotePort: 20_000 });
     expect(first.masterPort()).toBe(23_456);
     let told = false;
-    const remote = first.waitForRemotePort().then((r) => {
+    const ports = first.waitForRemotePorts().then((r) => {
       told = true;
       return r;
     });
     await new Promise((r) => setTimeout(r, 30));
     expect(told).toBe(false);
-    const second = await worker(m.port, "n2", { free: [21_000] });
+    const second = await worker(m.port, "n2", { remotePort: 21_000 });
+    // An older-style worker that says no port: absent from the map, not guessed.
+    const third = await worker(m.port, "n3", {});
     const joined = await m.joined;
-    expect(joined.ok && [...joined.free]).toEqual([
-      ["n1", [20_000, 21_000]],
-      ["n2", [21_000]],
+    expect(joined.ok && [...joined.remotePorts]).toEqual([
+      ["n1", 20_000],
+      ["n2", 21_000],
     ]);
-    m.assignRemotePort(21_000);
-    expect(await remote).toEqual({ kind: "port", port: 21_000 });
-    expect(await second.waitForRemotePort()).toEqual({ kind: "port", port: 21_000 });
-    for (const session of [first, second]) await session.reportReady();
+    m.sendMovedPorts([{ node: "n2", port: 21_000 }]);
+    const moved = { kind: "ports", moved: [{ node: "n2", port: 21_000 }] };
+    expect(await ports).toEqual(moved);
+    expect(await second.waitForRemotePorts()).toEqual(moved);
+    expect(await third.waitForRemotePorts()).toEqual(moved);
+    for (const session of [first, second, third]) await session.reportReady();
     expect((await m.ready).ok).toBe(true);
     await m.finish(0);
   });
 
   it("settles `joined` (not ok) when a worker fails before the others joined", async () => {
     const m = await master({ expectedNodes: ["n1", "n2"] });
-    const first = await worker(m.port, "n1", { free: [20_000] });
+    const first = await worker(m.port, "n1", { remotePort: 20_000 });
     await first.reportFailed("no image here");
     expect(await m.joined).toEqual({ ok: false });
     expect(await m.ready).toMatchObject({ ok: false, failure: { reason: "worker-failed" } });
   });
 
-  it("a worker waiting for the remote port hears the abort instead", async () => {
+  it("a worker waiting for the remote ports hears the abort instead", async () => {
     const m = await master({ expectedNodes: ["n1", "n2"] });
-    const waiting = await worker(m.port, "n1", { free: [20_000] });
+    const waiting = await worker(m.port, "n1", { remotePort: 20_000 });
     void m.abort("the master failed", { lingerMs: 0 });
-    expect(await waiting.waitForRemotePort()).toEqual({ kind: "abort", reason: "the master failed" });
+    expect(await waiting.waitForRemotePorts()).toEqual({ kind: "abort", reason: "the master failed" });
   });
 });

@@ -5,6 +5,7 @@
  */
 import { connect as netConnect } from "node:net";
 import { deferred } from "../core/deferred.js";
+import type { NodePort } from "../core/remote-ports.js";
 import {
   createLineDecoder,
   encodeMessage,
@@ -50,7 +51,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
     // Whichever comes first, what was waited for or the outcome, settles each of these.
     const go = deferred<{ kind: "go" } | WorkerOutcome>();
     const image = deferred<ImageAnnouncement | WorkerOutcome>();
-    const remotePort = deferred<{ kind: "port"; port: number } | WorkerOutcome>();
+    const remotePorts = deferred<{ kind: "ports"; moved: readonly NodePort[] } | WorkerOutcome>();
     const relaySource = deferred<RelaySource | WorkerOutcome>();
     const outcome = deferred<WorkerOutcome>();
     let masterPort: number | undefined;
@@ -95,7 +96,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       waitForGo: () => go.promise,
       port: options.port,
       masterPort: () => masterPort,
-      waitForRemotePort: () => remotePort.promise,
+      waitForRemotePorts: () => remotePorts.promise,
       reportExited: (exitCode) => send({ type: "exited", exitCode: toWireExitCode(exitCode) }),
       outcome: outcome.promise,
       close: () => dispatch({ type: "leave" }),
@@ -108,7 +109,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       switch (state.phase) {
         case "authenticating": {
           const mac = computeMac(options.secret, "worker", macInput(state.masterNonce));
-          const { node, rank, free, relay } = options;
+          const { node, rank, remotePort, relay } = options;
           socket.write(
             encodeMessage({
               type: "hello",
@@ -116,7 +117,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
               rank,
               nonce: workerNonce,
               mac,
-              ...(free ? { free: [...free] } : {}),
+              ...(remotePort === undefined ? {} : { remotePort }),
               ...(relay === undefined ? {} : { relay }),
             }),
           );
@@ -129,7 +130,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
           return;
         case "joined":
           if (before.phase === "joined") {
-            if (state.remotePort !== undefined) remotePort.resolve({ kind: "port", port: state.remotePort });
+            if (state.moved !== undefined) remotePorts.resolve({ kind: "ports", moved: state.moved });
             return;
           }
           timers.clearTimeout(attemptTimer);
@@ -142,7 +143,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
           return;
         case "settled":
           timers.clearTimeout(heartbeatTimer);
-          for (const waiting of [outcome, go, image, remotePort, relaySource]) waiting.resolve(state.outcome);
+          for (const waiting of [outcome, go, image, remotePorts, relaySource]) waiting.resolve(state.outcome);
           // A master that closed or fell silent will read nothing more: no need to wait for it.
           if (input.type === "closed" || input.type === "timed-out") socket.destroy();
           else hangUp();

@@ -4,6 +4,7 @@
  */
 import type { Socket } from "node:net";
 import type { NodePullSnapshot } from "../core/pull-layer-tally.js";
+import type { NodePort } from "../core/remote-ports.js";
 import type { ImageAnnouncement } from "../core/rendezvous-protocol.js";
 import type { WorkerOutcome } from "../core/rendezvous-worker-state.js";
 
@@ -14,8 +15,8 @@ export interface LinkOptions {
   jobKey: string;
   node: string;
   rank: number;
-  /** The remote-port candidates free on this node, for the master to agree on one. */
-  free?: readonly number[];
+  /** Where this node's agent or sshd listens, when the job derives that port. */
+  remotePort?: number;
   /** --pull-once: the port this node's image relay listens on. */
   relay?: number;
   pingIntervalMs?: number;
@@ -42,8 +43,11 @@ export interface RendezvousWorkerSession {
   readonly port: number;
   /** MASTER_PORT as the master's welcome said it; undefined from a master that said none. */
   masterPort(): number | undefined;
-  /** Settles with the job's remote port once the master says it, or with the outcome first. Never rejects. */
-  waitForRemotePort(): Promise<{ kind: "port"; port: number } | WorkerOutcome>;
+  /**
+   * Settles once the master says which nodes' agent or sshd is off the first candidate (every
+   * node joined by then), or with the outcome first. Never rejects.
+   */
+  waitForRemotePorts(): Promise<{ kind: "ports"; moved: readonly NodePort[] } | WorkerOutcome>;
   /** "each" launcher: this node's script ended; then wait for done/abort through `outcome`. */
   reportExited(exitCode: number): Promise<void>;
   /** Settles once, never rejects. */

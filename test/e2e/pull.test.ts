@@ -4,8 +4,6 @@
 // left behind. Each test pushes an image with a layer of its own, so the registry's access log
 // counts exactly the fetches of this test.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   ALICE_UID,
@@ -19,9 +17,7 @@ import {
   NOSSH_IMAGE,
   type RegistryInfo,
   registry,
-  run,
   runAs,
-  STATE,
   startRegistry,
   stopRegistry,
 } from "./cluster.js";

@@ -401,7 +401,7 @@ async function squat(k: number, spec: { ports: number[]; relay?: number }) {
 
 describe("the victim's next job's ports taken first", () => {
   test.each(["agent", "sshd"] as const)(
-    "--remote=%s: the derived ports are squatted on both nodes (the rendezvous one answering as a master, relayed to the real one once that listens): the job runs on fallbacks, one MASTER_PORT everywhere",
+    "--remote=%s: the derived ports are squatted (the rendezvous one answering as a master, relayed to the real one once that listens; the remote one on node2 only): the job runs on fallbacks, node1's ssh reaches node2's fallback, one MASTER_PORT everywhere",
     async (remote) => {
       victim.write(
         `ports-${remote}.sh`,
@@ -413,10 +413,7 @@ describe("the victim's next job's ports taken first", () => {
       // The first candidate of each kind is public: the job id and step say it (core/ports.ts).
       const derived = deriveJobPorts(await job.id, "0");
       const squatters = [
-        await squat(1, {
-          ports: [derived.rendezvousPort, derived.sshdPort, derived.masterPort],
-          relay: derived.rendezvousPort,
-        }),
+        await squat(1, { ports: [derived.rendezvousPort, derived.masterPort], relay: derived.rendezvousPort }),
         await squat(2, { ports: [derived.sshdPort, derived.masterPort] }),
       ];
       let summaries: SquatSummary[] = [];
@@ -442,14 +439,21 @@ describe("the victim's next job's ports taken first", () => {
       const at1 = summaries[0];
       figure(
         `squatted derived ports, --remote=${remote}`,
-        `exit ${r.code}; rendezvous ${derived.rendezvousPort} → ${master.rendezvous}, ${remote} ${derived.sshdPort} → ${master.remote}, MASTER_PORT ${derived.masterPort} → ${master.master}; the squatter got ${at1?.connections} connection(s) from the worker, relayed ${at1?.relayed} to the real master (which refused ${relayedRefused}), answered ${at1?.faked} itself, sent abort/done/go on ${at1?.orders}`,
+        `exit ${r.code}; rendezvous ${derived.rendezvousPort} → ${master.rendezvous}, ${remote} on node2 ${derived.sshdPort} → ${worker.remote}, MASTER_PORT ${derived.masterPort} → ${master.master}; the squatter got ${at1?.connections} connection(s) from the worker, relayed ${at1?.relayed} to the real master (which refused ${relayedRefused}), answered ${at1?.faked} itself, sent abort/done/go on ${at1?.orders}`,
       );
       expect(r.code, r.stderr).toBe(0);
-      expect(master).toEqual({ ...worker, fallback: true });
-      if (remote === "agent")
+      expect(master).toEqual({ ...worker, remote: derived.sshdPort, fallback: false });
+      // Only node2 moved: it started at once on its own fallback, node1 learnt it before the script.
+      expect(worker.fallback).toBe(true);
+      expect(r.stderr).toContain(
+        `[node1 master] remote ports: node2 on ${worker.remote}, the others on ${derived.sshdPort}; rewrote ${remote === "agent" ? "agent.json" : "known_hosts, ssh_config"}`,
+      );
+      if (remote === "agent") {
         expectReadmeQuote(r.stderr, "ports: rendezvous 23378, agent 27415 (a fallback), MASTER_PORT 30383");
+        expectReadmeQuote(r.stderr, "remote ports: node2 on 27415, the others on 21950; rewrote agent.json");
+      }
       expect(master.rendezvous).not.toBe(derived.rendezvousPort);
-      expect(master.remote).not.toBe(derived.sshdPort);
+      expect(worker.remote).not.toBe(derived.sshdPort);
       expect(master.master).not.toBe(derived.masterPort);
       expect(r.stdout).toContain(`MASTER_PORT node1 ${master.master}`);
       expect(r.stdout).toContain(`MASTER_PORT node2 ${master.master}`);

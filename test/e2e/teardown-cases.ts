@@ -1,5 +1,7 @@
 // Shared by the teardown suites (Docker and rootless Podman): wait for a job to really run,
 // time until nothing of it is left, print the figure.
+
+import { AGENT_BIN_DIR } from "../../src/core/agent-plan.js";
 import {
   figure,
   findNodeProcesses,
@@ -41,9 +43,16 @@ export async function runningJob(
   );
 }
 
+/**
+ * The node's own srun-docker (the Slurm task), not the agent server or `srun-docker ssh` that run
+ * as the same user inside its container from the mounted copy: killing one of those is a
+ * different fault (the agent's connection is lost, not the node).
+ */
+const NODE_SRUN_DOCKER = new RegExp(`^\\d+ (?!${AGENT_BIN_DIR}/)\\S*bin/srun-docker `);
+
 /** SIGKILL to `uid`'s srun-docker on node K, by its pid (never a placeholder); the kill time. */
 export async function killSrunDocker(k: number, uid: number): Promise<number> {
-  const [pid] = await findNodeProcesses(k, uid, /bin\/srun-docker /);
+  const [pid] = await findNodeProcesses(k, uid, NODE_SRUN_DOCKER);
   if (pid === undefined || pid <= 1) throw new Error(`node${k}'s srun-docker was not found`);
   const t0 = Date.now();
   process.kill(pid, "SIGKILL");

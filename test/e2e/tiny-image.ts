@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { inNode, STATE } from "./cluster.js";
+import { STATE } from "./cluster.js";
 import { buildPushAndForget } from "./registry-images.js";
 
 export interface TinyImage {

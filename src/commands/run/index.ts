@@ -16,7 +16,7 @@ import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { relaysImage, startNodeRelay } from "./image-relay.js";
 import { findGivenImage, settleJobImage } from "./job-image.js";
-import { probeLocalPorts, settleJobPorts } from "./job-ports.js";
+import { completeRemotePorts, learnRemotePorts, probeLocalPorts, settleJobPorts } from "./job-ports.js";
 import { cancelRendezvous, failRendezvous, messageOf, openRendezvous, type RendezvousLink } from "./link.js";
 import { runMaster } from "./master.js";
 import { NodeContainer } from "./node-container.js";
@@ -106,6 +106,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     );
     link = opened;
     cancelActions.push(() => cancelRendezvous(opened, "the job was cancelled"));
+    const remotePorts = learnRemotePorts({ ...portsRun, local }, opened);
     const runsScript = ctx.isMaster || options.launcher === "each";
     // The one image every node runs: the master decides and announces it, each node fetches it.
     const image = settleJobImage(
@@ -126,7 +127,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       settleJobPorts({ ...portsRun, link: opened, local, sweepStale: sweep }),
       deps.readCpus(),
     ]);
-    const plan = planNode({
+    const planInput = {
       // Every node runs the image the master pinned, not whatever its copy of the tag is.
       options: { ...options, container: jobImage.runRef },
       ctx,
@@ -142,10 +143,12 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       cwd: deps.cwd,
       cpus,
       ports,
-    });
+    };
+    const plan = planNode(planInput);
     // Every node finds the same; the master says it once (every node with --debug).
     if (ctx.isMaster || options.debug) for (const warning of plan.warnings) log.warn(warning);
-    container = new NodeContainer(runtime, plan);
+    const started = new NodeContainer(runtime, plan);
+    container = started;
     // A signal that came while we prepared found no container to remove: none may start now.
     if (cancelledBy !== undefined) void container.remove();
     const run: NodeRun = {
@@ -160,6 +163,14 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       onCancel: (action) => cancelActions.push(action),
       report: (error) => deps.stderr.write(renderUserError(error)),
       sweepStale: sweep,
+      completeRemotePorts: () =>
+        completeRemotePorts({
+          known: remotePorts,
+          first: candidates.remote[0] ?? 0,
+          replan: (all) => planNode({ ...planInput, ports: { ...ports, remotePorts: all } }).files,
+          container: started,
+          log,
+        }),
     };
     timer.mark("prepare");
     const ended = link.kind === "master" ? await runMaster(run, link) : await runWorker(run, link.session);

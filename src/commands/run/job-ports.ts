@@ -2,9 +2,10 @@
 // (core/port-candidates.ts):
 // - the rendezvous: the master listens on the first candidate free on its node, the workers
 //   try the candidates in order (io/rendezvous-*.ts);
-// - the agent's or sshd's, which every node's container binds: each worker tells the master,
-//   as it joins, which candidates are free on its node; the master takes the first one free on
-//   every node and tells the workers before any container starts;
+// - the agent's or sshd's, which every node's container binds: each node takes the first
+//   candidate free on its own node and starts its container at once; the nodes learn each
+//   other's through the rendezvous and complete their client files before the job starts
+//   (core/remote-ports.ts), so no agreement waits on the launch path;
 // - MASTER_PORT: the master takes the first candidate free on its node and tells each worker
 //   in its welcome.
 // A port the user gave (`--sshdport`, `--rendezvous-port`) is the only candidate: when it is
@@ -12,12 +13,21 @@
 import type { RunOptions } from "../../cli/options.js";
 import { UserError } from "../../core/errors.js";
 import { remoteKindOf } from "../../core/node-plan.js";
-import { agreeOnPort, type PortCandidates } from "../../core/port-candidates.js";
+import type { PlannedFile } from "../../core/planned-file.js";
+import type { PortCandidates } from "../../core/port-candidates.js";
 import type { JobPorts } from "../../core/ports.js";
+import {
+  chooseLocalPort,
+  describeRemotePorts,
+  movedPorts,
+  type PortChoice,
+  remotePortMap,
+} from "../../core/remote-ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
-import { endedByMaster, type MasterLink, type RendezvousLink, type RendezvousPorts, readyFailed } from "./link.js";
+import { endedByMaster, type MasterLink, type RendezvousLink, type RendezvousPorts } from "./link.js";
+import type { NodeContainer } from "./node-container.js";
 
 export interface PortsContext {
   readonly options: Pick<RunOptions, "remote" | "launcher" | "sshdPort">;
@@ -28,55 +38,80 @@ export interface PortsContext {
   readonly log: Logger;
 }
 
-/** The job agrees on the remote port when a container serves one and the user gave none. */
-function mustAgree(run: PortsContext): boolean {
+/** What this node found free before the rendezvous opened. */
+export interface LocalPorts extends RendezvousPorts {
+  /** This node's agent or sshd port, when the job derives it; undefined when given or none runs. */
+  readonly remote: PortChoice | undefined;
+}
+
+/** Each node picks its agent's or sshd's port when a container serves one and the user gave none. */
+function picksRemotePort(run: PortsContext): boolean {
   return remoteKindOf(run.options) !== undefined && run.options.sshdPort === undefined;
 }
 
-/** Before the rendezvous: what this node finds free, for the master to choose from. */
-export async function probeLocalPorts(run: PortsContext): Promise<RendezvousPorts> {
+/** Before the rendezvous: the ports this node takes, or why it cannot (said once the rendezvous is open). */
+export async function probeLocalPorts(run: PortsContext): Promise<LocalPorts> {
   const { candidates } = run;
   const free = async (ports: readonly number[]) => {
     const found = await Promise.all(ports.map((port) => run.isPortFree(port)));
     return ports.filter((_, index) => found[index]);
   };
   const [remoteFree, masterFree] = await Promise.all([
-    mustAgree(run) ? free(candidates.remote) : undefined,
+    picksRemotePort(run) ? free(candidates.remote) : undefined,
     run.ctx.isMaster ? free(candidates.master) : undefined,
   ]);
-  return { candidates: candidates.rendezvous, masterPort: masterFree?.[0], remoteFree };
+  const kind = remoteKindOf(run.options) ?? "agent";
+  const remote =
+    remoteFree === undefined ? undefined : chooseLocalPort(candidates.remote, remoteFree, kind, run.ctx.nodeName);
+  return {
+    candidates: candidates.rendezvous,
+    masterPort: masterFree?.[0],
+    remote,
+    remotePort: remote?.ok ? remote.port : undefined,
+  };
 }
 
 export interface SettleInput extends PortsContext {
   readonly link: RendezvousLink;
-  readonly local: RendezvousPorts;
+  readonly local: LocalPorts;
   /** Removes containers our own killed runs left: one may hold a port the user gave. */
   readonly sweepStale: () => Promise<void>;
 }
 
-/** Once the rendezvous is open (so a failure here reaches every node): the ports the plan uses. */
+/**
+ * Once the rendezvous is open (so a failure here reaches every node): the ports the plan uses,
+ * the other nodes' agent or sshd assumed on the first candidate until `completeRemotePorts`.
+ */
 export async function settleJobPorts(run: SettleInput): Promise<JobPorts> {
-  const { link, candidates, log } = run;
+  const { link, candidates, log, ctx } = run;
   const kind = remoteKindOf(run.options);
-  const derivedRemote = candidates.remote[0] ?? 0;
-  let remote = derivedRemote;
+  const first = candidates.remote[0] ?? 0;
+  let remote = first;
   let masterPort: number;
   /** Where the master listens: a worker knows it from the candidate it joined on. */
   let rendezvous: number;
   if (link.kind === "master") {
     masterPort = masterPortOf(run);
     rendezvous = link.rendezvous.port;
-    if (mustAgree(run)) remote = await agreeAsMaster(run, link, kind ?? "agent");
   } else {
     const session = await link.session;
     masterPort = session.masterPort() ?? candidates.master[0] ?? 0;
     rendezvous = session.port;
-    if (mustAgree(run)) remote = await agreedByMaster(session, log);
   }
-  if (kind !== undefined && !mustAgree(run)) await claimGivenPort(run, remote, kind);
-  const remoteNote = kind === undefined ? "" : `, ${kind} ${remote}${remote === derivedRemote ? "" : " (a fallback)"}`;
+  const choice = run.local.remote;
+  if (choice !== undefined) {
+    if (!choice.ok) {
+      throw new UserError("port-in-use", choice.message, {
+        hint: "other programs hold them on that node; run the step again (a new step derives other ports)",
+      });
+    }
+    remote = choice.port;
+  } else if (kind !== undefined) await claimGivenPort(run, remote, kind);
+  const remoteNote = kind === undefined ? "" : `, ${kind} ${remote}${remote === first ? "" : " (a fallback)"}`;
   log.debug(`ports: rendezvous ${rendezvous}${remoteNote}, MASTER_PORT ${masterPort}`);
-  return { sshdPort: remote, rendezvousPort: rendezvous, masterPort };
+  const ports = { sshdPort: remote, rendezvousPort: rendezvous, masterPort };
+  if (choice === undefined) return ports;
+  return { ...ports, remotePorts: remotePortMap(ctx.nodes, first, [{ node: ctx.nodeName, port: remote }]) };
 }
 
 function masterPortOf(run: SettleInput): number {
@@ -90,39 +125,73 @@ function masterPortOf(run: SettleInput): number {
   );
 }
 
-async function agreeAsMaster(run: SettleInput, link: MasterLink, kind: "agent" | "sshd"): Promise<number> {
-  const joined = await link.rendezvous.joined;
-  if (!joined.ok) {
-    const ready = await link.rendezvous.ready;
-    if (!ready.ok) throw await readyFailed(link, ready.failure);
-    throw new Error("internal error: every worker was ready but not every one joined; please report");
-  }
-  const freeByNode = new Map([[run.ctx.nodeName, run.local.remoteFree ?? []], ...joined.free]);
-  const agreed = agreeOnPort(run.candidates.remote, freeByNode, kind);
-  if (!agreed.ok) {
-    throw new UserError("port-in-use", agreed.message, {
-      hint: "other programs hold them on those nodes; run the step again (a new step derives other ports)",
-    });
-  }
-  link.rendezvous.assignRemotePort(agreed.port);
-  return agreed.port;
+/**
+ * Every node's agent or sshd port, from the moment the rendezvous is open: the master tells
+ * the workers as soon as all joined. Never rejects before it is awaited (a failure is said
+ * where it is awaited, once the container is up).
+ */
+export function learnRemotePorts(
+  run: PortsContext & { readonly local: LocalPorts },
+  link: RendezvousLink,
+): Promise<ReadonlyMap<string, number> | undefined> {
+  const ports =
+    link.kind === "master"
+      ? announceRemotePorts(run, link)
+      : link.session.then((session) => remotePortsFromMaster(run, session));
+  ports.catch(() => undefined);
+  return ports;
 }
 
-/** The master's choice; if the job ends first, this node says so in one line and ends quietly. */
-async function agreedByMaster(session: RendezvousWorkerSession, log: Logger): Promise<number> {
-  const told = await session.waitForRemotePort();
-  switch (told.kind) {
-    case "port":
-      return told.port;
-    case "abort":
-    case "lost":
-    case "done":
-      throw endedByMaster(session, told, log);
-    default: {
-      const unreachable: never = told;
-      throw new Error(`internal error: unexpected answer ${JSON.stringify(unreachable)}; please report`);
-    }
-  }
+/**
+ * The master, from the moment the rendezvous is open: once every worker joined (each said its
+ * port), tells every worker which nodes are off the first candidate. Every node's port, or
+ * undefined when the ports are fixed or the rendezvous failed first (said by `ready`).
+ */
+async function announceRemotePorts(
+  run: PortsContext & { readonly local: LocalPorts },
+  link: MasterLink,
+): Promise<ReadonlyMap<string, number> | undefined> {
+  if (run.local.remote === undefined) return undefined;
+  const joined = await link.rendezvous.joined;
+  if (!joined.ok) return undefined;
+  const first = run.candidates.remote[0] ?? 0;
+  const own = run.local.remotePort === undefined ? [] : [{ node: run.ctx.nodeName, port: run.local.remotePort }];
+  const said = [...joined.remotePorts].map(([node, port]) => ({ node, port }));
+  const ports = remotePortMap(run.ctx.nodes, first, [...own, ...said]);
+  link.rendezvous.sendMovedPorts(movedPorts(ports, first));
+  return ports;
+}
+
+/** A worker: every node's port once the master says which moved; if the job ends first, says so once and ends quietly. */
+async function remotePortsFromMaster(
+  run: PortsContext & { readonly local: LocalPorts },
+  session: RendezvousWorkerSession,
+): Promise<ReadonlyMap<string, number> | undefined> {
+  if (run.local.remote === undefined) return undefined;
+  const told = await session.waitForRemotePorts();
+  if (told.kind !== "ports") throw endedByMaster(session, told, run.log);
+  return remotePortMap(run.ctx.nodes, run.candidates.remote[0] ?? 0, told.moved);
+}
+
+export interface CompletionInput {
+  /** Every node's port, once known (announceRemotePorts or remotePortsFromMaster). */
+  readonly known: Promise<ReadonlyMap<string, number> | undefined>;
+  /** The first remote-port candidate, which every node assumed for the others. */
+  readonly first: number;
+  /** The node's job files planned with every node's port. */
+  readonly replan: (ports: ReadonlyMap<string, number>) => Record<string, PlannedFile>;
+  readonly container: Pick<NodeContainer, "completeFiles">;
+  readonly log: Logger;
+}
+
+/** Once the container is up: completes the client files with every node's port (usually nothing changes). */
+export async function completeRemotePorts(input: CompletionInput): Promise<ReadonlyMap<string, number> | undefined> {
+  const all = await input.known;
+  if (all === undefined) return undefined;
+  const written = await input.container.completeFiles(input.replan(all));
+  const rewrote = written.length > 0 ? `; rewrote ${written.join(", ")}` : "";
+  input.log.debug(`remote ports: ${describeRemotePorts(all, input.first)}${rewrote}`);
+  return all;
 }
 
 /** `--sshdport`: free, or freed by removing what an ended job of ours left on it; never replaced. */

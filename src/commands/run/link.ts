@@ -31,8 +31,8 @@ export interface RendezvousPorts {
   readonly candidates: readonly number[];
   /** The master's MASTER_PORT, told to every worker in its welcome. */
   readonly masterPort: number | undefined;
-  /** The remote-port candidates free on this node, when the job must agree on one. */
-  readonly remoteFree: readonly number[] | undefined;
+  /** Where this node's agent or sshd listens, when the job derives that port (a worker says it in its hello). */
+  readonly remotePort: number | undefined;
   /** --pull-once: the port this node's image relay listens on (a worker says it in its hello). */
   readonly relay?: number | undefined;
 }
@@ -70,7 +70,7 @@ export async function openRendezvous(
     host: ctx.master,
     port,
     fallbackPorts,
-    ...(ports.remoteFree === undefined ? {} : { free: ports.remoteFree }),
+    ...(ports.remotePort === undefined ? {} : { remotePort: ports.remotePort }),
     ...(ports.relay === undefined ? {} : { relay: ports.relay }),
     secret,
     jobKey,

@@ -18,7 +18,8 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   await container.start(run.deadlineMs);
   const ready = await rendezvous.ready;
   if (!ready.ok) throw await readyFailed(link, ready.failure);
-  if (plan.remote !== undefined) await checkWorkersReachable(run, plan.remote);
+  const remotePorts = await run.completeRemotePorts();
+  if (plan.remote !== undefined) await checkWorkersReachable(run, plan.remote, remotePorts);
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
   const ended =
@@ -32,9 +33,17 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
 }
 
 /** The master's ssh must reach every worker's sshd or agent over the network, not only localhost. */
-async function checkWorkersReachable(run: NodeRun, remote: RemoteService): Promise<void> {
+async function checkWorkersReachable(
+  run: NodeRun,
+  remote: RemoteService,
+  ports: ReadonlyMap<string, number> | undefined,
+): Promise<void> {
   const workers = run.ctx.nodes.filter((n) => n !== run.ctx.nodeName);
-  await Promise.all(workers.map((node) => waitForGreeting(remote.kind, node, remote.port, REACHABILITY_DEADLINE_MS)));
+  await Promise.all(
+    workers.map((node) =>
+      waitForGreeting(remote.kind, node, ports?.get(node) ?? remote.port, REACHABILITY_DEADLINE_MS),
+    ),
+  );
 }
 
 /** The script runs until it exits or a worker is lost (then the job cannot go on). */

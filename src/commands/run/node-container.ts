@@ -5,7 +5,7 @@ import { type ContainerEvent, type ContainerPhase, nextContainerPhase } from "..
 import { UserError } from "../../core/errors.js";
 import type { NodePlan } from "../../core/node-plan.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
-import { removeJobDir, writeJobFiles } from "../../io/job-files.js";
+import { removeJobDir, rewriteJobFiles, writeJobFiles } from "../../io/job-files.js";
 import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
 import { waitForGreeting } from "../../io/remote-greeting.js";
 
@@ -57,12 +57,16 @@ export class NodeContainer {
   private readiness: AbortController | undefined;
   private removal: Promise<void> | undefined;
   private startedAtMs = Date.now();
+  /** The job files as written, first the plan's. */
+  private files: ContainerSetup["files"];
 
   constructor(
     private readonly runtime: ContainerEngine,
     private readonly plan: ContainerSetup,
     private readonly hold: (dir: string) => Promise<Lifeline> = holdLifeline,
-  ) {}
+  ) {
+    this.files = plan.files;
+  }
 
   /** Writes the job files, starts the container and waits until it is ready (sshd answers). */
   async start(deadlineMs: number): Promise<void> {
@@ -80,6 +84,17 @@ export class NodeContainer {
       markCreated();
     }
     await this.waitUntilReady(deadlineMs);
+  }
+
+  /**
+   * Brings the job files to `files` (the plan again, once every node's remote port is known),
+   * writing only those that changed; the names written. Only between start() and the job.
+   */
+  async completeFiles(files: ContainerSetup["files"]): Promise<string[]> {
+    if (this.phase !== "up") throw cancelled();
+    const written = await rewriteJobFiles(this.plan.jobDir, this.files, files);
+    this.files = files;
+    return written;
   }
 
   /** Whether the kernel killed a process in the container for memory (asked before removing it). */
@@ -148,7 +163,7 @@ export class NodeContainer {
   /** The plan's ports were chosen free just before (commands/run/job-ports.ts). */
   private async create(): Promise<void> {
     this.throwIfRemoving();
-    await writeJobFiles(this.plan.jobDir, this.plan.files);
+    await writeJobFiles(this.plan.jobDir, this.files);
     this.lifeline = await this.hold(this.plan.switchDir);
     this.runtime.watchUserNamespace(this.lifeline.path, this.plan.switchDir);
     this.throwIfRemoving();

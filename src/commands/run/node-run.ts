@@ -24,6 +24,12 @@ export interface NodeRun {
   report(error: UserError): void;
   /** Removes what killed runs left on this node; started once the job runs. */
   sweepStale: Once;
+  /**
+   * Once this node's container is up: waits until every node's agent or sshd port is known
+   * (core/remote-ports.ts), completes this node's client files with them, and returns them;
+   * undefined when the ports are fixed (given, or no remote service).
+   */
+  completeRemotePorts(): Promise<ReadonlyMap<string, number> | undefined>;
 }
 
 /** A task run at most once, however often it is asked for; `started()` tells if it was. */

@@ -64,7 +64,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
     link = await openRendezvous(
       ctx,
       material.secret,
-      { candidates: candidates.rendezvous, masterPort: undefined, remoteFree: undefined, relay: relay?.port },
+      { candidates: candidates.rendezvous, masterPort: undefined, remotePort: undefined, relay: relay?.port },
       options.timeoutSeconds * 1000,
       log,
     );

@@ -68,18 +68,35 @@ test("the derived rendezvous, sshd and MASTER_PORT ports taken: the job runs on 
   );
 });
 
-test("every node runs with the first remote port free on all of them, and the master's MASTER_PORT", async () => {
+test("each node's sshd takes the first remote port free on that node; the others' files learn it; the master's MASTER_PORT", async () => {
   const ports = await candidates();
-  const [r0, r1, r2, r3] = ports.remote;
-  const options = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: undefined };
+  const [r0, r1, r2] = ports.remote;
+  const options = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: undefined, debug: true };
   const nodes = [
-    node("localhost", { scriptExit: 0, takenPorts: [r2 ?? 0, ports.master[0] ?? 0] }),
+    node("localhost", { scriptExit: 0, takenPorts: [ports.master[0] ?? 0] }),
     node("worker", { takenPorts: [r0 ?? 0, r1 ?? 0] }),
   ] as const;
   const runs = nodes.map((n, rank) => outcome(runJob(testOptions({ ...options, nodeRank: rank }), n.deps)));
   expect(await Promise.all(runs)).toEqual([{ code: 0 }, { code: 0 }]);
-  for (const n of nodes) expect(n.runArgs[0]).toEqual(expect.arrayContaining(["-p", String(r3)]));
+  expect(nodes[0].runArgs[0]).toEqual(expect.arrayContaining(["-p", String(r0)]));
+  expect(nodes[1].runArgs[0]).toEqual(expect.arrayContaining(["-p", String(r2)]));
+  // The master started with the worker assumed on the first candidate: it rewrote its client files.
+  const learnt = `remote ports: 127.0.0.1 on ${r2}, the others on ${r0}`;
+  expect(nodes[0].stderr.join("")).toContain(`${learnt}; rewrote known_hosts, ssh_config\n`);
+  expect(nodes[1].stderr.join("")).toContain(`${learnt}\n`);
   expect(masterPortOf(nodes[0])).toBe(`MASTER_PORT=${ports.master[1]}`);
+});
+
+test("every node on the first remote port: no file is rewritten", async () => {
+  const ports = await candidates();
+  const options = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: undefined, debug: true };
+  const nodes = [node("localhost", { scriptExit: 0 }), node("worker", {})] as const;
+  const runs = nodes.map((n, rank) => outcome(runJob(testOptions({ ...options, nodeRank: rank }), n.deps)));
+  expect(await Promise.all(runs)).toEqual([{ code: 0 }, { code: 0 }]);
+  for (const n of nodes) {
+    const said = n.stderr.join("");
+    expect(said).toContain(`remote ports: every node on ${ports.remote[0]}\n`);
+  }
 });
 
 test("--debug: a worker names the rendezvous port it joined, the fallback when the first is taken", async () => {
@@ -104,17 +121,20 @@ test("each: the workers export the MASTER_PORT the master chose", async () => {
   for (const n of nodes) expect(masterPortOf(n)).toBe(`MASTER_PORT=${ports.master[2]}`);
 });
 
-test("every remote candidate taken on a worker: one line from the master naming it, nothing started", async () => {
+test("every remote candidate taken on a worker: the worker names itself, the master ends the job, nothing left", async () => {
   const ports = await candidates();
   const options = { nodelist: ["localhost", "127.0.0.1"], rendezvousPort: undefined };
   const nodes = [node("localhost", {}), node("worker", { takenPorts: ports.remote })] as const;
   const runs = nodes.map((n, rank) => outcome(runJob(testOptions({ ...options, nodeRank: rank }), n.deps)));
   const [master, worker] = await Promise.all(runs);
   const message = `all 16 sshd port candidates (${ports.remote.join(", ")}) are in use on 127.0.0.1`;
-  expect(master).toEqual({ error: expect.objectContaining({ message }) });
-  expect(worker).toEqual({ error: expect.objectContaining({ name: "SaidElsewhere", exitCode: 1 }) });
-  expect(nodes[1].stderr.join("")).toContain(`the master ended the job: master localhost: ${message}`);
-  for (const n of nodes) expect(n.runArgs).toEqual([]);
+  expect(worker).toEqual({ error: expect.objectContaining({ message }) });
+  expect(master).toEqual({
+    error: expect.objectContaining({ message: expect.stringContaining(`127.0.0.1: reported failure: ${message}`) }),
+  });
+  // The worker never started a container; the master's (started at once) is removed.
+  expect(nodes[1].runArgs).toEqual([]);
+  expect(job.events).toContain("localhost: removed");
 });
 
 test("a port the user gave is never replaced: taken, the run fails naming it", async () => {

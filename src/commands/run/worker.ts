@@ -14,6 +14,8 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   run.onCancel(async () => session.close());
   // A failure reaches the master through runJob's failRendezvous.
   await started;
+  // Ready means ready for the job: this node's ssh and agent know where every node listens.
+  await run.completeRemotePorts();
   await session.reportReady();
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
