@@ -5,31 +5,35 @@
  * server (`srun-docker agent-server`) and every client (`ssh`, `srun-docker agent-ssh`) of a
  * container read the same file. Pure: io/agent-config-file.ts reads it.
  */
-import { z } from "zod";
+
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import type { AgentNode } from "./ssh-argv.js";
 
 export const AGENT_CONFIG_VARIABLE = "SRUN_DOCKER_AGENT_CONFIG";
 export const AGENT_CONFIG_VERSION = 1;
 
+const nonEmpty = z.string().check(z.minLength(1));
+
 const agentNode = z.strictObject({
-  name: z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u),
-  address: z.string().min(1),
-  port: z.int().min(1).max(65_535),
+  name: z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u)),
+  address: nonEmpty,
+  port: z.int().check(z.minimum(1), z.maximum(65_535)),
 });
 
 const agentConfig = z.strictObject({
   v: z.literal(AGENT_CONFIG_VERSION),
-  jobKey: z.string().min(1),
-  user: z.string().min(1),
+  jobKey: nonEmpty,
+  user: nonEmpty,
   /** This node's name (a name in `nodes`): the server answers to it and listens on its port. */
-  node: z.string().min(1),
+  node: nonEmpty,
   /** A file holding the job's secret (raw bytes, at least 16), readable by the user only. */
-  secretFile: z.string().min(1),
-  nodes: z.array(agentNode).min(1),
+  secretFile: nonEmpty,
+  nodes: z.array(agentNode).check(z.minLength(1)),
   /** The node's job environment for the commands the server starts. */
-  env: z.record(z.string(), z.string()).default({}),
+  env: z._default(z.record(z.string(), z.string()), {}),
   /** The address the server listens on; default every address. */
-  listenHost: z.string().min(1).optional(),
+  listenHost: z.optional(nonEmpty),
 });
 
 export type AgentConfig = z.infer<typeof agentConfig>;
@@ -45,8 +49,12 @@ export function parseAgentConfig(file: string, text: string): AgentConfigResult 
     return { ok: false, error: `${file} is not JSON: ${(error as Error).message}` };
   }
   const result = agentConfig.safeParse(value);
-  if (!result.success)
+  if (!result.success) {
+    // zod/mini carries no messages by default (that keeps every start of srun-docker small);
+    // a broken config is rare enough to load the English ones for it.
+    z.config(en());
     return { ok: false, error: `${file} is not a valid agent config:\n${z.prettifyError(result.error)}` };
+  }
   const self = result.data.nodes.find((node) => node.name === result.data.node);
   if (self === undefined) return { ok: false, error: `${file}: node \`${result.data.node}\` is not in its nodes` };
   return { ok: true, config: result.data, self };

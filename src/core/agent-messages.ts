@@ -18,7 +18,7 @@
  * The client checks the welcome before it sends the command, so a stranger listening on the
  * port learns neither the command nor its input; the server spawns only for an authentic hello.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { FrameType, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_EXEC_BYTES } from "./agent-frames.js";
 import { parseJsonAs } from "./json-shape.js";
 
@@ -30,42 +30,33 @@ export const STDIN_WINDOW_BYTES = 1024 * 1024;
 export const FORWARDABLE_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGKILL", "SIGUSR1", "SIGUSR2"] as const;
 export type ForwardableSignal = (typeof FORWARDABLE_SIGNALS)[number];
 
-const nonce = z.string().regex(/^[0-9a-f]{32}$/);
-const mac = z.string().regex(/^[0-9a-f]{64}$/);
+const nonce = z.string().check(z.regex(/^[0-9a-f]{32}$/));
+const mac = z.string().check(z.regex(/^[0-9a-f]{64}$/));
 // A node name is a Slurm host name; "|" would make the MAC input ambiguous.
-const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
+const nodeName = z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u));
 // A NUL cannot go into an argv string or an environment variable: spawn() would refuse it.
 const noNul = /^[^\0]*$/;
-const envValue = z.string().max(256).regex(noNul);
-const dimension = z.int().min(1).max(10_000);
+const envValue = z.string().check(z.maxLength(256), z.regex(noNul));
+const dimension = z.int().check(z.minimum(1), z.maximum(10_000));
 
 const schemas = {
   [FrameType.challenge]: z.strictObject({ v: z.int(), nonce }),
   [FrameType.hello]: z.strictObject({ node: nodeName, nonce, mac }),
   [FrameType.welcome]: z.strictObject({ mac }),
-  [FrameType.reject]: z.strictObject({ reason: z.string().max(1024) }),
+  [FrameType.reject]: z.strictObject({ reason: z.string().check(z.maxLength(1024)) }),
   [FrameType.exec]: z.strictObject({
-    command: z
-      .string()
-      .max(128 * 1024)
-      .regex(noNul)
-      .optional(),
+    command: z.optional(z.string().check(z.maxLength(128 * 1024), z.regex(noNul))),
     pty: z.boolean(),
-    term: envValue.optional(),
-    lang: envValue.optional(),
-    cols: dimension.optional(),
-    rows: dimension.optional(),
+    term: z.optional(envValue),
+    lang: z.optional(envValue),
+    cols: z.optional(dimension),
+    rows: z.optional(dimension),
   }),
   [FrameType.signal]: z.strictObject({ name: z.enum(FORWARDABLE_SIGNALS) }),
-  [FrameType.stdinWindow]: z.strictObject({
-    bytes: z
-      .int()
-      .min(1)
-      .max(2 ** 31),
-  }),
+  [FrameType.stdinWindow]: z.strictObject({ bytes: z.int().check(z.minimum(1), z.maximum(2 ** 31)) }),
   [FrameType.exit]: z.union([
-    z.strictObject({ code: z.int().min(0).max(255) }),
-    z.strictObject({ signal: z.int().min(1).max(127) }),
+    z.strictObject({ code: z.int().check(z.minimum(0), z.maximum(255)) }),
+    z.strictObject({ signal: z.int().check(z.minimum(1), z.maximum(127)) }),
   ]),
 };
 
@@ -80,7 +71,7 @@ export type ExitStatus = ControlMessage<typeof FrameType.exit>;
 
 /** A control frame's payload, or undefined when it is not valid JSON of the expected shape. */
 export function parseControl<T extends ControlFrameType>(type: T, payload: Buffer): ControlMessage<T> | undefined {
-  return parseJsonAs(schemas[type] as z.ZodType, payload.toString("utf8")) as ControlMessage<T> | undefined;
+  return parseJsonAs(schemas[type] as z.ZodMiniType, payload.toString("utf8")) as ControlMessage<T> | undefined;
 }
 
 export function encodeControl<T extends ControlFrameType>(_type: T, message: ControlMessage<T>): Buffer {

@@ -1,8 +1,8 @@
 // One way to read JSON that must have a known shape, for every wire and file format: the value,
 // or undefined for text that is not JSON or not of the shape (the caller says what that means).
-import type { z } from "zod";
+import type { ZodMiniType } from "zod/mini";
 
-export function parseJsonAs<T>(schema: z.ZodType<T>, text: string): T | undefined {
+export function parseJsonAs<T>(schema: ZodMiniType<T>, text: string): T | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -18,7 +18,7 @@
  * the image's config, which names every layer's digest) against the one the server announced
  * and, where the master knows it, the job's.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { MAX_CONTROL_BYTES, MAX_DATA_BYTES } from "./agent-frames.js";
 import { parseJsonAs } from "./json-shape.js";
 
@@ -40,20 +40,20 @@ export const RelayFrame = {
 
 export type RelayFrameType = (typeof RelayFrame)[keyof typeof RelayFrame];
 
-const nonce = z.string().regex(/^[0-9a-f]{32}$/);
-const mac = z.string().regex(/^[0-9a-f]{64}$/);
+const nonce = z.string().check(z.regex(/^[0-9a-f]{32}$/));
+const mac = z.string().check(z.regex(/^[0-9a-f]{64}$/));
 // A node name is a Slurm host name; "|" would make the MAC input ambiguous.
-const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
-const imageId = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-const bytes = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
-const reason = z.string().max(2048);
+const nodeName = z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u));
+const imageId = z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/));
+const bytes = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
+const reason = z.string().check(z.maxLength(2048));
 
 const schemas = {
   [RelayFrame.challenge]: z.strictObject({ v: z.int(), nonce }),
   [RelayFrame.hello]: z.strictObject({ node: nodeName, nonce, mac }),
   [RelayFrame.welcome]: z.strictObject({ mac }),
   [RelayFrame.reject]: z.strictObject({ reason }),
-  [RelayFrame.start]: z.strictObject({ id: imageId, size: bytes.optional() }),
+  [RelayFrame.start]: z.strictObject({ id: imageId, size: z.optional(bytes) }),
   [RelayFrame.end]: z.strictObject({ bytes }),
   [RelayFrame.unavailable]: z.strictObject({ reason }),
 };
@@ -64,7 +64,7 @@ export type RelayControl<T extends RelayControlType> = z.infer<Schemas[T]>;
 
 /** A control frame's payload, or undefined when it is not valid JSON of the expected shape. */
 export function parseRelayControl<T extends RelayControlType>(type: T, payload: Buffer): RelayControl<T> | undefined {
-  return parseJsonAs(schemas[type] as z.ZodType, payload.toString("utf8")) as RelayControl<T> | undefined;
+  return parseJsonAs(schemas[type] as z.ZodMiniType, payload.toString("utf8")) as RelayControl<T> | undefined;
 }
 
 export function encodeRelayControl<T extends RelayControlType>(_type: T, message: RelayControl<T>): Buffer {

@@ -24,26 +24,26 @@
  * node and its relay's port: {type:"relay", node, port} (no port: that node could not listen,
  * so this one pulls from the registry). Its "pull" reports then say `from`.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { parseJsonAs } from "./json-shape.js";
 
 export const PROTOCOL_VERSION = 3;
 /** A longer line is an attack or a bug: the connection is dropped. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
-const nonce = z.string().regex(/^[0-9a-f]{32}$/);
-const mac = z.string().regex(/^[0-9a-f]{64}$/);
+const nonce = z.string().check(z.regex(/^[0-9a-f]{32}$/));
+const mac = z.string().check(z.regex(/^[0-9a-f]{64}$/));
 // A node name is a Slurm host name; "|" would make the MAC input ambiguous.
-const nodeName = z.string().regex(/^[^|\s\p{Cc}]{1,255}$/u);
-const text = z.string().max(16 * 1024);
-const exitCode = z.int().min(0).max(255);
-const imageId = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-const byteCount = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
-const port = z.int().min(1).max(65_535);
+const nodeName = z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u));
+const text = z.string().check(z.maxLength(16 * 1024));
+const exitCode = z.int().check(z.minimum(0), z.maximum(255));
+const imageId = z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/));
+const byteCount = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
+const port = z.int().check(z.minimum(1), z.maximum(65_535));
 
 const masterMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("challenge"), v: z.int(), nonce }),
-  z.object({ type: z.literal("welcome"), mac, masterPort: port.optional() }),
+  z.object({ type: z.literal("welcome"), mac, masterPort: z.optional(port) }),
   z.object({ type: z.literal("reject"), reason: text }),
   z.object({ type: z.literal("ping") }),
   z.object({ type: z.literal("done"), exitCode }),
@@ -54,29 +54,32 @@ const masterMessage = z.discriminatedUnion("type", [
     /** What every node runs: `repo@sha256:...`, an image ID, or a local name (checked by ID). */
     ref: text,
     /** The image ID (config digest) every node must end up with, when the master knows it. */
-    id: imageId.optional(),
+    id: z.optional(imageId),
     /** A `docker save` archive each node loads itself. */
-    archive: text.optional(),
+    archive: z.optional(text),
     /** --pull-once on the master: a worker that lacks the image gets it from the node the master names ("relay"). */
-    relay: z.literal(true).optional(),
+    relay: z.optional(z.literal(true)),
   }),
   /** The nodes whose agent or sshd is not on the job's first remote-port candidate. */
-  z.object({ type: z.literal("remote-ports"), moved: z.array(z.object({ node: nodeName, port })).max(4096) }),
+  z.object({
+    type: z.literal("remote-ports"),
+    moved: z.array(z.object({ node: nodeName, port })).check(z.maxLength(4096)),
+  }),
   /** --pull-once: get the image from `node`'s relay, listening on `port` (none: it has no relay, use the registry). */
-  z.object({ type: z.literal("relay"), node: nodeName, port: port.optional() }),
+  z.object({ type: z.literal("relay"), node: nodeName, port: z.optional(port) }),
 ]);
 
 const workerMessage = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("hello"),
     node: nodeName,
-    rank: z.int().min(0),
+    rank: z.int().check(z.minimum(0)),
     nonce,
     mac,
     /** Where this node's agent or sshd listens, when the job derives that port. */
-    remotePort: port.optional(),
+    remotePort: z.optional(port),
     /** --pull-once: the port this node's image relay listens on. */
-    relay: port.optional(),
+    relay: z.optional(port),
   }),
   z.object({ type: z.literal("ready") }),
   z.object({ type: z.literal("failed"), message: text }),
@@ -89,10 +92,10 @@ const workerMessage = z.discriminatedUnion("type", [
     layers: byteCount,
     layersDone: byteCount,
     /** The node it comes from (--pull-once); absent: the registry. */
-    from: nodeName.optional(),
+    from: z.optional(nodeName),
   }),
   /** `from`: "registry", or the node the image came from (--pull-once). */
-  z.object({ type: z.literal("pulled"), bytes: byteCount, ms: byteCount, from: z.string().max(255) }),
+  z.object({ type: z.literal("pulled"), bytes: byteCount, ms: byteCount, from: z.string().check(z.maxLength(255)) }),
 ]);
 
 export type MasterMessage = z.infer<typeof masterMessage>;

@@ -165,7 +165,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       sweepStale: sweep,
       completeRemotePorts: () =>
         completeRemotePorts({
-          known: remotePorts,
+          news: remotePorts,
           first: candidates.remote[0] ?? 0,
           replan: (all) => planNode({ ...planInput, ports: { ...ports, remotePorts: all } }).files,
           container: started,

@@ -25,7 +25,7 @@ import {
 } from "../../core/remote-ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
-import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
+import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
 import { endedByMaster, type MasterLink, type RendezvousLink, type RendezvousPorts } from "./link.js";
 import type { NodeContainer } from "./node-container.js";
 
@@ -126,56 +126,62 @@ function masterPortOf(run: SettleInput): number {
 }
 
 /**
- * Every node's agent or sshd port, from the moment the rendezvous is open: the master tells
- * the workers as soon as all joined. Never rejects before it is awaited (a failure is said
- * where it is awaited, once the container is up).
+ * What a node learns of every node's agent or sshd port: nothing to learn (the port is given, or
+ * no container serves one, or the rendezvous failed first, which `ready` says), every node's,
+ * or, on a worker, that the job ended first.
+ */
+export type RemotePortsNews =
+  | { readonly kind: "none" }
+  | { readonly kind: "known"; readonly ports: ReadonlyMap<string, number> }
+  | { readonly kind: "ended"; readonly session: RendezvousWorkerSession; readonly outcome: WorkerOutcome };
+
+/**
+ * Every node's agent or sshd port, from the moment the rendezvous is open: the master tells the
+ * workers as soon as all joined. What it learns is said only where it is awaited, once the
+ * container is up (a node that failed before never says it).
  */
 export function learnRemotePorts(
   run: PortsContext & { readonly local: LocalPorts },
   link: RendezvousLink,
-): Promise<ReadonlyMap<string, number> | undefined> {
-  const ports =
+): Promise<RemotePortsNews> {
+  const news =
     link.kind === "master"
       ? announceRemotePorts(run, link)
       : link.session.then((session) => remotePortsFromMaster(run, session));
-  ports.catch(() => undefined);
-  return ports;
+  news.catch(() => undefined);
+  return news;
 }
 
-/**
- * The master, from the moment the rendezvous is open: once every worker joined (each said its
- * port), tells every worker which nodes are off the first candidate. Every node's port, or
- * undefined when the ports are fixed or the rendezvous failed first (said by `ready`).
- */
+/** The master: once every worker joined (each said its port), tells every worker which nodes are off the first candidate. */
 async function announceRemotePorts(
   run: PortsContext & { readonly local: LocalPorts },
   link: MasterLink,
-): Promise<ReadonlyMap<string, number> | undefined> {
-  if (run.local.remote === undefined) return undefined;
+): Promise<RemotePortsNews> {
+  if (run.local.remote === undefined) return { kind: "none" };
   const joined = await link.rendezvous.joined;
-  if (!joined.ok) return undefined;
+  if (!joined.ok) return { kind: "none" };
   const first = run.candidates.remote[0] ?? 0;
   const own = run.local.remotePort === undefined ? [] : [{ node: run.ctx.nodeName, port: run.local.remotePort }];
   const said = [...joined.remotePorts].map(([node, port]) => ({ node, port }));
   const ports = remotePortMap(run.ctx.nodes, first, [...own, ...said]);
   link.rendezvous.sendMovedPorts(movedPorts(ports, first));
-  return ports;
+  return { kind: "known", ports };
 }
 
-/** A worker: every node's port once the master says which moved; if the job ends first, says so once and ends quietly. */
+/** A worker: every node's port once the master says which moved, or how the job ended first. */
 async function remotePortsFromMaster(
   run: PortsContext & { readonly local: LocalPorts },
   session: RendezvousWorkerSession,
-): Promise<ReadonlyMap<string, number> | undefined> {
-  if (run.local.remote === undefined) return undefined;
+): Promise<RemotePortsNews> {
+  if (run.local.remote === undefined) return { kind: "none" };
   const told = await session.waitForRemotePorts();
-  if (told.kind !== "ports") throw endedByMaster(session, told, run.log);
-  return remotePortMap(run.ctx.nodes, run.candidates.remote[0] ?? 0, told.moved);
+  if (told.kind !== "ports") return { kind: "ended", session, outcome: told };
+  return { kind: "known", ports: remotePortMap(run.ctx.nodes, run.candidates.remote[0] ?? 0, told.moved) };
 }
 
 export interface CompletionInput {
-  /** Every node's port, once known (announceRemotePorts or remotePortsFromMaster). */
-  readonly known: Promise<ReadonlyMap<string, number> | undefined>;
+  /** What learnRemotePorts learns. */
+  readonly news: Promise<RemotePortsNews>;
   /** The first remote-port candidate, which every node assumed for the others. */
   readonly first: number;
   /** The node's job files planned with every node's port. */
@@ -184,14 +190,18 @@ export interface CompletionInput {
   readonly log: Logger;
 }
 
-/** Once the container is up: completes the client files with every node's port (usually nothing changes). */
+/**
+ * Once the container is up: completes the client files with every node's port (usually nothing
+ * changes) and returns the ports; if the job ended first, this node says so once and ends quietly.
+ */
 export async function completeRemotePorts(input: CompletionInput): Promise<ReadonlyMap<string, number> | undefined> {
-  const all = await input.known;
-  if (all === undefined) return undefined;
-  const written = await input.container.completeFiles(input.replan(all));
+  const news = await input.news;
+  if (news.kind === "none") return undefined;
+  if (news.kind === "ended") throw endedByMaster(news.session, news.outcome, input.log);
+  const written = await input.container.completeFiles(input.replan(news.ports));
   const rewrote = written.length > 0 ? `; rewrote ${written.join(", ")}` : "";
-  input.log.debug(`remote ports: ${describeRemotePorts(all, input.first)}${rewrote}`);
-  return all;
+  input.log.debug(`remote ports: ${describeRemotePorts(news.ports, input.first)}${rewrote}`);
+  return news.ports;
 }
 
 /** `--sshdport`: free, or freed by removing what an ended job of ours left on it; never replaced. */

@@ -13,6 +13,8 @@ import {
 import { sleep } from "../../io/timers.js";
 
 const REPORT_WAIT_MS = 5000;
+/** How long a worker that reported its failure waits for the master's answer before it leaves. */
+const ANSWER_WAIT_MS = 1000;
 
 export type RendezvousLink =
   | { kind: "master"; rendezvous: RendezvousMaster; node: string }
@@ -119,6 +121,10 @@ export async function failRendezvous(
   ]);
   if (session === undefined) return;
   await session.reportFailed(messageOf(error)).catch(() => undefined);
+  // Leave once the master answered (its abort), reading what it sent meanwhile: a process that
+  // exits with lines unread resets the connection, and the reset can reach the master before
+  // the report, which then reads as a node gone instead of its error.
+  await Promise.race([session.outcome, sleep(ANSWER_WAIT_MS)]);
   session.close();
 }
 
