@@ -89,3 +89,14 @@ export function jobPortCandidates(
     seed,
   });
 }
+
+/**
+ * What every node, listener and port error says when candidates are taken: "all 8 rendezvous
+ * port candidates (a, b, ...) are in use", or "agent port 5 is in use" for a single one. `what`
+ * names the port: "agent port", "MASTER_PORT".
+ */
+export function describeTakenCandidates(what: string, candidates: readonly number[]): string {
+  return candidates.length === 1
+    ? `${what} ${candidates[0]} is in use`
+    : `all ${candidates.length} ${what} candidates (${candidates.join(", ")}) are in use`;
+}

@@ -9,6 +9,7 @@
  * only that node. Pure.
  */
 import { compressHostlist } from "./hostlist-compress.js";
+import { describeTakenCandidates } from "./port-candidates.js";
 
 export interface NodePort {
   readonly node: string;
@@ -30,11 +31,14 @@ export function chooseLocalPort(
   const open = new Set(free);
   const port = candidates.find((candidate) => open.has(candidate));
   if (port !== undefined) return { ok: true, port };
-  const tried =
-    candidates.length === 1
-      ? `${what} port ${candidates[0]} is`
-      : `all ${candidates.length} ${what} port candidates (${candidates.join(", ")}) are`;
-  return { ok: false, message: `${tried} in use on ${node}` };
+  return { ok: false, message: `${describeTakenCandidates(`${what} port`, candidates)} on ${node}` };
+}
+
+/** The nodes on each port, in the order given. */
+export function nodesByPort(hosts: Iterable<NodePort>): Map<number, string[]> {
+  const byPort = new Map<number, string[]>();
+  for (const { node, port } of hosts) byPort.set(port, [...(byPort.get(port) ?? []), node]);
+  return byPort;
 }
 
 /** Every node's port: the ones `known`, the first candidate for the others. */
@@ -57,8 +61,6 @@ export function movedPorts(ports: ReadonlyMap<string, number>, first: number): N
 export function describeRemotePorts(ports: ReadonlyMap<string, number>, first: number): string {
   const moved = movedPorts(ports, first);
   if (moved.length === 0) return `every node on ${first}`;
-  const byPort = new Map<number, string[]>();
-  for (const { node, port } of moved) byPort.set(port, [...(byPort.get(port) ?? []), node]);
-  const parts = [...byPort].map(([port, nodes]) => `${compressHostlist(nodes, { sort: true })} on ${port}`);
+  const parts = [...nodesByPort(moved)].map(([port, nodes]) => `${compressHostlist(nodes, { sort: true })} on ${port}`);
   return `${parts.join(", ")}, the others on ${first}`;
 }

@@ -1,5 +1,5 @@
 import { UserError } from "./errors.js";
-import type { NodePort } from "./remote-ports.js";
+import { type NodePort, nodesByPort } from "./remote-ports.js";
 
 /**
  * Pure renderers for the per-job ssh setup: the container sshd's config (runs as the user,
@@ -70,8 +70,7 @@ export interface SshClientConfigInput {
 }
 
 export function renderSshClientConfig(input: SshClientConfigInput): string {
-  const byPort = new Map<number, string[]>();
-  for (const { node, port } of input.hosts) byPort.set(port, [...(byPort.get(port) ?? []), node]);
+  const byPort = nodesByPort(input.hosts);
   // ssh takes the first value it finds: the nodes on another port get their own Port first.
   const ports =
     byPort.size === 1 ? [] : [...byPort].flatMap(([port, nodes]) => [`Host ${nodes.join(" ")}`, `  Port ${port}`]);

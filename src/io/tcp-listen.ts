@@ -1,6 +1,7 @@
 /** Listening on a TCP port, with the usual failures (port taken, port < 1024) told to the user. */
 import type { Server } from "node:net";
 import { UserError } from "../core/errors.js";
+import { describeTakenCandidates } from "../core/port-candidates.js";
 
 /**
  * Resolves with the port bound (the real one when `port` is 0). `what` names the port: "rendezvous".
@@ -64,11 +65,7 @@ export async function listenTcpFallback(
       if (!(error instanceof UserError && error.code === `${what}-port-in-use`)) throw error;
     }
   }
-  throw new UserError(
-    `${what}-port-in-use`,
-    `all ${ports.length} ${what} port candidates (${ports.join(", ")}) are in use`,
-    {
-      hint: `other programs hold them; pick a free port with --${what}-port=<port>`,
-    },
-  );
+  throw new UserError(`${what}-port-in-use`, describeTakenCandidates(`${what} port`, ports), {
+    hint: `other programs hold them; pick a free port with --${what}-port=<port>`,
+  });
 }

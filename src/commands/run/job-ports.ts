@@ -14,7 +14,7 @@ import type { RunOptions } from "../../cli/options.js";
 import { UserError } from "../../core/errors.js";
 import { remoteKindOf } from "../../core/node-plan.js";
 import type { PlannedFile } from "../../core/planned-file.js";
-import type { PortCandidates } from "../../core/port-candidates.js";
+import { describeTakenCandidates, type PortCandidates } from "../../core/port-candidates.js";
 import type { JobPorts } from "../../core/ports.js";
 import {
   chooseLocalPort,
@@ -118,11 +118,9 @@ function masterPortOf(run: SettleInput): number {
   const { masterPort } = run.local;
   if (masterPort !== undefined) return masterPort;
   const all = run.candidates.master;
-  throw new UserError(
-    "port-in-use",
-    `all ${all.length} MASTER_PORT candidates (${all.join(", ")}) are in use on ${run.ctx.nodeName}`,
-    { hint: "other programs hold them; run the step again (a new step derives other ports)" },
-  );
+  throw new UserError("port-in-use", `${describeTakenCandidates("MASTER_PORT", all)} on ${run.ctx.nodeName}`, {
+    hint: "other programs hold them; run the step again (a new step derives other ports)",
+  });
 }
 
 /**
