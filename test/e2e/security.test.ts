@@ -11,6 +11,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { FrameType } from "../../src/core/agent-frames.js";
 import { deriveJobPorts } from "../../src/core/ports.js";
+import { PROTOCOL_VERSION } from "../../src/core/rendezvous-protocol.js";
 import {
   clientStreams,
   firstMessage,
@@ -387,7 +388,10 @@ interface SquatSummary {
 
 /** The attacker's squatter on node K (attacker/squat.cjs), bound before it returns. */
 async function squat(k: number, spec: { ports: number[]; relay?: number }) {
-  const file = attacker.write(`squat-node${k}.json`, JSON.stringify({ ...spec, victimUid: VICTIM_UID }));
+  const file = attacker.write(
+    `squat-node${k}.json`,
+    JSON.stringify({ ...spec, victimUid: VICTIM_UID, protocolVersion: PROTOCOL_VERSION }),
+  );
   const program = startInNode(k, ATTACKER, `node ${attacker.dir}/squat.cjs ${file}`);
   const bound = await program.line(/^squatting .*$/m);
   expect(bound[0], `node${k}: the attacker could not bind every port`).not.toMatch(/errors/);
@@ -431,11 +435,16 @@ describe("the victim's next job's ports taken first", () => {
           (l) =>
             l.includes('"type":"connection-dropped"') && l.includes("authentication failed for claimed node node2"),
         ).length;
-      const workerSkipped = r.stderr
-        .split("\n")
-        .filter(
-          (l) => l.startsWith("[node2 worker] rendezvous:") && l.includes(`"port":${derived.rendezvousPort}`),
-        ).length;
+      // Not anchored at a line's start: srun forwards each task's output in chunks as read, so a
+      // line of node2's can follow a part of node1's that is not yet ended.
+      const workerSkipped = [
+        ...r.stderr.matchAll(
+          new RegExp(
+            `\\[node2 worker\\] rendezvous: \\{"type":"attempt-failed"[^\\n]*"port":${derived.rendezvousPort}\\b`,
+            "g",
+          ),
+        ),
+      ].length;
       const at1 = summaries[0];
       figure(
         `squatted derived ports, --remote=${remote}`,
@@ -463,7 +472,7 @@ describe("the victim's next job's ports taken first", () => {
       expect((at1?.relayed ?? 0) + (at1?.faked ?? 0)).toBe(at1?.connections);
       // Its own abort, done and go counted for nothing: the job ran to its end (above).
       expect(at1?.orders).toBeGreaterThanOrEqual(1);
-      expect(workerSkipped).toBeGreaterThanOrEqual(1);
+      expect(workerSkipped, r.stderr).toBeGreaterThanOrEqual(1);
       // Each hello relayed to the real master failed there: its MAC names the port it was sent to.
       expect(relayedRefused).toBe(at1?.relayed);
     },

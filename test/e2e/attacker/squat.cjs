@@ -1,5 +1,5 @@
 // Another user takes a job's derived ports before it starts (test/e2e/security.test.ts):
-// `node squat.cjs SPEC.json`, run as that user on a node. SPEC: {ports, relay?, victimUid}.
+// `node squat.cjs SPEC.json`, run as that user on a node. SPEC: {ports, relay?, victimUid, protocolVersion}.
 // Every port is bound on every address; connections to `relay` are answered as a master would:
 // relayed to the victim's real rendezvous master when one listens on this node (found in
 // /proc/net/tcp6 by its owner's uid, as any user can), else with a challenge and, to a hello,
@@ -67,7 +67,9 @@ const ORDERS = '{"type":"abort","reason":"squatter"}\n{"type":"done","exitCode":
 /** Pretends to be the master: a challenge, and to each hello a welcome it cannot make right. */
 function fake(worker) {
   stats.faked++;
-  worker.write(`${JSON.stringify({ type: "challenge", v: 2, nonce: randomBytes(16).toString("hex") })}\n`);
+  // The victim's protocol version, so the worker gets as far as checking the welcome's MAC.
+  const v = spec.protocolVersion;
+  worker.write(`${JSON.stringify({ type: "challenge", v, nonce: randomBytes(16).toString("hex") })}\n`);
   worker.on("data", (d) => {
     if (!d.includes('"type":"hello"')) return;
     stats.hellos++;
