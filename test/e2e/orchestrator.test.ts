@@ -204,6 +204,22 @@ describe("srun-docker on the cluster (each launcher)", () => {
     expect(master?.[2]).toBe(master?.[3]);
     await expectNothingLeft();
   });
+
+  test("--launcher=each: rank 0 working on after the others ended runs to its end", async () => {
+    // Rank 0 often does the last work alone (saving the model); it was once cut short, exit 0.
+    ws.write(
+      "each-last.sh",
+      '#!/bin/bash\nif [ "$NODE_RANK" = 0 ]; then sleep 1.5; echo "rank 0 saved the model"; fi\n',
+      0o755,
+    );
+    const r = await runAs(
+      "alice",
+      inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./each-last.sh --launcher=each`),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^rank 0 saved the model$/m);
+    await expectNothingLeft();
+  });
 });
 
 describe("bad input on the cluster", () => {

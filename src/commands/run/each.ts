@@ -1,6 +1,7 @@
 // `--launcher=each`: after the barrier every node runs the script in its own container
 // (torchrun, DeepSpeed --no_ssh). The first non-zero exit anywhere ends the job everywhere,
 // so peers do not hang in a collective waiting for a node that is gone.
+import { deferred } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
 import type { RendezvousMaster, WorkerExited, WorkerLost } from "../../io/rendezvous-master.js";
 import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
@@ -12,14 +13,15 @@ export async function runEachOnMaster(run: NodeRun, rendezvous: RendezvousMaster
   const job = run.startScript();
   const pending = new Set(run.ctx.nodes.filter((n) => n !== run.ctx.nodeName));
   let firstFailure: number | undefined;
-  let settle: () => void = () => {};
-  const workersDone = new Promise<void>((resolve) => {
-    settle = resolve;
-  });
-  const check = () => {
-    if (pending.size === 0 || firstFailure !== undefined) settle();
-  };
   let lost: WorkerLost | undefined;
+  // Two events, not one: workers that all finish well before this node's script must not
+  // end it (rank 0 often does the last work alone: saving the model, writing the report).
+  const failed = deferred<void>();
+  const workersDone = deferred<void>();
+  const check = () => {
+    if (firstFailure !== undefined) failed.resolve();
+    if (pending.size === 0 || firstFailure !== undefined) workersDone.resolve();
+  };
   const offExit = rendezvous.onWorkerExited((e: WorkerExited) => {
     pending.delete(e.node);
     if (e.exitCode !== 0) {
@@ -35,13 +37,13 @@ export async function runEachOnMaster(run: NodeRun, rendezvous: RendezvousMaster
   });
   check();
   const own = job.exit.then(exitCodeOf);
-  const ownCode = await Promise.race([own, workersDone.then(() => undefined)]);
+  const ownCode = await Promise.race([own, failed.promise.then(() => undefined)]);
   if (ownCode === undefined) {
     // A worker failed or was lost while our script still runs: stop it.
     await run.container.remove();
     await own;
   } else if (ownCode === 0) {
-    await workersDone;
+    await workersDone.promise;
   } else {
     firstFailure ??= ownCode;
   }

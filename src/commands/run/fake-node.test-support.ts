@@ -100,6 +100,8 @@ const IDENTITY: Identity = {
 export interface NodeBehaviour {
   /** The job script's exit code, after a moment; undefined: it runs until its container goes. */
   scriptExit?: number;
+  /** How long the job script runs before it exits with scriptExit (default 20 ms). */
+  scriptMs?: number;
   /** How long the engine takes to remove the container. */
   removeMs?: number;
   startError?: Error;
@@ -146,7 +148,12 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
         endScript = resolve;
       });
       const code = behaviour.scriptExit;
-      if (code !== undefined) setTimeout(() => endScript?.({ code, signal: null }), 20);
+      if (code !== undefined) {
+        setTimeout(() => {
+          log(`script exit ${code}`);
+          endScript?.({ code, signal: null });
+        }, behaviour.scriptMs ?? 20);
+      }
       return { exit };
     },
     readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),

@@ -28,6 +28,7 @@ test("master (ssh): starts the container, waits for its sshd, runs the script, r
   expect(job.events).toEqual([
     "node1: run",
     "node1: exec",
+    "node1: script exit 3",
     "node1: asked about memory",
     `node1: remove ${name}`,
     "node1: removed",
@@ -75,6 +76,22 @@ test("each: a worker's failure ends the master's script, and its code is the job
   expect(await runs).toEqual([{ code: 5 }, { code: 5 }]);
   expect(job.events).toContain("localhost: removed");
   expect(job.events).toContain("node2: removed");
+});
+
+test("each: workers that finish first do not end the master's script; it runs to its end", async () => {
+  // Rank 0 often works on alone (saving the model): seen killed, with exit 0 said, under load.
+  const { nodes, runs } = await eachJob({ scriptExit: 0, scriptMs: 300 }, { scriptExit: 0 });
+  expect(await runs).toEqual([{ code: 0 }, { code: 0 }]);
+  const at = (event: string) => job.events.indexOf(event);
+  expect(at("localhost: script exit 0")).toBeGreaterThan(at("node2: script exit 0"));
+  expect(at("localhost: script exit 0")).toBeLessThan(at(`localhost: remove ${nameOf(nodes[0])}`));
+});
+
+test("each: the master's own failure after the workers ended well is the job's code", async () => {
+  const { runs } = await eachJob({ scriptExit: 3, scriptMs: 300 }, { scriptExit: 0 });
+  // Each task exits with its own script's code; srun returns the highest.
+  expect(await runs).toEqual([{ code: 3 }, { code: 0 }]);
+  expect(job.events).toContain("localhost: script exit 3");
 });
 
 test("signal on the master: its container goes first, only then are the workers told", async () => {
