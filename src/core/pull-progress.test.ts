@@ -68,7 +68,7 @@ describe("on a terminal: one bar", () => {
       "nothing yet",
       [],
       0,
-      "pulling reg:5000/team/app:1.2 [........................................] layers 0/0  nodes 0/4",
+      "pulling reg:5000/team/app:1.2 [........................................] starting  nodes 0/4",
     ],
     [
       "a third of the bytes after 10 s",
@@ -114,6 +114,11 @@ describe("without a terminal: a line at most every 10 s", () => {
     [10_000, 5_000, undefined],
     [15_000, 5_000, "pulling reg:5000/team/app:1.2: 700 MB of 2.1 GB (33%), 46.7 MB/s, ETA 30 s, 0/4 nodes done"],
   ])("at %i, last line at %s", (now, last, line) => expect(nextPullLine(state, now, last)).toBe(line));
+
+  test("before the engine said a size or a layer: starting, not a count of nothing", () => {
+    const started = play([{ kind: "started", node: "node1", source: { kind: "registry" }, at: 0 }]);
+    expect(nextPullLine(started, 1_000, undefined)).toBe("pulling reg:5000/team/app:1.2: starting, 0/4 nodes done");
+  });
 
   test("when every node has ended the summary speaks, not the line", () => {
     expect(nextPullLine(play(JOB), 60_000, undefined)).toBeUndefined();

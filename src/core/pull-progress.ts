@@ -106,16 +106,24 @@ function pace(state: PullProgress, totals: PullTotals, now: number): { rate: num
   return { rate, etaMs: rate > 0 && left > 0 ? (left / rate) * 1000 : undefined };
 }
 
-/** Done/total as bytes where sizes are known (docker), as layers where they are not (podman). */
-function amount(totals: PullTotals): { fraction: number; text: string } {
+/**
+ * Done/total as bytes where sizes are known (docker), as layers where they are not (podman);
+ * before the engine said either, "starting" (not a count of nothing: "layers 0/0 (0%)").
+ */
+function amount(totals: PullTotals): { fraction: number; text: string; known: boolean } {
   if (totals.bytesTotal > 0) {
     return {
       fraction: totals.bytesDone / totals.bytesTotal,
       text: `${formatBytes(totals.bytesDone)} / ${formatBytes(totals.bytesTotal)}`,
+      known: true,
     };
   }
-  const fraction = totals.layers > 0 ? totals.layersDone / totals.layers : 0;
-  return { fraction, text: `layers ${totals.layersDone}/${totals.layers}` };
+  if (totals.layers === 0) return { fraction: 0, text: "starting", known: false };
+  return {
+    fraction: totals.layersDone / totals.layers,
+    text: `layers ${totals.layersDone}/${totals.layers}`,
+    known: true,
+  };
 }
 
 /** The terminal's one line, redrawn in place by the caller; at most `columns` wide (give the width less one, so the cursor does not wrap). */
@@ -147,9 +155,9 @@ export function nextPullLine(state: PullProgress, now: number, lastLineAt: numbe
   const totals = pullTotals(state);
   if (totals.nodesDone + totals.nodesFailed === totals.nodes) return undefined;
   const { rate, etaMs } = pace(state, totals, now);
-  const { fraction, text } = amount(totals);
+  const { fraction, text, known } = amount(totals);
   const parts = [
-    `${text.replace(" / ", " of ")} (${Math.floor(fraction * 100)}%)`,
+    known ? `${text.replace(" / ", " of ")} (${Math.floor(fraction * 100)}%)` : text,
     ...(totals.bytesTotal > 0 ? [formatRate(rate)] : []),
     ...(etaMs === undefined ? [] : [`ETA ${formatDuration(etaMs)}`]),
     `${totals.nodesDone}/${totals.nodes} nodes done`,
