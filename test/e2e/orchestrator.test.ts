@@ -187,15 +187,19 @@ describe("outside Slurm (pdsh/clush style launches)", () => {
 });
 
 describe("srun-docker on the cluster (each launcher)", () => {
-  test("--launcher=each runs the script on every node with NODE_RANK 0 and 1", async () => {
-    ws.write(
-      "each.sh",
-      '#!/bin/bash\necho "rank=$NODE_RANK of $NNODES on $(hostname) master=$MASTER_ADDR world=$WORLD_SIZE"\n',
-      0o755,
-    );
-    const r = await runAs(
+  /** A 2-node each job of alice's running `body` (bash) on every node. */
+  function runEachJob(name: string, body: string) {
+    ws.write(name, `#!/bin/bash\n${body}\n`, 0o755);
+    return runAs(
       "alice",
-      inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./each.sh --launcher=each`),
+      inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./${name} --launcher=each`),
+    );
+  }
+
+  test("--launcher=each runs the script on every node with NODE_RANK 0 and 1", async () => {
+    const r = await runEachJob(
+      "each.sh",
+      'echo "rank=$NODE_RANK of $NNODES on $(hostname) master=$MASTER_ADDR world=$WORLD_SIZE"',
     );
     expect(r.code, r.stderr).toBe(0);
     const ranks = [...r.stdout.matchAll(/^rank=(\d) of 2 on (node\d) master=(node\d) world=2$/gm)];
@@ -207,14 +211,9 @@ describe("srun-docker on the cluster (each launcher)", () => {
 
   test("--launcher=each: rank 0 working on after the others ended runs to its end", async () => {
     // Rank 0 often does the last work alone (saving the model); it was once cut short, exit 0.
-    ws.write(
+    const r = await runEachJob(
       "each-last.sh",
-      '#!/bin/bash\nif [ "$NODE_RANK" = 0 ]; then sleep 1.5; echo "rank 0 saved the model"; fi\n',
-      0o755,
-    );
-    const r = await runAs(
-      "alice",
-      inDir(`salloc -N 2 srun srun-docker --container=${IMAGE} --script=./each-last.sh --launcher=each`),
+      'if [ "$NODE_RANK" = 0 ]; then sleep 1.5; echo "rank 0 saved the model"; fi',
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^rank 0 saved the model$/m);
