@@ -12,3 +12,6 @@ export function deferred<T>(): Deferred<T> {
   });
   return { promise, resolve };
 }
+
+/** A promise that never settles: a failure that did not happen, a race's branch that is off. */
+export const NEVER: Promise<never> = new Promise<never>(() => {});

@@ -10,7 +10,7 @@ const PLAN: NodePlan = {
   exec: { name: "c-node1", user: undefined, workdir: undefined, env: {}, command: ["/h/job.sh"] },
   execArgs: ["exec", "c-node1", "/h/job.sh"],
   files: { passwd: { content: "", mode: 0o644 }, hostfile: { content: "", mode: 0o644 } },
-  remote: { kind: "sshd", port: 2222 },
+  remote: { kind: "sshd", port: 2222, awaitedBeforeJob: true },
   switchDir: "/h/.srun-docker/jobs/7.0/node1/switch",
   ports: { sshdPort: 2222, rendezvousPort: 3333, masterPort: 4444 },
   gpus: { deviceIds: [], slots: 1, warnings: [] },
@@ -48,8 +48,8 @@ test("the master's dry run: where, the run line quoted for a shell, the script, 
 });
 
 type Remote = NodePlan["remote"];
-const SSHD: Remote = { kind: "sshd", port: 2222 };
-const AGENT: Remote = { kind: "agent", port: 2222 };
+const SSHD: Remote = { kind: "sshd", port: 2222, awaitedBeforeJob: true };
+const AGENT: Remote = { kind: "agent", port: 2222, awaitedBeforeJob: false };
 
 test.each<[string, "ssh" | "each", "docker" | "podman", number, Remote, RegExp, RegExp | undefined]>([
   ["an ssh worker runs no script", "ssh", "docker", 1, SSHD, /sshd port 2222/, /exec/],

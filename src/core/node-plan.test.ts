@@ -130,7 +130,7 @@ test("ports: derived from the job, or as given; the sshd listens on the plan's p
   expect(plan({}).ports).toEqual({ sshdPort: 21008, rendezvousPort: 21009, masterPort: 21010 });
   const given = plan({ options: { sshdPort: 2222, rendezvousPort: 3333 } });
   expect(given.ports).toMatchObject({ sshdPort: 2222, rendezvousPort: 3333 });
-  expect(given.remote).toEqual({ kind: "sshd", port: 2222 });
+  expect(given.remote).toEqual({ kind: "sshd", port: 2222, awaitedBeforeJob: true });
   expect(given.runArgs.join(" ")).toContain("/usr/sbin/sshd -D -e -p 2222");
 });
 
@@ -174,7 +174,7 @@ describe("--remote=agent", () => {
     expect(Object.keys(p.files).join(" ")).toBe(files);
     expect(p.runArgs.slice(-2)).toEqual(["/opt/srun-docker/bin/srun-docker", "agent-server"]);
     expect(p.runArgs).not.toContain("/usr/sbin/sshd");
-    expect(p.remote).toEqual({ kind: "agent", port: 21008 });
+    expect(p.remote).toEqual({ kind: "agent", port: 21008, awaitedBeforeJob: false });
   });
 
   test("the binary is mounted read-only as the server and as ssh, first on the image's own PATH", () => {

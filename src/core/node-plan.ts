@@ -36,6 +36,12 @@ import { pmixMounts } from "./task-context.js";
 export interface RemoteService {
   readonly kind: "agent" | "sshd";
   readonly port: number;
+  /**
+   * Whether the script waits until every node's server answers: sshd yes (OpenSSH gives up on a
+   * refused connect); the agent no, as our ssh tries again (io/agent-connect.ts) and its start
+   * (a Node program, 0.05-0.15 s) was the longest step between `docker run` and the script.
+   */
+  readonly awaitedBeforeJob: boolean;
 }
 
 export type { PlannedFile };
@@ -109,7 +115,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   // Generated ssh files exist only for our own sshd, not the old (own sshd config dir) mode.
   const ownSsh = sshd && legacy === undefined;
   const remote: RemoteService | undefined =
-    agent || sshd ? { kind: agent ? "agent" : "sshd", port: ports.sshdPort } : undefined;
+    agent || sshd ? { kind: agent ? "agent" : "sshd", port: ports.sshdPort, awaitedBeforeJob: sshd } : undefined;
   // Every node's agent or sshd, for this node's clients: another node may have moved off the port.
   const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.sshdPort }));
   const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};

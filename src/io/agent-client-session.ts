@@ -4,7 +4,7 @@
  * back-pressure both ways and forward termination signals until the remote exit. The state is
  * the one of core/agent-session-state.ts; this file does what each change asks for.
  */
-import { connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { type Frame, FrameType, MAX_EXEC_BYTES } from "../core/agent-frames.js";
 import { type ExecRequest, encodeControl, parseControl, serverFrameLimit } from "../core/agent-messages.js";
 import {
@@ -17,6 +17,7 @@ import {
 } from "../core/agent-session-state.js";
 import type { AgentNode } from "../core/ssh-argv.js";
 import { createInputPump, type InputSource } from "./agent-client-input.js";
+import { connectUnlessRefusedTooLong, describeConnectError } from "./agent-connect.js";
 import { readFrames, writeControl, writeFrame } from "./agent-wire.js";
 import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
 import { formatSeconds, type Timers } from "./timers.js";
@@ -51,16 +52,35 @@ export interface RemoteCommandOptions {
 const LOCAL_SIGNALS: LocalSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** Resolves with the exit code: the remote's, 128+n for its signal n, 255 when it never ran. */
-export function runRemoteCommand(options: RemoteCommandOptions): Promise<number> {
+export async function runRemoteCommand(options: RemoteCommandOptions): Promise<number> {
   const { node, streams, timers } = options;
   const where = `its agent at ${node.address}:${node.port}`;
   const exec = encodeControl(FrameType.exec, options.request);
   if (exec.length > MAX_EXEC_BYTES) {
     streams.stderr.write(`srun-docker ssh: ${node.name}: the command is too long (${exec.length} bytes)\n`);
-    return Promise.resolve(EXIT_SSH_FAILURE);
+    return EXIT_SSH_FAILURE;
   }
+  const startedAt = timers.now();
+  const connected = await connectUnlessRefusedTooLong(
+    { open: options.connect, port: node.port, address: node.address, timeoutMs: options.timeoutMs, timers },
+    where,
+  );
+  if (typeof connected === "string") {
+    streams.stderr.write(`srun-docker ssh: ${node.name}: ${connected}\n`);
+    return EXIT_SSH_FAILURE;
+  }
+  return runSession(options, connected, exec, where, Math.max(1, options.timeoutMs - (timers.now() - startedAt)));
+}
+
+function runSession(
+  options: RemoteCommandOptions,
+  socket: Socket,
+  exec: Buffer,
+  where: string,
+  timeoutMs: number,
+): Promise<number> {
+  const { node, streams, timers } = options;
   return new Promise((resolve) => {
-    const socket = (options.connect ?? ((port, host) => netConnect({ port, host })))(node.port, node.address);
     socket.setNoDelay(true);
     const clientNonce = createNonce();
     const macInput = (serverNonce: string) => ({
@@ -73,7 +93,7 @@ export function runRemoteCommand(options: RemoteCommandOptions): Promise<number>
     const timer = timers.setTimeout(
       () =>
         dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(options.timeoutMs)}` }),
-      options.timeoutMs,
+      timeoutMs,
     );
     const onSignal = LOCAL_SIGNALS.map((name) => [name, () => dispatch({ type: "signal", name })] as const);
     for (const [name, listener] of onSignal) options.signals.on(name, listener);
@@ -164,7 +184,10 @@ export function runRemoteCommand(options: RemoteCommandOptions): Promise<number>
     for (const out of [streams.stdout, streams.stderr]) out.on("error", onOutputError);
     let socketError: string | undefined;
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      socketError ??= describeSocketError(error, where);
+      socketError ??=
+        error.code === "ECONNRESET"
+          ? `${where} reset the connection`
+          : describeConnectError(error.code ?? error.message, where);
     });
     socket.on("close", () => dispatch({ type: "closed", reason: socketError ?? `${where} closed the connection` }));
   });
@@ -191,20 +214,6 @@ function controlInput(frame: Frame, authenticWelcome: (mac: string) => boolean):
     }
     default:
       return { type: "malformed", reason: `frame type ${frame.type} from a server` };
-  }
-}
-
-function describeSocketError(error: NodeJS.ErrnoException, where: string): string {
-  switch (error.code) {
-    case "ECONNREFUSED":
-      return `cannot connect to ${where}: connection refused (is the job's agent running there?)`;
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return `cannot connect to ${where}: no route to host`;
-    case "ECONNRESET":
-      return `${where} reset the connection`;
-    default:
-      return `cannot talk to ${where}: ${error.code ?? error.message}`;
   }
 }
 

@@ -254,14 +254,28 @@ describe("refusals", () => {
     expect(spawns()).toBe(0);
   });
 
-  test("nothing listening: 255 with one line", async () => {
+  test("nothing listening: tried again until the timeout, then 255 with one line", async () => {
     const { options, server } = await startServer();
     await server.close();
-    const run = await runClient(options, ["node1", "true"]);
+    const startedAt = Date.now();
+    const run = await runClient({ ...options, timeoutMs: 1500 }, ["node1", "true"]);
     expect(run.code).toBe(255);
     expect(run.stderr).toMatch(
-      /^srun-docker ssh: node1: cannot connect to its agent at 127\.0\.0\.1:\d+: connection refused/,
+      /^srun-docker ssh: node1: cannot connect to its agent at 127\.0\.0\.1:\d+: connection refused for 1\.\d s \(is the job's agent running there\?\)\n$/,
     );
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1000);
+  });
+
+  test("an agent that listens only after the first tries (the script started first): the command runs", async () => {
+    const { options, server } = await startServer();
+    const port = server.port;
+    await server.close();
+    const running = runClient(options, ["node1", "echo reached"]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const late = await startServer({ port });
+    expect(late.server.port).toBe(port);
+    const run = await running;
+    expect(run).toEqual({ code: 0, stdout: Buffer.from("reached\n"), stderr: "" });
   });
 
   test("the server kills every open session's processes when it closes", async () => {

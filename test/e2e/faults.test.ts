@@ -1,6 +1,8 @@
 // Faults on the real cluster, on the strict profile (no Epilog): a node that cannot take
 // part, a container that dies while it starts, exit codes. Cancellation and killed processes
 // are in teardown.test.ts. Every case prints its figure as `FIGURE | case | value`.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   ALICE_UID,
@@ -12,12 +14,15 @@ import {
   IMAGE,
   inNode,
   leftoversOn,
+  registry,
   run,
   runAs,
+  STATE,
   startAs,
   waitFor,
 } from "./cluster.js";
 import { expectReadmeQuote } from "./readme-quotes.js";
+import { buildPushAndForget, removeRepoFrom } from "./registry-images.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 let ws: Workspace;
@@ -143,6 +148,39 @@ describe("a container that dies while it starts", () => {
       expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
     } finally {
       for (const k of [1, 2]) await inNode(k, ["docker", "rmi", image]);
+    }
+  });
+
+  test("--remote=agent, an image the agent cannot start in (no libstdc++): the script, started meanwhile, is ended; the job fails naming the node and the agent's last words", async () => {
+    // The script starts once the containers run, not once their agents listen: an agent that
+    // dies then must still end the job, its script included, and leave nothing behind.
+    const dir = mkdtempSync(path.join(STATE, "no-libstdcxx-"));
+    const ref = `${registry().open.host}/no-libstdcxx:1`;
+    try {
+      writeFileSync(
+        path.join(dir, "Dockerfile"),
+        `FROM ${IMAGE}\nUSER root\nRUN rm -f /usr/lib/x86_64-linux-gnu/libstdc++.so.6*\n`,
+      );
+      await buildPushAndForget(1, dir, ref);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    ws.write("slow.sh", "#!/bin/sh\necho started\nsleep 30\necho finished\n", 0o755);
+    try {
+      const r = await runAs(
+        "alice",
+        cd(`salloc -N 2 -w node[1-2] srun srun-docker --container=${ref} --script=./slow.sh`),
+      );
+      figure("agent cannot start (N=2)", `exit ${r.code} after ${seconds(r.ms)}`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /srun-docker's agent in the container on node[12] exited with 127 before it was ready: .*libstdc\+\+\.so\.6/,
+      );
+      expect(r.stdout).not.toContain("finished");
+      expect(r.ms).toBeLessThan(20_000);
+      expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
+    } finally {
+      await removeRepoFrom([1, 2], ref.replace(/:1$/, ""));
     }
   });
 

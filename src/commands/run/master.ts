@@ -1,5 +1,6 @@
 // The master node: waits until every worker's container and sshd are up, runs the job
 // script in its own container, and ends the job everywhere with the script's exit code.
+import { NEVER } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
 import type { RemoteService } from "../../core/node-plan.js";
 import { waitForGreeting } from "../../io/remote-greeting.js";
@@ -7,9 +8,10 @@ import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js
 import { exitCodeOf } from "../../io/signals.js";
 import { runEachOnMaster } from "./each.js";
 import { type MasterLink, readyFailed } from "./link.js";
-import { exitAfterMemoryCheck, type NodeRun } from "./node-run.js";
+import { exitAfterMemoryCheck, type NodeRun, unlessServiceFails } from "./node-run.js";
 
 const REACHABILITY_DEADLINE_MS = 10_000;
+const AGENT_RETRY_MS = 20;
 
 export async function runMaster(run: NodeRun, link: MasterLink): Promise<number> {
   const { plan, container, timer } = run;
@@ -19,11 +21,18 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   const ready = await rendezvous.ready;
   if (!ready.ok) throw await readyFailed(link, ready.failure);
   const remotePorts = await run.completeRemotePorts();
-  if (plan.remote !== undefined) await checkWorkersReachable(run, plan.remote, remotePorts);
+  // An agent not awaited (core/node-plan.ts) is checked while the script already runs.
+  const reachability = new AbortController();
+  const reachable =
+    plan.remote === undefined ? Promise.resolve() : checkWorkersReachable(run, plan.remote, remotePorts, reachability);
+  if (plan.remote?.awaitedBeforeJob !== false) await reachable;
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
-  const ended =
-    run.options.launcher === "each" ? await runEachOnMaster(run, rendezvous) : await runScript(run, rendezvous);
+  container.throwIfServiceFailed(); // then no script to start, only to end at once
+  const job = run.options.launcher === "each" ? runEachOnMaster(run, rendezvous) : runScript(run, rendezvous);
+  const ended = await unlessServiceFails(job, [container.serviceFailure(), reachable.then(() => NEVER)], () =>
+    container.remove(),
+  ).finally(() => reachability.abort());
   const code = await exitAfterMemoryCheck(run, ended);
   timer.mark("job");
   await rendezvous.finish(code);
@@ -37,11 +46,16 @@ async function checkWorkersReachable(
   run: NodeRun,
   remote: RemoteService,
   ports: ReadonlyMap<string, number> | undefined,
+  stop: AbortController,
 ): Promise<void> {
   const workers = run.ctx.nodes.filter((n) => n !== run.ctx.nodeName);
   await Promise.all(
     workers.map((node) =>
-      waitForGreeting(remote.kind, node, ports?.get(node) ?? remote.port, REACHABILITY_DEADLINE_MS),
+      waitForGreeting(remote.kind, node, ports?.get(node) ?? remote.port, REACHABILITY_DEADLINE_MS, {
+        // An agent may still be starting (not awaited): its refusals are expected for a while.
+        ...(remote.awaitedBeforeJob ? {} : { retryDelayMs: AGENT_RETRY_MS }),
+        signal: stop.signal,
+      }),
     ),
   );
 }

@@ -24,14 +24,14 @@ function deferred<T = void>() {
   return { promise, resolve, reject };
 }
 
-function plan(sshdPort?: number): ContainerSetup {
+function plan(sshdPort?: number, kind: "sshd" | "agent" = "sshd"): ContainerSetup {
   const jobDir = path.join(dir, "jobs/1.0/node1");
   return {
     containerName: "c1",
     jobDir,
     runArgs: ["run", "-d"],
     files: {},
-    remote: sshdPort === undefined ? undefined : { kind: "sshd", port: sshdPort },
+    remote: sshdPort === undefined ? undefined : { kind, port: sshdPort, awaitedBeforeJob: kind === "sshd" },
     switchDir: path.join(jobDir, "switch"),
   };
 }
@@ -197,4 +197,34 @@ test("a `run` CLI that hangs after the step's signal is ended after a second, th
   expect(calls).toEqual(["run", "run aborted", "remove c1", "late c1"]);
   expect(waited).toBeGreaterThanOrEqual(900);
   expect(waited).toBeLessThan(2000);
+});
+
+test("an agent is not awaited: start returns once the container runs; its exit later is said by serviceFailure", async () => {
+  const { runtime, run } = fakeEngine();
+  run.resolve("id");
+  const exit = deferred<number | undefined>();
+  // Port 1: nothing answers there, as an agent that is still starting.
+  const container = new NodeContainer(runtime, plan(1, "agent"), fakeLifeline(exit.promise).hold);
+  const t0 = Date.now();
+  await container.start(60_000);
+  expect(Date.now() - t0).toBeLessThan(1000);
+  const failure = container.serviceFailure();
+  exit.resolve(1);
+  await expect(failure).rejects.toThrow(
+    "srun-docker's agent in the container on node1 exited with 1 before it was ready: sh: 1: /usr/sbin/sshd: not found",
+  );
+});
+
+test("an agent not awaited: removing the container is no service failure", async () => {
+  const { runtime, run } = fakeEngine();
+  run.resolve("id");
+  const container = new NodeContainer(runtime, plan(1, "agent"), fakeLifeline().hold);
+  await container.start(60_000);
+  const failure = container.serviceFailure().then(
+    () => "resolved",
+    () => "rejected",
+  );
+  await container.remove();
+  const settled = await Promise.race([failure, new Promise((r) => setTimeout(() => r("pending"), 200))]);
+  expect(settled).toBe("pending");
 });

@@ -2,12 +2,13 @@
 // in any phase wins, waits for an engine `run` in flight, and nothing starts after it. Its
 // dead man's switch (a lifeline FIFO this process holds) ends the container if we die.
 import { type ContainerEvent, type ContainerPhase, nextContainerPhase } from "../../core/container-lifecycle.js";
+import { NEVER } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
 import type { NodePlan } from "../../core/node-plan.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir, rewriteJobFiles, writeJobFiles } from "../../io/job-files.js";
 import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
-import { waitForGreeting } from "../../io/remote-greeting.js";
+import { waitForServer } from "./container-readiness.js";
 
 /** What the container needs of the engine: io's ContainerRuntime, or a test's fake. */
 export type ContainerEngine = Pick<
@@ -25,13 +26,6 @@ export type ContainerEngine = Pick<
 
 /** What the container needs of the node's plan. */
 export type ContainerSetup = Pick<NodePlan, "containerName" | "jobDir" | "runArgs" | "files" | "remote" | "switchDir">;
-
-/**
- * sshd listens some 10-30 ms after `docker run -d` returns, so the first attempt is usually
- * refused. A refused connect to localhost costs well under a millisecond; the default 200 ms
- * pause cost ~180 ms of every launch (measured by `npm run bench`).
- */
-const BANNER_RETRY_MS = 10;
 
 /**
  * How long a create request of a killed `docker run` may take to land in the daemon: a
@@ -57,6 +51,9 @@ export class NodeContainer {
   private readiness: AbortController | undefined;
   private removal: Promise<void> | undefined;
   private startedAtMs = Date.now();
+  /** The wait for the server start() did not await (see serviceFailure). */
+  private serving: Promise<void> = Promise.resolve();
+  private serviceError: unknown;
   /** The job files as written, first the plan's. */
   private files: ContainerSetup["files"];
 
@@ -68,7 +65,11 @@ export class NodeContainer {
     this.files = plan.files;
   }
 
-  /** Writes the job files, starts the container and waits until it is ready (sshd answers). */
+  /**
+   * Writes the job files and starts the container; returns once it runs and, when the plan
+   * awaits its server before the job (sshd), that server answers. A server not awaited (the
+   * agent) is watched on: serviceFailure() rejects if it never answers.
+   */
   async start(deadlineMs: number): Promise<void> {
     if (this.phase === "removing" || this.phase === "removed") throw cancelled();
     this.move("start");
@@ -83,7 +84,28 @@ export class NodeContainer {
       this.move("created");
       markCreated();
     }
-    await this.waitUntilReady(deadlineMs);
+    const serving = this.waitUntilReady(deadlineMs);
+    if (this.plan.remote?.awaitedBeforeJob !== false) return serving;
+    serving.catch((error: unknown) => {
+      if (this.phase === "up") this.serviceError = error;
+    }); // said by serviceFailure() and throwIfServiceFailed()
+    this.serving = serving;
+  }
+
+  /** Throws why the server not awaited by start() has failed already (then no script should start). */
+  throwIfServiceFailed(): void {
+    if (this.serviceError !== undefined) throw this.serviceError;
+  }
+
+  /**
+   * Rejects with why the container's server never answered, when start() did not wait for it;
+   * never settles otherwise, nor once the container is being removed (that ended the wait).
+   */
+  serviceFailure(): Promise<never> {
+    return this.serving.then(
+      () => NEVER,
+      (error: unknown) => (this.phase === "up" ? Promise.reject(error) : NEVER),
+    );
   }
 
   /**
@@ -179,7 +201,7 @@ export class NodeContainer {
     }
   }
 
-  /** Ready when sshd or the agent answers; fails within a second when the main process exits first. */
+  /** Ready when sshd or the agent answers (container-readiness.ts); removal ends the wait. */
   private async waitUntilReady(deadlineMs: number): Promise<void> {
     this.throwIfNotUp();
     const remote = this.plan.remote;
@@ -187,26 +209,16 @@ export class NodeContainer {
     if (remote === undefined || lifeline === undefined) return;
     const readiness = new AbortController();
     this.readiness = readiness;
-    const never = new Promise<never>(() => {});
     try {
-      const first = await Promise.race([
-        waitForGreeting(remote.kind, "127.0.0.1", remote.port, deadlineMs, {
-          retryDelayMs: BANNER_RETRY_MS,
-          signal: readiness.signal,
-        }).then(() => undefined),
-        lifeline.mainExit(readiness.signal).then((code) => (code === undefined ? never : { main: code })),
-        // The whole container ended (its init or the switch killed, e.g. out of memory).
-        this.runtime
-          .waitStopped(this.plan.containerName, readiness.signal)
-          .then((code) => (code === undefined ? never : { container: code })),
-      ]);
-      if (first !== undefined && "main" in first) throw await this.explainExit(remote.kind, first.main);
-      if (first !== undefined) throw this.explainStop(first.container);
+      await waitForServer(
+        { runtime: this.runtime, name: this.plan.containerName, remote, lifeline },
+        deadlineMs,
+        readiness,
+      );
     } catch (error) {
       this.throwIfNotUp();
       throw error;
     } finally {
-      readiness.abort();
       this.readiness = undefined;
     }
     this.throwIfNotUp();
@@ -214,33 +226,5 @@ export class NodeContainer {
 
   private throwIfNotUp(): void {
     if (this.phase !== "up") throw cancelled();
-  }
-
-  private explainStop(code: number): UserError {
-    const how =
-      code === -1
-        ? "was removed"
-        : code === 137
-          ? "was killed (exit 137: out of memory, or SIGKILL)"
-          : `ended with exit ${code}`;
-    return new UserError("container-ended", `the container on ${this.runtime.node} ${how} before it was ready`, {
-      hint: `see \`${this.runtime.bin} events\` or the kernel log on ${this.runtime.node}; \`--dockopts\` limits (--memory) apply to sshd too`,
-    });
-  }
-
-  /** sshd or the agent exited (no sshd in the image, no glibc, bad config): its own last words say why. */
-  private async explainExit(kind: "sshd" | "agent", code: number): Promise<UserError> {
-    const last = await this.runtime.lastLogLine(this.plan.containerName).catch(() => "");
-    const what = kind === "sshd" ? "sshd" : "srun-docker's agent";
-    return new UserError(
-      kind,
-      `${what} in the container on ${this.runtime.node} exited with ${code} before it was ready${last ? `: ${last}` : ""}`,
-      {
-        hint:
-          kind === "sshd"
-            ? "the image needs openssh-server (/usr/sbin/sshd) for --remote=sshd; `srun-docker doctor` checks it"
-            : "the agent needs /bin/sh and glibc (2.28 or newer) in the image; musl images (Alpine) are not supported",
-      },
-    );
   }
 }

@@ -57,3 +57,22 @@ export async function exitAfterMemoryCheck(run: NodeRun, code: number): Promise<
   run.report(outOfMemoryError(run.ctx.nodeName, run.plan.limits, run.options.dockopts));
   return EXIT_OUT_OF_MEMORY;
 }
+
+/**
+ * The job's own part (the script), unless a server it did not wait for (core/node-plan.ts:
+ * awaitedBeforeJob) fails first: then that failure, after `first` (the master removes its
+ * container there, which ends the script at once). The job's promise is abandoned then; runJob's
+ * teardown removes the container if `first` did not.
+ */
+export async function unlessServiceFails<T>(
+  job: Promise<T>,
+  failures: readonly Promise<never>[],
+  first: () => Promise<void> = async () => {},
+): Promise<T> {
+  job.catch(() => undefined);
+  const failed = Promise.race(failures);
+  const ended = await Promise.race([job.then((value) => ({ value })), failed]).catch((error: unknown) => ({ error }));
+  if ("value" in ended) return ended.value;
+  await first().catch(() => undefined);
+  throw ended.error;
+}

@@ -2,9 +2,9 @@
 // keeps it until the master says done, aborts, or goes away.
 
 import { EXIT_OUT_OF_MEMORY } from "../../core/out-of-memory.js";
-import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
+import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
 import { runEachOnWorker } from "./each.js";
-import { exitAfterMemoryCheck, type NodeRun } from "./node-run.js";
+import { exitAfterMemoryCheck, type NodeRun, unlessServiceFails } from "./node-run.js";
 
 export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
   const { container, log, timer } = run;
@@ -19,8 +19,8 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   await session.reportReady();
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
-  const own = run.options.launcher === "each" ? await runEachOnWorker(run, session) : undefined;
-  const outcome = typeof own === "object" ? own : await session.outcome;
+  // An agent not awaited (core/node-plan.ts) that fails now fails the job: runJob reports it.
+  const { own, outcome } = await unlessServiceFails(waitForJobEnd(run, session), [container.serviceFailure()]);
   // The job failed (anywhere): if the kernel killed something here for memory, this node says so.
   const failed = outcome.kind !== "done" || outcome.exitCode !== 0 || (typeof own === "number" && own !== 0);
   const oomCode = failed ? await exitAfterMemoryCheck(run, 1) : 0;
@@ -38,4 +38,14 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
       log.info(`lost the master (${outcome.reason}): container removed`);
       return 1;
   }
+}
+
+/** This node's own script's code (`each`), and how the master ended the job. */
+async function waitForJobEnd(
+  run: NodeRun,
+  session: RendezvousWorkerSession,
+): Promise<{ own: number | undefined; outcome: WorkerOutcome }> {
+  const own = run.options.launcher === "each" ? await runEachOnWorker(run, session) : undefined;
+  if (typeof own === "object") return { own: undefined, outcome: own };
+  return { own, outcome: await session.outcome };
 }
