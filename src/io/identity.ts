@@ -15,19 +15,23 @@ export interface Identity {
   groupLines: string[];
 }
 
-export async function readIdentity(run = runCommand): Promise<Identity> {
+/**
+ * The passwd and group lookups run at once: the group ids are the process's own (what `id -G`
+ * prints, read without a process of its own), so nothing waits for another lookup.
+ */
+export async function readIdentity(run = runCommand, groupIds: () => number[] = ownGroupIds): Promise<Identity> {
   const info = userInfo();
-  // Two lookups at once; the group one needs the ids.
-  const [passwd, ids] = await Promise.all([run("getent", ["passwd", String(info.uid)]), run("id", ["-G"])]);
+  const gids = [...new Set([info.gid, ...groupIds()])];
+  const [passwd, groups] = await Promise.all([
+    run("getent", ["passwd", String(info.uid)]),
+    run("getent", ["group", ...gids.map(String)]),
+  ]);
   const passwdLine = passwd.stdout.trim().split("\n")[0] ?? "";
   if (passwd.exitCode !== 0 || !passwdLine) {
     throw new UserError("identity", `no passwd entry for uid ${info.uid}`, {
       hint: "srun-docker runs containers as the calling user; check `getent passwd $(id -u)`",
     });
   }
-  const all = ids.stdout.trim().split(/\s+/).filter(Boolean).map(Number);
-  const gids = [...new Set([info.gid, ...all])];
-  const groups = await run("getent", ["group", ...gids.map(String)]);
   const home = process.env.HOME && process.env.HOME !== "/" ? process.env.HOME : info.homedir;
   return {
     user: info.username,
@@ -38,4 +42,9 @@ export async function readIdentity(run = runCommand): Promise<Identity> {
     passwdLine,
     groupLines: groups.stdout.split("\n").filter(Boolean),
   };
+}
+
+/** The supplementary groups of this process (Slurm's task has the user's, as `id -G` would print). */
+function ownGroupIds(): number[] {
+  return process.getgroups?.() ?? [];
 }

@@ -7,7 +7,9 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
@@ -55,6 +57,7 @@ export function createWorkspace(user: string, uid: number, build: ToolBuild = "s
   installTool(user, uid, build);
   const dir = mkdtempSync(path.join(home, "e2e-"));
   chownSync(dir, uid, uid);
+  created.push(dir);
   return {
     user,
     uid,
@@ -69,4 +72,20 @@ export function createWorkspace(user: string, uid: number, build: ToolBuild = "s
       return file;
     },
   };
+}
+
+const created: string[] = [];
+
+/**
+ * Removes the workspaces this test file made, and what its jobs wrote beside them in the home
+ * (`e2e-XXXX-node1.out`): the homes are the machine's own /home and outlive every run.
+ * Called after each e2e file (test/e2e/setup.ts).
+ */
+export function removeWorkspaces(): void {
+  for (const dir of created.splice(0)) {
+    const home = path.dirname(dir);
+    const prefix = `${path.basename(dir)}-`;
+    rmSync(dir, { recursive: true, force: true });
+    for (const name of readdirSync(home)) if (name.startsWith(prefix)) rmSync(path.join(home, name), { force: true });
+  }
 }
