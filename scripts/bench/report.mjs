@@ -102,7 +102,7 @@ export function printReport(summary) {
 }
 
 /** Launch and teardown against N for each mode, with the floor (A + B) each launch is held to. */
-function launchChart(results) {
+export function launchChart(results) {
   const modes = [...new Set(results.map((r) => r.remote))];
   const series = [];
   for (const mode of modes) {
