@@ -1,5 +1,5 @@
-// The master node: waits until every worker's container and sshd are up, runs the job
-// script in its own container, and ends the job everywhere with the script's exit code.
+// The master node: waits until every node's container runs (and, with sshd, answers), runs the
+// job script in its own container, and ends the job everywhere with the script's exit code.
 import { NEVER } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
 import type { RemoteService } from "../../core/node-plan.js";
