@@ -3,6 +3,7 @@
 // image); every CLI call is one argv, and errors carry the CLI's own words. Everything else
 // (image inspect, list, logs, exec, removal) goes through Docker's Engine API where there is
 // one (docker-api*.ts), the CLI otherwise (podman; docker over tcp, ssh or a context).
+import { NEVER } from "../core/deferred.js";
 import type { ExecPlan } from "../core/docker-args.js";
 import { firstEngineLine as firstLine } from "../core/engine-messages.js";
 import { UserError } from "../core/errors.js";
@@ -145,7 +146,7 @@ export class ContainerRuntime {
    * stays pending (the lifeline's exit file covers the main process there).
    */
   waitStopped(name: string, signal: AbortSignal): Promise<number | undefined> {
-    return this.api === undefined ? new Promise<never>(() => {}) : waitContainerStopped(this.api, name, signal);
+    return this.api === undefined ? NEVER : waitContainerStopped(this.api, name, signal);
   }
 
   /** Passes `signal` to a process in the container as its user (`exec` does not forward signals). */

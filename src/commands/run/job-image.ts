@@ -3,6 +3,7 @@
 // the announcement, fetches, and reports its progress to the master. With --pull-once the
 // master also tells each worker where to get the image (core/relay-tree.ts), and every node's
 // relay offers the image once the node has it.
+import { NEVER } from "../../core/deferred.js";
 import type { LocalImage } from "../../core/image-inspect.js";
 import { parseImageSource } from "../../core/image-reference.js";
 import type { NodePullSnapshot } from "../../core/pull-layer-tally.js";
@@ -73,7 +74,7 @@ function nodeImage(
 ): Promise<JobImage> {
   if (link.kind === "worker") {
     // An engine that cannot even say what it has fails this node now, not at the deadline.
-    const engineFailed = run.here.then(() => new Promise<never>(() => {}));
+    const engineFailed = run.here.then(() => NEVER);
     const fromPeer = relay === undefined ? undefined : relayFetch(link.session, relay, run);
     return Promise.race([
       engineFailed,
