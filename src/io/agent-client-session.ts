@@ -184,10 +184,7 @@ function runSession(
     for (const out of [streams.stdout, streams.stderr]) out.on("error", onOutputError);
     let socketError: string | undefined;
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      socketError ??=
-        error.code === "ECONNRESET"
-          ? `${where} reset the connection`
-          : describeConnectError(error.code ?? error.message, where);
+      socketError ??= describeConnectError(error.code ?? error.message, where);
     });
     socket.on("close", () => dispatch({ type: "closed", reason: socketError ?? `${where} closed the connection` }));
   });

@@ -4,7 +4,8 @@
  * once every agent listens (an agent is a Node program that needs 0.05-0.15 s to start; see
  * core/node-plan.ts, awaitedBeforeJob), so the script's first `ssh node2` may come before node2's
  * agent listens. OpenSSH would fail at once; this client is the only one the agent serves, so
- * the wait lives here. */
+ * the wait lives here.
+ */
 import { connect as netConnect, type Socket } from "node:net";
 import { formatSeconds, sleep, type Timers } from "./timers.js";
 
@@ -29,9 +30,8 @@ export async function connectUnlessRefusedTooLong(target: AgentTarget, where: st
     const attempt = await connectOnce(() => open(target.port, target.address), timers, left);
     if (typeof attempt !== "string") return attempt;
     if (attempt === "timed-out") return `no answer from ${where} within ${formatSeconds(timeoutMs)}`;
-    const error = attempt;
     const waited = timers.now() - startedAt;
-    if (error !== "ECONNREFUSED" || waited + pause >= timeoutMs) return describeConnectError(error, where, waited);
+    if (attempt !== "ECONNREFUSED" || waited + pause >= timeoutMs) return describeConnectError(attempt, where, waited);
     await sleep(pause, timers);
   }
 }
@@ -58,6 +58,7 @@ function connectOnce(open: () => Socket, timers: Timers, timeoutMs: number): Pro
   });
 }
 
+/** Why a connection to the agent failed, by the socket error's code (while connecting or later). */
 export function describeConnectError(code: string, where: string, waitedMs?: number): string {
   switch (code) {
     case "ECONNREFUSED": {
@@ -68,7 +69,7 @@ export function describeConnectError(code: string, where: string, waitedMs?: num
     case "ENETUNREACH":
       return `cannot connect to ${where}: no route to host`;
     case "ECONNRESET":
-      return `cannot connect to ${where}: the connection was reset`;
+      return `${where} reset the connection`;
     default:
       return `cannot talk to ${where}: ${code}`;
   }
