@@ -9,6 +9,7 @@ import { firstEngineLine as firstLine } from "../core/engine-messages.js";
 import { UserError } from "../core/errors.js";
 import type { ImageFacts } from "../core/image-facts.js";
 import type { ContainerSummary } from "../core/ps-json.js";
+import { isRefusalSummary } from "../core/refusal-tally.js";
 import {
   describeRemovalFailures,
   type RemovalEngine,
@@ -162,14 +163,17 @@ export class ContainerRuntime {
     return r !== undefined && r.exitCode === 0 && stateSaysOom(r.stdout);
   }
 
-  /** The container's last words (its last log line), e.g. why its main process exited. */
-  /** The container's last words (its last log line: stderr's, else stdout's), e.g. why its main process exited. */
+  /**
+   * The container's last words (its last log line: stderr's, else stdout's), e.g. why its main
+   * process exited. The agent's summaries of refused connections (core/refusal-tally.ts) are
+   * passed over: a flood of another user's is never why it exited.
+   */
   async lastLogLine(name: string): Promise<string> {
-    const r = await this.queries.logs(name, 5);
+    const r = await this.queries.logs(name, 20);
     const lines = `${r.stdout}\n${r.stderr}`
       .split("\n")
       .map((l) => l.trim())
-      .filter(Boolean);
+      .filter((l) => l !== "" && !isRefusalSummary(l));
     return lines.at(-1) ?? "";
   }
 

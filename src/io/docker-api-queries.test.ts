@@ -79,7 +79,20 @@ test("lastLogLine: stderr's last line first, as from `docker logs`, from the fra
   ]);
   daemon.containers.set("c", { Names: ["/c"], Labels: {}, logs });
   expect(await apiRuntime().lastLogLine("c")).toBe("sshd: no hostkeys available -- exiting.");
-  expect(daemon.requests).toEqual(["GET /containers/c/logs?stdout=1&stderr=1&tail=5"]);
+  expect(daemon.requests).toEqual(["GET /containers/c/logs?stdout=1&stderr=1&tail=20"]);
+});
+
+test("lastLogLine: the agent's summaries of refused connections after its last words are passed over", async () => {
+  const logs = Buffer.concat([
+    encodeFrame("stderr", "[node1 agent] listening on port 23000\n"),
+    encodeFrame("stderr", "[node1 agent] error: cannot start: EMFILE\n"),
+    encodeFrame(
+      "stderr",
+      "[node1 agent] refused 900 connections that did not authenticate in 1.0 s (900 rejected); most from 10.0.0.3 (900)\n",
+    ),
+  ]);
+  daemon.containers.set("c", { Names: ["/c"], Labels: {}, logs });
+  expect(await apiRuntime().lastLogLine("c")).toBe("[node1 agent] error: cannot start: EMFILE");
 });
 
 test("splitLogs: a TTY's raw text, frames labelled raw (API 1.41) or multiplexed (1.42+)", () => {

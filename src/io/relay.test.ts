@@ -43,6 +43,7 @@ function saveOf(data: Buffer, failAfter?: number): () => Readable {
 
 async function server(options: { save?: () => Readable; waitPingMs?: number; secret?: Buffer } = {}) {
   const events: RelayServerEvent[] = [];
+  const summaries: string[] = [];
   const relay: RelayServer = await startRelayServer({
     candidates: [0],
     host: "127.0.0.1",
@@ -52,9 +53,10 @@ async function server(options: { save?: () => Readable; waitPingMs?: number; sec
     waitPingMs: options.waitPingMs ?? 50,
     handshakeTimeoutMs: 1000,
     onEvent: (event) => events.push(event),
+    onRefusals: (line) => summaries.push(line),
   });
   cleanups.push(() => relay.close());
-  return { relay, events };
+  return { relay, events, summaries };
 }
 
 /** A load that reads the archive (slowly when asked) and says the ID it was told to. */
@@ -183,6 +185,7 @@ describe("strangers", () => {
       type: "dropped",
       remote: expect.any(String),
       reason: "authentication failed for claimed node node2",
+      stranger: true,
     });
     expect(events.some((e) => e.type === "served")).toBe(false);
   });
@@ -210,12 +213,16 @@ describe("strangers", () => {
     expect(got.calls).toBe(0);
   });
 
-  test("a stranger that never says hello is dropped after the handshake timeout", async () => {
-    const { relay, events } = await server();
+  test("a stranger that never says hello is dropped after the handshake timeout, and counted", async () => {
+    const { relay, events, summaries } = await server();
     const socket = netConnect(relay.port).resume();
     cleanups.push(() => socket.destroy());
     await new Promise((resolve) => socket.once("close", resolve));
-    expect(events).toContainEqual(expect.objectContaining({ reason: "no valid hello in time" }));
+    expect(events).toContainEqual(expect.objectContaining({ reason: "no valid hello in time", stranger: true }));
+    relay.close();
+    expect(summaries).toEqual([
+      "refused 1 connection that did not authenticate in 0.0 s (1 timed out); most from 127.0.0.1 (1)",
+    ]);
   });
 });
 

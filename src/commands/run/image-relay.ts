@@ -56,9 +56,12 @@ export async function startNodeRelay(input: NodeRelayInput): Promise<RelayServer
     onEvent: (event) => {
       if (event.type === "served")
         log.debug(`relay: sent the image to ${event.node} (${event.bytes} bytes in ${Math.round(event.ms)} ms)`);
-      else if (event.type === "dropped") log.debug(`relay: dropped ${event.remote}: ${event.reason}`);
-      else log.debug(`relay: told ${event.node} this node has no image to give`);
+      else if (event.type === "dropped") {
+        // A stranger's is counted in the summary below, not a line each.
+        if (!event.stranger) log.debug(`relay: dropped ${event.remote}: ${event.reason}`);
+      } else log.debug(`relay: told ${event.node} this node has no image to give`);
     },
+    onRefusals: (summary) => log.debug(`relay: ${summary}`),
   }).catch((error: unknown) => {
     log.warn(`${messageOf(error)}: the nodes that get the image from this one (--pull-once) pull it from the registry`);
     return undefined;
