@@ -244,6 +244,22 @@ describe("limits from the allocation", () => {
   });
 });
 
+describe("the container's own log is capped whatever --limits says, unless --dockopts set it", () => {
+  const logArgs = (p: NodePlan) => p.runArgs.filter((a) => a.startsWith("--log-"));
+  test("docker: json-file, 4m, two files, before the user's options and the image", () => {
+    const planned = plan({ options: { limits: "none", dockopts: ["--ipc=host"] } });
+    expect(logArgs(planned)).toEqual(["--log-driver=json-file", "--log-opt=max-size=4m", "--log-opt=max-file=2"]);
+    const args = planned.runArgs;
+    expect(args.indexOf("--log-opt=max-file=2") + 1).toBe(args.indexOf("--ipc=host"));
+  });
+  test("podman: max-size only", () => {
+    expect(logArgs(plan({ options: { runtime: "podman" } }))).toEqual(["--log-opt=max-size=4m"]);
+  });
+  test("the user's log options: only theirs", () => {
+    expect(logArgs(plan({ options: { dockopts: ["--log-opt=max-size=1g"] } }))).toEqual(["--log-opt=max-size=1g"]);
+  });
+});
+
 test("rootless Podman on cgroup v1 cannot apply limits: none passed, and the user is told", () => {
   const planned = plan({ env: { SLURM_MEM_PER_NODE: "256" }, options: { runtime: "podman" } });
   expect(planned.runArgs.join(" ")).not.toMatch(/--memory|--pids-limit/);

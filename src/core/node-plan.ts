@@ -11,7 +11,7 @@ import {
   renderAgentConfig,
   requireAgentBinary,
 } from "./agent-plan.js";
-import { type ContainerLimits, limitArgs, planNodeLimits } from "./container-limits.js";
+import { type ContainerLimits, limitArgs, logLimitArgs, planNodeLimits } from "./container-limits.js";
 import {
   buildDockerExecArgs,
   buildDockerRunArgs,
@@ -216,7 +216,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,
     memlock: options.memlock,
-    limits: limitArgs(limits, options.dockopts),
+    limits: [...limitArgs(limits, options.dockopts), ...logLimitArgs(options.runtime, options.dockopts)],
     dockopts: options.dockopts,
     command: buildMainCommand(main),
     detach: true,
