@@ -108,6 +108,12 @@ describe("nodeImageStep", () => {
       undefined,
       { kind: "relay", fallback: undefined },
     ],
+    [
+      "a digest without the image ID: from the registry, never from a parent (nothing to check it by)",
+      { ref: pinned.ref },
+      undefined,
+      { kind: "pull", ref: pinned.ref },
+    ],
     ["the same image here: use it (and serve it)", pinned, local(ID_A), { kind: "use", id: ID_A }],
     ["an archive: every node loads it", { ref: ID_A, id: ID_A, archive: "/s/i.tar" }, undefined, { kind: "load" }],
   ] as const)("--pull-once, %s", (_name, image, here, step) => {

@@ -89,7 +89,9 @@ export function nodeImageStep(
   if (local !== undefined && (image.id === undefined || local.id === image.id)) return { kind: "use", id: local.id };
   if (image.archive !== undefined) return { kind: "load", path: image.archive };
   const pinned = isPinned(image.ref);
-  if (fromPeer && policy !== "never") return { kind: "relay", fallback: pinned ? image.ref : undefined };
+  // From another node only an image whose ID the master pinned: nothing else could be checked.
+  if (fromPeer && image.id !== undefined && policy !== "never")
+    return { kind: "relay", fallback: pinned ? image.ref : undefined };
   if (pinned && policy !== "never") return { kind: "pull", ref: image.ref };
   if (local !== undefined && image.id !== undefined) throw differentImage(node, given, local.id, image.id);
   throw missingImage(

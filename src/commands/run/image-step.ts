@@ -32,11 +32,16 @@ import { fetchFromParent } from "./image-relay.js";
 
 export type { ImageStepRun, JobImage, PullReporter } from "./image-here.js";
 
-/** The master: decides, lets `announce` tell the workers, then gets the image here too. */
+/**
+ * The master: decides, lets `announce` tell the workers, then gets the image here too. With
+ * `pinId` (--pull-once) the announcement names the image ID, as a node loads from another only
+ * an image it can check: a digest without a known ID is pulled here first, and announced after.
+ */
 export async function decideJobImage(
   run: ImageStepRun,
   announce: (image: ImageAnnouncement) => void,
   reporter: PullReporter,
+  pinId = false,
 ): Promise<JobImage> {
   const source = parseImageSource(run.given);
   const here = await run.here;
@@ -55,8 +60,17 @@ export async function decideJobImage(
       break;
     }
   }
-  run.log.debug(`image: every node runs ${announced.ref}${announced.id === undefined ? "" : ` (${announced.id})`}`);
-  announce(announced);
+  const tell = (image: ImageAnnouncement): void => {
+    run.log.debug(`image: every node runs ${image.ref}${image.id === undefined ? "" : ` (${image.id})`}`);
+    announce(image);
+  };
+  if (pinId && announced.id === undefined) {
+    const here = await fetchHere(run, announced, reporter);
+    const pinned = { ...announced, id: here.id };
+    tell(pinned);
+    return { ...here, announced: pinned };
+  }
+  tell(announced);
   return fetchHere(run, announced, reporter);
 }
 

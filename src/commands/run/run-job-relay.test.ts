@@ -71,6 +71,31 @@ test("--pull-once, 4 nodes: one pull from the registry, three loads through the 
   expect(summaryOf(nodes[0] as FakeNode)).toMatch(
     /^pulled reg\.test\/app@sha256:999999999999 on 4 nodes: .* \(1 from the registry, 2 from localhost, 1 from 127\.0\.0\.2\)$/,
   );
+  // A digest pins no image ID: the master pulled it first, and announced the ID each load is checked by.
+  expect((nodes[0] as FakeNode).stderr.join("")).toContain(`image: every node runs ${IMAGE} (${IMAGE_ID})`);
+});
+
+test("a parent that sends another image named as the job's tag: loaded unnamed, refused by its ID, never named; the child pulls", async () => {
+  const other = `sha256:${"6".repeat(64)}`;
+  const { nodes, results, said } = await pullJob(
+    [
+      {},
+      { savesInstead: { id: other, repoTags: ["reg.test/app:1", "busybox:latest"] } },
+      { has: false },
+      { has: false },
+    ].map((image) => ({ image })),
+    { image: "reg.test/app:1" },
+  );
+  expect(results).toEqual(NODES.map(() => ({ code: 0 })));
+  const child = nodes[3] as FakeNode;
+  expect(child.images.loads).toHaveLength(1);
+  expect(said(child)).toMatch(
+    /could not get the image from 127\.0\.0\.2 \(the archive loaded as 666666666666, not the offered 111111111111\): pulling it from the registry instead/,
+  );
+  expect(child.images.pulls).toEqual(["app"]);
+  // Named once, after the pull, as the user named it; the other image was given no name at all.
+  expect(child.images.named).toEqual([`reg.test/app:1 ${IMAGE_ID}`]);
+  expect(nodes[2]?.images.named).toEqual([`reg.test/app:1 ${IMAGE_ID}`]);
 });
 
 test("a parent whose archive breaks mid-stream: its child pulls from the registry instead (said with --debug), and every node has the image", async () => {
