@@ -123,7 +123,7 @@ export const CONTAINER_LOG_FILES = 2;
  * default json-file driver keeps everything; its `max-size` and `max-file` exist only for
  * json-file and local (another driver refuses them, failing the start), and asking the daemon
  * which driver it defaults to (`/info`) costs it 0.1-0.2 s, so the driver is named. Podman's
- * k8s-file truncates at `max-size`; journald keeps to its own limits and ignores it. Options
+ * k8s-file truncates at `max-size`; with journald the journal's own limits apply. Options
  * of the user's own that name a log driver or option win: none of ours are added then.
  */
 export function logLimitArgs(runtime: Runtime, dockopts: readonly string[]): string[] {
