@@ -15,7 +15,7 @@ import { type JobContext, resolveJobContext } from "../../core/slurm-context.js"
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
 import { runCommand } from "../../io/exec.js";
 import { createLogger, type Logger } from "../../io/log.js";
-import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../../io/signals.js";
+import { exitCodeForSignal, exitCodeOf, onTerminationSignals, onUserSignals } from "../../io/signals.js";
 import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { decideJobImage, type JobImage, type PullReporter } from "./image-step.js";
@@ -91,6 +91,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     void program?.signal(signal);
     void container?.remove().catch((error: unknown) => log.error(messageOf(error)));
   }, deps.signals);
+  const stopPassingOn = passUserSignalsTo(() => program);
   try {
     const [identity, material, image] = await Promise.all([
       deps.readIdentity(),
@@ -123,6 +124,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     await run.files.announce({ kind: "ready", container: plan.containerName, devices: containerDevices });
   } catch (error) {
     unsubscribe();
+    stopPassingOn();
     // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
     if (error instanceof UserError) deps.stderr.write(renderUserError(error));
     await run.files
@@ -143,6 +145,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     await container.remove().catch((error: unknown) => log.error(messageOf(error)));
     await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();
+    stopPassingOn();
   }
 }
 
@@ -155,6 +158,7 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     cancelledBy = signal;
     void program?.signal(signal);
   }, deps.signals);
+  const stopPassingOn = passUserSignalsTo(() => program);
   try {
     const state = await run.files.waitForNode(options.timeoutSeconds * 1000);
     if (state === undefined) {
@@ -173,7 +177,21 @@ async function runOtherTask(run: TaskRun): Promise<number> {
   } finally {
     await run.files.done(run.task.localRank);
     unsubscribe();
+    stopPassingOn();
   }
+}
+
+/**
+ * SIGUSR1 and SIGUSR2 (Slurm's checkpoint request) go to the task's program once it runs, which
+ * decides what they mean; before that there is no program ready for them, and they are dropped.
+ */
+function passUserSignalsTo(program: () => Program | undefined): () => void {
+  return onUserSignals(
+    (signal) =>
+      void program()
+        ?.signal(signal)
+        .catch(() => undefined),
+  );
 }
 
 interface Program {
