@@ -140,7 +140,15 @@ test("the container is named and labelled for the job, node and user", () => {
   expect(p.runArgs).toEqual(
     expect.arrayContaining(["srun-docker.job=42", "srun-docker.node=node2", "srun-docker.uid=1001"]),
   );
-  expect(p.execArgs.slice(-2)).toEqual(["srun-docker-alice-42.0-node2", "/home/alice/job.sh"]);
+  // The script's pid is recorded first, so Slurm's checkpoint signals can be passed on to it.
+  expect(p.execArgs.slice(-6)).toEqual([
+    "srun-docker-alice-42.0-node2",
+    "/bin/sh",
+    "-c",
+    'echo $$ >"$0" && exec "$@"',
+    "/run/srun-docker/script.pid",
+    "/home/alice/job.sh",
+  ]);
 });
 
 test.each<[string, Partial<NodePlanOptions>, NodeJS.ProcessEnv, boolean]>([

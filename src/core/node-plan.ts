@@ -27,6 +27,7 @@ import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
 import { deriveJobPorts, type JobPorts } from "./ports.js";
+import { recordingScriptPid } from "./script-pid.js";
 import type { JobContext } from "./slurm-context.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
 import { planSshdFiles } from "./sshd-files.js";
@@ -227,7 +228,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     user: { uid: identity.uid, gid: identity.gid },
     workdir: input.cwd,
     env,
-    command: [input.scriptPath, ...options.scriptArgs],
+    command: recordingScriptPid([input.scriptPath, ...options.scriptArgs]),
   };
   return {
     containerName: container.name,

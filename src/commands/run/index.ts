@@ -23,6 +23,7 @@ import { NodeContainer } from "./node-container.js";
 import { type NodeRun, type Once, once } from "./node-run.js";
 import { defaultRunDeps, type RunDeps } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
+import { startScriptPassingSignals } from "./script-signals.js";
 import { runSrunTask } from "./srun-task.js";
 import { removeStaleContainers } from "./stale.js";
 import { runWorker } from "./worker.js";
@@ -159,7 +160,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       plan,
       container,
       deadlineMs: options.timeoutSeconds * 1000,
-      startScript: () => runtime.exec(plan.exec),
+      startScript: () => startScriptPassingSignals(runtime, plan, log),
       onCancel: (action) => cancelActions.push(action),
       report: (error) => deps.stderr.write(renderUserError(error)),
       sweepStale: sweep,
