@@ -1,7 +1,7 @@
 // planNode as a table (antfu/ni style): a few facts in, the facts that matter out.
 import { describe, expect, test } from "vitest";
 import { parseAgentConfig } from "./agent-config.js";
-import { dryRunStandIns } from "./dry-run.js";
+import { dryRunStandIns, renderDryRun } from "./dry-run.js";
 import { type NodePlan, planNode, shouldCountGpus } from "./node-plan.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { JobContext } from "./slurm-context.js";
@@ -259,4 +259,55 @@ test("rootless Podman on cgroup v1 cannot apply limits: none passed, and the use
   const v2 = plan({ env: { SLURM_MEM_PER_NODE: "256" }, options: { runtime: "podman" }, cgroupV2: true });
   expect(v2.runArgs).toContain("--memory=268435456b");
   expect(v2.warnings.join("\n")).not.toMatch(/cgroup v1/);
+});
+
+describe("--envlist values: on no command line, in no dry run", () => {
+  const TOKEN = "hf_s3cret-value";
+  const envlisted = (c: Case) =>
+    plan({ ...c, env: { HF_TOKEN: TOKEN, ...c.env }, options: { envlist: ["HF_TOKEN"], ...c.options } });
+
+  const sshF = `ssh -F ${JOB_DIR}/ssh_config`;
+  const SSHD = [`OMPI_MCA_plm_rsh_agent=${sshF}`, `PRTE_MCA_plm_ssh_agent=${sshF}`];
+  test.each<[string, Case, string[]]>([
+    ["docker, sshd", {}, SSHD],
+    ["podman, sshd", { options: { runtime: "podman" } }, SSHD],
+    ["each launcher", { options: { launcher: "each" } }, []],
+  ])("%s: the exec names HF_TOKEN and holds no value", (_name, c, ssh) => {
+    const p = envlisted(c);
+    const values = [
+      ...["hostlist=node1:1,node2:1", "np=2", "NNODES=2", "NODE_RANK=0", "NPROC_PER_NODE=1"],
+      ...["MASTER_ADDR=node1", "MASTER_PORT=21010", "WORLD_SIZE=2", `HOSTFILE=${JOB_DIR}/hostfile`, "SLURM_JOB_ID=42"],
+      "ENVLIST=HF_TOKEN",
+      ...ssh,
+    ];
+    expect(p.execArgs).toEqual([
+      ...["exec", "-u", "1001:1001", "-w", "/home/alice", "-e", "HF_TOKEN"],
+      ...values.flatMap((value) => ["-e", value]),
+      ...["srun-docker-alice-42.0-node1", "/bin/sh", "-c", 'echo $$ >"$0" && exec "$@"'],
+      ...["/run/srun-docker/script.pid", "/home/alice/job.sh"],
+    ]);
+    expect(p.exec.env).toMatchObject({ ENVLIST: "HF_TOKEN", MASTER_PORT: "21010" });
+    expect(p.exec.envNames).toEqual(["HF_TOKEN"]);
+    expect(p.runArgs.join(" ")).toMatch(/ -e HF_TOKEN /);
+    expect([...p.runArgs, ...p.execArgs].join(" ")).not.toContain(TOKEN);
+  });
+
+  test("the dry run prints the name; only the user's own 0600 job files hold the value", () => {
+    const p = envlisted({ options: { remote: "agent" }, agentBinary: "/home/alice/bin/srun-docker" });
+    const text = renderDryRun({ runtime: "docker", launcher: "ssh", limits: "slurm" }, context(0), p);
+    expect(text).toMatch(
+      /^docker exec -u 1001:1001 -w \/home\/alice -e HF_TOKEN -e hostlist=node1:1,node2:1 -e np=2 /m,
+    );
+    expect(text).not.toContain(TOKEN);
+    const holding = Object.entries(p.files).filter(([, file]) => file.content.includes(TOKEN));
+    expect(holding.map(([name, file]) => [name, file.mode])).toEqual([["agent.json", 0o600]]);
+    const sshd = envlisted({});
+    expect(sshd.files.authorized_keys).toMatchObject({ mode: 0o600, content: expect.stringContaining(TOKEN) });
+  });
+
+  test("a name srun-docker sets itself keeps our value, passed as before", () => {
+    const p = envlisted({ options: { envlist: ["HF_TOKEN", "MASTER_PORT"] }, env: { MASTER_PORT: "1" } });
+    expect(p.exec.envNames).toEqual(["HF_TOKEN"]);
+    expect(p.execArgs).toContain("MASTER_PORT=21010");
+  });
 });

@@ -21,7 +21,7 @@ import {
   type MainProcess,
 } from "./docker-args.js";
 import { type GpuPlan, resolveGpus, visibleDevicesEnv } from "./gpus.js";
-import { buildJobEnv, envlistWarnings, renderHostfile } from "./job-env.js";
+import { envlistWarnings, planJobEnv, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
@@ -120,7 +120,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   // Every node's agent or sshd, for this node's clients: another node may have moved off the port.
   const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.sshdPort }));
   const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};
-  const env = buildJobEnv({
+  const jobEnv = planJobEnv({
     nodes: ctx.nodes,
     rank: ctx.rank,
     slotsPerNode: gpus.slots,
@@ -129,8 +129,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     jobId: ctx.jobId,
     envlist: options.envlist,
     callerEnv: input.env,
-    // `ssh -F` so that a user's own ~/.ssh/config (e.g. the reference's Port block) cannot
-    // override the generated one for mpirun.
+    // `ssh -F`: a user's own ~/.ssh/config (the reference's Port block) cannot override ours.
     sshCommand: ownSsh ? `ssh -F ${file("ssh_config")}` : undefined,
   });
   const files: Record<string, PlannedFile> = {
@@ -155,7 +154,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         hosts,
         material,
         clientPublicKey: input.clientPublicKey,
-        env,
+        env: jobEnv.all,
         file,
       }),
     );
@@ -169,7 +168,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         node: ctx.nodeName,
         nodes: hosts,
         secretFile: material.secretPath,
-        env: { ...env, ...agentEnv },
+        env: { ...jobEnv.all, ...agentEnv },
       }),
       mode: 0o600,
     };
@@ -227,7 +226,8 @@ export function planNode(input: NodePlanInput): NodePlan {
     name: container.name,
     user: { uid: identity.uid, gid: identity.gid },
     workdir: input.cwd,
-    env,
+    env: jobEnv.values,
+    envNames: jobEnv.names,
     command: recordingScriptPid([input.scriptPath, ...options.scriptArgs]),
   };
   return {
