@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { parseAgentConfig } from "./agent-config.js";
 import { dryRunStandIns } from "./dry-run.js";
 import { type NodePlan, planNode, shouldCountGpus } from "./node-plan.js";
-import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
+import type { JobKeys, NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { JobContext } from "./slurm-context.js";
 
 const OPTIONS: NodePlanOptions = {
@@ -45,7 +45,10 @@ interface Case {
   agentBinary?: string;
   boundCpus?: string;
   cgroupV2?: boolean;
+  keys?: JobKeys;
 }
+
+const standIns = dryRunStandIns("/home/alice/.srun-docker");
 
 function plan(c: Case): NodePlan {
   const input: NodePlanInput = {
@@ -63,7 +66,8 @@ function plan(c: Case): NodePlan {
       passwdLine: "alice:x:1001:1001::/home/alice:/bin/bash",
       groupLines: ["alice:x:1001:"],
     },
-    ...dryRunStandIns("/home/alice/.srun-docker"),
+    ...standIns,
+    keys: c.keys ?? standIns.keys,
     imagePath: c.imagePath,
     agentBinary: c.agentBinary,
     scriptPath: "/home/alice/job.sh",
@@ -89,7 +93,8 @@ function facts(p: NodePlan) {
   };
 }
 
-const SSH_FILES = "passwd group hostfile sshd_config authorized_keys known_hosts ssh_config";
+const SSH_FILES =
+  "passwd group hostfile ssh_host_ed25519_key id_ed25519 sshd_config authorized_keys known_hosts ssh_config";
 const JOB_DIR = "/home/alice/.srun-docker/jobs/42.0/node1";
 
 test.each<[string, Case, Partial<ReturnType<typeof facts>>]>([
@@ -193,17 +198,17 @@ describe("--remote=agent", () => {
     );
   });
 
-  test("the agent's config: every node at its port, the secret's path, this node's job environment", () => {
-    const p = agentPlan({ rank: 1 });
+  test("the agent's config: every node at its port, the job's secret, this node's job environment", () => {
+    const p = agentPlan({ rank: 1, keys: { ...standIns.keys, secret: Buffer.alloc(32, 7) } });
     const file = p.files["agent.json"];
     expect(file?.mode).toBe(0o600);
     const config = JSON.parse(file?.content ?? "{}");
     expect(config).toMatchObject({
-      v: 1,
+      v: 2,
       jobKey: "42.0",
       user: "alice",
       node: "node2",
-      secretFile: "/home/alice/.srun-docker/secret",
+      secret: "07".repeat(32),
       nodes: [
         { name: "node1", address: "node1", port: 21008 },
         { name: "node2", address: "node2", port: 21008 },
@@ -251,4 +256,29 @@ test("rootless Podman on cgroup v1 cannot apply limits: none passed, and the use
   const v2 = plan({ env: { SLURM_MEM_PER_NODE: "256" }, options: { runtime: "podman" }, cgroupV2: true });
   expect(v2.runArgs).toContain("--memory=268435456b");
   expect(v2.warnings.join("\n")).not.toMatch(/cgroup v1/);
+});
+
+describe("the job's keys", () => {
+  test("the job's keys are in its job dir, the user's secret is named nowhere", () => {
+    const keys: JobKeys = {
+      secret: Buffer.alloc(32, 9),
+      sshHost: { privateKey: "HOST PRIVATE", publicKey: "ssh-ed25519 HOSTPUB host" },
+      sshClient: { privateKey: "CLIENT PRIVATE", publicKey: "ssh-ed25519 CLIENTPUB client" },
+    };
+    const sshd = plan({ keys });
+    expect(sshd.files.ssh_host_ed25519_key).toEqual({ content: "HOST PRIVATE", mode: 0o600 });
+    expect(sshd.files.id_ed25519).toEqual({ content: "CLIENT PRIVATE", mode: 0o600 });
+    expect(sshd.files.sshd_config?.content).toContain(`HostKey ${JOB_DIR}/ssh_host_ed25519_key\n`);
+    expect(sshd.files.ssh_config?.content).toContain(`IdentityFile ${JOB_DIR}/id_ed25519\n`);
+    expect(sshd.files.known_hosts?.content).toBe(
+      "[node1]:21008 ssh-ed25519 HOSTPUB\n[node2]:21008 ssh-ed25519 HOSTPUB\n",
+    );
+    expect(sshd.files.authorized_keys?.content).toMatch(/no-X11-forwarding ssh-ed25519 CLIENTPUB client\n$/);
+    const agent = plan({ keys, options: { remote: "agent" }, agentBinary: "/bin/srun-docker" });
+    for (const p of [sshd, agent]) {
+      const everything = [...p.runArgs, ...p.execArgs, ...Object.values(p.files).map((f) => f.content)].join("\n");
+      expect(everything).not.toContain("/home/alice/.srun-docker/secret");
+      expect(everything).not.toMatch(/\/home\/alice\/\.srun-docker\/(?!jobs\/42\.0\/node1)/);
+    }
+  });
 });

@@ -97,7 +97,7 @@ export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: Nod
 }
 
 export function planNode(input: NodePlanInput): NodePlan {
-  const { options, ctx, identity, material } = input;
+  const { options, ctx, identity, material, keys } = input;
   // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
   const ports = input.ports ?? planJobPorts(options, ctx);
   const gpus = resolveGpus(
@@ -152,8 +152,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         port: ports.sshdPort,
         user: identity.user,
         hosts,
-        material,
-        clientPublicKey: input.clientPublicKey,
+        keys,
         env,
         file,
       }),
@@ -167,7 +166,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         home: identity.home,
         node: ctx.nodeName,
         nodes: hosts,
-        secretFile: material.secretPath,
+        secret: keys.secret,
         env: { ...env, ...agentEnv },
       }),
       mode: 0o600,
