@@ -22,7 +22,7 @@ export function dryRunStandIns(materialDir: string): DryRunStandIns {
   // The job's keys are derived from the secret at run time; file contents are not printed.
   const standIn = (what: string) => ({ privateKey: "", publicKey: `ssh-ed25519 ${what}-KEY-DERIVED-AT-RUN` });
   return {
-    material: { jobsDir: joinPath(materialDir, "jobs") },
+    material: { dir: materialDir, jobsDir: joinPath(materialDir, "jobs") },
     keys: { secret: Buffer.alloc(32), sshHost: standIn("HOST"), sshClient: standIn("CLIENT") },
     // The image is not inspected: only the user's own entries show.
     imageAccounts: { passwd: "", group: "" },

@@ -46,6 +46,8 @@ export interface PlanIdentity {
 
 /** The parts of the user's srun-docker directory a plan names (io's UserMaterial has them). */
 export interface PlanMaterial {
+  /** The directory itself: hidden inside every container, which sees only its job dir in it. */
+  readonly dir: string;
   readonly jobsDir: string;
 }
 

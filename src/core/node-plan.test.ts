@@ -282,3 +282,52 @@ describe("the job's keys", () => {
     }
   });
 });
+
+describe("what the container sees of the user's srun-docker directory: this node's job dir only", () => {
+  /** The run's mounts in order: `-v` and `--tmpfs` with their values. */
+  const mountArgs = (p: NodePlan) =>
+    p.runArgs.flatMap((a, i) => (a === "-v" || a === "--tmpfs" ? [`${a} ${p.runArgs[i + 1]}`] : []));
+  const HOME = "-v /home/alice:/home/alice";
+  const ACCOUNTS = [`-v ${JOB_DIR}/passwd:/etc/passwd:ro`, `-v ${JOB_DIR}/group:/etc/group:ro`];
+  const MASK = ["--tmpfs /home/alice/.srun-docker:ro,uid=1001,gid=1001", `-v ${JOB_DIR}:${JOB_DIR}`];
+  const SWITCH = `-v ${JOB_DIR}/switch:/run/srun-docker`;
+  const BIN = "/home/alice/bin/srun-docker";
+  const AGENT_BIN = [`-v ${BIN}:/opt/srun-docker/bin/srun-docker:ro`, `-v ${BIN}:/opt/srun-docker/bin/ssh:ro`];
+
+  test.each<[string, Case, string[]]>([
+    [
+      "--remote=sshd: its client config too",
+      {},
+      [HOME, ...ACCOUNTS, `-v ${JOB_DIR}/ssh_config:/etc/ssh/ssh_config:ro`, ...MASK, SWITCH],
+    ],
+    [
+      "--remote=agent: the agent's binary",
+      { options: { remote: "agent" }, agentBinary: BIN },
+      [HOME, ...ACCOUNTS, ...MASK, ...AGENT_BIN, SWITCH],
+    ],
+    [
+      "--launcher=each",
+      { options: { remote: "agent", launcher: "each" }, agentBinary: BIN },
+      [HOME, ...ACCOUNTS, ...MASK, ...AGENT_BIN, SWITCH],
+    ],
+    [
+      "--launcher=srun: PMIx's directory",
+      { options: { remote: "agent", launcher: "srun" }, env: { PMIX_SERVER_TMPDIR: "/var/spool/slurmd/pmix.42.0/" } },
+      [HOME, ...ACCOUNTS, ...MASK, "-v /var/spool/slurmd/pmix.42.0:/var/spool/slurmd/pmix.42.0", SWITCH],
+    ],
+    [
+      "rootless Podman: its own tmpfs options (no copy of what the mask covers)",
+      { options: { remote: "agent", runtime: "podman" }, agentBinary: BIN },
+      [
+        HOME,
+        ...ACCOUNTS,
+        "--tmpfs /home/alice/.srun-docker:ro,notmpcopyup,U",
+        `-v ${JOB_DIR}:${JOB_DIR}`,
+        ...AGENT_BIN,
+        SWITCH,
+      ],
+    ],
+  ])("%s", (_name, c, expected) => {
+    expect(mountArgs(plan(c))).toEqual(expected);
+  });
+});

@@ -206,11 +206,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     privileged: options.privileged,
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
-    mounts: agent
-      ? agentMounts(requireAgentBinary(input.agentBinary))
-      : options.launcher === "srun"
-        ? pmixMounts(input.env)
-        : [],
+    masks: [material.dir], // every job's keys are there: the container sees only its job dir
+    mounts: [
+      { source: jobDir, target: jobDir },
+      ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
+      ...(options.launcher === "srun" ? pmixMounts(input.env) : []),
+    ],
     envNames: options.envlist,
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,
