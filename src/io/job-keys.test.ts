@@ -9,8 +9,10 @@ import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { runCleanups, runClient, startServer } from "./agent-harness.test-support.js";
 import { deriveJobKeys } from "./job-keys.js";
 import { deriveJobSecret, derivePortSeed } from "./rendezvous-crypto.js";
+import { runCleanups as closeRendezvous, master, worker } from "./rendezvous-harness.test-support.js";
 
 afterEach(runCleanups);
+afterEach(closeRendezvous);
 
 const userSecret = Buffer.alloc(32, 1);
 
@@ -62,6 +64,18 @@ describe("the agent's handshake with the job's secret", () => {
     expect(run.stderr).toMatch(/authentication failed/);
     expect(spawns()).toBe(0);
     expect(logs).toEqual([expect.stringContaining("authentication failed")]);
+  });
+});
+
+describe("the rendezvous with the job's secret", () => {
+  test("a worker that derived it joins; one holding another step's is refused", async () => {
+    const secret = (step: string) => deriveJobSecret(userSecret, step);
+    const m = await master({ jobKey: "100.1", secret: secret("100.1"), expectedNodes: ["n1", "n2"] });
+    await worker(m.port, "n1", { jobKey: "100.1", secret: secret("100.1") });
+    const other = worker(m.port, "n2", { jobKey: "100.1", secret: secret("100.0"), deadlineMs: 300 });
+    await expect(other).rejects.toThrow(/could not join the rendezvous/);
+    const mine = worker(m.port, "n2", { jobKey: "100.1", secret: userSecret, deadlineMs: 300 });
+    await expect(mine).rejects.toThrow(/could not join the rendezvous/);
   });
 });
 
