@@ -150,10 +150,8 @@ async function checkMaterial(dir: string): Promise<CheckResult> {
   const problems: string[] = [];
   if ((st.mode & 0o077) !== 0) problems.push(`${dir} is mode ${(st.mode & 0o777).toString(8)}`);
   if (st.uid !== process.getuid?.()) problems.push(`${dir} is not yours`);
-  for (const key of ["id_ed25519", "ssh_host_ed25519_key", "secret"]) {
-    const k = await stat(path.join(dir, key)).catch(() => undefined);
-    if (k && (k.mode & 0o077) !== 0) problems.push(`${key} is mode ${(k.mode & 0o777).toString(8)}`);
-  }
+  const secret = await stat(path.join(dir, "secret")).catch(() => undefined);
+  if (secret && (secret.mode & 0o077) !== 0) problems.push(`secret is mode ${(secret.mode & 0o777).toString(8)}`);
   if (problems.length === 0) return { name: "ssh material", ok: true, detail: `${dir} private` };
   return {
     name: "ssh material",

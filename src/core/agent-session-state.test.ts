@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+import { AGENT_PROTOCOL_VERSION } from "./agent-messages.js";
 import { type ClientInput, type ClientState, clientExitCode, nextClientState } from "./agent-session-state.js";
 
 const nonce = "c".repeat(32);
@@ -14,8 +15,8 @@ const STATES = {
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  challenge: { type: "challenge", v: 1, nonce },
-  "challenge v2": { type: "challenge", v: 2, nonce },
+  challenge: { type: "challenge", v: AGENT_PROTOCOL_VERSION, nonce },
+  "challenge v1": { type: "challenge", v: 1, nonce },
   "welcome ok": { type: "welcome", authentic: true },
   "welcome forged": { type: "welcome", authentic: false },
   reject: { type: "reject", reason: "authentication failed" },
@@ -57,14 +58,16 @@ const runningEnds = {
 const TABLE: Record<Name, Partial<Record<Input, ClientState>>> = {
   connecting: {
     challenge: STATES.authenticating,
-    "challenge v2": failed("its agent speaks protocol 2, this one 1 (use one srun-docker version on every node)"),
+    "challenge v1": failed(
+      `its agent speaks protocol 1, this one ${AGENT_PROTOCOL_VERSION} (use one srun-docker version on every node)`,
+    ),
     "welcome ok": failed("the agent sent a welcome before the challenge"),
     "welcome forged": failed("the agent sent a welcome before the challenge"),
     ...handshakeEnds,
   },
   authenticating: {
     challenge: failed("the agent sent a second challenge"),
-    "challenge v2": failed("the agent sent a second challenge"),
+    "challenge v1": failed("the agent sent a second challenge"),
     "welcome ok": { phase: "running", forwarded: 0 },
     "welcome forged": failed("the program on its agent port failed authentication (not this job's agent)"),
     ...handshakeEnds,

@@ -98,7 +98,7 @@ export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: Nod
 }
 
 export function planNode(input: NodePlanInput): NodePlan {
-  const { options, ctx, identity, material } = input;
+  const { options, ctx, identity, material, keys } = input;
   // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
   const ports = input.ports ?? planJobPorts(options, ctx);
   const gpus = resolveGpus(
@@ -152,8 +152,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         port: ports.sshdPort,
         user: identity.user,
         hosts,
-        material,
-        clientPublicKey: input.clientPublicKey,
+        keys,
         env: jobEnv.all,
         file,
       }),
@@ -167,7 +166,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         home: identity.home,
         node: ctx.nodeName,
         nodes: hosts,
-        secretFile: material.secretPath,
+        secret: keys.secret,
         env: { ...jobEnv.all, ...agentEnv },
       }),
       mode: 0o600,
@@ -207,11 +206,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     privileged: options.privileged,
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
-    mounts: agent
-      ? agentMounts(requireAgentBinary(input.agentBinary))
-      : options.launcher === "srun"
-        ? pmixMounts(input.env)
-        : [],
+    masks: [material.dir], // every job's keys are there: the container sees only its job dir
+    mounts: [
+      { source: jobDir, target: jobDir },
+      ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
+      ...(options.launcher === "srun" ? pmixMounts(input.env) : []),
+    ],
     envNames: options.envlist,
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,

@@ -14,6 +14,7 @@ import { planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
 import { runCommand } from "../../io/exec.js";
+import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, type Logger } from "../../io/log.js";
 import { exitCodeForSignal, exitCodeOf, onTerminationSignals, onUserSignals } from "../../io/signals.js";
 import { SrunNodeFiles } from "../../io/srun-node-files.js";
@@ -107,7 +108,8 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       nvidiaSmiGpus: undefined,
       identity,
       material,
-      clientPublicKey: "",
+      // No remote service and no rendezvous: no key of the job is used, but each is derived alike.
+      keys: deriveJobKeys(material.secret, `${ctx.jobId}.${ctx.stepId}`, identity.user),
       imageAccounts,
       imagePath: image.path,
       agentBinary: undefined,
