@@ -1,7 +1,6 @@
 // One node's part of a run, before anything starts: its ports, GPUs, container name, labels,
 // files and exact argv, from facts the caller gathered. The run and `--dry-run` both plan
-// through planNode, so a dry run prints what the run would do (DESIGN.md: one planner).
-
+// through planNode, so a dry run prints what the run would do (ARCHITECTURE.md, "One job").
 import { join as joinPath } from "node:path";
 import { VERSION } from "../version.js";
 import {
