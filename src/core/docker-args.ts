@@ -196,6 +196,16 @@ export interface ExecPlan {
   readonly tty?: boolean;
 }
 
+/**
+ * The exec as the engine's CLI is started: every variable by name alone (`-e NAME`), its value
+ * in the CLI's own environment (`values`), so that no value is on a command line that every
+ * user of the node can read (`MASTER_PORT` is chosen so that others cannot predict it).
+ */
+export function execByNames(plan: ExecPlan): { plan: ExecPlan; values: Record<string, string> } {
+  const envNames = [...(plan.envNames ?? []), ...Object.keys(plan.env)];
+  return { plan: { ...plan, env: {}, envNames }, values: { ...plan.env } };
+}
+
 export function buildDockerExecArgs(plan: ExecPlan): string[] {
   const args = ["exec"];
   if (plan.interactive) args.push("-i");

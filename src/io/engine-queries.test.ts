@@ -11,12 +11,12 @@ const dir = mkdtempSync(join(tmpdir(), "engine-queries-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.unstubAllEnvs());
 
-/** A stand-in engine CLI: writes its argv, one word a line, and the value `-e HF_TOKEN` would read. */
+/** A stand-in engine CLI: writes its argv, one word a line, and the values `-e NAME` would read. */
 function fakeEngine(): string {
   const bin = join(dir, "podman");
   writeFileSync(
     bin,
-    `#!/bin/sh\nprintf '%s\\n' "$@" >'${dir}/argv'\nprintf '%s' "\${HF_TOKEN-unset}" >'${dir}/value'\n`,
+    `#!/bin/sh\nprintf '%s\\n' "$@" >'${dir}/argv'\nprintf '%s' "\${HF_TOKEN-unset} \${MASTER_PORT-unset}" >'${dir}/value'\n`,
   );
   chmodSync(bin, 0o755);
   return bin;
@@ -31,16 +31,16 @@ const PLAN: ExecPlan = {
   command: ["/home/alice/job.sh"],
 };
 
-test("exec: `-e HF_TOKEN` on the command line, the value only in the child's environment", async () => {
+test("exec: `-e HF_TOKEN -e MASTER_PORT` on the command line, the values only in the child's environment", async () => {
   const token = "hf_cli-exec-token";
   vi.stubEnv("HF_TOKEN", token);
   const queries = cliQueries(fakeEngine(), () => Promise.reject(new Error("only exec runs here")));
   expect(await queries.exec(PLAN).exit).toEqual({ code: 0, signal: null });
   const argv = readFileSync(join(dir, "argv"), "utf8");
   expect(argv.split("\n")).toEqual([
-    ...["exec", "-u", "1001:1001", "-w", "/home/alice", "-e", "HF_TOKEN", "-e", "MASTER_PORT=21010"],
+    ...["exec", "-u", "1001:1001", "-w", "/home/alice", "-e", "HF_TOKEN", "-e", "MASTER_PORT"],
     ...["c1", "/home/alice/job.sh", ""],
   ]);
   expect(argv).not.toContain(token);
-  expect(readFileSync(join(dir, "value"), "utf8")).toBe(token);
+  expect(readFileSync(join(dir, "value"), "utf8")).toBe(`${token} 21010`);
 });
