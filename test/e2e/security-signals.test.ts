@@ -2,8 +2,8 @@
 // (`scancel --signal`) and straight to every process of srun-docker in a running 2-node job
 // (each node's srun-docker, the agent server in each container, the agent's `ssh` running a
 // remote command): no process opens a listener, none ends, another user (erin) finds nothing to
-// attach to on any node, the `ssh` passes each signal on to its remote command (which traps
-// them), and the job ends with its script's exit code.
+// attach to on any node, both signals reach the script and, through its `ssh`, the remote
+// command (which trap them), and the job ends with its script's exit code.
 import { readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -78,7 +78,9 @@ describe("SIGUSR1 and SIGUSR2 at a running job", () => {
     victim.write(
       "signalled.sh",
       `#!/bin/bash
-ssh node2 "trap 'echo USR1 >> ${victim.dir}/passed-on.txt' USR1; trap 'echo USR2 >> ${victim.dir}/passed-on.txt' USR2; while :; do sleep 0.1; done" &
+trap 'echo USR1 >> ${victim.dir}/script.txt' USR1
+trap 'echo USR2 >> ${victim.dir}/script.txt' USR2
+ssh node2 "trap 'echo USR1 >> ${victim.dir}/remote.txt' USR1; trap 'echo USR2 >> ${victim.dir}/remote.txt' USR2; while :; do sleep 0.1; done" &
 sleep 1
 echo VICTIM-WAITING
 for i in $(seq 1 1800); do [ -e go ] && break; sleep 0.1; done
@@ -126,15 +128,18 @@ exit 3
     victim.write("go", "");
     const result = await job.result;
     expect(result.stdout).toContain("VICTIM-SSH-OK");
-    // The agent's ssh got each signal twice from us, and passed every one on.
-    const passedOn = readFileSync(`${victim.dir}/passed-on.txt`, "utf8").trim().split("\n");
-    expect(passedOn).toEqual(["USR1", "USR2", "USR1", "USR2"]);
+    // Both reached the script (passed on by the master's srun-docker) and the command its
+    // `ssh node2` runs (passed on by that ssh), which trap them; how many times depends on
+    // how close together they came (a pending signal is not queued twice).
+    const seen = (file: string) => new Set(readFileSync(`${victim.dir}/${file}`, "utf8").trim().split("\n"));
+    expect(seen("script.txt")).toEqual(new Set(["USR1", "USR2"]));
+    expect(seen("remote.txt")).toEqual(new Set(["USR1", "USR2"]));
     expect(result.code, result.stderr).toBe(3);
     expect(await leftoversOn(NODES, VICTIM_UID)).toEqual({ containers: [], processes: [] });
     figure(
       "SIGUSR1/SIGUSR2 at a running 2-node job",
       `${before.flat().length} processes (${kinds.join(", ")}) each sent USR1 and USR2 twice, after scancel --signal of both: ` +
-        `0 new listeners (${listenersBefore.flat().length} before and after), 0 ended, 4 of 4 passed on by the ssh, 9229 refused to ${ATTACKER} on both nodes, exit 3 as the script said`,
+        `0 new listeners (${listenersBefore.flat().length} before and after), 0 ended, both passed on to the script and through its ssh, 9229 refused to ${ATTACKER} on both nodes, exit 3 as the script said`,
     );
   });
 });
