@@ -45,17 +45,16 @@ beforeAll(async () => {
   symlinkSync(bundle, join(agentBin, "ssh"));
   writeFileSync(join(imageBin, "ssh"), '#!/bin/sh\necho "the image\'s ssh: $*"\n');
   chmodSync(join(imageBin, "ssh"), 0o755);
-  writeFileSync(join(dir, "secret"), Buffer.alloc(32, 5), { mode: 0o600 });
   const port = await freePort();
   const path = `${agentBin}:${process.env.PATH ?? "/usr/bin:/bin"}`;
   writeFileSync(
     config,
     JSON.stringify({
-      v: 1,
+      v: 2,
       jobKey: "77.0",
       user: userInfo().username,
       node: "node1",
-      secretFile: join(dir, "secret"),
+      secret: "05".repeat(32),
       nodes: [{ name: "node1", address: "127.0.0.1", port }],
       env: { PATH: path, HOME: home, SRUN_DOCKER_AGENT_CONFIG: config },
       listenHost: "127.0.0.1",

@@ -1,7 +1,7 @@
 /**
  * What the integration tells the agent on each node, in one JSON file named by the environment
  * variable SRUN_DOCKER_AGENT_CONFIG: the job step, its user, this node, every node's agent
- * address, where the secret is, and (for the server) the node's job environment. Both the
+ * address, the job step's secret, and (for the server) the node's job environment. Both the
  * server (`srun-docker agent-server`) and every client (`ssh`, `srun-docker agent-ssh`) of a
  * container read the same file. Pure: io/agent-config-file.ts reads it.
  */
@@ -11,7 +11,8 @@ import en from "zod/v4/locales/en.js";
 import type { AgentNode } from "./ssh-argv.js";
 
 export const AGENT_CONFIG_VARIABLE = "SRUN_DOCKER_AGENT_CONFIG";
-export const AGENT_CONFIG_VERSION = 1;
+/** 2: the job step's own secret inline (1 named a file: the user's secret, for every job). */
+export const AGENT_CONFIG_VERSION = 2;
 
 const nonEmpty = z.string().check(z.minLength(1));
 
@@ -27,8 +28,11 @@ const agentConfig = z.strictObject({
   user: nonEmpty,
   /** This node's name (a name in `nodes`): the server answers to it and listens on its port. */
   node: nonEmpty,
-  /** A file holding the job's secret (raw bytes, at least 16), readable by the user only. */
-  secretFile: nonEmpty,
+  /**
+   * The job step's secret (io/rendezvous-crypto.ts deriveJobSecret), hex: the file is the
+   * user's only (0600, in the 0700 job dir), as the key would be in a file of its own.
+   */
+  secret: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   nodes: z.array(agentNode).check(z.minLength(1)),
   /** The node's job environment for the commands the server starts. */
   env: z._default(z.record(z.string(), z.string()), {}),

@@ -2,7 +2,7 @@
  * What `--remote=agent` adds to a node's container: srun-docker's single executable mounted
  * read-only under two names (the server, and `ssh` first on the PATH), the variables that send
  * Open MPI, MPICH/Hydra, pdsh, Horovod and DeepSpeed to it, and the agent's config file (the
- * node list, the secret's path, the job environment for the commands it starts).
+ * node list, the job step's secret, the job environment for the commands it starts).
  */
 import { AGENT_CONFIG_VARIABLE, AGENT_CONFIG_VERSION, type AgentConfig } from "./agent-config.js";
 import type { Mount } from "./docker-args.js";
@@ -49,7 +49,8 @@ export interface AgentConfigInput {
   readonly node: string;
   /** Every node and where its agent listens. */
   readonly nodes: readonly NodePort[];
-  readonly secretFile: string;
+  /** The job step's secret, which the agents' handshakes are keyed with. */
+  readonly secret: Buffer;
   /** The job environment of this node (hostlist, np, NODE_RANK, ...) plus the container's agent env. */
   readonly env: Readonly<Record<string, string>>;
 }
@@ -61,7 +62,7 @@ export function renderAgentConfig(input: AgentConfigInput): string {
     jobKey: input.jobKey,
     user: input.user,
     node: input.node,
-    secretFile: input.secretFile,
+    secret: input.secret.toString("hex"),
     nodes: input.nodes.map(({ node, port }) => ({ name: node, address: node, port })),
     // What sshd would give a session: the user's own names, then the job's variables.
     env: { USER: input.user, LOGNAME: input.user, HOME: input.home, ...input.env },

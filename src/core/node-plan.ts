@@ -1,7 +1,6 @@
 // One node's part of a run, before anything starts: its ports, GPUs, container name, labels,
 // files and exact argv, from facts the caller gathered. The run and `--dry-run` both plan
-// through planNode, so a dry run prints what the run would do (DESIGN.md: one planner).
-
+// through planNode, so a dry run prints what the run would do (ARCHITECTURE.md, "One job").
 import { join as joinPath } from "node:path";
 import { VERSION } from "../version.js";
 import {
@@ -21,12 +20,13 @@ import {
   type MainProcess,
 } from "./docker-args.js";
 import { type GpuPlan, resolveGpus, visibleDevicesEnv } from "./gpus.js";
-import { buildJobEnv, envlistWarnings, renderHostfile } from "./job-env.js";
+import { envlistWarnings, planJobEnv, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
 import { deriveJobPorts, type JobPorts } from "./ports.js";
+import { recordingScriptPid } from "./script-pid.js";
 import type { JobContext } from "./slurm-context.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
 import { planSshdFiles } from "./sshd-files.js";
@@ -97,7 +97,7 @@ export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: Nod
 }
 
 export function planNode(input: NodePlanInput): NodePlan {
-  const { options, ctx, identity, material } = input;
+  const { options, ctx, identity, material, keys } = input;
   // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
   const ports = input.ports ?? planJobPorts(options, ctx);
   const gpus = resolveGpus(
@@ -119,7 +119,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   // Every node's agent or sshd, for this node's clients: another node may have moved off the port.
   const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.sshdPort }));
   const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};
-  const env = buildJobEnv({
+  const jobEnv = planJobEnv({
     nodes: ctx.nodes,
     rank: ctx.rank,
     slotsPerNode: gpus.slots,
@@ -128,8 +128,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     jobId: ctx.jobId,
     envlist: options.envlist,
     callerEnv: input.env,
-    // `ssh -F` so that a user's own ~/.ssh/config (e.g. the reference's Port block) cannot
-    // override the generated one for mpirun.
+    // `ssh -F`: a user's own ~/.ssh/config (the reference's Port block) cannot override ours.
     sshCommand: ownSsh ? `ssh -F ${file("ssh_config")}` : undefined,
   });
   const files: Record<string, PlannedFile> = {
@@ -152,9 +151,8 @@ export function planNode(input: NodePlanInput): NodePlan {
         port: ports.sshdPort,
         user: identity.user,
         hosts,
-        material,
-        clientPublicKey: input.clientPublicKey,
-        env,
+        keys,
+        env: jobEnv.all,
         file,
       }),
     );
@@ -167,8 +165,8 @@ export function planNode(input: NodePlanInput): NodePlan {
         home: identity.home,
         node: ctx.nodeName,
         nodes: hosts,
-        secretFile: material.secretPath,
-        env: { ...env, ...agentEnv },
+        secret: keys.secret,
+        env: { ...jobEnv.all, ...agentEnv },
       }),
       mode: 0o600,
     };
@@ -207,11 +205,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     privileged: options.privileged,
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
-    mounts: agent
-      ? agentMounts(requireAgentBinary(input.agentBinary))
-      : options.launcher === "srun"
-        ? pmixMounts(input.env)
-        : [],
+    masks: [material.dir], // every job's keys are there: the container sees only its job dir
+    mounts: [
+      { source: jobDir, target: jobDir },
+      ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
+      ...(options.launcher === "srun" ? pmixMounts(input.env) : []),
+    ],
     envNames: options.envlist,
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,
@@ -226,8 +225,9 @@ export function planNode(input: NodePlanInput): NodePlan {
     name: container.name,
     user: { uid: identity.uid, gid: identity.gid },
     workdir: input.cwd,
-    env,
-    command: [input.scriptPath, ...options.scriptArgs],
+    env: jobEnv.values,
+    envNames: jobEnv.names,
+    command: recordingScriptPid([input.scriptPath, ...options.scriptArgs]),
   };
   return {
     containerName: container.name,

@@ -5,6 +5,7 @@ import {
   type RelayFetchInput,
   type RelayFetchState,
 } from "./relay-fetch-state.js";
+import { RELAY_PROTOCOL_VERSION } from "./relay-protocol.js";
 
 const ID = `sha256:${"a".repeat(64)}`;
 const OTHER = `sha256:${"b".repeat(64)}`;
@@ -14,7 +15,7 @@ const run = (inputs: RelayFetchInput[]): RelayFetchState =>
   inputs.reduce((state, input) => nextRelayFetchState(state, input, ID), RELAY_FETCH_START);
 
 const handshake: RelayFetchInput[] = [
-  { type: "challenge", v: 1, nonce: NONCE },
+  { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
   { type: "welcome", authentic: true },
 ];
 
@@ -40,7 +41,7 @@ describe("a child's fetch from its parent's relay", () => {
     [
       "a server without the secret",
       [
-        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
         { type: "welcome", authentic: false },
       ],
       /failed authentication/,
@@ -48,7 +49,7 @@ describe("a child's fetch from its parent's relay", () => {
     [
       "a reject",
       [
-        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
         { type: "reject", reason: "busy" },
       ],
       /refused this node: busy/,
@@ -56,7 +57,7 @@ describe("a child's fetch from its parent's relay", () => {
     [
       "data from a peer not yet proven",
       [
-        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
         { type: "start", id: ID },
       ],
       /"start" before its welcome/,
@@ -107,7 +108,9 @@ describe("a child's fetch from its parent's relay", () => {
 
   test("the end is the end: nothing moves a failed or loaded fetch", () => {
     const failed = run([{ type: "broken", reason: "refused" }]);
-    expect(nextRelayFetchState(failed, { type: "challenge", v: 1, nonce: NONCE }, ID)).toBe(failed);
+    expect(nextRelayFetchState(failed, { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE }, ID)).toBe(
+      failed,
+    );
     const loaded = run([
       ...handshake,
       { type: "start", id: ID },

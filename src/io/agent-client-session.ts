@@ -14,6 +14,7 @@ import {
   EXIT_SSH_FAILURE,
   type LocalSignal,
   nextClientState,
+  type PassedOnSignal,
 } from "../core/agent-session-state.js";
 import type { AgentNode } from "../core/ssh-argv.js";
 import { createInputPump, type InputSource } from "./agent-client-input.js";
@@ -30,8 +31,8 @@ export interface ClientStreams {
 
 /** The part of `process` that delivers signals; tests pass an EventEmitter. */
 export interface ClientSignals {
-  on(event: LocalSignal, listener: () => void): unknown;
-  off(event: LocalSignal, listener: () => void): unknown;
+  on(event: LocalSignal | PassedOnSignal, listener: () => void): unknown;
+  off(event: LocalSignal | PassedOnSignal, listener: () => void): unknown;
 }
 
 export interface RemoteCommandOptions {
@@ -50,6 +51,7 @@ export interface RemoteCommandOptions {
 }
 
 const LOCAL_SIGNALS: LocalSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+const PASSED_ON_SIGNALS: PassedOnSignal[] = ["SIGUSR1", "SIGUSR2"];
 
 /** Resolves with the exit code: the remote's, 128+n for its signal n, 255 when it never ran. */
 export async function runRemoteCommand(options: RemoteCommandOptions): Promise<number> {
@@ -95,7 +97,10 @@ function runSession(
         dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(options.timeoutMs)}` }),
       timeoutMs,
     );
-    const onSignal = LOCAL_SIGNALS.map((name) => [name, () => dispatch({ type: "signal", name })] as const);
+    const onSignal = [
+      ...LOCAL_SIGNALS.map((name) => [name, () => dispatch({ type: "signal", name })] as const),
+      ...PASSED_ON_SIGNALS.map((name) => [name, () => dispatch({ type: "pass-on", name })] as const),
+    ];
     for (const [name, listener] of onSignal) options.signals.on(name, listener);
 
     // Our reader went away (`ssh node cmd | head`): end like ssh killed by SIGPIPE.
@@ -125,7 +130,9 @@ function runSession(
         }
         case "running":
           if (before.phase === "running") {
-            if (input.type === "signal") writeControl(socket, FrameType.signal, { name: input.name });
+            if (input.type === "signal" || input.type === "pass-on") {
+              writeControl(socket, FrameType.signal, { name: input.name });
+            }
             return;
           }
           timers.clearTimeout(timer);

@@ -226,6 +226,24 @@ describe("signals", () => {
   });
 });
 
+describe("checkpoint signals", () => {
+  test("SIGUSR1 and SIGUSR2 reach the remote command every time, and the client waits for its exit", async () => {
+    const { options } = await startServer();
+    const signals = new EventEmitter();
+    const stdout = collector();
+    const command = `n=0; trap 'n=$((n+1)); echo usr1-$n' USR1; trap 'echo usr2; exit 7' USR2; echo ready; while :; do sleep 0.05; done`;
+    const running = runClient(options, ["node1", command], "", { signals, streams: streamsWith(stdout) });
+    await waitFor(() => stdout.data().toString().includes("ready"));
+    signals.emit("SIGUSR1");
+    await waitFor(() => stdout.data().toString().includes("usr1-1"));
+    signals.emit("SIGUSR1");
+    await waitFor(() => stdout.data().toString().includes("usr1-2"));
+    signals.emit("SIGUSR2");
+    expect((await running).code).toBe(7);
+    expect(stdout.data().toString()).toBe("ready\nusr1-1\nusr1-2\nusr2\n");
+  });
+});
+
 describe("refusals", () => {
   test("a wrong secret: 255 naming the node and why, and nothing is ever spawned", async () => {
     const { server, options, spawns, logs } = await startServer();

@@ -150,9 +150,13 @@ export class ContainerRuntime {
     return this.api === undefined ? NEVER : waitContainerStopped(this.api, name, signal);
   }
 
-  /** Passes `signal` to a process in the container as its user (`exec` does not forward signals). */
+  /**
+   * Passes `signal` to a process in the container as its user (`exec` does not forward signals);
+   * a negative `pid` is the process group it leads, as kill(2) has it. The shell's own `kill`:
+   * slim images have no kill(1).
+   */
   async signalProcess(name: string, user: { uid: number; gid: number }, pid: number, signal: string): Promise<void> {
-    const command = ["kill", "-s", signal.replace(/^SIG/, ""), String(pid)];
+    const command = ["/bin/sh", "-c", 'kill -s "$0" -- "$1"', signal.replace(/^SIG/, ""), String(pid)];
     await this.queries.execHelper({ name, user, workdir: undefined, env: {}, command }, 3000);
   }
 

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { type PassThrough, Readable } from "node:stream";
 import { afterEach, describe, expect, test } from "vitest";
-import { encodeRelayControl, encodeRelayHeader, RelayFrame } from "../core/relay-protocol.js";
+import { encodeRelayControl, encodeRelayHeader, RELAY_PROTOCOL_VERSION, RelayFrame } from "../core/relay-protocol.js";
 import { fetchFromRelay, type RelayFetchOptions } from "./relay-client.js";
 import { type RelayServer, type RelayServerEvent, startRelayServer } from "./relay-server.js";
 
@@ -202,7 +202,10 @@ describe("strangers", () => {
     const squatter = await listen((socket) => {
       const control = (type: Parameters<typeof encodeRelayHeader>[0], payload: Buffer) =>
         socket.write(Buffer.concat([encodeRelayHeader(type, payload.length), payload]));
-      control(RelayFrame.challenge, encodeRelayControl(RelayFrame.challenge, { v: 1, nonce: "0".repeat(32) }));
+      control(
+        RelayFrame.challenge,
+        encodeRelayControl(RelayFrame.challenge, { v: RELAY_PROTOCOL_VERSION, nonce: "0".repeat(32) }),
+      );
       control(RelayFrame.welcome, encodeRelayControl(RelayFrame.welcome, { mac: "1".repeat(64) }));
       control(RelayFrame.start, encodeRelayControl(RelayFrame.start, { id: ID }));
       control(RelayFrame.data, Buffer.alloc(100));

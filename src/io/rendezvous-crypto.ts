@@ -12,9 +12,9 @@ export function createNonce(): string {
 
 /**
  * Who computes a MAC. The rendezvous has worker and master; the agent transport and the image
- * relay (`--pull-once`) their client and server. The role leads the MAC's input, so a MAC made for one role (or one protocol) never
- * passes as another's: the same secret serves both protocols without one becoming an oracle
- * for the other.
+ * relay (`--pull-once`) their client and server. The role leads the MAC's input, so a MAC made
+ * for one role (or one protocol) never passes as another's: the job's one secret serves every
+ * protocol without one becoming an oracle for another.
  */
 export type MacRole = "worker" | "master" | "agent-client" | "agent-server" | "relay-client" | "relay-server";
 
@@ -33,9 +33,20 @@ export function verifyMac(secret: Buffer, role: MacRole, input: HandshakeInput, 
 }
 
 /**
- * The seed of a job step's fallback ports (core/port-candidates.ts): every node of the job holds
- * the secret and derives the same, another user cannot, so cannot take the fallbacks in advance.
+ * A job step's own secret: every handshake of the step (rendezvous, agent, relay) is keyed with
+ * it, and its containers get it instead of the user's secret (io/job-keys.ts derives the rest
+ * of the step's keys from it). An HMAC is one-way, so a container learns nothing about the
+ * user's secret, hence nothing about another job's, and its own MACs pass in no other step.
  */
-export function derivePortSeed(secret: Buffer, jobKey: string): string {
-  return createHmac("sha256", secret).update(`ports|${jobKey}`, "utf8").digest("hex").slice(0, 16);
+export function deriveJobSecret(userSecret: Buffer, jobKey: string): Buffer {
+  return createHmac("sha256", userSecret).update(`job|${jobKey}`, "utf8").digest();
+}
+
+/**
+ * The seed of a job step's fallback ports (core/port-candidates.ts): every node of the job holds
+ * the job's secret and derives the same, another user cannot, so cannot take the fallbacks in
+ * advance. From the job's secret rather than the user's, so that the job's containers can too.
+ */
+export function derivePortSeed(jobSecret: Buffer, jobKey: string): string {
+  return createHmac("sha256", jobSecret).update(`ports|${jobKey}`, "utf8").digest("hex").slice(0, 16);
 }

@@ -177,11 +177,10 @@ describe("another user", () => {
         nodes: { name: string; port: number }[];
       };
       const port = config.nodes[1]?.port;
-      // Bob knows everything but alice's secret: the nodes, the port, the job key.
-      bob.write("secret", "b".repeat(32), 0o600);
+      // Bob knows everything but alice's job's secret: the nodes, the port, the job key.
       bob.write(
         "agent.json",
-        JSON.stringify({ ...config, v: 1, user: "bob", node: "node1", secretFile: `${bob.dir}/secret`, env: {} }),
+        JSON.stringify({ ...config, user: "bob", node: "node1", secret: "62".repeat(32), env: {} }),
         0o600,
       );
       const attempts = [

@@ -195,7 +195,7 @@ describe("a second user on the same nodes", () => {
   test("bob cannot read any of alice's key material, nor can erin's own rootless container", async () => {
     const material = `${ws.home}/.srun-docker`;
     const files = (await run("find", [material, "-type", "f"])).stdout.split("\n").filter(Boolean);
-    expect(files.map((f) => f.slice(material.length + 1))).toEqual(expect.arrayContaining(["id_ed25519", "secret"]));
+    expect(files.map((f) => f.slice(material.length + 1))).toContain("secret");
     const list = files.map((f) => `'${f}'`).join(" ");
     const direct = await runAs("bob", `for f in ${list}; do cat "$f"; done`);
     figure("alice's material read by bob", `${files.length} files tried, ${direct.stdout.length} bytes read`);

@@ -332,7 +332,7 @@ async function readsOfTheVictimsMaterial(): Promise<void> {
     .split("\n")
     .filter(Boolean)
     .map((l) => ({ type: l.slice(0, 1), path: l.slice(2) }));
-  expect(entries.map((e) => e.path)).toEqual(expect.arrayContaining([`${material}/secret`, `${material}/id_ed25519`]));
+  expect(entries.map((e) => e.path)).toContain(`${material}/secret`);
   expect(entries.some((e) => e.path.startsWith(`${material}/jobs/`) && e.type === "f")).toBe(true);
   const script = entries
     .map((e) => (e.type === "d" ? `ls -A -- '${e.path}'` : `timeout 3 head -c 1 -- '${e.path}'`))

@@ -1,7 +1,6 @@
 // The orchestrator: what `srun srun-docker --container=IMG --script=job.sh` does on every
 // node of the step. The first node is the master (rendezvous server, runs the script in
 // ssh mode); the others are workers. Every path out of here removes this node's container.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
@@ -9,6 +8,7 @@ import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/e
 import { planNode, shouldCountGpus } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
+import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, PhaseTimer } from "../../io/log.js";
 import type { RelayServer } from "../../io/relay-server.js";
 import { derivePortSeed } from "../../io/rendezvous-crypto.js";
@@ -23,6 +23,7 @@ import { NodeContainer } from "./node-container.js";
 import { type NodeRun, type Once, once } from "./node-run.js";
 import { defaultRunDeps, type RunDeps } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
+import { startScriptPassingSignals } from "./script-signals.js";
 import { runSrunTask } from "./srun-task.js";
 import { removeStaleContainers } from "./stale.js";
 import { runWorker } from "./worker.js";
@@ -81,12 +82,14 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       }),
     );
     const jobKey = `${ctx.jobId}.${ctx.stepId}`;
-    const candidates = jobPortCandidates(options, ctx, derivePortSeed(material.secret, jobKey));
+    // Every channel of the step is keyed with the step's own secret; so is what its containers get.
+    const keys = deriveJobKeys(material.secret, jobKey, identity.user);
+    const candidates = jobPortCandidates(options, ctx, derivePortSeed(keys.secret, jobKey));
     const portsRun = { options, ctx, candidates, isPortFree: deps.isPortFree, log };
     const [local, relayServer] = await Promise.all([
       probeLocalPorts(portsRun),
       startNodeRelay({
-        secret: material.secret,
+        secret: keys.secret,
         once: options.pull.once,
         nodes: ctx.nodes.length,
         candidates: candidates.relay,
@@ -99,7 +102,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     // The rendezvous opens first, so that any failure from here on reaches every node at once.
     const opened = await openRendezvous(
       ctx,
-      material.secret,
+      keys.secret,
       { ...local, relay: relay?.port },
       options.timeoutSeconds * 1000,
       log,
@@ -114,13 +117,12 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       opened,
       ctx.nodes,
       { write: (text) => deps.stderr.write(text), tty: deps.stderr.isTTY === true, columns: deps.stderr.columns },
-      relaysImage(options.pull.once, ctx.nodes.length) ? { server: relay, secret: material.secret, jobKey } : undefined,
+      relaysImage(options.pull.once, ctx.nodes.length) ? { server: relay, secret: keys.secret, jobKey } : undefined,
     );
-    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, jobImage, ports, cpus] = await Promise.all([
+    const [nvidiaSmiGpus, scriptPath, imageAccounts, jobImage, ports, cpus] = await Promise.all([
       countGpusIfUnknown(options, deps),
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
       image.then(({ runRef, id }) => runtime.readImageFiles(runRef, id, path.join(material.dir, "cache"))),
-      readFile(material.clientPublicKeyPath, "utf8"),
       image,
       // A worker's ports come from the master once every node joined (the join is usually over
       // before the image is read); the master's once every worker joined.
@@ -135,7 +137,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       nvidiaSmiGpus,
       identity,
       material,
-      clientPublicKey,
+      keys,
       imageAccounts,
       imagePath: jobImage.path,
       agentBinary: deps.agentBinary(),
@@ -159,7 +161,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       plan,
       container,
       deadlineMs: options.timeoutSeconds * 1000,
-      startScript: () => runtime.exec(plan.exec),
+      startScript: () => startScriptPassingSignals(runtime, plan, log),
       onCancel: (action) => cancelActions.push(action),
       report: (error) => deps.stderr.write(renderUserError(error)),
       sweepStale: sweep,

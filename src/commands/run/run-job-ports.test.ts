@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
-import { derivePortSeed } from "../../io/rendezvous-crypto.js";
+import { deriveJobSecret, derivePortSeed } from "../../io/rendezvous-crypto.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import {
   type FakeNode,
@@ -29,13 +29,13 @@ afterEach(() => {
   job.cleanUp();
 });
 
-/** The job's candidates, as every node derives them from the user's secret. */
+/** The job's candidates, as every node derives them from the job's secret. */
 async function candidates(): Promise<PortCandidates> {
   const material = await ensureUserMaterial(job.materialDir);
   return jobPortCandidates(
     { sshdPort: undefined, rendezvousPort: undefined },
     { jobId, stepId: "0" },
-    derivePortSeed(material.secret, `${jobId}.0`),
+    derivePortSeed(deriveJobSecret(material.secret, `${jobId}.0`), `${jobId}.0`),
   );
 }
 

@@ -14,8 +14,9 @@ import { planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
 import { runCommand } from "../../io/exec.js";
+import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, type Logger } from "../../io/log.js";
-import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../../io/signals.js";
+import { exitCodeForSignal, exitCodeOf, onTerminationSignals, onUserSignals } from "../../io/signals.js";
 import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { decideJobImage, type JobImage, type PullReporter } from "./image-step.js";
@@ -91,6 +92,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     void program?.signal(signal);
     void container?.remove().catch((error: unknown) => log.error(messageOf(error)));
   }, deps.signals);
+  const stopPassingOn = passUserSignalsTo(() => program);
   try {
     const [identity, material, image] = await Promise.all([
       deps.readIdentity(),
@@ -106,7 +108,8 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       nvidiaSmiGpus: undefined,
       identity,
       material,
-      clientPublicKey: "",
+      // No remote service and no rendezvous: no key of the job is used, but each is derived alike.
+      keys: deriveJobKeys(material.secret, `${ctx.jobId}.${ctx.stepId}`, identity.user),
       imageAccounts,
       imagePath: image.path,
       agentBinary: undefined,
@@ -123,6 +126,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     await run.files.announce({ kind: "ready", container: plan.containerName, devices: containerDevices });
   } catch (error) {
     unsubscribe();
+    stopPassingOn();
     // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
     if (error instanceof UserError) deps.stderr.write(renderUserError(error));
     await run.files
@@ -143,6 +147,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     await container.remove().catch((error: unknown) => log.error(messageOf(error)));
     await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();
+    stopPassingOn();
   }
 }
 
@@ -155,6 +160,7 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     cancelledBy = signal;
     void program?.signal(signal);
   }, deps.signals);
+  const stopPassingOn = passUserSignalsTo(() => program);
   try {
     const state = await run.files.waitForNode(options.timeoutSeconds * 1000);
     if (state === undefined) {
@@ -173,7 +179,21 @@ async function runOtherTask(run: TaskRun): Promise<number> {
   } finally {
     await run.files.done(run.task.localRank);
     unsubscribe();
+    stopPassingOn();
   }
+}
+
+/**
+ * SIGUSR1 and SIGUSR2 (Slurm's checkpoint request) go to the task's program once it runs, which
+ * decides what they mean; before that there is no program ready for them, and they are dropped.
+ */
+function passUserSignalsTo(program: () => Program | undefined): () => void {
+  return onUserSignals(
+    (signal) =>
+      void program()
+        ?.signal(signal)
+        .catch(() => undefined),
+  );
 }
 
 interface Program {
