@@ -2,7 +2,8 @@
 import { describe, expect, test } from "vitest";
 import { parseAgentConfig } from "./agent-config.js";
 import { dryRunStandIns } from "./dry-run.js";
-import { type NodePlan, planNode, shouldCountGpus } from "./node-plan.js";
+import { shouldCountGpus } from "./gpus.js";
+import { type NodePlan, planNode } from "./node-plan.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { JobContext } from "./slurm-context.js";
 

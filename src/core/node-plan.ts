@@ -84,18 +84,6 @@ export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher
   return options.launcher === "ssh" ? "sshd" : undefined;
 }
 
-/** nvidia-smi is asked only when the options, Slurm and the environment say nothing about GPUs. */
-export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: NodeJS.ProcessEnv): boolean {
-  if (options.gpus.kind !== "auto") return false;
-  return !(
-    env.SLURM_GPUS_ON_NODE ||
-    env.CUDA_VISIBLE_DEVICES ||
-    env.NV_GPU ||
-    env.SLURM_STEP_GPUS ||
-    env.SLURM_JOB_GPUS
-  );
-}
-
 export function planNode(input: NodePlanInput): NodePlan {
   const { options, ctx, identity, material } = input;
   // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
