@@ -28,6 +28,7 @@ import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
 import { deriveJobPorts, type JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
+import { passedSlurmNames, pickEnv } from "./slurm-env.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
 import { planSshdFiles } from "./sshd-files.js";
 import { pmixMounts } from "./task-context.js";
@@ -120,6 +121,9 @@ export function planNode(input: NodePlanInput): NodePlan {
     // override the generated one for mpirun.
     sshCommand: ownSsh ? `ssh -F ${file("ssh_config")}` : undefined,
   });
+  // The job's own Slurm variables: by name to the exec, by value in the user's private files.
+  const slurmNames = passedSlurmNames(input.env, env);
+  const remoteEnv = { ...pickEnv(input.env, slurmNames), ...env };
   const files: Record<string, PlannedFile> = {
     passwd: {
       content: renderPasswd({ imagePasswd: input.imageAccounts.passwd, userEntry: identity.passwdLine }),
@@ -142,7 +146,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         hosts,
         material,
         clientPublicKey: input.clientPublicKey,
-        env,
+        env: remoteEnv,
         file,
       }),
     );
@@ -156,7 +160,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         node: ctx.nodeName,
         nodes: hosts,
         secretFile: material.secretPath,
-        env: { ...env, ...agentEnv },
+        env: { ...remoteEnv, ...agentEnv },
       }),
       mode: 0o600,
     };
@@ -215,6 +219,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     user: { uid: identity.uid, gid: identity.gid },
     workdir: input.cwd,
     env,
+    envNames: slurmNames,
     command: [input.scriptPath, ...options.scriptArgs],
   };
   return {
