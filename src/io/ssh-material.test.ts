@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,6 +57,74 @@ describe("ensureUserMaterial", () => {
     const onDisk = await ensureUserMaterial(dir);
     expect(onDisk.secret.toString("hex")).toBe(results[0]?.secret);
     expect((await readdir(base)).sort()).toEqual([".srun-docker", "runner.mjs"]);
+  }, 15_000);
+
+  it("completes a directory that `asuser` and the image cache made first, keeping what they put there", async () => {
+    const dir = join(base, ".srun-docker");
+    await mkdir(join(dir, "cache"), { recursive: true, mode: 0o700 });
+    await mkdir(join(dir, "asuser", "alice_dock"), { recursive: true });
+    await writeFile(join(dir, "asuser", "alice_dock", "passwd"), "alice:x:1001:1001::/home/alice:/bin/sh\n");
+    const m = await ensureUserMaterial(dir);
+    expect(m.created).toBe(false);
+    expect(m.secret).toHaveLength(32);
+    for (const path of [m.clientKeyPath, m.hostKeyPath, m.authorizedKeysPath, m.secretPath]) {
+      expect(await mode(path)).toBe(0o600);
+    }
+    const clientPublicKey = (await readFile(m.clientPublicKeyPath, "utf8")).trim();
+    expect(await readFile(m.authorizedKeysPath, "utf8")).toContain(clientPublicKey);
+    expect((await readdir(dir)).sort()).toEqual([
+      "asuser",
+      "authorized_keys",
+      "cache",
+      "id_ed25519",
+      "id_ed25519.pub",
+      "jobs",
+      "secret",
+      "ssh_host_ed25519_key",
+      "ssh_host_ed25519_key.pub",
+    ]);
+    expect((await ensureUserMaterial(dir)).secret).toEqual(m.secret);
+  });
+
+  it("makes a lost set again (the secret), and leaves the others as they were", async () => {
+    const dir = join(base, "m");
+    const m = await ensureUserMaterial(dir);
+    await unlink(m.secretPath);
+    const again = await ensureUserMaterial(dir);
+    expect(again.secret).not.toEqual(m.secret);
+    expect(again.hostPublicKey).toBe(m.hostPublicKey);
+    expect(await readFile(again.clientKeyPath)).toEqual(await readFile(m.clientKeyPath));
+  });
+
+  it("does not complete through a symbolic link, nor over one where a key should be", async () => {
+    const real = join(base, "real");
+    await mkdir(join(real, "cache"), { recursive: true, mode: 0o700 });
+    const linked = join(base, "linked");
+    await symlink(real, linked);
+    await expect(ensureUserMaterial(linked)).rejects.toThrow(`${linked} is incomplete, and a symbolic link`);
+    await symlink("/nowhere", join(real, "secret"));
+    await expect(ensureUserMaterial(real)).rejects.toThrow(`${real} is incomplete: secret is not a plain file`);
+    expect((await readdir(real)).sort()).toEqual(["cache", "secret"]);
+  });
+
+  it("completes one consistent set when 8 processes find it incomplete at once", async () => {
+    const dir = join(base, ".srun-docker");
+    await mkdir(join(dir, "cache"), { recursive: true, mode: 0o700 });
+    const script = await bundleRunner();
+    const startAt = String(Date.now() + 700);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const { stdout } = await promisify(execFile)(process.execPath, [script, dir, startAt]);
+        return JSON.parse(stdout) as { created: boolean; secret: string; hostPublicKey: string };
+      }),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(0);
+    expect(new Set(results.map((r) => `${r.secret} ${r.hostPublicKey}`)).size).toBe(1);
+    const onDisk = await ensureUserMaterial(dir);
+    expect(onDisk.secret.toString("hex")).toBe(results[0]?.secret);
+    const clientPublicKey = (await readFile(onDisk.clientPublicKeyPath, "utf8")).trim();
+    expect(await readFile(onDisk.authorizedKeysPath, "utf8")).toContain(clientPublicKey);
+    expect((await readdir(dir)).filter((name) => name.startsWith("."))).toEqual([]);
   }, 15_000);
 
   it("agrees with itself under Promise.all in one process", async () => {

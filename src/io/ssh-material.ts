@@ -12,6 +12,7 @@ import { basename, dirname, join } from "node:path";
 import { isErrno, UserError } from "../core/errors.js";
 import { tempPathBeside } from "./atomic-file.js";
 import { runCommand } from "./exec.js";
+import { completeMaterial } from "./material-completion.js";
 
 export const SECRET_BYTES = 32;
 
@@ -128,6 +129,7 @@ async function loadUserMaterial(dir: string, options: UserMaterialOptions, creat
       },
     );
   }
+  if (!created) await completeMaterial(dir, (temp) => fillMaterialDir(temp, options), remake);
   const paths = {
     clientKeyPath: join(dir, FILES.clientKey),
     clientPublicKeyPath: join(dir, `${FILES.clientKey}.pub`),
