@@ -2,10 +2,11 @@
 // (an `sbatch --array` sweep, with each launcher and each remote), any order of subcommands on
 // a fresh home, and the same tag built on each node. Runs as bob (agent.test.ts and
 // isolation.test.ts use bob too; the e2e lock keeps them apart).
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { cancelAllJobs, clusterSize, IMAGE, leftoversOn, NOSSH_IMAGE, runAs, USERS } from "./cluster.js";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { cancelAllJobs, clusterSize, IMAGE, inNode, leftoversOn, NOSSH_IMAGE, runAs, STATE, USERS } from "./cluster.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 const BOB = USERS.bob;
@@ -209,6 +210,78 @@ describe("any order of subcommands on a fresh home", () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain("hello from 0 of 2");
     });
+    await nothingLeft();
+  });
+});
+
+describe("the same tag built on each node", () => {
+  const tag = `job-env-build-${randomBytes(4).toString("hex")}`;
+  const marks = { 1: `node1-${randomBytes(4).toString("hex")}`, 2: `node2-${randomBytes(4).toString("hex")}` };
+  const ids: Record<number, string> = {};
+  const short = (id: string | undefined) => `sha256:${(id ?? "").replace(/^sha256:/, "").slice(0, 12)}`;
+
+  /** `docker build -t TAG` on node K from a context of its own: another image ID on each node. */
+  async function buildOn(k: 1 | 2): Promise<string> {
+    const dir = mkdtempSync(path.join(STATE, "job-env-build-"));
+    try {
+      writeFileSync(path.join(dir, "Dockerfile"), `FROM ${NOSSH_IMAGE}\nCOPY mark /build-mark\n`);
+      writeFileSync(path.join(dir, "mark"), `${marks[k]}\n`);
+      const r = await inNode(k, ["bash", "-c", `set -e; tar -C ${dir} -c . | docker build -q -t ${tag} -`], 180_000);
+      if (r.code !== 0) throw new Error(`building ${tag} on node${k}: ${r.stderr}`);
+      return r.stdout.trim();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const idOn = async (k: number) =>
+    (await inNode(k, ["docker", "image", "inspect", "-f", "{{.Id}}", tag])).stdout.trim();
+
+  beforeAll(async () => {
+    ids[1] = await buildOn(1);
+    ids[2] = await buildOn(2);
+    expect(ids[1]).not.toBe(ids[2]);
+    ws.write(
+      "marks.sh",
+      '#!/bin/bash\necho "mark node1 $(cat /build-mark)"\nssh node2 \'echo "mark node2 $(cat /build-mark)"\'\n',
+      0o755,
+    );
+  }, 400_000);
+
+  afterAll(async () => {
+    for (const k of [1, 2])
+      await inNode(k, ["sh", "-c", `docker rmi -f ${tag} ${ids[1]} ${ids[2]} >/dev/null 2>&1; true`]);
+  });
+
+  const job = (more: string) =>
+    runAs("bob", cd(`salloc -N2 -w node[1-2] srun srun-docker --container=${tag} ${more} --script=./marks.sh`));
+
+  test("the run says node2's is another build, naming both IDs and both ways out", async () => {
+    const r = await job("");
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stderr).toContain(`node2's ${tag} is another build (${short(ids[2])} there, ${short(ids[1])} on node1)`);
+    expect(r.stderr).toMatch(/hint: --pull-once copies node1's build .* --image-per-node runs each node's own build/);
+    expect(r.stderr).not.toContain("does not have");
+    expect(r.stdout).not.toContain("mark");
+    await nothingLeft();
+  });
+
+  test("--image-per-node: each node runs its own build, and node2 says so", async () => {
+    const r = await job("--image-per-node");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`mark node1 ${marks[1]}`);
+    expect(r.stdout).toContain(`mark node2 ${marks[2]}`);
+    expect(r.stderr).toContain(`[node2 worker] warning: runs its own build of ${tag} (${short(ids[2])}), not node1's`);
+    expect(await idOn(2)).toBe(ids[2]);
+    await nothingLeft();
+  });
+
+  test("--pull-once: node1's build runs on both, and node2's tag moves to it", async () => {
+    const r = await job("--pull-once");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`mark node1 ${marks[1]}`);
+    expect(r.stdout).toContain(`mark node2 ${marks[1]}`);
+    expect(r.stderr).toContain(`${tag} here now names node1's build (${short(ids[1])}), as docker pull would`);
+    expect(await idOn(2)).toBe(ids[1]);
     await nothingLeft();
   });
 });

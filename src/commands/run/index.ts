@@ -111,7 +111,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     const runsScript = ctx.isMaster || options.launcher === "each";
     // The one image every node runs: the master decides and announces it, each node fetches it.
     const image = settleJobImage(
-      { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log, here },
+      { node: ctx.nodeName, master: ctx.master, given: options.container, pull: options.pull, engine, log, here },
       opened,
       ctx.nodes,
       { write: (text) => deps.stderr.write(text), tty: deps.stderr.isTTY === true, columns: deps.stderr.columns },
