@@ -2,7 +2,8 @@
 import { describe, expect, test } from "vitest";
 import { parseAgentConfig } from "./agent-config.js";
 import { dryRunStandIns, renderDryRun } from "./dry-run.js";
-import { type NodePlan, planNode, shouldCountGpus } from "./node-plan.js";
+import { shouldCountGpus } from "./gpus.js";
+import { type NodePlan, planNode } from "./node-plan.js";
 import type { JobKeys, NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { JobContext } from "./slurm-context.js";
 
@@ -231,6 +232,53 @@ describe("--remote=agent", () => {
     expect(() => plan(AGENT.options && { options: AGENT.options })).toThrow(
       expect.objectContaining({ code: "agent-binary", hint: expect.stringContaining("--remote=sshd") }),
     );
+  });
+});
+
+describe("the job's Slurm variables (core/slurm-env.ts)", () => {
+  const SLURM = {
+    SLURM_JOB_ID: "42",
+    SLURM_JOBID: "42",
+    SLURM_ARRAY_TASK_ID: "3",
+    SLURM_JOB_NODELIST: "node[1-2]",
+    SLURM_NTASKS: "2",
+    SLURM_PROCID: "1",
+    SLURM_JOB_NAME: 'a "quoted" name',
+    HOME: "/home/alice",
+  };
+
+  test("the script's exec takes them by name from the caller, ours by value", () => {
+    const p = plan({ env: SLURM, rank: 1 });
+    expect(p.exec.envNames).toEqual(["SLURM_ARRAY_TASK_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST"]);
+    expect(p.exec.env.SLURM_JOB_ID).toBe("42");
+    expect(p.execArgs.join(" ")).toContain("-e SLURM_ARRAY_TASK_ID -e SLURM_JOB_NAME -e SLURM_JOB_NODELIST -e ");
+    expect(p.execArgs.join(" ")).not.toMatch(/SLURM_ARRAY_TASK_ID=|SLURM_NTASKS|SLURM_PROCID|SLURM_JOBID/);
+  });
+
+  test("the agent's commands get their values; srun-docker's own task and our variables are not overridden", () => {
+    const p = plan({
+      env: { ...SLURM, SLURM_JOB_ID: "999" },
+      rank: 1,
+      options: { remote: "agent" },
+      agentBinary: "/b",
+    });
+    const config = JSON.parse(p.files["agent.json"]?.content ?? "{}");
+    expect(config.env).toMatchObject({
+      SLURM_ARRAY_TASK_ID: "3",
+      SLURM_JOB_NODELIST: "node[1-2]",
+      SLURM_JOB_ID: "42",
+      NODE_RANK: "1",
+    });
+    expect(config.env.SLURM_NTASKS).toBeUndefined();
+    expect(config.env.SLURM_PROCID).toBeUndefined();
+    expect(config.env.SLURM_JOBID).toBeUndefined();
+  });
+
+  test("sshd's commands get them through authorized_keys", () => {
+    const keys = plan({ env: SLURM }).files.authorized_keys?.content ?? "";
+    expect(keys).toContain('environment="SLURM_ARRAY_TASK_ID=3"');
+    expect(keys).toContain('environment="SLURM_JOB_NAME=a \\"quoted\\" name"');
+    expect(keys).not.toContain("SLURM_PROCID");
   });
 });
 

@@ -28,6 +28,7 @@ import type { PlannedFile } from "./planned-file.js";
 import { deriveJobPorts, type JobPorts } from "./ports.js";
 import { recordingScriptPid } from "./script-pid.js";
 import type { JobContext } from "./slurm-context.js";
+import { passedSlurmNames, pickEnv } from "./slurm-env.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
 import { planSshdFiles } from "./sshd-files.js";
 import { pmixMounts } from "./task-context.js";
@@ -84,18 +85,6 @@ export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher
   return options.launcher === "ssh" ? "sshd" : undefined;
 }
 
-/** nvidia-smi is asked only when the options, Slurm and the environment say nothing about GPUs. */
-export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: NodeJS.ProcessEnv): boolean {
-  if (options.gpus.kind !== "auto") return false;
-  return !(
-    env.SLURM_GPUS_ON_NODE ||
-    env.CUDA_VISIBLE_DEVICES ||
-    env.NV_GPU ||
-    env.SLURM_STEP_GPUS ||
-    env.SLURM_JOB_GPUS
-  );
-}
-
 export function planNode(input: NodePlanInput): NodePlan {
   const { options, ctx, identity, material, keys } = input;
   // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
@@ -131,6 +120,9 @@ export function planNode(input: NodePlanInput): NodePlan {
     // `ssh -F`: a user's own ~/.ssh/config (the reference's Port block) cannot override ours.
     sshCommand: ownSsh ? `ssh -F ${file("ssh_config")}` : undefined,
   });
+  // The job's own Slurm variables: by name to the exec, by value in the user's private files.
+  const slurmNames = passedSlurmNames(input.env, jobEnv.all);
+  const remoteEnv = { ...pickEnv(input.env, slurmNames), ...jobEnv.all };
   const files: Record<string, PlannedFile> = {
     passwd: {
       content: renderPasswd({ imagePasswd: input.imageAccounts.passwd, userEntry: identity.passwdLine }),
@@ -152,7 +144,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         user: identity.user,
         hosts,
         keys,
-        env: jobEnv.all,
+        env: remoteEnv,
         file,
       }),
     );
@@ -166,7 +158,7 @@ export function planNode(input: NodePlanInput): NodePlan {
         node: ctx.nodeName,
         nodes: hosts,
         secret: keys.secret,
-        env: { ...jobEnv.all, ...agentEnv },
+        env: { ...remoteEnv, ...agentEnv },
       }),
       mode: 0o600,
     };
@@ -226,7 +218,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     user: { uid: identity.uid, gid: identity.gid },
     workdir: input.cwd,
     env: jobEnv.values,
-    envNames: jobEnv.names,
+    envNames: [...slurmNames, ...jobEnv.names],
     command: recordingScriptPid([input.scriptPath, ...options.scriptArgs]),
   };
   return {

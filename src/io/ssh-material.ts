@@ -12,6 +12,7 @@ import { basename, dirname, join } from "node:path";
 import { isErrno, UserError } from "../core/errors.js";
 import { tempPathBeside } from "./atomic-file.js";
 import { runCommand } from "./exec.js";
+import { completeMaterial } from "./material-completion.js";
 
 export const SECRET_BYTES = 32;
 
@@ -105,6 +106,7 @@ async function loadUserMaterial(dir: string, options: UserMaterialOptions, creat
       },
     );
   }
+  if (!created) await completeMaterial(dir, fillMaterialDir, remake);
   const secretPath = join(dir, SECRET_FILE);
   const file = await stat(secretPath).catch(() => undefined);
   if (!file?.isFile()) {

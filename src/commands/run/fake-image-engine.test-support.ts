@@ -77,6 +77,11 @@ export interface FakeImageBehaviour {
   readonly pullMs?: number;
   /** Its `save` gives another image's archive, naming it these (a parent gone bad). */
   readonly savesInstead?: { readonly id: string; readonly repoTags: string[] };
+  /**
+   * The node built the tag itself (`docker build -t app .`): the name names an image of this ID,
+   * known to no registry. IMAGE_ID is the job's build (the master's); another ID, another build.
+   */
+  readonly build?: string;
 }
 
 /** What a fake pull downloads: one layer of this many bytes. */
@@ -88,6 +93,8 @@ export interface FakeImageEngine extends ImageEngine {
   readonly saves: number[];
   /** Every name given to an image here, `repo:tag id`: by a load (the archive's own) or a tag. */
   readonly named: string[];
+  /** `ID repo:tag` for each name given. */
+  readonly tags: string[];
 }
 
 export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEngine {
@@ -99,14 +106,23 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
   };
   // A loaded archive knows no registry digest, as with docker.
   const loaded: LocalImage = { ...pulled, repoDigests: [] };
-  let image: LocalImage | undefined = (behaviour.has ?? true) ? pulled : undefined;
+  const built: LocalImage | undefined = behaviour.build === undefined ? undefined : { ...loaded, id: behaviour.build };
+  let image: LocalImage | undefined =
+    built !== undefined ? (built.id === IMAGE_ID ? built : undefined) : (behaviour.has ?? true) ? pulled : undefined;
+  // What the tag names: the node's own build until a load of the job's image is named so.
+  let named = built;
   const engine: FakeImageEngine = {
     bin: "docker",
     pulls: [],
     loads: [],
     saves: [],
     named: [],
-    find: async () => image,
+    tags: [],
+    find: async (name) => {
+      if (built === undefined) return image;
+      if (name === IMAGE_ID) return image;
+      return name === built.id ? built : named;
+    },
     pull: async (ref, _auth, options) => {
       engine.pulls.push(ref.path);
       if (behaviour.pullFails !== undefined)
@@ -122,6 +138,8 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
     },
     tag: async (id, repo, tag) => {
       engine.named.push(`${repo}:${tag} ${id}`);
+      engine.tags.push(`${id} ${repo}:${tag}`);
+      if (image?.id === id) named = image;
     },
     transfer: {
       describe: (op, id) => `fake ${op} ${id ?? ""}`,

@@ -6,7 +6,7 @@
 
 import type { UserError } from "../../core/errors.js";
 import type { LocalImage } from "../../core/image-inspect.js";
-import { announceResolved, checkImageId, masterImageStep, nodeImageStep } from "../../core/image-plan.js";
+import { announceResolved, checkImageId, masterImageStep, nodeImageStep, shortImageId } from "../../core/image-plan.js";
 import {
   type ImageReference,
   parseImageReference,
@@ -85,10 +85,22 @@ export async function fetchHere(
     given !== undefined && (image.id === undefined ? false : given.id === image.id)
       ? given
       : await run.engine.find(image.id ?? image.ref);
-  const step = nodeImageStep(image, here, run.pull.policy, run.node, run.given, run.relay !== undefined);
+  // What the name the user gave is here, when it is another image than the job's.
+  const tagged = given !== undefined && given.id !== here?.id ? given : undefined;
+  const step = nodeImageStep(image, here, run.pull.policy, run.node, run.given, {
+    fromPeer: run.relay !== undefined,
+    tagged,
+    perNode: run.pull.perNode,
+    master: run.master,
+  });
   switch (step.kind) {
     case "use":
       return jobImage(image, here as LocalImage);
+    case "own":
+      run.log.warn(
+        `runs its own build of ${run.given} (${shortImageId(step.image.id)}), not ${run.master}'s (${shortImageId(image.id ?? "?")}): --image-per-node`,
+      );
+      return jobImage(image, step.image);
     case "load": {
       const id = await run.engine.load(step.path);
       checkImageId(image, id, run.node, run.given);
@@ -99,9 +111,14 @@ export async function fetchHere(
     case "relay": {
       const { relay } = run;
       if (relay === undefined) throw new Error("internal error: a relay step without a relay; please report");
-      return fetchFromParent({ ...run, relay }, image, step.fallback, reporter, (ref, timeoutSeconds) =>
+      const got = await fetchFromParent({ ...run, relay }, image, step.fallback, reporter, (ref, timeoutSeconds) =>
         pullAndCheck({ ...run, pull: { ...run.pull, timeoutSeconds } }, image, ref, reporter),
       );
+      if (tagged !== undefined && image.id !== undefined)
+        run.log.info(
+          `${run.given} here now names ${run.master}'s build (${shortImageId(image.id)}), as docker pull would; this node's own (${shortImageId(tagged.id)}) no longer does`,
+        );
+      return got;
     }
   }
 }

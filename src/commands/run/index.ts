@@ -5,7 +5,8 @@ import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
 import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
-import { planNode, shouldCountGpus } from "../../core/node-plan.js";
+import { shouldCountGpus } from "../../core/gpus.js";
+import { planNode } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { deriveJobKeys } from "../../io/job-keys.js";
@@ -113,7 +114,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     const runsScript = ctx.isMaster || options.launcher === "each";
     // The one image every node runs: the master decides and announces it, each node fetches it.
     const image = settleJobImage(
-      { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log, here },
+      { node: ctx.nodeName, master: ctx.master, given: options.container, pull: options.pull, engine, log, here },
       opened,
       ctx.nodes,
       { write: (text) => deps.stderr.write(text), tty: deps.stderr.isTTY === true, columns: deps.stderr.columns },

@@ -70,7 +70,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
       log,
     );
     await settleJobImage(
-      { node: ctx.nodeName, given: options.image, pull: options.pull, engine, log, here },
+      { node: ctx.nodeName, master: ctx.master, given: options.image, pull: options.pull, engine, log, here },
       link,
       ctx.nodes,
       {

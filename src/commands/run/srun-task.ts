@@ -235,7 +235,7 @@ async function programCommand(options: RunOptions, deps: RunDeps): Promise<reado
 function imageOfThisNode(run: TaskRun): Promise<JobImage> {
   const { options, ctx, log, runtime, deps } = run;
   const engine = deps.createImageEngine(runtime);
-  const step = { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log };
+  const step = { node: ctx.nodeName, master: ctx.nodeName, given: options.container, pull: options.pull, engine, log };
   const quiet: PullReporter = {
     started: () => log.info(`pulling ${options.container}`),
     progress: () => {},
