@@ -42,6 +42,7 @@ Examples:
   srun srun-docker --container=IMAGE --script=./job.sh
   srun srun-docker --container=IMAGE --script=./job.sh --slots_per_node=2 -- --epochs 3
   srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=IMAGE --script=./job.sh
+  srun -N 1 --pty srun-docker --container=IMAGE      (a shell in the container)
 `;
 
 const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
