@@ -4,7 +4,21 @@
 // `--pty` needs a terminal on our side: `script` gives srun one, as the README suggests.
 import { spawn } from "node:child_process";
 import { beforeAll, describe, expect, test } from "vitest";
-import { clusterProfile, clusterSize, figure, leftoversOn, NOSSH_IMAGE, USERS, waitFor } from "./cluster.js";
+import {
+  cancelAllJobs,
+  clusterProfile,
+  clusterSize,
+  figure,
+  findNodeProcesses,
+  leftoversOn,
+  NOSSH_IMAGE,
+  run,
+  runAs,
+  startAs,
+  USERS,
+  waitFor,
+} from "./cluster.js";
+import { runningJob } from "./teardown-cases.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "erin";
@@ -58,15 +72,12 @@ function terminal(command: string, rows: number, cols: number): Terminal {
   };
 }
 
-const NODES = [1, 2];
+const NODES = [1, 2, 3, 4];
 
 describe("srun --pty: a shell in the container with a real terminal", () => {
   test.each([
-    [
-      "--launcher=srun -- bash",
-      `srun -N1 -w node1 --pty srun-docker --launcher=srun --container=${NOSSH_IMAGE} -- bash`,
-    ],
-    ["the plain form, nothing to run", `srun -N1 -w node1 --pty srun-docker --container=${NOSSH_IMAGE}`],
+    ["--launcher=srun -- bash", `srun -N1 --pty srun-docker --launcher=srun --container=${NOSSH_IMAGE} -- bash`],
+    ["the plain form, nothing to run", `srun -N1 --pty srun-docker --container=${NOSSH_IMAGE}`],
   ])("%s: tty, window size, Ctrl-C to the foreground, exit code back", async (_name, command) => {
     const t = terminal(command, 33, 111);
     try {
@@ -97,5 +108,54 @@ describe("srun --pty: a shell in the container with a real terminal", () => {
       return left.containers.length === 0 && left.processes.length === 0;
     });
     expect(await leftoversOn(NODES, UID)).toEqual({ containers: [], processes: [] });
+  });
+});
+
+async function nothingLeft(): Promise<void> {
+  await waitFor("nothing left on the nodes", async () => {
+    const left = await leftoversOn(NODES, UID);
+    return left.containers.length === 0 && left.processes.length === 0;
+  });
+  expect(await leftoversOn(NODES, UID)).toEqual({ containers: [], processes: [] });
+}
+
+describe("srun-docker exec: into a running job's container", () => {
+  test("on the second node of a 2-node job: as the user, in that node's container, exit code back; gone with the job", async () => {
+    ws.write("hold.sh", "#!/bin/sh\nsleep 120\n", 0o755);
+    const job = startAs(
+      USER,
+      `cd ${ws.dir} && salloc -N2 srun srun-docker --container=${NOSSH_IMAGE} --script=./hold.sh`,
+    );
+    try {
+      const { id, nodes } = await runningJob(USER, UID, 2, /sleep 120|agent-server/);
+      const [first, second] = nodes;
+      const overlap = `srun --jobid=${id} --overlap -N1 -w node${second}`;
+      const probe = await runAs(
+        USER,
+        `${overlap} srun-docker exec -- sh -c 'echo host=$(hostname) uid=$(id -u) job=$SLURM_JOB_ID; ls /run/srun-docker; exit 5'`,
+      );
+      expect(probe.stdout, probe.stderr).toMatch(new RegExp(`^host=node${second} uid=1005 job=${id}$`, "m"));
+      expect(probe.stdout).toMatch(/^lifeline$/m);
+      expect(probe.code, probe.stderr).toBe(5);
+      // A step with no container here names the ones there are.
+      const none = await runAs(USER, `srun --jobid=${id} --overlap -N1 -w node${first} srun-docker exec --step=9`);
+      expect(none.stderr).toMatch(`job ${id} has no container of step 9 on node${first}, only step 0 (`);
+      expect(none.code).toBe(1);
+      // A command still running in it when the job ends ends with it.
+      const long = startAs(USER, `${overlap} srun-docker exec -- sleep 300`);
+      await waitFor(
+        "the exec's sleep",
+        async () => (await findNodeProcesses(second ?? 0, UID, /sleep 300/)).length > 0,
+      );
+      const cancelled = Date.now();
+      await run("scancel", [id]);
+      const r = await long.result;
+      expect(r.code).not.toBe(0);
+      figure("srun-docker exec: its srun ends after scancel of the job", `${Date.now() - cancelled} ms`);
+    } finally {
+      await cancelAllJobs(USER, UID, NODES);
+    }
+    await job.result;
+    await nothingLeft();
   });
 });
