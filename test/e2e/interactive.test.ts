@@ -9,6 +9,7 @@ import {
   clusterProfile,
   clusterSize,
   figure,
+  findHeadProcesses,
   findNodeProcesses,
   leftoversOn,
   NOSSH_IMAGE,
@@ -74,6 +75,15 @@ function terminal(command: string, rows: number, cols: number): Terminal {
 
 const NODES = [1, 2, 3, 4];
 
+/** Resizes the terminal that `script` gave srun (as a window would), which signals srun. */
+async function resize(rows: number, cols: number): Promise<void> {
+  const [srun] = await findHeadProcesses(UID, /^srun .*--pty/);
+  const tty = (await run("ps", ["-o", "tty=", "-p", String(srun)])).stdout.trim();
+  expect(tty, "srun's terminal").toMatch(/^pts\/\d+$/);
+  const r = await run("stty", ["-F", `/dev/${tty}`, "rows", String(rows), "cols", String(cols)]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
 describe("srun --pty: a shell in the container with a real terminal", () => {
   test.each([
     ["--launcher=srun -- bash", `srun -N1 --pty srun-docker --launcher=srun --container=${NOSSH_IMAGE} -- bash`],
@@ -86,6 +96,9 @@ describe("srun --pty: a shell in the container with a real terminal", () => {
       const tty = await t.type("tty; stty size; echo job=$SLURM_JOB_ID\r", /job=\d+/);
       expect(tty).toMatch(/\/dev\/pts\/\d+/);
       expect(t.output()).toMatch(/^33 111\r?$/m);
+      // The window changes size: the new size reaches the container's terminal (SIGWINCH).
+      await resize(40, 132);
+      await t.type("stty size\r", /^40 132\r?$/m, 10_000);
       await t.type("sleep 100\r", /sleep 100/);
       await new Promise((r) => setTimeout(r, 1000));
       const started = Date.now();
@@ -101,6 +114,8 @@ describe("srun --pty: a shell in the container with a real terminal", () => {
       figure("srun --pty shell: Ctrl-C to the prompt", `${Date.now() - started} ms`);
     } finally {
       t.kill();
+      // A shell left behind by a failed step must not hold the nodes for the next test.
+      await cancelAllJobs(USER, UID, NODES);
     }
     expect(t.output()).not.toMatch(/not a tty/);
     await waitFor("nothing left on the nodes", async () => {
