@@ -10,6 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { AGENT_CONFIG_VERSION } from "../../src/core/agent-config.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const sea = path.join(root, "dist/srun-docker");
@@ -28,14 +29,14 @@ async function freePort(): Promise<number> {
 }
 
 async function agentConfig(serverPort: number): Promise<string> {
-  const secretFile = path.join(work, `secret-${serverPort}`);
-  writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
   const file = path.join(work, `agent-${serverPort}.json`);
   const nodes = [
     { name: "n1", address: "127.0.0.1", port: serverPort },
     { name: "n2", address: "127.0.0.1", port: await freePort() },
   ];
-  writeFileSync(file, JSON.stringify({ v: 1, jobKey: "7.0", user: "u", node: "n1", secretFile, nodes }));
+  const secret = randomBytes(32).toString("hex");
+  const config = { v: AGENT_CONFIG_VERSION, jobKey: "7.0", user: "u", node: "n1", secret, nodes };
+  writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   return file;
 }
 
