@@ -17,6 +17,7 @@ import {
   removeAllUntilGone,
 } from "./container-removal.js";
 import { apiRemovalEngine, cliRemovalEngine } from "./container-removal-engines.js";
+import { apiContainerStates, type ContainerStates, cliContainerStates } from "./container-watch.js";
 import { type DockerApi, defaultDockerApi, waitContainerStopped } from "./docker-api.js";
 import { apiQueries } from "./docker-api-queries.js";
 import { cliQueries, type EngineQueries, type ExecProcess } from "./engine-queries.js";
@@ -149,20 +150,24 @@ export class ContainerRuntime {
     return this.api === undefined ? NEVER : waitContainerStopped(this.api, name, signal);
   }
 
+  /** Asks whether and how a container runs, for the job-long watch (container-watch.ts). */
+  containerStates(): ContainerStates {
+    return this.api === undefined ? cliContainerStates((args, o) => this.cli(args, o)) : apiContainerStates(this.api);
+  }
+
   /** Passes `signal` to a process in the container as its user (`exec` does not forward signals). */
   async signalProcess(name: string, user: { uid: number; gid: number }, pid: number, signal: string): Promise<void> {
     const command = ["kill", "-s", signal.replace(/^SIG/, ""), String(pid)];
     await this.queries.execHelper({ name, user, workdir: undefined, env: {}, command }, 3000);
   }
 
-  /** Whether the kernel killed a process in it for memory since `sinceMs`; false when the engine cannot tell. */
-  async outOfMemory(name: string, sinceMs: number): Promise<boolean> {
-    if (this.api !== undefined) return dockerSawOutOfMemory(this.api, name, sinceMs).catch(() => false);
+  /** Whether the kernel killed a process in it for memory since `sinceMs` (`settled`: see out-of-memory.ts); false when the engine cannot tell. */
+  async outOfMemory(name: string, sinceMs: number, settled = false): Promise<boolean> {
+    if (this.api !== undefined) return dockerSawOutOfMemory(this.api, name, sinceMs, settled).catch(() => false);
     const r = await this.cli(["inspect", name], { timeoutMs: 5000 }).catch(() => undefined);
     return r !== undefined && r.exitCode === 0 && stateSaysOom(r.stdout);
   }
 
-  /** The container's last words (its last log line), e.g. why its main process exited. */
   /** The container's last words (its last log line: stderr's, else stdout's), e.g. why its main process exited. */
   async lastLogLine(name: string): Promise<string> {
     const r = await this.queries.logs(name, 5);
