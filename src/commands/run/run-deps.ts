@@ -29,6 +29,7 @@ export type RunRuntime = Pick<
   | "lastLogLine"
   | "signalProcess"
   | "outOfMemory"
+  | "containerStates"
   | "imageEngine"
   | "exec"
   | "list"
