@@ -22,7 +22,7 @@ import {
 } from "./docker-args.js";
 import { type GpuPlan, resolveGpus, visibleDevicesEnv } from "./gpus.js";
 import { buildJobEnv, envlistWarnings, renderHostfile } from "./job-env.js";
-import { jobDirPath } from "./job-paths.js";
+import { jobDirPath, jobStepKey } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
@@ -106,7 +106,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     input.nvidiaSmiGpus,
   );
   const { limits, warning: limitsWarning } = planNodeLimits(options, identity.uid, input.env, input.cpus);
-  const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
+  const jobDir = jobDirPath(material.jobsDir, jobStepKey(ctx), ctx.nodeName);
   const file = (name: string) => joinPath(jobDir, name);
   const legacy = options.sshconfigdir;
   const kind = remoteKindOf(options);
@@ -162,7 +162,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   if (agent) {
     files["agent.json"] = {
       content: renderAgentConfig({
-        jobKey: `${ctx.jobId}.${ctx.stepId}`,
+        jobKey: jobStepKey(ctx),
         user: identity.user,
         home: identity.home,
         node: ctx.nodeName,
@@ -186,12 +186,14 @@ export function planNode(input: NodePlanInput): NodePlan {
       user: identity.user,
       jobId: ctx.jobId,
       stepId: ctx.stepId,
+      restartCount: ctx.restartCount,
       node: ctx.nodeName,
     }),
     labels: buildLabels({
       version: VERSION,
       jobId: ctx.jobId,
       stepId: ctx.stepId,
+      restartCount: ctx.restartCount,
       node: ctx.nodeName,
       uid: identity.uid,
       user: identity.user,
