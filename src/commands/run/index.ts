@@ -6,6 +6,7 @@ import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
 import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
+import { jobStepKey } from "../../core/job-paths.js";
 import { planNode, shouldCountGpus } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
@@ -76,11 +77,12 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
         uid: identity.uid,
         log,
         currentJob: deps.env.SLURM_JOB_ID,
+        currentRestart: ctx.restartCount,
         jobsDir: material.jobsDir,
         node: ctx.nodeName,
       }),
     );
-    const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+    const jobKey = jobStepKey(ctx);
     const candidates = jobPortCandidates(options, ctx, derivePortSeed(material.secret, jobKey));
     const portsRun = { options, ctx, candidates, isPortFree: deps.isPortFree, log };
     const [local, relayServer] = await Promise.all([

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
 import { formatBytes, formatDuration } from "../../core/human-units.js";
-import { jobDirPath } from "../../core/job-paths.js";
+import { jobDirPath, jobStepKey } from "../../core/job-paths.js";
 import { planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
@@ -24,6 +24,7 @@ import { NodeContainer } from "./node-container.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
 import { type Program, passUserSignalsTo, printTaskDryRun, startProgram } from "./srun-task-exec.js";
+import { removeStaleContainers } from "./stale.js";
 
 interface TaskRun {
   options: RunOptions;
@@ -61,7 +62,7 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
     debug: options.debug,
     write: (text) => deps.stderr.write(text),
   });
-  const jobDir = jobDirPath(path.join(deps.materialDir, "jobs"), `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
+  const jobDir = jobDirPath(path.join(deps.materialDir, "jobs"), jobStepKey(ctx), ctx.nodeName);
   const run: TaskRun = {
     options,
     ctx,
@@ -85,6 +86,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   let command: readonly string[] = [];
   let program: Program | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
+  let sweep: Promise<void> = Promise.resolve();
   const unsubscribe = onTerminationSignals((signal) => {
     cancelledBy = signal;
     // The container goes first (KillWait is short); that ends every task's program on the node.
@@ -131,6 +133,11 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   try {
     const started = await startProgram(run, { name: containerName, devices: containerDevices }, user, command);
     program = started;
+    // What killed runs left here, an earlier run of this job included (requeued), once the job runs.
+    const jobsDir = path.join(deps.materialDir, "jobs");
+    const currentJob = deps.env.SLURM_JOB_ID;
+    const mine = { runtime, log, uid: user.uid, currentJob, currentRestart: ctx.restartCount };
+    sweep = removeStaleContainers({ ...mine, jobsDir, node: ctx.nodeName }).catch(() => undefined);
     const ownPart = (async () => {
       const code = await started.exit;
       await run.files.done(0);
@@ -146,7 +153,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     );
     return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
   } finally {
-    await container.remove().catch((error: unknown) => log.error(messageOf(error)));
+    await Promise.all([container.remove().catch((error: unknown) => log.error(messageOf(error))), sweep]);
     await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();
     stopPassingOn();
