@@ -179,25 +179,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     : sshd
       ? { kind: "sshd", port: ports.sshdPort, configPath: sshdConfigPath }
       : { kind: "none" };
+  // This run of the job step on this node (a requeued job's runs are named apart).
+  const run = { jobId: ctx.jobId, stepId: ctx.stepId, restartCount: ctx.restartCount, node: ctx.nodeName };
   const container: ContainerPlan = {
     runtime: options.runtime,
-    name: buildContainerName({
-      dockname: options.dockname,
-      user: identity.user,
-      jobId: ctx.jobId,
-      stepId: ctx.stepId,
-      restartCount: ctx.restartCount,
-      node: ctx.nodeName,
-    }),
-    labels: buildLabels({
-      version: VERSION,
-      jobId: ctx.jobId,
-      stepId: ctx.stepId,
-      restartCount: ctx.restartCount,
-      node: ctx.nodeName,
-      uid: identity.uid,
-      user: identity.user,
-    }),
+    name: buildContainerName({ dockname: options.dockname, user: identity.user, ...run }),
+    labels: buildLabels({ version: VERSION, ...run, uid: identity.uid, user: identity.user }),
     image: options.container,
     user: { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
     passwdFile: file("passwd"),
