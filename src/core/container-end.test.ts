@@ -37,7 +37,7 @@ test.each([
     { kind: "exited", code: 137 },
     "node2: the container exited during the job (137: killed; out of memory, or SIGKILL)",
   ],
-  [{ kind: "gone" }, "node2: the container was removed during the job"],
+  [{ kind: "gone" }, "node2: the container ended during the job and is gone (killed, or removed)"],
   [
     { kind: "engine-lost", why: "connect ENOENT /var/run/docker.sock" },
     "node2: the container was lost during the job: docker stopped answering (connect ENOENT /var/run/docker.sock)",

@@ -7,7 +7,7 @@ import { UserError } from "./errors.js";
 export type ContainerStatus =
   | { readonly kind: "running" }
   | { readonly kind: "exited"; readonly code: number }
-  /** The engine does not know it (removed: `--rm` after its end, or `rm -f` by someone). */
+  /** The engine does not know it (removed: `--rm` after its end, before we could ask; `rm -f`). */
   | { readonly kind: "gone" }
   /** The engine did not answer (its daemon died, or restarts). */
   | { readonly kind: "unreachable"; readonly why: string };
@@ -76,7 +76,7 @@ export function containerEndedDuringJob(node: string, bin: string, end: Containe
     end.kind === "exited"
       ? `the container exited during the job (${describeExitCode(end.code, outOfMemory)})`
       : end.kind === "gone"
-        ? "the container was removed during the job"
+        ? "the container ended during the job and is gone (killed, or removed)"
         : `the container was lost during the job: ${bin} stopped answering (${end.why})`;
   return new UserError("container-ended", `${node}: ${what}`, {
     hint:
