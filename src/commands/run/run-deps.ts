@@ -30,6 +30,7 @@ export type RunRuntime = Pick<
   | "lastLogLine"
   | "signalProcess"
   | "outOfMemory"
+  | "containerStates"
   | "imageEngine"
   | "exec"
   | "list"
