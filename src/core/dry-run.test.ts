@@ -28,7 +28,6 @@ function ctx(rank: number): JobContext {
     rank,
     master: "node1",
     isMaster: rank === 0,
-    restartCount: 0,
     inSlurm: true,
   };
 }

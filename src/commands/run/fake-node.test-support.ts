@@ -175,10 +175,9 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     removeLateArrival: async () => {
       log("late arrival watched");
     },
-    waitStopped: (_name, signal) => aborted(signal),
+    waitStopped: (_name, signal) =>
+      new Promise((resolve) => signal.addEventListener("abort", () => resolve(undefined))),
     lastLogLine: async () => "",
-    // It runs until removed (run-job-death.test.ts kills one).
-    containerStates: () => ({ wait: (_name, signal) => aborted(signal), look: async () => ({ kind: "running" }) }),
     outOfMemory: async () => {
       log("asked about memory");
       return behaviour.outOfMemory ?? false;
@@ -224,9 +223,6 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
   };
   return node;
 }
-
-const aborted = (signal: AbortSignal) =>
-  new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)));
 
 /** A fake sshd; undefined when another node of a test job on this host serves the port already. */
 async function serveBanner(port: number): Promise<Server | undefined> {

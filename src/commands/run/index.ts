@@ -6,7 +6,6 @@ import type { RunOptions } from "../../cli/options.js";
 import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
 import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
 import { shouldCountGpus } from "../../core/gpus.js";
-import { jobStepKey } from "../../core/job-paths.js";
 import { planNode } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
@@ -79,12 +78,11 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
         uid: identity.uid,
         log,
         currentJob: deps.env.SLURM_JOB_ID,
-        currentRestart: ctx.restartCount,
         jobsDir: material.jobsDir,
         node: ctx.nodeName,
       }),
     );
-    const jobKey = jobStepKey(ctx);
+    const jobKey = `${ctx.jobId}.${ctx.stepId}`;
     // Every channel of the step is keyed with the step's own secret; so is what its containers get.
     const keys = deriveJobKeys(material.secret, jobKey, identity.user);
     const candidates = jobPortCandidates(options, ctx, derivePortSeed(keys.secret, jobKey));

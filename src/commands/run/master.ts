@@ -6,7 +6,6 @@ import type { RemoteService } from "../../core/node-plan.js";
 import { waitForGreeting } from "../../io/remote-greeting.js";
 import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js";
 import { exitCodeOf } from "../../io/signals.js";
-import { endedByASignal, unlessContainerEnds } from "./death-watch.js";
 import { runEachOnMaster } from "./each.js";
 import { type MasterLink, readyFailed } from "./link.js";
 import { exitAfterMemoryCheck, type NodeRun, unlessServiceFails } from "./node-run.js";
@@ -30,8 +29,7 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
   container.throwIfServiceFailed(); // then no script to start, only to end at once
-  const script = run.options.launcher === "each" ? runEachOnMaster(run, rendezvous) : runScript(run, rendezvous);
-  const job = unlessContainerEnds(run, script, endedByASignal);
+  const job = run.options.launcher === "each" ? runEachOnMaster(run, rendezvous) : runScript(run, rendezvous);
   const ended = await unlessServiceFails(job, [container.serviceFailure(), reachable.then(() => NEVER)], () =>
     container.remove(),
   ).finally(() => reachability.abort());

@@ -1,9 +1,7 @@
 // This node's one container, driven through core/container-lifecycle.ts: a removal asked for
-// in any phase wins, waits for an engine `run` in flight, and nothing starts after it; an end
-// we did not cause, once up, is a death (death-watch.ts). Its dead man's switch (a lifeline
-// FIFO this process holds) ends the container if we die.
-import type { ContainerEnd } from "../../core/container-end.js";
-import { type ContainerEvent, type ContainerState, nextContainerState } from "../../core/container-lifecycle.js";
+// in any phase wins, waits for an engine `run` in flight, and nothing starts after it. Its
+// dead man's switch (a lifeline FIFO this process holds) ends the container if we die.
+import { type ContainerEvent, type ContainerPhase, nextContainerPhase } from "../../core/container-lifecycle.js";
 import { NEVER } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
 import type { NodePlan } from "../../core/node-plan.js";
@@ -11,7 +9,6 @@ import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir, rewriteJobFiles, writeJobFiles } from "../../io/job-files.js";
 import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
 import { waitForServer } from "./container-readiness.js";
-import { DeathWatch } from "./death-watch.js";
 
 /** What the container needs of the engine: io's ContainerRuntime, or a test's fake. */
 export type ContainerEngine = Pick<
@@ -25,7 +22,6 @@ export type ContainerEngine = Pick<
   | "lastLogLine"
   | "watchUserNamespace"
   | "outOfMemory"
-  | "containerStates"
 >;
 
 /** What the container needs of the node's plan. */
@@ -43,7 +39,7 @@ const RUN_WAIT_MS = 1000;
 const cancelled = () => new UserError("cancelled", "the run was cancelled");
 
 export class NodeContainer {
-  private state: ContainerState = { phase: "idle" };
+  private phase: ContainerPhase = "idle";
   /** Settles once start() is past the engine's `run` (or gave up before it). */
   private created: Promise<void> = Promise.resolve();
   private runIssued = false;
@@ -60,8 +56,6 @@ export class NodeContainer {
   private serviceError: unknown;
   /** The job files as written, first the plan's. */
   private files: ContainerSetup["files"];
-  /** The watch for an end we did not cause, once up (death-watch.ts). */
-  readonly deaths: DeathWatch;
 
   constructor(
     private readonly runtime: ContainerEngine,
@@ -69,7 +63,6 @@ export class NodeContainer {
     private readonly hold: (dir: string) => Promise<Lifeline> = holdLifeline,
   ) {
     this.files = plan.files;
-    this.deaths = new DeathWatch(runtime, plan.containerName, (end) => this.die(end));
   }
 
   /**
@@ -126,10 +119,10 @@ export class NodeContainer {
     return written;
   }
 
-  /** Whether the kernel killed something in it for memory (`settled`: nothing in it ended just now: no late event awaited). */
-  outOfMemory(settled = false): Promise<boolean> {
-    if (this.phase !== "up" && this.phase !== "died") return Promise.resolve(false);
-    return this.runtime.outOfMemory(this.plan.containerName, this.startedAtMs, settled || this.phase === "died");
+  /** Whether the kernel killed a process in the container for memory (asked before removing it). */
+  outOfMemory(): Promise<boolean> {
+    if (this.phase !== "up") return Promise.resolve(false);
+    return this.runtime.outOfMemory(this.plan.containerName, this.startedAtMs);
   }
 
   /**
@@ -143,7 +136,6 @@ export class NodeContainer {
     const from = this.phase;
     this.move("remove");
     this.readiness?.abort(cancelled());
-    this.deaths.stop();
     if (from === "idle") return Promise.resolve(); // nothing was made
     this.removal = (async () => {
       // A `run` CLI hit by the step's SIGTERM may hang instead of exiting (seen with docker
@@ -179,21 +171,11 @@ export class NodeContainer {
     await this.created;
   }
 
-  private get phase(): ContainerState["phase"] {
-    return this.state.phase;
-  }
-
   private move(event: ContainerEvent): void {
-    const next = nextContainerState(this.state, event);
+    const next = nextContainerPhase(this.phase, event);
     if (next === undefined)
-      throw new Error(`internal error: container event ${JSON.stringify(event)} in ${this.phase} (please report)`);
-    this.state = next;
-  }
-
-  /** A death seen while up moves to died; how it died, once it has (undefined while up or removing). */
-  private die(end: ContainerEnd | undefined): ContainerEnd | undefined {
-    if (end !== undefined && this.phase === "up") this.move({ died: end });
-    return this.state.phase === "died" ? this.state.end : undefined;
+      throw new Error(`internal error: container event ${event} in phase ${this.phase} (please report)`);
+    this.phase = next;
   }
 
   private throwIfRemoving(): void {

@@ -30,7 +30,6 @@ export type RunRuntime = Pick<
   | "lastLogLine"
   | "signalProcess"
   | "outOfMemory"
-  | "containerStates"
   | "imageEngine"
   | "exec"
   | "list"
