@@ -441,12 +441,13 @@ describe("the victim's next job's ports taken first", () => {
         summaries = await Promise.all(squatters.map((s) => s.stop()));
       }
       const [master, worker] = [portsLine(r.stderr, "node1", remote), portsLine(r.stderr, "node2", remote)];
-      const relayedRefused = r.stderr
-        .split("\n")
-        .filter(
-          (l) =>
-            l.includes('"type":"connection-dropped"') && l.includes("authentication failed for claimed node node2"),
-        ).length;
+      // The master counts what it refused and says it in summary lines (with --debug).
+      const relayedRefused = refusalSummaries(
+        r.stderr
+          .split("\n")
+          .filter((line) => line.includes("[node1 master] rendezvous: "))
+          .join("\n"),
+      ).reduce((sum, summary) => sum + (summary.kinds.rejected ?? 0), 0);
       // Not anchored at a line's start: srun forwards each task's output in chunks as read, so a
       // line of node2's can follow a part of node1's that is not yet ended.
       const workerSkipped = [
