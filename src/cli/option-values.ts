@@ -7,7 +7,7 @@ import { expandHostlist } from "../core/hostlist.js";
 /**
  * Converters from one raw option value to its typed form. Each names where the value came
  * from (`--timeout`, `SRUN_DOCKER_TIMEOUT`, or a key in a config file), says what was
- * expected and what it got, and gives a hint (STYLE.md: option errors like execa's).
+ * expected and what it got, and gives a hint.
  */
 
 /** A value as the user wrote it, and where: an option, an environment variable, a config key. */

@@ -1,4 +1,4 @@
-// Which image every node of a job runs, and how each node gets it (issue 12). The master decides
+// Which image every node of a job runs, and how each node gets it. The master decides
 // once (`masterImageStep`): its local image pinned to a digest or an ID, or the registry's
 // digest for the tag; every node then ends up with that one image ID (`nodeImageStep`), so a
 // tag pushed again during start-up, or a stale copy of the tag on one node, never splits the job.

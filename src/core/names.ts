@@ -1,7 +1,7 @@
 /**
  * Container names and labels. Every container is labelled (tool, version, job, step, node,
  * uid, user) so teardown and `clean` select by label and never touch another job's
- * containers or another user's (STYLE.md §6).
+ * containers or another user's (ARCHITECTURE.md, "Safety nets").
  */
 export const TOOL_LABEL = "srun-docker";
 
