@@ -1,6 +1,6 @@
 // What a node's container may use, from what Slurm allocated to this step on the node. The
 // engine's daemon, not slurmstepd, creates the container, so without these the job would get
-// every core and all memory of a node it shares with other jobs (issue 13). Pure: io reads the
+// every core and all memory of a node it shares with other jobs. Pure: io reads the
 // facts (Slurm's variables, this process's CPU affinity, the node's CPU count).
 
 import type { Runtime } from "./container-options.js";

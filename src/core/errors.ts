@@ -1,4 +1,4 @@
-/** Exit codes shared by every subcommand (STYLE.md §5). */
+/** Exit codes shared by every subcommand (README "When things go wrong"). */
 export const EXIT_TOOL_FAILURE = 1;
 export const EXIT_USAGE = 2;
 

@@ -1,4 +1,4 @@
-// The image every node of a job runs (issue 12). The master decides once (core/image-plan.ts:
+// The image every node of a job runs. The master decides once (core/image-plan.ts:
 // its own copy pinned to a digest or ID, or the registry's digest for the tag) and announces it
 // through the rendezvous; every node then uses, pulls or loads exactly that image (or, with
 // --pull-once, gets it from another node: image-relay.ts), reporting progress to the master's

@@ -1,4 +1,4 @@
-// The master's one display of a job's pull (issue 12): every node's progress, its own and what
+// The master's one display of a job's pull: every node's progress, its own and what
 // workers report through the rendezvous, drawn as one bar redrawn in place on a terminal, or
 // as a line at most every 10 s in a log (sbatch), then one summary line. Rendering is
 // core/pull-progress.ts; this keeps the state, the clock and the writes.
