@@ -1,7 +1,9 @@
 /**
  * What the integration tells the agent on each node, in one JSON file named by the environment
- * variable SRUN_DOCKER_AGENT_CONFIG: the job step, its user, this node, every node's agent
- * address, where the secret is, and (for the server) the node's job environment. Both the
+ * variable SRUN_DOCKER_AGENT_CONFIG: the job step, its user, this node, every node's address, the
+ * ports every node's agent tries in order (the first it can bind is its own, so a client tries
+ * them in the same order), where the secret is, and (for the server) the node's job environment
+ * and where it reports the port it holds. Both the
  * server (`srun-docker agent-server`) and every client (`ssh`, `srun-docker agent-ssh`) of a
  * container read the same file. Pure: io/agent-config-file.ts reads it.
  */
@@ -11,25 +13,30 @@ import en from "zod/v4/locales/en.js";
 import type { AgentNode } from "./ssh-argv.js";
 
 export const AGENT_CONFIG_VARIABLE = "SRUN_DOCKER_AGENT_CONFIG";
-export const AGENT_CONFIG_VERSION = 1;
+export const AGENT_CONFIG_VERSION = 2;
 
 const nonEmpty = z.string().check(z.minLength(1));
 
 const agentNode = z.strictObject({
   name: z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u)),
   address: nonEmpty,
-  port: z.int().check(z.minimum(1), z.maximum(65_535)),
 });
+
+const port = z.int().check(z.minimum(1), z.maximum(65_535));
 
 const agentConfig = z.strictObject({
   v: z.literal(AGENT_CONFIG_VERSION),
   jobKey: nonEmpty,
   user: nonEmpty,
-  /** This node's name (a name in `nodes`): the server answers to it and listens on its port. */
+  /** This node's name (a name in `nodes`): the server answers to it. */
   node: nonEmpty,
   /** A file holding the job's secret (raw bytes, at least 16), readable by the user only. */
   secretFile: nonEmpty,
   nodes: z.array(agentNode).check(z.minLength(1)),
+  /** Every node's agent listens on the first of these it can bind; its clients try them in order. */
+  ports: z.array(port).check(z.minLength(1), z.maxLength(64)),
+  /** Where the server writes the port it holds, once it listens (core/dead-man-switch.ts). */
+  portFile: z.optional(nonEmpty),
   /** The node's job environment for the commands the server starts. */
   env: z._default(z.record(z.string(), z.string()), {}),
   /** The address the server listens on; default every address. */

@@ -14,8 +14,8 @@ const STATES = {
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  challenge: { type: "challenge", v: 1, nonce },
-  "challenge v2": { type: "challenge", v: 2, nonce },
+  challenge: { type: "challenge", v: 2, nonce },
+  "challenge v1": { type: "challenge", v: 1, nonce },
   "welcome ok": { type: "welcome", authentic: true },
   "welcome forged": { type: "welcome", authentic: false },
   reject: { type: "reject", reason: "authentication failed" },
@@ -53,14 +53,14 @@ const runningEnds = {
 const TABLE: Record<Name, Partial<Record<Input, ClientState>>> = {
   connecting: {
     challenge: STATES.authenticating,
-    "challenge v2": failed("its agent speaks protocol 2, this one 1 (use one srun-docker version on every node)"),
+    "challenge v1": failed("its agent speaks protocol 1, this one 2 (use one srun-docker version on every node)"),
     "welcome ok": failed("the agent sent a welcome before the challenge"),
     "welcome forged": failed("the agent sent a welcome before the challenge"),
     ...handshakeEnds,
   },
   authenticating: {
     challenge: failed("the agent sent a second challenge"),
-    "challenge v2": failed("the agent sent a second challenge"),
+    "challenge v1": failed("the agent sent a second challenge"),
     "welcome ok": { phase: "running", forwarded: 0 },
     "welcome forged": failed("the program on its agent port failed authentication (not this job's agent)"),
     ...handshakeEnds,

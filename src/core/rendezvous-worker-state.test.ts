@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+import { PROTOCOL_VERSION } from "./rendezvous-protocol.js";
 import { nextWorkerState, type WorkerInput, type WorkerState } from "./rendezvous-worker-state.js";
 
 const nonce = "d".repeat(32);
@@ -15,7 +16,7 @@ const STATES = {
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  challenge: { type: "challenge", v: 3, nonce },
+  challenge: { type: "challenge", v: PROTOCOL_VERSION, nonce },
   "challenge v1": { type: "challenge", v: 1, nonce },
   "welcome ok": { type: "welcome", authentic: true },
   "welcome forged": { type: "welcome", authentic: false },
@@ -34,7 +35,7 @@ type Input = keyof typeof INPUTS;
 const refused = (error: string, timedOut = false): WorkerState => ({ phase: "refused", error, timedOut });
 const lost = (reason: string): WorkerState => ({ phase: "settled", outcome: { kind: "lost", reason } });
 const authenticating: WorkerState = STATES.authenticating;
-const versionError = "the master speaks protocol 1, this node 3 (use one srun-docker version on every node)";
+const versionError = `the master speaks protocol 1, this node ${PROTOCOL_VERSION} (use one srun-docker version on every node)`;
 const handshakeEnds = {
   reject: refused("the master refused this node: n1 already joined"),
   closed: refused("ECONNRESET"),

@@ -10,8 +10,6 @@ import type { NodePort } from "./remote-ports.js";
 import { renderJobAuthorizedKeys, renderKnownHosts, renderSshClientConfig, renderSshdConfig } from "./ssh-config.js";
 
 export interface SshdFilesInput {
-  /** Where this node's sshd listens. */
-  readonly port: number;
   readonly user: string;
   /** Every node and where its sshd listens, for the clients. */
   readonly hosts: readonly NodePort[];
@@ -24,15 +22,13 @@ export interface SshdFilesInput {
 }
 
 export function planSshdFiles(input: SshdFilesInput): Record<string, PlannedFile> {
-  const { port, user, hosts, material, file } = input;
+  const { user, hosts, material, file } = input;
   return {
     sshd_config: {
       content: renderSshdConfig({
-        port,
         hostKeyPath: material.hostKeyPath,
         authorizedKeysPath: file("authorized_keys"),
         user,
-        pidFile: file("sshd.pid"),
         permitUserEnvironment: true,
       }),
       mode: 0o600,

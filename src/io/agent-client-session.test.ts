@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, expect, test } from "vitest";
 import { createFrameDecoder, encodeFrame, type Frame, FrameType } from "../core/agent-frames.js";
-import { encodeControl } from "../core/agent-messages.js";
+import { AGENT_PROTOCOL_VERSION, encodeControl } from "../core/agent-messages.js";
 import type { AgentClientOptions } from "./agent-client.js";
 import { jobKey, runCleanups, runClient, secret, user } from "./agent-harness.test-support.js";
 import { computeMac, createNonce } from "./rendezvous-crypto.js";
@@ -30,7 +30,8 @@ async function fakeServer(behave: (socket: Socket, frames: Frame[]) => void) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   const options: AgentClientOptions = {
-    nodes: [{ name: "node1", address: "127.0.0.1", port }],
+    nodes: [{ name: "node1", address: "127.0.0.1" }],
+    ports: [port],
     secret,
     user,
     jobKey,
@@ -67,13 +68,13 @@ test("another protocol version: 255 saying so", async () => {
   );
   const run = await runClient(options, ["node1", "true"]);
   expect(run.stderr).toBe(
-    "srun-docker ssh: node1: its agent speaks protocol 9, this one 1 (use one srun-docker version on every node)\n",
+    `srun-docker ssh: node1: its agent speaks protocol 9, this one ${AGENT_PROTOCOL_VERSION} (use one srun-docker version on every node)\n`,
   );
 });
 
 test("an impostor without the secret: 255, and it never receives the command", async () => {
   const { options, received } = await fakeServer((socket) => {
-    socket.write(control(FrameType.challenge, { v: 1, nonce: createNonce() }));
+    socket.write(control(FrameType.challenge, { v: AGENT_PROTOCOL_VERSION, nonce: createNonce() }));
     socket.once("data", () => socket.write(control(FrameType.welcome, { mac: "f".repeat(64) })));
   });
   const run = await runClient(options, ["node1", "echo secret-command"], "secret input");
@@ -86,10 +87,16 @@ test("an impostor without the secret: 255, and it never receives the command", a
 test("a connection lost mid-command: 255 saying so", async () => {
   const { options } = await fakeServer((socket) => {
     const serverNonce = createNonce();
-    socket.write(control(FrameType.challenge, { v: 1, nonce: serverNonce }));
+    socket.write(control(FrameType.challenge, { v: AGENT_PROTOCOL_VERSION, nonce: serverNonce }));
     socket.once("data", (chunk: Buffer) => {
       const hello = JSON.parse(chunk.subarray(5).toString()) as { nonce: string };
-      const input = { jobKey, masterNonce: serverNonce, workerNonce: hello.nonce, node: "node1" };
+      const input = {
+        jobKey,
+        masterNonce: serverNonce,
+        workerNonce: hello.nonce,
+        node: "node1",
+        port: socket.localPort ?? 0,
+      };
       socket.write(control(FrameType.welcome, { mac: computeMac(secret, "agent-server", input) }));
       socket.write(encodeFrame(FrameType.stdout, Buffer.from("partial ")));
       setTimeout(() => socket.destroy(), 50);

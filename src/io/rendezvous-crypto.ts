@@ -4,6 +4,7 @@
  * Here rather than in core because they need node:crypto.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { PortDraw } from "../core/port-candidates.js";
 import type { HandshakeInput } from "../core/rendezvous-protocol.js";
 
 export function createNonce(): string {
@@ -33,9 +34,10 @@ export function verifyMac(secret: Buffer, role: MacRole, input: HandshakeInput, 
 }
 
 /**
- * The seed of a job step's fallback ports (core/port-candidates.ts): every node of the job holds
- * the secret and derives the same, another user cannot, so cannot take the fallbacks in advance.
+ * A job step's port draw (core/port-candidates.ts): each number is an HMAC of the secret, the job
+ * step and the label, so every node of the job draws the same and another user, who lacks the
+ * secret, can predict none of them, nor learn one from another that he sees in use.
  */
-export function derivePortSeed(secret: Buffer, jobKey: string): string {
-  return createHmac("sha256", secret).update(`ports|${jobKey}`, "utf8").digest("hex").slice(0, 16);
+export function createPortDraw(secret: Buffer, jobKey: string): PortDraw {
+  return (label) => createHmac("sha256", secret).update(`ports|${jobKey}|${label}`, "utf8").digest().readUInt32BE(0);
 }

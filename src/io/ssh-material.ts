@@ -75,6 +75,15 @@ export async function ensureUserMaterial(
   }
 }
 
+/**
+ * The secret, when a run made it already; undefined before. For the dry run, which reads but
+ * never makes (the ports it shows are drawn from the secret).
+ */
+export async function readSecretIfMade(dir: string = defaultMaterialDir()): Promise<Buffer | undefined> {
+  const secret = await readFile(join(dir, FILES.secret)).catch(() => undefined);
+  return secret?.length === SECRET_BYTES ? secret : undefined;
+}
+
 async function fillMaterialDir(dir: string, options: KeygenOptions): Promise<void> {
   const user = userInfo().username;
   await generateKeyPair(join(dir, FILES.clientKey), "ed25519", `srun-docker client ${user}`, options);

@@ -173,14 +173,15 @@ describe("another user", () => {
     try {
       const { id } = await runningJob("alice", ALICE_UID, 2, /sleep 300/);
       const config = JSON.parse(readFileSync(`/home/alice/.srun-docker/jobs/${id}.0/node2/agent.json`, "utf8")) as {
-        nodes: { name: string; port: number }[];
+        ports: number[];
       };
-      const port = config.nodes[1]?.port;
+      // Every node's agent on the first of the job's ports it could bind: the first, here.
+      const port = config.ports[0];
       // Bob knows everything but alice's secret: the nodes, the port, the job key.
       bob.write("secret", "b".repeat(32), 0o600);
       bob.write(
         "agent.json",
-        JSON.stringify({ ...config, v: 1, user: "bob", node: "node1", secretFile: `${bob.dir}/secret`, env: {} }),
+        JSON.stringify({ ...config, user: "bob", node: "node1", secretFile: `${bob.dir}/secret`, env: {} }),
         0o600,
       );
       const attempts = [

@@ -9,7 +9,7 @@ import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, type Logger } from "../../io/log.js";
 import type { RelayServer } from "../../io/relay-server.js";
-import { derivePortSeed } from "../../io/rendezvous-crypto.js";
+import { createPortDraw } from "../../io/rendezvous-crypto.js";
 import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { relaysImage, startNodeRelay } from "./image-relay.js";
@@ -48,8 +48,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
     const jobKey = `${ctx.jobId}.${ctx.stepId}`;
     const candidates = jobPortCandidates(
       { sshdPort: undefined, rendezvousPort: options.rendezvousPort },
-      ctx,
-      derivePortSeed(material.secret, jobKey),
+      createPortDraw(material.secret, jobKey),
     );
     const relaying = relaysImage(options.pull.once, ctx.nodes.length);
     relay = await startNodeRelay({
@@ -64,7 +63,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
     link = await openRendezvous(
       ctx,
       material.secret,
-      { candidates: candidates.rendezvous, masterPort: undefined, remotePort: undefined, relay: relay?.port },
+      { candidates: candidates.rendezvous, masterPort: undefined, relay: relay?.port },
       options.timeoutSeconds * 1000,
       log,
     );

@@ -2,6 +2,8 @@
 // style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
 import { hostname as osHostname } from "node:os";
 import type { Runtime } from "../../core/container-options.js";
+import { shouldCountGpus } from "../../core/node-plan.js";
+import type { NodePlanOptions } from "../../core/node-plan-input.js";
 import { findAgentBinary } from "../../io/agent-binary.js";
 import { ContainerRuntime, type ExecProcess } from "../../io/container-runtime.js";
 import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
@@ -100,4 +102,12 @@ export function defaultRunDeps(): RunDeps {
     agentBinary: () => findAgentBinary(),
     isPortFree: (port) => isPortFree(port),
   };
+}
+
+/** nvidia-smi is asked only when nothing else says how many GPUs the node has (core/node-plan.ts). */
+export function countGpusIfUnknown(
+  options: Pick<NodePlanOptions, "gpus">,
+  deps: Pick<RunDeps, "env" | "countGpus">,
+): Promise<number | undefined> {
+  return shouldCountGpus(options, deps.env) ? deps.countGpus() : Promise.resolve(undefined);
 }

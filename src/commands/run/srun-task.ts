@@ -11,6 +11,7 @@ import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js"
 import { formatBytes, formatDuration } from "../../core/human-units.js";
 import { jobDirPath } from "../../core/job-paths.js";
 import { planNode } from "../../core/node-plan.js";
+import type { JobPorts } from "../../core/ports.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
 import { runCommand } from "../../io/exec.js";
@@ -20,6 +21,7 @@ import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { decideJobImage, type JobImage, type PullReporter } from "./image-step.js";
 import { findGivenImage } from "./job-image.js";
+import { firstJobPorts } from "./job-ports.js";
 import { messageOf } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
@@ -83,6 +85,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   let containerDevices: readonly string[] | "all" = [];
   let user = { uid: -1, gid: -1 };
   let command: readonly string[] = [];
+  let ports: JobPorts | undefined;
   let program: Program | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
   const unsubscribe = onTerminationSignals((signal) => {
@@ -99,6 +102,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     ]);
     const imageAccounts = await runtime.readImageFiles(image.runRef, image.id, path.join(material.dir, "cache"));
     command = await programCommand(options, deps);
+    ports = firstJobPorts(options, ctx, material.secret);
     const plan = planNode({
       options: { ...options, container: image.runRef },
       ctx,
@@ -113,6 +117,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       scriptPath: command[0] ?? options.script,
       cwd: deps.cwd,
       cpus: await deps.readCpus(),
+      ports,
     });
     user = { uid: identity.uid, gid: identity.gid };
     container = new NodeContainer(runtime, plan);
@@ -134,7 +139,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
   }
   try {
-    program = await startProgram(run, { name: containerName, devices: containerDevices }, user, command);
+    program = await startProgram(run, { name: containerName, devices: containerDevices }, user, command, ports);
     const code = await program.exit;
     await run.files.done(0);
     if (cancelledBy === undefined) await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
@@ -165,9 +170,15 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     // The node's first task has said why, naming the node.
     if (state.kind === "failed") throw new SaidElsewhere(1);
     if (cancelledBy !== undefined) return exitCodeForSignal(cancelledBy);
-    const [identity, command] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
+    const [identity, command, material] = await Promise.all([
+      deps.readIdentity(),
+      programCommand(options, deps),
+      // Made by the node's first task already; the ports are drawn from its secret.
+      ensureUserMaterial(deps.materialDir),
+    ]);
     const user = { uid: identity.uid, gid: identity.gid };
-    program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
+    const ports = firstJobPorts(options, ctx, material.secret);
+    program = await startProgram(run, { name: state.container, devices: state.devices }, user, command, ports);
     const code = await program.exit;
     return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
   } finally {
@@ -186,9 +197,11 @@ async function startProgram(
   container: Container,
   user: User,
   command: readonly string[],
+  ports: JobPorts | undefined,
 ): Promise<Program> {
   const { options, task, runtime, files } = run;
-  const exec = await taskExec(run, container, user, command);
+  if (ports === undefined) throw new Error("internal error: a task's program before its ports; please report");
+  const exec = await taskExec(run, container, user, command, ports);
   run.log.debug(`$ ${options.runtime} ${buildDockerExecArgs(exec).join(" ")}`);
   await files.started(task.localRank, process.pid);
   const job = runtime.exec(exec);
