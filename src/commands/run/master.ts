@@ -67,6 +67,10 @@ async function checkWorkersReachable(
         await waitForGreeting("sshd", node, port, REACHABILITY_DEADLINE_MS, { signal: stop.signal });
         return;
       }
+      // Once this node's own agent answers: the workers' started with it, and probing them while
+      // they start took CPU from their start and the script's first ssh (~30 ms on 2 cores).
+      await run.container.served();
+      if (stop.signal.aborted) return;
       const why = await reachAgent({
         node,
         ports: remote.ports,
