@@ -101,6 +101,8 @@ interface SquatSummary {
   connections: number;
   relayed: number;
   faked: number;
+  /** Connections where it told the worker abort, done and go itself. */
+  orders: number;
   errors: string[];
 }
 
@@ -207,8 +209,9 @@ describe("the ports of the victim's next job, taken by a clairvoyant attacker", 
       expect(r.stdout).toContain(`MASTER_PORT node2 ${master1}\n`);
       expect(r.stderr).toContain(`ports: rendezvous ${rendezvous1}, MASTER_PORT ${master1}`);
       expect(Object.values(public_)).not.toContain(master1);
-      // The worker tried the squatted rendezvous port first and went on; what it sent there, relayed, was refused.
+      // The worker tried the squatted rendezvous port first and went on; its orders counted for nothing.
       expect(atNode1?.connections).toBeGreaterThanOrEqual(1);
+      expect(atNode1?.orders).toBeGreaterThanOrEqual(1);
       if (remote === "sshd") {
         expect(r.stderr).toContain(
           `[node1 master] remote ports: node2 on ${remote1}, the others on ${remote0}; rewrote known_hosts, ssh_config`,
@@ -217,6 +220,7 @@ describe("the ports of the victim's next job, taken by a clairvoyant attacker", 
         expect(atNode2?.connections).toBe(0);
       } else {
         expectReadmeQuote(r.stderr, "agent listening on 27415 (port 2 of 16: the ones before are taken here)");
+        expectReadmeQuote(r.stderr, "ports: rendezvous 23378, MASTER_PORT 30383");
         // node1's ssh came to erin's port first (and the master's check that it reaches node2):
         // each relayed hello was refused by the real agent, since it names erin's port.
         expect(atNode2?.relayed).toBeGreaterThanOrEqual(1);
