@@ -3,11 +3,15 @@
 // this one file runs there all the same.
 //
 // sea-config.json says what goes in: the bundle, with V8's code cache (startup is paid once per
-// node on every srun), and without the "experimental feature" warning users would otherwise
-// see on every run.
+// node on every srun), without the "experimental feature" warning users would otherwise see on
+// every run, and with an inspector address that can never be bound as the binary's own flag,
+// which NODE_OPTIONS cannot undo (`execArgvExtension: "none"`; why: sea-node.mjs). The Node
+// inside is the pinned one of sea-node.mjs, not the Node that runs this build: carrying a flag
+// needs a newer Node than the one the tool supports.
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { seaNodeBinary } from "./sea-node.mjs";
 
 // The fuse that Node's own binary carries; postject flips it so node looks for the blob at start.
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
@@ -38,10 +42,12 @@ export function buildSea({ config = "sea-config.json", outfile = "dist/srun-dock
     return;
   }
   const { output: blob } = JSON.parse(readFileSync(config, "utf8"));
-  run(process.execPath, ["--experimental-sea-config", config]);
+  const node = seaNodeBinary();
+  // The blob's code cache is V8's own format: made by the very Node that will read it.
+  run(node, ["--experimental-sea-config", config]);
   // Remove first: copying over a binary that is running fails with ETXTBSY.
   rmSync(outfile, { force: true });
-  copyFileSync(process.execPath, outfile);
+  copyFileSync(node, outfile);
   const postject = createRequire(import.meta.url).resolve("postject/dist/cli.js");
   run(process.execPath, [postject, outfile, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE]);
   rmSync(blob);

@@ -8,7 +8,10 @@ const pull = (argv: string[], env: NodeJS.ProcessEnv = {}, layers: { source: str
   parseRunArgs([...BASE, ...argv], env, layers as never).pull;
 
 test.each<[string[], NodeJS.ProcessEnv, object]>([
-  [[], {}, { policy: "missing", once: false, timeoutSeconds: 1800 }],
+  [[], {}, { policy: "missing", once: false, timeoutSeconds: 1800, perNode: false }],
+  [["--image-per-node"], {}, { perNode: true }],
+  [["--image_per_node=true", "--pull=never"], {}, { perNode: true, policy: "never" }],
+  [[], { SRUN_DOCKER_IMAGE_PER_NODE: "1" }, { perNode: true }],
   [["--pull=always"], {}, { policy: "always" }],
   [["--pull", "never"], {}, { policy: "never" }],
   [["--pull-once"], {}, { once: true }],
@@ -26,7 +29,9 @@ test("config files set them by their keys, either spelling", () => {
   const layers = [
     { source: "/etc/srun-docker/config.toml", values: { pull: "always", pull_once: true, "pull-timeout": 90 } },
   ];
-  expect(pull([], {}, layers)).toEqual({ policy: "always", once: true, timeoutSeconds: 90 });
+  expect(pull([], {}, layers)).toEqual({ policy: "always", once: true, timeoutSeconds: 90, perNode: false });
+  const perNode = [{ source: "~/.config/srun-docker/config.toml", values: { "image-per-node": true } }];
+  expect(pull([], {}, perNode)).toMatchObject({ perNode: true });
 });
 
 test.each<[string[], NodeJS.ProcessEnv, string]>([
@@ -36,6 +41,8 @@ test.each<[string[], NodeJS.ProcessEnv, string]>([
   [["--pull-timeout=30m"], {}, "`--pull-timeout` expects an integer from 1 to 604800, got `30m`"],
   [["--pull-once=maybe"], {}, "`--pull-once` expects true or false, got `maybe`"],
   [["--pull-once", "--pull=never"], {}, "`--pull-once` and `--pull=never` contradict each other"],
+  [["--image-per-node", "--pull-once"], {}, "`--image-per-node` and `--pull-once` contradict each other"],
+  [["--image-per-node", "--pull=always"], {}, "`--image-per-node` and `--pull=always` contradict each other"],
 ])("%j %j is refused: %s", (argv, env, message) => {
   expect(() => pull(argv, env)).toThrow(message);
 });
@@ -48,7 +55,12 @@ test("a contradiction from the environment says where each came from", () => {
 
 test("--help lists them, marked configurable, and no longer as not applied", () => {
   const help = renderHelp("run", 400);
-  for (const flags of ["--pull <missing|always|never>", "--pull-once", "--pull-timeout <seconds>"]) {
+  for (const flags of [
+    "--pull <missing|always|never>",
+    "--pull-once",
+    "--pull-timeout <seconds>",
+    "--image-per-node",
+  ]) {
     const line = help.split("\n").find((l) => l.trimStart().startsWith(flags));
     expect(line).toContain("(*)");
     expect(line).not.toContain("not applied");

@@ -3,7 +3,7 @@ import { DEFAULT_PULL_TIMEOUT_SECONDS, type PullOptions } from "../core/pull-opt
 import type { LayeredValues } from "./argv-scan.js";
 import { SETTING_VALUES } from "./setting-values.js";
 
-/** `--pull`, `--pull-once`, `--pull-timeout` from the layered values (CLI > env > config files). */
+/** `--pull`, `--pull-once`, `--pull-timeout`, `--image-per-node` from the layered values (CLI > env > config files). */
 export function readPullOptions(values: LayeredValues): PullOptions {
   const policyRaw = values.get("pull");
   const onceRaw = values.get("pull-once");
@@ -11,11 +11,21 @@ export function readPullOptions(values: LayeredValues): PullOptions {
   const policy = policyRaw === undefined ? "missing" : SETTING_VALUES.pull(policyRaw);
   const once = onceRaw === undefined ? false : SETTING_VALUES["pull-once"](onceRaw);
   if (once && policy === "never") {
-    const origins = [onceRaw?.origin ?? "", policyRaw?.origin ?? ""];
-    const where = origins.every((origin) => origin.startsWith("`--")) ? "" : ` (from ${origins.join(" and ")})`;
     throw usageError(
-      `\`--pull-once\` and \`--pull=never\` contradict each other${where}`,
+      `\`--pull-once\` and \`--pull=never\` contradict each other${origins(onceRaw, policyRaw)}`,
       "keep one of them: --pull=never runs only what every node has already",
+    );
+  }
+  const perNodeRaw = values.get("image-per-node");
+  const perNode = perNodeRaw === undefined ? false : SETTING_VALUES["image-per-node"](perNodeRaw);
+  if (perNode && (once || policy === "always")) {
+    const other = once ? onceRaw : policyRaw;
+    const otherName = once ? "--pull-once" : "--pull=always";
+    throw usageError(
+      `\`--image-per-node\` and \`${otherName}\` contradict each other${origins(perNodeRaw, other)}`,
+      once
+        ? "keep one of them: --pull-once gives every node the first node's build, --image-per-node runs each node's own"
+        : "keep one of them: --pull=always runs the registry's image everywhere, --image-per-node each node's own",
     );
   }
   return {
@@ -23,5 +33,12 @@ export function readPullOptions(values: LayeredValues): PullOptions {
     once,
     timeoutSeconds:
       timeoutRaw === undefined ? DEFAULT_PULL_TIMEOUT_SECONDS : SETTING_VALUES["pull-timeout"](timeoutRaw),
+    perNode,
   };
+}
+
+/** ` (from X and Y)` when a setting came from the environment or a config file, else nothing. */
+function origins(...raws: readonly ({ origin: string } | undefined)[]): string {
+  const from = raws.map((raw) => raw?.origin ?? "");
+  return from.every((origin) => origin.startsWith("`--")) ? "" : ` (from ${from.join(" and ")})`;
 }

@@ -40,6 +40,7 @@ export const SETTING_VALUES = {
   "pids-limit": toPidsLimit,
   pull: (raw: RawValue) => toEnum(raw, PULL_POLICIES),
   "pull-once": toFlag,
+  "image-per-node": toFlag,
   "pull-timeout": (raw: RawValue) => toInteger(raw, 1, MAX_PULL_TIMEOUT_SECONDS),
 } satisfies Readonly<Record<string, (raw: RawValue) => unknown>>;
 

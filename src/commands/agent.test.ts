@@ -49,7 +49,6 @@ beforeAll(async () => {
   symlinkSync(bundle, join(agentBin, "ssh"));
   writeFileSync(join(imageBin, "ssh"), '#!/bin/sh\necho "the image\'s ssh: $*"\n');
   chmodSync(join(imageBin, "ssh"), 0o755);
-  writeFileSync(join(dir, "secret"), Buffer.alloc(32, 5), { mode: 0o600 });
   await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
   const taken = (squatter.address() as { port: number }).port;
   agentPort = await freePort();
@@ -57,11 +56,11 @@ beforeAll(async () => {
   writeFileSync(
     config,
     JSON.stringify({
-      v: 2,
+      v: 3,
       jobKey: "77.0",
       user: userInfo().username,
       node: "node1",
-      secretFile: join(dir, "secret"),
+      secret: "05".repeat(32),
       nodes: [{ name: "node1", address: "127.0.0.1" }],
       ports: [taken, agentPort],
       portFile,

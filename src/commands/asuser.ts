@@ -91,7 +91,8 @@ function planAsuser(options: AsuserOptions, ctx: AsuserContext): AsuserPlan {
   }
   const { identity, env } = ctx;
   const name = sanitizeContainerName(options.dockname ?? `${identity.user}_dock`);
-  const dir = path.join(defaultMaterialDir(), "asuser", name);
+  const materialDir = defaultMaterialDir();
+  const dir = path.join(materialDir, "asuser", name);
   const gpus = resolveGpus({ mode: options.gpus, privileged: options.privileged, slotsPerNode: undefined }, env);
   const mounts = options.dockindock ? [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] : [];
   const workdir =
@@ -139,6 +140,9 @@ function planAsuser(options: AsuserOptions, ctx: AsuserContext): AsuserPlan {
     privileged: options.privileged,
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
+    // Every job's keys live there; this container needs none of them (its passwd, group and
+    // switch are mounted by themselves).
+    masks: [materialDir],
     mounts,
     extraGroups: ctx.dockerGid === undefined ? [] : [ctx.dockerGid],
     envNames: options.envlist,

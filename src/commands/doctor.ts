@@ -1,12 +1,14 @@
 // `srun-docker doctor` (run it on every node: `srun -N2 srun-docker doctor --container=IMG`):
 // one line per check with a fix, exit 1 when any check fails.
 
-import { stat } from "node:fs/promises";
+import { stat, statfs } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import type { DoctorOptions } from "../cli/subcommand-options.js";
 import { AGENT_SERVER_PATH } from "../core/agent-plan.js";
+import type { Runtime } from "../core/container-options.js";
 import { resolveGpus } from "../core/gpus.js";
+import { adviseHome, type DaemonUsers, parseDaemonUsers } from "../core/home-access.js";
 import { findAgentBinary } from "../io/agent-binary.js";
 import { runCommand } from "../io/exec.js";
 import { countNodeGpus } from "../io/nvidia-smi.js";
@@ -26,7 +28,7 @@ export async function runDoctor(options: DoctorOptions, env = process.env, out =
   const node = hostname();
   const checks: Check[] = [
     () => checkRuntime(options.runtime),
-    () => checkHome(env.HOME || homedir()),
+    () => checkHome(env.HOME || homedir(), options.runtime),
     () => checkMaterial(defaultMaterialDir()),
     () => checkPorts(options, env),
     () => checkSlots(options, env),
@@ -127,17 +129,18 @@ async function checkSshd(bin: string, image: string): Promise<CheckResult> {
   };
 }
 
-/** The reference's pitfall: a home without o+x hides the mounted home from sshd and docker. */
-async function checkHome(home: string): Promise<CheckResult> {
-  const st = await stat(home);
-  if ((st.mode & 0o001) !== 0)
-    return { name: "home", ok: true, detail: `${home} mode ${(st.mode & 0o777).toString(8)}` };
-  return {
-    name: "home",
-    ok: false,
-    detail: `${home} is not searchable by others (mode ${(st.mode & 0o777).toString(8)})`,
-    fix: `chmod o+x ${home}`,
-  };
+/** Whether anyone but you must pass through your home for a run's mounts (core/home-access.ts). */
+async function checkHome(home: string, runtime: Runtime): Promise<CheckResult> {
+  const [st, fs] = await Promise.all([stat(home), statfs(home)]);
+  const daemonUsers = runtime === "docker" ? await readDaemonUsers() : undefined;
+  return { name: "home", ...adviseHome({ home, mode: st.mode & 0o777, fsType: fs.type, runtime, daemonUsers }) };
+}
+
+async function readDaemonUsers(): Promise<DaemonUsers | undefined> {
+  const r = await runCommand("docker", ["info", "--format", "{{json .SecurityOptions}}"], { timeoutMs: 15_000 }).catch(
+    () => undefined,
+  );
+  return r?.exitCode === 0 ? parseDaemonUsers(r.stdout) : undefined;
 }
 
 async function checkMaterial(dir: string): Promise<CheckResult> {
@@ -146,10 +149,8 @@ async function checkMaterial(dir: string): Promise<CheckResult> {
   const problems: string[] = [];
   if ((st.mode & 0o077) !== 0) problems.push(`${dir} is mode ${(st.mode & 0o777).toString(8)}`);
   if (st.uid !== process.getuid?.()) problems.push(`${dir} is not yours`);
-  for (const key of ["id_ed25519", "ssh_host_ed25519_key", "secret"]) {
-    const k = await stat(path.join(dir, key)).catch(() => undefined);
-    if (k && (k.mode & 0o077) !== 0) problems.push(`${key} is mode ${(k.mode & 0o777).toString(8)}`);
-  }
+  const secret = await stat(path.join(dir, "secret")).catch(() => undefined);
+  if (secret && (secret.mode & 0o077) !== 0) problems.push(`secret is mode ${(secret.mode & 0o777).toString(8)}`);
   if (problems.length === 0) return { name: "ssh material", ok: true, detail: `${dir} private` };
   return {
     name: "ssh material",

@@ -2,11 +2,11 @@ import { expect, test } from "vitest";
 import { parseAgentConfig } from "./agent-config.js";
 
 const valid = {
-  v: 2,
+  v: 3,
   jobKey: "12.0",
   user: "alice",
   node: "node2",
-  secretFile: "/run/srun-docker/secret",
+  secret: "5a".repeat(32),
   nodes: [
     { name: "node1", address: "10.0.0.1" },
     { name: "node2", address: "10.0.0.2" },
@@ -33,10 +33,16 @@ test("env defaults to empty (a client needs none)", () => {
 test.each([
   ["not JSON", "{", "a.json is not JSON"],
   ["another version", JSON.stringify({ ...valid, v: 1 }), "a.json is not a valid agent config"],
+  [
+    "a secret's file instead of a secret",
+    JSON.stringify({ ...valid, secret: "/home/a/.srun-docker/secret" }),
+    "secret",
+  ],
+  ["a short secret", JSON.stringify({ ...valid, secret: "5a".repeat(16) }), "secret"],
   ["a bad port", JSON.stringify({ ...valid, ports: [20_003, 0] }), "ports"],
   ["no port", JSON.stringify({ ...valid, ports: [] }), "ports"],
   [
-    "a port per node, as version 1 had",
+    "a port per node, as version 2 had",
     JSON.stringify({ ...valid, nodes: [{ name: "n", address: "a", port: 1 }] }),
     "nodes",
   ],

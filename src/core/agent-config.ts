@@ -2,7 +2,7 @@
  * What the integration tells the agent on each node, in one JSON file named by the environment
  * variable SRUN_DOCKER_AGENT_CONFIG: the job step, its user, this node, every node's address, the
  * ports every node's agent tries in order (the first it can bind is its own, so a client tries
- * them in the same order), where the secret is, and (for the server) the node's job environment
+ * them in the same order), the job step's secret, and (for the server) the node's job environment
  * and where it reports the port it holds. Both the
  * server (`srun-docker agent-server`) and every client (`ssh`, `srun-docker agent-ssh`) of a
  * container read the same file. Pure: io/agent-config-file.ts reads it.
@@ -13,7 +13,11 @@ import en from "zod/v4/locales/en.js";
 import type { AgentNode } from "./ssh-argv.js";
 
 export const AGENT_CONFIG_VARIABLE = "SRUN_DOCKER_AGENT_CONFIG";
-export const AGENT_CONFIG_VERSION = 2;
+/**
+ * 3: the ports every agent tries, no port per node. 2: the job step's own secret inline (1
+ * named a file: the user's secret, for every job).
+ */
+export const AGENT_CONFIG_VERSION = 3;
 
 const nonEmpty = z.string().check(z.minLength(1));
 
@@ -30,8 +34,11 @@ const agentConfig = z.strictObject({
   user: nonEmpty,
   /** This node's name (a name in `nodes`): the server answers to it. */
   node: nonEmpty,
-  /** A file holding the job's secret (raw bytes, at least 16), readable by the user only. */
-  secretFile: nonEmpty,
+  /**
+   * The job step's secret (io/rendezvous-crypto.ts deriveJobSecret), hex: the file is the
+   * user's only (0600, in the 0700 job dir), as the key would be in a file of its own.
+   */
+  secret: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   nodes: z.array(agentNode).check(z.minLength(1)),
   /** Every node's agent listens on the first of these it can bind; its clients try them in order. */
   ports: z.array(port).check(z.minLength(1), z.maxLength(64)),

@@ -25,7 +25,8 @@ import * as z from "zod/mini";
 import { FrameType, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_EXEC_BYTES } from "./agent-frames.js";
 import { parseJsonAs } from "./json-shape.js";
 
-export const AGENT_PROTOCOL_VERSION = 2;
+/** 3: the MACs name the port the client reached. 2: they are keyed with the job step's secret, not the user's. */
+export const AGENT_PROTOCOL_VERSION = 3;
 /** Bytes of stdin a client may send before the server grants more. */
 export const STDIN_WINDOW_BYTES = 1024 * 1024;
 

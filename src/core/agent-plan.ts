@@ -2,7 +2,7 @@
  * What `--remote=agent` adds to a node's container: srun-docker's single executable mounted
  * read-only under two names (the server, and `ssh` first on the PATH), the variables that send
  * Open MPI, MPICH/Hydra, pdsh, Horovod and DeepSpeed to it, and the agent's config file (the
- * node list, the secret's path, the job environment for the commands it starts).
+ * node list, the job step's secret, the job environment for the commands it starts).
  */
 import { AGENT_CONFIG_VARIABLE, AGENT_CONFIG_VERSION, type AgentConfig } from "./agent-config.js";
 import type { Mount } from "./docker-args.js";
@@ -52,7 +52,8 @@ export interface AgentConfigInput {
   readonly ports: readonly number[];
   /** Where this node's agent reports the port it holds (the switch dir, core/dead-man-switch.ts). */
   readonly portFile: string;
-  readonly secretFile: string;
+  /** The job step's secret, which the agents' handshakes are keyed with. */
+  readonly secret: Buffer;
   /** The job environment of this node (hostlist, np, NODE_RANK, ...) plus the container's agent env. */
   readonly env: Readonly<Record<string, string>>;
 }
@@ -64,7 +65,7 @@ export function renderAgentConfig(input: AgentConfigInput): string {
     jobKey: input.jobKey,
     user: input.user,
     node: input.node,
-    secretFile: input.secretFile,
+    secret: input.secret.toString("hex"),
     nodes: input.nodes.map((node) => ({ name: node, address: node })),
     ports: [...input.ports],
     portFile: input.portFile,

@@ -29,6 +29,20 @@ type Input = keyof typeof INPUTS;
 
 const dropped = (reason: string, spawned = false, tell?: string): ServerState =>
   tell === undefined ? { phase: "dropped", reason, spawned } : { phase: "dropped", reason, tell, spawned };
+type Dropped = Extract<ServerState, { phase: "dropped" }>;
+const stranger = (reason: string, kind: NonNullable<Dropped["stranger"]>): Dropped => ({
+  phase: "dropped",
+  reason,
+  spawned: false,
+  stranger: kind,
+});
+// Before an authentic hello the peer is a stranger: its end is counted (or, gone, not said).
+const strangerEnds = {
+  closed: stranger("closed during the handshake (ECONNRESET)", "gone"),
+  "timed-out": stranger("no valid hello in time", "timed out"),
+  malformed: stranger("malformed handshake (junk)", "rejected"),
+  shutdown: stranger("the agent is shutting down", "gone"),
+};
 const handshakeEnds = (timeout: string) => ({
   closed: dropped("closed during the handshake (ECONNRESET)"),
   "timed-out": dropped(timeout),
@@ -43,15 +57,14 @@ const handshakeEnds = (timeout: string) => ({
 const TABLE: Record<Name, Partial<Record<Input, ServerState>>> = {
   challenged: {
     "hello authentic": { phase: "authenticated" },
-    "hello forged": dropped(
-      "authentication failed (claimed node node1)",
-      false,
-      "authentication failed (another job's secret, or not srun-docker)",
-    ),
+    "hello forged": {
+      ...stranger("authentication failed (claimed node node1)", "rejected"),
+      tell: "authentication failed (another job's secret, or not srun-docker)",
+    },
     "hello other node": dropped("asked for node9", false, "this is node1, not node9"),
-    exec: dropped("exec before authentication"),
-    crowded: dropped("too many connections in their handshake at once"),
-    ...handshakeEnds("no valid hello in time"),
+    exec: stranger("exec before authentication", "rejected"),
+    crowded: stranger("too many connections in their handshake at once", "crowded out"),
+    ...strangerEnds,
   },
   authenticated: {
     "hello authentic": dropped("a second hello"),

@@ -14,6 +14,7 @@
  * to `authenticated`: a peer that does not hold the job's secret can never cause a spawn.
  */
 import type { ExitStatus, ServerReceivePhase } from "./agent-messages.js";
+import type { RefusalKind } from "./refusal-tally.js";
 
 export type ServerState =
   /** Challenge sent; waiting for a hello (bounded by the handshake timeout). */
@@ -27,8 +28,11 @@ export type ServerState =
   /**
    * The connection ends without an exit. `tell` is sent to the peer as a reject first (only
    * during the handshake); `spawned` means a command was started and must be killed, whole.
+   * `stranger`: the peer never proved it holds the secret, so the end is counted in the
+   * server's refusal summary (core/refusal-tally.ts) rather than logged alone; "gone": it left
+   * by itself, or the agent stopped, which is no refusal and is not said at all.
    */
-  | { phase: "dropped"; reason: string; tell?: string; spawned: boolean };
+  | { phase: "dropped"; reason: string; tell?: string; spawned: boolean; stranger?: RefusalKind | "gone" };
 
 export type HelloVerdict = "authentic" | "forged" | "other-node";
 
@@ -56,9 +60,9 @@ export function nextServerState(state: ServerState, input: ServerInput, thisNode
         case "hello":
           return acceptHello(input.verdict, input.node, thisNode);
         case "exec":
-          return dropped("exec before authentication", false);
+          return refused("exec before authentication", "rejected");
         case "crowded":
-          return dropped("too many connections in their handshake at once", false);
+          return refused("too many connections in their handshake at once", "crowded out");
         default:
           return endHandshake(state, input);
       }
@@ -102,11 +106,10 @@ function acceptHello(verdict: HelloVerdict, node: string, thisNode: string): Ser
       // The peer proved it holds the secret: it may learn where it landed.
       return dropped(`asked for ${node}`, false, `this is ${thisNode}, not ${node}`);
     case "forged":
-      return dropped(
-        `authentication failed (claimed node ${node})`,
-        false,
-        "authentication failed (another job's secret, or not srun-docker)",
-      );
+      return {
+        ...refused(`authentication failed (claimed node ${node})`, "rejected"),
+        tell: "authentication failed (another job's secret, or not srun-docker)",
+      };
     default: {
       const unreachable: never = verdict;
       return unreachable;
@@ -114,22 +117,27 @@ function acceptHello(verdict: HelloVerdict, node: string, thisNode: string): Ser
   }
 }
 
+/** The handshake ends; before the hello proved the secret, as a stranger's connection. */
 function endHandshake(state: ServerState, input: ServerInput): ServerState {
+  const stranger = state.phase === "challenged";
+  const end = (reason: string, kind: RefusalKind | "gone"): ServerState =>
+    stranger ? { phase: "dropped", reason, spawned: false, stranger: kind } : dropped(reason, false);
   switch (input.type) {
     case "closed":
-      return dropped(`closed during the handshake (${input.reason})`, false);
+      return end(`closed during the handshake (${input.reason})`, "gone");
     case "timed-out":
-      return dropped(
-        state.phase === "challenged" ? "no valid hello in time" : "no command in time after authentication",
-        false,
-      );
+      return end(stranger ? "no valid hello in time" : "no command in time after authentication", "timed out");
     case "malformed":
-      return dropped(`malformed handshake (${input.reason})`, false);
+      return end(`malformed handshake (${input.reason})`, "rejected");
     case "shutdown":
-      return dropped("the agent is shutting down", false);
+      return end("the agent is shutting down", "gone");
     default:
       return state;
   }
+}
+
+function refused(reason: string, kind: RefusalKind): ServerState & { phase: "dropped" } {
+  return { phase: "dropped", reason, spawned: false, stranger: kind };
 }
 
 function dropped(reason: string, spawned: boolean, tell?: string): ServerState {

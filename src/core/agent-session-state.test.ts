@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+import { AGENT_PROTOCOL_VERSION } from "./agent-messages.js";
 import { type ClientInput, type ClientState, clientExitCode, nextClientState } from "./agent-session-state.js";
 
 const nonce = "c".repeat(32);
@@ -14,7 +15,7 @@ const STATES = {
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  challenge: { type: "challenge", v: 2, nonce },
+  challenge: { type: "challenge", v: AGENT_PROTOCOL_VERSION, nonce },
   "challenge v1": { type: "challenge", v: 1, nonce },
   "welcome ok": { type: "welcome", authentic: true },
   "welcome forged": { type: "welcome", authentic: false },
@@ -25,6 +26,8 @@ const INPUTS = {
   malformed: { type: "malformed", reason: "junk" },
   SIGINT: { type: "signal", name: "SIGINT" },
   SIGTERM: { type: "signal", name: "SIGTERM" },
+  SIGUSR1: { type: "pass-on", name: "SIGUSR1" },
+  SIGUSR2: { type: "pass-on", name: "SIGUSR2" },
   "local-end": { type: "local-end", exitCode: 141 },
 } satisfies Record<string, ClientInput>;
 type Input = keyof typeof INPUTS;
@@ -49,11 +52,15 @@ const runningEnds = {
 } satisfies Partial<Record<Input, ClientState>>;
 
 // Every state × input; a missing entry means the input changes nothing there. The first
-// signal while running is forwarded (and waited on), a second one ends the client.
+// signal while running is forwarded (and waited on), a second one ends the client. SIGUSR1 and
+// SIGUSR2 are passed on while running (a new state of the same phase, so the io side sends
+// them), every time, and end nothing; before the command runs they change nothing.
 const TABLE: Record<Name, Partial<Record<Input, ClientState>>> = {
   connecting: {
     challenge: STATES.authenticating,
-    "challenge v1": failed("its agent speaks protocol 1, this one 2 (use one srun-docker version on every node)"),
+    "challenge v1": failed(
+      `its agent speaks protocol 1, this one ${AGENT_PROTOCOL_VERSION} (use one srun-docker version on every node)`,
+    ),
     "welcome ok": failed("the agent sent a welcome before the challenge"),
     "welcome forged": failed("the agent sent a welcome before the challenge"),
     ...handshakeEnds,
@@ -65,8 +72,20 @@ const TABLE: Record<Name, Partial<Record<Input, ClientState>>> = {
     "welcome forged": failed("the program on its agent port failed authentication (not this job's agent)"),
     ...handshakeEnds,
   },
-  running: { ...runningEnds, SIGINT: { phase: "running", forwarded: 1 }, SIGTERM: { phase: "running", forwarded: 1 } },
-  "running, one signal forwarded": { ...runningEnds, SIGINT: quiet(130), SIGTERM: quiet(143) },
+  running: {
+    ...runningEnds,
+    SIGINT: { phase: "running", forwarded: 1 },
+    SIGTERM: { phase: "running", forwarded: 1 },
+    SIGUSR1: { phase: "running", forwarded: 0 },
+    SIGUSR2: { phase: "running", forwarded: 0 },
+  },
+  "running, one signal forwarded": {
+    ...runningEnds,
+    SIGINT: quiet(130),
+    SIGTERM: quiet(143),
+    SIGUSR1: { phase: "running", forwarded: 1 },
+    SIGUSR2: { phase: "running", forwarded: 1 },
+  },
   exited: {},
   failed: {},
 };
@@ -80,6 +99,13 @@ test.each(rows)("%s + %s → %j", (name, input, expected) => {
   const next = nextClientState(state, INPUTS[input]);
   if (expected === undefined) expect(next).toBe(state);
   else expect(next).toEqual(expected);
+});
+
+test("a signal passed on while running is a new state, so the client sends it each time", () => {
+  const running = STATES.running;
+  const once = nextClientState(running, INPUTS.SIGUSR1);
+  expect(once).not.toBe(running);
+  expect(nextClientState(once, INPUTS.SIGUSR1)).not.toBe(once);
 });
 
 test.each<[ClientState, number | undefined]>([

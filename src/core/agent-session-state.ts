@@ -13,6 +13,8 @@
  * The first local signal while running is forwarded and the client keeps waiting for the
  * remote exit (the command decides what the signal means); a second one ends the client at
  * once, which closes the connection, and the server then kills what the command left.
+ * SIGUSR1 and SIGUSR2 (a checkpoint request) are passed on each time while running and never
+ * end the client; before the command runs there is nobody to pass them to.
  */
 import { AGENT_PROTOCOL_VERSION, type ExitStatus, exitCodeOfStatus } from "./agent-messages.js";
 
@@ -31,6 +33,7 @@ export type ClientState =
   | { phase: "failed"; exitCode: number; reason?: string };
 
 export type LocalSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+export type PassedOnSignal = "SIGUSR1" | "SIGUSR2";
 const SIGNAL_NUMBERS: Record<LocalSignal, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 export type ClientInput =
@@ -46,6 +49,8 @@ export type ClientInput =
   | { type: "malformed"; reason: string }
   /** This process got a termination signal. */
   | { type: "signal"; name: LocalSignal }
+  /** This process got a signal that only the command may give a meaning. */
+  | { type: "pass-on"; name: PassedOnSignal }
   /** The local side cannot go on (stdout closed by its reader: 141, like ssh killed by SIGPIPE). */
   | { type: "local-end"; exitCode: number };
 
@@ -63,6 +68,9 @@ export function nextClientState(state: ClientState, input: ClientInput): ClientS
           return state.forwarded === 0
             ? { phase: "running", forwarded: 1 }
             : { phase: "failed", exitCode: 128 + SIGNAL_NUMBERS[input.name] };
+        case "pass-on":
+          // A new state, the same phase: the io side sends the signal on each time.
+          return { phase: "running", forwarded: state.forwarded };
         case "closed":
           return failed(`the connection was lost before the command ended (${input.reason})`);
         case "malformed":
@@ -110,6 +118,8 @@ function nextHandshakeState(
       return failed(`the program on its agent port sent something malformed (${input.reason})`);
     case "signal":
       return { phase: "failed", exitCode: 128 + SIGNAL_NUMBERS[input.name] };
+    case "pass-on":
+      return state;
     case "local-end":
       return { phase: "failed", exitCode: input.exitCode };
     case "exit":

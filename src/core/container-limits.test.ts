@@ -5,6 +5,7 @@ import {
   formatBytes,
   type LimitFacts,
   limitArgs,
+  logLimitArgs,
   optionNames,
   planLimits,
   unenforceableWarning,
@@ -126,6 +127,24 @@ describe("limitArgs", () => {
     ],
   ])("the user's --dockopts %j win over ours", (dockopts, expected) => {
     expect(limitArgs(all, dockopts)).toEqual(expected);
+  });
+});
+
+describe("logLimitArgs: the container's own log is capped", () => {
+  test.each<[string, "docker" | "podman", string[], string[]]>([
+    [
+      "docker: json-file named, since only it and local take the size options",
+      "docker",
+      ["--ipc=host"],
+      ["--log-driver=json-file", "--log-opt=max-size=4m", "--log-opt=max-file=2"],
+    ],
+    ["podman: its default driver kept (k8s-file truncates at the size)", "podman", [], ["--log-opt=max-size=4m"]],
+    ["the user's --log-driver wins: none of ours", "docker", ["--log-driver=journald"], []],
+    ["the user's --log-driver, spaced, wins", "docker", ["--log-driver", "local"], []],
+    ["the user's --log-opt wins", "docker", ["--log-opt", "max-size=100m"], []],
+    ["the user's --log-opt wins with podman", "podman", ["--log-opt=max-size=1g"], []],
+  ])("%s", (_name, runtime, dockopts, expected) => {
+    expect(logLimitArgs(runtime, dockopts)).toEqual(expected);
   });
 });
 

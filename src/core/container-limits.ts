@@ -113,6 +113,27 @@ export function limitArgs(limits: ContainerLimits, dockopts: readonly string[]):
   return args;
 }
 
+/** The container's own log: at most this much per file (docker keeps two files, podman truncates). */
+export const CONTAINER_LOG_MAX_SIZE = "4m";
+export const CONTAINER_LOG_FILES = 2;
+
+/**
+ * A cap on the container's own log (the agent's or sshd's lines, not the job's output), which is
+ * on the engine's disk: sshd logs every connection another user opens to its port. Docker's
+ * default json-file driver keeps everything; its `max-size` and `max-file` exist only for
+ * json-file and local (another driver refuses them, failing the start), and asking the daemon
+ * which driver it defaults to (`/info`) costs it 0.1-0.2 s, so the driver is named. Podman's
+ * k8s-file truncates at `max-size`; with journald the journal's own limits apply. Options
+ * of the user's own that name a log driver or option win: none of ours are added then.
+ */
+export function logLimitArgs(runtime: Runtime, dockopts: readonly string[]): string[] {
+  const theirs = optionNames(dockopts);
+  if (theirs.has("--log-driver") || theirs.has("--log-opt")) return [];
+  const size = `--log-opt=max-size=${CONTAINER_LOG_MAX_SIZE}`;
+  if (runtime === "podman") return [size];
+  return ["--log-driver=json-file", size, `--log-opt=max-file=${CONTAINER_LOG_FILES}`];
+}
+
 /** `--memory=4g`, `--memory 4g`, `-m4g`, `-m 4g`: the option names in the user's docker options. */
 export function optionNames(words: readonly string[]): Set<string> {
   const names = new Set<string>();

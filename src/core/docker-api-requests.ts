@@ -74,6 +74,18 @@ export function buildExecConfig(plan: ExecPlan, env: NodeJS.ProcessEnv, attach =
   };
 }
 
+/**
+ * A request body as `--debug` shows it: an exec's `Env` by names only, as its CLI line shows
+ * `--envlist` variables, since the debug output goes to a file (Slurm's) others may read.
+ */
+export function describeRequestBody(body: unknown): string {
+  if (typeof body !== "object" || body === null || !("Env" in body) || !Array.isArray(body.Env)) {
+    return JSON.stringify(body);
+  }
+  const names = body.Env.map((entry: unknown) => (typeof entry === "string" ? entry.split("=", 1)[0] : entry));
+  return JSON.stringify({ ...body, Env: names });
+}
+
 function parseObject(body: string): Record<string, unknown> {
   const value: unknown = JSON.parse(body);
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not a JSON object");

@@ -97,6 +97,22 @@ describe("buildDockerRunArgs", () => {
       },
       ["-v", "/a:/b:ro", "-v", "/c:/d"],
     ],
+    [
+      "a masked directory, and a mount back into it",
+      {
+        datamnts: ["/data"],
+        masks: ["/home/alice/.srun-docker"],
+        mounts: [{ source: "/home/alice/.srun-docker/jobs/42", target: "/home/alice/.srun-docker/jobs/42" }],
+      },
+      [
+        "-v",
+        "/data:/data",
+        "--tmpfs",
+        "/home/alice/.srun-docker:ro,uid=1001,gid=1001",
+        "-v",
+        "/home/alice/.srun-docker/jobs/42:/home/alice/.srun-docker/jobs/42",
+      ],
+    ],
     ["extra groups", { extraGroups: [999] }, ["--group-add", "999"]],
     ["envlist names", { envNames: ["V1", "V2"] }, ["-e", "V1", "-e", "V2"]],
     ["env values", { env: { hostlist: "a:1", np: "1" } }, ["-e", "hostlist=a:1", "-e", "np=1"]],
@@ -168,6 +184,16 @@ describe("buildDockerRunArgs", () => {
       "sleep",
       "infinity",
     ]);
+  });
+
+  test.each<[string, Partial<ContainerPlan>, string]>([
+    ["docker: the user's, so the user may cross it (it takes the 0700 of what it covers)", {}, "ro,uid=1001,gid=1001"],
+    ["docker, the image's user", { user: undefined }, "ro"],
+    ["podman: the user's (U), and nothing of what it covers copied in", { runtime: "podman" }, "ro,notmpcopyup,U"],
+    ["podman, the image's user", { runtime: "podman", user: undefined }, "ro,notmpcopyup"],
+  ])("a mask's tmpfs, %s", (_what, change, options) => {
+    const args = buildDockerRunArgs({ ...PLAN, ...change, masks: ["/home/alice/.srun-docker"] });
+    expect(args.filter((_a, i) => args[i - 1] === "--tmpfs")).toEqual([`/home/alice/.srun-docker:${options}`]);
   });
 
   test("podman: memlock unlimited keeps the caller's limits (rootless cannot raise them); bytes as asked", () => {

@@ -41,6 +41,12 @@ export interface ContainerPlan {
   readonly privileged: boolean;
   readonly ibdevices: boolean;
   readonly datamnts: readonly string[];
+  /**
+   * Directories the container must not see into (the user's `~/.srun-docker`, under the home
+   * mount): each gets an empty tmpfs over it. A mount into one (the job dir) still shows: the
+   * engine mounts a parent before what lies in it, whatever the order on the command line.
+   */
+  readonly masks?: readonly string[];
   readonly mounts?: readonly Mount[];
   readonly extraGroups?: readonly number[];
   /** Names passed as `-e NAME`: the value comes from the engine CLI's environment, not argv. */
@@ -87,6 +93,7 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   if (plan.privileged) args.push("--privileged");
   if (plan.ibdevices) args.push("--cap-add=IPC_LOCK", "--device=/dev/infiniband");
   for (const dir of plan.datamnts) args.push("-v", `${dir}:${dir}`);
+  for (const dir of plan.masks ?? []) args.push("--tmpfs", `${dir}:${maskOptions(plan)}`);
   for (const mount of plan.mounts ?? [])
     args.push("-v", `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`);
   for (const gid of plan.extraGroups ?? []) args.push("--group-add", String(gid));
@@ -117,6 +124,18 @@ function userArgs(plan: ContainerPlan): string[] {
   if (plan.passwdFile !== undefined) args.push("-v", `${plan.passwdFile}:/etc/passwd:ro`);
   if (plan.groupFile !== undefined) args.push("-v", `${plan.groupFile}:/etc/group:ro`);
   return args;
+}
+
+/**
+ * A mask is a read-only tmpfs (the engine makes the mount points of the mounts into it before
+ * it turns read-only). The engine gives it the mode of the directory it covers, 0700 for
+ * `~/.srun-docker`, so it must be the user's for the user to reach the job dir through it.
+ * Podman would copy what lies under it (the home's `~/.srun-docker`, secret and all) into it.
+ */
+function maskOptions(plan: ContainerPlan): string {
+  const { user } = plan;
+  if (plan.runtime === "podman") return user === undefined ? "ro,notmpcopyup" : "ro,notmpcopyup,U";
+  return user === undefined ? "ro" : `ro,uid=${user.uid},gid=${user.gid}`;
 }
 
 function memlockArgs(memlock: Memlock, runtime: Runtime): string[] {
@@ -176,6 +195,16 @@ export interface ExecPlan {
   readonly command: readonly string[];
   readonly interactive?: boolean;
   readonly tty?: boolean;
+}
+
+/**
+ * The exec as the engine's CLI is started: every variable by name alone (`-e NAME`), its value
+ * in the CLI's own environment (`values`), so that no value is on a command line that every
+ * user of the node can read (`MASTER_PORT` is chosen so that others cannot predict it).
+ */
+export function execByNames(plan: ExecPlan): { plan: ExecPlan; values: Record<string, string> } {
+  const envNames = [...(plan.envNames ?? []), ...Object.keys(plan.env)];
+  return { plan: { ...plan, env: {}, envNames }, values: { ...plan.env } };
 }
 
 export function buildDockerExecArgs(plan: ExecPlan): string[] {

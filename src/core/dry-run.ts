@@ -1,34 +1,29 @@
 // `--dry-run`: what this node would do, as the exact commands. The plan comes from planNode,
-// like the run's; only what the run would create or read from the engine (the ssh keys, the
-// image's passwd and group) is stood in for here, so the dry run has no side effect.
+// like the run's; only what the run would create or read (the job's keys, the image's passwd
+// and group) is stood in for here, so the dry run has no side effect.
 
 import { join as joinPath } from "node:path";
 import { describeLimits, type LimitsMode } from "./container-limits.js";
 import type { Runtime } from "./container-options.js";
 import type { NodePlan } from "./node-plan.js";
-import type { ImageAccounts, PlanMaterial } from "./node-plan-input.js";
+import type { ImageAccounts, JobKeys, PlanMaterial } from "./node-plan-input.js";
 import { formatCommand } from "./shell-words.js";
 import type { JobContext } from "./slurm-context.js";
 
 export interface DryRunStandIns {
   readonly material: PlanMaterial;
-  readonly clientPublicKey: string;
+  readonly keys: JobKeys;
   readonly imageAccounts: ImageAccounts;
   readonly imagePath: string | undefined;
 }
 
-/** The user's srun-docker directory as the run would make it, keys not read (maybe not made yet). */
+/** The user's srun-docker directory as the run would use it, its secret not read (maybe not made yet). */
 export function dryRunStandIns(materialDir: string): DryRunStandIns {
+  // The job's keys are derived from the secret at run time; file contents are not printed.
+  const standIn = (what: string) => ({ privateKey: "", publicKey: `ssh-ed25519 ${what}-KEY-DERIVED-AT-RUN` });
   return {
-    material: {
-      jobsDir: joinPath(materialDir, "jobs"),
-      hostKeyPath: joinPath(materialDir, "ssh_host_ed25519_key"),
-      // known_hosts would hold the real key; the dry run does not create one.
-      hostPublicKey: "ssh-ed25519 HOST-KEY-CREATED-ON-FIRST-RUN",
-      clientKeyPath: joinPath(materialDir, "id_ed25519"),
-      secretPath: joinPath(materialDir, "secret"),
-    },
-    clientPublicKey: "ssh-ed25519 CLIENT-KEY-CREATED-ON-FIRST-RUN",
+    material: { dir: materialDir, jobsDir: joinPath(materialDir, "jobs") },
+    keys: { secret: Buffer.alloc(32), sshHost: standIn("HOST"), sshClient: standIn("CLIENT") },
     // The image is not inspected: only the user's own entries show.
     imageAccounts: { passwd: "", group: "" },
     // Nor its PATH: the agent's directory goes in front of a default one.

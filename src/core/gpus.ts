@@ -106,3 +106,15 @@ export function visibleDevicesEnv(gpus: GpuPlan, runtime: GpuRuntime): Record<st
   if (runtime !== "docker" || (deviceIds !== "all" && deviceIds.length === 0)) return {};
   return { NVIDIA_VISIBLE_DEVICES: deviceIds === "all" ? "all" : deviceIds.join(",") };
 }
+
+/** nvidia-smi is asked only when the options, Slurm and the environment say nothing about GPUs. */
+export function shouldCountGpus(options: { readonly gpus: GpuMode }, env: NodeJS.ProcessEnv): boolean {
+  if (options.gpus.kind !== "auto") return false;
+  return !(
+    env.SLURM_GPUS_ON_NODE ||
+    env.CUDA_VISIBLE_DEVICES ||
+    env.NV_GPU ||
+    env.SLURM_STEP_GPUS ||
+    env.SLURM_JOB_GPUS
+  );
+}

@@ -1,7 +1,15 @@
 import { describe, expect, test } from "vitest";
 import type { LocalImage } from "./image-inspect.js";
-import { announceResolved, checkImageId, masterImageStep, nodeImageStep } from "./image-plan.js";
+import {
+  announceResolved,
+  checkImageId,
+  masterImageStep,
+  type NodeImageContext,
+  type NodeImageStep,
+  nodeImageStep,
+} from "./image-plan.js";
 import { parseImageSource } from "./image-reference.js";
+import type { ImageAnnouncement } from "./rendezvous-protocol.js";
 
 const D1 = `sha256:${"1".repeat(64)}`;
 const ID_A = `sha256:${"a".repeat(64)}`;
@@ -9,6 +17,7 @@ const ID_B = `sha256:${"b".repeat(64)}`;
 const GIVEN = "reg:5000/test:1";
 const src = (text: string) => parseImageSource(text);
 const local = (id: string, repoDigests: string[] = []): LocalImage => ({ id, repoDigests });
+const AT: NodeImageContext = { master: "node1" };
 
 describe("masterImageStep", () => {
   test.each([
@@ -91,7 +100,7 @@ describe("nodeImageStep", () => {
     ["an ID not known yet: whatever the digest gives", { ref: pinned.ref }, local(ID_B), "missing", { kind: "use" }],
     ["an archive: load it", { ref: ID_A, id: ID_A, archive: "/s/i.tar" }, undefined, "missing", { kind: "load" }],
   ] as const)("%s", (_name, image, here, policy, step) => {
-    expect(nodeImageStep(image, here, policy, "node2", GIVEN)).toMatchObject(step);
+    expect(nodeImageStep(image, here, policy, "node2", GIVEN, AT)).toMatchObject(step);
   });
 
   test.each([
@@ -108,25 +117,72 @@ describe("nodeImageStep", () => {
       undefined,
       { kind: "relay", fallback: undefined },
     ],
+    [
+      "a digest without the image ID: from the registry, never from a parent (nothing to check it by)",
+      { ref: pinned.ref },
+      undefined,
+      { kind: "pull", ref: pinned.ref },
+    ],
     ["the same image here: use it (and serve it)", pinned, local(ID_A), { kind: "use", id: ID_A }],
     ["an archive: every node loads it", { ref: ID_A, id: ID_A, archive: "/s/i.tar" }, undefined, { kind: "load" }],
   ] as const)("--pull-once, %s", (_name, image, here, step) => {
-    expect(nodeImageStep(image, here, "missing", "node2", GIVEN, true)).toMatchObject(step);
+    expect(nodeImageStep(image, here, "missing", "node2", GIVEN, { ...AT, fromPeer: true })).toMatchObject(step);
   });
 
   test("--pull=never and absent, or a local build the master has and this node lacks: one line naming the node", () => {
-    expect(() => nodeImageStep(pinned, undefined, "never", "node2", GIVEN)).toThrow(
+    expect(() => nodeImageStep(pinned, undefined, "never", "node2", GIVEN, AT)).toThrow(
       "node2 does not have the image reg:5000/test:1 (--pull=never)",
     );
-    expect(() => nodeImageStep({ ref: "app:dev", id: ID_A }, undefined, "missing", "node2", "app:dev")).toThrow(
+    expect(() => nodeImageStep({ ref: "app:dev", id: ID_A }, undefined, "missing", "node2", "app:dev", AT)).toThrow(
       /node2 does not have the image app:dev \(it is in no registry/,
     );
   });
 
-  test("a different local build under the same name: named, both IDs short", () => {
-    expect(() => nodeImageStep({ ref: "app:dev", id: ID_A }, local(ID_B), "missing", "node2", "app:dev")).toThrow(
-      "node2 has a different image for app:dev (bbbbbbbbbbbb) than the job runs (aaaaaaaaaaaa)",
-    );
+  describe("the same tag built on each node: another build here", () => {
+    const build = { ref: "app", id: ID_A };
+    const own = { ...AT, tagged: local(ID_B) };
+
+    test("named with both IDs, and both ways out", () => {
+      expect(() => nodeImageStep(build, undefined, "missing", "node2", "app", own)).toThrow(
+        expect.objectContaining({
+          code: "image-another-build",
+          message: "node2's app is another build (sha256:bbbbbbbbbbbb there, sha256:aaaaaaaaaaaa on node1)",
+          hint: expect.stringMatching(/^--pull-once copies node1's build .* as docker pull would\); --image-per-node/),
+        }),
+      );
+      expect(() => nodeImageStep(build, undefined, "never", "node2", "app", own)).toThrow(/another build/);
+    });
+
+    test.each<[string, Partial<NodeImageContext>, NodeImageStep]>([
+      [
+        "--pull-once: from the parent, nothing to fall back on",
+        { fromPeer: true },
+        { kind: "relay", fallback: undefined },
+      ],
+      ["--image-per-node: its own", { perNode: true }, { kind: "own", image: local(ID_B) }],
+    ])("%s", (_name, context, expected) => {
+      expect(nodeImageStep(build, undefined, "missing", "node2", "app", { ...own, ...context })).toEqual(expected);
+    });
+
+    test.each<[string, ImageAnnouncement, LocalImage | undefined, Partial<NodeImageContext>, NodeImageStep["kind"]]>([
+      ["--image-per-node, the job's own build here: that", build, local(ID_A), { perNode: true }, "use"],
+      [
+        "--image-per-node, no copy here: the job's from the parent",
+        build,
+        undefined,
+        { perNode: true, tagged: undefined, fromPeer: true },
+        "relay",
+      ],
+      [
+        "--image-per-node, a registry image missing here: its digest",
+        pinned,
+        undefined,
+        { perNode: true, tagged: undefined },
+        "pull",
+      ],
+    ])("%s", (_name, image, here, context, kind) => {
+      expect(nodeImageStep(image, here, "missing", "node2", "app", { ...own, ...context }).kind).toBe(kind);
+    });
   });
 
   test("checkImageId after a pull", () => {

@@ -64,6 +64,8 @@ export function announceResolved(ref: ImageReference, resolved: ResolvedTag): Im
 
 export type NodeImageStep =
   | { readonly kind: "use"; readonly id: string }
+  /** `--image-per-node`: this node's own image under the name, another build than the job's. */
+  | { readonly kind: "own"; readonly image: LocalImage }
   | { readonly kind: "pull"; readonly ref: string }
   | { readonly kind: "load"; readonly path: string }
   /**
@@ -72,11 +74,24 @@ export type NodeImageStep =
    */
   | { readonly kind: "relay"; readonly fallback: string | undefined };
 
+/** What a node knows besides the announcement and what it has of the job's image. */
+export interface NodeImageContext {
+  /** `--pull-once` on a node that has a node to get it from (every node but the master). */
+  readonly fromPeer?: boolean;
+  /** What this node's engine has under the name the user gave, when that is not the job's image. */
+  readonly tagged?: LocalImage | undefined;
+  /** `--image-per-node`: a copy of that name here runs, whatever its ID. */
+  readonly perNode?: boolean;
+  /** The node that chose the job's image (the master), for messages. */
+  readonly master: string;
+}
+
 /**
- * What this node does with the announced image, given what its engine has under the announced
- * ref (or the announced ID). A local copy of the tag with another ID is never used. `fromPeer`:
- * `--pull-once` on a node that has a node to get it from (every node but the master); an
- * archive is still loaded from its path, which every node reads alike.
+ * What this node does with the announced image, given `local`, what its engine has under the
+ * announced ID (or ref). A copy of the name with another ID (`tagged`: a stale pull, or the
+ * node's own build of a tag every node built) is never used, but with `--image-per-node`. With
+ * `--pull-once` every node but the master gets it from another node; an archive is still loaded
+ * from its path, which every node reads alike.
  */
 export function nodeImageStep(
   image: ImageAnnouncement,
@@ -84,14 +99,19 @@ export function nodeImageStep(
   policy: PullPolicy,
   node: string,
   given: string,
-  fromPeer = false,
+  context: NodeImageContext,
 ): NodeImageStep {
   if (local !== undefined && (image.id === undefined || local.id === image.id)) return { kind: "use", id: local.id };
+  const { tagged } = context;
   if (image.archive !== undefined) return { kind: "load", path: image.archive };
+  if (context.perNode === true && tagged !== undefined) return { kind: "own", image: tagged };
   const pinned = isPinned(image.ref);
-  if (fromPeer && policy !== "never") return { kind: "relay", fallback: pinned ? image.ref : undefined };
+  // From another node only an image whose ID the master pinned: nothing else could be checked.
+  if (context.fromPeer === true && image.id !== undefined && policy !== "never")
+    return { kind: "relay", fallback: pinned ? image.ref : undefined };
   if (pinned && policy !== "never") return { kind: "pull", ref: image.ref };
-  if (local !== undefined && image.id !== undefined) throw differentImage(node, given, local.id, image.id);
+  if (tagged !== undefined && image.id !== undefined && tagged.id !== image.id)
+    throw anotherBuild(node, given, { there: tagged.id, job: image.id, master: context.master });
   throw missingImage(
     node,
     given,
@@ -115,6 +135,25 @@ function missingImage(node: string, given: string, why: string): UserError {
   return new UserError("image-missing", `${node} does not have the image ${given} (${why})`, {
     hint: `load it on every node (docker load), push it to a registry and name it there, or stage it ahead with \`srun srun-docker pull ${given}\``,
   });
+}
+
+/** `sha256:` and the 12 hex digits `docker images` shows. */
+export function shortImageId(id: string): string {
+  return `sha256:${short(id)}`;
+}
+
+/**
+ * Every node built the tag itself (`srun docker build -t app .`): each build has its own ID,
+ * and the job runs one image. Both ways out are named, and what each does to the node.
+ */
+function anotherBuild(node: string, given: string, ids: { there: string; job: string; master: string }): UserError {
+  return new UserError(
+    "image-another-build",
+    `${node}'s ${given} is another build (${shortImageId(ids.there)} there, ${shortImageId(ids.job)} on ${ids.master})`,
+    {
+      hint: `--pull-once copies ${ids.master}'s build to the other nodes (their ${given} then names it, as docker pull would); --image-per-node runs each node's own build instead (risky: see the README)`,
+    },
+  );
 }
 
 function differentImage(node: string, given: string, got: string, want: string): UserError {

@@ -1,5 +1,12 @@
 import { expect, test } from "vitest";
-import { buildJobEnv, findMissingEnvlist, type JobEnvInput, renderHostfile, renderHostlistVar } from "./job-env.js";
+import {
+  buildJobEnv,
+  findMissingEnvlist,
+  type JobEnvInput,
+  planJobEnv,
+  renderHostfile,
+  renderHostlistVar,
+} from "./job-env.js";
 
 const INPUT: JobEnvInput = {
   nodes: ["node1", "node2"],
@@ -49,6 +56,19 @@ test.each<[string, Partial<JobEnvInput>, Record<string, string>]>([
     { OMPI_MCA_plm_rsh_agent: "ssh -F /j/ssh_config", PRTE_MCA_plm_ssh_agent: "ssh -F /j/ssh_config" },
   ],
 ])("%s", (_what, change, subset) => expect(buildJobEnv({ ...INPUT, ...change })).toMatchObject(subset));
+
+test("an exec gets our variables by value and the --envlist ones by name, so no value is in its argv", () => {
+  const env = planJobEnv({
+    ...INPUT,
+    envlist: ["HF_TOKEN", "UNSET", "np"],
+    callerEnv: { HF_TOKEN: "s3cret", np: "9" },
+  });
+  expect(env.names).toEqual(["HF_TOKEN", "UNSET"]);
+  expect(env.values).toEqual({ ...buildJobEnv(INPUT), ENVLIST: "HF_TOKEN,UNSET,np" });
+  expect(JSON.stringify(env.values)).not.toContain("s3cret");
+  // The job's files (agent config, authorized_keys) need every value.
+  expect(env.all).toEqual({ ...env.values, HF_TOKEN: "s3cret" });
+});
 
 test.each<[string[], number, string, string]>([
   [["node1", "node2"], 4, "node1:4,node2:4", "node1 slots=4\nnode2 slots=4\n"],

@@ -31,14 +31,46 @@ export function renderHostfile(nodes: readonly string[], slots: number): string 
   return nodes.map((node) => `${node} slots=${slots}\n`).join("");
 }
 
+/** The whole environment: the `--envlist` values under ours. */
 export function buildJobEnv(input: JobEnvInput): Record<string, string> {
-  const np = input.slotsPerNode * input.nodes.length;
+  return planJobEnv(input).all;
+}
+
+export interface JobEnv {
+  /** Everything, for the files only the user can read (the agent's config, authorized_keys). */
+  readonly all: Record<string, string>;
+  /** What an exec passes by value (`-e NAME=value`, shown by `--dry-run` and `--debug`): ours. */
+  readonly values: Record<string, string>;
+  /** What an exec passes by name alone (`-e NAME`): the `--envlist` names we do not set. */
+  readonly names: string[];
+}
+
+/**
+ * The `--envlist` values, tokens often, travel in the engine call's environment (`-e NAME`)
+ * and never on a command line, which every user of the node can read in /proc.
+ */
+export function planJobEnv(input: JobEnvInput): JobEnv {
+  const values = buildOwnJobEnv(input);
+  return {
+    all: { ...envlistValues(input.envlist, input.callerEnv), ...values },
+    values,
+    names: input.envlist.filter((name) => !Object.hasOwn(values, name)),
+  };
+}
+
+function envlistValues(envlist: readonly string[], callerEnv: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of input.envlist) {
-    const value = input.callerEnv[name];
+  for (const name of envlist) {
+    const value = callerEnv[name];
     if (value !== undefined) env[name] = value;
   }
-  Object.assign(env, {
+  return env;
+}
+
+/** What srun-docker itself sets: the reference's variables and the launchers'. */
+function buildOwnJobEnv(input: JobEnvInput): Record<string, string> {
+  const np = input.slotsPerNode * input.nodes.length;
+  const env: Record<string, string> = {
     hostlist: renderHostlistVar(input.nodes, input.slotsPerNode),
     np: String(np),
     NNODES: String(input.nodes.length),
@@ -49,7 +81,7 @@ export function buildJobEnv(input: JobEnvInput): Record<string, string> {
     WORLD_SIZE: String(np),
     HOSTFILE: input.hostfilePath,
     SLURM_JOB_ID: input.jobId,
-  });
+  };
   if (input.envlist.length > 0) env.ENVLIST = input.envlist.join(",");
   if (input.sshCommand !== undefined) {
     env.OMPI_MCA_plm_rsh_agent = input.sshCommand;

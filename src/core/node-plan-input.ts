@@ -2,6 +2,7 @@
 // files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
 import type { LimitFacts, LimitsMode, PidsLimit } from "./container-limits.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "./container-options.js";
+import type { SshKeyPair } from "./openssh-key.js";
 import type { JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 
@@ -45,13 +46,21 @@ export interface PlanIdentity {
 
 /** The parts of the user's srun-docker directory a plan names (io's UserMaterial has them). */
 export interface PlanMaterial {
+  /** The directory itself: hidden inside every container, which sees only its job dir in it. */
+  readonly dir: string;
   readonly jobsDir: string;
-  readonly hostKeyPath: string;
-  /** "ssh-ed25519 AAAA... comment", for known_hosts. */
-  readonly hostPublicKey: string;
-  readonly clientKeyPath: string;
-  /** The rendezvous secret, which the agent's handshake uses too. */
-  readonly secretPath: string;
+}
+
+/**
+ * A job step's keys (io/job-keys.ts derives them from the user's secret): all that its
+ * containers get of the user's key material.
+ */
+export interface JobKeys {
+  /** The step's secret: every handshake of the step (rendezvous, agent, relay) is keyed with it. */
+  readonly secret: Buffer;
+  /** The sshd host key and the client key of `--remote=sshd`, the same on every node. */
+  readonly sshHost: SshKeyPair;
+  readonly sshClient: SshKeyPair;
 }
 
 /** The image's own /etc/passwd and /etc/group, which the user's entries are added to. */
@@ -69,8 +78,7 @@ export interface NodePlanInput {
   readonly nvidiaSmiGpus: number | undefined;
   readonly identity: PlanIdentity;
   readonly material: PlanMaterial;
-  /** The generated client public key: the only key the job's sshd accepts. */
-  readonly clientPublicKey: string;
+  readonly keys: JobKeys;
   readonly imageAccounts: ImageAccounts;
   /** The image's own PATH (its config's env), kept after the agent's directory. */
   readonly imagePath: string | undefined;

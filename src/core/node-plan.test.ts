@@ -1,9 +1,10 @@
 // planNode as a table (antfu/ni style): a few facts in, the facts that matter out.
 import { describe, expect, test } from "vitest";
 import { parseAgentConfig } from "./agent-config.js";
-import { dryRunStandIns } from "./dry-run.js";
-import { type NodePlan, planNode, shouldCountGpus } from "./node-plan.js";
-import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
+import { dryRunStandIns, renderDryRun } from "./dry-run.js";
+import { shouldCountGpus } from "./gpus.js";
+import { type NodePlan, planNode } from "./node-plan.js";
+import type { JobKeys, NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 
@@ -46,8 +47,11 @@ interface Case {
   agentBinary?: string;
   boundCpus?: string;
   cgroupV2?: boolean;
+  keys?: JobKeys;
   ports?: JobPorts;
 }
+
+const standIns = dryRunStandIns("/home/alice/.srun-docker");
 
 /** As a run settles them: every remote candidate, the rendezvous and MASTER_PORT it found. */
 const PORTS: JobPorts = { remote: [21_008, 27_415, 30_011], rendezvousPort: 21_009, masterPort: 21_010 };
@@ -68,7 +72,8 @@ function plan(c: Case): NodePlan {
       passwdLine: "alice:x:1001:1001::/home/alice:/bin/bash",
       groupLines: ["alice:x:1001:"],
     },
-    ...dryRunStandIns("/home/alice/.srun-docker"),
+    ...standIns,
+    keys: c.keys ?? standIns.keys,
     imagePath: c.imagePath,
     agentBinary: c.agentBinary,
     scriptPath: "/home/alice/job.sh",
@@ -95,7 +100,8 @@ function facts(p: NodePlan) {
   };
 }
 
-const SSH_FILES = "passwd group hostfile sshd_config authorized_keys known_hosts ssh_config";
+const SSH_FILES =
+  "passwd group hostfile ssh_host_ed25519_key id_ed25519 sshd_config authorized_keys known_hosts ssh_config";
 const JOB_DIR = "/home/alice/.srun-docker/jobs/42.0/node1";
 
 test.each<[string, Case, Partial<ReturnType<typeof facts>>]>([
@@ -171,7 +177,15 @@ test("the container is named and labelled for the job, node and user", () => {
   expect(p.runArgs).toEqual(
     expect.arrayContaining(["srun-docker.job=42", "srun-docker.node=node2", "srun-docker.uid=1001"]),
   );
-  expect(p.execArgs.slice(-2)).toEqual(["srun-docker-alice-42.0-node2", "/home/alice/job.sh"]);
+  // The script's pid is recorded first, so Slurm's checkpoint signals can be passed on to it.
+  expect(p.execArgs.slice(-6)).toEqual([
+    "srun-docker-alice-42.0-node2",
+    "/bin/sh",
+    "-c",
+    'echo $$ >"$0" && exec "$@"',
+    "/run/srun-docker/script.pid",
+    "/home/alice/job.sh",
+  ]);
 });
 
 test.each<[string, Partial<NodePlanOptions>, NodeJS.ProcessEnv, boolean]>([
@@ -224,17 +238,17 @@ describe("--remote=agent", () => {
     );
   });
 
-  test("the agent's config: every node, the ports every agent tries, where it says its own, the secret's path, this node's job environment", () => {
-    const p = agentPlan({ rank: 1 });
+  test("the agent's config: every node, the ports every agent tries, where it says its own, the job's secret, this node's job environment", () => {
+    const p = agentPlan({ rank: 1, keys: { ...standIns.keys, secret: Buffer.alloc(32, 7) } });
     const file = p.files["agent.json"];
     expect(file?.mode).toBe(0o600);
     const config = JSON.parse(file?.content ?? "{}");
     expect(config).toMatchObject({
-      v: 2,
+      v: 3,
       jobKey: "42.0",
       user: "alice",
       node: "node2",
-      secretFile: "/home/alice/.srun-docker/secret",
+      secret: "07".repeat(32),
       nodes: [
         { name: "node1", address: "node1" },
         { name: "node2", address: "node2" },
@@ -251,6 +265,53 @@ describe("--remote=agent", () => {
     expect(() => plan(AGENT.options && { options: AGENT.options })).toThrow(
       expect.objectContaining({ code: "agent-binary", hint: expect.stringContaining("--remote=sshd") }),
     );
+  });
+});
+
+describe("the job's Slurm variables (core/slurm-env.ts)", () => {
+  const SLURM = {
+    SLURM_JOB_ID: "42",
+    SLURM_JOBID: "42",
+    SLURM_ARRAY_TASK_ID: "3",
+    SLURM_JOB_NODELIST: "node[1-2]",
+    SLURM_NTASKS: "2",
+    SLURM_PROCID: "1",
+    SLURM_JOB_NAME: 'a "quoted" name',
+    HOME: "/home/alice",
+  };
+
+  test("the script's exec takes them by name from the caller, ours by value", () => {
+    const p = plan({ env: SLURM, rank: 1 });
+    expect(p.exec.envNames).toEqual(["SLURM_ARRAY_TASK_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST"]);
+    expect(p.exec.env.SLURM_JOB_ID).toBe("42");
+    expect(p.execArgs.join(" ")).toContain("-e SLURM_ARRAY_TASK_ID -e SLURM_JOB_NAME -e SLURM_JOB_NODELIST -e ");
+    expect(p.execArgs.join(" ")).not.toMatch(/SLURM_ARRAY_TASK_ID=|SLURM_NTASKS|SLURM_PROCID|SLURM_JOBID/);
+  });
+
+  test("the agent's commands get their values; srun-docker's own task and our variables are not overridden", () => {
+    const p = plan({
+      env: { ...SLURM, SLURM_JOB_ID: "999" },
+      rank: 1,
+      options: { remote: "agent" },
+      agentBinary: "/b",
+    });
+    const config = JSON.parse(p.files["agent.json"]?.content ?? "{}");
+    expect(config.env).toMatchObject({
+      SLURM_ARRAY_TASK_ID: "3",
+      SLURM_JOB_NODELIST: "node[1-2]",
+      SLURM_JOB_ID: "42",
+      NODE_RANK: "1",
+    });
+    expect(config.env.SLURM_NTASKS).toBeUndefined();
+    expect(config.env.SLURM_PROCID).toBeUndefined();
+    expect(config.env.SLURM_JOBID).toBeUndefined();
+  });
+
+  test("sshd's commands get them through authorized_keys", () => {
+    const keys = plan({ env: SLURM }).files.authorized_keys?.content ?? "";
+    expect(keys).toContain('environment="SLURM_ARRAY_TASK_ID=3"');
+    expect(keys).toContain('environment="SLURM_JOB_NAME=a \\"quoted\\" name"');
+    expect(keys).not.toContain("SLURM_PROCID");
   });
 });
 
@@ -277,6 +338,22 @@ describe("limits from the allocation", () => {
   });
 });
 
+describe("the container's own log is capped whatever --limits says, unless --dockopts set it", () => {
+  const logArgs = (p: NodePlan) => p.runArgs.filter((a) => a.startsWith("--log-"));
+  test("docker: json-file, 4m, two files, before the user's options and the image", () => {
+    const planned = plan({ options: { limits: "none", dockopts: ["--ipc=host"] } });
+    expect(logArgs(planned)).toEqual(["--log-driver=json-file", "--log-opt=max-size=4m", "--log-opt=max-file=2"]);
+    const args = planned.runArgs;
+    expect(args.indexOf("--log-opt=max-file=2") + 1).toBe(args.indexOf("--ipc=host"));
+  });
+  test("podman: max-size only", () => {
+    expect(logArgs(plan({ options: { runtime: "podman" } }))).toEqual(["--log-opt=max-size=4m"]);
+  });
+  test("the user's log options: only theirs", () => {
+    expect(logArgs(plan({ options: { dockopts: ["--log-opt=max-size=1g"] } }))).toEqual(["--log-opt=max-size=1g"]);
+  });
+});
+
 test("rootless Podman on cgroup v1 cannot apply limits: none passed, and the user is told", () => {
   const planned = plan({ env: { SLURM_MEM_PER_NODE: "256" }, options: { runtime: "podman" } });
   expect(planned.runArgs.join(" ")).not.toMatch(/--memory|--pids-limit/);
@@ -284,4 +361,129 @@ test("rootless Podman on cgroup v1 cannot apply limits: none passed, and the use
   const v2 = plan({ env: { SLURM_MEM_PER_NODE: "256" }, options: { runtime: "podman" }, cgroupV2: true });
   expect(v2.runArgs).toContain("--memory=268435456b");
   expect(v2.warnings.join("\n")).not.toMatch(/cgroup v1/);
+});
+
+describe("--envlist values: on no command line, in no dry run", () => {
+  const TOKEN = "hf_s3cret-value";
+  const envlisted = (c: Case) =>
+    plan({ ...c, env: { HF_TOKEN: TOKEN, ...c.env }, options: { envlist: ["HF_TOKEN"], ...c.options } });
+
+  const sshF = `ssh -F ${JOB_DIR}/ssh_config`;
+  const SSHD = [`OMPI_MCA_plm_rsh_agent=${sshF}`, `PRTE_MCA_plm_ssh_agent=${sshF}`];
+  test.each<[string, Case, string[]]>([
+    ["docker, sshd", {}, SSHD],
+    ["podman, sshd", { options: { runtime: "podman" } }, SSHD],
+    ["each launcher", { options: { launcher: "each" } }, []],
+  ])("%s: the exec names HF_TOKEN and holds no value", (_name, c, ssh) => {
+    const p = envlisted(c);
+    const values = [
+      ...["hostlist=node1:1,node2:1", "np=2", "NNODES=2", "NODE_RANK=0", "NPROC_PER_NODE=1"],
+      ...["MASTER_ADDR=node1", "MASTER_PORT=21010", "WORLD_SIZE=2", `HOSTFILE=${JOB_DIR}/hostfile`, "SLURM_JOB_ID=42"],
+      "ENVLIST=HF_TOKEN",
+      ...ssh,
+    ];
+    expect(p.execArgs).toEqual([
+      ...["exec", "-u", "1001:1001", "-w", "/home/alice", "-e", "HF_TOKEN"],
+      ...values.flatMap((value) => ["-e", value]),
+      ...["srun-docker-alice-42.0-node1", "/bin/sh", "-c", 'echo $$ >"$0" && exec "$@"'],
+      ...["/run/srun-docker/script.pid", "/home/alice/job.sh"],
+    ]);
+    expect(p.exec.env).toMatchObject({ ENVLIST: "HF_TOKEN", MASTER_PORT: "21010" });
+    expect(p.exec.envNames).toEqual(["HF_TOKEN"]);
+    expect(p.runArgs.join(" ")).toMatch(/ -e HF_TOKEN /);
+    expect([...p.runArgs, ...p.execArgs].join(" ")).not.toContain(TOKEN);
+  });
+
+  test("the dry run prints the name; only the user's own 0600 job files hold the value", () => {
+    const p = envlisted({ options: { remote: "agent" }, agentBinary: "/home/alice/bin/srun-docker" });
+    const text = renderDryRun({ runtime: "docker", launcher: "ssh", limits: "slurm" }, context(0), p);
+    expect(text).toMatch(
+      /^docker exec -u 1001:1001 -w \/home\/alice -e HF_TOKEN -e hostlist=node1:1,node2:1 -e np=2 /m,
+    );
+    expect(text).not.toContain(TOKEN);
+    const holding = Object.entries(p.files).filter(([, file]) => file.content.includes(TOKEN));
+    expect(holding.map(([name, file]) => [name, file.mode])).toEqual([["agent.json", 0o600]]);
+    const sshd = envlisted({});
+    expect(sshd.files.authorized_keys).toMatchObject({ mode: 0o600, content: expect.stringContaining(TOKEN) });
+  });
+
+  test("a name srun-docker sets itself keeps our value, passed as before", () => {
+    const p = envlisted({ options: { envlist: ["HF_TOKEN", "MASTER_PORT"] }, env: { MASTER_PORT: "1" } });
+    expect(p.exec.envNames).toEqual(["HF_TOKEN"]);
+    expect(p.execArgs).toContain("MASTER_PORT=21010");
+  });
+});
+
+describe("the job's keys", () => {
+  test("the job's keys are in its job dir, the user's secret is named nowhere", () => {
+    const keys: JobKeys = {
+      secret: Buffer.alloc(32, 9),
+      sshHost: { privateKey: "HOST PRIVATE", publicKey: "ssh-ed25519 HOSTPUB host" },
+      sshClient: { privateKey: "CLIENT PRIVATE", publicKey: "ssh-ed25519 CLIENTPUB client" },
+    };
+    const sshd = plan({ keys });
+    expect(sshd.files.ssh_host_ed25519_key).toEqual({ content: "HOST PRIVATE", mode: 0o600 });
+    expect(sshd.files.id_ed25519).toEqual({ content: "CLIENT PRIVATE", mode: 0o600 });
+    expect(sshd.files.sshd_config?.content).toContain(`HostKey ${JOB_DIR}/ssh_host_ed25519_key\n`);
+    expect(sshd.files.ssh_config?.content).toContain(`IdentityFile ${JOB_DIR}/id_ed25519\n`);
+    expect(sshd.files.known_hosts?.content).toBe(
+      "[node1]:21008 ssh-ed25519 HOSTPUB\n[node2]:21008 ssh-ed25519 HOSTPUB\n",
+    );
+    expect(sshd.files.authorized_keys?.content).toMatch(/no-X11-forwarding ssh-ed25519 CLIENTPUB client\n$/);
+    const agent = plan({ keys, options: { remote: "agent" }, agentBinary: "/bin/srun-docker" });
+    for (const p of [sshd, agent]) {
+      const everything = [...p.runArgs, ...p.execArgs, ...Object.values(p.files).map((f) => f.content)].join("\n");
+      expect(everything).not.toContain("/home/alice/.srun-docker/secret");
+      expect(everything).not.toMatch(/\/home\/alice\/\.srun-docker\/(?!jobs\/42\.0\/node1)/);
+    }
+  });
+});
+
+describe("what the container sees of the user's srun-docker directory: this node's job dir only", () => {
+  /** The run's mounts in order: `-v` and `--tmpfs` with their values. */
+  const mountArgs = (p: NodePlan) =>
+    p.runArgs.flatMap((a, i) => (a === "-v" || a === "--tmpfs" ? [`${a} ${p.runArgs[i + 1]}`] : []));
+  const HOME = "-v /home/alice:/home/alice";
+  const ACCOUNTS = [`-v ${JOB_DIR}/passwd:/etc/passwd:ro`, `-v ${JOB_DIR}/group:/etc/group:ro`];
+  const MASK = ["--tmpfs /home/alice/.srun-docker:ro,uid=1001,gid=1001", `-v ${JOB_DIR}:${JOB_DIR}`];
+  const SWITCH = `-v ${JOB_DIR}/switch:/run/srun-docker`;
+  const BIN = "/home/alice/bin/srun-docker";
+  const AGENT_BIN = [`-v ${BIN}:/opt/srun-docker/bin/srun-docker:ro`, `-v ${BIN}:/opt/srun-docker/bin/ssh:ro`];
+
+  test.each<[string, Case, string[]]>([
+    [
+      "--remote=sshd: its client config too",
+      {},
+      [HOME, ...ACCOUNTS, `-v ${JOB_DIR}/ssh_config:/etc/ssh/ssh_config:ro`, ...MASK, SWITCH],
+    ],
+    [
+      "--remote=agent: the agent's binary",
+      { options: { remote: "agent" }, agentBinary: BIN },
+      [HOME, ...ACCOUNTS, ...MASK, ...AGENT_BIN, SWITCH],
+    ],
+    [
+      "--launcher=each",
+      { options: { remote: "agent", launcher: "each" }, agentBinary: BIN },
+      [HOME, ...ACCOUNTS, ...MASK, ...AGENT_BIN, SWITCH],
+    ],
+    [
+      "--launcher=srun: PMIx's directory",
+      { options: { remote: "agent", launcher: "srun" }, env: { PMIX_SERVER_TMPDIR: "/var/spool/slurmd/pmix.42.0/" } },
+      [HOME, ...ACCOUNTS, ...MASK, "-v /var/spool/slurmd/pmix.42.0:/var/spool/slurmd/pmix.42.0", SWITCH],
+    ],
+    [
+      "rootless Podman: its own tmpfs options (no copy of what the mask covers)",
+      { options: { remote: "agent", runtime: "podman" }, agentBinary: BIN },
+      [
+        HOME,
+        ...ACCOUNTS,
+        "--tmpfs /home/alice/.srun-docker:ro,notmpcopyup,U",
+        `-v ${JOB_DIR}:${JOB_DIR}`,
+        ...AGENT_BIN,
+        SWITCH,
+      ],
+    ],
+  ])("%s", (_name, c, expected) => {
+    expect(mountArgs(plan(c))).toEqual(expected);
+  });
 });

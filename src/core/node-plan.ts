@@ -1,7 +1,6 @@
 // One node's part of a run, before anything starts: its ports, GPUs, container name, labels,
 // files and exact argv, from facts the caller gathered. The run and `--dry-run` both plan
-// through planNode, so a dry run prints what the run would do (DESIGN.md: one planner).
-
+// through planNode, so a dry run prints what the run would do (ARCHITECTURE.md, "One job").
 import { join as joinPath } from "node:path";
 import { VERSION } from "../version.js";
 import {
@@ -11,7 +10,7 @@ import {
   renderAgentConfig,
   requireAgentBinary,
 } from "./agent-plan.js";
-import { type ContainerLimits, limitArgs, planNodeLimits } from "./container-limits.js";
+import { type ContainerLimits, limitArgs, logLimitArgs, planNodeLimits } from "./container-limits.js";
 import { REMOTE_PORT_FILE, SWITCH_MOUNT } from "./dead-man-switch.js";
 import {
   buildDockerExecArgs,
@@ -22,12 +21,14 @@ import {
   type MainProcess,
 } from "./docker-args.js";
 import { type GpuPlan, resolveGpus, visibleDevicesEnv } from "./gpus.js";
-import { buildJobEnv, envlistWarnings, renderHostfile } from "./job-env.js";
+import { envlistWarnings, planJobEnv, renderHostfile } from "./job-env.js";
 import { jobDirPath } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
 import type { JobPorts } from "./ports.js";
+import { recordingScriptPid } from "./script-pid.js";
+import { passedSlurmNames, pickEnv } from "./slurm-env.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
 import { planSshdFiles } from "./sshd-files.js";
 import { pmixMounts } from "./task-context.js";
@@ -83,20 +84,8 @@ export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher
   return options.launcher === "ssh" ? "sshd" : undefined;
 }
 
-/** nvidia-smi is asked only when the options, Slurm and the environment say nothing about GPUs. */
-export function shouldCountGpus(options: Pick<NodePlanOptions, "gpus">, env: NodeJS.ProcessEnv): boolean {
-  if (options.gpus.kind !== "auto") return false;
-  return !(
-    env.SLURM_GPUS_ON_NODE ||
-    env.CUDA_VISIBLE_DEVICES ||
-    env.NV_GPU ||
-    env.SLURM_STEP_GPUS ||
-    env.SLURM_JOB_GPUS
-  );
-}
-
 export function planNode(input: NodePlanInput): NodePlan {
-  const { options, ctx, identity, material, ports } = input;
+  const { options, ctx, identity, material, keys, ports } = input;
   const gpus = resolveGpus(
     { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
     input.env,
@@ -116,7 +105,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   // Every node's sshd, for this node's ssh: a node may be off the first port (the agent's clients try them all).
   const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.remote[0] ?? 0 }));
   const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};
-  const env = buildJobEnv({
+  const jobEnv = planJobEnv({
     nodes: ctx.nodes,
     rank: ctx.rank,
     slotsPerNode: gpus.slots,
@@ -125,10 +114,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     jobId: ctx.jobId,
     envlist: options.envlist,
     callerEnv: input.env,
-    // `ssh -F` so that a user's own ~/.ssh/config (e.g. the reference's Port block) cannot
-    // override the generated one for mpirun.
+    // `ssh -F`: a user's own ~/.ssh/config (the reference's Port block) cannot override ours.
     sshCommand: ownSsh ? `ssh -F ${file("ssh_config")}` : undefined,
   });
+  // The job's own Slurm variables: by name to the exec, by value in the user's private files.
+  const slurmNames = passedSlurmNames(input.env, jobEnv.all);
+  const remoteEnv = { ...pickEnv(input.env, slurmNames), ...jobEnv.all };
   const files: Record<string, PlannedFile> = {
     passwd: {
       content: renderPasswd({ imagePasswd: input.imageAccounts.passwd, userEntry: identity.passwdLine }),
@@ -148,9 +139,8 @@ export function planNode(input: NodePlanInput): NodePlan {
       planSshdFiles({
         user: identity.user,
         hosts,
-        material,
-        clientPublicKey: input.clientPublicKey,
-        env,
+        keys,
+        env: remoteEnv,
         file,
       }),
     );
@@ -165,8 +155,8 @@ export function planNode(input: NodePlanInput): NodePlan {
         nodes: ctx.nodes,
         ports: ports.remote,
         portFile: `${SWITCH_MOUNT}/${REMOTE_PORT_FILE}`,
-        secretFile: material.secretPath,
-        env: { ...env, ...agentEnv },
+        secret: keys.secret,
+        env: { ...remoteEnv, ...agentEnv },
       }),
       mode: 0o600,
     };
@@ -205,16 +195,17 @@ export function planNode(input: NodePlanInput): NodePlan {
     privileged: options.privileged,
     ibdevices: options.ibdevices,
     datamnts: options.datamnts,
-    mounts: agent
-      ? agentMounts(requireAgentBinary(input.agentBinary))
-      : options.launcher === "srun"
-        ? pmixMounts(input.env)
-        : [],
+    masks: [material.dir], // every job's keys are there: the container sees only its job dir
+    mounts: [
+      { source: jobDir, target: jobDir },
+      ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
+      ...(options.launcher === "srun" ? pmixMounts(input.env) : []),
+    ],
     envNames: options.envlist,
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },
     shmSize: options.shmSize,
     memlock: options.memlock,
-    limits: limitArgs(limits, options.dockopts),
+    limits: [...limitArgs(limits, options.dockopts), ...logLimitArgs(options.runtime, options.dockopts)],
     dockopts: options.dockopts,
     command: buildMainCommand(main),
     detach: true,
@@ -224,8 +215,9 @@ export function planNode(input: NodePlanInput): NodePlan {
     name: container.name,
     user: { uid: identity.uid, gid: identity.gid },
     workdir: input.cwd,
-    env,
-    command: [input.scriptPath, ...options.scriptArgs],
+    env: jobEnv.values,
+    envNames: [...slurmNames, ...jobEnv.names],
+    command: recordingScriptPid([input.scriptPath, ...options.scriptArgs]),
   };
   return {
     containerName: container.name,

@@ -1,5 +1,6 @@
 /**
- * When and how the image reaches the nodes (`--pull`, `--pull-once`, `--pull-timeout`): types
+ * When and how the image reaches the nodes (`--pull`, `--pull-once`, `--pull-timeout`,
+ * `--image-per-node`): types
  * both the command line (cli) and the run's plans (core) speak.
  */
 
@@ -14,6 +15,11 @@ export interface PullOptions {
   readonly once: boolean;
   /** How long the pull may take; it does not count against `--timeout`. */
   readonly timeoutSeconds: number;
+  /**
+   * `--image-per-node`: a node with its own image under the name runs it, whatever its ID (the
+   * reference scripts' way); the others get the job's.
+   */
+  readonly perNode: boolean;
 }
 
 /** Generous: a multi-GB image over a slow link, not a hung registry forever. */
@@ -25,4 +31,5 @@ export const DEFAULT_PULL_OPTIONS: PullOptions = {
   policy: "missing",
   once: false,
   timeoutSeconds: DEFAULT_PULL_TIMEOUT_SECONDS,
+  perNode: false,
 };

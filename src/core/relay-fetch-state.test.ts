@@ -5,17 +5,17 @@ import {
   type RelayFetchInput,
   type RelayFetchState,
 } from "./relay-fetch-state.js";
+import { RELAY_PROTOCOL_VERSION } from "./relay-protocol.js";
 
 const ID = `sha256:${"a".repeat(64)}`;
 const OTHER = `sha256:${"b".repeat(64)}`;
 const NONCE = "0".repeat(32);
 
-const runWanting = (want: string | undefined, inputs: RelayFetchInput[]): RelayFetchState =>
-  inputs.reduce((state, input) => nextRelayFetchState(state, input, want), RELAY_FETCH_START);
-const run = (inputs: RelayFetchInput[]) => runWanting(ID, inputs);
+const run = (inputs: RelayFetchInput[]): RelayFetchState =>
+  inputs.reduce((state, input) => nextRelayFetchState(state, input, ID), RELAY_FETCH_START);
 
 const handshake: RelayFetchInput[] = [
-  { type: "challenge", v: 1, nonce: NONCE },
+  { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
   { type: "welcome", authentic: true },
 ];
 
@@ -36,23 +36,12 @@ describe("a child's fetch from its parent's relay", () => {
     ).toEqual({ phase: "loaded", id: ID, bytes: 10 });
   });
 
-  test("without a job image ID (a tag the master resolved): whatever the parent offers, checked after the load", () => {
-    expect(
-      runWanting(undefined, [
-        ...handshake,
-        { type: "start", id: OTHER },
-        { type: "end", bytes: 0 },
-        { type: "loaded", id: OTHER },
-      ]),
-    ).toEqual({ phase: "loaded", id: OTHER, bytes: 0 });
-  });
-
   test.each<[string, RelayFetchInput[], RegExp]>([
     ["another protocol version", [{ type: "challenge", v: 9, nonce: NONCE }], /relay protocol 9/],
     [
       "a server without the secret",
       [
-        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
         { type: "welcome", authentic: false },
       ],
       /failed authentication/,
@@ -60,7 +49,7 @@ describe("a child's fetch from its parent's relay", () => {
     [
       "a reject",
       [
-        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
         { type: "reject", reason: "busy" },
       ],
       /refused this node: busy/,
@@ -68,7 +57,7 @@ describe("a child's fetch from its parent's relay", () => {
     [
       "data from a peer not yet proven",
       [
-        { type: "challenge", v: 1, nonce: NONCE },
+        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
         { type: "start", id: ID },
       ],
       /"start" before its welcome/,
@@ -119,7 +108,9 @@ describe("a child's fetch from its parent's relay", () => {
 
   test("the end is the end: nothing moves a failed or loaded fetch", () => {
     const failed = run([{ type: "broken", reason: "refused" }]);
-    expect(nextRelayFetchState(failed, { type: "challenge", v: 1, nonce: NONCE }, ID)).toBe(failed);
+    expect(nextRelayFetchState(failed, { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE }, ID)).toBe(
+      failed,
+    );
     const loaded = run([
       ...handshake,
       { type: "start", id: ID },

@@ -44,12 +44,11 @@ export type RelayFetchInput =
 
 export const RELAY_FETCH_START: RelayFetchState = { phase: "connecting" };
 
-/** `want`: the image ID the job runs, when the master knows it (else whatever the parent offers). */
-export function nextRelayFetchState(
-  state: RelayFetchState,
-  input: RelayFetchInput,
-  want: string | undefined,
-): RelayFetchState {
+/**
+ * `want`: the image ID the master pinned for the job. A node fetches from its parent only what
+ * it can check: a parent that offers another image is refused before a byte is loaded.
+ */
+export function nextRelayFetchState(state: RelayFetchState, input: RelayFetchInput, want: string): RelayFetchState {
   if (state.phase === "failed" || state.phase === "loaded") return state;
   if (input.type === "broken" || input.type === "load-failed") {
     // The stream's end after `end` is the parent hanging up as it should.
@@ -73,8 +72,7 @@ export function nextRelayFetchState(
         case "unavailable":
           return failed(`it has no image to give: ${input.reason}`);
         case "start":
-          if (want !== undefined && input.id !== want)
-            return failed(`it offered image ${short(input.id)}, not the job's ${short(want)}`);
+          if (input.id !== want) return failed(`it offered image ${short(input.id)}, not the job's ${short(want)}`);
           return { phase: "receiving", id: input.id, size: input.size, bytes: 0 };
         default:
           return failed(`${describe(input)} while waiting`);

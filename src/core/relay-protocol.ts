@@ -22,7 +22,8 @@ import * as z from "zod/mini";
 import { MAX_CONTROL_BYTES, MAX_DATA_BYTES } from "./agent-frames.js";
 import { parseJsonAs } from "./json-shape.js";
 
-export const RELAY_PROTOCOL_VERSION = 1;
+/** 2: the MACs are keyed with the job step's secret, not the user's. */
+export const RELAY_PROTOCOL_VERSION = 2;
 
 export const RelayFrame = {
   challenge: 0x31,

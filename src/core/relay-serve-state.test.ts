@@ -31,7 +31,17 @@ describe("one child's connection to this node's relay", () => {
         { type: "hello", node: "node2", authentic: false },
         { type: "offer", offer: { kind: "ready", id: ID } },
       ],
-      { phase: "dropped", reason: "authentication failed for claimed node node2" },
+      { phase: "dropped", reason: "authentication failed for claimed node node2", stranger: "rejected" },
+    ],
+    [
+      "a stranger that says nothing in time: refused, counted as timed out",
+      [{ type: "closed", reason: "no valid hello in time", refusal: "timed out" }],
+      { phase: "dropped", reason: "no valid hello in time", stranger: "timed out" },
+    ],
+    [
+      "a stranger that closes before its hello is gone, not refused",
+      [{ type: "closed", reason: "connection closed" }],
+      { phase: "dropped", reason: "connection closed", stranger: "gone" },
     ],
     ["an offer before the hello waits for it", [{ type: "offer", offer: { kind: "ready", id: ID } }], START],
     [

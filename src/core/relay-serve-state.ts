@@ -9,8 +9,11 @@
  *                              unavailable                          dropped
  *   forged or malformed hello, the handshake's timeout, the socket's end: dropped
  *
- * Nothing is streamed to a connection that did not prove it holds the job's secret.
+ * Nothing is streamed to a connection that did not prove it holds the job's secret. A
+ * stranger's connection (dropped while challenged) says why as `stranger`, for the server's
+ * refusal summary (core/refusal-tally.ts); "gone": it closed by itself, which is no refusal.
  */
+import type { RefusalKind } from "./refusal-tally.js";
 
 export type RelayServeState =
   | { readonly phase: "challenged"; readonly nonce: string }
@@ -18,7 +21,7 @@ export type RelayServeState =
   | { readonly phase: "streaming"; readonly node: string; readonly id: string; readonly bytes: number }
   | { readonly phase: "sent"; readonly node: string; readonly bytes: number }
   | { readonly phase: "unavailable"; readonly node: string; readonly reason: string }
-  | { readonly phase: "dropped"; readonly reason: string };
+  | { readonly phase: "dropped"; readonly reason: string; readonly stranger?: RefusalKind | "gone" };
 
 /** What this node's own fetch came to, as the server knows it. */
 export type RelayOffer =
@@ -32,17 +35,21 @@ export type RelayServeInput =
   | { readonly type: "streamed"; readonly length: number }
   | { readonly type: "saved" }
   | { readonly type: "save-failed"; readonly reason: string }
-  | { readonly type: "closed"; readonly reason: string };
+  /** The connection ends: the peer closed it, or the server refused it (`refusal`, before the hello). */
+  | { readonly type: "closed"; readonly reason: string; readonly refusal?: RefusalKind };
 
 export function nextRelayServeState(state: RelayServeState, input: RelayServeInput): RelayServeState {
   if (state.phase === "dropped" || state.phase === "sent" || state.phase === "unavailable") return state;
-  if (input.type === "closed") return { phase: "dropped", reason: input.reason };
+  if (input.type === "closed") {
+    if (state.phase !== "challenged") return { phase: "dropped", reason: input.reason };
+    return { phase: "dropped", reason: input.reason, stranger: input.refusal ?? "gone" };
+  }
   switch (state.phase) {
     case "challenged":
       if (input.type !== "hello") return state;
       return input.authentic
         ? { phase: "waiting", node: input.node }
-        : { phase: "dropped", reason: `authentication failed for claimed node ${input.node}` };
+        : { phase: "dropped", reason: `authentication failed for claimed node ${input.node}`, stranger: "rejected" };
     case "waiting":
       if (input.type !== "offer") return state;
       switch (input.offer.kind) {

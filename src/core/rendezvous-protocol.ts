@@ -3,7 +3,7 @@
  * framing. The MACs are computed in io/rendezvous-crypto.ts; the master and worker edges
  * (io/rendezvous-master*.ts, io/rendezvous-worker*.ts) own the sockets.
  *
- * Handshake (both sides prove they hold the per-user secret, bound to this job step and to the
+ * Handshake (both sides prove they hold the job step's secret, bound to this job step and to the
  * port the worker connected to, so that a peer on another candidate port cannot relay it):
  *   master → {type:"challenge", v, nonce}
  *   worker → {type:"hello", node, rank, nonce, mac: HMAC(secret, "worker|job|mNonce|wNonce|node|port")}
@@ -27,7 +27,11 @@
 import * as z from "zod/mini";
 import { parseJsonAs } from "./json-shape.js";
 
-export const PROTOCOL_VERSION = 4;
+/**
+ * 5: a worker says its sshd's port once it listens (`remote-port`), no longer in its hello.
+ * 4: every MAC is keyed with the job step's secret (io/rendezvous-crypto.ts deriveJobSecret).
+ */
+export const PROTOCOL_VERSION = 5;
 /** A longer line is an attack or a bug: the connection is dropped. */
 export const MAX_LINE_BYTES = 64 * 1024;
 

@@ -96,9 +96,8 @@ export function renderSshClientConfig(input: SshClientConfigInput): string {
 export function renderKnownHosts(hosts: readonly NodePort[], hostPublicKey: string): string {
   const [type, key] = hostPublicKey.trim().split(/\s+/);
   if (type === undefined || key === undefined) {
-    throw new UserError("ssh-material", "the generated host public key is malformed", {
-      hint: "remove the srun-docker ssh directory in your home; it is recreated on the next run",
-    });
+    // The job's host key is derived (io/job-keys.ts), never read from a file a user could damage.
+    throw new Error("internal error: the job's host public key is malformed (please report)");
   }
   return lines(hosts.map(({ node, port }) => `${port === 22 ? node : `[${node}]:${port}`} ${type} ${key}`));
 }

@@ -15,6 +15,7 @@ import {
   EXIT_SSH_FAILURE,
   type LocalSignal,
   nextClientState,
+  type PassedOnSignal,
 } from "../core/agent-session-state.js";
 import type { AgentNode } from "../core/ssh-argv.js";
 import { createInputPump, type InputSource } from "./agent-client-input.js";
@@ -31,8 +32,8 @@ export interface ClientStreams {
 
 /** The part of `process` that delivers signals; tests pass an EventEmitter. */
 export interface ClientSignals {
-  on(event: LocalSignal, listener: () => void): unknown;
-  off(event: LocalSignal, listener: () => void): unknown;
+  on(event: LocalSignal | PassedOnSignal, listener: () => void): unknown;
+  off(event: LocalSignal | PassedOnSignal, listener: () => void): unknown;
 }
 
 export interface RemoteCommandOptions {
@@ -57,6 +58,7 @@ export interface RemoteCommandOptions {
 }
 
 const LOCAL_SIGNALS: LocalSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+const PASSED_ON_SIGNALS: PassedOnSignal[] = ["SIGUSR1", "SIGUSR2"];
 
 /** Resolves with the exit code: the remote's, 128+n for its signal n, 255 when it never ran. */
 export async function runRemoteCommand(options: RemoteCommandOptions): Promise<number> {
@@ -66,14 +68,7 @@ export async function runRemoteCommand(options: RemoteCommandOptions): Promise<n
     streams.stderr.write(`srun-docker ssh: ${node.name}: the command is too long (${exec.length} bytes)\n`);
     return EXIT_SSH_FAILURE;
   }
-  const target = {
-    address: node.address,
-    ports: options.ports,
-    timeoutMs: options.timeoutMs,
-    candidateTimeoutMs: options.candidateTimeoutMs,
-    timers,
-    open: options.connect,
-  };
+  const target = { ...options, address: node.address, open: options.connect };
   const ran = await onFirstAgentPort(target, (socket, port, timeoutMs) =>
     runSession(options, socket, exec, port, timeoutMs),
   );
@@ -110,7 +105,10 @@ function runSession(
       () => dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(timeoutMs)}` }),
       timeoutMs,
     );
-    const onSignal = LOCAL_SIGNALS.map((name) => [name, () => dispatch({ type: "signal", name })] as const);
+    const onSignal = [
+      ...LOCAL_SIGNALS.map((name) => [name, () => dispatch({ type: "signal", name })] as const),
+      ...PASSED_ON_SIGNALS.map((name) => [name, () => dispatch({ type: "pass-on", name })] as const),
+    ];
     for (const [name, listener] of onSignal) options.signals.on(name, listener);
 
     // Our reader went away (`ssh node cmd | head`): end like ssh killed by SIGPIPE.
@@ -140,7 +138,9 @@ function runSession(
         }
         case "running":
           if (before.phase === "running") {
-            if (input.type === "signal") writeControl(socket, FrameType.signal, { name: input.name });
+            if (input.type === "signal" || input.type === "pass-on") {
+              writeControl(socket, FrameType.signal, { name: input.name });
+            }
             return;
           }
           timers.clearTimeout(timer);

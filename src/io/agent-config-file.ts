@@ -1,14 +1,11 @@
 /**
- * Reads the agent's config (core/agent-config.ts) from the file SRUN_DOCKER_AGENT_CONFIG names,
- * and the secret from the file the config names. Failures are one line of text: the client
- * prints it and exits 255, the server prints it and exits 1.
+ * Reads the agent's config (core/agent-config.ts) from the file SRUN_DOCKER_AGENT_CONFIG names.
+ * Failures are one line of text: the client prints it and exits 255, the server prints it and
+ * exits 1.
  */
 import { readFile } from "node:fs/promises";
 import { AGENT_CONFIG_VARIABLE, type AgentConfig, parseAgentConfig } from "../core/agent-config.js";
 import type { AgentNode } from "../core/ssh-argv.js";
-
-/** Shorter secrets are a mistake (the rendezvous uses 32 bytes). */
-const MIN_SECRET_BYTES = 16;
 
 export type LoadedAgentConfig =
   | { ok: true; config: AgentConfig; self: AgentNode; secret: Buffer }
@@ -27,15 +24,5 @@ export async function loadAgentConfig(env: Readonly<Record<string, string | unde
   }
   const parsed = parseAgentConfig(file, text);
   if (!parsed.ok) return parsed;
-  const { secretFile } = parsed.config;
-  let secret: Buffer;
-  try {
-    secret = await readFile(secretFile);
-  } catch (error) {
-    return { ok: false, error: `cannot read the job's secret ${secretFile}: ${(error as NodeJS.ErrnoException).code}` };
-  }
-  if (secret.length < MIN_SECRET_BYTES) {
-    return { ok: false, error: `the job's secret ${secretFile} is too short (${secret.length} bytes)` };
-  }
-  return { ...parsed, secret };
+  return { ...parsed, secret: Buffer.from(parsed.config.secret, "hex") };
 }

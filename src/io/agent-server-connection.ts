@@ -21,6 +21,7 @@ import {
   type ServerInput,
   type ServerState,
 } from "../core/agent-server-state.js";
+import type { RefusalKind } from "../core/refusal-tally.js";
 import type { AgentProcess, AgentProcessHandlers } from "./agent-process.js";
 import { readFrames, writeControl, writeData } from "./agent-wire.js";
 import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
@@ -36,7 +37,10 @@ export interface AgentConnectionOptions {
   onAuthenticated?(): void;
   /** Starts the command; called only for an authenticated client's exec. */
   start(request: ExecRequest, handlers: AgentProcessHandlers): AgentProcess;
+  /** A line about this connection, once it proved it holds the secret. */
   log(line: string): void;
+  /** A stranger's connection refused: counted, not logged alone (io/refusal-log.ts). */
+  refused(kind: RefusalKind, source: string): void;
 }
 
 export interface AgentConnection {
@@ -136,7 +140,8 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
           socket.destroy();
         }
         const processes = state.spawned ? " (killing what the command started)" : "";
-        options.log(`${remote}: ${state.reason}${processes}`);
+        if (state.stranger === undefined) options.log(`${remote}: ${state.reason}${processes}`);
+        else if (state.stranger !== "gone") options.refused(state.stranger, socket.remoteAddress ?? "?");
         if (state.spawned && child !== undefined) killed = child.terminate();
         return;
       }

@@ -15,6 +15,7 @@ import { AGENT_HANDSHAKE_LIMIT, createHandshakeSlots } from "../core/handshake-s
 import { type AgentProcessHandlers, startAgentProcess } from "./agent-process.js";
 import { type AgentConnection, serveAgentConnection } from "./agent-server-connection.js";
 import { runCommand, type Spawn } from "./exec.js";
+import { createRefusalLog } from "./refusal-log.js";
 import { createNonce } from "./rendezvous-crypto.js";
 import { listenTcpFallback } from "./tcp-listen.js";
 import { realTimers, type Timers } from "./timers.js";
@@ -93,6 +94,8 @@ export async function runAgentServer(options: AgentServerOptions): Promise<Agent
   // Another user flooding the port holds a bounded number of connections; the oldest of a
   // flood makes room for each newcomer, and an authenticated client is never dropped for it.
   const handshaking = createHandshakeSlots<AgentConnection>(options.maxHandshakes ?? AGENT_HANDSHAKE_LIMIT);
+  // Their refusals are one line per window, so a flood does not grow the container's log.
+  const refusals = createRefusalLog(log, timers);
   const server = createServer({ noDelay: true }, (socket: Socket) => {
     const connection: AgentConnection = serveAgentConnection(socket, {
       node: options.node,
@@ -102,6 +105,7 @@ export async function runAgentServer(options: AgentServerOptions): Promise<Agent
       timers,
       start,
       log,
+      refused: refusals.note,
       onAuthenticated: () => handshaking.release(connection),
     });
     connections.add(connection);
@@ -122,6 +126,7 @@ export async function runAgentServer(options: AgentServerOptions): Promise<Agent
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...connections].map((connection) => connection.shutdown()));
         await stopped;
+        refusals.close();
       })();
       return closing;
     },

@@ -9,6 +9,7 @@ import { firstEngineLine as firstLine } from "../core/engine-messages.js";
 import { UserError } from "../core/errors.js";
 import type { ImageFacts } from "../core/image-facts.js";
 import type { ContainerSummary } from "../core/ps-json.js";
+import { isRefusalSummary } from "../core/refusal-tally.js";
 import {
   describeRemovalFailures,
   type RemovalEngine,
@@ -149,9 +150,13 @@ export class ContainerRuntime {
     return this.api === undefined ? NEVER : waitContainerStopped(this.api, name, signal);
   }
 
-  /** Passes `signal` to a process in the container as its user (`exec` does not forward signals). */
+  /**
+   * Passes `signal` to a process in the container as its user (`exec` does not forward signals);
+   * a negative `pid` is the process group it leads, as kill(2) has it. The shell's own `kill`:
+   * slim images have no kill(1).
+   */
   async signalProcess(name: string, user: { uid: number; gid: number }, pid: number, signal: string): Promise<void> {
-    const command = ["kill", "-s", signal.replace(/^SIG/, ""), String(pid)];
+    const command = ["/bin/sh", "-c", 'kill -s "$0" -- "$1"', signal.replace(/^SIG/, ""), String(pid)];
     await this.queries.execHelper({ name, user, workdir: undefined, env: {}, command }, 3000);
   }
 
@@ -162,14 +167,17 @@ export class ContainerRuntime {
     return r !== undefined && r.exitCode === 0 && stateSaysOom(r.stdout);
   }
 
-  /** The container's last words (its last log line), e.g. why its main process exited. */
-  /** The container's last words (its last log line: stderr's, else stdout's), e.g. why its main process exited. */
+  /**
+   * The container's last words (its last log line: stderr's, else stdout's), e.g. why its main
+   * process exited. The agent's summaries of refused connections (core/refusal-tally.ts) are
+   * passed over: a flood of another user's is never why it exited.
+   */
   async lastLogLine(name: string): Promise<string> {
-    const r = await this.queries.logs(name, 5);
+    const r = await this.queries.logs(name, 20);
     const lines = `${r.stdout}\n${r.stderr}`
       .split("\n")
       .map((l) => l.trim())
-      .filter(Boolean);
+      .filter((l) => l !== "" && !isRefusalSummary(l));
     return lines.at(-1) ?? "";
   }
 

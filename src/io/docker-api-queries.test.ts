@@ -79,7 +79,20 @@ test("lastLogLine: stderr's last line first, as from `docker logs`, from the fra
   ]);
   daemon.containers.set("c", { Names: ["/c"], Labels: {}, logs });
   expect(await apiRuntime().lastLogLine("c")).toBe("sshd: no hostkeys available -- exiting.");
-  expect(daemon.requests).toEqual(["GET /containers/c/logs?stdout=1&stderr=1&tail=5"]);
+  expect(daemon.requests).toEqual(["GET /containers/c/logs?stdout=1&stderr=1&tail=20"]);
+});
+
+test("lastLogLine: the agent's summaries of refused connections after its last words are passed over", async () => {
+  const logs = Buffer.concat([
+    encodeFrame("stderr", "[node1 agent] listening on port 23000\n"),
+    encodeFrame("stderr", "[node1 agent] error: cannot start: EMFILE\n"),
+    encodeFrame(
+      "stderr",
+      "[node1 agent] refused 900 connections that did not authenticate in 1.0 s (900 rejected); most from 10.0.0.3 (900)\n",
+    ),
+  ]);
+  daemon.containers.set("c", { Names: ["/c"], Labels: {}, logs });
+  expect(await apiRuntime().lastLogLine("c")).toBe("[node1 agent] error: cannot start: EMFILE");
 });
 
 test("splitLogs: a TTY's raw text, frames labelled raw (API 1.41) or multiplexed (1.42+)", () => {
@@ -93,10 +106,14 @@ test("splitLogs: a TTY's raw text, frames labelled raw (API 1.41) or multiplexed
   expect(splitLogs(Buffer.alloc(0), undefined)).toEqual({ stdout: "", stderr: "" });
 });
 
-test("signalProcess: `kill -s SIG pid` as the user, started detached in the container, no CLI", async () => {
+test("signalProcess: the shell's `kill -s SIG -- pid` as the user, started detached in the container, no CLI", async () => {
   daemon.containers.set("c", { Names: ["/c"], Labels: {} });
   await apiRuntime().signalProcess("c", { uid: 1001, gid: 1001 }, 42, "SIGTERM");
-  expect(daemon.execs.get("exec1")?.config).toMatchObject({ User: "1001:1001", Cmd: ["kill", "-s", "TERM", "42"] });
+  await apiRuntime().signalProcess("c", { uid: 1001, gid: 1001 }, -42, "SIGUSR1");
+  const kill = ["/bin/sh", "-c", 'kill -s "$0" -- "$1"'];
+  expect(daemon.execs.get("exec1")?.config).toMatchObject({ User: "1001:1001", Cmd: [...kill, "TERM", "42"] });
+  // A negative pid is the process group it leads (the job script and what it started).
+  expect(daemon.execs.get("exec2")?.config).toMatchObject({ User: "1001:1001", Cmd: [...kill, "USR1", "-42"] });
   expect(cli).toEqual([]);
 });
 
@@ -126,8 +143,8 @@ test("the CLI side (podman, or docker without a socket) asks the same with argv"
       if (args[0] === "ps") return result({ stdout: '[{"Names":["c1"],"Labels":{"k":"v"}}]' });
       return result({ stdout: "out\n", stderr: "err\n" });
     },
-    (file, args) => {
-      spawned.push(`${file} ${args.join(" ")}`);
+    (file, args, options) => {
+      spawned.push(`${file} ${args.join(" ")} (A=${options?.env?.A})`);
       return { child: undefined as never, exit: Promise.resolve({ code: 0, signal: null }) };
     },
   );
@@ -143,7 +160,8 @@ test("the CLI side (podman, or docker without a socket) asks the same with argv"
     "logs --tail 5 c1",
     "exec c1 kill 1",
   ]);
-  expect(spawned).toEqual(["podman exec -u 1:2 -w /w -e A=1 c1 job.sh"]);
+  // Every variable by name: its value travels in the CLI's environment, not on its command line.
+  expect(spawned).toEqual(["podman exec -u 1:2 -w /w -e A c1 job.sh (A=1)"]);
 });
 
 test("a TTY exec stays with the docker CLI even where the API is", async () => {

@@ -87,6 +87,15 @@ test("--debug says each request, with its JSON body", async () => {
   ]);
 });
 
+test("--debug shows an exec's environment by names: no --envlist value in the Slurm output file", async () => {
+  const said: string[] = [];
+  const api = withDebugLog(createDockerApi(socket), { debug: (m) => said.push(m) });
+  await api.call("POST", "/containers/x/exec", { body: { Env: ["HF_TOKEN=hf_s3cret", "np=2", "UNSET"], Cmd: ["id"] } });
+  expect(said).toEqual([
+    `> POST /containers/x/exec {"Env":["HF_TOKEN","np","UNSET"],"Cmd":["id"]} (Engine API on ${socket})`,
+  ]);
+});
+
 test("an upgrade the daemon refuses (no such exec) is its plain answer", async () => {
   const r = await createDockerApi(socket).upgrade("/exec/none/start", { Detach: false });
   expect(r).toMatchObject({ kind: "answered", response: { status: 404 } });

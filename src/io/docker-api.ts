@@ -9,6 +9,7 @@ import { type IncomingMessage, request } from "node:http";
 import { homedir } from "node:os";
 import path from "node:path";
 import type { Duplex } from "node:stream";
+import { describeRequestBody } from "../core/docker-api-requests.js";
 
 export interface ApiResponse {
   status: number;
@@ -147,11 +148,14 @@ export function apiMessage(response: ApiResponse): string {
   return response.body.trim() || `HTTP ${response.status}`;
 }
 
-/** The same API, saying each request on `--debug` as the request line it sends (and its JSON body). */
+/**
+ * The same API, saying each request on `--debug` as the request line it sends and its JSON
+ * body, an exec's environment by names only (describeRequestBody).
+ */
 export function withDebugLog(api: DockerApi, log: { debug(message: string): void }): DockerApi {
   const say = (method: string, path: string, body: unknown) =>
     log.debug(
-      `> ${method} ${path}${body === undefined ? "" : ` ${JSON.stringify(body)}`} (Engine API on ${api.socketPath})`,
+      `> ${method} ${path}${body === undefined ? "" : ` ${describeRequestBody(body)}`} (Engine API on ${api.socketPath})`,
     );
   return {
     socketPath: api.socketPath,

@@ -4,7 +4,7 @@
  * or a docker CLI pointed at tcp, ssh or a context). Both answer alike, so ContainerRuntime
  * decides what an answer means once.
  */
-import { buildDockerExecArgs, type ExecPlan } from "../core/docker-args.js";
+import { buildDockerExecArgs, type ExecPlan, execByNames } from "../core/docker-args.js";
 import { firstEngineLine } from "../core/engine-messages.js";
 import { IMAGE_FACTS_FORMAT, type ImageFacts, parseImageFacts } from "../core/image-facts.js";
 import { type ContainerSummary, parsePsJson } from "../core/ps-json.js";
@@ -59,7 +59,10 @@ export function cliQueries(bin: string, cli: Cli, spawn = spawnInherit): EngineQ
       const r = await cli(["logs", "--tail", String(tail), name]);
       return { stdout: r.stdout, stderr: r.stderr };
     },
-    exec: (plan) => spawn(bin, buildDockerExecArgs(plan)),
+    exec(plan) {
+      const named = execByNames(plan);
+      return spawn(bin, buildDockerExecArgs(named.plan), { env: { ...process.env, ...named.values } });
+    },
     async execHelper(plan, timeoutMs) {
       await cli(buildDockerExecArgs(plan), { timeoutMs }).catch(() => undefined);
     },

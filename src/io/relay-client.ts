@@ -33,8 +33,8 @@ export interface RelayFetchOptions {
   readonly jobKey: string;
   /** This node, as the job names it (the MACs are bound to it). */
   readonly node: string;
-  /** The image ID the job runs, when the master knows it. */
-  readonly want: string | undefined;
+  /** The image ID the master pinned: the parent must offer it, and the load must give it. */
+  readonly want: string;
   /** Loads the archive as it comes; resolves with the image ID the engine got. */
   readonly load: (archive: PassThrough) => Promise<string>;
   /** All of it, waiting included (what is left of --pull-timeout). */

@@ -6,6 +6,7 @@
  */
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
+import type { RefusalKind } from "../core/refusal-tally.js";
 import {
   encodeRelayControl,
   encodeRelayHeader,
@@ -39,16 +40,21 @@ export interface RelayServerOptions {
   readonly waitPingMs?: number;
   readonly timers?: Timers;
   readonly onEvent?: (event: RelayServerEvent) => void;
+  /** The strangers' connections refused, one summary line per window (core/refusal-tally.ts). */
+  readonly onRefusals?: (summary: string) => void;
 }
 
 export type RelayServerEvent =
   | { readonly type: "served"; readonly node: string; readonly bytes: number; readonly ms: number }
-  | { readonly type: "dropped"; readonly remote: string; readonly reason: string }
+  /** `stranger`: it never authenticated (counted in the summary, not worth a line of its own). */
+  | { readonly type: "dropped"; readonly remote: string; readonly reason: string; readonly stranger: boolean }
   | { readonly type: "told-unavailable"; readonly node: string };
 
 export interface ServedConnection {
   readonly socket: Socket;
   apply(offer: RelayOffer): void;
+  /** Drops a connection still in its handshake to make room for a newer one. */
+  crowdOut(): void;
   onAuthenticated: () => void;
 }
 
@@ -58,6 +64,7 @@ export function serveConnection(
   timers: Timers,
   emit: (event: RelayServerEvent) => void,
   current: () => { offer: RelayOffer; size: number | undefined },
+  refused: (kind: RefusalKind, source: string) => void,
 ): ServedConnection {
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 1000);
@@ -86,13 +93,15 @@ export function serveConnection(
     pingTimer = timers.setTimeout(ping, Math.max(1, waitPingMs - (timers.now() - lastSentAt)));
   };
   const handshakeTimer = timers.setTimeout(
-    () => dispatch({ type: "closed", reason: "no valid hello in time" }),
+    () => dispatch({ type: "closed", reason: "no valid hello in time", refusal: "timed out" }),
     options.handshakeTimeoutMs ?? 5000,
   );
 
   const conn: ServedConnection = {
     socket,
     apply: (offer) => dispatch({ type: "offer", offer }),
+    crowdOut: () =>
+      dispatch({ type: "closed", reason: "too many connections in their handshake at once", refusal: "crowded out" }),
     onAuthenticated: () => {},
   };
 
@@ -125,7 +134,9 @@ export function serveConnection(
         return;
       case "dropped":
         end();
-        emit({ type: "dropped", remote, reason: state.reason });
+        emit({ type: "dropped", remote, reason: state.reason, stranger: state.stranger !== undefined });
+        if (state.stranger !== undefined && state.stranger !== "gone")
+          refused(state.stranger, socket.remoteAddress ?? "?");
         socket.destroy();
         return;
       case "challenged":
@@ -178,14 +189,14 @@ export function serveConnection(
     (frame) => {
       const hello = parseRelayControl(RelayFrame.hello, frame.payload);
       if (hello === undefined) {
-        dispatch({ type: "closed", reason: "a malformed hello" });
+        dispatch({ type: "closed", reason: "a malformed hello", refusal: "rejected" });
         return;
       }
       helloNonce = hello.nonce;
       const authentic = verifyMac(options.secret, "relay-client", macInput(hello.node, hello.nonce), hello.mac);
       dispatch({ type: "hello", node: hello.node, authentic });
     },
-    (reason) => dispatch({ type: "closed", reason }),
+    (reason) => dispatch({ type: "closed", reason, refusal: "rejected" }),
   );
   socket.on("error", () => {});
   socket.on("close", () => dispatch({ type: "closed", reason: "connection closed" }));

@@ -6,10 +6,11 @@
  * stream, nobody else's). Strangers are held in bounded handshake slots and dropped after a few
  * seconds, as at the rendezvous. One state per connection: core/relay-serve-state.ts.
  */
-import { createServer, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { AGENT_HANDSHAKE_LIMIT, createHandshakeSlots } from "../core/handshake-slots.js";
 import type { RelayOffer } from "../core/relay-serve-state.js";
-import { type RelayServerOptions, serveConnection } from "./relay-server-connection.js";
+import { createRefusalLog } from "./refusal-log.js";
+import { type RelayServerOptions, type ServedConnection, serveConnection } from "./relay-server-connection.js";
 import { listenTcpFallback } from "./tcp-listen.js";
 import { realTimers } from "./timers.js";
 
@@ -27,8 +28,9 @@ export interface RelayServer {
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const timers = options.timers ?? realTimers;
   const emit = options.onEvent ?? (() => {});
-  const slots = createHandshakeSlots<Socket>(AGENT_HANDSHAKE_LIMIT);
-  const connections = new Set<{ socket: Socket; apply(offer: RelayOffer): void }>();
+  const slots = createHandshakeSlots<ServedConnection>(AGENT_HANDSHAKE_LIMIT);
+  const refusals = createRefusalLog(options.onRefusals ?? (() => {}), timers);
+  const connections = new Set<ServedConnection>();
   let offer: RelayOffer = { kind: "pending" };
   let size: number | undefined;
   let closed = false;
@@ -38,13 +40,12 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
       socket.destroy();
       return;
     }
-    const conn = serveConnection(socket, options, timers, emit, () => ({ offer, size }));
-    const displaced = slots.admit(socket, socket.remoteAddress ?? "?");
-    displaced?.destroy();
-    conn.onAuthenticated = () => slots.release(socket);
+    const conn = serveConnection(socket, options, timers, emit, () => ({ offer, size }), refusals.note);
+    slots.admit(conn, socket.remoteAddress ?? "?")?.crowdOut();
+    conn.onAuthenticated = () => slots.release(conn);
     connections.add(conn);
     socket.on("close", () => {
-      slots.release(socket);
+      slots.release(conn);
       connections.delete(conn);
     });
   });
@@ -66,6 +67,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
       closed = true;
       server.close();
       for (const conn of connections) conn.socket.destroy();
+      refusals.close();
     },
   };
 }

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { type PassThrough, Readable } from "node:stream";
 import { afterEach, describe, expect, test } from "vitest";
-import { encodeRelayControl, encodeRelayHeader, RelayFrame } from "../core/relay-protocol.js";
+import { encodeRelayControl, encodeRelayHeader, RELAY_PROTOCOL_VERSION, RelayFrame } from "../core/relay-protocol.js";
 import { fetchFromRelay, type RelayFetchOptions } from "./relay-client.js";
 import { type RelayServer, type RelayServerEvent, startRelayServer } from "./relay-server.js";
 
@@ -43,6 +43,7 @@ function saveOf(data: Buffer, failAfter?: number): () => Readable {
 
 async function server(options: { save?: () => Readable; waitPingMs?: number; secret?: Buffer } = {}) {
   const events: RelayServerEvent[] = [];
+  const summaries: string[] = [];
   const relay: RelayServer = await startRelayServer({
     candidates: [0],
     host: "127.0.0.1",
@@ -52,9 +53,10 @@ async function server(options: { save?: () => Readable; waitPingMs?: number; sec
     waitPingMs: options.waitPingMs ?? 50,
     handshakeTimeoutMs: 1000,
     onEvent: (event) => events.push(event),
+    onRefusals: (line) => summaries.push(line),
   });
   cleanups.push(() => relay.close());
-  return { relay, events };
+  return { relay, events, summaries };
 }
 
 /** A load that reads the archive (slowly when asked) and says the ID it was told to. */
@@ -183,6 +185,7 @@ describe("strangers", () => {
       type: "dropped",
       remote: expect.any(String),
       reason: "authentication failed for claimed node node2",
+      stranger: true,
     });
     expect(events.some((e) => e.type === "served")).toBe(false);
   });
@@ -199,7 +202,10 @@ describe("strangers", () => {
     const squatter = await listen((socket) => {
       const control = (type: Parameters<typeof encodeRelayHeader>[0], payload: Buffer) =>
         socket.write(Buffer.concat([encodeRelayHeader(type, payload.length), payload]));
-      control(RelayFrame.challenge, encodeRelayControl(RelayFrame.challenge, { v: 1, nonce: "0".repeat(32) }));
+      control(
+        RelayFrame.challenge,
+        encodeRelayControl(RelayFrame.challenge, { v: RELAY_PROTOCOL_VERSION, nonce: "0".repeat(32) }),
+      );
       control(RelayFrame.welcome, encodeRelayControl(RelayFrame.welcome, { mac: "1".repeat(64) }));
       control(RelayFrame.start, encodeRelayControl(RelayFrame.start, { id: ID }));
       control(RelayFrame.data, Buffer.alloc(100));
@@ -210,12 +216,16 @@ describe("strangers", () => {
     expect(got.calls).toBe(0);
   });
 
-  test("a stranger that never says hello is dropped after the handshake timeout", async () => {
-    const { relay, events } = await server();
+  test("a stranger that never says hello is dropped after the handshake timeout, and counted", async () => {
+    const { relay, events, summaries } = await server();
     const socket = netConnect(relay.port).resume();
     cleanups.push(() => socket.destroy());
     await new Promise((resolve) => socket.once("close", resolve));
-    expect(events).toContainEqual(expect.objectContaining({ reason: "no valid hello in time" }));
+    expect(events).toContainEqual(expect.objectContaining({ reason: "no valid hello in time", stranger: true }));
+    relay.close();
+    expect(summaries).toEqual([
+      "refused 1 connection that did not authenticate in 0.0 s (1 timed out); most from 127.0.0.1 (1)",
+    ]);
   });
 });
 

@@ -13,9 +13,9 @@ export function createNonce(): string {
 
 /**
  * Who computes a MAC. The rendezvous has worker and master; the agent transport and the image
- * relay (`--pull-once`) their client and server. The role leads the MAC's input, so a MAC made for one role (or one protocol) never
- * passes as another's: the same secret serves both protocols without one becoming an oracle
- * for the other.
+ * relay (`--pull-once`) their client and server. The role leads the MAC's input, so a MAC made
+ * for one role (or one protocol) never passes as another's: the job's one secret serves every
+ * protocol without one becoming an oracle for another.
  */
 export type MacRole = "worker" | "master" | "agent-client" | "agent-server" | "relay-client" | "relay-server";
 
@@ -34,10 +34,21 @@ export function verifyMac(secret: Buffer, role: MacRole, input: HandshakeInput, 
 }
 
 /**
- * A job step's port draw (core/port-candidates.ts): each number is an HMAC of the secret, the job
- * step and the label, so every node of the job draws the same and another user, who lacks the
- * secret, can predict none of them, nor learn one from another that he sees in use.
+ * A job step's own secret: every handshake of the step (rendezvous, agent, relay) is keyed with
+ * it, and its containers get it instead of the user's secret (io/job-keys.ts derives the rest
+ * of the step's keys from it). An HMAC is one-way, so a container learns nothing about the
+ * user's secret, hence nothing about another job's, and its own MACs pass in no other step.
  */
-export function createPortDraw(secret: Buffer, jobKey: string): PortDraw {
-  return (label) => createHmac("sha256", secret).update(`ports|${jobKey}|${label}`, "utf8").digest().readUInt32BE(0);
+export function deriveJobSecret(userSecret: Buffer, jobKey: string): Buffer {
+  return createHmac("sha256", userSecret).update(`job|${jobKey}`, "utf8").digest();
+}
+
+/**
+ * A job step's port draw (core/port-candidates.ts): each number is an HMAC of the job step's
+ * secret and the label, so every node of the job draws the same and another user, who lacks
+ * the secret, can predict none of them, nor learn one from another that he sees in use. From
+ * the job's secret rather than the user's, so that the job's containers could too.
+ */
+export function createPortDraw(jobSecret: Buffer, jobKey: string): PortDraw {
+  return (label) => createHmac("sha256", jobSecret).update(`ports|${jobKey}|${label}`, "utf8").digest().readUInt32BE(0);
 }

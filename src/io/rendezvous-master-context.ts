@@ -8,6 +8,7 @@
  */
 import type { Socket } from "node:net";
 import type { HandshakeSlots } from "../core/handshake-slots.js";
+import type { RefusalKind } from "../core/refusal-tally.js";
 import type { RendezvousFailure } from "../core/rendezvous-failure.js";
 import { type MasterInput, type MasterState, nextMasterState } from "../core/rendezvous-master-state.js";
 import { encodeMessage, type MasterMessage } from "../core/rendezvous-protocol.js";
@@ -16,7 +17,8 @@ import type { Timers } from "./timers.js";
 
 export type MasterEvent =
   | { type: "listening"; port: number }
-  | { type: "connection-dropped"; remote: string; reason: string }
+  /** A connection that never authenticated was closed: `kind` as the refusal summary counts it. */
+  | { type: "connection-dropped"; remote: string; reason: string; kind: RefusalKind }
   | { type: "worker-authenticated"; node: string; rank: number; remote: string }
   | { type: "worker-ready"; node: string }
   | { type: "worker-failed"; node: string; message: string }
@@ -62,6 +64,8 @@ export interface MasterContext {
   readonly timers: Timers;
   readonly startedAt: number;
   emit(event: MasterEvent): void;
+  /** A stranger's connection refused, for the summary (io/refusal-log.ts). */
+  refused(kind: RefusalKind, source: string): void;
 }
 
 /** Moves the state on; an input the state cannot take is a bug in the master itself. */
@@ -77,11 +81,21 @@ export function send(conn: Connection, message: MasterMessage): void {
   if (!conn.socket.destroyed && conn.socket.writable) conn.socket.write(encodeMessage(message));
 }
 
-/** Ends a connection; `gently` lets a last message (a reject) flush before the close. */
-export function drop(ctx: MasterContext, conn: Connection, reason: string, gently = false): void {
+export interface DropOptions {
+  /** Lets a last message (a reject) flush before the close. */
+  readonly gently?: boolean;
+  /** What it counts as, before authentication (default: rejected). */
+  readonly kind?: RefusalKind;
+}
+
+/** Ends a connection. */
+export function drop(ctx: MasterContext, conn: Connection, reason: string, options: DropOptions = {}): void {
+  const gently = options.gently ?? false;
   // A joined worker's loss is reported by its node (worker-lost), not as an anonymous drop.
   if (conn.dropReason === undefined && conn.node === undefined) {
-    ctx.emit({ type: "connection-dropped", remote: conn.remote, reason });
+    const kind = options.kind ?? "rejected";
+    ctx.emit({ type: "connection-dropped", remote: conn.remote, reason, kind });
+    ctx.refused(kind, conn.socket.remoteAddress ?? "?");
   }
   conn.dropReason ??= reason;
   if (gently) conn.socket.end();

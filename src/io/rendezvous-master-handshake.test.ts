@@ -63,7 +63,14 @@ describe("the master's handshake", () => {
   it("drops a connection that sends no hello within the handshake timeout", async () => {
     const timers = manualTimers();
     const events: MasterEvent[] = [];
-    const m = await master({ expectedNodes: ["n1"], deadlineMs: 60_000, timers, onEvent: (e) => events.push(e) });
+    const summaries: string[] = [];
+    const m = await master({
+      expectedNodes: ["n1"],
+      deadlineMs: 60_000,
+      timers,
+      onEvent: (e) => events.push(e),
+      onRefusals: (line) => summaries.push(line),
+    });
     const client = rawClient(m.port);
     let closed = false;
     void client.closed.then(() => {
@@ -79,6 +86,13 @@ describe("the master's handshake", () => {
       type: "connection-dropped",
       remote: expect.any(String),
       reason: "no valid hello in time",
+      kind: "timed out",
     });
+    // Said in one summary line a second later, however many there were.
+    expect(summaries).toEqual([]);
+    timers.advance(1000);
+    expect(summaries).toEqual([
+      "refused 1 connection that did not authenticate in 1.0 s (1 timed out); most from 127.0.0.1 (1)",
+    ]);
   });
 });

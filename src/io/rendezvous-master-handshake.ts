@@ -55,9 +55,10 @@ export function acceptConnection(
   };
   ctx.connections.add(conn);
   const displaced = ctx.slots.admit(conn, socket.remoteAddress ?? "?");
-  if (displaced !== undefined) drop(ctx, displaced, "too many connections in their handshake at once");
+  if (displaced !== undefined)
+    drop(ctx, displaced, "too many connections in their handshake at once", { kind: "crowded out" });
   conn.handshakeTimer = ctx.timers.setTimeout(
-    () => drop(ctx, conn, "no valid hello in time"),
+    () => drop(ctx, conn, "no valid hello in time", { kind: "timed out" }),
     options.handshakeTimeoutMs,
   );
   const decoder = createLineDecoder();
@@ -144,7 +145,7 @@ function admit(
         ? `node ${hello.node} is not part of this job step`
         : `node ${hello.node} already joined this job step`;
     send(conn, { type: "reject", reason });
-    drop(ctx, conn, reason, true);
+    drop(ctx, conn, reason, { gently: true });
     return undefined;
   }
   return { name: hello.node, rank: hello.rank, mac: computeMac(options.secret, "master", input) };

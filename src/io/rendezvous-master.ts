@@ -15,6 +15,7 @@ import type { NodePort } from "../core/remote-ports.js";
 import { isShuttingDown } from "../core/rendezvous-master-state.js";
 import { type ImageAnnouncement, toWireExitCode } from "../core/rendezvous-protocol.js";
 import { createRoster } from "../core/rendezvous-roster.js";
+import { createRefusalLog } from "./refusal-log.js";
 import type {
   Connection,
   MasterContext,
@@ -69,6 +70,11 @@ export interface RendezvousMasterOptions {
   closeGraceMs?: number;
   timers?: Timers;
   onEvent?: (event: MasterEvent) => void;
+  /**
+   * The strangers' connections refused, one summary line per window (core/refusal-tally.ts),
+   * rather than a line per connection-dropped event: another user can open thousands a second.
+   */
+  onRefusals?: (summary: string) => void;
 }
 
 export interface AbortOptions {
@@ -120,6 +126,7 @@ export interface RendezvousMaster {
 export async function startRendezvousMaster(options: RendezvousMasterOptions): Promise<RendezvousMaster> {
   const timers = options.timers ?? realTimers;
   const pingIntervalMs = options.pingIntervalMs ?? 2000;
+  const refusals = createRefusalLog(options.onRefusals ?? (() => {}), timers);
   const ctx: MasterContext = {
     state: { phase: "gathering" },
     roster: createRoster<Connection>(options.expectedNodes),
@@ -128,6 +135,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     timers,
     startedAt: timers.now(),
     emit: options.onEvent ?? (() => {}),
+    refused: refusals.note,
   };
   const session = createMasterSession(ctx, {
     pingIntervalMs,
@@ -160,6 +168,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   );
   const shutdown = createMasterShutdown(ctx, server, session, options.closeGraceMs ?? 2000);
   server.on("error", () => {});
+  server.on("close", () => refusals.close());
   // srun starts the workers together and each connects at once: the accept queue holds them all
   // (up to net.core.somaxconn); past Node's default 511 the kernel dropped or reset the rest,
   // which joined a second or more later by their retries (see `npm run bench:scale`).

@@ -4,6 +4,7 @@
  * (exit at once) cannot cut the teardown short. Slurm follows up with SIGKILL after KillWait.
  */
 import { constants } from "node:os";
+import "../first-statement.js";
 
 export const TERMINATION_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 export type TerminationSignal = (typeof TERMINATION_SIGNALS)[number];
@@ -31,6 +32,22 @@ export function onTerminationSignals(
   return () => {
     for (const [signal, listener] of listeners) proc.off(signal, listener);
   };
+}
+
+/** The signals Slurm sends a step to ask for a checkpoint (`--signal=USR1@T`, `scancel --signal`). */
+export const USER_SIGNALS = ["SIGUSR1", "SIGUSR2"] as const;
+export type UserSignal = (typeof USER_SIGNALS)[number];
+
+/**
+ * Subscribes to SIGUSR1 and SIGUSR2 through the one listener src/first-statement.js installed
+ * before anything else ran (that listener is what keeps Node's inspector shut); returns the
+ * unsubscribe. The subscriber decides what the signal means; with none it is ignored.
+ */
+export function onUserSignals(handler: (signal: UserSignal) => void): () => void {
+  const subscribers = (globalThis as Record<symbol, unknown>)[Symbol.for("srun-docker.user-signals")];
+  if (!(subscribers instanceof Set)) throw new Error("src/first-statement.js did not run first");
+  subscribers.add(handler);
+  return () => subscribers.delete(handler);
 }
 
 /** 128 + the signal's number, the shell's convention for "ended by signal n". */

@@ -1,33 +1,25 @@
 /**
- * The user's private srun-docker directory (default ~/.srun-docker, 0700): the client key the
- * master's ssh uses, the host key the containers' sshd presents, authorized_keys holding only
- * that client key, and the rendezvous secret. The home is usually shared by every node of a
- * job and they all start at once, so the directory is built under a private temporary name
- * next to it and renamed into place: rename() is atomic, one node wins, the others use its copy.
+ * The user's private srun-docker directory (default ~/.srun-docker, 0700): the secret every job
+ * step's keys are derived from (io/job-keys.ts), and the per-job directories. The home is
+ * usually shared by every node of a job and they all start at once, so the directory is built
+ * under a private temporary name next to it and renamed into place: rename() is atomic, one
+ * node wins, the others use its copy. (`generateKeyPair` is here for `srun-docker sshconfig`.)
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { homedir, userInfo } from "node:os";
+import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { isErrno, UserError } from "../core/errors.js";
 import { tempPathBeside } from "./atomic-file.js";
 import { runCommand } from "./exec.js";
+import { completeMaterial } from "./material-completion.js";
 
 export const SECRET_BYTES = 32;
 
 export interface UserMaterial {
   dir: string;
-  clientKeyPath: string;
-  clientPublicKeyPath: string;
-  hostKeyPath: string;
-  hostPublicKeyPath: string;
-  /** "ssh-ed25519 AAAA... comment", for the client's known_hosts. */
-  hostPublicKey: string;
-  authorizedKeysPath: string;
-  /** Per-user key of the rendezvous HMAC. */
+  /** The user's secret, from which each job step's keys are derived. */
   secret: Buffer;
-  /** The file `secret` was read from (the agent's config names it). */
-  secretPath: string;
   /** Parent of the per-job directories (jobs/<jobId>.<stepId>/<node>/). */
   jobsDir: string;
   /** Whether this call created the directory. */
@@ -39,17 +31,12 @@ export interface KeygenOptions {
   run?: typeof runCommand;
 }
 
-export interface UserMaterialOptions extends KeygenOptions {
+export interface UserMaterialOptions {
   /** The owner the directory must have; default the calling user. */
   uid?: number;
 }
 
-const FILES = {
-  clientKey: "id_ed25519",
-  hostKey: "ssh_host_ed25519_key",
-  authorizedKeys: "authorized_keys",
-  secret: "secret",
-} as const;
+const SECRET_FILE = "secret";
 
 export function defaultMaterialDir(): string {
   return join(homedir(), ".srun-docker");
@@ -64,7 +51,7 @@ export async function ensureUserMaterial(
   const temp = tempPathBeside(dir);
   try {
     await mkdir(temp, { mode: 0o700 });
-    await fillMaterialDir(temp, options);
+    await fillMaterialDir(temp);
     await rename(temp, dir);
     return await loadUserMaterial(dir, options, true);
   } catch (error) {
@@ -80,21 +67,12 @@ export async function ensureUserMaterial(
  * never makes (the ports it shows are drawn from the secret).
  */
 export async function readSecretIfMade(dir: string = defaultMaterialDir()): Promise<Buffer | undefined> {
-  const secret = await readFile(join(dir, FILES.secret)).catch(() => undefined);
+  const secret = await readFile(join(dir, SECRET_FILE)).catch(() => undefined);
   return secret?.length === SECRET_BYTES ? secret : undefined;
 }
 
-async function fillMaterialDir(dir: string, options: KeygenOptions): Promise<void> {
-  const user = userInfo().username;
-  await generateKeyPair(join(dir, FILES.clientKey), "ed25519", `srun-docker client ${user}`, options);
-  await generateKeyPair(join(dir, FILES.hostKey), "ed25519", `srun-docker host ${user}`, options);
-  const clientPublicKey = (await readFile(join(dir, `${FILES.clientKey}.pub`), "utf8")).trim();
-  // Agent and X11 forwarding off; commands, ptys and port forwarding (mpirun, pdsh, ssh -L)
-  // stay usable. Options every OpenSSH since 2000 knows, unlike `restrict` (7.2).
-  await writeFile(join(dir, FILES.authorizedKeys), `no-agent-forwarding,no-X11-forwarding ${clientPublicKey}\n`, {
-    mode: 0o600,
-  });
-  await writeFile(join(dir, FILES.secret), randomBytes(SECRET_BYTES), { mode: 0o600 });
+async function fillMaterialDir(dir: string): Promise<void> {
+  await writeFile(join(dir, SECRET_FILE), randomBytes(SECRET_BYTES), { mode: 0o600 });
   await mkdir(join(dir, "jobs"), { mode: 0o700 });
 }
 
@@ -137,23 +115,16 @@ async function loadUserMaterial(dir: string, options: UserMaterialOptions, creat
       },
     );
   }
-  const paths = {
-    clientKeyPath: join(dir, FILES.clientKey),
-    clientPublicKeyPath: join(dir, `${FILES.clientKey}.pub`),
-    hostKeyPath: join(dir, FILES.hostKey),
-    hostPublicKeyPath: join(dir, `${FILES.hostKey}.pub`),
-    authorizedKeysPath: join(dir, FILES.authorizedKeys),
-  };
-  const secretPath = join(dir, FILES.secret);
-  for (const path of [...Object.values(paths), secretPath]) {
-    const file = await stat(path).catch(() => undefined);
-    if (!file?.isFile())
-      throw new UserError("ssh-material", `${dir} is incomplete: ${basename(path)} is missing`, { hint: remake });
-    if (!path.endsWith(".pub") && (file.mode & 0o077) !== 0) {
-      throw new UserError("ssh-material", `${path} is open to other users (mode ${octal(file.mode)})`, {
-        hint: `chmod 600 ${path}`,
-      });
-    }
+  if (!created) await completeMaterial(dir, fillMaterialDir, remake);
+  const secretPath = join(dir, SECRET_FILE);
+  const file = await stat(secretPath).catch(() => undefined);
+  if (!file?.isFile()) {
+    throw new UserError("ssh-material", `${dir} is incomplete: ${basename(secretPath)} is missing`, { hint: remake });
+  }
+  if ((file.mode & 0o077) !== 0) {
+    throw new UserError("ssh-material", `${secretPath} is open to other users (mode ${octal(file.mode)})`, {
+      hint: `chmod 600 ${secretPath}`,
+    });
   }
   const secret = await readFile(secretPath);
   if (secret.length !== SECRET_BYTES) {
@@ -163,8 +134,7 @@ async function loadUserMaterial(dir: string, options: UserMaterialOptions, creat
   }
   const jobsDir = join(dir, "jobs");
   await mkdir(jobsDir, { recursive: true, mode: 0o700 });
-  const hostPublicKey = (await readFile(paths.hostPublicKeyPath, "utf8")).trim();
-  return { dir, ...paths, hostPublicKey, secret, secretPath, jobsDir, created };
+  return { dir, secret, jobsDir, created };
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-// Tools for test/e2e/security.test.ts: another user's programs on the nodes (attacker/*.cjs),
+// Tools for test/e2e/security*.test.ts: another user's programs on the nodes (attacker/*.cjs),
 // started as that user inside a node and ended through their stdin; the ports a user listens
 // on in a node; a capture of a job's own traffic (tcpdump on the host side of a node's link),
 // cut into what each client sent; and what a server answered, judged with the project's own
@@ -15,7 +15,7 @@ const ATTACKER_DIR = path.join(import.meta.dirname, "attacker");
 
 /** Copies the attacker's programs into the attacker's workspace (they run as that user). */
 export function installAttackerPrograms(ws: Workspace): void {
-  for (const name of ["probe.cjs", "squat.cjs", "flood.cjs"])
+  for (const name of ["probe.cjs", "squat.cjs", "flood.cjs", "forge.cjs"])
     ws.write(name, readFileSync(path.join(ATTACKER_DIR, name), "utf8"));
 }
 
@@ -182,4 +182,30 @@ export function judgeAnswer(received: Buffer): { said: string[]; unexpected: str
   }
   const unexpected = said.filter((what, index) => !(index === 0 ? what === "challenge" : what === "reject"));
   return { said, unexpected };
+}
+
+/** One summary line of the connections a server refused (src/core/refusal-tally.ts). */
+export interface RefusalSummary {
+  line: string;
+  total: number;
+  kinds: Record<string, number>;
+  busiest: string;
+  busiestCount: number;
+}
+
+/** The refusal summaries among a server's log lines, in order. */
+export function refusalSummaries(text: string): RefusalSummary[] {
+  const pattern =
+    /refused (\d+) connections? that did not authenticate in [\d.]+ s \(([^)]*)\); most from (\S+) \((\d+)\)/;
+  return text.split("\n").flatMap((line) => {
+    const m = pattern.exec(line);
+    if (m === null) return [];
+    const kinds = Object.fromEntries(
+      (m[2] ?? "").split(", ").map((part) => {
+        const at = part.indexOf(" ");
+        return [part.slice(at + 1), Number(part.slice(0, at))];
+      }),
+    );
+    return [{ line, total: Number(m[1]), kinds, busiest: m[3] ?? "", busiestCount: Number(m[4]) }];
+  });
 }

@@ -109,6 +109,8 @@ export interface Started {
   kill(signal: NodeJS.Signals): void;
   /** What it printed on stdout so far. */
   output(): string;
+  /** What it printed on stderr so far. */
+  stderr(): string;
 }
 
 /** Starts a command with a hard deadline, without waiting for it. */
@@ -129,7 +131,7 @@ function start(file: string, args: string[], timeoutMs: number, input?: string):
   });
   child.stdin.on("error", () => {});
   child.stdin.end(input ?? "");
-  return { pid: child.pid, result, kill: (signal) => child.kill(signal), output: () => stdout };
+  return { pid: child.pid, result, kill: (signal) => child.kill(signal), output: () => stdout, stderr: () => stderr };
 }
 
 /** Starts `su - user -c script` without waiting for it. */

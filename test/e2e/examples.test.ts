@@ -5,7 +5,19 @@
 import { chownSync, cpSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { clusterSize, inNode, leftovers, NOSSH_IMAGE, REPO, runAs, TORCH_NOSSH_IMAGE, USERS } from "./cluster.js";
+import {
+  clusterSize,
+  inNode,
+  leftovers,
+  NOSSH_IMAGE,
+  REPO,
+  run,
+  runAs,
+  startAs,
+  TORCH_NOSSH_IMAGE,
+  USERS,
+  waitFor,
+} from "./cluster.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "dave";
@@ -18,7 +30,7 @@ let ws: Workspace;
 beforeAll(() => {
   expect(clusterSize(), "the test cluster must be up: bash test/cluster/cluster.sh up 4").toBeGreaterThanOrEqual(2);
   ws = createWorkspace(USER, UID);
-  for (const example of ["mpi", "pytorch-ddp"])
+  for (const example of ["mpi", "pytorch-ddp", "checkpoint"])
     copyAsUser(path.join(REPO, "examples", example), path.join(ws.dir, example));
 });
 
@@ -126,6 +138,43 @@ describe("examples/pytorch-ddp", () => {
     expectFallingLossOnTwoNodes(r.stdout, 4);
     // Open MPI's local ranks reached PyTorch: 0 and 1 on each node.
     expect([...r.stdout.matchAll(/ local (\d)\] step 0 /g)].map((m) => m[1]).sort()).toEqual(["0", "0", "1", "1"]);
+    await expectNothingLeft();
+  });
+});
+
+describe("examples/checkpoint", () => {
+  /** One run of job-each.sh on 2 nodes, stopped by `scancel --signal=USR1` once both ranks train. */
+  async function runUntilCheckpoint(name: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
+    const job = startAs(
+      USER,
+      inExample(
+        "checkpoint",
+        `salloc -N 2 -J ${name} srun srun-docker --container=${TORCH_NOSSH_IMAGE} --script=./job-each.sh --launcher=each`,
+      ),
+      JOB_TIMEOUT_MS,
+    );
+    await waitFor(
+      "both ranks to train",
+      async () => job.output().match(/training from step/g)?.length === 2,
+      JOB_TIMEOUT_MS,
+    );
+    const id = (await run("squeue", ["-h", "-u", USER, "-n", name, "-o", "%i"])).stdout.trim();
+    expect((await run("scancel", ["--signal=USR1", id])).code).toBe(0);
+    return job.result;
+  }
+
+  test("SIGUSR1 from Slurm: rank 0 saves, both exit 0; the next run resumes from the checkpoint", async () => {
+    const first = await runUntilCheckpoint("ckpt-first");
+    expect(first.code, first.stderr).toBe(0);
+    const saved = Number(/rank 0\] checkpoint saved at step (\d+)/.exec(first.stdout)?.[1]);
+    expect(saved).toBeGreaterThan(0);
+    expect(first.stdout.match(/stopping at step \d+ as asked/g)).toHaveLength(2);
+    await expectNothingLeft();
+
+    const second = await runUntilCheckpoint("ckpt-second");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout.match(new RegExp(`resumed from step ${saved}\\b`, "g"))).toHaveLength(2);
+    expect(Number(/rank 0\] checkpoint saved at step (\d+)/.exec(second.stdout)?.[1])).toBeGreaterThan(saved);
     await expectNothingLeft();
   });
 });

@@ -2,6 +2,7 @@
 // twenty runs in a row, and a second user (bob) who tries to get into alice's job.
 import { readdirSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { refusalSummaries } from "./attacker.js";
 import {
   ALICE_UID,
   BOB_UID,
@@ -195,7 +196,7 @@ describe("a second user on the same nodes", () => {
   test("bob cannot read any of alice's key material, nor can erin's own rootless container", async () => {
     const material = `${ws.home}/.srun-docker`;
     const files = (await run("find", [material, "-type", "f"])).stdout.split("\n").filter(Boolean);
-    expect(files.map((f) => f.slice(material.length + 1))).toEqual(expect.arrayContaining(["id_ed25519", "secret"]));
+    expect(files.map((f) => f.slice(material.length + 1))).toContain("secret");
     const list = files.map((f) => `'${f}'`).join(" ");
     const direct = await runAs("bob", `for f in ${list}; do cat "$f"; done`);
     figure("alice's material read by bob", `${files.length} files tried, ${direct.stdout.length} bytes read`);
@@ -277,9 +278,9 @@ once();
     );
     const attack = await runAs("bob", `srun -N1 -w node3 node ${bob.dir}/attack.cjs node1 ${port} 7000`);
     const r = await early.result;
-    // The master says (with --debug) each forged hello it turned away: they reached it.
+    // The master counts (with --debug) the forged hellos it turned away: they reached it.
     const attempts = Number(/attempts (\d+)/.exec(attack.stdout)?.[1] ?? 0);
-    const rejected = r.stderr.match(/"connection-dropped".*authentication failed for claimed node node2/g)?.length ?? 0;
+    const rejected = rejectedByMaster(r.stderr);
     figure(
       "forged rendezvous, start early",
       `${attempts} attempts by bob, ${rejected} rejected by the master; alice exit ${r.code}, script ran: ${r.stdout.includes("SCRIPT-RAN")}`,
@@ -304,8 +305,7 @@ once();
     const hammer = await runAs("bob", `srun -N1 -w node3 node ${bob.dir}/attack.cjs node1 ${port + 1} 3000`);
     const rs = await steady.result;
     const hammered = Number(/attempts (\d+)/.exec(hammer.stdout)?.[1] ?? 0);
-    const turnedAway =
-      rs.stderr.match(/"connection-dropped".*authentication failed for claimed node node2/g)?.length ?? 0;
+    const turnedAway = rejectedByMaster(rs.stderr);
     figure(
       "forged rendezvous, stop early",
       `${hammered} attempts, ${turnedAway} rejected; alice exit ${rs.code}, script finished: ${rs.stdout.includes("STEADY-DONE")}`,
@@ -317,3 +317,10 @@ once();
     expect(await findNodeProcesses(1, ALICE_UID, /srun-docker/)).toEqual([]);
   });
 });
+
+/** The connections the master (`--debug`) said it rejected, in its refusal summaries (io/refusal-log.ts). */
+function rejectedByMaster(stderr: string): number {
+  return refusalSummaries(stderr)
+    .filter((summary) => summary.line.includes("[node1 master] rendezvous:"))
+    .reduce((sum, summary) => sum + (summary.kinds.rejected ?? 0), 0);
+}

@@ -13,7 +13,7 @@ import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { FrameType } from "../../src/core/agent-frames.js";
 import { jobPortCandidates, type PortCandidates } from "../../src/core/port-candidates.js";
 import { PROTOCOL_VERSION } from "../../src/core/rendezvous-protocol.js";
-import { createPortDraw } from "../../src/io/rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "../../src/io/rendezvous-crypto.js";
 import { installAttackerPrograms, startInNode } from "./attacker.js";
 import {
   cancelAllJobs,
@@ -74,10 +74,11 @@ function portsOfTheJobIdAlone(jobId: number, stepId = 0) {
   return { remote: base, rendezvous: base + 1, master: base + 2 };
 }
 
-/** The job step's candidates, as only the victim's nodes can draw them: root reads his secret. */
-function clairvoyantCandidates(jobId: string): PortCandidates {
-  const secret = readFileSync(`${victim.home}/.srun-docker/secret`);
-  return jobPortCandidates({ sshdPort: undefined, rendezvousPort: undefined }, createPortDraw(secret, `${jobId}.0`));
+/** A job step's candidates, as only the victim's nodes can draw them: root reads his secret. */
+function clairvoyantCandidates(jobId: string, stepId = 0): PortCandidates {
+  const jobKey = `${jobId}.${stepId}`;
+  const secret = deriveJobSecret(readFileSync(`${victim.home}/.srun-docker/secret`), jobKey);
+  return jobPortCandidates({ sshdPort: undefined, rendezvousPort: undefined }, createPortDraw(secret, jobKey));
 }
 
 /** A job of the victim's on node[1-2] that waits for `go-TAG` before its step starts (the job id is known then). */
@@ -248,13 +249,7 @@ describe("MASTER_PORT", () => {
     expect(r.code, r.stderr).toBe(0);
     const jobId = /^JOB (\d+)$/m.exec(r.stdout)?.[1] ?? "";
     const seen = [...r.stdout.matchAll(/^MP node(\d) (\d+)$/gm)].map((m) => Number(m[2]));
-    const [step0 = 0, step1 = 0] = [0, 1].map(
-      (s) =>
-        jobPortCandidates(
-          { sshdPort: undefined, rendezvousPort: undefined },
-          createPortDraw(readFileSync(`${victim.home}/.srun-docker/secret`), `${jobId}.${s}`),
-        ).master[0],
-    );
+    const [step0 = 0, step1 = 0] = [0, 1].map((step) => clairvoyantCandidates(jobId, step).master[0]);
     figure(
       "MASTER_PORT of two steps of one job",
       `${seen.join(", ")} (of the job id alone: ${portsOfTheJobIdAlone(Number(jobId)).master}, ${portsOfTheJobIdAlone(Number(jobId), 1).master})`,

@@ -1,6 +1,7 @@
 // A node's image engine for runJob's and runPull's tests: it has the image or not, pulls it from
-// a pretend registry (or fails to), and saves and loads it as an archive of a known size, so a
-// relay between fake nodes moves real bytes over real sockets.
+// a pretend registry (or fails to), and saves and loads it as a real `docker save` tar (names
+// and all, as docker applies them), so a relay between fake nodes moves real bytes over real
+// sockets.
 import { PassThrough, Readable } from "node:stream";
 import type { LocalImage } from "../../core/image-inspect.js";
 import type { ImageEngine } from "../../io/image-engine.js";
@@ -8,7 +9,62 @@ import type { ImageEngine } from "../../io/image-engine.js";
 /** The one image of every fake node, and the digest it was pushed as. */
 export const IMAGE_ID = `sha256:${"1".repeat(64)}`;
 export const IMAGE_DIGEST = `sha256:${"9".repeat(64)}`;
-export const ARCHIVE_BYTES = 2 * 1024 * 1024 + 3;
+
+/**
+ * A `docker save` archive of image `id` in Docker 20.10's order (the layer, the config, then
+ * manifest.json naming the image `repoTags`): what `docker load` reads the ID and names from.
+ */
+export function saveArchive(id: string, repoTags: string[] | null): Buffer {
+  const hex = id.replace(/^sha256:/, "");
+  const manifest = JSON.stringify([{ Config: `${hex}.json`, RepoTags: repoTags, Layers: ["l1/layer.tar"] }]);
+  return Buffer.concat([
+    tarEntry("l1/layer.tar", Buffer.alloc(2 * 1024 * 1024 + 3, 5)),
+    tarEntry(`${hex}.json`, Buffer.from('{"architecture":"amd64"}')),
+    tarEntry("manifest.json", Buffer.from(manifest)),
+    Buffer.alloc(1024),
+  ]);
+}
+
+/** The archive a node saves of its image, by ID (so it names nothing), as docker does. */
+export const ARCHIVE_BYTES = saveArchive(IMAGE_ID, null).length;
+
+function tarEntry(name: string, data: Buffer): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0);
+  header.write("0000644\0", 100);
+  header.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124);
+  header.write("00000000000\0", 136);
+  header.write("0", 156);
+  header.write("ustar\0" + "00", 257, "latin1");
+  header.fill(0x20, 148, 156);
+  header.write(
+    `${header
+      .reduce((sum, b) => sum + b, 0)
+      .toString(8)
+      .padStart(6, "0")}\0 `,
+    148,
+  );
+  return Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+
+/** What `docker load` takes from an archive: the image's ID (its config's name) and the names it gives it. */
+function readArchive(archive: Buffer): { id: string; repoTags: string[] } {
+  for (let at = 0; at + 512 <= archive.length; ) {
+    const name = archive.toString("latin1", at, at + 100).replace(/\0.*$/s, "");
+    if (name === "") break;
+    const size = Number.parseInt(archive.toString("latin1", at + 124, at + 136), 8);
+    if (at + 512 + size > archive.length) break;
+    if (name === "manifest.json") {
+      const [entry] = JSON.parse(archive.toString("utf8", at + 512, at + 512 + size)) as {
+        Config: string;
+        RepoTags: string[] | null;
+      }[];
+      return { id: `sha256:${entry?.Config.replace(/\.json$/, "")}`, repoTags: entry?.RepoTags ?? [] };
+    }
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error("unexpected EOF");
+}
 
 export interface FakeImageBehaviour {
   /** The node has the image at start (default: yes, under any name). */
@@ -19,6 +75,13 @@ export interface FakeImageBehaviour {
   readonly saveFailsAfter?: number;
   /** How long its pull takes. */
   readonly pullMs?: number;
+  /** Its `save` gives another image's archive, naming it these (a parent gone bad). */
+  readonly savesInstead?: { readonly id: string; readonly repoTags: string[] };
+  /**
+   * The node built the tag itself (`docker build -t app .`): the name names an image of this ID,
+   * known to no registry. IMAGE_ID is the job's build (the master's); another ID, another build.
+   */
+  readonly build?: string;
 }
 
 /** What a fake pull downloads: one layer of this many bytes. */
@@ -28,6 +91,10 @@ export interface FakeImageEngine extends ImageEngine {
   readonly pulls: string[];
   readonly loads: number[];
   readonly saves: number[];
+  /** Every name given to an image here, `repo:tag id`: by a load (the archive's own) or a tag. */
+  readonly named: string[];
+  /** `ID repo:tag` for each name given. */
+  readonly tags: string[];
 }
 
 export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEngine {
@@ -39,13 +106,23 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
   };
   // A loaded archive knows no registry digest, as with docker.
   const loaded: LocalImage = { ...pulled, repoDigests: [] };
-  let image: LocalImage | undefined = (behaviour.has ?? true) ? pulled : undefined;
+  const built: LocalImage | undefined = behaviour.build === undefined ? undefined : { ...loaded, id: behaviour.build };
+  let image: LocalImage | undefined =
+    built !== undefined ? (built.id === IMAGE_ID ? built : undefined) : (behaviour.has ?? true) ? pulled : undefined;
+  // What the tag names: the node's own build until a load of the job's image is named so.
+  let named = built;
   const engine: FakeImageEngine = {
     bin: "docker",
     pulls: [],
     loads: [],
     saves: [],
-    find: async () => image,
+    named: [],
+    tags: [],
+    find: async (name) => {
+      if (built === undefined) return image;
+      if (name === IMAGE_ID) return image;
+      return name === built.id ? built : named;
+    },
     pull: async (ref, _auth, options) => {
       engine.pulls.push(ref.path);
       if (behaviour.pullFails !== undefined)
@@ -59,28 +136,39 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
     load: async () => {
       throw new Error("no archive in these tests");
     },
-    tag: async () => {},
+    tag: async (id, repo, tag) => {
+      engine.named.push(`${repo}:${tag} ${id}`);
+      engine.tags.push(`${id} ${repo}:${tag}`);
+      if (image?.id === id) named = image;
+    },
     transfer: {
       describe: (op, id) => `fake ${op} ${id ?? ""}`,
       save: (id) => {
         engine.saves.push(ARCHIVE_BYTES);
         if (image === undefined || id !== IMAGE_ID) return failing(`reference does not exist: ${id}`);
-        return archive(behaviour.saveFailsAfter);
+        const instead = behaviour.savesInstead;
+        return archive(
+          instead === undefined ? saveArchive(IMAGE_ID, null) : saveArchive(instead.id, instead.repoTags),
+          behaviour.saveFailsAfter,
+        );
       },
       loadFrom: async (input) => {
-        let bytes = 0;
-        for await (const chunk of input) bytes += (chunk as Buffer).length;
-        engine.loads.push(bytes);
-        if (bytes !== ARCHIVE_BYTES) throw new Error(`unexpected EOF after ${bytes} bytes`);
-        image = loaded;
-        return IMAGE_ID;
+        const chunks: Buffer[] = [];
+        for await (const chunk of input) chunks.push(chunk as Buffer);
+        const bytes = Buffer.concat(chunks);
+        engine.loads.push(bytes.length);
+        // As docker: the archive's names are given as it loads, before anyone checks the image.
+        const got = readArchive(bytes);
+        for (const name of got.repoTags) engine.named.push(`${name} ${got.id}`);
+        if (got.id === IMAGE_ID) image = loaded;
+        return got.id;
       },
     },
   };
   return engine;
 }
 
-function archive(failAfter: number | undefined): Readable {
+function archive(bytes: Buffer, failAfter: number | undefined): Readable {
   let sent = 0;
   return new Readable({
     read() {
@@ -88,13 +176,14 @@ function archive(failAfter: number | undefined): Readable {
         this.destroy(new Error("dockerd ended the archive early"));
         return;
       }
-      const size = Math.min(256 * 1024, ARCHIVE_BYTES - sent);
+      const size = Math.min(256 * 1024, bytes.length - sent);
       if (size <= 0) {
         this.push(null);
         return;
       }
+      const piece = bytes.subarray(sent, sent + size);
       sent += size;
-      setTimeout(() => this.push(Buffer.alloc(size, 5)), 1);
+      setTimeout(() => this.push(piece), 1);
     },
   });
 }

@@ -14,6 +14,8 @@ import type { RelaySource } from "../../io/rendezvous-worker-session.js";
 
 export interface ImageStepRun {
   readonly node: string;
+  /** The node that decides the job's image (the master), for messages. */
+  readonly master: string;
   /** `--container` as the user wrote it. */
   readonly given: string;
   readonly pull: PullOptions;

@@ -10,6 +10,7 @@ import type { ImageEngine } from "../../io/image-engine.js";
 import type { Logger } from "../../io/log.js";
 import { fetchFromRelay } from "../../io/relay-client.js";
 import { type RelayServer, startRelayServer } from "../../io/relay-server.js";
+import { withoutImageNames } from "../../io/unnamed-archive.js";
 import {
   findOrFail,
   type ImageStepRun,
@@ -56,9 +57,12 @@ export async function startNodeRelay(input: NodeRelayInput): Promise<RelayServer
     onEvent: (event) => {
       if (event.type === "served")
         log.debug(`relay: sent the image to ${event.node} (${event.bytes} bytes in ${Math.round(event.ms)} ms)`);
-      else if (event.type === "dropped") log.debug(`relay: dropped ${event.remote}: ${event.reason}`);
-      else log.debug(`relay: told ${event.node} this node has no image to give`);
+      else if (event.type === "dropped") {
+        // A stranger's is counted in the summary below, not a line each.
+        if (!event.stranger) log.debug(`relay: dropped ${event.remote}: ${event.reason}`);
+      } else log.debug(`relay: told ${event.node} this node has no image to give`);
     },
+    onRefusals: (summary) => log.debug(`relay: ${summary}`),
   }).catch((error: unknown) => {
     log.warn(`${messageOf(error)}: the nodes that get the image from this one (--pull-once) pull it from the registry`);
     return undefined;
@@ -78,6 +82,12 @@ export async function fetchFromParent(
 ): Promise<JobImage> {
   const startedAt = Date.now();
   const deadline = startedAt + run.pull.timeoutSeconds * 1000;
+  const want = image.id;
+  if (want === undefined) {
+    // Nothing to check a parent's image against (core/image-plan.ts relays only a pinned ID).
+    run.log.debug("the master pinned no image ID: pulling the image from the registry");
+    return fromRegistry(run, fallback, "no image ID to check it by", pullFallback, deadline, reporter);
+  }
   const source = await run.relay.source();
   if (source.port === undefined) {
     run.log.debug(`${source.node} has no image relay: pulling the image from the registry`);
@@ -91,10 +101,12 @@ export async function fetchFromParent(
     secret: run.relay.secret,
     jobKey: run.relay.jobKey,
     node: run.node,
-    want: image.id,
+    want,
     load: async (archive) => {
       run.log.debug(run.engine.transfer.describe("load"));
-      const loaded = await run.engine.transfer.loadFrom(archive);
+      // Loaded without the archive's own names: the image is named (nameAsGiven) only once
+      // its ID is the job's, so a parent cannot move a tag of this node's to another image.
+      const loaded = await run.engine.transfer.loadFrom(withoutImageNames(archive));
       return loaded.startsWith("sha256:") ? loaded : (await findOrFail(run, loaded)).id;
     },
     deadlineMs: Math.max(1, deadline - Date.now()),

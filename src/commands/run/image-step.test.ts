@@ -67,6 +67,7 @@ function recorder(): PullReporter & { said: string[] } {
 const log = createLogger({ prefix: "node2 worker", write: () => {} });
 const step = (engine: ImageEngine, here: LocalImage | undefined) => ({
   node: "node2",
+  master: "node1",
   given: GIVEN,
   pull: DEFAULT_PULL_OPTIONS,
   engine,

@@ -6,7 +6,7 @@
 
 import type { UserError } from "../../core/errors.js";
 import type { LocalImage } from "../../core/image-inspect.js";
-import { announceResolved, checkImageId, masterImageStep, nodeImageStep } from "../../core/image-plan.js";
+import { announceResolved, checkImageId, masterImageStep, nodeImageStep, shortImageId } from "../../core/image-plan.js";
 import {
   type ImageReference,
   parseImageReference,
@@ -32,11 +32,16 @@ import { fetchFromParent } from "./image-relay.js";
 
 export type { ImageStepRun, JobImage, PullReporter } from "./image-here.js";
 
-/** The master: decides, lets `announce` tell the workers, then gets the image here too. */
+/**
+ * The master: decides, lets `announce` tell the workers, then gets the image here too. With
+ * `pinId` (--pull-once) the announcement names the image ID, as a node loads from another only
+ * an image it can check: a digest without a known ID is pulled here first, and announced after.
+ */
 export async function decideJobImage(
   run: ImageStepRun,
   announce: (image: ImageAnnouncement) => void,
   reporter: PullReporter,
+  pinId = false,
 ): Promise<JobImage> {
   const source = parseImageSource(run.given);
   const here = await run.here;
@@ -55,8 +60,17 @@ export async function decideJobImage(
       break;
     }
   }
-  run.log.debug(`image: every node runs ${announced.ref}${announced.id === undefined ? "" : ` (${announced.id})`}`);
-  announce(announced);
+  const tell = (image: ImageAnnouncement): void => {
+    run.log.debug(`image: every node runs ${image.ref}${image.id === undefined ? "" : ` (${image.id})`}`);
+    announce(image);
+  };
+  if (pinId && announced.id === undefined) {
+    const here = await fetchHere(run, announced, reporter);
+    const pinned = { ...announced, id: here.id };
+    tell(pinned);
+    return { ...here, announced: pinned };
+  }
+  tell(announced);
   return fetchHere(run, announced, reporter);
 }
 
@@ -71,10 +85,22 @@ export async function fetchHere(
     given !== undefined && (image.id === undefined ? false : given.id === image.id)
       ? given
       : await run.engine.find(image.id ?? image.ref);
-  const step = nodeImageStep(image, here, run.pull.policy, run.node, run.given, run.relay !== undefined);
+  // What the name the user gave is here, when it is another image than the job's.
+  const tagged = given !== undefined && given.id !== here?.id ? given : undefined;
+  const step = nodeImageStep(image, here, run.pull.policy, run.node, run.given, {
+    fromPeer: run.relay !== undefined,
+    tagged,
+    perNode: run.pull.perNode,
+    master: run.master,
+  });
   switch (step.kind) {
     case "use":
       return jobImage(image, here as LocalImage);
+    case "own":
+      run.log.warn(
+        `runs its own build of ${run.given} (${shortImageId(step.image.id)}), not ${run.master}'s (${shortImageId(image.id ?? "?")}): --image-per-node`,
+      );
+      return jobImage(image, step.image);
     case "load": {
       const id = await run.engine.load(step.path);
       checkImageId(image, id, run.node, run.given);
@@ -85,9 +111,14 @@ export async function fetchHere(
     case "relay": {
       const { relay } = run;
       if (relay === undefined) throw new Error("internal error: a relay step without a relay; please report");
-      return fetchFromParent({ ...run, relay }, image, step.fallback, reporter, (ref, timeoutSeconds) =>
+      const got = await fetchFromParent({ ...run, relay }, image, step.fallback, reporter, (ref, timeoutSeconds) =>
         pullAndCheck({ ...run, pull: { ...run.pull, timeoutSeconds } }, image, ref, reporter),
       );
+      if (tagged !== undefined && image.id !== undefined)
+        run.log.info(
+          `${run.given} here now names ${run.master}'s build (${shortImageId(image.id)}), as docker pull would; this node's own (${shortImageId(tagged.id)}) no longer does`,
+        );
+      return got;
     }
   }
 }

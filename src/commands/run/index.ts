@@ -1,13 +1,13 @@
 // The orchestrator: what `srun srun-docker --container=IMG --script=job.sh` does on every
 // node of the step. The first node is the master (rendezvous server, runs the script in
 // ssh mode); the others are workers. Every path out of here removes this node's container.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
 import { planNode } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
+import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, PhaseTimer } from "../../io/log.js";
 import type { RelayServer } from "../../io/relay-server.js";
 import { createPortDraw } from "../../io/rendezvous-crypto.js";
@@ -29,6 +29,7 @@ import { NodeContainer } from "./node-container.js";
 import { type NodeRun, type Once, once } from "./node-run.js";
 import { countGpusIfUnknown, defaultRunDeps, type RunDeps } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
+import { startScriptPassingSignals } from "./script-signals.js";
 import { runSrunTask } from "./srun-task.js";
 import { removeStaleContainers } from "./stale.js";
 import { runWorker } from "./worker.js";
@@ -87,12 +88,15 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       }),
     );
     const jobKey = `${ctx.jobId}.${ctx.stepId}`;
-    const candidates = jobPortCandidates(options, createPortDraw(material.secret, jobKey));
+    // Every channel of the step is keyed with the step's own secret; so is what its containers
+    // get, and its ports are drawn from it.
+    const keys = deriveJobKeys(material.secret, jobKey, identity.user);
+    const candidates = jobPortCandidates(options, createPortDraw(keys.secret, jobKey));
     const portsRun = { options, ctx, candidates, isPortFree: deps.isPortFree, log };
     const [local, relayServer] = await Promise.all([
       probeLocalPorts(portsRun),
       startNodeRelay({
-        secret: material.secret,
+        secret: keys.secret,
         once: options.pull.once,
         nodes: ctx.nodes.length,
         candidates: candidates.relay,
@@ -105,7 +109,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     // The rendezvous opens first, so that any failure from here on reaches every node at once.
     const opened = await openRendezvous(
       ctx,
-      material.secret,
+      keys.secret,
       { ...local, relay: relay?.port },
       options.timeoutSeconds * 1000,
       log,
@@ -115,17 +119,16 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     const runsScript = ctx.isMaster || options.launcher === "each";
     // The one image every node runs: the master decides and announces it, each node fetches it.
     const image = settleJobImage(
-      { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log, here },
+      { node: ctx.nodeName, master: ctx.master, given: options.container, pull: options.pull, engine, log, here },
       opened,
       ctx.nodes,
       { write: (text) => deps.stderr.write(text), tty: deps.stderr.isTTY === true, columns: deps.stderr.columns },
-      relaysImage(options.pull.once, ctx.nodes.length) ? { server: relay, secret: material.secret, jobKey } : undefined,
+      relaysImage(options.pull.once, ctx.nodes.length) ? { server: relay, secret: keys.secret, jobKey } : undefined,
     );
-    const [nvidiaSmiGpus, scriptPath, imageAccounts, clientPublicKey, jobImage, ports, cpus] = await Promise.all([
+    const [nvidiaSmiGpus, scriptPath, imageAccounts, jobImage, ports, cpus] = await Promise.all([
       countGpusIfUnknown(options, deps),
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
       image.then(({ runRef, id }) => runtime.readImageFiles(runRef, id, path.join(material.dir, "cache"))),
-      readFile(material.clientPublicKeyPath, "utf8"),
       image,
       // A worker's MASTER_PORT comes in the master's welcome (the join is usually over before the
       // image is read).
@@ -140,7 +143,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       nvidiaSmiGpus,
       identity,
       material,
-      clientPublicKey,
+      keys,
       imageAccounts,
       imagePath: jobImage.path,
       agentBinary: deps.agentBinary(),
@@ -163,9 +166,9 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       timer,
       plan,
       container,
-      secret: material.secret,
+      secret: keys.secret,
       deadlineMs: options.timeoutSeconds * 1000,
-      startScript: () => runtime.exec(plan.exec),
+      startScript: () => startScriptPassingSignals(runtime, plan, log),
       onCancel: (action) => cancelActions.push(action),
       report: (error) => deps.stderr.write(renderUserError(error)),
       sweepStale: sweep,

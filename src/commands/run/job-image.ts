@@ -123,6 +123,7 @@ function nodeImage(
       rendezvous.announceImage(relay === undefined ? image : { ...image, relay: true });
     },
     self,
+    relay !== undefined,
   );
   // Every node has the image once every worker is ready and the master has it too (a worker can
   // be ready before the master's own pull ends): the summary; or quiet, when the job failed.

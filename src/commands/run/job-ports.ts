@@ -20,7 +20,7 @@ import { firstPorts, type JobPorts } from "../../core/ports.js";
 import { describeRemotePorts, movedPorts, remotePortMap } from "../../core/remote-ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
-import { createPortDraw } from "../../io/rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "../../io/rendezvous-crypto.js";
 import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
 import { endedByMaster, type MasterLink, type RendezvousLink, type RendezvousPorts } from "./link.js";
 import type { NodeContainer } from "./node-container.js";
@@ -41,9 +41,11 @@ export interface PortsContext {
 export function firstJobPorts(
   options: Pick<RunOptions, "sshdPort" | "rendezvousPort">,
   ctx: Pick<JobContext, "jobId" | "stepId">,
+  /** The user's secret: the step's own is derived from it, as the run derives it. */
   secret: Buffer,
 ): JobPorts {
-  return firstPorts(jobPortCandidates(options, createPortDraw(secret, `${ctx.jobId}.${ctx.stepId}`)));
+  const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+  return firstPorts(jobPortCandidates(options, createPortDraw(deriveJobSecret(secret, jobKey), jobKey)));
 }
 
 /** Before the rendezvous: where it listens, and the master's MASTER_PORT (said once the rendezvous is open). */

@@ -55,7 +55,11 @@ export async function openRendezvous(
       jobKey,
       expectedNodes: ctx.nodes.filter((n) => n !== ctx.nodeName),
       deadlineMs,
-      onEvent: (e) => log.debug(`rendezvous: ${JSON.stringify(e)}`),
+      // Strangers' connections are counted into one line per window, not one line each.
+      onEvent: (e) => {
+        if (e.type !== "connection-dropped") log.debug(`rendezvous: ${JSON.stringify(e)}`);
+      },
+      onRefusals: (summary) => log.debug(`rendezvous: ${summary}`),
     }).catch((error: unknown) => {
       // The port given, or every candidate, taken: say where, as every other port error does.
       if (error instanceof UserError && error.code === "rendezvous-port-in-use")

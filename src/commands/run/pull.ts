@@ -9,7 +9,7 @@ import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, type Logger } from "../../io/log.js";
 import type { RelayServer } from "../../io/relay-server.js";
-import { createPortDraw } from "../../io/rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "../../io/rendezvous-crypto.js";
 import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { relaysImage, startNodeRelay } from "./image-relay.js";
@@ -46,29 +46,30 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
   try {
     const material = await ensureUserMaterial(deps.materialDir);
     const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+    const secret = deriveJobSecret(material.secret, jobKey);
     const candidates = jobPortCandidates(
       { sshdPort: undefined, rendezvousPort: options.rendezvousPort },
-      createPortDraw(material.secret, jobKey),
+      createPortDraw(secret, jobKey),
     );
     const relaying = relaysImage(options.pull.once, ctx.nodes.length);
     relay = await startNodeRelay({
       once: options.pull.once,
       nodes: ctx.nodes.length,
       candidates: candidates.relay,
-      secret: material.secret,
+      secret,
       jobKey,
       engine,
       log,
     });
     link = await openRendezvous(
       ctx,
-      material.secret,
+      secret,
       { candidates: candidates.rendezvous, masterPort: undefined, relay: relay?.port },
       options.timeoutSeconds * 1000,
       log,
     );
     await settleJobImage(
-      { node: ctx.nodeName, given: options.image, pull: options.pull, engine, log, here },
+      { node: ctx.nodeName, master: ctx.master, given: options.image, pull: options.pull, engine, log, here },
       link,
       ctx.nodes,
       {
@@ -77,7 +78,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
         columns: deps.stderr.columns,
         sayPresent: true,
       },
-      relaying ? { server: relay, secret: material.secret, jobKey } : undefined,
+      relaying ? { server: relay, secret, jobKey } : undefined,
     );
     return await finishPull(link, log);
   } catch (error) {

@@ -2,7 +2,7 @@
 // style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
 import { hostname as osHostname } from "node:os";
 import type { Runtime } from "../../core/container-options.js";
-import { shouldCountGpus } from "../../core/node-plan.js";
+import { shouldCountGpus } from "../../core/gpus.js";
 import type { NodePlanOptions } from "../../core/node-plan-input.js";
 import { findAgentBinary } from "../../io/agent-binary.js";
 import { ContainerRuntime, type ExecProcess } from "../../io/container-runtime.js";

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
-import { createPortDraw } from "../../io/rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "../../io/rendezvous-crypto.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import {
   type FakeNode,
@@ -29,12 +29,12 @@ afterEach(() => {
   job.cleanUp();
 });
 
-/** The job's candidates, as every node derives them from the user's secret. */
+/** The job's candidates, as every node derives them from the job's secret. */
 async function candidates(): Promise<PortCandidates> {
   const material = await ensureUserMaterial(job.materialDir);
   return jobPortCandidates(
     { sshdPort: undefined, rendezvousPort: undefined },
-    createPortDraw(material.secret, `${jobId}.0`),
+    createPortDraw(deriveJobSecret(material.secret, `${jobId}.0`), `${jobId}.0`),
   );
 }
 

@@ -1,9 +1,10 @@
 // --pull-once between fake nodes on this host: a real rendezvous, real relay servers and clients
 // on 127.0.0.x, fake engines whose archives are real bytes. `srun-docker pull` (runPull) stages
 // the image; a job (runJob) runs what came through the relay by its ID.
-import { afterEach, beforeEach, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { PullCommandOptions } from "../../cli/pull-command-options.js";
-import { DEFAULT_PULL_OPTIONS } from "../../core/pull-options.js";
+import type { UserError } from "../../core/errors.js";
+import { DEFAULT_PULL_OPTIONS, type PullOptions } from "../../core/pull-options.js";
 import { ARCHIVE_BYTES, IMAGE_DIGEST, IMAGE_ID } from "./fake-image-engine.test-support.js";
 import {
   type FakeNode,
@@ -71,6 +72,31 @@ test("--pull-once, 4 nodes: one pull from the registry, three loads through the 
   expect(summaryOf(nodes[0] as FakeNode)).toMatch(
     /^pulled reg\.test\/app@sha256:999999999999 on 4 nodes: .* \(1 from the registry, 2 from localhost, 1 from 127\.0\.0\.2\)$/,
   );
+  // A digest pins no image ID: the master pulled it first, and announced the ID each load is checked by.
+  expect((nodes[0] as FakeNode).stderr.join("")).toContain(`image: every node runs ${IMAGE} (${IMAGE_ID})`);
+});
+
+test("a parent that sends another image named as the job's tag: loaded unnamed, refused by its ID, never named; the child pulls", async () => {
+  const other = `sha256:${"6".repeat(64)}`;
+  const { nodes, results, said } = await pullJob(
+    [
+      {},
+      { savesInstead: { id: other, repoTags: ["reg.test/app:1", "busybox:latest"] } },
+      { has: false },
+      { has: false },
+    ].map((image) => ({ image })),
+    { image: "reg.test/app:1" },
+  );
+  expect(results).toEqual(NODES.map(() => ({ code: 0 })));
+  const child = nodes[3] as FakeNode;
+  expect(child.images.loads).toHaveLength(1);
+  expect(said(child)).toMatch(
+    /could not get the image from 127\.0\.0\.2 \(the archive loaded as 666666666666, not the offered 111111111111\): pulling it from the registry instead/,
+  );
+  expect(child.images.pulls).toEqual(["app"]);
+  // Named once, after the pull, as the user named it; the other image was given no name at all.
+  expect(child.images.named).toEqual([`reg.test/app:1 ${IMAGE_ID}`]);
+  expect(nodes[2]?.images.named).toEqual([`reg.test/app:1 ${IMAGE_ID}`]);
 });
 
 test("a parent whose archive breaks mid-stream: its child pulls from the registry instead (said with --debug), and every node has the image", async () => {
@@ -194,4 +220,71 @@ test("a later job on a node whose copy came through a relay runs it by ID, not b
   expect(again.runArgs[0]).toContain(IMAGE_ID);
   expect(again.runArgs[0]).not.toContain(IMAGE);
   expect(worker.images.pulls).toEqual([]);
+});
+
+describe("the same tag built on each node (`srun docker build -t app .`)", () => {
+  const OTHER_BUILD = `sha256:${"b".repeat(64)}`;
+  async function perNodeBuilds(pull: Partial<PullOptions>) {
+    const names = NODES.slice(0, 3);
+    const nodes = names.map((name, rank) =>
+      slurmNode(name, { image: { build: rank === 0 ? IMAGE_ID : OTHER_BUILD }, scriptExit: 0 }),
+    );
+    for (const node of nodes) node.deps.env.SLURM_STEP_NODELIST = names.join(",");
+    const options = testOptions({
+      container: "app",
+      launcher: "each",
+      nodelist: undefined,
+      nodeRank: undefined,
+      rendezvousPort: await freePort(),
+      pull: { ...DEFAULT_PULL_OPTIONS, timeoutSeconds: 30, ...pull },
+    });
+    const results = await Promise.all(
+      nodes.map((node) =>
+        runJob(options, node.deps).then(
+          (code) => ({ code }),
+          (error: UserError) => ({ error: error.message, hint: error.hint }),
+        ),
+      ),
+    );
+    return { nodes, results, said: (rank: number) => nodes[rank]?.stderr.join("") ?? "" };
+  }
+
+  test("a worker says its app is another build, naming both IDs and both ways out", async () => {
+    const { results } = await perNodeBuilds({});
+    const line =
+      /127\.0\.0\.[23]'s app is another build \(sha256:bbbbbbbbbbbb there, sha256:111111111111 on localhost\)/;
+    expect(results[0]).toMatchObject({ error: expect.stringMatching(line) });
+    const own = results.slice(1).find((r) => "error" in r && line.test(r.error));
+    expect(own).toMatchObject({
+      hint: expect.stringMatching(/^--pull-once copies localhost's build .* --image-per-node runs each node's own/),
+    });
+    expect(JSON.stringify(results)).not.toContain("does not have");
+  });
+
+  test("--pull-once copies the master's build to the others, and their tag moves to it", async () => {
+    const { nodes, results, said } = await perNodeBuilds({ once: true });
+    expect(results).toEqual([{ code: 0 }, { code: 0 }, { code: 0 }]);
+    for (const [rank, worker] of nodes.slice(1).entries()) {
+      expect(worker.images.loads).toEqual([ARCHIVE_BYTES]);
+      expect(worker.images.tags).toEqual([`${IMAGE_ID} docker.io/library/app:latest`]);
+      expect(worker.runArgs[0]).toContain(IMAGE_ID);
+      expect(said(rank + 1)).toContain(
+        "app here now names localhost's build (sha256:111111111111), as docker pull would; this node's own (sha256:bbbbbbbbbbbb) no longer does",
+      );
+    }
+  });
+
+  test("--image-per-node: each node runs its own build, and says so", async () => {
+    const { nodes, results, said } = await perNodeBuilds({ perNode: true });
+    expect(results).toEqual([{ code: 0 }, { code: 0 }, { code: 0 }]);
+    expect(nodes[0]?.runArgs[0]).toContain(IMAGE_ID);
+    for (const [rank, worker] of nodes.slice(1).entries()) {
+      expect(worker.images.loads).toEqual([]);
+      expect(worker.runArgs[0]).toContain(OTHER_BUILD);
+      expect(said(rank + 1)).toContain(
+        "warning: runs its own build of app (sha256:bbbbbbbbbbbb), not localhost's (sha256:111111111111): --image-per-node",
+      );
+    }
+    expect(said(0)).not.toContain("own build");
+  });
 });

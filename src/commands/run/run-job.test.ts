@@ -39,7 +39,14 @@ test("master (ssh): starts the container, waits for its sshd, runs the script, r
     expect.stringMatching(/\/node1\/sshd_config$/),
     String(sshdPort),
   ]);
-  expect(node.execArgs[0]?.slice(-2)).toEqual([name, `${job.cwd}/job.sh`]);
+  expect(node.execArgs[0]?.slice(-6)).toEqual([
+    name,
+    "/bin/sh",
+    "-c",
+    'echo $$ >"$0" && exec "$@"',
+    "/run/srun-docker/script.pid",
+    `${job.cwd}/job.sh`,
+  ]);
   expect(node.stderr.at(-1)).toMatch(/^\[node1 master\] prepare .*; exit 3\n$/);
 });
 

@@ -11,12 +11,12 @@ import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js"
 import { formatBytes, formatDuration } from "../../core/human-units.js";
 import { jobDirPath } from "../../core/job-paths.js";
 import { planNode } from "../../core/node-plan.js";
-import type { JobPorts } from "../../core/ports.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
 import { runCommand } from "../../io/exec.js";
+import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, type Logger } from "../../io/log.js";
-import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../../io/signals.js";
+import { exitCodeForSignal, exitCodeOf, onTerminationSignals, onUserSignals } from "../../io/signals.js";
 import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { decideJobImage, type JobImage, type PullReporter } from "./image-step.js";
@@ -85,7 +85,6 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   let containerDevices: readonly string[] | "all" = [];
   let user = { uid: -1, gid: -1 };
   let command: readonly string[] = [];
-  let ports: JobPorts | undefined;
   let program: Program | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
   const unsubscribe = onTerminationSignals((signal) => {
@@ -94,6 +93,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     void program?.signal(signal);
     void container?.remove().catch((error: unknown) => log.error(messageOf(error)));
   }, deps.signals);
+  const stopPassingOn = passUserSignalsTo(() => program);
   try {
     const [identity, material, image] = await Promise.all([
       deps.readIdentity(),
@@ -102,7 +102,6 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     ]);
     const imageAccounts = await runtime.readImageFiles(image.runRef, image.id, path.join(material.dir, "cache"));
     command = await programCommand(options, deps);
-    ports = firstJobPorts(options, ctx, material.secret);
     const plan = planNode({
       options: { ...options, container: image.runRef },
       ctx,
@@ -110,14 +109,15 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       nvidiaSmiGpus: undefined,
       identity,
       material,
-      clientPublicKey: "",
+      // No remote service and no rendezvous: no key of the job is used, but each is derived alike.
+      keys: deriveJobKeys(material.secret, `${ctx.jobId}.${ctx.stepId}`, identity.user),
       imageAccounts,
       imagePath: image.path,
       agentBinary: undefined,
       scriptPath: command[0] ?? options.script,
       cwd: deps.cwd,
       cpus: await deps.readCpus(),
-      ports,
+      ports: firstJobPorts(options, ctx, material.secret),
     });
     user = { uid: identity.uid, gid: identity.gid };
     container = new NodeContainer(runtime, plan);
@@ -128,6 +128,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     await run.files.announce({ kind: "ready", container: plan.containerName, devices: containerDevices });
   } catch (error) {
     unsubscribe();
+    stopPassingOn();
     // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
     if (error instanceof UserError) deps.stderr.write(renderUserError(error));
     await run.files
@@ -139,7 +140,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
   }
   try {
-    program = await startProgram(run, { name: containerName, devices: containerDevices }, user, command, ports);
+    program = await startProgram(run, { name: containerName, devices: containerDevices }, user, command);
     const code = await program.exit;
     await run.files.done(0);
     if (cancelledBy === undefined) await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
@@ -148,6 +149,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     await container.remove().catch((error: unknown) => log.error(messageOf(error)));
     await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();
+    stopPassingOn();
   }
 }
 
@@ -160,6 +162,7 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     cancelledBy = signal;
     void program?.signal(signal);
   }, deps.signals);
+  const stopPassingOn = passUserSignalsTo(() => program);
   try {
     const state = await run.files.waitForNode(options.timeoutSeconds * 1000);
     if (state === undefined) {
@@ -170,21 +173,29 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     // The node's first task has said why, naming the node.
     if (state.kind === "failed") throw new SaidElsewhere(1);
     if (cancelledBy !== undefined) return exitCodeForSignal(cancelledBy);
-    const [identity, command, material] = await Promise.all([
-      deps.readIdentity(),
-      programCommand(options, deps),
-      // Made by the node's first task already; the ports are drawn from its secret.
-      ensureUserMaterial(deps.materialDir),
-    ]);
+    const [identity, command] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
     const user = { uid: identity.uid, gid: identity.gid };
-    const ports = firstJobPorts(options, ctx, material.secret);
-    program = await startProgram(run, { name: state.container, devices: state.devices }, user, command, ports);
+    program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
     const code = await program.exit;
     return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
   } finally {
     await run.files.done(run.task.localRank);
     unsubscribe();
+    stopPassingOn();
   }
+}
+
+/**
+ * SIGUSR1 and SIGUSR2 (Slurm's checkpoint request) go to the task's program once it runs, which
+ * decides what they mean; before that there is no program ready for them, and they are dropped.
+ */
+function passUserSignalsTo(program: () => Program | undefined): () => void {
+  return onUserSignals(
+    (signal) =>
+      void program()
+        ?.signal(signal)
+        .catch(() => undefined),
+  );
 }
 
 interface Program {
@@ -197,10 +208,10 @@ async function startProgram(
   container: Container,
   user: User,
   command: readonly string[],
-  ports: JobPorts | undefined,
 ): Promise<Program> {
   const { options, task, runtime, files } = run;
-  if (ports === undefined) throw new Error("internal error: a task's program before its ports; please report");
+  // The step's first candidates, alike on every node (the node's first task made the secret).
+  const ports = firstJobPorts(options, run.ctx, (await ensureUserMaterial(run.deps.materialDir)).secret);
   const exec = await taskExec(run, container, user, command, ports);
   run.log.debug(`$ ${options.runtime} ${buildDockerExecArgs(exec).join(" ")}`);
   await files.started(task.localRank, process.pid);
@@ -228,7 +239,7 @@ async function programCommand(options: RunOptions, deps: RunDeps): Promise<reado
 function imageOfThisNode(run: TaskRun): Promise<JobImage> {
   const { options, ctx, log, runtime, deps } = run;
   const engine = deps.createImageEngine(runtime);
-  const step = { node: ctx.nodeName, given: options.container, pull: options.pull, engine, log };
+  const step = { node: ctx.nodeName, master: ctx.nodeName, given: options.container, pull: options.pull, engine, log };
   const quiet: PullReporter = {
     started: () => log.info(`pulling ${options.container}`),
     progress: () => {},
