@@ -62,14 +62,16 @@ async function main() {
   const { runs, step, until } = parseArgs(process.argv.slice(2));
   const work = mkdtempSync(path.join(tmpdir(), "bench-signals-"));
   try {
-    const secretFile = path.join(work, "secret");
-    writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
     const config = path.join(work, "agent.json");
     const nodes = [
       { name: "n1", address: "127.0.0.1", port: 9 },
       { name: "n2", address: "127.0.0.1", port: 9 },
     ];
-    writeFileSync(config, JSON.stringify({ v: 1, jobKey: "1.0", user: "u", node: "n1", secretFile, nodes }));
+    // The agent's config (src/core/agent-config.ts): the job step's secret inline, hex.
+    const secret = randomBytes(32).toString("hex");
+    writeFileSync(config, JSON.stringify({ v: 2, jobKey: "1.0", user: "u", node: "n1", secret, nodes }), {
+      mode: 0o600,
+    });
     const env = { PATH: process.env.PATH, HOME: work, SRUN_DOCKER_AGENT_CONFIG: config };
     console.log(
       `bench:signals: one SIGUSR1 at each delay after the start, ${runs} runs each (inspector/ended/untouched)`,

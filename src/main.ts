@@ -32,6 +32,8 @@ async function dispatch(command: Command): Promise<number> {
       return (await import("./commands/asuser.js")).runAsuser(command.options);
     case "doctor":
       return (await import("./commands/doctor.js")).runDoctor(command.options);
+    case "exec":
+      return (await import("./commands/exec.js")).runExec(command.options);
     case "config":
       return (await import("./commands/config.js")).runConfig(command.settings);
     default: {

@@ -1,6 +1,7 @@
 import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
 import { layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
+import { type ExecOptions, parseExecArgs } from "./exec-options.js";
 import type { HelpTopic } from "./help.js";
 import { ASUSER_OPTIONS, type OptionSpec, RUN_OPTIONS } from "./option-specs.js";
 import { type RawValue, toFlag } from "./option-values.js";
@@ -23,6 +24,7 @@ import {
   CLEAN_OPTIONS,
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
+  EXEC_OPTIONS,
   HOSTLIST_OPTIONS,
   PULL_COMMAND_OPTIONS,
   SSHCONFIG_OPTIONS,
@@ -44,6 +46,7 @@ export type Command =
   | { readonly kind: "doctor"; readonly options: DoctorOptions }
   | { readonly kind: "clean"; readonly options: CleanOptions }
   | { readonly kind: "pull"; readonly options: PullCommandOptions }
+  | { readonly kind: "exec"; readonly options: ExecOptions }
   | { readonly kind: "config"; readonly settings: readonly ConfigSetting[]; readonly debug: boolean }
   | { readonly kind: "help"; readonly topic: HelpTopic }
   | { readonly kind: "version" };
@@ -57,6 +60,7 @@ const SUBCOMMAND_SPECS: Readonly<Record<Subcommand, readonly OptionSpec[]>> = {
   doctor: DOCTOR_OPTIONS,
   clean: CLEAN_OPTIONS,
   pull: PULL_COMMAND_OPTIONS,
+  exec: EXEC_OPTIONS,
   config: CONFIG_OPTIONS,
 };
 
@@ -99,6 +103,8 @@ export function parseCommandLine(
       return { kind: "clean", options: parseCleanArgs(rest, env, layers) };
     case "pull":
       return { kind: "pull", options: parsePullCommandArgs(rest, env, layers) };
+    case "exec":
+      return { kind: "exec", options: parseExecArgs(rest, env, layers) };
     case "config":
       if (scan.rest.length > 0)
         throw usageError("`srun-docker config` takes no arguments", "run `srun-docker config` alone");

@@ -4,12 +4,13 @@ import {
   CLEAN_OPTIONS,
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
+  EXEC_OPTIONS,
   HOSTLIST_OPTIONS,
   PULL_COMMAND_OPTIONS,
   SSHCONFIG_OPTIONS,
 } from "./subcommand-specs.js";
 
-export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "pull" | "config";
+export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "pull" | "exec" | "config";
 
 interface Topic {
   readonly usage: string;
@@ -26,6 +27,7 @@ Commands:
   doctor      check this node: engine, image, home permissions, ports, GPUs
   clean       remove your stale srun-docker containers
   pull        stage an image on every node of the step ahead of a job
+  exec        enter a running job's container on this node (a shell, or a command)
   config      print the effective settings and where each came from (checked)
 
 Any other --x=y, and everything after --, is passed to the script verbatim
@@ -42,6 +44,7 @@ Examples:
   srun srun-docker --container=IMAGE --script=./job.sh
   srun srun-docker --container=IMAGE --script=./job.sh --slots_per_node=2 -- --epochs 3
   srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=IMAGE --script=./job.sh
+  srun -N 1 --pty srun-docker --container=IMAGE      (a shell in the container)
 `;
 
 const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
@@ -88,6 +91,14 @@ const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
       "--pull=never (or the default) then starts without pulling:\n" +
       "  srun -N 4 srun-docker pull --pull-once sdtc-registry:5443/app:1",
     specs: PULL_COMMAND_OPTIONS,
+  },
+  exec: {
+    usage: "srun --jobid=JOB --overlap -w NODE --pty srun-docker exec [--step=S] [-- COMMAND...]",
+    summary:
+      "Enter a running job's container on this node, as you, with a terminal when you have one:\n" +
+      "a shell, or COMMAND (e.g. -- py-spy dump --pid 1234). Exits with its exit code. Outside the\n" +
+      "job's own steps give --jobid; where the job has several steps' containers, --step chooses.",
+    specs: EXEC_OPTIONS,
   },
   config: {
     usage: "srun-docker config",

@@ -145,7 +145,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "script",
     value: "<path>",
-    description: "job script run in the master's container (required, but --launcher=srun takes a program after --)",
+    description:
+      "job script run in the master's container (required, but --launcher=srun takes a program after --, and srun --pty with neither gives a shell)",
   },
   dockname,
   datamnts,

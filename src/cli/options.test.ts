@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { UserError } from "../core/errors.js";
-import { parseRunArgs, type RunOptions } from "./options.js";
+import { INTERACTIVE_SHELL, parseRunArgs, type RunOptions } from "./options.js";
 
 const BASE = ["--container=img", "--script=./job.sh"];
 const run = (...argv: string[]): RunOptions => parseRunArgs([...BASE, ...argv], {});
@@ -310,5 +310,32 @@ describe("--launcher=srun", () => {
     expect(() => parseRunArgs(args, {})).toThrow(
       expect.objectContaining({ exitCode: 2, message: expect.stringContaining(message) }),
     );
+  });
+});
+
+describe("nothing to run, on srun --pty's terminal: a shell in the container", () => {
+  const pty = { SLURM_PTY_PORT: "40141" };
+
+  test.each([[["--container=x"]], [["--container=x", "--launcher=srun"]]])("%j runs the shell", (args) => {
+    const o = parseRunArgs(args, pty);
+    expect(o).toMatchObject({ launcher: "srun", program: INTERACTIVE_SHELL, script: "/bin/sh" });
+  });
+
+  test.each([
+    [["--container=x"], {}, "`--script` is required"],
+    [["--container=x", "--launcher=ssh"], pty, "`--script` is required"],
+    [["--container=x", "--launcher=each"], pty, "`--script` is required"],
+  ])("%j with %j still needs a script", (args, env, message) => {
+    expect(() => parseRunArgs(args, env)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining(message) }),
+    );
+  });
+
+  test("a program or a script given on the terminal runs as before", () => {
+    expect(parseRunArgs(["--container=x", "--launcher=srun", "--", "bash"], pty).program).toEqual(["bash"]);
+    expect(parseRunArgs(["--container=x", "--script=./a.sh"], pty)).toMatchObject({
+      launcher: "ssh",
+      program: undefined,
+    });
   });
 });

@@ -121,8 +121,14 @@ export function parseRunArgs(
   const misses = findNearMisses(scan.unknownOptions);
   requireOrSuggest(values, "container", misses);
   const base = readContainerOptions(values);
-  const launcher = optional(values, "launcher", SETTING.launcher) ?? "ssh";
-  const program = launcher === "srun" && values.get("script") === undefined ? readProgram(scan.rest) : undefined;
+  const given = optional(values, "launcher", SETTING.launcher);
+  const shell = wantsShell(values, given, scan.rest, env);
+  const launcher = shell ? "srun" : (given ?? "ssh");
+  const program = shell
+    ? INTERACTIVE_SHELL
+    : launcher === "srun" && values.get("script") === undefined
+      ? readProgram(scan.rest)
+      : undefined;
   if (program === undefined) requireOrSuggest(values, "script", misses);
   const script = program?.[0] ?? required(values, "script", "--script=PATH, e.g. --script=./job.sh");
   const scriptHelp = flag(values, "script-help");
@@ -206,6 +212,24 @@ export function readRemote(
     );
   }
   return "sshd";
+}
+
+/**
+ * What `srun --pty srun-docker --container=IMG` runs: nothing to run was given, on a terminal
+ * Slurm opened for the step (its tasks get `SLURM_PTY_PORT`), so a shell in the container, as
+ * `asuser` gives one. bash when the image has it (job control, history), else sh.
+ */
+const PICK_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh";
+export const INTERACTIVE_SHELL: readonly string[] = ["/bin/sh", "-c", PICK_SHELL];
+
+function wantsShell(
+  values: LayeredValues,
+  launcher: Launcher | undefined,
+  rest: readonly string[],
+  env: NodeJS.ProcessEnv,
+) {
+  const onPty = env.SLURM_PTY_PORT !== undefined && env.SLURM_PTY_PORT !== "";
+  return onPty && rest.length === 0 && values.get("script") === undefined && (launcher ?? "srun") === "srun";
 }
 
 /** The words after `--` are the program; an unknown option before it would become its name. */

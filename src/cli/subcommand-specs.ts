@@ -54,6 +54,15 @@ export const CLEAN_OPTIONS: readonly OptionSpec[] = [
 
 export const CONFIG_OPTIONS: readonly OptionSpec[] = [debug, help];
 
+/** `srun-docker exec [-- COMMAND...]`: into a running job's container on this node. */
+export const EXEC_OPTIONS: readonly OptionSpec[] = [
+  { name: "jobid", value: "<id>", description: "the job whose container to enter (default: SLURM_JOB_ID)" },
+  { name: "step", value: "<id>", description: "the step's container, when the job has several here" },
+  runtime,
+  debug,
+  help,
+];
+
 const [pullPolicy, pullOnce, pullTimeout] = PULL_OPTIONS;
 
 /** `srun-docker pull IMAGE`: the run's image step alone, on every node of the step. */

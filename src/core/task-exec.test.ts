@@ -68,3 +68,21 @@ test("a bound task's CPUs go in as SRUN_DOCKER_TASK_CPUS", () => {
   });
   expect(args).toEqual(expect.arrayContaining(["-e", "SRUN_DOCKER_TASK_CPUS=2,3"]));
 });
+
+test("a task on a terminal (srun --pty) gets one in the container: -i -t, nothing else changes", () => {
+  const input = {
+    containerName: "c",
+    user: { uid: 1, gid: 1 },
+    cwd: "/",
+    task: { rank: 0, localRank: 0, worldSize: 1, localSize: 1, nodeIndex: 0 },
+    taskEnv: {},
+    master: { addr: "n", port: 1 },
+    nodeCount: 1,
+    boundCpus: undefined,
+    containerDevices: [],
+    command: ["bash"],
+  };
+  const plain = buildTaskExecArgs(input);
+  expect(buildTaskExecArgs({ ...input, terminal: true })).toEqual(["exec", "-i", "-t", ...plain.slice(1)]);
+  expect(plain).not.toContain("-t");
+});

@@ -30,6 +30,11 @@ export interface TaskExecInput {
   /** The GPUs the node's container got (its `--gpus`), to renumber the task's. */
   readonly containerDevices: readonly string[] | "all";
   readonly command: readonly string[];
+  /**
+   * The task's stdin is a terminal (`srun --pty`): the program gets one too (`-i -t`), so a
+   * shell has job control, the window's size, and Ctrl-C for its foreground program.
+   */
+  readonly terminal?: boolean;
 }
 
 /** Where the task's pid file is inside the container (the switch dir is mounted there). */
@@ -50,6 +55,7 @@ export function buildTaskExec(input: TaskExecInput): ExecPlan {
       ...(input.boundCpus === undefined ? {} : { SRUN_DOCKER_TASK_CPUS: input.boundCpus }),
     },
     command: ["/bin/sh", "-c", PID_THEN_EXEC, taskPidFile(input.task.localRank), ...input.command],
+    ...(input.terminal === true ? { interactive: true, tty: true } : {}),
   };
 }
 

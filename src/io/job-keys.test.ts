@@ -64,7 +64,7 @@ describe("the agent's handshake with the job's secret", () => {
     expect(run.code).toBe(255);
     expect(run.stderr).toMatch(/authentication failed/);
     expect(spawns()).toBe(0);
-    // Closing says the refusals it counted (io/refusal-log.ts).
+    // Refusals are counted and said in one summary line (flushed when the server closes).
     await agent.close();
     expect(logs).toEqual([expect.stringContaining("refused 1 connection that did not authenticate in ")]);
   });

@@ -31,6 +31,7 @@ import {
   CLEAN_OPTIONS,
   CONFIG_OPTIONS,
   DOCTOR_OPTIONS,
+  EXEC_OPTIONS,
   HOSTLIST_OPTIONS,
   PULL_COMMAND_OPTIONS,
   SSHCONFIG_OPTIONS,
@@ -134,6 +135,7 @@ const SPECS: Record<string, readonly OptionSpec[]> = {
   doctor: DOCTOR_OPTIONS,
   clean: CLEAN_OPTIONS,
   pull: PULL_COMMAND_OPTIONS,
+  exec: EXEC_OPTIONS,
   config: CONFIG_OPTIONS,
   help: CONFIG_OPTIONS,
 };
@@ -154,6 +156,7 @@ const BASE: Record<string, fc.Arbitrary<string[]>[]> = {
   ],
   doctor: [oneOf(["--container=img"]), oneOf(["--slots-per-node=2"])],
   clean: [oneOf(["--all"], ["--job=42"])],
+  exec: [mostly(["--jobid=42"]), oneOf(["--step=0"], ["--", "true"])],
   pull: [mostly(["img"]), oneOf(["--pull-once"], ["--pull=always"])],
   hostlist: [oneOf(["expand", "n[1-3]"], ["compress", "n1", "n2"])],
   help: [oneOf(...Object.keys(SPECS).map((topic) => [topic]))],

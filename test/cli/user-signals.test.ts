@@ -10,6 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { AGENT_CONFIG_VERSION } from "../../src/core/agent-config.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const sea = path.join(root, "dist/srun-docker");
@@ -35,10 +36,16 @@ async function agentConfig(serverPort: number): Promise<string> {
   ];
   const secret = randomBytes(32).toString("hex");
   // Every node's agent on the first of `ports` it can bind: n1's serves here, n2's never starts.
-  writeFileSync(
-    file,
-    JSON.stringify({ v: 3, jobKey: "7.0", user: "u", node: "n1", secret, nodes, ports: [serverPort] }),
-  );
+  const config = {
+    v: AGENT_CONFIG_VERSION,
+    jobKey: "7.0",
+    user: "u",
+    node: "n1",
+    secret,
+    nodes,
+    ports: [serverPort],
+  };
+  writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   return file;
 }
 

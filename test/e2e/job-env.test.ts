@@ -189,13 +189,13 @@ describe("any order of subcommands on a fresh home", () => {
       );
       expect(asuser.code, asuser.stderr).toBe(0);
       expect(asuser.stdout.trim()).toBe("bob");
-      // What asuser leaves: the directory, without the run's keys (the state that failed every run).
+      // What asuser leaves: the directory, without the secret (the state that failed every run).
       expect(existsSync(material)).toBe(true);
-      expect(existsSync(`${material}/id_ed25519`)).toBe(false);
+      expect(existsSync(`${material}/secret`)).toBe(false);
       const r = await runJob();
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain("hello from 0 of 2");
-      expect(existsSync(`${material}/id_ed25519`)).toBe(true);
+      expect(existsSync(`${material}/secret`)).toBe(true);
       expect(existsSync(`${material}/.fill`)).toBe(false);
     });
     await nothingLeft();

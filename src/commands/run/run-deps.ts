@@ -1,6 +1,7 @@
 // The edges a node's run touches, injected as one object with real defaults (concurrently's
 // style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
 import { hostname as osHostname } from "node:os";
+import { isatty } from "node:tty";
 import type { Runtime } from "../../core/container-options.js";
 import { shouldCountGpus } from "../../core/gpus.js";
 import type { NodePlanOptions } from "../../core/node-plan-input.js";
@@ -72,6 +73,8 @@ export interface RunDeps {
   agentBinary: () => string | undefined;
   /** Whether nobody holds the TCP port on this node (the job's ports fall back when not). */
   isPortFree: (port: number) => Promise<boolean>;
+  /** Our stdin is a terminal (`srun --pty`): a task's program gets one in the container. */
+  stdinIsTerminal?: boolean;
 }
 
 export function defaultRunDeps(): RunDeps {
@@ -101,6 +104,8 @@ export function defaultRunDeps(): RunDeps {
     createImageEngine: (runtime) => runtime.imageEngine(),
     agentBinary: () => findAgentBinary(),
     isPortFree: (port) => isPortFree(port),
+    // isatty, not process.stdin: that would open a reader on the terminal the exec's CLI reads.
+    stdinIsTerminal: isatty(0),
   };
 }
 

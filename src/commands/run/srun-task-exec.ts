@@ -46,6 +46,7 @@ export async function taskExec(
     containerDevices: container.devices,
     boundCpus: (await deps.readCpus()).boundCpus,
     command,
+    terminal: deps.stdinIsTerminal === true,
   });
 }
 
