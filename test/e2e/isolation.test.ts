@@ -280,7 +280,13 @@ once();
     const r = await early.result;
     // The master counts (with --debug) the forged hellos it turned away: they reached it.
     const attempts = Number(/attempts (\d+)/.exec(attack.stdout)?.[1] ?? 0);
-    const rejected = rejectedByMaster(r.stderr);
+    // Counted by the master and said in summary lines (core/refusal-tally.ts).
+    const rejected = refusalSummaries(
+      r.stderr
+        .split("\n")
+        .filter((line) => line.includes("[node1 master] rendezvous: "))
+        .join("\n"),
+    ).reduce((sum, summary) => sum + (summary.kinds.rejected ?? 0), 0);
     figure(
       "forged rendezvous, start early",
       `${attempts} attempts by bob, ${rejected} rejected by the master; alice exit ${r.code}, script ran: ${r.stdout.includes("SCRIPT-RAN")}`,
@@ -305,7 +311,12 @@ once();
     const hammer = await runAs("bob", `srun -N1 -w node3 node ${bob.dir}/attack.cjs node1 ${port + 1} 3000`);
     const rs = await steady.result;
     const hammered = Number(/attempts (\d+)/.exec(hammer.stdout)?.[1] ?? 0);
-    const turnedAway = rejectedByMaster(rs.stderr);
+    const turnedAway = refusalSummaries(
+      rs.stderr
+        .split("\n")
+        .filter((line) => line.includes("[node1 master] rendezvous: "))
+        .join("\n"),
+    ).reduce((sum, summary) => sum + (summary.kinds.rejected ?? 0), 0);
     figure(
       "forged rendezvous, stop early",
       `${hammered} attempts, ${turnedAway} rejected; alice exit ${rs.code}, script finished: ${rs.stdout.includes("STEADY-DONE")}`,
@@ -317,10 +328,3 @@ once();
     expect(await findNodeProcesses(1, ALICE_UID, /srun-docker/)).toEqual([]);
   });
 });
-
-/** The connections the master (`--debug`) said it rejected, in its refusal summaries (io/refusal-log.ts). */
-function rejectedByMaster(stderr: string): number {
-  return refusalSummaries(stderr)
-    .filter((summary) => summary.line.includes("[node1 master] rendezvous:"))
-    .reduce((sum, summary) => sum + (summary.kinds.rejected ?? 0), 0);
-}
