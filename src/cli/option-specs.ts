@@ -117,7 +117,7 @@ export const sshdport: OptionSpec = {
   name: "sshdport",
   value: "<port>",
   description:
-    "container sshd port, used as given (default: derived from the job id, or another if taken); implies --remote=sshd",
+    "container sshd port, used as given (default: the first free of ports drawn per job from your secret); implies --remote=sshd",
 };
 export const remote: OptionSpec = {
   name: "remote",
@@ -130,7 +130,8 @@ const version: OptionSpec = { name: "version", short: "V", description: "print t
 export const rendezvousPort: OptionSpec = {
   name: "rendezvous-port",
   value: "<port>",
-  description: "master's coordination port, used as given (default: derived from the job id, or another if taken)",
+  description:
+    "master's coordination port, used as given (default: the first free of ports drawn per job from your secret)",
 };
 export const timeout: OptionSpec = {
   name: "timeout",

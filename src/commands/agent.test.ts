@@ -2,7 +2,7 @@
 // server started as `srun-docker agent-server`, the client as that bundle under the name `ssh`,
 // both configured by SRUN_DOCKER_AGENT_CONFIG. Real processes, so a client can be killed -9.
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,10 @@ const agentBin = join(dir, "agent-bin");
 const imageBin = join(dir, "image-bin");
 const home = join(dir, "home");
 const config = join(dir, "agent.json");
+const portFile = join(dir, "remote.port");
+/** Another program on the job's first agent port: it accepts and hangs up at once. */
+const squatter = createServer((socket) => socket.destroy());
+let agentPort = 0;
 let server: ChildProcess | undefined;
 let serverLog = "";
 let env: NodeJS.ProcessEnv = {};
@@ -45,17 +49,21 @@ beforeAll(async () => {
   symlinkSync(bundle, join(agentBin, "ssh"));
   writeFileSync(join(imageBin, "ssh"), '#!/bin/sh\necho "the image\'s ssh: $*"\n');
   chmodSync(join(imageBin, "ssh"), 0o755);
-  const port = await freePort();
+  await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+  const taken = (squatter.address() as { port: number }).port;
+  agentPort = await freePort();
   const path = `${agentBin}:${process.env.PATH ?? "/usr/bin:/bin"}`;
   writeFileSync(
     config,
     JSON.stringify({
-      v: 2,
+      v: 3,
       jobKey: "77.0",
       user: userInfo().username,
       node: "node1",
       secret: "05".repeat(32),
-      nodes: [{ name: "node1", address: "127.0.0.1", port }],
+      nodes: [{ name: "node1", address: "127.0.0.1" }],
+      ports: [taken, agentPort],
+      portFile,
       env: { PATH: path, HOME: home, SRUN_DOCKER_AGENT_CONFIG: config },
       listenHost: "127.0.0.1",
     }),
@@ -65,11 +73,15 @@ beforeAll(async () => {
   server.stderr?.on("data", (chunk: Buffer) => {
     serverLog += chunk.toString();
   });
-  expect(await waitFor(() => serverLog.includes("listening on port"), 10_000)).toBe(true);
+  // The port file comes last: once it is there, the server listens.
+  expect(await waitFor(() => readFileSync(portFile, { encoding: "utf8", flag: "a+" }).endsWith("\n"), 10_000)).toBe(
+    true,
+  );
 }, 60_000);
 
 afterAll(() => {
   server?.kill("SIGKILL");
+  squatter.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -90,7 +102,15 @@ function ssh(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   return { child, done, stdout: () => stdout };
 }
 
-describe("ssh, the bundled binary", () => {
+test("the server listens on the first of the job's ports it can bind, and says which", async () => {
+  await waitFor(() => serverLog.includes("listening on port"));
+  expect(serverLog).toContain(
+    `[node1 agent] listening on port ${agentPort} (port 2 of 2: the ones before are taken)\n`,
+  );
+  expect(readFileSync(portFile, "utf8")).toBe(`${agentPort}\n`);
+});
+
+describe("ssh, the bundled binary (the job's first port held by another program)", () => {
   test("runs a command and passes its exit code on", async () => {
     expect(await ssh(["-x", "node1", "echo", "on $(pwd); exit 7"]).done).toEqual({
       code: 7,

@@ -19,7 +19,13 @@ export async function runAgentSsh(argv: readonly string[]): Promise<number> {
   }
   const { runAgentClient } = await import("../io/agent-client.js");
   const { config, secret } = loaded;
-  return runAgentClient(argv, { nodes: config.nodes, secret, user: config.user, jobKey: config.jobKey });
+  return runAgentClient(argv, {
+    nodes: config.nodes,
+    ports: config.ports,
+    secret,
+    user: config.user,
+    jobKey: config.jobKey,
+  });
 }
 
 export async function runAgentServerCommand(): Promise<number> {
@@ -33,15 +39,27 @@ export async function runAgentServerCommand(): Promise<number> {
     import("../io/signals.js"),
   ]);
   const { config, self, secret } = loaded;
-  const server = await runAgentServer({
-    node: self.name,
-    jobKey: config.jobKey,
-    secret,
-    port: self.port,
-    ...(config.listenHost === undefined ? {} : { host: config.listenHost }),
-    env: config.env,
-  });
-  process.stderr.write(`[${self.name} agent] listening on port ${server.port}\n`);
+  const say = (line: string) => process.stderr.write(`[${self.name} agent] ${line}\n`);
+  let server: Awaited<ReturnType<typeof runAgentServer>>;
+  try {
+    server = await runAgentServer({
+      node: self.name,
+      jobKey: config.jobKey,
+      secret,
+      ports: config.ports,
+      ...(config.listenHost === undefined ? {} : { host: config.listenHost }),
+      ...(config.portFile === undefined ? {} : { portFile: config.portFile }),
+      env: config.env,
+    });
+  } catch (error) {
+    // Its last line is what the node's srun-docker shows (every port taken, most likely).
+    say(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  const place = config.ports.indexOf(server.port);
+  say(
+    `listening on port ${server.port}${place > 0 ? ` (port ${place + 1} of ${config.ports.length}: the ones before are taken)` : ""}`,
+  );
   await new Promise<void>((resolve) => {
     onTerminationSignals(() => resolve());
   });

@@ -9,7 +9,6 @@ import { AGENT_SERVER_PATH } from "../core/agent-plan.js";
 import type { Runtime } from "../core/container-options.js";
 import { resolveGpus } from "../core/gpus.js";
 import { adviseHome, type DaemonUsers, parseDaemonUsers } from "../core/home-access.js";
-import { deriveJobPorts } from "../core/ports.js";
 import { findAgentBinary } from "../io/agent-binary.js";
 import { runCommand } from "../io/exec.js";
 import { countNodeGpus } from "../io/nvidia-smi.js";
@@ -162,23 +161,21 @@ async function checkMaterial(dir: string): Promise<CheckResult> {
 }
 
 async function checkPorts(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<CheckResult> {
-  const ports = deriveJobPorts(env.SLURM_JOB_ID ?? "0", env.SLURM_STEP_ID ?? "0", { sshdPort: options.sshdPort });
-  const busy: number[] = [];
-  for (const port of [ports.sshdPort, ports.rendezvousPort]) if (!(await isPortFree(port))) busy.push(port);
-  if (busy.length === 0)
+  const given = options.sshdPort;
+  // A job's own ports are drawn per step from the secret, and each falls back on a taken one by
+  // itself (core/port-candidates.ts): nothing here would say more than the run finds.
+  if (given === undefined)
     return {
       name: "ports",
       ok: true,
-      detail: `${ports.sshdPort} (${options.remote}) and ${ports.rendezvousPort} (rendezvous) free`,
+      detail: `drawn per job step from your secret, with fallbacks (${options.remote})`,
     };
-  // A derived port someone holds costs nothing: the job falls back to other candidates.
-  if (options.sshdPort === undefined || !busy.includes(options.sshdPort))
-    return { name: "ports", ok: true, detail: `${busy.join(", ")} in use here: a job falls back to other ports` };
+  if (await isPortFree(given)) return { name: "ports", ok: true, detail: `--sshdport ${given} free` };
   return {
     name: "ports",
     ok: false,
-    detail: `--sshdport ${options.sshdPort} is in use`,
-    fix: "pick another --sshdport, or drop it to use ports derived from the job id (with fallbacks)",
+    detail: `--sshdport ${given} is in use${env.SLURM_JOB_ID === undefined ? "" : ` (job ${env.SLURM_JOB_ID})`}`,
+    fix: "pick another --sshdport, or drop it to use ports drawn for each job (with fallbacks)",
   };
 }
 

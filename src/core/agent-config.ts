@@ -1,7 +1,9 @@
 /**
  * What the integration tells the agent on each node, in one JSON file named by the environment
- * variable SRUN_DOCKER_AGENT_CONFIG: the job step, its user, this node, every node's agent
- * address, the job step's secret, and (for the server) the node's job environment. Both the
+ * variable SRUN_DOCKER_AGENT_CONFIG: the job step, its user, this node, every node's address, the
+ * ports every node's agent tries in order (the first it can bind is its own, so a client tries
+ * them in the same order), the job step's secret, and (for the server) the node's job environment
+ * and where it reports the port it holds. Both the
  * server (`srun-docker agent-server`) and every client (`ssh`, `srun-docker agent-ssh`) of a
  * container read the same file. Pure: io/agent-config-file.ts reads it.
  */
@@ -11,22 +13,26 @@ import en from "zod/v4/locales/en.js";
 import type { AgentNode } from "./ssh-argv.js";
 
 export const AGENT_CONFIG_VARIABLE = "SRUN_DOCKER_AGENT_CONFIG";
-/** 2: the job step's own secret inline (1 named a file: the user's secret, for every job). */
-export const AGENT_CONFIG_VERSION = 2;
+/**
+ * 3: the ports every agent tries, no port per node. 2: the job step's own secret inline (1
+ * named a file: the user's secret, for every job).
+ */
+export const AGENT_CONFIG_VERSION = 3;
 
 const nonEmpty = z.string().check(z.minLength(1));
 
 const agentNode = z.strictObject({
   name: z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u)),
   address: nonEmpty,
-  port: z.int().check(z.minimum(1), z.maximum(65_535)),
 });
+
+const port = z.int().check(z.minimum(1), z.maximum(65_535));
 
 const agentConfig = z.strictObject({
   v: z.literal(AGENT_CONFIG_VERSION),
   jobKey: nonEmpty,
   user: nonEmpty,
-  /** This node's name (a name in `nodes`): the server answers to it and listens on its port. */
+  /** This node's name (a name in `nodes`): the server answers to it. */
   node: nonEmpty,
   /**
    * The job step's secret (io/rendezvous-crypto.ts deriveJobSecret), hex: the file is the
@@ -34,6 +40,10 @@ const agentConfig = z.strictObject({
    */
   secret: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   nodes: z.array(agentNode).check(z.minLength(1)),
+  /** Every node's agent listens on the first of these it can bind; its clients try them in order. */
+  ports: z.array(port).check(z.minLength(1), z.maxLength(64)),
+  /** Where the server writes the port it holds, once it listens (core/dead-man-switch.ts). */
+  portFile: z.optional(nonEmpty),
   /** The node's job environment for the commands the server starts. */
   env: z._default(z.record(z.string(), z.string()), {}),
   /** The address the server listens on; default every address. */

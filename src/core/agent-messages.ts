@@ -5,8 +5,8 @@
  *
  * One TCP connection per remote command:
  *   server → challenge {v, nonce}
- *   client → hello {node, nonce, mac: HMAC(secret, "agent-client|job|sNonce|cNonce|node")}
- *   server → welcome {mac: HMAC(secret, "agent-server|job|sNonce|cNonce|node")}, or reject {reason}
+ *   client → hello {node, nonce, mac: HMAC(secret, "agent-client|job|sNonce|cNonce|node|port")}
+ *   server → welcome {mac: HMAC(secret, "agent-server|job|sNonce|cNonce|node|port")}, or reject {reason}
  *   client → exec {command?, pty, term?, lang?, cols?, rows?}      (only after an authentic welcome)
  *   then stdin / stdin-eof / signal one way, stdout / stderr / stdin-window and one exit the other.
  *
@@ -17,13 +17,16 @@
  * holds for the command stays bounded: a client past its window is dropped.
  * The client checks the welcome before it sends the command, so a stranger listening on the
  * port learns neither the command nor its input; the server spawns only for an authentic hello.
+ * `port` is the one the client connected to: an agent takes the first of the job's ports it can
+ * bind, so a client tries them in order, and a stranger on an earlier one that relays the
+ * handshake to the real agent gets the hello refused there (it names the stranger's port).
  */
 import * as z from "zod/mini";
 import { FrameType, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_EXEC_BYTES } from "./agent-frames.js";
 import { parseJsonAs } from "./json-shape.js";
 
-/** 2: the MACs are keyed with the job step's secret, not the user's. */
-export const AGENT_PROTOCOL_VERSION = 2;
+/** 3: the MACs name the port the client reached. 2: they are keyed with the job step's secret, not the user's. */
+export const AGENT_PROTOCOL_VERSION = 3;
 /** Bytes of stdin a client may send before the server grants more. */
 export const STDIN_WINDOW_BYTES = 1024 * 1024;
 

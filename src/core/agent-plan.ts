@@ -7,7 +7,6 @@
 import { AGENT_CONFIG_VARIABLE, AGENT_CONFIG_VERSION, type AgentConfig } from "./agent-config.js";
 import type { Mount } from "./docker-args.js";
 import { UserError } from "./errors.js";
-import type { NodePort } from "./remote-ports.js";
 
 /** Where the agent lives inside every container; not under /run/srun-docker (the switch dir's mount). */
 export const AGENT_BIN_DIR = "/opt/srun-docker/bin";
@@ -47,15 +46,19 @@ export interface AgentConfigInput {
   readonly user: string;
   readonly home: string;
   readonly node: string;
-  /** Every node and where its agent listens. */
-  readonly nodes: readonly NodePort[];
+  /** Every node of the job. */
+  readonly nodes: readonly string[];
+  /** The ports every node's agent tries, in order (core/port-candidates.ts). */
+  readonly ports: readonly number[];
+  /** Where this node's agent reports the port it holds (the switch dir, core/dead-man-switch.ts). */
+  readonly portFile: string;
   /** The job step's secret, which the agents' handshakes are keyed with. */
   readonly secret: Buffer;
   /** The job environment of this node (hostlist, np, NODE_RANK, ...) plus the container's agent env. */
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** The agent's config file (core/agent-config.ts reads it back): every node's agent is at NAME:its port. */
+/** The agent's config file (core/agent-config.ts reads it back): every node's agent is at NAME, on one of the ports. */
 export function renderAgentConfig(input: AgentConfigInput): string {
   const config: AgentConfig = {
     v: AGENT_CONFIG_VERSION,
@@ -63,7 +66,9 @@ export function renderAgentConfig(input: AgentConfigInput): string {
     user: input.user,
     node: input.node,
     secret: input.secret.toString("hex"),
-    nodes: input.nodes.map(({ node, port }) => ({ name: node, address: node, port })),
+    nodes: input.nodes.map((node) => ({ name: node, address: node })),
+    ports: [...input.ports],
+    portFile: input.portFile,
     // What sshd would give a session: the user's own names, then the job's variables.
     env: { USER: input.user, LOGNAME: input.user, HOME: input.home, ...input.env },
   };

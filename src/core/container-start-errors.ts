@@ -15,15 +15,28 @@ export function containerEndedError(node: string, bin: string, code: number): Us
   });
 }
 
+/** sshd or the agent neither said which port it listens on nor exited within `ms` (a hung start). */
+export function serverSilentError(node: string, kind: "sshd" | "agent", ms: number): UserError {
+  const what = kind === "sshd" ? "sshd" : "srun-docker's agent";
+  return new UserError(
+    `${kind}-not-ready`,
+    `${what} in the container on ${node} did not start listening within ${(ms / 1000).toFixed(1)} s`,
+    { hint: `check the container's log on ${node} (\`docker logs\`) for its errors, or raise --timeout` },
+  );
+}
+
 /** sshd or the agent exited before it answered; `last` is its last log line (its own words). */
 export function serverExitedError(node: string, kind: "sshd" | "agent", code: number, last: string): UserError {
   const what = kind === "sshd" ? "sshd" : "srun-docker's agent";
+  // Its start says so when every one of the job's ports was taken (core/sshd-start.ts, the agent).
+  const portsTaken = /could not listen on any of its ports|port candidates .* are in use/.test(last);
   return new UserError(
     kind,
     `${what} in the container on ${node} exited with ${code} before it was ready${last ? `: ${last}` : ""}`,
     {
-      hint:
-        kind === "sshd"
+      hint: portsTaken
+        ? `other programs hold every one of the job's ports on ${node}; run the step again (a new step draws other ports)`
+        : kind === "sshd"
           ? "the image needs openssh-server (/usr/sbin/sshd) for --remote=sshd; `srun-docker doctor` checks it"
           : "the agent needs /bin/sh, glibc (2.28 or newer) and libstdc++ in the image; musl images (Alpine) are not supported",
     },

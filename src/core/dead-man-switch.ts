@@ -16,12 +16,19 @@ import type { Runtime } from "./container-options.js";
  * the container stays (so its logs can be read) and its exit code lands in a file beside the
  * lifeline, which srun-docker watches while the container starts: a container that cannot
  * start ends the job within a second instead of at `--timeout`.
+ *
+ * The server of remote commands binds its port itself, the first of the job's candidates that
+ * it can (core/port-candidates.ts), so that no port waits unbound between a check and its use:
+ * once it listens, it writes that port into REMOTE_PORT_FILE here (the agent itself, sshd's
+ * start script of core/sshd-start.ts for sshd), which srun-docker watches as it watches the exit.
  */
 
 /** Where the node's switch directory is mounted in the container. */
 export const SWITCH_MOUNT = "/run/srun-docker";
 export const LIFELINE_FILE = "lifeline";
 export const MAIN_EXIT_FILE = "main.exit";
+/** The port the agent or sshd listens on, and a newline; written once it listens. */
+export const REMOTE_PORT_FILE = "remote.port";
 
 /** $0 of the sh, as `ps` shows it in the container. */
 const SWITCH_NAME = "srun-docker-switch";

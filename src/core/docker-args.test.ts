@@ -243,8 +243,16 @@ describe("buildDockerRunArgs", () => {
 
 test.each<[MainProcess, string[]]>([
   [
-    { kind: "sshd", port: 20000, configPath: "/j/sshd_config" },
-    ["/usr/sbin/sshd", "-D", "-e", "-p", "20000", "-f", "/j/sshd_config"],
+    { kind: "sshd", ports: [20000, 27415], configPath: "/j/sshd_config" },
+    [
+      "/bin/sh",
+      "-c",
+      expect.stringContaining("/usr/sbin/sshd -D -e"),
+      "srun-docker-sshd",
+      "/j/sshd_config",
+      "20000",
+      "27415",
+    ],
   ],
   [
     { kind: "agent", serverPath: "/opt/srun-docker/bin/srun-docker" },

@@ -1,5 +1,6 @@
 import type { Memlock, Runtime } from "./container-options.js";
 import { buildSwitchedCommand, SWITCH_MOUNT } from "./dead-man-switch.js";
+import { buildSshdStart } from "./sshd-start.js";
 
 /**
  * argv builders for the container engine (docker or podman). They return the arguments after
@@ -165,8 +166,8 @@ function gpuArgs(plan: ContainerPlan): string[] {
 
 /** What the container's main process is, under the switch. */
 export type MainProcess =
-  /** sshd in the foreground (`--remote=sshd`, ssh launcher), its config and port. */
-  | { readonly kind: "sshd"; readonly port: number; readonly configPath: string }
+  /** sshd in the foreground (`--remote=sshd`, ssh launcher), its config, on the first of `ports` it can bind. */
+  | { readonly kind: "sshd"; readonly ports: readonly number[]; readonly configPath: string }
   /** srun-docker's agent server (`--remote=agent`), configured by its config file. */
   | { readonly kind: "agent"; readonly serverPath: string }
   /** Nothing: the switch alone keeps the container up, so the image needs no `sleep`. */
@@ -175,7 +176,7 @@ export type MainProcess =
 export function buildMainCommand(main: MainProcess): string[] {
   switch (main.kind) {
     case "sshd":
-      return ["/usr/sbin/sshd", "-D", "-e", "-p", String(main.port), "-f", main.configPath];
+      return buildSshdStart(main.configPath, main.ports);
     case "agent":
       return [main.serverPath, "agent-server"];
     case "none":

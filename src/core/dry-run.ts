@@ -46,12 +46,30 @@ export function limitsLine(options: DryRunOptions, plan: Pick<NodePlan, "limits"
     : "# limits: none (Slurm set no CPU or memory limit)";
 }
 
-export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: NodePlan): string {
+const STAND_IN_NOTE = "from a stand-in secret: the first run makes yours, which your ports are drawn from";
+
+/**
+ * The ports as the run finds them when nothing is taken: each kind's first candidate, the remote
+ * server's every one (it binds the first it can). `standInPorts`: drawn from a stand-in secret,
+ * the user's being made by the first run.
+ */
+function portsLine(ctx: JobContext, plan: NodePlan, standInPorts: boolean): string {
+  const { ports, remote } = plan;
+  const served =
+    remote === undefined
+      ? ""
+      : remote.ports.length === 1
+        ? `, ${remote.kind} port ${remote.ports[0]}`
+        : `, ${remote.kind} on the first free of ports ${remote.ports.join(" ")}`;
+  const note = standInPorts ? ` (${STAND_IN_NOTE})` : "";
+  return `# rendezvous ${ctx.master}:${ports.rendezvousPort}${served}, MASTER_PORT ${ports.masterPort}${note}`;
+}
+
+export function renderDryRun(options: DryRunOptions, ctx: JobContext, plan: NodePlan, standInPorts = false): string {
   const role = ctx.isMaster ? "master" : "worker";
-  const { ports } = plan;
   const lines = [
     `# ${ctx.nodeName} (${role}, rank ${ctx.rank} of ${ctx.nodes.length}), job ${ctx.jobId}.${ctx.stepId}`,
-    `# rendezvous ${ctx.master}:${ports.rendezvousPort}${plan.remote ? `, ${plan.remote.kind} port ${plan.remote.port}` : ""}`,
+    portsLine(ctx, plan, standInPorts),
     `# files in ${plan.jobDir}: ${Object.keys(plan.files).join(", ")}; switch/lifeline (a FIFO held open while srun-docker runs)`,
     limitsLine(options, plan),
     `${formatCommand([options.runtime, ...plan.runArgs])}`,
@@ -75,11 +93,13 @@ export function renderTaskDryRun(
   task: { readonly rank: number; readonly localRank: number; readonly localSize: number },
   plan: NodePlan,
   execArgs: readonly string[],
+  standInPorts = false,
 ): string {
   const first = task.localRank === 0;
   const lines = [
     `# ${ctx.nodeName} task ${task.rank} (local ${task.localRank} of ${task.localSize}), job ${ctx.jobId}.${ctx.stepId}`,
   ];
+  if (standInPorts) lines.push(`# MASTER_PORT ${plan.ports.masterPort}: ${STAND_IN_NOTE}`);
   if (first) lines.push(limitsLine(options, plan), formatCommand([options.runtime, ...plan.runArgs]));
   lines.push(formatCommand([options.runtime, ...execArgs]));
   if (first) lines.push(`${options.runtime} rm -f ${plan.containerName}  # once every task of the node has ended`);

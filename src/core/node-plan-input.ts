@@ -88,6 +88,6 @@ export interface NodePlanInput {
   readonly cwd: string;
   /** This task's CPU binding, the node's CPU count and cgroup version; the Slurm variables are in env. */
   readonly cpus: Pick<LimitFacts, "boundCpus" | "onlineCpus"> & { readonly cgroupV2: boolean };
-  /** The ports the run settled on (core/port-candidates.ts); default the derived ones (the dry run). */
-  readonly ports?: JobPorts;
+  /** The ports the run settled on (core/port-candidates.ts); the dry run's first candidates. */
+  readonly ports: JobPorts;
 }

@@ -5,6 +5,7 @@ import { dryRunStandIns, renderDryRun } from "./dry-run.js";
 import { shouldCountGpus } from "./gpus.js";
 import { type NodePlan, planNode } from "./node-plan.js";
 import type { JobKeys, NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
+import type { JobPorts } from "./ports.js";
 import type { JobContext } from "./slurm-context.js";
 
 const OPTIONS: NodePlanOptions = {
@@ -47,9 +48,13 @@ interface Case {
   boundCpus?: string;
   cgroupV2?: boolean;
   keys?: JobKeys;
+  ports?: JobPorts;
 }
 
 const standIns = dryRunStandIns("/home/alice/.srun-docker");
+
+/** As a run settles them: every remote candidate, the rendezvous and MASTER_PORT it found. */
+const PORTS: JobPorts = { remote: [21_008, 27_415, 30_011], rendezvousPort: 21_009, masterPort: 21_010 };
 
 function plan(c: Case): NodePlan {
   const input: NodePlanInput = {
@@ -73,6 +78,7 @@ function plan(c: Case): NodePlan {
     agentBinary: c.agentBinary,
     scriptPath: "/home/alice/job.sh",
     cwd: "/home/alice",
+    ports: c.ports ?? PORTS,
   };
   return planNode(input);
 }
@@ -87,7 +93,7 @@ function facts(p: NodePlan) {
     gpus: gpuAt < 0 ? "none" : `${p.runArgs[gpuAt]} ${p.runArgs[gpuAt + 1]}`,
     np: execEnv.get("np"),
     visible: p.runArgs.find((a) => a.startsWith("NVIDIA_VISIBLE_DEVICES=")) ?? "-",
-    sshd: p.runArgs.includes("/usr/sbin/sshd") ? p.runArgs[p.runArgs.indexOf("-f") + 1] : "none",
+    sshd: p.runArgs.includes("srun-docker-sshd") ? p.runArgs[p.runArgs.indexOf("srun-docker-sshd") + 1] : "none",
     files: Object.keys(p.files).join(" "),
     rank: execEnv.get("NODE_RANK"),
     warnings: p.warnings.length,
@@ -132,12 +138,37 @@ test.each<[string, Case, Partial<ReturnType<typeof facts>>]>([
   expect(facts(plan(c))).toMatchObject(expected);
 });
 
-test("ports: derived from the job, or as given; the sshd listens on the plan's port", () => {
-  expect(plan({}).ports).toEqual({ sshdPort: 21008, rendezvousPort: 21009, masterPort: 21010 });
-  const given = plan({ options: { sshdPort: 2222, rendezvousPort: 3333 } });
-  expect(given.ports).toMatchObject({ sshdPort: 2222, rendezvousPort: 3333 });
-  expect(given.remote).toEqual({ kind: "sshd", port: 2222, awaitedBeforeJob: true });
-  expect(given.runArgs.join(" ")).toContain("/usr/sbin/sshd -D -e -p 2222");
+test("ports: the run's; sshd starts on the first of the remote ones it can bind, and its clients go to the first", () => {
+  const p = plan({});
+  expect(p.ports).toEqual(PORTS);
+  expect(p.remote).toEqual({ kind: "sshd", ports: [21_008, 27_415, 30_011], awaitedBeforeJob: true });
+  const at = p.runArgs.indexOf("srun-docker-sshd");
+  expect(p.runArgs.slice(at - 3, at + 5)).toEqual([
+    "/bin/sh",
+    "-c",
+    expect.stringContaining("/usr/sbin/sshd -D -e"),
+    "srun-docker-sshd",
+    `${JOB_DIR}/sshd_config`,
+    "21008",
+    "27415",
+    "30011",
+  ]);
+  expect(p.files.ssh_config?.content).toContain("Host node1 node2\n  Port 21008\n");
+  expect(p.files.known_hosts?.content).toContain("[node2]:21008 ssh-ed25519");
+});
+
+test("ports: where a node's sshd is off the first port, its clients' files say so", () => {
+  const p = plan({
+    ports: {
+      ...PORTS,
+      remotePorts: new Map([
+        ["node1", 21_008],
+        ["node2", 30_011],
+      ]),
+    },
+  });
+  expect(p.files.ssh_config?.content).toContain("Host node2\n  Port 30011\n");
+  expect(p.files.known_hosts?.content).toContain("[node2]:30011 ssh-ed25519");
 });
 
 test("the container is named and labelled for the job, node and user", () => {
@@ -187,8 +218,8 @@ describe("--remote=agent", () => {
     const p = agentPlan(c);
     expect(Object.keys(p.files).join(" ")).toBe(files);
     expect(p.runArgs.slice(-2)).toEqual(["/opt/srun-docker/bin/srun-docker", "agent-server"]);
-    expect(p.runArgs).not.toContain("/usr/sbin/sshd");
-    expect(p.remote).toEqual({ kind: "agent", port: 21008, awaitedBeforeJob: false });
+    expect(p.runArgs).not.toContain("srun-docker-sshd");
+    expect(p.remote).toEqual({ kind: "agent", ports: PORTS.remote, awaitedBeforeJob: false });
   });
 
   test("the binary is mounted read-only as the server and as ssh, first on the image's own PATH", () => {
@@ -207,21 +238,23 @@ describe("--remote=agent", () => {
     );
   });
 
-  test("the agent's config: every node at its port, the job's secret, this node's job environment", () => {
+  test("the agent's config: every node, the ports every agent tries, where it says its own, the job's secret, this node's job environment", () => {
     const p = agentPlan({ rank: 1, keys: { ...standIns.keys, secret: Buffer.alloc(32, 7) } });
     const file = p.files["agent.json"];
     expect(file?.mode).toBe(0o600);
     const config = JSON.parse(file?.content ?? "{}");
     expect(config).toMatchObject({
-      v: 2,
+      v: 3,
       jobKey: "42.0",
       user: "alice",
       node: "node2",
       secret: "07".repeat(32),
       nodes: [
-        { name: "node1", address: "node1", port: 21008 },
-        { name: "node2", address: "node2", port: 21008 },
+        { name: "node1", address: "node1" },
+        { name: "node2", address: "node2" },
       ],
+      ports: [21_008, 27_415, 30_011],
+      portFile: "/run/srun-docker/remote.port",
     });
     expect(config.env).toMatchObject({ NODE_RANK: "1", np: "2", HOME: "/home/alice", USER: "alice" });
     expect(config.env.PATH).toMatch(/^\/opt\/srun-docker\/bin:/);

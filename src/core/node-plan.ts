@@ -11,6 +11,7 @@ import {
   requireAgentBinary,
 } from "./agent-plan.js";
 import { type ContainerLimits, limitArgs, logLimitArgs, planNodeLimits } from "./container-limits.js";
+import { REMOTE_PORT_FILE, SWITCH_MOUNT } from "./dead-man-switch.js";
 import {
   buildDockerExecArgs,
   buildDockerRunArgs,
@@ -25,18 +26,21 @@ import { jobDirPath } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
-import { deriveJobPorts, type JobPorts } from "./ports.js";
+import type { JobPorts } from "./ports.js";
 import { recordingScriptPid } from "./script-pid.js";
-import type { JobContext } from "./slurm-context.js";
 import { passedSlurmNames, pickEnv } from "./slurm-env.js";
 import { renderGroup, renderPasswd } from "./ssh-config.js";
 import { planSshdFiles } from "./sshd-files.js";
 import { pmixMounts } from "./task-context.js";
 
-/** The server in every container that remote commands (ssh, mpirun, pdsh) reach, and its port. */
+/** The server in every container that remote commands (ssh, mpirun, pdsh) reach, and its ports. */
 export interface RemoteService {
   readonly kind: "agent" | "sshd";
-  readonly port: number;
+  /**
+   * The ports it tries, in order: it listens on the first it can bind and says which in the
+   * switch dir (core/dead-man-switch.ts).
+   */
+  readonly ports: readonly number[];
   /**
    * Whether the script waits until every node's server answers: sshd yes (OpenSSH gives up on a
    * refused connect); the agent no, as our ssh tries again (io/agent-connect.ts) and its start
@@ -70,11 +74,6 @@ export interface NodePlan {
   readonly warnings: readonly string[];
 }
 
-/** The ports every node derives alike from the job and step (the rendezvous needs them first). */
-export function planJobPorts(options: Pick<NodePlanOptions, "sshdPort" | "rendezvousPort">, ctx: JobContext): JobPorts {
-  return deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort: options.sshdPort, rendezvousPort: options.rendezvousPort });
-}
-
 /**
  * What answers `ssh` in this node's container, from the options alone (its port is chosen
  * before the plan): the agent for every launcher but srun in agent mode (scripts of the each
@@ -86,9 +85,7 @@ export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher
 }
 
 export function planNode(input: NodePlanInput): NodePlan {
-  const { options, ctx, identity, material, keys } = input;
-  // The ports the run settled (fallbacks when derived ones are taken); the dry run's are derived.
-  const ports = input.ports ?? planJobPorts(options, ctx);
+  const { options, ctx, identity, material, keys, ports } = input;
   const gpus = resolveGpus(
     { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
     input.env,
@@ -104,9 +101,9 @@ export function planNode(input: NodePlanInput): NodePlan {
   // Generated ssh files exist only for our own sshd, not the old (own sshd config dir) mode.
   const ownSsh = sshd && legacy === undefined;
   const remote: RemoteService | undefined =
-    agent || sshd ? { kind: agent ? "agent" : "sshd", port: ports.sshdPort, awaitedBeforeJob: sshd } : undefined;
-  // Every node's agent or sshd, for this node's clients: another node may have moved off the port.
-  const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.sshdPort }));
+    agent || sshd ? { kind: agent ? "agent" : "sshd", ports: ports.remote, awaitedBeforeJob: sshd } : undefined;
+  // Every node's sshd, for this node's ssh: a node may be off the first port (the agent's clients try them all).
+  const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.remote[0] ?? 0 }));
   const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};
   const jobEnv = planJobEnv({
     nodes: ctx.nodes,
@@ -140,7 +137,6 @@ export function planNode(input: NodePlanInput): NodePlan {
     Object.assign(
       files,
       planSshdFiles({
-        port: ports.sshdPort,
         user: identity.user,
         hosts,
         keys,
@@ -156,7 +152,9 @@ export function planNode(input: NodePlanInput): NodePlan {
         user: identity.user,
         home: identity.home,
         node: ctx.nodeName,
-        nodes: hosts,
+        nodes: ctx.nodes,
+        ports: ports.remote,
+        portFile: `${SWITCH_MOUNT}/${REMOTE_PORT_FILE}`,
         secret: keys.secret,
         env: { ...remoteEnv, ...agentEnv },
       }),
@@ -167,7 +165,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   const main: MainProcess = agent
     ? { kind: "agent", serverPath: AGENT_SERVER_PATH }
     : sshd
-      ? { kind: "sshd", port: ports.sshdPort, configPath: sshdConfigPath }
+      ? { kind: "sshd", ports: ports.remote, configPath: sshdConfigPath }
       : { kind: "none" };
   const container: ContainerPlan = {
     runtime: options.runtime,

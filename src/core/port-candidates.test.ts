@@ -1,71 +1,84 @@
+import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { CANDIDATE_COUNTS, derivePortCandidates } from "./port-candidates.js";
-import { deriveJobPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
+import { CANDIDATE_COUNTS, derivePortCandidates, type PortDraw } from "./port-candidates.js";
+import { firstPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
 
-const candidatesOf = (jobId: string, stepId: string, seed = "seed", overrides = {}) =>
-  derivePortCandidates({
-    derived: deriveJobPorts(jobId, stepId, overrides),
-    explicit: { remote: "sshdPort" in overrides, rendezvous: "rendezvousPort" in overrides },
-    jobKey: `${jobId}.${stepId}`,
-    seed,
-  });
+/** As io/rendezvous-crypto.ts's createPortDraw, with `key` for the secret and job step. */
+const drawWith =
+  (key: string): PortDraw =>
+  (label) =>
+    createHmac("sha256", key).update(label).digest().readUInt32BE(0);
+
+const none = { remote: undefined, rendezvous: undefined };
+const candidatesOf = (key: string, given = none) => derivePortCandidates({ given, draw: drawWith(key) });
+
+/** The old first candidates, from the job id alone (job N, step S → slot 8N+S, 3 ports each). */
+function fromJobIdAlone(jobId: number, stepId: number): number[] {
+  const base = PORT_RANGE_START + ((jobId * 8 + stepId) % 4253) * 3;
+  return [base, base + 1, base + 2];
+}
 
 describe("derivePortCandidates", () => {
-  test("the derived ports come first, then the fallbacks, as many as each kind has", () => {
-    const candidates = candidatesOf("1234", "0");
-    const derived = deriveJobPorts("1234", "0");
-    expect(candidates.remote[0]).toBe(derived.sshdPort);
-    expect(candidates.rendezvous[0]).toBe(derived.rendezvousPort);
-    expect(candidates.master[0]).toBe(derived.masterPort);
-    expect(candidates.remote).toHaveLength(CANDIDATE_COUNTS.remote);
-    expect(candidates.rendezvous).toHaveLength(CANDIDATE_COUNTS.rendezvous);
-    expect(candidates.master).toHaveLength(CANDIDATE_COUNTS.master);
+  test("as many candidates as each kind has, every one drawn: none from the job id alone", () => {
+    const candidates = candidatesOf("secret|1234.0");
+    for (const kind of ["remote", "rendezvous", "master", "relay"] as const)
+      expect(candidates[kind]).toHaveLength(CANDIDATE_COUNTS[kind]);
+    const all = Object.values(candidates).flat();
+    for (const port of fromJobIdAlone(1234, 0)) expect(all).not.toContain(port);
+    // The draw decides every place, the first included.
+    const labels: string[] = [];
+    derivePortCandidates({ given: none, draw: (label) => labels.push(label) });
+    expect(labels.slice(0, 3)).toEqual(["remote|0", "remote|1", "remote|2"]);
+    expect(labels).toContain("rendezvous|0");
+    expect(labels).toContain("master|0");
   });
 
-  test("every node computes the same list; another seed (another user's secret) gives other fallbacks", () => {
-    expect(candidatesOf("77", "3", "a")).toEqual(candidatesOf("77", "3", "a"));
-    const [mine, theirs] = [candidatesOf("77", "3", "a"), candidatesOf("77", "3", "b")];
-    expect(theirs.remote[0]).toBe(mine.remote[0]);
-    expect(theirs.remote.slice(1)).not.toEqual(mine.remote.slice(1));
+  test("the same draw gives the same lists on every node; another secret or job step, other lists from the first place on", () => {
+    expect(candidatesOf("a|77.3")).toEqual(candidatesOf("a|77.3"));
+    const mine = candidatesOf("a|77.3");
+    for (const other of [candidatesOf("b|77.3"), candidatesOf("a|77.4")]) {
+      expect(other.remote[0]).not.toBe(mine.remote[0]);
+      expect(other.rendezvous[0]).not.toBe(mine.rendezvous[0]);
+      expect(other.master[0]).not.toBe(mine.master[0]);
+    }
   });
 
-  test("the relay's candidates are all drawn from the seed, and adding them moved no other kind's", () => {
-    const candidates = candidatesOf("1234", "0");
-    expect(candidates.relay).toHaveLength(CANDIDATE_COUNTS.relay);
-    expect(candidatesOf("1234", "0", "other").relay).not.toEqual(candidates.relay);
-    // As the version before the relay derived them for job 1234.0 and seed "seed": nodes of one
-    // job running two versions still agree.
-    expect(candidates.remote).toEqual([
-      24098, 32695, 30914, 29133, 28840, 27059, 25278, 23497, 20228, 31207, 20421, 22202, 23983, 25764, 27545, 29326,
-    ]);
-    expect(candidates.rendezvous).toEqual([24099, 20554, 22335, 24116, 25897, 27678, 29459, 31240]);
-    expect(candidates.master).toEqual([24100, 22519, 20738, 31717, 31424, 29643, 27862, 26081]);
-  });
-
-  test("a port the user gave is the only candidate of its kind", () => {
-    const candidates = candidatesOf("5", "0", "s", { sshdPort: 2222, rendezvousPort: 3333 });
-    expect(candidates.remote).toEqual([2222]);
+  test("a port the user gave is the only candidate of its kind, and no drawn one repeats it", () => {
+    const candidates = derivePortCandidates({
+      given: { remote: 20_005, rendezvous: 3333 },
+      // Each kind's first draw lands on the given 20005, the next ones on fresh ports.
+      draw: (label) => {
+        const [kind = "", place = ""] = label.split("|");
+        return place === "0" ? 5 : kind.length * 1000 + Number(place);
+      },
+    });
+    expect(candidates.remote).toEqual([20_005]);
     expect(candidates.rendezvous).toEqual([3333]);
     expect(candidates.master).toHaveLength(CANDIDATE_COUNTS.master);
-    expect(candidates.master).not.toContain(2222);
+    expect(candidates.relay).toHaveLength(CANDIDATE_COUNTS.relay);
+    expect([...candidates.master, ...candidates.relay]).not.toContain(20_005);
   });
 
-  test("no port twice across kinds, all in range, for any job, step and seed", () => {
+  test("no port twice across kinds, all in range, for any draw", () => {
     fc.assert(
-      fc.property(
-        fc.oneof(fc.nat().map(String), fc.string()),
-        fc.oneof(fc.nat().map(String), fc.string()),
-        fc.string(),
-        (job, step, seed) => {
-          const all = Object.values(candidatesOf(job, step, seed)).flat();
-          expect(new Set(all).size).toBe(all.length);
-          expect(all).toHaveLength(
-            CANDIDATE_COUNTS.remote + CANDIDATE_COUNTS.rendezvous + CANDIDATE_COUNTS.master + CANDIDATE_COUNTS.relay,
-          );
-          for (const port of all) expect(port >= PORT_RANGE_START && port < PORT_RANGE_END).toBe(true);
-        },
-      ),
+      fc.property(fc.string(), (key) => {
+        const all = Object.values(candidatesOf(key)).flat();
+        expect(new Set(all).size).toBe(all.length);
+        expect(all).toHaveLength(
+          CANDIDATE_COUNTS.remote + CANDIDATE_COUNTS.rendezvous + CANDIDATE_COUNTS.master + CANDIDATE_COUNTS.relay,
+        );
+        for (const port of all) expect(port >= PORT_RANGE_START && port < PORT_RANGE_END).toBe(true);
+      }),
     );
+  });
+});
+
+test("firstPorts: the first candidate of each kind, every remote candidate", () => {
+  const candidates = candidatesOf("k");
+  expect(firstPorts(candidates)).toEqual({
+    remote: candidates.remote,
+    rendezvousPort: candidates.rendezvous[0],
+    masterPort: candidates.master[0],
   });
 });

@@ -1,19 +1,17 @@
 /**
- * When a derived port is taken on a node (another user bound it, maybe on purpose: job ids are
- * predictable), the job falls back through a short list of candidates that every node of the
- * job computes alike: the derived port first, then ports drawn by a stable hash of the job step,
- * the kind of port and a seed. The seed comes from the job's secret (io/port-seed.ts), so
- * another user, who can predict the derived ports, cannot predict the fallbacks. A port the
- * user gave (`--sshdport`, `--rendezvous-port`) is the only candidate: it is never replaced.
- * Pure: io probes which candidates are free; core/remote-ports.ts picks the agent's or sshd's.
+ * The ports a job step may use, drawn so that another user cannot know them in advance: each
+ * candidate is an HMAC of the user's secret, the job step, the kind of port and its place in the
+ * list (io/rendezvous-crypto.ts's createPortDraw), so every node of the job computes the same
+ * lists and nobody else can. No candidate comes from the job id alone, which `squeue` shows to
+ * everyone. A port the user gave (`--sshdport`, `--rendezvous-port`) is the only candidate of
+ * its kind: it is never replaced. Pure: io binds or probes them.
  */
-import { deriveJobPorts, type JobPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
-import type { JobContext } from "./slurm-context.js";
-import { hashString } from "./stable-hash.js";
+import { PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
 
 /**
- * The agent's or sshd's port (every node), the rendezvous (the master), MASTER_PORT (the
- * master), and the image relay of `--pull-once` (every node its own, told to the master).
+ * The agent's or sshd's port (every node's container binds the first it can, itself), the
+ * rendezvous (the master listens), MASTER_PORT (the master's, bound by the job's own program),
+ * and the image relay of `--pull-once` (every node its own, told to the master).
  */
 export type PortKind = "remote" | "rendezvous" | "master" | "relay";
 
@@ -30,43 +28,37 @@ export const CANDIDATE_COUNTS: Readonly<Record<PortKind, number>> = {
 
 export type PortCandidates = Readonly<Record<PortKind, readonly number[]>>;
 
+/**
+ * A number drawn for `label` from the job step and the user's secret: the same on every node of
+ * the job, unknowable to anyone without the secret, and unrelated from one label to the next.
+ */
+export type PortDraw = (label: string) => number;
+
 export interface CandidateInput {
-  /** The ports derived from the job (core/ports.ts), overrides applied. */
-  readonly derived: JobPorts;
-  /** Which ports the user gave: those have no fallback. */
-  readonly explicit: { readonly remote: boolean; readonly rendezvous: boolean };
-  /** `${jobId}.${stepId}`. */
-  readonly jobKey: string;
-  /** The same on every node of the job, unknown to other users. */
-  readonly seed: string;
+  /** The ports the user gave: each is the only candidate of its kind. */
+  readonly given: { readonly remote: number | undefined; readonly rendezvous: number | undefined };
+  readonly draw: PortDraw;
 }
 
-// The relay is drawn last, so that it never moves the other kinds' candidates.
+// The order of the kinds is the order of the draws: the relay, drawn last, never moves another's.
 const KINDS: readonly PortKind[] = ["remote", "rendezvous", "master", "relay"];
 
-/**
- * The candidates of each kind, in the order to try them: no port twice, all in the derived range.
- * The relay has no derived port: each node tells the master which one it listens on, so all of
- * its candidates can be ones that other users cannot predict.
- */
+/** The candidates of each kind, in the order to try them: no port twice, drawn ones all in range. */
 export function derivePortCandidates(input: CandidateInput): PortCandidates {
-  const first: Record<PortKind, number | undefined> = {
-    remote: input.derived.sshdPort,
-    rendezvous: input.derived.rendezvousPort,
-    master: input.derived.masterPort,
-    relay: undefined,
-  };
-  const used = new Set(Object.values(first).filter((port) => port !== undefined));
+  const given: Partial<Record<PortKind, number>> = {};
+  if (input.given.remote !== undefined) given.remote = input.given.remote;
+  if (input.given.rendezvous !== undefined) given.rendezvous = input.given.rendezvous;
+  const used = new Set(Object.values(given));
   const span = PORT_RANGE_END - PORT_RANGE_START;
   const lists = {} as Record<PortKind, number[]>;
   for (const kind of KINDS) {
-    const derived = first[kind];
-    const list = derived === undefined ? [] : [derived];
+    const own = given[kind];
+    const list = own === undefined ? [] : [own];
     lists[kind] = list;
-    if ((kind === "remote" || kind === "rendezvous") && input.explicit[kind]) continue;
+    if (own !== undefined) continue;
     // Bounded: a draw that hits a port already taken is skipped, and there are few of those.
-    for (let draw = 1; list.length < CANDIDATE_COUNTS[kind] && draw < 64 * CANDIDATE_COUNTS[kind]; draw++) {
-      const port = PORT_RANGE_START + (hashString(`${input.seed}|${input.jobKey}|${kind}|${draw}`) % span);
+    for (let draw = 0; list.length < CANDIDATE_COUNTS[kind] && draw < 64 * CANDIDATE_COUNTS[kind]; draw++) {
+      const port = PORT_RANGE_START + (input.draw(`${kind}|${draw}`) % span);
       if (used.has(port)) continue;
       used.add(port);
       list.push(port);
@@ -75,19 +67,12 @@ export function derivePortCandidates(input: CandidateInput): PortCandidates {
   return lists;
 }
 
-/** A job step's candidates from the options (the ports the user gave) and the context. */
+/** A job step's candidates from the ports the user gave and the job step's draw. */
 export function jobPortCandidates(
   options: { readonly sshdPort: number | undefined; readonly rendezvousPort: number | undefined },
-  ctx: Pick<JobContext, "jobId" | "stepId">,
-  seed: string,
+  draw: PortDraw,
 ): PortCandidates {
-  const { sshdPort, rendezvousPort } = options;
-  return derivePortCandidates({
-    derived: deriveJobPorts(ctx.jobId, ctx.stepId, { sshdPort, rendezvousPort }),
-    explicit: { remote: sshdPort !== undefined, rendezvous: rendezvousPort !== undefined },
-    jobKey: `${ctx.jobId}.${ctx.stepId}`,
-    seed,
-  });
+  return derivePortCandidates({ given: { remote: options.sshdPort, rendezvous: options.rendezvousPort }, draw });
 }
 
 /**

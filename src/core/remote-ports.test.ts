@@ -1,27 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { chooseLocalPort, describeRemotePorts, movedPorts, remotePortMap } from "./remote-ports.js";
-
-describe("chooseLocalPort", () => {
-  test.each<[string, number[], number[], object]>([
-    ["the first candidate when it is free", [1, 2, 3], [3, 2, 1], { ok: true, port: 1 }],
-    ["the first one free, in candidate order", [1, 2, 3], [3, 2], { ok: true, port: 2 }],
-    [
-      "names the node when every candidate is taken",
-      [1, 2],
-      [],
-      { ok: false, message: "all 2 agent port candidates (1, 2) are in use on node2" },
-    ],
-    ["one candidate", [5], [], { ok: false, message: "agent port 5 is in use on node2" }],
-    [
-      "a free port that is no candidate does not count",
-      [5],
-      [6],
-      { ok: false, message: "agent port 5 is in use on node2" },
-    ],
-  ])("%s", (_, candidates, free, expected) => {
-    expect(chooseLocalPort(candidates, free, "agent", "node2")).toEqual(expected);
-  });
-});
+import { describeRemotePorts, movedPorts, remotePortMap } from "./remote-ports.js";
 
 describe("remotePortMap and movedPorts", () => {
   const nodes = ["n1", "n2", "n3"];

@@ -1,37 +1,18 @@
 /**
- * Where each node's agent or sshd listens. Every node takes the first of the job's remote-port
- * candidates (core/port-candidates.ts) that is free on that node, usually the first candidate
- * everywhere, and starts its container at once, assuming the first candidate for every other
- * node. The workers say their port as they join; once every node joined, the master tells each
- * worker which nodes moved off the first candidate (usually none), and each node completes its
- * client files (agent.json, ssh_config, known_hosts) before it reports ready. So no agreement
- * between the nodes waits on the launch path, and a port another user holds on one node moves
- * only that node. Pure.
+ * Where each node's sshd listens (`--remote=sshd`). Each node's sshd binds the first of the job's
+ * remote-port candidates (core/port-candidates.ts) that it can itself (core/sshd-start.ts),
+ * usually the first candidate everywhere, and every node plans its client files (ssh_config,
+ * known_hosts) assuming the first candidate for every node. Once its sshd listens, each worker
+ * says its port; once every node's does, the master tells each worker which nodes are off the
+ * first candidate (usually none), and each node completes its client files before it reports
+ * ready, since OpenSSH's clients cannot try several ports. (The agent's clients can, so the
+ * agent needs none of this: io/agent-connect.ts.) Pure.
  */
 import { compressHostlist } from "./hostlist-compress.js";
-import { describeTakenCandidates } from "./port-candidates.js";
 
 export interface NodePort {
   readonly node: string;
   readonly port: number;
-}
-
-export type PortChoice = { ok: true; port: number } | { ok: false; message: string };
-
-/**
- * The first candidate free on this node; `what` names the port in the message ("agent").
- * `free` lists the candidates found free, in any order.
- */
-export function chooseLocalPort(
-  candidates: readonly number[],
-  free: readonly number[],
-  what: string,
-  node: string,
-): PortChoice {
-  const open = new Set(free);
-  const port = candidates.find((candidate) => open.has(candidate));
-  if (port !== undefined) return { ok: true, port };
-  return { ok: false, message: `${describeTakenCandidates(`${what} port`, candidates)} on ${node}` };
 }
 
 /** The nodes on each port, in the order given. */

@@ -53,12 +53,12 @@ describe("parse*Message", () => {
     expect(parseWorkerMessage(exited)).toEqual({ type: "exited", exitCode: 137 });
     expect(parseMasterMessage(exited)).toBeUndefined();
   });
-  it("carries the ports: the agent's or sshd's in a hello, MASTER_PORT in a welcome, the moved nodes", () => {
+  it("carries the ports: a worker's sshd's once it listens, MASTER_PORT in a welcome, the moved nodes", () => {
     const mac = "0".repeat(64);
-    const nonce = "1".repeat(32);
-    const hello = { type: "hello" as const, node: "n2", rank: 1, nonce, mac, remotePort: 23456 };
-    expect(parseWorkerMessage(encodeMessage(hello))).toEqual(hello);
-    expect(parseWorkerMessage(encodeMessage({ ...hello, remotePort: 70000 }))).toBeUndefined();
+    const said = { type: "remote-port" as const, port: 23456 };
+    expect(parseWorkerMessage(encodeMessage(said))).toEqual(said);
+    expect(parseWorkerMessage(encodeMessage({ ...said, port: 70000 }))).toBeUndefined();
+    expect(parseMasterMessage(encodeMessage(said))).toBeUndefined();
     expect(parseMasterMessage(encodeMessage({ type: "welcome", mac, masterPort: 20002 }))).toEqual({
       type: "welcome",
       mac,

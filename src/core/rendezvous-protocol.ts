@@ -6,13 +6,13 @@
  * Handshake (both sides prove they hold the job step's secret, bound to this job step and to the
  * port the worker connected to, so that a peer on another candidate port cannot relay it):
  *   master → {type:"challenge", v, nonce}
- *   worker → {type:"hello", node, rank, nonce, remotePort?, mac: HMAC(secret, "worker|job|mNonce|wNonce|node|port")}
+ *   worker → {type:"hello", node, rank, nonce, mac: HMAC(secret, "worker|job|mNonce|wNonce|node|port")}
  *   master → {type:"welcome", masterPort?, mac: HMAC(secret, "master|job|mNonce|wNonce|node|port")}
- * `remotePort` is where the worker's agent or sshd listens (its first free candidate,
- * core/remote-ports.ts); once every worker joined, the master sends each one
- * {type:"remote-ports", moved}, the nodes off the first candidate with their ports (usually
- * none), and the worker reports ready only after its files know them. `masterPort` is the
- * MASTER_PORT the master chose for the job.
+ * `masterPort` is the MASTER_PORT the master chose for the job.
+ * With sshd on ports of its own choosing (core/remote-ports.ts), each worker sends
+ * {type:"remote-port", port} once its sshd listens; once every node's sshd does, the master
+ * sends each worker {type:"remote-ports", moved}, the nodes off the first candidate with their
+ * ports (usually none), and the worker reports ready only after its files know them.
  * Then the worker sends "ready" or "failed", the master "done" or "abort"; both send "ping".
  * With the "each" launcher the master also sends "go" once every worker is ready, and each
  * worker answers "exited" with its own script's code when that ends, then waits for done/abort.
@@ -27,8 +27,11 @@
 import * as z from "zod/mini";
 import { parseJsonAs } from "./json-shape.js";
 
-/** 4: every MAC is keyed with the job step's secret (io/rendezvous-crypto.ts deriveJobSecret). */
-export const PROTOCOL_VERSION = 4;
+/**
+ * 5: a worker says its sshd's port once it listens (`remote-port`), no longer in its hello.
+ * 4: every MAC is keyed with the job step's secret (io/rendezvous-crypto.ts deriveJobSecret).
+ */
+export const PROTOCOL_VERSION = 5;
 /** A longer line is an attack or a bug: the connection is dropped. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -61,7 +64,7 @@ const masterMessage = z.discriminatedUnion("type", [
     /** --pull-once on the master: a worker that lacks the image gets it from the node the master names ("relay"). */
     relay: z.optional(z.literal(true)),
   }),
-  /** The nodes whose agent or sshd is not on the job's first remote-port candidate. */
+  /** The nodes whose sshd is not on the job's first remote-port candidate. */
   z.object({
     type: z.literal("remote-ports"),
     moved: z.array(z.object({ node: nodeName, port })).check(z.maxLength(4096)),
@@ -77,11 +80,11 @@ const workerMessage = z.discriminatedUnion("type", [
     rank: z.int().check(z.minimum(0)),
     nonce,
     mac,
-    /** Where this node's agent or sshd listens, when the job derives that port. */
-    remotePort: z.optional(port),
     /** --pull-once: the port this node's image relay listens on. */
     relay: z.optional(port),
   }),
+  /** Where this node's sshd listens: the first of the job's candidates it could bind. */
+  z.object({ type: z.literal("remote-port"), port }),
   z.object({ type: z.literal("ready") }),
   z.object({ type: z.literal("failed"), message: text }),
   z.object({ type: z.literal("ping") }),

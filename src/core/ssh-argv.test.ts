@@ -61,8 +61,8 @@ describe("parseSshArgv", () => {
 });
 
 const nodes: AgentNode[] = [
-  { name: "node1", address: "10.0.0.1", port: 20_001 },
-  { name: "node2", address: "10.0.0.2", port: 20_001 },
+  { name: "node1", address: "10.0.0.1" },
+  { name: "node2", address: "10.0.0.2" },
 ];
 const roster = { nodes, user: "alice" };
 const node2 = nodes[1] as AgentNode;

@@ -102,9 +102,8 @@ function parseDestination(word: string): { host: string; login?: string } | unde
 /** A node of the job, as the integration gives it to the client. */
 export interface AgentNode {
   name: string;
-  /** Where its agent listens (containers use the host's network). */
+  /** The host its agent listens on (containers use the host's network), on one of the job's ports. */
   address: string;
-  port: number;
 }
 
 export interface SshRoster {

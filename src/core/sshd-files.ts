@@ -12,8 +12,6 @@ import type { NodePort } from "./remote-ports.js";
 import { renderJobAuthorizedKeys, renderKnownHosts, renderSshClientConfig, renderSshdConfig } from "./ssh-config.js";
 
 export interface SshdFilesInput {
-  /** Where this node's sshd listens. */
-  readonly port: number;
   readonly user: string;
   /** Every node and where its sshd listens, for the clients. */
   readonly hosts: readonly NodePort[];
@@ -25,17 +23,15 @@ export interface SshdFilesInput {
 }
 
 export function planSshdFiles(input: SshdFilesInput): Record<string, PlannedFile> {
-  const { port, user, hosts, keys, file } = input;
+  const { user, hosts, keys, file } = input;
   return {
     ssh_host_ed25519_key: { content: keys.sshHost.privateKey, mode: 0o600 },
     id_ed25519: { content: keys.sshClient.privateKey, mode: 0o600 },
     sshd_config: {
       content: renderSshdConfig({
-        port,
         hostKeyPath: file("ssh_host_ed25519_key"),
         authorizedKeysPath: file("authorized_keys"),
         user,
-        pidFile: file("sshd.pid"),
         permitUserEnvironment: true,
       }),
       mode: 0o600,

@@ -30,7 +30,8 @@ async function fakeServer(behave: (socket: Socket, frames: Frame[]) => void) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   const options: AgentClientOptions = {
-    nodes: [{ name: "node1", address: "127.0.0.1", port }],
+    nodes: [{ name: "node1", address: "127.0.0.1" }],
+    ports: [port],
     secret,
     user,
     jobKey,
@@ -89,7 +90,13 @@ test("a connection lost mid-command: 255 saying so", async () => {
     socket.write(control(FrameType.challenge, { v: AGENT_PROTOCOL_VERSION, nonce: serverNonce }));
     socket.once("data", (chunk: Buffer) => {
       const hello = JSON.parse(chunk.subarray(5).toString()) as { nonce: string };
-      const input = { jobKey, masterNonce: serverNonce, workerNonce: hello.nonce, node: "node1" };
+      const input = {
+        jobKey,
+        masterNonce: serverNonce,
+        workerNonce: hello.nonce,
+        node: "node1",
+        port: socket.localPort ?? 0,
+      };
       socket.write(control(FrameType.welcome, { mac: computeMac(secret, "agent-server", input) }));
       socket.write(encodeFrame(FrameType.stdout, Buffer.from("partial ")));
       setTimeout(() => socket.destroy(), 50);

@@ -1,6 +1,7 @@
 /**
- * One remote command, client side: connect to the node's agent, prove we hold the job's secret
- * and check that it does too, send the command, then carry stdin, stdout and stderr with
+ * One remote command, client side: find the node's agent among the job's ports
+ * (io/agent-connect.ts), prove we hold the job's secret and check that it does too, on the port
+ * we reached, send the command, then carry stdin, stdout and stderr with
  * back-pressure both ways and forward termination signals until the remote exit. The state is
  * the one of core/agent-session-state.ts; this file does what each change asks for.
  */
@@ -18,7 +19,7 @@ import {
 } from "../core/agent-session-state.js";
 import type { AgentNode } from "../core/ssh-argv.js";
 import { createInputPump, type InputSource } from "./agent-client-input.js";
-import { connectUnlessRefusedTooLong, describeConnectError } from "./agent-connect.js";
+import { describeConnectError, onFirstAgentPort, type PortOutcome } from "./agent-connect.js";
 import { readFrames, writeControl, writeFrame } from "./agent-wire.js";
 import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
 import { formatSeconds, type Timers } from "./timers.js";
@@ -37,6 +38,8 @@ export interface ClientSignals {
 
 export interface RemoteCommandOptions {
   node: AgentNode;
+  /** The job's agent ports, in the order every agent tries them: the node's holds one of them. */
+  ports: readonly number[];
   request: ExecRequest;
   /** -n: send EOF at once, read nothing from our stdin. */
   noStdin: boolean;
@@ -45,8 +48,12 @@ export interface RemoteCommandOptions {
   streams: ClientStreams;
   signals: ClientSignals;
   timers: Timers;
-  /** Connecting and the handshake together. */
+  /** Connecting and the handshake together, over every port. */
   timeoutMs: number;
+  /** Longest one port may take to prove it is the agent (io/agent-connect.ts). */
+  candidateTimeoutMs?: number;
+  /** Only prove that the node's agent answers, then close (0): no command. */
+  probe?: boolean;
   connect?: (port: number, host: string) => Socket;
 }
 
@@ -56,32 +63,33 @@ const PASSED_ON_SIGNALS: PassedOnSignal[] = ["SIGUSR1", "SIGUSR2"];
 /** Resolves with the exit code: the remote's, 128+n for its signal n, 255 when it never ran. */
 export async function runRemoteCommand(options: RemoteCommandOptions): Promise<number> {
   const { node, streams, timers } = options;
-  const where = `its agent at ${node.address}:${node.port}`;
   const exec = encodeControl(FrameType.exec, options.request);
   if (exec.length > MAX_EXEC_BYTES) {
     streams.stderr.write(`srun-docker ssh: ${node.name}: the command is too long (${exec.length} bytes)\n`);
     return EXIT_SSH_FAILURE;
   }
-  const startedAt = timers.now();
-  const connected = await connectUnlessRefusedTooLong(
-    { open: options.connect, port: node.port, address: node.address, timeoutMs: options.timeoutMs, timers },
-    where,
+  const target = { ...options, address: node.address, open: options.connect };
+  const ran = await onFirstAgentPort(target, (socket, port, timeoutMs) =>
+    runSession(options, socket, exec, port, timeoutMs),
   );
-  if (typeof connected === "string") {
-    streams.stderr.write(`srun-docker ssh: ${node.name}: ${connected}\n`);
-    return EXIT_SSH_FAILURE;
-  }
-  return runSession(options, connected, exec, where, Math.max(1, options.timeoutMs - (timers.now() - startedAt)));
+  if (typeof ran === "number") return ran;
+  streams.stderr.write(`srun-docker ssh: ${node.name}: ${ran}\n`);
+  return EXIT_SSH_FAILURE;
 }
 
+/**
+ * The command on one port: its exit code once it ran, or, when the handshake failed there (not
+ * the node's agent, or not yet), why, with nothing said: the next port may be the agent.
+ */
 function runSession(
   options: RemoteCommandOptions,
   socket: Socket,
   exec: Buffer,
-  where: string,
+  port: number,
   timeoutMs: number,
-): Promise<number> {
+): Promise<PortOutcome> {
   const { node, streams, timers } = options;
+  const where = `its agent at ${node.address}:${port}`;
   return new Promise((resolve) => {
     socket.setNoDelay(true);
     const clientNonce = createNonce();
@@ -90,11 +98,11 @@ function runSession(
       masterNonce: serverNonce,
       workerNonce: clientNonce,
       node: node.name,
+      port,
     });
     let state: ClientState = { phase: "connecting" };
     const timer = timers.setTimeout(
-      () =>
-        dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(options.timeoutMs)}` }),
+      () => dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(timeoutMs)}` }),
       timeoutMs,
     );
     const onSignal = [
@@ -136,12 +144,16 @@ function runSession(
             return;
           }
           timers.clearTimeout(timer);
+          if (options.probe) {
+            finish({ phase: "exited", status: { code: 0 } }, false);
+            return;
+          }
           writeFrame(socket, FrameType.exec, exec);
           stdinPump.start();
           return;
         case "exited":
         case "failed":
-          finish(state);
+          finish(state, before.phase === "connecting" || before.phase === "authenticating");
           return;
         case "connecting":
           return;
@@ -152,12 +164,18 @@ function runSession(
       }
     }
 
-    function finish(final: ClientState): void {
+    function finish(final: ClientState, inHandshake: boolean): void {
       timers.clearTimeout(timer);
       reader.stop();
       for (const [name, listener] of onSignal) options.signals.off(name, listener);
       stdinPump.stop();
       socket.destroy();
+      // A handshake that failed (not ended by a signal): nothing was sent, another port may do.
+      if (inHandshake && final.phase === "failed" && final.reason !== undefined) {
+        for (const out of [streams.stdout, streams.stderr]) out.off("error", onOutputError);
+        resolve({ kind: "not-agent", reason: final.reason });
+        return;
+      }
       if (final.phase === "failed" && final.reason !== undefined) {
         streams.stderr.write(`srun-docker ssh: ${node.name}: ${final.reason}\n`);
       }
@@ -165,7 +183,7 @@ function runSession(
       void Promise.all([flush(streams.stdout), flush(streams.stderr)]).then(() => {
         // Only now: an EPIPE of a last write must still find a listener (it would throw).
         for (const out of [streams.stdout, streams.stderr]) out.off("error", onOutputError);
-        resolve(code);
+        resolve({ kind: "ran", exitCode: code });
       });
     }
 

@@ -14,8 +14,10 @@ import { withParentWatch } from "./parent-watch.js";
 import { realTimers, type Timers } from "./timers.js";
 
 export interface AgentClientOptions {
-  /** Every node of the job and where its agent listens. */
+  /** Every node of the job. */
   nodes: readonly AgentNode[];
+  /** The job's agent ports, in the order every node's agent tries them. */
+  ports: readonly number[];
   /** The job's secret (the same bytes every node's agent holds). */
   secret: Buffer;
   /** The job's user: the only one `-l`/`user@` may name for a node of the job. */
@@ -29,6 +31,8 @@ export interface AgentClientOptions {
   signals?: ClientSignals;
   /** Connecting plus the handshake; default 10 s. */
   timeoutMs?: number;
+  /** Longest one port may take to prove it is the agent (io/agent-connect.ts). */
+  candidateTimeoutMs?: number;
   timers?: Timers;
   connect?: (port: number, host: string) => Socket;
   /** Files that are this program (skipped when looking for the real ssh). */
@@ -61,6 +65,7 @@ export async function runAgentClient(argv: readonly string[], options: AgentClie
       const request = buildExecRequest(plan.command, pty, env, streams);
       return runRemoteCommand({
         node: plan.node,
+        ports: options.ports,
         request,
         noStdin: plan.noStdin,
         secret: options.secret,
@@ -70,6 +75,7 @@ export async function runAgentClient(argv: readonly string[], options: AgentClie
         signals: options.signals ?? withParentWatch(process),
         timers: options.timers ?? realTimers,
         timeoutMs: options.timeoutMs ?? 10_000,
+        ...(options.candidateTimeoutMs === undefined ? {} : { candidateTimeoutMs: options.candidateTimeoutMs }),
         ...(options.connect === undefined ? {} : { connect: options.connect }),
       });
     }

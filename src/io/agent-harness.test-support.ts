@@ -50,7 +50,7 @@ export async function startServer(overrides: Partial<AgentServerOptions> = {}): 
     node: "node1",
     jobKey,
     secret,
-    port: 0,
+    ports: [0],
     host: "127.0.0.1",
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, LANG: "C" },
     handshakeTimeoutMs: 2000,
@@ -65,7 +65,8 @@ export async function startServer(overrides: Partial<AgentServerOptions> = {}): 
     await rm(home, { recursive: true, force: true });
   });
   const options: AgentClientOptions = {
-    nodes: [{ name: "node1", address: "127.0.0.1", port: server.port }],
+    nodes: [{ name: "node1", address: "127.0.0.1" }],
+    ports: [server.port],
     secret,
     user,
     jobKey,

@@ -27,6 +27,7 @@ async function authenticated(port: number, command: string) {
     masterNonce: serverNonce,
     workerNonce: nonce,
     node: "node1",
+    port,
   });
   peer.sendControl(FrameType.hello, { node: "node1", nonce, mac });
   expect((await peer.next()) as { type: number }).toMatchObject({ type: FrameType.welcome });
@@ -67,6 +68,7 @@ test("an authenticated peer that sends no command is dropped at the same timeout
     masterNonce: serverNonce,
     workerNonce: nonce,
     node: "node1",
+    port: server.port,
   });
   peer.sendControl(FrameType.hello, { node: "node1", nonce, mac });
   expect(await peer.next()).toMatchObject({ type: FrameType.welcome });
@@ -146,6 +148,7 @@ test("a MAC replayed from another connection (another server nonce) is refused",
     masterNonce: first.serverNonce,
     workerNonce: nonce,
     node: "node1",
+    port: server.port,
   });
   const second = await challenged(server.port);
   second.peer.sendControl(FrameType.hello, { node: "node1", nonce, mac });
@@ -162,6 +165,7 @@ test("the server's own MAC (role agent-server) does not pass as a client's", asy
     masterNonce: serverNonce,
     workerNonce: nonce,
     node: "node1",
+    port: server.port,
   });
   peer.sendControl(FrameType.hello, { node: "node1", nonce, mac });
   expect(await peer.next()).toMatchObject({ type: FrameType.reject });

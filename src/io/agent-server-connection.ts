@@ -70,11 +70,14 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 5000);
   const handshakeTimer = timers.setTimeout(() => dispatch({ type: "timed-out" }), options.handshakeTimeoutMs);
+  // The port the client reached: a program on another of the job's ports that relays a client's
+  // hello here gets it refused, since the client's MAC names the port it connected to.
   const macInput = (node: string) => ({
     jobKey: options.jobKey,
     masterNonce: serverNonce,
     workerNonce: clientNonce,
     node,
+    port: socket.localPort ?? 0,
   });
 
   const onOutput = (type: FrameType, chunk: Buffer): void => {

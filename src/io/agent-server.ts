@@ -1,11 +1,12 @@
 /**
  * The agent server: the container's main process on every node of a job (it runs as the job's
- * user already), listening on the job's agent port of the host's network. Each connection is
+ * user already), listening on the host's network on the first of the job's agent ports it can
+ * bind itself (another program may hold one; nobody probes them for it). Each connection is
  * one remote command (io/agent-server-connection.ts); this file listens, learns once what the
  * image offers (a home to start in, a login shell, `script` for ptys), starts the commands,
  * and on close kills every session's processes.
  */
-import { access, constants as fsConstants, stat } from "node:fs/promises";
+import { access, constants as fsConstants, stat, writeFile } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { userInfo } from "node:os";
 import type { ExecRequest } from "../core/agent-messages.js";
@@ -16,7 +17,7 @@ import { type AgentConnection, serveAgentConnection } from "./agent-server-conne
 import { runCommand, type Spawn } from "./exec.js";
 import { createRefusalLog } from "./refusal-log.js";
 import { createNonce } from "./rendezvous-crypto.js";
-import { listenTcp } from "./tcp-listen.js";
+import { listenTcpFallback } from "./tcp-listen.js";
 import { realTimers, type Timers } from "./timers.js";
 
 export interface AgentServerOptions {
@@ -24,7 +25,13 @@ export interface AgentServerOptions {
   node: string;
   jobKey: string;
   secret: Buffer;
-  port: number;
+  /** Tried in order: the server listens on the first it can bind (0: any free port). */
+  ports: readonly number[];
+  /**
+   * Where to say the port it holds, once it listens: the node's srun-docker waits for it there
+   * (core/dead-man-switch.ts).
+   */
+  portFile?: string;
   /** Default: every address (the job's nodes reach it over the host's network). */
   host?: string;
   /**
@@ -108,7 +115,8 @@ export async function runAgentServer(options: AgentServerOptions): Promise<Agent
       handshaking.release(connection);
     });
   });
-  const port = await listenTcp(server, options.port, options.host, "agent");
+  const port = await listenTcpFallback(server, options.ports, options.host, "agent");
+  if (options.portFile !== undefined) await writeFile(options.portFile, `${port}\n`);
   let closing: Promise<void> | undefined;
   return {
     port,

@@ -291,7 +291,7 @@ describe("refusals", () => {
     await server.close();
     const running = runClient(options, ["node1", "echo reached"]);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const late = await startServer({ port });
+    const late = await startServer({ ports: [port] });
     expect(late.server.port).toBe(port);
     const run = await running;
     expect(run).toEqual({ code: 0, stdout: Buffer.from("reached\n"), stderr: "" });

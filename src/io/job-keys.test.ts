@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { runCleanups, runClient, startServer } from "./agent-harness.test-support.js";
 import { deriveJobKeys } from "./job-keys.js";
-import { deriveJobSecret, derivePortSeed } from "./rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "./rendezvous-crypto.js";
 import { runCleanups as closeRendezvous, master, worker } from "./rendezvous-harness.test-support.js";
 
 afterEach(runCleanups);
@@ -33,10 +33,11 @@ describe("the job step's secret", () => {
     expect(secrets[0]).toBe("0887ea60eec425bfda8eb94e7632232f7daa0b96e24adcf81aad00347b6b732c");
   });
 
-  test("the port seed comes from it, so the job's containers can derive the job's ports", () => {
+  test("the ports are drawn from it, so the job's containers could draw the job's ports", () => {
     const secret = deriveJobSecret(userSecret, "100.0");
-    expect(derivePortSeed(secret, "100.0")).toMatch(/^[0-9a-f]{16}$/);
-    expect(derivePortSeed(secret, "100.0")).not.toBe(derivePortSeed(deriveJobSecret(userSecret, "100.1"), "100.1"));
+    const draw = createPortDraw(secret, "100.0")("remote|0");
+    expect(Number.isInteger(draw) && draw >= 0 && draw < 2 ** 32).toBe(true);
+    expect(draw).not.toBe(createPortDraw(deriveJobSecret(userSecret, "100.1"), "100.1")("remote|0"));
   });
 });
 

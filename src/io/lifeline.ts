@@ -6,7 +6,7 @@
 import { closeSync, constants, openSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { LIFELINE_FILE, MAIN_EXIT_FILE } from "../core/dead-man-switch.js";
+import { LIFELINE_FILE, MAIN_EXIT_FILE, REMOTE_PORT_FILE } from "../core/dead-man-switch.js";
 import { UserError } from "../core/errors.js";
 import { runCommand, spawnOrphan } from "./exec.js";
 import { realTimers, sleep, type Timers } from "./timers.js";
@@ -28,13 +28,20 @@ export interface Lifeline {
    * Polls a file (cheap: one read per `everyMs`); stops when `signal` aborts.
    */
   mainExit(signal: AbortSignal, everyMs?: number): Promise<number | undefined>;
+  /**
+   * Resolves with the port the container's agent or sshd listens on, once it says so; undefined
+   * once `signal` aborts. Polled as `mainExit` is.
+   */
+  remotePort(signal: AbortSignal, everyMs?: number): Promise<number | undefined>;
 }
 
 export async function holdLifeline(dir: string, run = runCommand, timers: Timers = realTimers): Promise<Lifeline> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const fifo = path.join(dir, LIFELINE_FILE);
   const exitFile = path.join(dir, MAIN_EXIT_FILE);
-  await Promise.all([rm(fifo, { force: true }), rm(exitFile, { force: true })]);
+  const portFile = path.join(dir, REMOTE_PORT_FILE);
+  // A run of the same step before (a requeue) may have left them.
+  await Promise.all([fifo, exitFile, portFile].map((file) => rm(file, { force: true })));
   // Node has no mkfifo; coreutils' is on every node.
   const made = await run("mkfifo", ["-m", "600", fifo]);
   if (made.exitCode !== 0) {
@@ -62,14 +69,18 @@ export async function holdLifeline(dir: string, run = runCommand, timers: Timers
       spawnOrphan(["/bin/sh", "-c", script, "srun-docker-holder", ...args], { fd3: fd });
       cut();
     },
-    async mainExit(signal, everyMs = 50) {
-      while (!signal.aborted) {
-        const text = await readFile(exitFile, "utf8").catch(() => "");
-        // The sh writes the code and a newline; a half-written file reads as no number yet.
-        if (/^\d+\n$/.test(text)) return Number(text.trim());
-        await sleep(everyMs, timers);
-      }
-      return undefined;
-    },
+    mainExit: (signal, everyMs = 50) => pollNumber(exitFile, signal, everyMs, timers),
+    remotePort: (signal, everyMs = 10) => pollNumber(portFile, signal, everyMs, timers),
   };
+}
+
+/** The number in `file` once it is written whole (the number and a newline); undefined once aborted. */
+async function pollNumber(file: string, signal: AbortSignal, everyMs: number, timers: Timers) {
+  while (!signal.aborted) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    // A half-written file reads as no number yet.
+    if (/^\d+\n$/.test(text)) return Number(text.trim());
+    await sleep(everyMs, timers);
+  }
+  return undefined;
 }

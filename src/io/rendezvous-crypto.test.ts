@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import { computeMac, createNonce, createPortDraw, verifyMac } from "./rendezvous-crypto.js";
 
 const secret = Buffer.alloc(32, 7);
 const input = { jobKey: "12.0", masterNonce: "a".repeat(32), workerNonce: "b".repeat(32), node: "node2" };
@@ -21,5 +21,19 @@ describe("createNonce", () => {
     const nonce = createNonce();
     expect(nonce).toMatch(/^[0-9a-f]{32}$/);
     expect(createNonce()).not.toBe(nonce);
+  });
+});
+
+describe("createPortDraw", () => {
+  it("draws the same for the same secret, job step and label; otherwise unrelated numbers", () => {
+    const draw = createPortDraw(secret, "12.0");
+    expect(draw("remote|0")).toBe(createPortDraw(Buffer.from(secret), "12.0")("remote|0"));
+    const others = [
+      draw("remote|1"),
+      draw("master|0"),
+      createPortDraw(secret, "12.1")("remote|0"),
+      createPortDraw(Buffer.alloc(32, 8), "12.0")("remote|0"),
+    ];
+    expect(new Set([draw("remote|0"), ...others]).size).toBe(5);
   });
 });

@@ -4,6 +4,7 @@
  * Here rather than in core because they need node:crypto.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { PortDraw } from "../core/port-candidates.js";
 import type { HandshakeInput } from "../core/rendezvous-protocol.js";
 
 export function createNonce(): string {
@@ -43,10 +44,11 @@ export function deriveJobSecret(userSecret: Buffer, jobKey: string): Buffer {
 }
 
 /**
- * The seed of a job step's fallback ports (core/port-candidates.ts): every node of the job holds
- * the job's secret and derives the same, another user cannot, so cannot take the fallbacks in
- * advance. From the job's secret rather than the user's, so that the job's containers can too.
+ * A job step's port draw (core/port-candidates.ts): each number is an HMAC of the job step's
+ * secret and the label, so every node of the job draws the same and another user, who lacks
+ * the secret, can predict none of them, nor learn one from another that he sees in use. From
+ * the job's secret rather than the user's, so that the job's containers could too.
  */
-export function derivePortSeed(jobSecret: Buffer, jobKey: string): string {
-  return createHmac("sha256", jobSecret).update(`ports|${jobKey}`, "utf8").digest("hex").slice(0, 16);
+export function createPortDraw(jobSecret: Buffer, jobKey: string): PortDraw {
+  return (label) => createHmac("sha256", jobSecret).update(`ports|${jobKey}|${label}`, "utf8").digest().readUInt32BE(0);
 }

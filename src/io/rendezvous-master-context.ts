@@ -30,8 +30,8 @@ export type ReadyResult =
   | { ok: true; workers: ReadyWorker[]; elapsedMs: number }
   | { ok: false; failure: RendezvousFailure };
 
-/** Every expected worker joined, with where its agent or sshd listens (if it said); or `ready` failed first. */
-export type JoinedResult = { ok: true; remotePorts: ReadonlyMap<string, number> } | { ok: false };
+/** Where every expected worker's sshd listens, as each said it; or `ready` failed first. */
+export type RemotePortsResult = { ok: true; ports: ReadonlyMap<string, number> } | { ok: false };
 
 export interface WorkerLost {
   node: string;

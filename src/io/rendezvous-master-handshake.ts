@@ -27,8 +27,8 @@ export interface HandshakeOptions {
 }
 
 export interface HandshakeHooks {
-  /** The worker was welcomed and holds its node's place in the roster; `remotePort`: its agent's or sshd's; `relay`: its image relay's port. */
-  onJoined(conn: Connection, remotePort: number | undefined, relay: number | undefined): void;
+  /** The worker was welcomed and holds its node's place in the roster; `relay`: its image relay's port. */
+  onJoined(conn: Connection, relay: number | undefined): void;
   /** A well-formed line from a joined worker. */
   onMessage(conn: Connection, message: WorkerMessage): void;
   onClose(conn: Connection): void;
@@ -112,7 +112,7 @@ function receiveLine(
   const { masterPort } = options;
   send(conn, { type: "welcome", mac: node.mac, ...(masterPort === undefined ? {} : { masterPort }) });
   ctx.emit({ type: "worker-authenticated", node: node.name, rank: node.rank, remote: conn.remote });
-  hooks.onJoined(conn, message.remotePort, message.relay);
+  hooks.onJoined(conn, message.relay);
 }
 
 /** The node a hello may join as, with the master's answering MAC; undefined once it was dropped. */

@@ -1,8 +1,8 @@
 /**
  * The joined workers, as the rendezvous master hears them: their ready, failed and exited
- * reports, their heartbeats, their leaving; `joined`, once every expected worker joined (the
- * master then tells them which nodes' agent or sshd moved off the first port, `sendMovedPorts`);
- * and `ready`, which settles once, when every
+ * reports, their heartbeats, their leaving; `remotePorts`, once every expected worker said where
+ * its sshd listens (the master then tells them which nodes are off the first port,
+ * `sendMovedPorts`); and `ready`, which settles once, when every
  * expected worker is ready or the first thing that rules it out happens (the deadline, a
  * failure, a node gone). After `ready` a lost worker is told to `onWorkerLost`; once the
  * farewell is out (see core/rendezvous-master-state.ts) nothing here changes anything.
@@ -17,9 +17,9 @@ import {
   advance,
   type Connection,
   drop,
-  type JoinedResult,
   type MasterContext,
   type ReadyResult,
+  type RemotePortsResult,
   send,
   type WorkerExited,
   type WorkerLost,
@@ -37,11 +37,9 @@ export type PullReport = Extract<WorkerMessage, { type: "pull" | "pulled" }>;
 
 export interface MasterSession {
   readonly ready: Promise<ReadyResult>;
-  /** Settles once every expected worker joined, or (not ok) once `ready` failed first. */
-  readonly joined: Promise<JoinedResult>;
-  /** A worker was welcomed; `remotePort`: where its agent or sshd listens. */
-  noteJoined(conn: Connection, remotePort: number | undefined): void;
-  /** Tells every joined worker which nodes' agent or sshd is off the first candidate. Once, after `joined` resolved ok. */
+  /** Settles once every expected worker said where its sshd listens, or (not ok) once `ready` failed first. */
+  readonly remotePorts: Promise<RemotePortsResult>;
+  /** Tells every joined worker which nodes' sshd is off the first candidate. Once, after `remotePorts` resolved ok. */
   sendMovedPorts(moved: readonly NodePort[]): void;
   /** Starts the deadline and the heartbeats, once the listener is up. */
   begin(deadlineMs: number): void;
@@ -71,11 +69,11 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
   const ready = new Promise<ReadyResult>((resolve) => {
     resolveReady = resolve;
   });
-  /** Every joined worker, with its agent's or sshd's port when it said one. */
-  const joinedNodes = new Map<string, number | undefined>();
-  let resolveJoined: (result: JoinedResult) => void = () => {};
-  const joined = new Promise<JoinedResult>((resolve) => {
-    resolveJoined = resolve;
+  /** Each worker's sshd port, as it said it. */
+  const saidPorts = new Map<string, number>();
+  let resolvePorts: (result: RemotePortsResult) => void = () => {};
+  const remotePorts = new Promise<RemotePortsResult>((resolve) => {
+    resolvePorts = resolve;
   });
   let movedSent = false;
 
@@ -83,8 +81,8 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
     if (ctx.state.phase !== "gathering") return;
     advance(ctx, { type: result.ok ? "all-ready" : "ready-failed" });
     deadline.cancel();
-    // Every worker joined before all were ready: only a failure can find `joined` pending.
-    if (!result.ok) resolveJoined({ ok: false });
+    // Every worker said its port before it could be ready: only a failure finds it pending.
+    if (!result.ok) resolvePorts({ ok: false });
     resolveReady(result);
   }
 
@@ -124,6 +122,11 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
         return;
       case "hello":
         drop(ctx, conn, "a second hello");
+        return;
+      case "remote-port":
+        if (state.kind !== "authenticated" || ctx.state.phase !== "gathering") return;
+        saidPorts.set(node, message.port);
+        if (saidPorts.size === roster.size) resolvePorts({ ok: true, ports: saidPorts });
         return;
       case "pull":
       case "pulled":
@@ -183,18 +186,6 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
     heartbeatTimer = timers.setTimeout(heartbeat, options.pingIntervalMs);
   }
 
-  function joinedResult(): JoinedResult {
-    const remotePorts = new Map<string, number>();
-    for (const [node, port] of joinedNodes) if (port !== undefined) remotePorts.set(node, port);
-    return { ok: true, remotePorts };
-  }
-
-  function noteJoined(conn: Connection, remotePort: number | undefined): void {
-    if (conn.node === undefined || ctx.state.phase !== "gathering") return;
-    joinedNodes.set(conn.node, remotePort);
-    if (joinedNodes.size === roster.size) resolveJoined(joinedResult());
-  }
-
   function sendMovedPorts(moved: readonly NodePort[]): void {
     if (movedSent) throw new Error("internal error: the moved remote ports were sent twice; please report");
     movedSent = true;
@@ -207,14 +198,13 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
 
   return {
     ready,
-    joined,
-    noteJoined,
+    remotePorts,
     sendMovedPorts,
     begin(deadlineMs) {
       heartbeatTimer = timers.setTimeout(heartbeat, options.pingIntervalMs);
       deadline.start(deadlineMs);
       if (roster.size === 0) {
-        resolveJoined(joinedResult());
+        resolvePorts({ ok: true, ports: saidPorts });
         checkAllReady();
       }
     },

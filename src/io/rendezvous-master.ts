@@ -18,10 +18,10 @@ import { createRoster } from "../core/rendezvous-roster.js";
 import { createRefusalLog } from "./refusal-log.js";
 import type {
   Connection,
-  JoinedResult,
   MasterContext,
   MasterEvent,
   ReadyResult,
+  RemotePortsResult,
   WorkerExited,
   WorkerLost,
 } from "./rendezvous-master-context.js";
@@ -35,9 +35,9 @@ import { realTimers, type Timers } from "./timers.js";
 
 export type { ReadyWorker } from "../core/rendezvous-roster.js";
 export type {
-  JoinedResult,
   MasterEvent,
   ReadyResult,
+  RemotePortsResult,
   WorkerExited,
   WorkerLost,
 } from "./rendezvous-master-context.js";
@@ -100,9 +100,9 @@ export interface RendezvousMaster {
   onPull(callback: (node: string, report: PullReport) => void): () => void;
   /** The master's own pull holds the readiness deadline too (a pull has its own limit). */
   holdDeadline(node: string, held: boolean): void;
-  /** Settles once every worker joined (with where its agent or sshd listens), or `ready` failed. */
-  readonly joined: Promise<JoinedResult>;
-  /** Tells every worker which nodes' agent or sshd is off the first candidate (from `joined`). Once. */
+  /** Settles once every worker said where its sshd listens (`remote-port`), or `ready` failed. */
+  readonly remotePorts: Promise<RemotePortsResult>;
+  /** Tells every worker which nodes' sshd is off the first candidate (from `remotePorts`). Once. */
   sendMovedPorts(moved: readonly NodePort[]): void;
   /** --pull-once: tells each worker where to get the image, once that node joined. Once. */
   planRelay(plan: RelayPlan): void;
@@ -157,8 +157,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
   });
   const server = createServer((socket) =>
     acceptConnection(ctx, socket, handshake, {
-      onJoined: (conn, remotePort, relayPort) => {
-        session.noteJoined(conn, remotePort);
+      onJoined: (conn, relayPort) => {
         shutdown.greetLateWorker(conn);
         tellImage(conn);
         if (!isShuttingDown(ctx.state)) relay.noteJoined(conn, relayPort);
@@ -189,7 +188,7 @@ export async function startRendezvousMaster(options: RendezvousMasterOptions): P
     },
     onPull: session.onPull,
     holdDeadline: session.holdDeadline,
-    joined: session.joined,
+    remotePorts: session.remotePorts,
     sendMovedPorts: session.sendMovedPorts,
     planRelay: (plan) => {
       if (!isShuttingDown(ctx.state)) relay.plan(plan);

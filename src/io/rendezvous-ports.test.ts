@@ -84,24 +84,34 @@ describe("the rendezvous on fallback ports", () => {
     await m.finish(0);
   });
 
-  it("tells MASTER_PORT in the welcome, and the moved remote ports once every worker joined", async () => {
+  it("tells MASTER_PORT in the welcome, and the moved remote ports once every worker said its own", async () => {
     const m = await master({ masterPort: 23_456, expectedNodes: ["n1", "n2", "n3"] });
-    const first = await worker(m.port, "n1", { remotePort: 20_000 });
+    const [first, second, third] = [
+      await worker(m.port, "n1", {}),
+      await worker(m.port, "n2", {}),
+      await worker(m.port, "n3", {}),
+    ];
     expect(first.masterPort()).toBe(23_456);
     let told = false;
     const ports = first.waitForRemotePorts().then((r) => {
       told = true;
       return r;
     });
+    await first.reportRemotePort(20_000);
+    await second.reportRemotePort(21_000);
+    let said = false;
+    void m.remotePorts.then(() => {
+      said = true;
+    });
     await new Promise((r) => setTimeout(r, 30));
-    expect(told).toBe(false);
-    const second = await worker(m.port, "n2", { remotePort: 21_000 });
-    // An older-style worker that says no port: absent from the map, not guessed.
-    const third = await worker(m.port, "n3", {});
-    const joined = await m.joined;
-    expect(joined.ok && [...joined.remotePorts]).toEqual([
+    // Joined, two of three said: nothing settles yet.
+    expect([told, said]).toEqual([false, false]);
+    await third.reportRemotePort(20_000);
+    const all = await m.remotePorts;
+    expect(all.ok && [...all.ports]).toEqual([
       ["n1", 20_000],
       ["n2", 21_000],
+      ["n3", 20_000],
     ]);
     m.sendMovedPorts([{ node: "n2", port: 21_000 }]);
     const moved = { kind: "ports", moved: [{ node: "n2", port: 21_000 }] };
@@ -113,17 +123,19 @@ describe("the rendezvous on fallback ports", () => {
     await m.finish(0);
   });
 
-  it("settles `joined` (not ok) when a worker fails before the others joined", async () => {
+  it("settles `remotePorts` (not ok) when a worker fails before every worker said its port", async () => {
     const m = await master({ expectedNodes: ["n1", "n2"] });
-    const first = await worker(m.port, "n1", { remotePort: 20_000 });
+    const first = await worker(m.port, "n1", {});
+    await first.reportRemotePort(20_000);
     await first.reportFailed("no image here");
-    expect(await m.joined).toEqual({ ok: false });
+    expect(await m.remotePorts).toEqual({ ok: false });
     expect(await m.ready).toMatchObject({ ok: false, failure: { reason: "worker-failed" } });
   });
 
   it("a worker waiting for the remote ports hears the abort instead", async () => {
     const m = await master({ expectedNodes: ["n1", "n2"] });
-    const waiting = await worker(m.port, "n1", { remotePort: 20_000 });
+    const waiting = await worker(m.port, "n1", {});
+    await waiting.reportRemotePort(20_000);
     void m.abort("the master failed", { lingerMs: 0 });
     expect(await waiting.waitForRemotePorts()).toEqual({ kind: "abort", reason: "the master failed" });
   });

@@ -79,6 +79,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
     };
     const session: RendezvousWorkerSession = {
       reportReady: () => send({ type: "ready" }),
+      reportRemotePort: (port) => send({ type: "remote-port", port }),
       reportFailed: (message) => send({ type: "failed", message: message.slice(0, 8000) }),
       image: image.promise,
       relaySource: relaySource.promise,
@@ -109,7 +110,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       switch (state.phase) {
         case "authenticating": {
           const mac = computeMac(options.secret, "worker", macInput(state.masterNonce));
-          const { node, rank, remotePort, relay } = options;
+          const { node, rank, relay } = options;
           socket.write(
             encodeMessage({
               type: "hello",
@@ -117,7 +118,6 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
               rank,
               nonce: workerNonce,
               mac,
-              ...(remotePort === undefined ? {} : { remotePort }),
               ...(relay === undefined ? {} : { relay }),
             }),
           );

@@ -15,8 +15,6 @@ export interface LinkOptions {
   jobKey: string;
   node: string;
   rank: number;
-  /** Where this node's agent or sshd listens, when the job derives that port. */
-  remotePort?: number;
   /** --pull-once: the port this node's image relay listens on. */
   relay?: number;
   pingIntervalMs?: number;
@@ -28,6 +26,8 @@ export interface LinkOptions {
 export interface RendezvousWorkerSession {
   /** Each report resolves once its line is handed to the kernel (at once if the link is gone). */
   reportReady(): Promise<void>;
+  /** Where this node's sshd listens (the first of the job's candidates it could bind). */
+  reportRemotePort(port: number): Promise<void>;
   reportFailed(message: string): Promise<void>;
   /** The image the master announced, or the outcome if that comes first. Never rejects. */
   readonly image: Promise<ImageAnnouncement | WorkerOutcome>;
@@ -44,8 +44,8 @@ export interface RendezvousWorkerSession {
   /** MASTER_PORT as the master's welcome said it; undefined from a master that said none. */
   masterPort(): number | undefined;
   /**
-   * Settles once the master says which nodes' agent or sshd is off the first candidate (every
-   * node joined by then), or with the outcome first. Never rejects.
+   * Settles once the master says which nodes' sshd is off the first candidate (every node said
+   * its port by then), or with the outcome first. Never rejects.
    */
   waitForRemotePorts(): Promise<{ kind: "ports"; moved: readonly NodePort[] } | WorkerOutcome>;
   /** "each" launcher: this node's script ended; then wait for done/abort through `outcome`. */

@@ -62,6 +62,15 @@ export async function ensureUserMaterial(
   }
 }
 
+/**
+ * The secret, when a run made it already; undefined before. For the dry run, which reads but
+ * never makes (the ports it shows are drawn from the secret).
+ */
+export async function readSecretIfMade(dir: string = defaultMaterialDir()): Promise<Buffer | undefined> {
+  const secret = await readFile(join(dir, SECRET_FILE)).catch(() => undefined);
+  return secret?.length === SECRET_BYTES ? secret : undefined;
+}
+
 async function fillMaterialDir(dir: string): Promise<void> {
   await writeFile(join(dir, SECRET_FILE), randomBytes(SECRET_BYTES), { mode: 0o600 });
   await mkdir(join(dir, "jobs"), { mode: 0o700 });

@@ -31,11 +31,20 @@ async function freePort(): Promise<number> {
 async function agentConfig(serverPort: number): Promise<string> {
   const file = path.join(work, `agent-${serverPort}.json`);
   const nodes = [
-    { name: "n1", address: "127.0.0.1", port: serverPort },
-    { name: "n2", address: "127.0.0.1", port: await freePort() },
+    { name: "n1", address: "127.0.0.1" },
+    { name: "n2", address: "127.0.0.1" },
   ];
   const secret = randomBytes(32).toString("hex");
-  const config = { v: AGENT_CONFIG_VERSION, jobKey: "7.0", user: "u", node: "n1", secret, nodes };
+  // Every node's agent on the first of `ports` it can bind: n1's serves here, n2's never starts.
+  const config = {
+    v: AGENT_CONFIG_VERSION,
+    jobKey: "7.0",
+    user: "u",
+    node: "n1",
+    secret,
+    nodes,
+    ports: [serverPort],
+  };
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   return file;
 }

@@ -174,10 +174,11 @@ describe("another user", () => {
     try {
       const { id } = await runningJob("alice", ALICE_UID, 2, /sleep 300/);
       const config = JSON.parse(readFileSync(`/home/alice/.srun-docker/jobs/${id}.0/node2/agent.json`, "utf8")) as {
-        nodes: { name: string; port: number }[];
+        ports: number[];
       };
-      const port = config.nodes[1]?.port;
-      // Bob knows everything but alice's job's secret: the nodes, the port, the job key.
+      // Every node's agent on the first of the job's ports it could bind: the first, here.
+      const port = config.ports[0];
+      // Bob knows everything but alice's job's secret: the nodes, the ports, the job key.
       bob.write(
         "agent.json",
         JSON.stringify({ ...config, user: "bob", node: "node1", secret: "62".repeat(32), env: {} }),

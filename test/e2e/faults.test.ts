@@ -141,7 +141,7 @@ describe("a container that dies while it starts", () => {
       );
       expectReadmeQuote(
         r.stderr,
-        "sshd in the container on node2 exited with 127 before it was ready: srun-docker-switch: 4: /usr/sbin/sshd: not found",
+        "sshd in the container on node2 exited with 127 before it was ready: srun-docker-sshd: 4: /usr/sbin/sshd: not found",
       );
       // Far inside --timeout (120 s): the exit is seen, not waited out.
       expect(r.ms).toBeLessThan(15_000);

@@ -278,7 +278,7 @@ once();
     );
     const attack = await runAs("bob", `srun -N1 -w node3 node ${bob.dir}/attack.cjs node1 ${port} 7000`);
     const r = await early.result;
-    // The master says (with --debug) each forged hello it turned away: they reached it.
+    // The master counts (with --debug) the forged hellos it turned away: they reached it.
     const attempts = Number(/attempts (\d+)/.exec(attack.stdout)?.[1] ?? 0);
     // Counted by the master and said in summary lines (core/refusal-tally.ts).
     const rejected = refusalSummaries(

@@ -102,7 +102,7 @@ exit 3
     );
     const out = () => inNode(1, ["cat", output]).then((r) => r.stdout);
     await waitFor("the victim's script to wait", async () => (await out()).includes("VICTIM-WAITING"), 180_000, 250);
-    const ports = /\[node1 master\] ports: rendezvous (\d+), agent (\d+)/.exec(await out());
+    const ports = /\[node1 master\] ports: rendezvous (\d+),/.exec(await out());
     const rendezvousPort = Number(ports?.[1]);
     // Only the agent listens on node2 (a worker runs no server of its own).
     const node2 = await listeningPorts(2, VICTIM_UID);

@@ -17,6 +17,7 @@ import {
   runAs,
   startAs,
   USERS,
+  waitFor,
 } from "./cluster.js";
 import { runningJob } from "./teardown-cases.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
@@ -32,6 +33,13 @@ beforeAll(() => {
 });
 
 const material = (user: string) => `/home/${user}/.srun-docker`;
+/** The port the server of the victim's job `id` holds on node1, once it says so in its switch dir (core/dead-man-switch.ts). */
+const serverPortOf = (id: string) =>
+  waitFor(`job ${id}'s server to say its port`, async () => {
+    const file = `${material(VICTIM)}/jobs/${id}.0/node1/switch/remote.port`;
+    const said = existsSync(file) ? readFileSync(file, "utf8") : "";
+    return /^\d+\n$/.test(said) ? Number(said) : undefined;
+  });
 const jobSecret = (user: string, jobKey: string) =>
   createHmac("sha256", readFileSync(`${material(user)}/secret`))
     .update(`job|${jobKey}`)
@@ -80,8 +88,10 @@ describe("docker, --remote=agent", () => {
     const other = await holdOtherJob(VICTIM, VICTIM_UID, `--container=${NOSSH_IMAGE}`, /agent-server/);
     try {
       const otherConfig = JSON.parse(readFileSync(`${material(VICTIM)}/jobs/${other.id}.0/node1/agent.json`, "utf8"));
-      // The nodes and ports of the other job's agents: what `ss` shows anyone, given to the script.
+      // The nodes of the other job and the port its agent holds on node1 (its switch dir says
+      // which of its candidates): what `ss` shows anyone, given to the script.
       const otherNodes = JSON.stringify(otherConfig.nodes);
+      const otherPorts = JSON.stringify([await serverPortOf(other.id)]);
       ws.write(
         "probe.sh",
         `#!/bin/bash
@@ -92,11 +102,11 @@ echo "node4-secret=[$(ssh node4 'cat ~/.srun-docker/secret' 2>&1)]"
 echo "key=[$(python3 -c 'import json,os; print(json.load(open(os.environ["SRUN_DOCKER_AGENT_CONFIG"]))["secret"])')]"
 # This job's key, once for the other job's step and once for its own, at the other job's agents.
 for step in ${other.id}.0 $SLURM_JOB_ID.0; do
-  python3 - "$step" '${otherNodes}' >/tmp/forged.json <<'EOF'
+  python3 - "$step" '${otherNodes}' '${otherPorts}' >/tmp/forged.json <<'EOF'
 import json, os, sys
 config = json.load(open(os.environ["SRUN_DOCKER_AGENT_CONFIG"]))
 self = next(n for n in config["nodes"] if n["name"] == config["node"])
-config.update(jobKey=sys.argv[1], nodes=json.loads(sys.argv[2]) + [self])
+config.update(jobKey=sys.argv[1], nodes=json.loads(sys.argv[2]) + [self], ports=json.loads(sys.argv[3]))
 print(json.dumps(config))
 EOF
   SRUN_DOCKER_AGENT_CONFIG=/tmp/forged.json ssh node1 'touch ~/pwned-by-probe' 2>/tmp/err
@@ -142,9 +152,8 @@ describe("docker, --remote=sshd", () => {
   test("the job's own keys in its job dir serve its ssh; they open no other job's sshd", async () => {
     const other = await holdOtherJob(VICTIM, VICTIM_UID, `--container=${IMAGE} --remote=sshd`, /sshd -D/);
     try {
-      const otherPort = /Port (\d+)/.exec(
-        readFileSync(`${material(VICTIM)}/jobs/${other.id}.0/node1/sshd_config`, "utf8"),
-      )?.[1];
+      // The port the other job's sshd holds on node1 (its switch dir says which of its candidates).
+      const otherPort = await serverPortOf(other.id);
       ws.write(
         "probe.sh",
         `#!/bin/bash

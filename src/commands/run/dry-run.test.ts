@@ -1,5 +1,6 @@
 // `--dry-run` prints what the run does: the same planner, fed the same facts (nvidia-smi too).
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { fakeNode, freePort, IMAGE_ID, makeTestJob, type TestJob, testOptions } from "./fake-node.test-support.js";
 import { runJob } from "./index.js";
@@ -23,15 +24,18 @@ function commandLines(text: string): string[][] {
     .map((command) => ["docker", ...command.split("\0").slice(0, -1)]);
 }
 
-test("a GPU node without Slurm GPU variables: the dry run shows the run's --gpus and np", async () => {
+test("a GPU node without Slurm GPU variables: the dry run shows the run's --gpus, np and ports", async () => {
   const options = testOptions({ nodelist: ["node1"], sshdPort: await freePort() });
+  // The run first: it makes the secret the ports are drawn from, which the dry run only reads.
+  const real = fakeNode(job, "node1", { gpus: 4, scriptExit: 0 });
+  expect(await runJob(options, real.deps)).toBe(0);
+  const events = job.events.length;
   const dry = fakeNode(job, "node1", { gpus: 4 });
   expect(await runJob({ ...options, dryRun: true }, dry.deps)).toBe(0);
   expect(dry.gpuQueries).toBe(1);
-  expect(job.events).toEqual([]); // the dry run asked the engine nothing
+  expect(job.events).toHaveLength(events); // the dry run asked the engine nothing
+  expect(dry.stdout.join("")).not.toContain("stand-in");
 
-  const real = fakeNode(job, "node1", { gpus: 4, scriptExit: 0 });
-  expect(await runJob(options, real.deps)).toBe(0);
   const [runLine, execLine, teardown] = commandLines(dry.stdout.join(""));
   // The run names the image the master pinned (here its ID); the dry run, what the user named.
   const runArgs = (real.runArgs[0] ?? []).map((word) => (word === IMAGE_ID ? "img:1" : word));
@@ -40,6 +44,15 @@ test("a GPU node without Slurm GPU variables: the dry run shows the run's --gpus
   expect(teardown?.slice(0, 3)).toEqual(["docker", "rm", "-f"]);
   expect(runLine).toEqual(expect.arrayContaining(["--gpus", "all"]));
   expect(execLine).toEqual(expect.arrayContaining(["np=4", "NPROC_PER_NODE=4"]));
+});
+
+test("before any run: the dry run's ports are drawn from a stand-in, says so, and makes no secret", async () => {
+  const dry = fakeNode(job, "node1", {});
+  expect(await runJob(testOptions({ nodelist: ["node1"], dryRun: true }), dry.deps)).toBe(0);
+  expect(dry.stdout.join("")).toMatch(
+    /^# rendezvous node1:\d+, sshd on the first free of ports( \d+){16}, MASTER_PORT \d+ \(from a stand-in secret/m,
+  );
+  expect(existsSync(job.materialDir)).toBe(false);
 });
 
 test("Slurm's GPU variables say it all: nvidia-smi is not asked, in the dry run as in the run", async () => {

@@ -1,7 +1,8 @@
 // One node of a test job, for runJob's tests: RunDeps around a fake engine that records what it
 // is asked in a log every node of the job shares, so tests can check the order across nodes.
-// Its `run` starts a fake sshd (a banner) on the plan's port; removing the container ends the
-// job script in it, as with a real engine.
+// Its `run` starts a fake sshd (a banner) as the real start does (core/sshd-start.ts): on the
+// first of the plan's ports it can take, saying which in the switch dir; removing the container
+// ends the job script in it, as with a real engine.
 import { EventEmitter } from "node:events";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -14,6 +15,7 @@ import type { ExitInfo } from "../../io/exec.js";
 import type { Identity } from "../../io/identity.js";
 import { isPortFree } from "../../io/port-probe.js";
 import { type FakeImageBehaviour, type FakeImageEngine, fakeImageEngine } from "./fake-image-engine.test-support.js";
+import { startFakeSshd } from "./fake-sshd.test-support.js";
 
 export { IMAGE_ID } from "./fake-image-engine.test-support.js";
 
@@ -161,8 +163,8 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       log("run");
       node.runArgs.push([...args]);
       if (behaviour.startError) throw behaviour.startError;
-      const port = Number(args[args.indexOf("-p") + 1]);
-      if (args.includes("/usr/sbin/sshd")) sshd = await serveBanner(port);
+      const start = args.indexOf("srun-docker-sshd");
+      if (start >= 0) sshd = await startFakeSshd(args.slice(start + 2).map(Number), args, behaviour.takenPorts);
       return "id";
     },
     remove: async (names) => {
@@ -177,7 +179,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     },
     waitStopped: (_name, signal) =>
       new Promise((resolve) => signal.addEventListener("abort", () => resolve(undefined))),
-    lastLogLine: async () => "",
+    lastLogLine: async () => "srun-docker: sshd could not listen on any of its ports",
     outOfMemory: async () => {
       log("asked about memory");
       return behaviour.outOfMemory ?? false;
@@ -222,15 +224,4 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     },
   };
   return node;
-}
-
-/** A fake sshd; undefined when another node of a test job on this host serves the port already. */
-async function serveBanner(port: number): Promise<Server | undefined> {
-  const server = createServer((socket) => socket.end("SSH-2.0-fake\r\n"));
-  return new Promise((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      error.code === "EADDRINUSE" ? resolve(undefined) : reject(error),
-    );
-    server.listen(port, "127.0.0.1", () => resolve(server));
-  });
 }

@@ -3,26 +3,31 @@
 // ssh mode); the others are workers. Every path out of here removes this node's container.
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
 import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
-import { shouldCountGpus } from "../../core/gpus.js";
 import { planNode } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, PhaseTimer } from "../../io/log.js";
 import type { RelayServer } from "../../io/relay-server.js";
-import { derivePortSeed } from "../../io/rendezvous-crypto.js";
+import { createPortDraw } from "../../io/rendezvous-crypto.js";
 import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { printDryRun } from "./dry-run.js";
 import { relaysImage, startNodeRelay } from "./image-relay.js";
 import { findGivenImage, settleJobImage } from "./job-image.js";
-import { completeRemotePorts, learnRemotePorts, probeLocalPorts, settleJobPorts } from "./job-ports.js";
+import {
+  completeRemotePorts,
+  exchangeRemotePorts,
+  exchangesRemotePorts,
+  probeLocalPorts,
+  settleJobPorts,
+} from "./job-ports.js";
 import { cancelRendezvous, failRendezvous, messageOf, openRendezvous, type RendezvousLink } from "./link.js";
 import { runMaster } from "./master.js";
 import { NodeContainer } from "./node-container.js";
 import { type NodeRun, type Once, once } from "./node-run.js";
-import { defaultRunDeps, type RunDeps } from "./run-deps.js";
+import { countGpusIfUnknown, defaultRunDeps, type RunDeps } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
 import { startScriptPassingSignals } from "./script-signals.js";
 import { runSrunTask } from "./srun-task.js";
@@ -83,9 +88,10 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       }),
     );
     const jobKey = `${ctx.jobId}.${ctx.stepId}`;
-    // Every channel of the step is keyed with the step's own secret; so is what its containers get.
+    // Every channel of the step is keyed with the step's own secret; so is what its containers
+    // get, and its ports are drawn from it.
     const keys = deriveJobKeys(material.secret, jobKey, identity.user);
-    const candidates = jobPortCandidates(options, ctx, derivePortSeed(keys.secret, jobKey));
+    const candidates = jobPortCandidates(options, createPortDraw(keys.secret, jobKey));
     const portsRun = { options, ctx, candidates, isPortFree: deps.isPortFree, log };
     const [local, relayServer] = await Promise.all([
       probeLocalPorts(portsRun),
@@ -110,7 +116,6 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     );
     link = opened;
     cancelActions.push(() => cancelRendezvous(opened, "the job was cancelled"));
-    const remotePorts = learnRemotePorts({ ...portsRun, local }, opened);
     const runsScript = ctx.isMaster || options.launcher === "each";
     // The one image every node runs: the master decides and announces it, each node fetches it.
     const image = settleJobImage(
@@ -125,8 +130,8 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       runsScript ? resolveScript(options.script, deps.cwd) : path.resolve(deps.cwd, options.script),
       image.then(({ runRef, id }) => runtime.readImageFiles(runRef, id, path.join(material.dir, "cache"))),
       image,
-      // A worker's ports come from the master once every node joined (the join is usually over
-      // before the image is read); the master's once every worker joined.
+      // A worker's MASTER_PORT comes in the master's welcome (the join is usually over before the
+      // image is read).
       settleJobPorts({ ...portsRun, link: opened, local, sweepStale: sweep }),
       deps.readCpus(),
     ]);
@@ -161,19 +166,23 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
       timer,
       plan,
       container,
+      secret: keys.secret,
       deadlineMs: options.timeoutSeconds * 1000,
       startScript: () => startScriptPassingSignals(runtime, plan, log),
       onCancel: (action) => cancelActions.push(action),
       report: (error) => deps.stderr.write(renderUserError(error)),
       sweepStale: sweep,
-      completeRemotePorts: () =>
-        completeRemotePorts({
-          news: remotePorts,
+      completeRemotePorts: async () => {
+        const own = started.remotePort();
+        if (!exchangesRemotePorts(options) || own === undefined) return undefined;
+        return completeRemotePorts({
+          news: exchangeRemotePorts(portsRun, opened, own),
           first: candidates.remote[0] ?? 0,
           replan: (all) => planNode({ ...planInput, ports: { ...ports, remotePorts: all } }).files,
           container: started,
           log,
-        }),
+        });
+      },
     };
     timer.mark("prepare");
     const ended = link.kind === "master" ? await runMaster(run, link) : await runWorker(run, link.session);
@@ -199,33 +208,6 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
     await cancelling;
     unsubscribe();
   }
-}
-
-/** The dry run plans through planNode like the run, from the same facts where reading them changes nothing. */
-async function printDryRun(options: RunOptions, ctx: JobContext, deps: RunDeps): Promise<number> {
-  const [identity, nvidiaSmiGpus, cpus] = await Promise.all([
-    deps.readIdentity(),
-    countGpusIfUnknown(options, deps),
-    deps.readCpus(),
-  ]);
-  const plan = planNode({
-    options,
-    ctx,
-    env: deps.env,
-    nvidiaSmiGpus,
-    identity,
-    ...dryRunStandIns(deps.materialDir),
-    agentBinary: deps.agentBinary(),
-    scriptPath: path.resolve(deps.cwd, options.script),
-    cwd: deps.cwd,
-    cpus,
-  });
-  deps.stdout.write(renderDryRun(options, ctx, plan));
-  return 0;
-}
-
-function countGpusIfUnknown(options: RunOptions, deps: RunDeps): Promise<number | undefined> {
-  return shouldCountGpus(options, deps.env) ? deps.countGpus() : Promise.resolve(undefined);
 }
 
 /** A usage error every task of the step finds alike (e.g. too many tasks per node) is said by the first. */

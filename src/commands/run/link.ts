@@ -33,8 +33,6 @@ export interface RendezvousPorts {
   readonly candidates: readonly number[];
   /** The master's MASTER_PORT, told to every worker in its welcome. */
   readonly masterPort: number | undefined;
-  /** Where this node's agent or sshd listens, when the job derives that port (a worker says it in its hello). */
-  readonly remotePort: number | undefined;
   /** --pull-once: the port this node's image relay listens on (a worker says it in its hello). */
   readonly relay?: number | undefined;
 }
@@ -76,7 +74,6 @@ export async function openRendezvous(
     host: ctx.master,
     port,
     fallbackPorts,
-    ...(ports.remotePort === undefined ? {} : { remotePort: ports.remotePort }),
     ...(ports.relay === undefined ? {} : { relay: ports.relay }),
     secret,
     jobKey,

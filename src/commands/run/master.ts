@@ -3,24 +3,30 @@
 import { NEVER } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
 import type { RemoteService } from "../../core/node-plan.js";
+import { PORT_RANGE_END, PORT_RANGE_START } from "../../core/ports.js";
+import { reachAgent } from "../../io/agent-reach.js";
 import { waitForGreeting } from "../../io/remote-greeting.js";
 import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js";
 import { exitCodeOf } from "../../io/signals.js";
 import { runEachOnMaster } from "./each.js";
 import { type MasterLink, readyFailed } from "./link.js";
-import { exitAfterMemoryCheck, type NodeRun, unlessServiceFails } from "./node-run.js";
+import { exitAfterMemoryCheck, type NodeRun, sayRemotePort, unlessServiceFails } from "./node-run.js";
 
 const REACHABILITY_DEADLINE_MS = 10_000;
-const AGENT_RETRY_MS = 20;
 
 export async function runMaster(run: NodeRun, link: MasterLink): Promise<number> {
   const { plan, container, timer } = run;
   const { rendezvous } = link;
   // A failure from here on reaches the workers through runJob's failRendezvous.
   await container.start(run.deadlineMs);
+  sayRemotePort(run);
+  // sshd: the workers are ready only once they know where every sshd listens, which the master
+  // tells them once every node's sshd does, its own too: so this runs while waiting for ready.
+  const completed = run.completeRemotePorts();
+  completed.catch(() => undefined);
   const ready = await rendezvous.ready;
   if (!ready.ok) throw await readyFailed(link, ready.failure);
-  const remotePorts = await run.completeRemotePorts();
+  const remotePorts = await completed;
   // An agent not awaited (core/node-plan.ts) is checked while the script already runs.
   const reachability = new AbortController();
   const reachable =
@@ -41,7 +47,11 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   return code;
 }
 
-/** The master's ssh must reach every worker's sshd or agent over the network, not only localhost. */
+/**
+ * The master's ssh must reach every worker's sshd or agent over the network, not only localhost:
+ * sshd where the worker said it listens; the agent by the client's own search of the job's
+ * ports and its handshake (a greeting alone could come from another user's program).
+ */
 async function checkWorkersReachable(
   run: NodeRun,
   remote: RemoteService,
@@ -49,14 +59,30 @@ async function checkWorkersReachable(
   stop: AbortController,
 ): Promise<void> {
   const workers = run.ctx.nodes.filter((n) => n !== run.ctx.nodeName);
+  const jobKey = `${run.ctx.jobId}.${run.ctx.stepId}`;
   await Promise.all(
-    workers.map((node) =>
-      waitForGreeting(remote.kind, node, ports?.get(node) ?? remote.port, REACHABILITY_DEADLINE_MS, {
-        // An agent may still be starting (not awaited): its refusals are expected for a while.
-        ...(remote.awaitedBeforeJob ? {} : { retryDelayMs: AGENT_RETRY_MS }),
-        signal: stop.signal,
-      }),
-    ),
+    workers.map(async (node) => {
+      if (remote.kind === "sshd") {
+        const port = ports?.get(node) ?? remote.ports[0] ?? 0;
+        await waitForGreeting("sshd", node, port, REACHABILITY_DEADLINE_MS, { signal: stop.signal });
+        return;
+      }
+      // Once this node's own agent answers: the workers' started with it, and probing them while
+      // they start took CPU from their start and the script's first ssh (~30 ms on 2 cores).
+      await run.container.served();
+      if (stop.signal.aborted) return;
+      const why = await reachAgent({
+        node,
+        ports: remote.ports,
+        secret: run.secret,
+        jobKey,
+        timeoutMs: REACHABILITY_DEADLINE_MS,
+      });
+      if (why !== undefined && !stop.signal.aborted)
+        throw new UserError("agent-not-ready", `cannot reach ${why}`, {
+          hint: `the nodes must reach each other on ports ${PORT_RANGE_START}-${PORT_RANGE_END - 1}; check for a firewall between ${run.ctx.nodeName} and ${node}`,
+        });
+    }),
   );
 }
 

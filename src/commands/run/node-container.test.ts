@@ -1,6 +1,7 @@
 // NodeContainer's state machine against a fake engine and a fake lifeline: a removal wins
 // in every phase, and no container can be started after one.
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
@@ -31,7 +32,7 @@ function plan(sshdPort?: number, kind: "sshd" | "agent" = "sshd"): ContainerSetu
     jobDir,
     runArgs: ["run", "-d"],
     files: {},
-    remote: sshdPort === undefined ? undefined : { kind, port: sshdPort, awaitedBeforeJob: kind === "sshd" },
+    remote: sshdPort === undefined ? undefined : { kind, ports: [sshdPort], awaitedBeforeJob: kind === "sshd" },
     switchDir: path.join(jobDir, "switch"),
   };
 }
@@ -75,7 +76,13 @@ function fakeEngine() {
   return { engine, calls, run, runtime };
 }
 
-function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => {})) {
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)));
+
+function fakeLifeline(
+  mainExit: Promise<number | undefined> = new Promise(() => {}),
+  remotePort: Promise<number | undefined> = new Promise(() => {}),
+) {
   const events: string[] = [];
   const hold = async (switchDir: string): Promise<Lifeline> => {
     events.push("hold");
@@ -84,8 +91,8 @@ function fakeLifeline(mainExit: Promise<number | undefined> = new Promise(() => 
       path: `${switchDir}/lifeline`,
       cut: () => events.push("cut"),
       handOff: () => events.push("hand-off"),
-      mainExit: (signal) =>
-        Promise.race([mainExit, new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)))]),
+      mainExit: (signal) => Promise.race([mainExit, untilAborted(signal)]),
+      remotePort: (signal) => Promise.race([remotePort, untilAborted(signal)]),
     };
   };
   return { hold, events };
@@ -227,4 +234,34 @@ test("an agent not awaited: removing the container is no service failure", async
   await container.remove();
   const settled = await Promise.race([failure, new Promise((r) => setTimeout(() => r("pending"), 200))]);
   expect(settled).toBe("pending");
+});
+
+test("sshd says which port it bound: start returns once it answers there, and names it", async () => {
+  const { runtime, run } = fakeEngine();
+  run.resolve("id");
+  const sshd = createServer((socket) => socket.end("SSH-2.0-test\r\n"));
+  await new Promise<void>((resolve) => sshd.listen(0, "127.0.0.1", resolve));
+  const port = (sshd.address() as { port: number }).port;
+  try {
+    const said = deferred<number | undefined>();
+    const container = new NodeContainer(runtime, plan(1), fakeLifeline(undefined, said.promise).hold);
+    const started = container.start(60_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(container.remotePort()).toBeUndefined();
+    said.resolve(port);
+    await started;
+    expect(container.remotePort()).toBe(port);
+    expect(await container.served()).toBe(port);
+  } finally {
+    sshd.close();
+  }
+});
+
+test("a server that neither says its port nor exits fails at the deadline, saying so", async () => {
+  const { runtime, run } = fakeEngine();
+  run.resolve("id");
+  const container = new NodeContainer(runtime, plan(1), fakeLifeline().hold);
+  await expect(container.start(300)).rejects.toThrow(
+    "sshd in the container on node1 did not start listening within 0.3 s",
+  );
 });

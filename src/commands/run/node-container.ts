@@ -54,6 +54,8 @@ export class NodeContainer {
   /** The wait for the server start() did not await (see serviceFailure). */
   private serving: Promise<void> = Promise.resolve();
   private serviceError: unknown;
+  /** The port the container's agent or sshd said it listens on, once it answered there. */
+  private servedPort: number | undefined;
   /** The job files as written, first the plan's. */
   private files: ContainerSetup["files"];
 
@@ -85,11 +87,11 @@ export class NodeContainer {
       markCreated();
     }
     const serving = this.waitUntilReady(deadlineMs);
+    this.serving = serving;
     if (this.plan.remote?.awaitedBeforeJob !== false) return serving;
     serving.catch((error: unknown) => {
       if (this.phase === "up") this.serviceError = error;
     }); // said by serviceFailure() and throwIfServiceFailed()
-    this.serving = serving;
   }
 
   /** Throws why the server not awaited by start() has failed already (then no script should start). */
@@ -117,6 +119,22 @@ export class NodeContainer {
     const written = await rewriteJobFiles(this.plan.jobDir, this.files, files);
     this.files = files;
     return written;
+  }
+
+  /**
+   * The port this node's agent or sshd bound (the first of the job's it could), once it answered
+   * there: after start() for a server it awaits (sshd), maybe later for the agent.
+   */
+  remotePort(): number | undefined {
+    return this.servedPort;
+  }
+
+  /** That port once the server answers there; undefined if it never does (serviceFailure says why). */
+  served(): Promise<number | undefined> {
+    return this.serving.then(
+      () => this.servedPort,
+      () => undefined,
+    );
   }
 
   /** Whether the kernel killed a process in the container for memory (asked before removing it). */
@@ -182,7 +200,6 @@ export class NodeContainer {
     if (this.phase !== "starting") throw cancelled();
   }
 
-  /** The plan's ports were chosen free just before (commands/run/job-ports.ts). */
   private async create(): Promise<void> {
     this.throwIfRemoving();
     await writeJobFiles(this.plan.jobDir, this.files);
@@ -201,7 +218,7 @@ export class NodeContainer {
     }
   }
 
-  /** Ready when sshd or the agent answers (container-readiness.ts); removal ends the wait. */
+  /** Ready when sshd or the agent says its port and answers there (container-readiness.ts); removal ends the wait. */
   private async waitUntilReady(deadlineMs: number): Promise<void> {
     this.throwIfNotUp();
     const remote = this.plan.remote;
@@ -210,7 +227,7 @@ export class NodeContainer {
     const readiness = new AbortController();
     this.readiness = readiness;
     try {
-      await waitForServer(
+      this.servedPort = await waitForServer(
         { runtime: this.runtime, name: this.plan.containerName, remote, lifeline },
         deadlineMs,
         readiness,

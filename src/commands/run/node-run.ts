@@ -15,6 +15,8 @@ export interface NodeRun {
   timer: PhaseTimer;
   plan: NodePlan;
   container: NodeContainer;
+  /** The user's secret: the master proves with it that it reaches each worker's agent. */
+  secret: Buffer;
   deadlineMs: number;
   /** Starts the job script in this node's container. */
   startScript(): ScriptProcess;
@@ -25,11 +27,25 @@ export interface NodeRun {
   /** Removes what killed runs left on this node; started once the job runs. */
   sweepStale: Once;
   /**
-   * Once this node's container is up: waits until every node's agent or sshd port is known
-   * (core/remote-ports.ts), completes this node's client files with them, and returns them;
-   * undefined when the ports are fixed (given, or no remote service).
+   * Once this node's container is up: with sshd on a port of its own choosing, waits until every
+   * node's is known (commands/run/job-ports.ts), completes this node's client files with them,
+   * and returns them; undefined otherwise (the agent's clients try the job's ports themselves,
+   * a port the user gave is every node's, or no remote service runs).
    */
   completeRemotePorts(): Promise<ReadonlyMap<string, number> | undefined>;
+}
+
+/** `--debug`: which of the job's ports this node's agent or sshd bound, once it answers there. */
+export function sayRemotePort(run: Pick<NodeRun, "plan" | "container" | "log">): void {
+  const remote = run.plan.remote;
+  if (remote === undefined) return;
+  void run.container.served().then((port) => {
+    const place = port === undefined ? -1 : remote.ports.indexOf(port);
+    if (port === undefined || place < 0) return;
+    const how =
+      place === 0 ? "its first port" : `port ${place + 1} of ${remote.ports.length}: the ones before are taken here`;
+    run.log.debug(`${remote.kind} listening on ${port} (${how})`);
+  });
 }
 
 /** A task run at most once, however often it is asked for; `started()` tells if it was. */

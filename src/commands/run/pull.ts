@@ -9,7 +9,7 @@ import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, type Logger } from "../../io/log.js";
 import type { RelayServer } from "../../io/relay-server.js";
-import { deriveJobSecret, derivePortSeed } from "../../io/rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "../../io/rendezvous-crypto.js";
 import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { relaysImage, startNodeRelay } from "./image-relay.js";
@@ -49,8 +49,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
     const secret = deriveJobSecret(material.secret, jobKey);
     const candidates = jobPortCandidates(
       { sshdPort: undefined, rendezvousPort: options.rendezvousPort },
-      ctx,
-      derivePortSeed(secret, jobKey),
+      createPortDraw(secret, jobKey),
     );
     const relaying = relaysImage(options.pull.once, ctx.nodes.length);
     relay = await startNodeRelay({
@@ -65,7 +64,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
     link = await openRendezvous(
       ctx,
       secret,
-      { candidates: candidates.rendezvous, masterPort: undefined, remotePort: undefined, relay: relay?.port },
+      { candidates: candidates.rendezvous, masterPort: undefined, relay: relay?.port },
       options.timeoutSeconds * 1000,
       log,
     );

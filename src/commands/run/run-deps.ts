@@ -3,6 +3,8 @@
 import { hostname as osHostname } from "node:os";
 import { isatty } from "node:tty";
 import type { Runtime } from "../../core/container-options.js";
+import { shouldCountGpus } from "../../core/gpus.js";
+import type { NodePlanOptions } from "../../core/node-plan-input.js";
 import { findAgentBinary } from "../../io/agent-binary.js";
 import { ContainerRuntime, type ExecProcess } from "../../io/container-runtime.js";
 import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
@@ -105,4 +107,12 @@ export function defaultRunDeps(): RunDeps {
     // isatty, not process.stdin: that would open a reader on the terminal the exec's CLI reads.
     stdinIsTerminal: isatty(0),
   };
+}
+
+/** nvidia-smi is asked only when nothing else says how many GPUs the node has (core/node-plan.ts). */
+export function countGpusIfUnknown(
+  options: Pick<NodePlanOptions, "gpus">,
+  deps: Pick<RunDeps, "env" | "countGpus">,
+): Promise<number | undefined> {
+  return shouldCountGpus(options, deps.env) ? deps.countGpus() : Promise.resolve(undefined);
 }

@@ -21,6 +21,7 @@ import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { decideJobImage, type JobImage, type PullReporter } from "./image-step.js";
 import { findGivenImage } from "./job-image.js";
+import { firstJobPorts } from "./job-ports.js";
 import { messageOf } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
@@ -116,6 +117,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       scriptPath: command[0] ?? options.script,
       cwd: deps.cwd,
       cpus: await deps.readCpus(),
+      ports: firstJobPorts(options, ctx, material.secret),
     });
     user = { uid: identity.uid, gid: identity.gid };
     container = new NodeContainer(runtime, plan);
@@ -208,7 +210,9 @@ async function startProgram(
   command: readonly string[],
 ): Promise<Program> {
   const { options, task, runtime, files } = run;
-  const exec = await taskExec(run, container, user, command);
+  // The step's first candidates, alike on every node (the node's first task made the secret).
+  const ports = firstJobPorts(options, run.ctx, (await ensureUserMaterial(run.deps.materialDir)).secret);
+  const exec = await taskExec(run, container, user, command, ports);
   run.log.debug(`$ ${options.runtime} ${buildDockerExecArgs(exec).join(" ")}`);
   await files.started(task.localRank, process.pid);
   const job = runtime.exec(exec);

@@ -4,7 +4,7 @@
 import { EXIT_OUT_OF_MEMORY } from "../../core/out-of-memory.js";
 import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
 import { runEachOnWorker } from "./each.js";
-import { exitAfterMemoryCheck, type NodeRun, unlessServiceFails } from "./node-run.js";
+import { exitAfterMemoryCheck, type NodeRun, sayRemotePort, unlessServiceFails } from "./node-run.js";
 
 export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerSession>): Promise<number> {
   const { container, log, timer } = run;
@@ -14,7 +14,8 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   run.onCancel(async () => session.close());
   // A failure reaches the master through runJob's failRendezvous.
   await started;
-  // Ready means ready for the job: this node's ssh and agent know where every node listens.
+  sayRemotePort(run);
+  // Ready means ready for the job: with sshd, this node's ssh knows where every node's listens.
   await run.completeRemotePorts();
   await session.reportReady();
   timer.mark("containers up");
