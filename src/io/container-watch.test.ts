@@ -211,13 +211,21 @@ test("the CLI's wait, aborted by our teardown, says nothing", async () => {
   expect(await states.wait("c1", stop.signal)).toBeUndefined();
 });
 
-/** A podman CLI answering `inspect` by format: the main pid, then the status lines in turn. */
-function podmanCli(pid: string, statuses: string[]) {
+/** A podman CLI answering `inspect` by format (the main pid, then the status lines in turn, "gone": removed) and `events`. */
+function podmanCli(pid: string, statuses: string[], died = "") {
   const asked: string[] = [];
   const cli = async (args: readonly string[]) => {
+    if (args[0] === "events") {
+      asked.push("events");
+      return result(0, died);
+    }
     const format = args[3] ?? "";
     asked.push(format === "{{.State.Pid}}" ? "pid" : "look");
-    return format === "{{.State.Pid}}" ? result(0, `${pid}\n`) : result(0, `${statuses.shift() ?? "false 0"}\n`);
+    if (format === "{{.State.Pid}}") return result(0, `${pid}\n`);
+    const status = statuses.shift() ?? "false 0";
+    return status === "gone"
+      ? result(125, "", 'Error: no container with name or ID "c1" found\n')
+      : result(0, `${status}\n`);
   };
   return { cli, asked };
 }
@@ -233,7 +241,12 @@ function procOf(starts: (string | undefined)[]) {
 }
 
 test.each<[string, (string | undefined)[], string[], WaitAnswer]>([
-  ["its main process ends: podman says how", ["100", "100", "100", undefined], ["false 137"], { kind: "exited", code: 137 }],
+  [
+    "its main process ends: podman says how",
+    ["100", "100", "100", undefined],
+    ["false 137"],
+    { kind: "exited", code: 137 },
+  ],
   ["its pid is reused by another process", ["100", "100", "555"], ["false 0"], { kind: "exited", code: 0 }],
   ["podman has not recorded the exit yet", ["100", undefined], ["true 0"], { kind: "broken", why: expect.any(String) }],
 ])("podman's wait: %s", async (_name, starts, statuses, expected) => {
@@ -245,6 +258,13 @@ test.each<[string, (string | undefined)[], string[], WaitAnswer]>([
   // The engine is asked twice (its pid, then how it ended); the rest are reads of /proc.
   expect(asked).toEqual(["pid", "look"]);
   expect(proc.reads.count).toBe(reads);
+});
+
+test("podman's wait: a --rm container podman removed at once ends with its died event's code", async () => {
+  const { cli, asked } = podmanCli("4242", ["gone"], "137\n");
+  const states = podmanContainerStates(cli, procOf(["100", undefined]).startTimeOf, fakeTimers());
+  expect(await states.wait("c1", new AbortController().signal)).toEqual({ kind: "exited", code: 137 });
+  expect(asked).toEqual(["pid", "look", "events"]);
 });
 
 test("podman's wait polls /proc, not podman, and our teardown ends it at once", async () => {

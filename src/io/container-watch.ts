@@ -139,8 +139,10 @@ export function podmanContainerStates(
   timers: Timers = realTimers,
 ): ContainerStates {
   const look = cliLook(cli);
-  const settled = async (name: string): Promise<WaitAnswer> => {
+  const settled = async (name: string, since: Date): Promise<WaitAnswer> => {
     const now = await look(name);
+    // Podman removes a `--rm` container within a moment of its end; its `died` event keeps the code.
+    if (now.kind === "gone") return (await diedEvent(cli, name, since)) ?? now;
     if (now.kind === "unreachable") return { kind: "broken", why: now.why };
     // Podman records the exit a moment after the process ends: the watch looks again.
     if (now.kind === "running") return { kind: "broken", why: "its main process ended; podman says it runs" };
@@ -149,15 +151,18 @@ export function podmanContainerStates(
   return {
     look,
     async wait(name, signal) {
+      // A margin for a death seen only on a later wait (the name is the run's own: no other died then).
+      const since = new Date(Date.now() - 60_000);
       const pid = await mainPidOf(cli, name);
       const born = pid === undefined ? undefined : await startTimeOf(pid);
       if (pid === undefined || born === undefined) {
         // Hidden from us (/proc mounted hidepid) or not started yet: ask the engine, slowly.
-        while ((await look(name)).kind === "running") if (!(await pause(BLIND_LOOK_MS, signal, timers))) return undefined;
-        return signal.aborted ? undefined : settled(name);
+        while ((await look(name)).kind === "running")
+          if (!(await pause(BLIND_LOOK_MS, signal, timers))) return undefined;
+        return signal.aborted ? undefined : settled(name, since);
       }
       while ((await startTimeOf(pid)) === born) if (!(await pause(PID_POLL_MS, signal, timers))) return undefined;
-      return signal.aborted ? undefined : settled(name);
+      return signal.aborted ? undefined : settled(name, since);
     },
   };
 }
@@ -170,6 +175,27 @@ function cliLook(cli: Cli): ContainerStates["look"] {
     const why = firstEngineLine(r.stderr) || `exit ${r.exitCode ?? r.signal}`;
     return isNoSuchContainer(why) ? { kind: "gone" } : { kind: "unreachable", why };
   };
+}
+
+/** The exit code in the container's `died` event since `since`, if podman logged one. */
+async function diedEvent(cli: Cli, name: string, since: Date): Promise<WaitAnswer | undefined> {
+  const r = await cli(
+    [
+      "events",
+      "--stream=false",
+      "--since",
+      since.toISOString(),
+      "--filter",
+      `container=${name}`,
+      "--filter",
+      "event=died",
+      "--format",
+      "{{.ContainerExitCode}}",
+    ],
+    { timeoutMs: 5000 },
+  );
+  const code = Number(r.stdout.trim().split("\n").at(-1));
+  return r.exitCode === 0 && r.stdout.trim() !== "" && Number.isInteger(code) ? { kind: "exited", code } : undefined;
 }
 
 async function mainPidOf(cli: Cli, name: string): Promise<number | undefined> {
