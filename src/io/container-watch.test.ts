@@ -267,6 +267,14 @@ test("podman's wait: a --rm container podman removed at once ends with its died 
   expect(asked).toEqual(["pid", "look", "events"]);
 });
 
+test("podman's end, seen running a moment too long and then removed, still has its code", async () => {
+  const { cli, asked } = podmanCli("4242", ["true 0", "gone"], "137\n");
+  const states = podmanContainerStates(cli, procOf(["100", undefined]).startTimeOf, fakeTimers());
+  const end = await watchContainerEnd(states, "c1", new AbortController().signal, fakeTimers());
+  expect(end).toEqual({ kind: "exited", code: 137 });
+  expect(asked).toEqual(["pid", "look", "look", "events"]);
+});
+
 test("podman's wait polls /proc, not podman, and our teardown ends it at once", async () => {
   const { cli, asked } = podmanCli("4242", []);
   const stop = new AbortController();

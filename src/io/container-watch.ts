@@ -123,26 +123,29 @@ export function cliContainerStates(cli: Cli): ContainerStates {
 
 /** How often the container's main process is looked for in /proc (a read, no process started). */
 export const PID_POLL_MS = 250;
-/** How often a container whose main process this node cannot see is asked about instead. */
-const BLIND_LOOK_MS = 1000;
+const BLIND_LOOK_MS = 1000; // how often podman is asked instead, when /proc hides the process
 
 /**
  * Podman has no daemon to long-poll, and `podman wait` would be one more engine process per node
- * for the whole job, signalled by Slurm with the rest of the step at scancel while the teardown
- * removes the container it waits on. So the container's main process is watched from here: its
- * pid once, then its /proc entry every PID_POLL_MS; the engine is asked only once that process is
- * gone (or changed: a pid alone may be reused, its start time may not).
+ * for the whole job, hit by Slurm's signal at scancel while the teardown removes its container.
+ * So the main process is watched from here, its /proc entry every PID_POLL_MS, and the engine is
+ * asked once it is gone (or changed: a pid alone may be reused, its start time may not).
  */
 export function podmanContainerStates(
   cli: Cli,
   startTimeOf: (pid: number) => Promise<string | undefined> = procStartTime,
   timers: Timers = realTimers,
 ): ContainerStates {
-  const look = cliLook(cli);
-  const settled = async (name: string, since: Date): Promise<WaitAnswer> => {
+  // Before the watch began: the name is the run's own, so no other container died under it.
+  const since = new Date(Date.now() - 60_000);
+  const inspect = cliLook(cli);
+  // Podman removes a `--rm` container within a moment of its end; its `died` event keeps the code.
+  const look = async (name: string): Promise<ContainerStatus> => {
+    const now = await inspect(name);
+    return now.kind === "gone" ? ((await diedEvent(cli, name, since)) ?? now) : now;
+  };
+  const settled = async (name: string): Promise<WaitAnswer> => {
     const now = await look(name);
-    // Podman removes a `--rm` container within a moment of its end; its `died` event keeps the code.
-    if (now.kind === "gone") return (await diedEvent(cli, name, since)) ?? now;
     if (now.kind === "unreachable") return { kind: "broken", why: now.why };
     // Podman records the exit a moment after the process ends: the watch looks again.
     if (now.kind === "running") return { kind: "broken", why: "its main process ended; podman says it runs" };
@@ -151,18 +154,16 @@ export function podmanContainerStates(
   return {
     look,
     async wait(name, signal) {
-      // A margin for a death seen only on a later wait (the name is the run's own: no other died then).
-      const since = new Date(Date.now() - 60_000);
       const pid = await mainPidOf(cli, name);
       const born = pid === undefined ? undefined : await startTimeOf(pid);
       if (pid === undefined || born === undefined) {
         // Hidden from us (/proc mounted hidepid) or not started yet: ask the engine, slowly.
         while ((await look(name)).kind === "running")
           if (!(await pause(BLIND_LOOK_MS, signal, timers))) return undefined;
-        return signal.aborted ? undefined : settled(name, since);
+        return signal.aborted ? undefined : settled(name);
       }
       while ((await startTimeOf(pid)) === born) if (!(await pause(PID_POLL_MS, signal, timers))) return undefined;
-      return signal.aborted ? undefined : settled(name, since);
+      return signal.aborted ? undefined : settled(name);
     },
   };
 }
@@ -178,7 +179,7 @@ function cliLook(cli: Cli): ContainerStates["look"] {
 }
 
 /** The exit code in the container's `died` event since `since`, if podman logged one. */
-async function diedEvent(cli: Cli, name: string, since: Date): Promise<WaitAnswer | undefined> {
+async function diedEvent(cli: Cli, name: string, since: Date): Promise<ContainerStatus | undefined> {
   const r = await cli(
     [
       "events",
@@ -244,6 +245,4 @@ function statusCodeOf(body: string): number | undefined {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
