@@ -151,6 +151,18 @@ test("the API's wait is one long poll that our teardown aborts", async () => {
   expect(await waiting).toBeUndefined();
 });
 
+test("the API's wait outlives the HTTP agent's 5 s idle timeout", { timeout: 15_000 }, async () => {
+  const api = createDockerApi(await daemon({ [WAIT]: "hold" }));
+  const stop = new AbortController();
+  const waiting = apiContainerStates(api).wait("c1", stop.signal);
+  const settled = await Promise.race([waiting.then(() => "settled"), sleepMs(6000).then(() => "waiting")]);
+  stop.abort();
+  expect(settled).toBe("waiting");
+  expect(await waiting).toBeUndefined();
+});
+
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 test.each<[string, Answer, ContainerStatus]>([
   ["running", { status: 200, body: '{"State":{"Running":true,"ExitCode":0}}' }, { kind: "running" }],
   ["exited", { status: 200, body: '{"State":{"Running":false,"ExitCode":137}}' }, { kind: "exited", code: 137 }],
