@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // One concern per file: source and scripts stay under MAX_LINES lines each (tests may be
-// longer). Part of `npm run lint`; prints each file over the limit and exits 1.
+// longer). Part of `npm run lint`; prints each file over the limit and exits 1. Import
+// statements are not counted: what a file takes from a feature's index.ts comes as one merged
+// import, which the formatter writes one name a line, and that says nothing of the file's size.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -16,10 +18,25 @@ function* sources(dir) {
   }
 }
 
+/** Lines of a file, less those of its import statements. */
+function countLines(text) {
+  let lines = 0;
+  let inImport = false;
+  for (const line of text.split("\n").slice(0, -1)) {
+    if (!inImport && /^import[\s{]/.test(line)) inImport = true;
+    if (inImport) {
+      if (/(^import\s+["']|\bfrom\s+["'][^"']+["'];?\s*$)/.test(line)) inImport = false;
+    } else {
+      lines += 1;
+    }
+  }
+  return lines;
+}
+
 const over = [];
 for (const dir of ROOTS) {
   for (const file of sources(path.join(root, dir))) {
-    const lines = readFileSync(file, "utf8").split("\n").length - 1;
+    const lines = countLines(readFileSync(file, "utf8"));
     if (lines > MAX_LINES) over.push(`${path.relative(root, file)}: ${lines} lines`);
   }
 }

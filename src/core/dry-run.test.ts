@@ -28,6 +28,7 @@ function ctx(rank: number): JobContext {
     rank,
     master: "node1",
     isMaster: rank === 0,
+    restartCount: 0,
     inSlurm: true,
   };
 }

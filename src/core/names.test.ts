@@ -41,3 +41,15 @@ test.each<[Parameters<typeof selectLabels>[0], Record<string, string>]>([
     { "srun-docker": "1", "srun-docker.uid": "5", "srun-docker.job": "9", "srun-docker.step": "1" },
   ],
 ])("selectLabels(%j)", (selection, expected) => expect(selectLabels(selection)).toEqual(expected));
+
+test("a requeued run's container is named and labelled apart from its first run's", () => {
+  const first = { dockname: undefined, user: "alice", jobId: "42", stepId: "0", node: "node1" };
+  expect(buildContainerName({ ...first, restartCount: 0 })).toBe("srun-docker-alice-42.0-node1");
+  expect(buildContainerName({ ...first, restartCount: 1 })).toBe("srun-docker-alice-42.0.r1-node1");
+  const labels = { version: "0.1.0", jobId: "42", stepId: "0", node: "node1", uid: 1001, user: "alice" };
+  expect(buildLabels({ ...labels, restartCount: 0 })).not.toHaveProperty(["srun-docker.restart"]);
+  expect(buildLabels({ ...labels, restartCount: 2 })).toMatchObject({
+    "srun-docker.restart": "2",
+    "srun-docker.job": "42",
+  });
+});

@@ -3,6 +3,8 @@
  * uid, user) so teardown and `clean` select by label and never touch another job's
  * containers or another user's (ARCHITECTURE.md, "Safety nets").
  */
+import { jobStepKey } from "./job-paths.js";
+
 export const TOOL_LABEL = "srun-docker";
 
 export interface ContainerIdentity {
@@ -10,13 +12,19 @@ export interface ContainerIdentity {
   readonly user: string;
   readonly jobId: string;
   readonly stepId: string;
+  /** The job's requeued runs before this one (SLURM_RESTART_COUNT). */
+  readonly restartCount?: number;
   readonly node: string;
 }
 
-/** `<dockname or srun-docker-USER>-<job>.<step>-<node>`, made valid for docker and podman. */
+/**
+ * `<dockname or srun-docker-USER>-<job>.<step>[.r<restart>]-<node>` (core/job-paths.ts's
+ * jobStepKey), made valid for docker and podman: a requeued run's never collides with a
+ * container its first run left.
+ */
 export function buildContainerName(identity: ContainerIdentity): string {
   const prefix = identity.dockname ?? `srun-docker-${identity.user}`;
-  return sanitizeContainerName(`${prefix}-${identity.jobId}.${identity.stepId}-${identity.node}`);
+  return sanitizeContainerName(`${prefix}-${jobStepKey(identity)}-${identity.node}`);
 }
 
 /** Docker accepts `[a-zA-Z0-9][a-zA-Z0-9_.-]+`; anything else becomes `-`. */
@@ -30,12 +38,17 @@ export interface LabelInput {
   readonly version: string;
   readonly jobId: string;
   readonly stepId: string;
+  readonly restartCount?: number;
   readonly node: string;
   readonly uid: number;
   readonly user: string;
 }
 
+/** The label of the job's run (SLURM_RESTART_COUNT), on a requeued run's containers only. */
+export const RESTART_LABEL = `${TOOL_LABEL}.restart`;
+
 export function buildLabels(input: LabelInput): Record<string, string> {
+  const restart = input.restartCount ? { [RESTART_LABEL]: String(input.restartCount) } : {};
   return {
     [TOOL_LABEL]: "1",
     [`${TOOL_LABEL}.version`]: input.version,
@@ -44,6 +57,7 @@ export function buildLabels(input: LabelInput): Record<string, string> {
     [`${TOOL_LABEL}.node`]: input.node,
     [`${TOOL_LABEL}.uid`]: String(input.uid),
     [`${TOOL_LABEL}.user`]: input.user,
+    ...restart,
   };
 }
 

@@ -35,7 +35,17 @@ const OPTIONS: NodePlanOptions = {
 function context(rank: number): JobContext {
   const nodes = ["node1", "node2"];
   const nodeName = nodes[rank] ?? "node1";
-  return { jobId: "42", stepId: "0", nodes, nodeName, rank, master: "node1", isMaster: rank === 0, inSlurm: true };
+  return {
+    jobId: "42",
+    stepId: "0",
+    restartCount: 0,
+    nodes,
+    nodeName,
+    rank,
+    master: "node1",
+    isMaster: rank === 0,
+    inSlurm: true,
+  };
 }
 
 interface Case {

@@ -22,7 +22,7 @@ import {
 } from "./docker-args.js";
 import { type GpuPlan, resolveGpus, visibleDevicesEnv } from "./gpus.js";
 import { envlistWarnings, planJobEnv, renderHostfile } from "./job-env.js";
-import { jobDirPath } from "./job-paths.js";
+import { jobDirPath, jobStepKey } from "./job-paths.js";
 import { buildContainerName, buildLabels } from "./names.js";
 import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
@@ -92,7 +92,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     input.nvidiaSmiGpus,
   );
   const { limits, warning: limitsWarning } = planNodeLimits(options, identity.uid, input.env, input.cpus);
-  const jobDir = jobDirPath(material.jobsDir, `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
+  const jobDir = jobDirPath(material.jobsDir, jobStepKey(ctx), ctx.nodeName);
   const file = (name: string) => joinPath(jobDir, name);
   const legacy = options.sshconfigdir;
   const kind = remoteKindOf(options);
@@ -148,7 +148,7 @@ export function planNode(input: NodePlanInput): NodePlan {
   if (agent) {
     files["agent.json"] = {
       content: renderAgentConfig({
-        jobKey: `${ctx.jobId}.${ctx.stepId}`,
+        jobKey: jobStepKey(ctx),
         user: identity.user,
         home: identity.home,
         node: ctx.nodeName,
@@ -167,23 +167,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     : sshd
       ? { kind: "sshd", ports: ports.remote, configPath: sshdConfigPath }
       : { kind: "none" };
+  // This run of the job step on this node (a requeued job's runs are named apart).
+  const run = { jobId: ctx.jobId, stepId: ctx.stepId, restartCount: ctx.restartCount, node: ctx.nodeName };
   const container: ContainerPlan = {
     runtime: options.runtime,
-    name: buildContainerName({
-      dockname: options.dockname,
-      user: identity.user,
-      jobId: ctx.jobId,
-      stepId: ctx.stepId,
-      node: ctx.nodeName,
-    }),
-    labels: buildLabels({
-      version: VERSION,
-      jobId: ctx.jobId,
-      stepId: ctx.stepId,
-      node: ctx.nodeName,
-      uid: identity.uid,
-      user: identity.user,
-    }),
+    name: buildContainerName({ dockname: options.dockname, user: identity.user, ...run }),
+    labels: buildLabels({ version: VERSION, ...run, uid: identity.uid, user: identity.user }),
     image: options.container,
     user: { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
     passwdFile: file("passwd"),

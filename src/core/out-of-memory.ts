@@ -6,15 +6,21 @@ import { UserError } from "./errors.js";
 export const EXIT_OUT_OF_MEMORY = 137;
 
 export function outOfMemoryError(node: string, limits: ContainerLimits, dockopts: readonly string[]): UserError {
+  return new UserError(
+    "out-of-memory",
+    `${node}: the job ran out of memory (${describeMemoryLimit(limits, dockopts)})`,
+    {
+      hint: "ask Slurm for more (--mem, --mem-per-cpu, --mem-per-gpu), or make the job use less",
+      exitCode: EXIT_OUT_OF_MEMORY,
+    },
+  );
+}
+
+/** Which memory limit the kernel enforced, and where it came from. */
+export function describeMemoryLimit(limits: ContainerLimits, dockopts: readonly string[]): string {
   const own = optionNames(dockopts);
-  const limit =
-    own.has("--memory") || own.has("-m")
-      ? "limit from your --dockopts"
-      : limits.memoryBytes !== undefined
-        ? `limit ${formatBytes(limits.memoryBytes.value)} from ${limits.memoryBytes.from}`
-        : "no container limit: the node itself ran out";
-  return new UserError("out-of-memory", `${node}: the job ran out of memory (${limit})`, {
-    hint: "ask Slurm for more (--mem, --mem-per-cpu, --mem-per-gpu), or make the job use less",
-    exitCode: EXIT_OUT_OF_MEMORY,
-  });
+  if (own.has("--memory") || own.has("-m")) return "limit from your --dockopts";
+  if (limits.memoryBytes !== undefined)
+    return `limit ${formatBytes(limits.memoryBytes.value)} from ${limits.memoryBytes.from}`;
+  return "no container limit: the node itself ran out";
 }

@@ -9,6 +9,7 @@ describe("resolveJobContext", () => {
     expect(resolveJobContext(none, SLURM, "node2.cluster")).toEqual({
       jobId: "42",
       stepId: "3",
+      restartCount: 0,
       nodes: ["node1", "node2", "node3"],
       nodeName: "node2",
       rank: 1,
@@ -81,6 +82,9 @@ describe("resolveJobContext", () => {
     ],
     ["outside Slurm: stable local job id", {}, { nodelist: ["a", "b"], nodeRank: 1 }, "b", "jobId", "local-08876b46"],
     ["outside Slurm: SRUN_DOCKER_JOB_ID", { SRUN_DOCKER_JOB_ID: "run7" }, { nodelist: ["a"] }, "a", "jobId", "run7"],
+    ["a first run", SLURM, {}, "x", "restartCount", 0],
+    ["a requeued run", { ...SLURM, SLURM_RESTART_COUNT: "2" }, {}, "x", "restartCount", 2],
+    ["a restart count that is no count", { ...SLURM, SLURM_RESTART_COUNT: "x" }, {}, "x", "restartCount", 0],
     ["outside Slurm is not inSlurm", {}, { nodelist: ["a"] }, "a", "inSlurm", false],
     ["master is rank 0", {}, { nodelist: ["a", "b"] }, "a", "isMaster", true],
   ])("%s", (_what, env, options, hostname, key, expected) => {

@@ -7,6 +7,8 @@ export interface JobContext {
   /** SLURM_JOB_ID, or `local-<hash of the node list>` outside Slurm (the same on every node). */
   readonly jobId: string;
   readonly stepId: string;
+  /** SLURM_RESTART_COUNT: how often Slurm requeued the job before this run (0 for its first). */
+  readonly restartCount: number;
   readonly nodes: readonly string[];
   readonly nodeName: string;
   readonly rank: number;
@@ -53,6 +55,7 @@ export function resolveJobContext(options: JobContextOptions, env: NodeJS.Proces
       nonEmpty(env.SRUN_DOCKER_JOB_ID) ??
       `local-${hashString(nodes.join(",")).toString(16).padStart(8, "0")}`,
     stepId: nonEmpty(env.SLURM_STEP_ID) ?? nonEmpty(env.SLURM_STEPID) ?? "0",
+    restartCount: /^\d+$/.test(env.SLURM_RESTART_COUNT?.trim() ?? "") ? Number(env.SLURM_RESTART_COUNT) : 0,
     nodes,
     nodeName,
     rank,

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import type { ContainerSummary } from "./ps-json.js";
-import { jobIdsToAsk, selectStale, slurmJobOfEntry } from "./stale-containers.js";
+import { jobIdsToAsk, restartOf, selectOtherRuns, selectStale, slurmJobOfEntry } from "./stale-containers.js";
 
 const c = (name: string, job?: string): ContainerSummary => ({
   name,
@@ -36,4 +36,21 @@ test.each<[string, string | undefined]>([
   ["cache", undefined],
 ])("jobs/%s belongs to Slurm job %s", (entry, job) => {
   expect(slurmJobOfEntry(entry)).toBe(job);
+});
+
+test("what the job's earlier runs left is stale once it was requeued; its own run's and other jobs' are not", () => {
+  const run = (name: string, job: string, restart?: string): ContainerSummary => ({
+    name,
+    labels: { "srun-docker.job": job, ...(restart === undefined ? {} : { "srun-docker.restart": restart }) },
+  });
+  const containers = [run("first", "12"), run("second", "12", "1"), run("now", "12", "2"), run("other", "11", "1")];
+  const dirs = [
+    { job: "12", restart: 0, dir: "/j/12.0/n1" },
+    { job: "12", restart: 2, dir: "/j/12.1.r2/n1" },
+    { job: "11", restart: 1, dir: "/j/11.0.r1/n1" },
+  ];
+  const stale = selectOtherRuns({ containers, dirs }, { job: "12", restart: 2 });
+  expect(stale.containers.map((x) => x.name)).toEqual(["first", "second"]);
+  expect(stale.dirs.map((d) => d.dir)).toEqual(["/j/12.0/n1"]);
+  expect(restartOf(run("x", "1", "oops"))).toBe(0);
 });

@@ -1,16 +1,47 @@
 // Which leftovers of killed runs are stale: containers and job dirs of Slurm jobs that are no
-// longer running. A container of a job that still runs, or whose state is unknown, is never one.
-import { TOOL_LABEL } from "./names.js";
+// longer running, or of an earlier run of the job running now (a requeued job). A container of
+// a job that still runs, or whose state is unknown, is never one.
+import { RESTART_LABEL, TOOL_LABEL } from "./names.js";
 import type { ContainerSummary } from "./ps-json.js";
 
 /** A job dir of this node (jobs/<job>.<step>/<node>) and the Slurm job it belongs to. */
 export interface JobDirLeftover {
   readonly job: string;
+  /** The run of the job (core/job-paths.ts's jobStepKey): 0 for its first. */
+  readonly restart?: number;
   readonly dir: string;
 }
 
 export function jobIdOf(container: ContainerSummary): string {
   return container.labels[`${TOOL_LABEL}.job`] ?? "";
+}
+
+/** The run of its job a container belongs to (core/names.ts's restart label): 0 for the first. */
+export function restartOf(container: ContainerSummary): number {
+  const label = container.labels[RESTART_LABEL];
+  return label !== undefined && /^\d+$/.test(label) ? Number(label) : 0;
+}
+
+/** The run of a job this process belongs to. */
+export interface CurrentRun {
+  readonly job: string;
+  readonly restart: number;
+}
+
+/**
+ * Of the leftovers, those of earlier (or other) runs of the job running now: Slurm runs a job
+ * once at a time, and requeues it only after its run was ended, so whatever another run of it
+ * left (its teardown cut short by the requeue's SIGKILL) is stale. No squeue needed.
+ */
+export function selectOtherRuns(
+  leftovers: { readonly containers: readonly ContainerSummary[]; readonly dirs?: readonly JobDirLeftover[] },
+  current: CurrentRun,
+): StaleLeftovers {
+  const other = (job: string, restart: number) => job === current.job && restart !== current.restart;
+  return {
+    containers: leftovers.containers.filter((c) => other(jobIdOf(c), restartOf(c))),
+    dirs: (leftovers.dirs ?? []).filter((d) => other(d.job, d.restart ?? 0)),
+  };
 }
 
 /** Only Slurm's numeric job ids can be asked about; `local-...` runs never count as ended. */

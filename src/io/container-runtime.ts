@@ -18,9 +18,15 @@ import {
   removeAllUntilGone,
 } from "./container-removal.js";
 import { apiRemovalEngine, cliRemovalEngine } from "./container-removal-engines.js";
+import {
+  apiContainerStates,
+  type ContainerStates,
+  cliContainerStates,
+  podmanContainerStates,
+} from "./container-watch.js";
 import { type DockerApi, defaultDockerApi, waitContainerStopped } from "./docker-api.js";
 import { apiQueries } from "./docker-api-queries.js";
-import { cliQueries, type EngineQueries, type ExecProcess } from "./engine-queries.js";
+import { type Cli, cliQueries, type EngineQueries, type ExecProcess } from "./engine-queries.js";
 import { type RunCommandOptions, runCommand } from "./exec.js";
 import { createImageEngine, type ImageEngine } from "./image-engine.js";
 import { type ImageFiles, readImageFiles } from "./image-files.js";
@@ -142,35 +148,36 @@ export class ContainerRuntime {
   }
 
   /**
-   * Resolves with the container's exit code once it is no longer running (or gone), never
-   * while it runs; stops when `signal` aborts. Docker only (docker-api.ts); with podman it
-   * stays pending (the lifeline's exit file covers the main process there).
+   * Its exit code once it is no longer running (or gone); stops when `signal` aborts. Docker only
+   * (docker-api.ts); with podman it stays pending (the lifeline's exit file covers it there).
    */
   waitStopped(name: string, signal: AbortSignal): Promise<number | undefined> {
     return this.api === undefined ? NEVER : waitContainerStopped(this.api, name, signal);
   }
 
-  /**
-   * Passes `signal` to a process in the container as its user (`exec` does not forward signals);
-   * a negative `pid` is the process group it leads, as kill(2) has it. The shell's own `kill`:
-   * slim images have no kill(1).
-   */
+  /** Asks whether and how a container runs, for the job-long watch (container-watch.ts). */
+  containerStates(): ContainerStates {
+    if (this.api !== undefined) return apiContainerStates(this.api);
+    const cli: Cli = (args, o) => this.cli(args, o);
+    return this.bin === "podman" ? podmanContainerStates(cli) : cliContainerStates(cli);
+  }
+
+  /** `signal` to a process in it as its user (`exec` forwards none); a pid < 0 is a group, as in kill(2). */
   async signalProcess(name: string, user: { uid: number; gid: number }, pid: number, signal: string): Promise<void> {
-    const command = ["/bin/sh", "-c", 'kill -s "$0" -- "$1"', signal.replace(/^SIG/, ""), String(pid)];
+    const command = ["/bin/sh", "-c", 'kill -s "$0" -- "$1"', signal.replace(/^SIG/, ""), String(pid)]; // no kill(1) in slim images
     await this.queries.execHelper({ name, user, workdir: undefined, env: {}, command }, 3000);
   }
 
-  /** Whether the kernel killed a process in it for memory since `sinceMs`; false when the engine cannot tell. */
-  async outOfMemory(name: string, sinceMs: number): Promise<boolean> {
-    if (this.api !== undefined) return dockerSawOutOfMemory(this.api, name, sinceMs).catch(() => false);
+  /** Whether the kernel killed a process in it for memory since `sinceMs` (`settled`: see out-of-memory.ts); false when the engine cannot tell. */
+  async outOfMemory(name: string, sinceMs: number, settled = false): Promise<boolean> {
+    if (this.api !== undefined) return dockerSawOutOfMemory(this.api, name, sinceMs, settled).catch(() => false);
     const r = await this.cli(["inspect", name], { timeoutMs: 5000 }).catch(() => undefined);
     return r !== undefined && r.exitCode === 0 && stateSaysOom(r.stdout);
   }
 
   /**
-   * The container's last words (its last log line: stderr's, else stdout's), e.g. why its main
-   * process exited. The agent's summaries of refused connections (core/refusal-tally.ts) are
-   * passed over: a flood of another user's is never why it exited.
+   * The container's last words (its last log line, stderr's first): why its main process exited. Summaries of
+   * refused connections (core/refusal-tally.ts) are passed over: another user's flood is never why.
    */
   async lastLogLine(name: string): Promise<string> {
     const r = await this.queries.logs(name, 20);

@@ -85,7 +85,9 @@ export function createDockerApi(socketPath: string): DockerApi {
             path,
             method,
             headers: headersFor(body),
-            ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
+            // A long poll (no timeout) gets its own socket: the global agent's keep-alive sockets
+            // time out after 5 s idle (Node 19+), which cut a job-long wait every 5 s.
+            ...(timeoutMs > 0 ? { timeout: timeoutMs } : { agent: false }),
             ...(signal ? { signal } : {}),
           },
           (res) => readResponse(res).then(resolve, reject),

@@ -50,3 +50,12 @@ test.each([
 ])("stateSaysOom(%s) = %s", (json, oom) => {
   expect(stateSaysOom(json)).toBe(oom);
 });
+
+test("a container that has ended: the daemon is asked up to now, and answers at once", async () => {
+  const fake = api({ "/events?": { status: 200, body: `${OOM_EVENT}\n` } });
+  const before = Date.now() / 1000;
+  expect(await dockerSawOutOfMemory(fake, "c-node1", 1_700_000_000_000, true)).toBe(true);
+  const until = Number(/until=([\d.]+)&/.exec(fake.paths[0] ?? "")?.[1]);
+  expect(until).toBeGreaterThanOrEqual(Math.floor(before));
+  expect(until).toBeLessThanOrEqual(Date.now() / 1000);
+});

@@ -2,7 +2,14 @@
 // (squeue), and which job dirs are there. What counts as stale is core/stale-containers.ts's.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { type JobDirLeftover, jobIdsToAsk, selectStale, slurmJobOfEntry } from "../core/stale-containers.js";
+import { restartOfJobStepKey } from "../core/job-paths.js";
+import {
+  type CurrentRun,
+  type JobDirLeftover,
+  jobIdsToAsk,
+  selectStale,
+  slurmJobOfEntry,
+} from "../core/stale-containers.js";
 import type { ContainerSummary } from "./container-runtime.js";
 import { activeJobIds } from "./slurm-queue.js";
 
@@ -14,23 +21,24 @@ export async function findStaleContainers(
   return selectStale({ containers }, await askActive(jobIdsToAsk(containers))).containers;
 }
 
-/** This node's job dirs (jobs/<job>.<step>/<node>) of Slurm jobs other than `currentJob`. */
+/** This node's job dirs (jobs/<job>.<step>[.r<N>]/<node>) of Slurm jobs, but those of the run `current`. */
 export async function listOtherJobDirs(
   jobsDir: string,
   node: string,
-  currentJob: string | undefined,
+  current: CurrentRun | undefined,
 ): Promise<JobDirLeftover[]> {
   const entries = await readdir(jobsDir).catch(() => [] as string[]);
   const found: JobDirLeftover[] = [];
   for (const entry of entries) {
     const job = slurmJobOfEntry(entry);
-    if (job === undefined || job === currentJob) continue;
+    const restart = restartOfJobStepKey(entry);
+    if (job === undefined || (job === current?.job && restart === current.restart)) continue;
     const dir = path.join(jobsDir, entry, node);
     const exists = await stat(dir).then(
       () => true,
       () => false,
     );
-    if (exists) found.push({ job, dir });
+    if (exists) found.push({ job, restart, dir });
   }
   return found;
 }

@@ -224,6 +224,44 @@ describe("teardown without an Epilog (rootless: conmon is no child of the step)"
   });
 });
 
+describe("a container killed mid-job (rootless: no daemon, its main process is watched)", () => {
+  afterEach(async () => {
+    await run("scancel", ["-u", USER]);
+  });
+
+  test("podman kill of a worker's container: that node says so once, the job ends, nothing left", async () => {
+    ws.write("hold.sh", '#!/bin/sh\necho "started $(hostname)"\nsleep 300\necho "slept: not ended"\n', 0o755);
+    const fg = startAs(
+      USER,
+      `cd ${ws.dir} && salloc -N 2 srun srun-docker --runtime=podman --container=${IMAGE} --launcher=each --script=./hold.sh`,
+      120_000,
+    );
+    const job = await runningJob(USER, UID, 2, /sleep 300/, storeContainers);
+    const worker = job.nodes[1] ?? 0;
+    const [name] = await storeContainers(worker, `label=srun-docker.job=${job.id}`);
+    // As an admin or the OOM killer would, from outside the job's own processes.
+    const kill = await runAs(USER, `srun --overlap --jobid=${job.id} -N1 -w node${worker} podman kill ${name}`);
+    const killedAt = Date.now();
+    expect(kill.code, kill.stderr).toBe(0);
+    const r = await fg.result;
+    const endedMs = Date.now() - killedAt;
+    expect(r.code, r.stderr).not.toBe(0);
+    const line = `srun-docker: error: node${worker}: the container exited during the job (137: killed; out of memory, or SIGKILL)`;
+    expect(
+      r.stderr.split("\n").filter((l) => l === line),
+      r.stderr,
+    ).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/; exit 0$/m);
+    expect(r.stdout + r.stderr).not.toContain("slept: not ended");
+    figure(
+      "podman: a worker's container killed mid-job",
+      `job ended ${(endedMs / 1000).toFixed(2)} s after podman kill returned`,
+    );
+    expect(endedMs).toBeLessThan(5000);
+    await podmanNothingLeft(job.nodes, Date.now());
+  });
+});
+
 describe("cleaning up rootless containers", () => {
   test("the Epilog line for Podman, run as the job's user, removes the job's containers", async () => {
     const r = await runAs(

@@ -42,7 +42,7 @@ export async function printDryRun(options: RunOptions, ctx: JobContext, deps: Ru
  */
 export async function dryRunPorts(
   options: Pick<RunOptions, "sshdPort" | "rendezvousPort">,
-  ctx: Pick<JobContext, "jobId" | "stepId">,
+  ctx: Pick<JobContext, "jobId" | "stepId" | "restartCount">,
   materialDir: string,
 ): Promise<{ ports: JobPorts; standIn: boolean }> {
   const secret = await readSecretIfMade(materialDir);

@@ -6,6 +6,7 @@ import { UserError } from "../../core/errors.js";
 import type { RendezvousMaster, WorkerExited, WorkerLost } from "../../io/rendezvous-master.js";
 import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
 import { exitCodeOf } from "../../io/signals.js";
+import { endedByASignal, throwIfContainerEnded } from "./death-watch.js";
 import type { NodeRun } from "./node-run.js";
 
 export async function runEachOnMaster(run: NodeRun, rendezvous: RendezvousMaster): Promise<number> {
@@ -71,6 +72,8 @@ export async function runEachOnWorker(run: NodeRun, session: RendezvousWorkerSes
     return first.outcome;
   }
   const code = exitCodeOf(first.exit);
+  // A script ended by its container's end is no script failure: the node says why instead.
+  if (endedByASignal(code)) await throwIfContainerEnded(run);
   await session.reportExited(code);
   return code;
 }

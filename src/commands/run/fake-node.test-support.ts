@@ -177,9 +177,10 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
     removeLateArrival: async () => {
       log("late arrival watched");
     },
-    waitStopped: (_name, signal) =>
-      new Promise((resolve) => signal.addEventListener("abort", () => resolve(undefined))),
+    waitStopped: (_name, signal) => aborted(signal),
     lastLogLine: async () => "srun-docker: sshd could not listen on any of its ports",
+    // It runs until removed (run-job-death.test.ts kills one).
+    containerStates: () => ({ wait: (_name, signal) => aborted(signal), look: async () => ({ kind: "running" }) }),
     outOfMemory: async () => {
       log("asked about memory");
       return behaviour.outOfMemory ?? false;
@@ -225,3 +226,6 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
   };
   return node;
 }
+
+const aborted = (signal: AbortSignal) =>
+  new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)));

@@ -4,6 +4,7 @@
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
+import { jobStepKey } from "../../core/job-paths.js";
 import { planNode } from "../../core/node-plan.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
@@ -83,11 +84,12 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
         uid: identity.uid,
         log,
         currentJob: deps.env.SLURM_JOB_ID,
+        currentRestart: ctx.restartCount,
         jobsDir: material.jobsDir,
         node: ctx.nodeName,
       }),
     );
-    const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+    const jobKey = jobStepKey(ctx);
     // Every channel of the step is keyed with the step's own secret; so is what its containers
     // get, and its ports are drawn from it.
     const keys = deriveJobKeys(material.secret, jobKey, identity.user);

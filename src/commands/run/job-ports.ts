@@ -13,6 +13,7 @@
 // taken (after removing what our own killed runs left), the run fails naming it.
 import type { RunOptions } from "../../cli/options.js";
 import { UserError } from "../../core/errors.js";
+import { jobStepKey } from "../../core/job-paths.js";
 import { remoteKindOf } from "../../core/node-plan.js";
 import type { PlannedFile } from "../../core/planned-file.js";
 import { describeTakenCandidates, jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
@@ -40,11 +41,11 @@ export interface PortsContext {
  */
 export function firstJobPorts(
   options: Pick<RunOptions, "sshdPort" | "rendezvousPort">,
-  ctx: Pick<JobContext, "jobId" | "stepId">,
+  ctx: Pick<JobContext, "jobId" | "stepId" | "restartCount">,
   /** The user's secret: the step's own is derived from it, as the run derives it. */
   secret: Buffer,
 ): JobPorts {
-  const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+  const jobKey = jobStepKey(ctx);
   return firstPorts(jobPortCandidates(options, createPortDraw(deriveJobSecret(secret, jobKey), jobKey)));
 }
 

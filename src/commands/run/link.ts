@@ -1,6 +1,8 @@
 // This node's end of the rendezvous: the master's server, or a worker's pending join. Opened
 // before anything slow, so a failure on any node (bad script, missing image) reaches all.
+
 import { SaidElsewhere, UserError } from "../../core/errors.js";
+import { jobStepKey } from "../../core/job-paths.js";
 import { describeRendezvousFailure, type RendezvousFailure } from "../../core/rendezvous-failure.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { Logger } from "../../io/log.js";
@@ -44,7 +46,7 @@ export async function openRendezvous(
   deadlineMs: number,
   log: Logger,
 ): Promise<RendezvousLink> {
-  const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+  const jobKey = jobStepKey(ctx);
   const [port = 0, ...fallbackPorts] = ports.candidates;
   if (ctx.isMaster) {
     const rendezvous = await startRendezvousMaster({

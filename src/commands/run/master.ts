@@ -2,12 +2,14 @@
 // job script in its own container, and ends the job everywhere with the script's exit code.
 import { NEVER } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
+import { jobStepKey } from "../../core/job-paths.js";
 import type { RemoteService } from "../../core/node-plan.js";
 import { PORT_RANGE_END, PORT_RANGE_START } from "../../core/ports.js";
 import { reachAgent } from "../../io/agent-reach.js";
 import { waitForGreeting } from "../../io/remote-greeting.js";
 import type { RendezvousMaster, WorkerLost } from "../../io/rendezvous-master.js";
 import { exitCodeOf } from "../../io/signals.js";
+import { endedByASignal, unlessContainerEnds } from "./death-watch.js";
 import { runEachOnMaster } from "./each.js";
 import { type MasterLink, readyFailed } from "./link.js";
 import { exitAfterMemoryCheck, type NodeRun, sayRemotePort, unlessServiceFails } from "./node-run.js";
@@ -35,7 +37,8 @@ export async function runMaster(run: NodeRun, link: MasterLink): Promise<number>
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
   container.throwIfServiceFailed(); // then no script to start, only to end at once
-  const job = run.options.launcher === "each" ? runEachOnMaster(run, rendezvous) : runScript(run, rendezvous);
+  const script = run.options.launcher === "each" ? runEachOnMaster(run, rendezvous) : runScript(run, rendezvous);
+  const job = unlessContainerEnds(run, script, endedByASignal);
   const ended = await unlessServiceFails(job, [container.serviceFailure(), reachable.then(() => NEVER)], () =>
     container.remove(),
   ).finally(() => reachability.abort());
@@ -59,7 +62,7 @@ async function checkWorkersReachable(
   stop: AbortController,
 ): Promise<void> {
   const workers = run.ctx.nodes.filter((n) => n !== run.ctx.nodeName);
-  const jobKey = `${run.ctx.jobId}.${run.ctx.stepId}`;
+  const jobKey = jobStepKey(run.ctx);
   await Promise.all(
     workers.map(async (node) => {
       if (remote.kind === "sshd") {

@@ -71,6 +71,11 @@ function fakeEngine() {
     },
     lastLogLine: async () => "sh: 1: /usr/sbin/sshd: not found",
     outOfMemory: async () => false,
+    containerStates: () => ({
+      wait: (_name: string, signal: AbortSignal) =>
+        new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined))),
+      look: async () => ({ kind: "running" }) as const,
+    }),
   };
   const runtime: ContainerEngine = engine;
   return { engine, calls, run, runtime };

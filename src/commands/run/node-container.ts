@@ -1,14 +1,17 @@
 // This node's one container, driven through core/container-lifecycle.ts: a removal asked for
-// in any phase wins, waits for an engine `run` in flight, and nothing starts after it. Its
-// dead man's switch (a lifeline FIFO this process holds) ends the container if we die.
-import { type ContainerEvent, type ContainerPhase, nextContainerPhase } from "../../core/container-lifecycle.js";
-import { NEVER } from "../../core/deferred.js";
+// in any phase wins, waits for an engine `run` in flight, and nothing starts after it; an end
+// we did not cause, once up, is a death (death-watch.ts). Its dead man's switch (a lifeline
+// FIFO this process holds) ends the container if we die.
+import type { ContainerEnd } from "../../core/container-end.js";
+import { type ContainerEvent, type ContainerState, nextContainerState } from "../../core/container-lifecycle.js";
+import { deferred, NEVER } from "../../core/deferred.js";
 import { UserError } from "../../core/errors.js";
 import type { NodePlan } from "../../core/node-plan.js";
 import type { ContainerRuntime } from "../../io/container-runtime.js";
 import { removeJobDir, rewriteJobFiles, writeJobFiles } from "../../io/job-files.js";
 import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
 import { waitForServer } from "./container-readiness.js";
+import { DeathWatch } from "./death-watch.js";
 
 /** What the container needs of the engine: io's ContainerRuntime, or a test's fake. */
 export type ContainerEngine = Pick<
@@ -22,15 +25,13 @@ export type ContainerEngine = Pick<
   | "lastLogLine"
   | "watchUserNamespace"
   | "outOfMemory"
+  | "containerStates"
 >;
 
 /** What the container needs of the node's plan. */
 export type ContainerSetup = Pick<NodePlan, "containerName" | "jobDir" | "runArgs" | "files" | "remote" | "switchDir">;
 
-/**
- * How long a create request of a killed `docker run` may take to land in the daemon: a
- * container created then was never started (no switch runs in it) and would stay.
- */
+/** How long a killed `docker run`'s create may take to land: that container never started its switch, so it would stay. */
 const LATE_ARRIVAL_WINDOW_MS = 1500;
 
 /** How long a removal waits for an engine `run` in flight before ending its CLI. */
@@ -39,7 +40,7 @@ const RUN_WAIT_MS = 1000;
 const cancelled = () => new UserError("cancelled", "the run was cancelled");
 
 export class NodeContainer {
-  private phase: ContainerPhase = "idle";
+  private state: ContainerState = { phase: "idle" };
   /** Settles once start() is past the engine's `run` (or gave up before it). */
   private created: Promise<void> = Promise.resolve();
   private runIssued = false;
@@ -58,6 +59,8 @@ export class NodeContainer {
   private servedPort: number | undefined;
   /** The job files as written, first the plan's. */
   private files: ContainerSetup["files"];
+  /** The watch for an end we did not cause, once up (death-watch.ts). */
+  readonly deaths: DeathWatch;
 
   constructor(
     private readonly runtime: ContainerEngine,
@@ -65,6 +68,7 @@ export class NodeContainer {
     private readonly hold: (dir: string) => Promise<Lifeline> = holdLifeline,
   ) {
     this.files = plan.files;
+    this.deaths = new DeathWatch(runtime, plan.containerName, (end) => this.die(end));
   }
 
   /**
@@ -76,15 +80,13 @@ export class NodeContainer {
     if (this.phase === "removing" || this.phase === "removed") throw cancelled();
     this.move("start");
     this.startedAtMs = Date.now();
-    let markCreated = () => {};
-    this.created = new Promise((resolve) => {
-      markCreated = resolve;
-    });
+    const created = deferred<void>();
+    this.created = created.promise;
     try {
       await this.create();
     } finally {
       this.move("created");
-      markCreated();
+      created.resolve();
     }
     const serving = this.waitUntilReady(deadlineMs);
     this.serving = serving;
@@ -99,10 +101,7 @@ export class NodeContainer {
     if (this.serviceError !== undefined) throw this.serviceError;
   }
 
-  /**
-   * Rejects with why the container's server never answered, when start() did not wait for it;
-   * never settles otherwise, nor once the container is being removed (that ended the wait).
-   */
+  /** Why the server start() did not await never answered; never settles otherwise, nor once removing. */
   serviceFailure(): Promise<never> {
     return this.serving.then(
       () => NEVER,
@@ -121,10 +120,7 @@ export class NodeContainer {
     return written;
   }
 
-  /**
-   * The port this node's agent or sshd bound (the first of the job's it could), once it answered
-   * there: after start() for a server it awaits (sshd), maybe later for the agent.
-   */
+  /** The port its agent or sshd bound, once it answered there (after start() for sshd; maybe later for the agent). */
   remotePort(): number | undefined {
     return this.servedPort;
   }
@@ -137,16 +133,15 @@ export class NodeContainer {
     );
   }
 
-  /** Whether the kernel killed a process in the container for memory (asked before removing it). */
-  outOfMemory(): Promise<boolean> {
-    if (this.phase !== "up") return Promise.resolve(false);
-    return this.runtime.outOfMemory(this.plan.containerName, this.startedAtMs);
+  /** Whether the kernel killed something in it for memory (`settled`: nothing in it ended just now: no late event awaited). */
+  outOfMemory(settled = false): Promise<boolean> {
+    if (this.phase !== "up" && this.phase !== "died") return Promise.resolve(false);
+    return this.runtime.outOfMemory(this.plan.containerName, this.startedAtMs, settled || this.phase === "died");
   }
 
   /**
-   * Removes the container through the engine until it is confirmed gone, then this node's
-   * job files, then cuts the lifeline. Idempotent while it succeeds; after a failure (it throws,
-   * naming the node) the next call tries again.
+   * Removes the container until the engine confirms it gone, then the job files, then cuts the
+   * lifeline. Idempotent while it succeeds; after a failure (thrown, naming the node) it retries.
    */
   remove(): Promise<void> {
     if (this.phase === "removed") return Promise.resolve();
@@ -154,6 +149,7 @@ export class NodeContainer {
     const from = this.phase;
     this.move("remove");
     this.readiness?.abort(cancelled());
+    this.deaths.stop();
     if (from === "idle") return Promise.resolve(); // nothing was made
     this.removal = (async () => {
       // A `run` CLI hit by the step's SIGTERM may hang instead of exiting (seen with docker
@@ -189,23 +185,29 @@ export class NodeContainer {
     await this.created;
   }
 
-  private move(event: ContainerEvent): void {
-    const next = nextContainerPhase(this.phase, event);
-    if (next === undefined)
-      throw new Error(`internal error: container event ${event} in phase ${this.phase} (please report)`);
-    this.phase = next;
+  private get phase(): ContainerState["phase"] {
+    return this.state.phase;
   }
 
-  private throwIfRemoving(): void {
-    if (this.phase !== "starting") throw cancelled();
+  private move(event: ContainerEvent): void {
+    const next = nextContainerState(this.state, event);
+    if (next === undefined)
+      throw new Error(`internal error: container event ${JSON.stringify(event)} in ${this.phase} (please report)`);
+    this.state = next;
+  }
+
+  /** A death seen while up moves to died; how it died, once it has (undefined while up or removing). */
+  private die(end: ContainerEnd | undefined): ContainerEnd | undefined {
+    if (end !== undefined && this.phase === "up") this.move({ died: end });
+    return this.state.phase === "died" ? this.state.end : undefined;
   }
 
   private async create(): Promise<void> {
-    this.throwIfRemoving();
+    this.throwUnless("starting");
     await writeJobFiles(this.plan.jobDir, this.files);
     this.lifeline = await this.hold(this.plan.switchDir);
     this.runtime.watchUserNamespace(this.lifeline.path, this.plan.switchDir);
-    this.throwIfRemoving();
+    this.throwUnless("starting");
     this.runIssued = true;
     try {
       await this.runtime.start(this.plan.runArgs, this.runAbort.signal);
@@ -220,7 +222,7 @@ export class NodeContainer {
 
   /** Ready when sshd or the agent says its port and answers there (container-readiness.ts); removal ends the wait. */
   private async waitUntilReady(deadlineMs: number): Promise<void> {
-    this.throwIfNotUp();
+    this.throwUnless("up");
     const remote = this.plan.remote;
     const lifeline = this.lifeline;
     if (remote === undefined || lifeline === undefined) return;
@@ -233,15 +235,16 @@ export class NodeContainer {
         readiness,
       );
     } catch (error) {
-      this.throwIfNotUp();
+      this.throwUnless("up");
       throw error;
     } finally {
       this.readiness = undefined;
     }
-    this.throwIfNotUp();
+    this.throwUnless("up");
   }
 
-  private throwIfNotUp(): void {
-    if (this.phase !== "up") throw cancelled();
+  /** A removal asked for meanwhile wins: nothing goes on past it. */
+  private throwUnless(phase: "starting" | "up"): void {
+    if (this.phase !== phase) throw cancelled();
   }
 }

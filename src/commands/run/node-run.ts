@@ -68,8 +68,8 @@ export function once(task: () => Promise<void>): Once {
  * A failed job whose container the kernel killed something in for memory: this node says so
  * once, naming the limit, and exits 137 whatever the launcher made of the kill.
  */
-export async function exitAfterMemoryCheck(run: NodeRun, code: number): Promise<number> {
-  if (code === 0 || !(await run.container.outOfMemory())) return code;
+export async function exitAfterMemoryCheck(run: NodeRun, code: number, settled = false): Promise<number> {
+  if (code === 0 || !(await run.container.outOfMemory(settled))) return code;
   run.report(outOfMemoryError(run.ctx.nodeName, run.plan.limits, run.options.dockopts));
   return EXIT_OUT_OF_MEMORY;
 }

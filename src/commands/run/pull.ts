@@ -5,6 +5,7 @@
 // every node has the image, else 1 with the one line that says which node failed and why.
 import type { PullCommandOptions } from "../../cli/pull-command-options.js";
 import { sayOncePerStep, UserError } from "../../core/errors.js";
+import { jobStepKey } from "../../core/job-paths.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, type Logger } from "../../io/log.js";
@@ -45,7 +46,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
   }, deps.signals);
   try {
     const material = await ensureUserMaterial(deps.materialDir);
-    const jobKey = `${ctx.jobId}.${ctx.stepId}`;
+    const jobKey = jobStepKey(ctx);
     const secret = deriveJobSecret(material.secret, jobKey);
     const candidates = jobPortCandidates(
       { sshdPort: undefined, rendezvousPort: options.rendezvousPort },

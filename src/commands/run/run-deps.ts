@@ -32,6 +32,7 @@ export type RunRuntime = Pick<
   | "lastLogLine"
   | "signalProcess"
   | "outOfMemory"
+  | "containerStates"
   | "imageEngine"
   | "exec"
   | "list"

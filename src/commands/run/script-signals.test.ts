@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, test, vi } from "vitest";
 import { deferred } from "../../core/deferred.js";
 import type { ExecPlan } from "../../core/docker-args.js";
 import type { ExitInfo } from "../../io/exec.js";
@@ -48,9 +48,10 @@ test("a signal before the script recorded its pid is not passed on, and says so"
   const { signalled, lines, exit, script } = setUp();
   await settle();
   arrive("SIGUSR1");
-  await settle();
+  await vi.waitFor(() =>
+    expect(lines).toContain("[node1 master] SIGUSR1 received while no job script runs here: not passed on"),
+  );
   expect(signalled).toEqual([]);
-  expect(lines).toContain("[node1 master] SIGUSR1 received while no job script runs here: not passed on");
   exit.resolve({ code: 0, signal: null });
   await script.exit;
 });
@@ -62,11 +63,12 @@ test("while the script runs, each signal goes to its process group", async () =>
   recordPid(37);
   arrive("SIGUSR1");
   arrive("SIGUSR2");
-  await settle();
-  expect(signalled).toEqual([
-    ["c1", -37, "SIGUSR1"],
-    ["c1", -37, "SIGUSR2"],
-  ]);
+  await vi.waitFor(() =>
+    expect(signalled).toEqual([
+      ["c1", -37, "SIGUSR1"],
+      ["c1", -37, "SIGUSR2"],
+    ]),
+  );
   exit.resolve({ code: 0, signal: null });
   await script.exit;
 });

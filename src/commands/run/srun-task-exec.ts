@@ -1,5 +1,7 @@
 // `--launcher=srun`: the exec each task runs, built alike for the run and for `--dry-run`
-// (which prints the first task's container and the task's exec, and runs nothing).
+// (which prints the first task's container and the task's exec, and runs nothing), and the
+// program it starts, to which the task passes Slurm's signals.
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
 import { buildDockerExecArgs, type ExecPlan } from "../../core/docker-args.js";
@@ -9,8 +11,13 @@ import type { JobPorts } from "../../core/ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
 import type { TaskContext } from "../../core/task-context.js";
 import { buildTaskExec } from "../../core/task-exec.js";
+import type { Logger } from "../../io/log.js";
+import { exitCodeOf, onUserSignals } from "../../io/signals.js";
+import type { SrunNodeFiles } from "../../io/srun-node-files.js";
+import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { dryRunPorts } from "./dry-run.js";
-import type { RunDeps } from "./run-deps.js";
+import { firstJobPorts } from "./job-ports.js";
+import type { RunDeps, RunRuntime } from "./run-deps.js";
 
 export type Container = { readonly name: string; readonly devices: readonly string[] | "all" };
 export type User = { readonly uid: number; readonly gid: number };
@@ -20,6 +27,13 @@ export interface TaskInputs {
   ctx: JobContext;
   task: TaskContext;
   deps: RunDeps;
+}
+
+/** What starting the program needs besides: the node's engine, its tasks' files, the task's log. */
+export interface ProgramRun extends TaskInputs {
+  runtime: Pick<RunRuntime, "exec" | "signalProcess">;
+  files: SrunNodeFiles;
+  log: Logger;
 }
 
 /**
@@ -80,4 +94,45 @@ export async function printTaskDryRun(
   );
   deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, buildDockerExecArgs(exec), drawn.standIn));
   return 0;
+}
+
+/**
+ * SIGUSR1 and SIGUSR2 (Slurm's checkpoint request) go to the task's program once it runs, which
+ * decides what they mean; before that there is no program ready for them, and they are dropped.
+ */
+export function passUserSignalsTo(program: () => Program | undefined): () => void {
+  return onUserSignals(
+    (signal) =>
+      void program()
+        ?.signal(signal)
+        .catch(() => undefined),
+  );
+}
+
+export interface Program {
+  exit: Promise<number>;
+  signal(signal: NodeJS.Signals): Promise<void>;
+}
+
+export async function startProgram(
+  run: ProgramRun,
+  container: Container,
+  user: User,
+  command: readonly string[],
+): Promise<Program> {
+  const { options, task, runtime, files } = run;
+  // The step's first candidates, alike on every node (the node's first task made the secret).
+  const ports = firstJobPorts(options, run.ctx, (await ensureUserMaterial(run.deps.materialDir)).secret);
+  const exec = await taskExec(run, container, user, command, ports);
+  run.log.debug(`$ ${options.runtime} ${buildDockerExecArgs(exec).join(" ")}`);
+  await files.started(task.localRank, process.pid);
+  const job = runtime.exec(exec);
+  const pidFile = path.join(path.dirname(files.dir), "switch", `task-${task.localRank}.pid`);
+  return {
+    exit: job.exit.then(exitCodeOf),
+    async signal(signal) {
+      const pid = Number(await readFile(pidFile, "utf8").catch(() => ""));
+      if (Number.isInteger(pid) && pid > 0) await runtime.signalProcess(container.name, user, pid, signal);
+    },
+  };
 }

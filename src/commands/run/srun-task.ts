@@ -3,22 +3,21 @@
 // of each node (local rank 0) starts the node's one container, every task runs its program in
 // it with its own Slurm and PMIx variables, and the first task removes the container once every
 // task of its node has ended. No rendezvous: Slurm already knows every task.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { buildDockerExecArgs } from "../../core/docker-args.js";
 import { renderUserError, SaidElsewhere, UserError } from "../../core/errors.js";
 import { formatBytes, formatDuration } from "../../core/human-units.js";
-import { jobDirPath } from "../../core/job-paths.js";
+import { jobDirPath, jobStepKey } from "../../core/job-paths.js";
 import { planNode } from "../../core/node-plan.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/task-context.js";
 import { runCommand } from "../../io/exec.js";
 import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, type Logger } from "../../io/log.js";
-import { exitCodeForSignal, exitCodeOf, onTerminationSignals, onUserSignals } from "../../io/signals.js";
+import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { endedByASignal, unlessContainerEnds, type WatchedNode } from "./death-watch.js";
 import { decideJobImage, type JobImage, type PullReporter } from "./image-step.js";
 import { findGivenImage } from "./job-image.js";
 import { firstJobPorts } from "./job-ports.js";
@@ -26,7 +25,8 @@ import { messageOf } from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import type { RunDeps, RunRuntime } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
-import { type Container, printTaskDryRun, taskExec, type User } from "./srun-task-exec.js";
+import { type Program, passUserSignalsTo, printTaskDryRun, startProgram } from "./srun-task-exec.js";
+import { removeStaleContainers } from "./stale.js";
 
 interface TaskRun {
   options: RunOptions;
@@ -64,7 +64,7 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
     debug: options.debug,
     write: (text) => deps.stderr.write(text),
   });
-  const jobDir = jobDirPath(path.join(deps.materialDir, "jobs"), `${ctx.jobId}.${ctx.stepId}`, ctx.nodeName);
+  const jobDir = jobDirPath(path.join(deps.materialDir, "jobs"), jobStepKey(ctx), ctx.nodeName);
   const run: TaskRun = {
     options,
     ctx,
@@ -81,12 +81,14 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
 async function runFirstTask(run: TaskRun): Promise<number> {
   const { options, ctx, deps, runtime, log } = run;
   let container: NodeContainer | undefined;
+  let watched: WatchedNode | undefined;
   let containerName = "";
   let containerDevices: readonly string[] | "all" = [];
   let user = { uid: -1, gid: -1 };
   let command: readonly string[] = [];
   let program: Program | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
+  let sweep: Promise<void> = Promise.resolve();
   const unsubscribe = onTerminationSignals((signal) => {
     cancelledBy = signal;
     // The container goes first (KillWait is short); that ends every task's program on the node.
@@ -110,7 +112,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
       identity,
       material,
       // No remote service and no rendezvous: no key of the job is used, but each is derived alike.
-      keys: deriveJobKeys(material.secret, `${ctx.jobId}.${ctx.stepId}`, identity.user),
+      keys: deriveJobKeys(material.secret, jobStepKey(ctx), identity.user),
       imageAccounts,
       imagePath: image.path,
       agentBinary: undefined,
@@ -121,6 +123,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
     });
     user = { uid: identity.uid, gid: identity.gid };
     container = new NodeContainer(runtime, plan);
+    watched = { container, ctx, plan, options };
     containerName = plan.containerName;
     if (cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
     await container.start(options.timeoutSeconds * 1000);
@@ -129,28 +132,56 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   } catch (error) {
     unsubscribe();
     stopPassingOn();
-    // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
-    if (error instanceof UserError) deps.stderr.write(renderUserError(error));
-    await run.files
-      .announce({ kind: "failed", message: `${ctx.nodeName}: ${messageOf(error)}` })
-      .catch(() => undefined);
-    await container?.remove().catch((e: unknown) => log.error(messageOf(e)));
-    // Ranks elsewhere would wait in PMIx for this node's: end the whole step.
-    await runCommand("scancel", [`${ctx.jobId}.${ctx.stepId}`]).catch(() => undefined);
-    throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
+    return endStep(run, container, error, { announce: true });
   }
   try {
-    program = await startProgram(run, { name: containerName, devices: containerDevices }, user, command);
-    const code = await program.exit;
-    await run.files.done(0);
-    if (cancelledBy === undefined) await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
+    const started = await startProgram(run, { name: containerName, devices: containerDevices }, user, command);
+    program = started;
+    // What killed runs left here, an earlier run of this job included (requeued), once the job runs.
+    const jobsDir = path.join(deps.materialDir, "jobs");
+    const currentJob = deps.env.SLURM_JOB_ID;
+    const mine = { runtime, log, uid: user.uid, currentJob, currentRestart: ctx.restartCount };
+    sweep = removeStaleContainers({ ...mine, jobsDir, node: ctx.nodeName }).catch(() => undefined);
+    const ownPart = (async () => {
+      const code = await started.exit;
+      await run.files.done(0);
+      if (cancelledBy === undefined)
+        await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
+      return code;
+    })();
+    // A container that ends takes every task's program with it; the watch tells while others run.
+    const code = await unlessContainerEnds(watched, ownPart, endedByASignal).catch((error: unknown) =>
+      error instanceof UserError && error.code === "container-ended"
+        ? endStep(run, container, error)
+        : Promise.reject(error),
+    );
     return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
   } finally {
-    await container.remove().catch((error: unknown) => log.error(messageOf(error)));
+    await Promise.all([container.remove().catch((error: unknown) => log.error(messageOf(error))), sweep]);
     await runtime.releaseUserNamespace().catch(() => undefined);
     unsubscribe();
     stopPassingOn();
   }
+}
+
+/**
+ * This node cannot go on (its container failed to start, or ended during the job): says why,
+ * once for the node's tasks (and tells them, when they wait for the container), removes the
+ * container, and ends the step, whose ranks elsewhere would wait in PMIx for this node's.
+ */
+async function endStep(
+  run: TaskRun,
+  container: NodeContainer | undefined,
+  error: unknown,
+  { announce = false } = {},
+): Promise<never> {
+  // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
+  if (error instanceof UserError) run.deps.stderr.write(renderUserError(error));
+  const failed = { kind: "failed", message: `${run.ctx.nodeName}: ${messageOf(error)}` } as const;
+  if (announce) await run.files.announce(failed).catch(() => undefined);
+  await container?.remove().catch((e: unknown) => run.log.error(messageOf(e)));
+  await runCommand("scancel", [`${run.ctx.jobId}.${run.ctx.stepId}`]).catch(() => undefined);
+  throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
 }
 
 /** Waits for the first task's container, then runs its own program in it. */
@@ -176,54 +207,17 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     const [identity, command] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
     const user = { uid: identity.uid, gid: identity.gid };
     program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
-    const code = await program.exit;
+    const code = await program.exit.catch(async (error: unknown) => {
+      // The container ended under the program (its exec is gone with it): the first task says so.
+      const now = await run.runtime.containerStates().look(state.container);
+      throw now.kind === "exited" || now.kind === "gone" ? new SaidElsewhere(1) : error;
+    });
     return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
   } finally {
     await run.files.done(run.task.localRank);
     unsubscribe();
     stopPassingOn();
   }
-}
-
-/**
- * SIGUSR1 and SIGUSR2 (Slurm's checkpoint request) go to the task's program once it runs, which
- * decides what they mean; before that there is no program ready for them, and they are dropped.
- */
-function passUserSignalsTo(program: () => Program | undefined): () => void {
-  return onUserSignals(
-    (signal) =>
-      void program()
-        ?.signal(signal)
-        .catch(() => undefined),
-  );
-}
-
-interface Program {
-  exit: Promise<number>;
-  signal(signal: NodeJS.Signals): Promise<void>;
-}
-
-async function startProgram(
-  run: TaskRun,
-  container: Container,
-  user: User,
-  command: readonly string[],
-): Promise<Program> {
-  const { options, task, runtime, files } = run;
-  // The step's first candidates, alike on every node (the node's first task made the secret).
-  const ports = firstJobPorts(options, run.ctx, (await ensureUserMaterial(run.deps.materialDir)).secret);
-  const exec = await taskExec(run, container, user, command, ports);
-  run.log.debug(`$ ${options.runtime} ${buildDockerExecArgs(exec).join(" ")}`);
-  await files.started(task.localRank, process.pid);
-  const job = runtime.exec(exec);
-  const pidFile = path.join(path.dirname(files.dir), "switch", `task-${task.localRank}.pid`);
-  return {
-    exit: job.exit.then(exitCodeOf),
-    async signal(signal) {
-      const pid = Number(await readFile(pidFile, "utf8").catch(() => ""));
-      if (Number.isInteger(pid) && pid > 0) await runtime.signalProcess(container.name, user, pid, signal);
-    },
-  };
 }
 
 /** What each task runs: `--script` resolved as the other launchers do, or the program after `--` (found in the container). */

@@ -90,3 +90,42 @@ test("only our own job's leftovers: squeue is not asked", async () => {
   expect(s.asked).toEqual([]);
   expect(s.removed).toEqual([]);
 });
+
+test("a requeued run removes what its job's first run left, without asking squeue, and keeps its own", async () => {
+  const first = jobDir("12.0");
+  const own = jobDir("12.0.r1");
+  const ownOtherStep = jobDir("12.1.r1");
+  const requeued = (name: string, restart?: string): ContainerSummary => ({
+    name,
+    labels: { "srun-docker.job": "12", ...(restart === undefined ? {} : { "srun-docker.restart": restart }) },
+  });
+  const removed: string[] = [];
+  const lines: string[] = [];
+  const asked: string[][] = [];
+  await removeStaleContainers(
+    {
+      runtime: {
+        list: async () => [requeued("c12-first"), requeued("c12-own", "1")],
+        remove: async (names) => {
+          removed.push(...names);
+        },
+      },
+      uid: 1001,
+      log: createLogger({ prefix: "node1 master", write: (t) => lines.push(t) }),
+      currentJob: "12",
+      currentRestart: 1,
+      jobsDir,
+      node: "node1",
+    },
+    async (ids) => {
+      asked.push([...ids]);
+      return new Set(["12"]);
+    },
+  );
+  expect(asked).toEqual([]);
+  expect(removed).toEqual(["c12-first"]);
+  expect(lines).toEqual([
+    "[node1 master] removing 1 container(s) left by an earlier run of this job (requeued): c12-first\n",
+  ]);
+  expect([existsSync(first), existsSync(own), existsSync(ownOtherStep)]).toEqual([false, true, true]);
+});

@@ -2,8 +2,8 @@
 // process killed before its teardown leaves them. Run once the job runs, off the launch path,
 // or earlier when our sshd port is taken (maybe by such a container).
 import { selectLabels } from "../../core/names.js";
-import { jobIdOf, jobIdsToAsk, selectStale } from "../../core/stale-containers.js";
-import type { ContainerRuntime } from "../../io/container-runtime.js";
+import { jobIdOf, jobIdsToAsk, selectOtherRuns, selectStale } from "../../core/stale-containers.js";
+import type { ContainerRuntime, ContainerSummary } from "../../io/container-runtime.js";
 import { removeJobDir } from "../../io/job-files.js";
 import type { Logger } from "../../io/log.js";
 import { activeJobIds } from "../../io/slurm-queue.js";
@@ -15,27 +15,43 @@ export interface StaleSweep {
   readonly log: Logger;
   /** SLURM_JOB_ID of this run: its own containers and dirs are never stale. */
   readonly currentJob: string | undefined;
+  /** SLURM_RESTART_COUNT of this run: what the job's other runs left is stale. */
+  readonly currentRestart?: number;
   readonly jobsDir: string;
   readonly node: string;
 }
 
 /**
- * Removes containers and job dirs of this user's Slurm jobs that have ended, with a message.
- * One squeue call covers both, and only when there is something to ask about.
+ * Removes containers and job dirs of this user's Slurm jobs that have ended, and of other runs
+ * of the job running now (it was requeued), with a message. One squeue call covers the ended
+ * jobs, and only when there is something to ask about.
  */
 export async function removeStaleContainers(sweep: StaleSweep, askActive = activeJobIds): Promise<void> {
   const { runtime, currentJob } = sweep;
+  const current = currentJob === undefined ? undefined : { job: currentJob, restart: sweep.currentRestart ?? 0 };
   const [mine, dirs] = await Promise.all([
     runtime.list(selectLabels({ uid: sweep.uid })),
-    listOtherJobDirs(sweep.jobsDir, sweep.node, currentJob),
+    listOtherJobDirs(sweep.jobsDir, sweep.node, current),
   ]);
+  const requeued =
+    current === undefined ? { containers: [], dirs: [] } : selectOtherRuns({ containers: mine, dirs }, current);
   const others = mine.filter((c) => jobIdOf(c) !== currentJob);
-  if (others.length === 0 && dirs.length === 0) return;
-  const stale = selectStale({ containers: others, dirs }, await askActive(jobIdsToAsk(others, dirs)), currentJob);
-  if (stale.containers.length > 0) {
-    const names = stale.containers.map((c) => c.name);
-    sweep.log.info(`removing ${names.length} container(s) left by ended jobs: ${names.join(", ")}`);
-    await runtime.remove(names);
-  }
-  for (const d of stale.dirs) await removeJobDir(d.dir).catch(() => undefined);
+  const otherDirs = dirs.filter((d) => d.job !== currentJob);
+  const ended =
+    others.length === 0 && otherDirs.length === 0
+      ? { containers: [], dirs: [] }
+      : selectStale(
+          { containers: others, dirs: otherDirs },
+          await askActive(jobIdsToAsk(others, otherDirs)),
+          currentJob,
+        );
+  const say = (list: readonly ContainerSummary[], what: string) => {
+    if (list.length > 0)
+      sweep.log.info(`removing ${list.length} container(s) left by ${what}: ${list.map((c) => c.name).join(", ")}`);
+  };
+  say(ended.containers, "ended jobs");
+  say(requeued.containers, "an earlier run of this job (requeued)");
+  const names = [...ended.containers, ...requeued.containers].map((c) => c.name);
+  if (names.length > 0) await runtime.remove(names);
+  for (const d of [...ended.dirs, ...requeued.dirs]) await removeJobDir(d.dir).catch(() => undefined);
 }

@@ -3,6 +3,7 @@
 
 import { EXIT_OUT_OF_MEMORY } from "../../core/out-of-memory.js";
 import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
+import { endedByASignal, unlessContainerEnds } from "./death-watch.js";
 import { runEachOnWorker } from "./each.js";
 import { exitAfterMemoryCheck, type NodeRun, sayRemotePort, unlessServiceFails } from "./node-run.js";
 
@@ -21,10 +22,14 @@ export async function runWorker(run: NodeRun, joining: Promise<RendezvousWorkerS
   timer.mark("containers up");
   void run.sweepStale().catch(() => undefined);
   // An agent not awaited (core/node-plan.ts) that fails now fails the job: runJob reports it.
-  const { own, outcome } = await unlessServiceFails(waitForJobEnd(run, session), [container.serviceFailure()]);
+  // A container that ends by itself ends the job: this node says so, and the master hears it.
+  const job = unlessContainerEnds(run, waitForJobEnd(run, session), (r) => endedByASignal(r.own));
+  const { own, outcome } = await unlessServiceFails(job, [container.serviceFailure()]);
   // The job failed (anywhere): if the kernel killed something here for memory, this node says so.
   const failed = outcome.kind !== "done" || outcome.exitCode !== 0 || (typeof own === "number" && own !== 0);
-  const oomCode = failed ? await exitAfterMemoryCheck(run, 1) : 0;
+  // Unless this node's own script just failed, any kill here came well before the news.
+  const ownFailed = typeof own === "number" && own !== 0;
+  const oomCode = failed ? await exitAfterMemoryCheck(run, 1, !ownFailed) : 0;
   timer.mark("job");
   await container.remove();
   timer.mark("teardown");
