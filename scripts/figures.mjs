@@ -1,0 +1,71 @@
+// Figures in the docs come from the commands that measure them. An e2e test prints a figure as
+// `FIGURE | name | value`; `npm run soak` (scripts/soak.mjs) and `npm run bench` collect those
+// lines and rewrite the marked blocks of README.md and docs/*.md with them, so no figure there
+// is copied by hand. A block is a Markdown table between two markers:
+//
+//   <!-- figures: teardown -->      rows whose figure name starts with "teardown"
+//   | case | figure | measured |
+//   ...
+//   <!-- /figures -->
+//
+// A run updates the rows of the figures it printed and keeps the others, each with the date
+// and commit that measured it.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+
+const LINE = /^FIGURE \| (.+?) \| (.+)$/;
+const BLOCK = /(<!-- figures: (\S+) -->\n)([\s\S]*?)(<!-- \/figures -->)/g;
+const HEADER = "| case | figure | measured |\n|---|---|---|\n";
+
+/** The `FIGURE | name | value` lines of a test run's output, as [name, value]. */
+export function parseFigures(output) {
+  const found = [];
+  for (const line of output.split("\n")) {
+    const m = LINE.exec(line.trim());
+    if (m) found.push([m[1], m[2]]);
+  }
+  return found;
+}
+
+const cell = (text) => text.replaceAll("|", "\\|");
+const uncell = (text) => text.replaceAll("\\|", "|");
+
+/** A block's rows as [name, value, measured], from its table. */
+function readRows(table) {
+  return table
+    .split("\n")
+    .filter((line) => line.startsWith("| ") && !line.startsWith("| case |"))
+    .map((line) => line.slice(2, -2).split(" | ").map(uncell));
+}
+
+/** `text` with every marked block updated from `figures`, stamped `measured`. */
+export function applyFigures(text, figures, measured) {
+  return text.replace(BLOCK, (_all, open, prefix, table, close) => {
+    const rows = new Map(readRows(table).map(([name, value, when]) => [name, [value, when]]));
+    for (const [name, value] of figures) {
+      if (name.startsWith(prefix)) rows.set(name, [value, measured]);
+    }
+    const body = [...rows].map(([name, [value, when]]) => `| ${cell(name)} | ${cell(value)} | ${when} |\n`).join("");
+    return `${open}${HEADER}${body}${close}`;
+  });
+}
+
+/** Today's date and the commit, the stamp of a measurement. */
+export function stamp(cwd) {
+  const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8" }).trim();
+  return `${new Date().toISOString().slice(0, 10)}, ${commit}`;
+}
+
+/** Rewrites the marked blocks of `files` with `figures`; the files that changed. */
+export function writeFigures(files, figures, measured) {
+  const changed = [];
+  for (const file of files) {
+    const before = readFileSync(file, "utf8");
+    const after = applyFigures(before, figures, measured);
+    if (after !== before) {
+      writeFileSync(file, after);
+      changed.push(file);
+    }
+  }
+  return changed;
+}
