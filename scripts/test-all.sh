@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 nodes=${SDTC_NODES:-4}
 
 bash scripts/setup-host.sh
+npm run lint:commits
 trap 'bash test/cluster/cluster.sh down' EXIT
 # strict: no Epilog and KillWait=5, so no teardown test passes because Slurm cleaned up for
 # us; the one test of the Epilog line switches to `default` and back.
