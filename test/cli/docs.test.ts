@@ -6,9 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-// @ts-expect-error: a plain .mjs script, typed by use here.
 import { subjectProblems } from "../../scripts/check-commit-subjects.mjs";
-// @ts-expect-error: a plain .mjs script, typed by use here.
 import { applyFigures, parseFigures } from "../../scripts/figures.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
