@@ -12,6 +12,7 @@
 // and commit that measured it.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { stripVTControlCharacters } from "node:util";
 
 const LINE = /^FIGURE \| (.+?) \| (.+)$/;
 const BLOCK = /(<!-- figures: (\S+) -->\n)([\s\S]*?)(<!-- \/figures -->)/g;
@@ -21,7 +22,8 @@ const HEADER = "| case | figure | measured |\n|---|---|---|\n";
 export function parseFigures(output) {
   const found = [];
   for (const line of output.split("\n")) {
-    const m = LINE.exec(line.trim());
+    // vitest colours its output even into a pipe: a figure's line may start with an escape.
+    const m = LINE.exec(stripVTControlCharacters(line).trim());
     if (m) found.push([m[1], m[2]]);
   }
   return found;

@@ -2,8 +2,10 @@
 // `npm run soak [-- FILE... -t PATTERN]`: the teardown cases, many runs each, on the test cluster
 // (strict profile, as root, holding the e2e lock), then the figures they print into the marked
 // blocks of README.md (scripts/figures.mjs). Without arguments it runs every teardown case;
-// given test files or a -t filter, only those, and only their rows change.
+// given test files or a -t filter, only those, and only their rows change. `--from LOG` writes
+// the figures of an earlier run's saved output instead of running anything.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseFigures, stamp, writeFigures } from "./figures.mjs";
 
@@ -12,6 +14,25 @@ const FILES = ["test/e2e/teardown.test.ts", "test/e2e/podman.test.ts", "test/e2e
 const DOCS = ["README.md"];
 
 const args = process.argv.slice(2);
+
+/** Writes the figures found in a run's output into the docs, and says what changed. */
+function record(output) {
+  const figures = parseFigures(output);
+  const changed = writeFigures(
+    DOCS.map((f) => path.join(root, f)),
+    figures,
+    stamp(root),
+  );
+  const names = changed.map((f) => path.relative(root, f)).join(", ") || "nothing";
+  console.log(`soak: ${figures.length} figure(s); updated ${names}`);
+}
+
+if (args[0] === "--from") {
+  if (args[1] === undefined) throw new Error("usage: node scripts/soak.mjs --from LOG");
+  record(readFileSync(args[1], "utf8"));
+  process.exit(0);
+}
+
 const files = args.filter((a) => a.endsWith(".test.ts"));
 const rest = args.filter((a) => !a.endsWith(".test.ts"));
 const filter = rest.includes("-t") ? rest : [...rest, "-t", "teardown"];
@@ -28,14 +49,6 @@ child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
 });
 child.on("close", (code) => {
-  const figures = parseFigures(output);
-  const changed = writeFigures(
-    DOCS.map((f) => path.join(root, f)),
-    figures,
-    stamp(root),
-  );
-  console.log(
-    `soak: ${figures.length} figure(s); updated ${changed.map((f) => path.relative(root, f)).join(", ") || "nothing"}`,
-  );
+  record(output);
   process.exit(code ?? 1);
 });

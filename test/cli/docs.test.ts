@@ -149,7 +149,8 @@ describe("figure blocks", () => {
   ].join("\n");
 
   test("a run's FIGURE lines replace their rows only, stamped, and add new ones", () => {
-    const output = "stdout | x\nFIGURE | teardown: b | new\nFIGURE | teardown: c | 4 | 5\nFIGURE | other | 6\n";
+    const output =
+      "stdout | x\n\u001b[22m\u001b[39mFIGURE | teardown: b | new\nFIGURE | teardown: c | 4 | 5\nFIGURE | other | 6\n";
     const figures = parseFigures(output);
     expect(figures).toEqual([
       ["teardown: b", "new"],
