@@ -54,8 +54,10 @@ export function applyFigures(text, figures, measured) {
 
 /** Today's date and the commit, the stamp of a measurement. */
 export function stamp(cwd) {
-  const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8" }).trim();
-  return `${new Date().toISOString().slice(0, 10)}, ${commit}`;
+  const git = (...args) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+  // A measurement of code that is not committed names the commit it started from, and says so.
+  const dirty = git("status", "--porcelain", "--untracked-files=no") === "" ? "" : " with changes";
+  return `${new Date().toISOString().slice(0, 10)}, ${git("rev-parse", "--short", "HEAD")}${dirty}`;
 }
 
 /** Rewrites the marked blocks of `files` with `figures`; the files that changed. */
@@ -70,4 +72,42 @@ export function writeFigures(files, figures, measured) {
     }
   }
   return changed;
+}
+
+/**
+ * `text` with the block `<!-- output: NAME -->` ... `<!-- /output -->` holding `body`: a bench
+ * writes its printed tables there, whole. Throws when the block is missing.
+ */
+export function replaceOutputBlock(text, name, body) {
+  const open = `<!-- output: ${name} -->\n`;
+  const start = text.indexOf(open);
+  const end = text.indexOf("<!-- /output -->", start);
+  if (start === -1 || end === -1) throw new Error(`no block \`${open.trim()}\` to write the output into`);
+  return `${text.slice(0, start + open.length)}${body.trimEnd()}\n${text.slice(end)}`;
+}
+
+/** Runs `print`, which writes with console.log, and returns what it printed before its JSON. */
+export async function printedTables(print) {
+  const lines = [];
+  const log = console.log;
+  console.log = (...args) => {
+    lines.push(args.join(" "));
+    log(...args);
+  };
+  try {
+    await print();
+  } finally {
+    console.log = log;
+  }
+  const text = lines.join("\n");
+  const json = text.search(/^(\{|```json)/m);
+  return json === -1 ? text : text.slice(0, json);
+}
+
+/** Writes a bench's printed tables into docs/benchmark.md, with the command and the stamp. */
+export function writeBenchBlock(root, name, tables, command) {
+  const file = `${root}/docs/benchmark.md`;
+  const body = `${tables.trimEnd()}\n\n(Written by \`${command}\`, ${stamp(root)}.)\n`;
+  writeFileSync(file, replaceOutputBlock(readFileSync(file, "utf8"), name, body));
+  console.error(`bench: wrote its tables into docs/benchmark.md (${name})`);
 }

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { subjectProblems } from "../../scripts/check-commit-subjects.mjs";
-import { applyFigures, parseFigures } from "../../scripts/figures.mjs";
+import { applyFigures, parseFigures, replaceOutputBlock } from "../../scripts/figures.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
@@ -174,7 +174,26 @@ describe("figure blocks", () => {
     const block = /<!-- figures: teardown: -->\n([\s\S]*?)<!-- \/figures -->/.exec(README)?.[1] ?? "";
     const rows = block.split("\n").filter((line) => line.startsWith("| teardown: "));
     expect(rows.length).toBeGreaterThan(0);
-    for (const row of rows) expect(row).toMatch(/ \| \d{4}-\d{2}-\d{2}, [0-9a-f]{7,} \|$/);
+    for (const row of rows) expect(row).toMatch(/ \| \d{4}-\d{2}-\d{2}, [0-9a-f]{7,}( with changes)? \|$/);
+  });
+});
+
+describe("bench output blocks", () => {
+  const doc = "before\n<!-- output: bench -->\nold table\n<!-- /output -->\nafter\n";
+
+  test("a bench's tables replace the whole block, and nothing else", () => {
+    expect(replaceOutputBlock(doc, "bench", "| new |\n\n")).toBe(
+      "before\n<!-- output: bench -->\n| new |\n<!-- /output -->\nafter\n",
+    );
+  });
+
+  test("a missing block is an error, not a silent skip", () => {
+    expect(() => replaceOutputBlock(doc, "bench:scale", "x")).toThrow("<!-- output: bench:scale -->");
+  });
+
+  test("docs/benchmark.md has a block for each bench that writes one", () => {
+    const text = read("docs/benchmark.md");
+    for (const name of ["bench", "bench --pull", "bench:scale"]) expect(text).toContain(`<!-- output: ${name} -->`);
   });
 });
 
