@@ -18,12 +18,12 @@ const DOCS = ["README.md", "CONTRIBUTING.md", "ARCHITECTURE.md", "examples/READM
     .map((f) => `docs/${f}`),
 );
 
-/** The body of the README section under `heading`, up to the next `## `. */
+/** The body of the README section under `heading` (## or ###), up to the next such heading. */
 function section(text: string, heading: string): string {
-  const start = text.indexOf(`\n## ${heading}\n`);
+  const start = text.search(new RegExp(`\n#{2,3} ${heading.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
   expect(start, `README section "${heading}"`).toBeGreaterThan(-1);
-  const end = text.indexOf("\n## ", start + 1);
-  return text.slice(start, end === -1 ? undefined : end);
+  const end = text.slice(start + 1).search(/\n#{2,3} /);
+  return text.slice(start, end === -1 ? undefined : start + 1 + end);
 }
 
 /** Long option names, dashed (`--slots_per_node` is `--slots-per-node`). */
