@@ -71,6 +71,23 @@ describe("the README's two commands", () => {
   });
 });
 
+describe("the README's quotes of srun-docker's output", () => {
+  // The e2e tests match real output against these quotes (test/e2e/readme-quotes.ts); this
+  // finds a quote the README lost without a cluster.
+  const quotes = readdirSync(path.join(ROOT, "test/e2e"))
+    .filter((f) => f.endsWith(".ts"))
+    .flatMap((f) => [...read(`test/e2e/${f}`).matchAll(/expectReadmeQuote\(\s*[\w.]+,\s*"((?:[^"\\]|\\.)*)"/g)])
+    .map((m) => JSON.parse(`"${m[1]}"`) as string);
+
+  test("the e2e tests quote the README", () => {
+    expect(quotes.length).toBeGreaterThan(5);
+  });
+
+  test.each(quotes)("README.md quotes %s", (quote) => {
+    expect(README).toContain(quote);
+  });
+});
+
 /** GitHub's anchor for a heading. */
 const slug = (heading: string) =>
   heading
