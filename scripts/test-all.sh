@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, brings up a 4-node Slurm + Docker test cluster
-# on this machine, runs `npm test` (type check, build, unit, CLI and end-to-end tests as
-# the test user), and always brings the cluster down again, also when tests fail.
+# Runs every test: installs what is missing, checks the commit messages, brings up a 4-node
+# Slurm + Docker test cluster on this machine, runs `npm test` (type check, build, unit, CLI
+# and end-to-end tests as the test user), and always brings the cluster down again, also
+# when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes=${SDTC_NODES:-4}
