@@ -18,6 +18,7 @@ import path from "node:path";
 import { build } from "esbuild";
 import { printScaleReport, summarizeScale } from "./bench/scale-report.mjs";
 import { runOnce } from "./bench/scale-run.mjs";
+import { printedTables, writeBenchBlock } from "./figures.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const USAGE = "usage: node scripts/bench-scale.mjs [--nodes=64,256,1024,4096] [--runs=3] [--procs=auto] [--profile]";
@@ -129,11 +130,13 @@ async function main() {
       `bench:scale: CPU profiles in ${profileRoot}/n<N>-run<K>/{master,workers}; the hot spots: node scripts/bench/profile-top.mjs <file>`,
     );
   }
-  printScaleReport({
+  const summary = {
     machine: { cores: availableParallelism(), node: process.version },
     targets: "all ready ≤ 1000 ms and abort delivered ≤ 500 ms at N=4096 on 2 cores; no timeouts",
     rows,
-  });
+  };
+  const command = ["npm run bench:scale", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])];
+  writeBenchBlock(root, "bench:scale", await printedTables(() => printScaleReport(summary)), command.join(" "));
   if (rows.some((r) => r.problems.length > 0)) process.exitCode = 1;
 }
 

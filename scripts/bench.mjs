@@ -16,6 +16,11 @@ import { fail, lookupUser, prepare, STATE } from "./bench/cluster-user.mjs";
 import { floorA, floorB, REMOTES, remoteCommands, srunDocker } from "./bench/measure.mjs";
 import { benchPulls, printPullReport } from "./bench/pull.mjs";
 import { IDEAL_MODEL, printReport, stats, summarizeLaunches } from "./bench/report.mjs";
+import { printedTables, writeBenchBlock } from "./figures.mjs";
+
+const root = path.resolve(import.meta.dirname, "..");
+/** The command as typed, for the docs beside its tables. */
+const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
 
 function parseArgs(argv) {
   const out = { nodes: undefined, runs: 5, user: "carol", pullMB: undefined };
@@ -71,7 +76,8 @@ async function main() {
     console.error(
       `bench: pulls of a fresh image with a ${args.pullMB} MB layer, N=${counts.join(",")}, every node vs --pull-once, ${args.runs} runs each`,
     );
-    printPullReport(await benchPulls(ctx, counts, args.runs, args.pullMB));
+    const rows = await benchPulls(ctx, counts, args.runs, args.pullMB);
+    writeBenchBlock(root, "bench --pull", await printedTables(() => printPullReport(rows)), command);
     return;
   }
   console.error(
@@ -140,7 +146,7 @@ async function main() {
     scaling,
     idealModel: IDEAL_MODEL,
   };
-  printReport(summary);
+  writeBenchBlock(root, "bench", await printedTables(() => printReport(summary)), command);
 }
 
 main().catch((error) => {

@@ -1,4 +1,4 @@
-// The container gets what Slurm allocated (issue 13): CPUs and memory from the step, a pids
+// The container gets what Slurm allocated: CPUs and memory from the step, a pids
 // limit, the out-of-memory line, and nothing when Slurm gives nothing. The cluster allocates
 // cores and memory (select/cons_tres, CR_Core_Memory, DefMemPerCPU) and binds with task/affinity.
 import { afterEach, beforeAll, describe, expect, test } from "vitest";

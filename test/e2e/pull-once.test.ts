@@ -1,4 +1,4 @@
-// --pull-once and `srun-docker pull` on the real 4-node cluster (issue 12), as carol: one node
+// --pull-once and `srun-docker pull` on the real 4-node cluster, as carol: one node
 // fetches from the registry and the others get the image through the relay tree, as the
 // registry's access log shows; a parent cut off mid-relay sends its child to the registry and
 // the job still runs; `pull` stages an image for a later --pull=never job; a `docker save`

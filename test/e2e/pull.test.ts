@@ -1,4 +1,4 @@
-// Images from the test cluster's registries (issue 12): pulled on demand with progress and a
+// Images from the test cluster's registries: pulled on demand with progress and a
 // summary, one digest for every node (a stale local copy of the tag is never used), clear
 // errors for a missing tag, a missing or wrong login and a registry that is down, and nothing
 // left behind. Each test pushes an image with a layer of its own, so the registry's access log

@@ -1,0 +1,2 @@
+/** Types of scripts/check-commit-subjects.mjs, for the tests. */
+export function subjectProblems(lines: readonly string[]): string[];
