@@ -26,6 +26,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Sent as JSON. */
   body?: unknown;
+  /** More request headers (a login in `X-Registry-Auth`); never said on `--debug`. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What a request for a hijacked stream (`Upgrade: tcp`) got: the raw connection (paused until the caller reads it), or a plain answer (an error). */
@@ -77,14 +79,14 @@ export function createDockerApi(socketPath: string): DockerApi {
   const send = (body: unknown) => (body === undefined ? undefined : JSON.stringify(body));
   return {
     socketPath,
-    call: (method, path, { timeoutMs = 5000, signal, body } = {}) =>
+    call: (method, path, { timeoutMs = 5000, signal, body, headers } = {}) =>
       new Promise((resolve, reject) => {
         const req = request(
           {
             socketPath,
             path,
             method,
-            headers: headersFor(body),
+            headers: { ...headers, ...headersFor(body) },
             // A long poll (no timeout) gets its own socket: the global agent's keep-alive sockets
             // time out after 5 s idle (Node 19+), which cut a job-long wait every 5 s.
             ...(timeoutMs > 0 ? { timeout: timeoutMs } : { agent: false }),

@@ -7,6 +7,7 @@ import { type LocalImage, loadedName } from "../core/image-inspect.js";
 import { canonicalString, type ImageReference } from "../core/image-reference.js";
 import type { RegistryAuth } from "../core/registry-auth.js";
 import type { DockerApi } from "./docker-api.js";
+import { resolveWithDockerApi } from "./docker-distribution.js";
 import {
   type EnginePullOptions,
   type EnginePullResult,
@@ -16,11 +17,17 @@ import {
 import { runCommand } from "./exec.js";
 import { cliTransfer, dockerApiTransfer, type ImageTransfer } from "./image-transfer.js";
 import { inspectImageWithPodman, pullWithPodman } from "./podman-pull.js";
+import { type ResolveResult, type RetryOptions, resolveFromRegistry } from "./registry-client.js";
 
 export interface ImageEngine {
   readonly bin: "docker" | "podman";
   /** The image under a name, `repo@digest` or ID; undefined when the engine has none. */
   find(name: string): Promise<LocalImage | undefined>;
+  /**
+   * The registry's digest for `ref`'s tag, with the user's login: docker on its socket asks its
+   * daemon (`/distribution`); podman, and docker through a remote daemon, ask the registry.
+   */
+  resolve(ref: ImageReference, auth: RegistryAuth, options: RetryOptions): Promise<ResolveResult>;
   /** Pulls `ref` with the user's login (docker: sent in the request; podman reads its own auth files). */
   pull(ref: ImageReference, auth: RegistryAuth, options: EnginePullOptions): Promise<EnginePullResult>;
   /** Loads a `docker save` archive; resolves with the image ID it gave. */
@@ -85,6 +92,10 @@ export function createImageEngine(
     load,
     tag,
     transfer: bin === "docker" && api !== undefined ? dockerApiTransfer(api.socketPath) : cliTransfer(bin),
+    resolve: (ref, auth, options) =>
+      bin === "docker" && api !== undefined
+        ? resolveWithDockerApi(api, ref, auth, options)
+        : resolveFromRegistry(bin, ref, auth, options),
     pull: (ref, auth, options) => {
       if (bin === "podman") return pullWithPodman(ref, options);
       if (api !== undefined) return pullWithDockerApi(ref, { ...options, socketPath: api.socketPath, auth });

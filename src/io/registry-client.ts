@@ -4,60 +4,79 @@
  * answer a 401 the way it asks (a bearer token from its realm, or basic auth), read
  * `Docker-Content-Digest` (or hash the manifest when a registry leaves it out). A busy
  * registry (429, 5xx) or a reset connection is asked again after a back-off; everything
- * else fails at once, as data. Never logs a credential or a token.
+ * else fails at once, as data. Never logs a credential or a token. Docker on its local socket
+ * asks its daemon instead (docker-distribution.ts); this client serves Podman, and the docker
+ * CLI that talks to a remote daemon.
  */
 import { createHash } from "node:crypto";
 import { type ImageReference, isDigest, registryApiHost } from "../core/image-reference.js";
 import { classifyNetworkError, classifyRegistryStatus, isRetryable, type PullFailure } from "../core/pull-failure.js";
 import type { RegistryAuth } from "../core/registry-auth.js";
 import { parseAuthChallenges, readToken, refreshTokenForm, tokenRequestUrl } from "../core/registry-challenge.js";
-import { isSchema1, MANIFEST_ACCEPT, manifestPath, mediaTypeOf } from "../core/registry-manifest.js";
+import { isSchema1, MANIFEST_ACCEPT, manifestPath, mediaTypeOf, schema1Failure } from "../core/registry-manifest.js";
 import { type BackoffPolicy, nextRetryDelayMs, parseRetryAfter, REGISTRY_BACKOFF } from "../core/retry-backoff.js";
-import { type RegistryResponse, type SendRegistryRequest, sendRegistryRequest } from "./registry-http.js";
-import type { RegistryTrust } from "./registry-tls.js";
+import { type RegistryResponse, sendRegistryRequest } from "./registry-http.js";
+import { loadRegistryTrust, type RegistryTrust } from "./registry-tls.js";
 import { realTimers, sleep, type Timers } from "./timers.js";
 
-export interface ResolveOptions {
-  readonly auth: RegistryAuth;
-  readonly trust: RegistryTrust;
-  /** http:// instead of https:// (a registry the engine is told is insecure). */
-  readonly plainHttp?: boolean;
+/** How a resolution is asked again after a failure worth another try (429, 5xx, a reset). */
+export interface RetryOptions {
   readonly timers?: Timers;
   /** In [0, 1), for the back-off's jitter. */
   readonly random?: () => number;
-  /** Wall-clock ms, for a `Retry-After` given as a date. */
-  readonly epochNow?: () => number;
   readonly policy?: BackoffPolicy;
-  readonly requestTimeoutMs?: number;
   /** On the timers' clock: a resolution still going then fails with `timeout`. */
   readonly deadline?: number;
-  readonly signal?: AbortSignal;
-  readonly send?: SendRegistryRequest;
   /** `--debug` lines: requests and statuses, never a header's value. */
   readonly debug?: (line: string) => void;
 }
 
+export interface ResolveOptions extends RetryOptions {
+  readonly auth: RegistryAuth;
+  readonly trust: RegistryTrust;
+}
+
 export type ResolveResult =
-  | { readonly kind: "resolved"; readonly digest: string; readonly mediaType: string; readonly attempts: number }
+  | { readonly kind: "resolved"; readonly digest: string; readonly attempts: number }
   | { readonly kind: "failed"; readonly failure: PullFailure; readonly attempts: number };
 
-type Step =
-  | { readonly kind: "done"; readonly digest: string; readonly mediaType: string }
+/** One try at a resolution. */
+export type ResolveStep =
+  | { readonly kind: "done"; readonly digest: string }
   | { readonly kind: "failed"; readonly failure: PullFailure; readonly retryAfterMs?: number | undefined };
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
-export async function resolveImageDigest(ref: ImageReference, options: ResolveOptions): Promise<ResolveResult> {
+export function resolveImageDigest(ref: ImageReference, options: ResolveOptions): Promise<ResolveResult> {
+  const session = createSession(ref, options, options.timers ?? realTimers);
+  return retryResolution(ref.domain, session.resolveOnce, options);
+}
+
+/** The registry's (tag's) digest: the engine's own login and trust, read the way the engine reads them. */
+export async function resolveFromRegistry(
+  engine: "docker" | "podman",
+  ref: ImageReference,
+  auth: RegistryAuth,
+  options: RetryOptions,
+): Promise<ResolveResult> {
+  const trust = await loadRegistryTrust(registryApiHost(ref), { engine });
+  return resolveImageDigest(ref, { ...options, auth, trust });
+}
+
+/** `once`, asked again after a back-off while it fails in a way worth another try. */
+export async function retryResolution(
+  registry: string,
+  once: () => Promise<ResolveStep>,
+  options: RetryOptions,
+): Promise<ResolveResult> {
   const timers = options.timers ?? realTimers;
   const random = options.random ?? Math.random;
   const policy = options.policy ?? REGISTRY_BACKOFF;
-  const session = createSession(ref, options, timers);
   for (let attempt = 1; ; attempt++) {
-    const step = await session.resolveOnce();
-    if (step.kind === "done")
-      return { kind: "resolved", digest: step.digest, mediaType: step.mediaType, attempts: attempt };
+    const step = await once();
+    if (step.kind === "done") return { kind: "resolved", digest: step.digest, attempts: attempt };
     const failed = { kind: "failed", failure: step.failure, attempts: attempt } as const;
-    if (!isRetryable(step.failure) || options.signal?.aborted) return failed;
+    if (!isRetryable(step.failure)) return failed;
     const delay = nextRetryDelayMs({
       attempt,
       policy,
@@ -67,16 +86,22 @@ export async function resolveImageDigest(ref: ImageReference, options: ResolveOp
       deadlineMs: options.deadline,
     });
     if (delay === undefined) return failed;
-    options.debug?.(`registry ${ref.domain}: ${step.failure.detail}; try ${attempt + 1} in ${delay} ms`);
+    options.debug?.(`registry ${registry}: ${step.failure.detail}; try ${attempt + 1} in ${delay} ms`);
     await sleep(delay, timers);
   }
 }
 
+/** An unauthorized failure says whether a login was sent: "log in" and "log in again" differ. */
+export function sayWhoAsked(failure: PullFailure, auth: RegistryAuth): PullFailure {
+  if (failure.kind !== "unauthorized") return failure;
+  return {
+    ...failure,
+    detail: `${failure.detail}, ${auth.kind === "anonymous" ? "without a login" : "with your login"}`,
+  };
+}
+
 function createSession(ref: ImageReference, options: ResolveOptions, timers: Timers) {
-  const send = options.send ?? sendRegistryRequest;
-  const base = `${options.plainHttp ? "http" : "https"}://${registryApiHost(ref)}`;
-  const manifestUrl = new URL(`${base}${manifestPath(ref)}`);
-  const loggedIn = options.auth.kind !== "anonymous";
+  const manifestUrl = new URL(`https://${registryApiHost(ref)}${manifestPath(ref)}`);
   let authorization: string | undefined;
 
   async function call(
@@ -84,19 +109,18 @@ function createSession(ref: ImageReference, options: ResolveOptions, timers: Tim
     url: URL,
     headers: Record<string, string>,
     body?: string,
-  ): Promise<RegistryResponse | Step> {
+  ): Promise<RegistryResponse | ResolveStep> {
     const left = options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - timers.now();
     if (left <= 0) return { kind: "failed", failure: { kind: "timeout", detail: `${method} ${url.host}` } };
     options.debug?.(`> ${method} ${url.origin}${url.pathname}`);
     try {
-      const response = await send({
+      const response = await sendRegistryRequest({
         url,
         method,
         headers,
         ...(body === undefined ? {} : { body }),
         trust: options.trust,
-        timeoutMs: Math.max(1, Math.min(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, left)),
-        ...(options.signal ? { signal: options.signal } : {}),
+        timeoutMs: Math.max(1, Math.min(REQUEST_TIMEOUT_MS, left)),
       });
       options.debug?.(`< ${response.status} ${method} ${url.pathname}`);
       return response;
@@ -106,14 +130,14 @@ function createSession(ref: ImageReference, options: ResolveOptions, timers: Tim
     }
   }
 
-  function statusFailure(response: RegistryResponse): Step {
+  function statusFailure(response: RegistryResponse): ResolveStep {
     const failure = classifyRegistryStatus(response.status, response.body.toString("utf8"));
     const retryAfter = response.headers["retry-after"];
-    return { kind: "failed", failure, retryAfterMs: parseRetryAfter(retryAfter, (options.epochNow ?? Date.now)()) };
+    return { kind: "failed", failure, retryAfterMs: parseRetryAfter(retryAfter, Date.now()) };
   }
 
   /** The Authorization header a 401's challenges ask for, or why there is none. */
-  async function authorize(challenges: readonly string[]): Promise<string | Step> {
+  async function authorize(challenges: readonly string[]): Promise<string | ResolveStep> {
     const parsed = parseAuthChallenges(challenges);
     const bearer = parsed.find((c) => c.scheme === "bearer");
     const auth = options.auth;
@@ -151,17 +175,17 @@ function createSession(ref: ImageReference, options: ResolveOptions, timers: Tim
     return unauthorized(`HTTP 401 without a challenge to answer (${parsed.map((c) => c.scheme).join(", ") || "none"})`);
   }
 
-  function unauthorized(detail: string): Step {
+  function unauthorized(detail: string): ResolveStep {
     return { kind: "failed", failure: { kind: "unauthorized", detail, status: 401 } };
   }
 
-  async function manifest(method: "GET" | "HEAD"): Promise<RegistryResponse | Step> {
+  async function manifest(method: "GET" | "HEAD"): Promise<RegistryResponse | ResolveStep> {
     const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT };
     if (authorization !== undefined) headers.Authorization = authorization;
     return call(method, manifestUrl, headers);
   }
 
-  async function resolveOnce(): Promise<Step> {
+  async function resolveOnce(): Promise<ResolveStep> {
     let response = await manifest("HEAD");
     if ("status" in response && response.status === 401 && authorization === undefined) {
       const answer = await authorize(response.challenges);
@@ -177,14 +201,10 @@ function createSession(ref: ImageReference, options: ResolveOptions, timers: Tim
     const full = bodiless ? await manifest("GET") : response;
     if (!("status" in full)) return full;
     const step = statusFailure(full);
-    if (step.kind === "failed" && step.failure.kind === "unauthorized") {
-      const how = loggedIn ? "with your login" : "without a login";
-      return { ...step, failure: { ...step.failure, detail: `${step.failure.detail}, ${how}` } };
-    }
-    return step;
+    return step.kind === "failed" ? { ...step, failure: sayWhoAsked(step.failure, options.auth) } : step;
   }
 
-  async function readDigest(head: RegistryResponse): Promise<Step> {
+  async function readDigest(head: RegistryResponse): Promise<ResolveStep> {
     let response = head;
     let digest = headerDigest(head);
     if (digest === undefined) {
@@ -195,19 +215,14 @@ function createSession(ref: ImageReference, options: ResolveOptions, timers: Tim
       digest = headerDigest(got) ?? `sha256:${createHash("sha256").update(got.body).digest("hex")}`;
     }
     const mediaType = mediaTypeOf(response.headers["content-type"]);
-    if (isSchema1(mediaType)) {
-      return {
-        kind: "failed",
-        failure: { kind: "other", detail: `${mediaType} is a schema 1 manifest, which docker no longer runs` },
-      };
-    }
+    if (isSchema1(mediaType)) return { kind: "failed", failure: schema1Failure(mediaType) };
     if (ref.digest !== undefined && digest !== ref.digest) {
       return {
         kind: "failed",
         failure: { kind: "other", detail: `the registry answered ${digest} for ${ref.digest}` },
       };
     }
-    return { kind: "done", digest, mediaType };
+    return { kind: "done", digest };
   }
 
   return { resolveOnce };

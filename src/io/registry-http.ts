@@ -1,11 +1,10 @@
 /**
- * One request to a registry or its token server, over Node's https (http only for a
- * registry the engine is told is insecure): the status, the headers, the body (capped: a
- * manifest is at most 4 MiB in distribution). A socket error rejects with its `code` kept,
- * for core/pull-failure.ts to classify. No keep-alive: a resolution is a handful of requests.
+ * One request to a registry or its token server, over Node's https: the status, the headers,
+ * the body (capped: a manifest is at most 4 MiB in distribution). A socket error rejects with
+ * its `code` kept, for core/pull-failure.ts to classify. No keep-alive: a resolution is a handful of requests.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { IncomingHttpHeaders } from "node:http";
+import { request } from "node:https";
 import type { RegistryTrust } from "./registry-tls.js";
 
 export interface RegistryRequest {
@@ -15,7 +14,6 @@ export interface RegistryRequest {
   readonly body?: string;
   readonly trust: RegistryTrust;
   readonly timeoutMs: number;
-  readonly signal?: AbortSignal;
 }
 
 export interface RegistryResponse {
@@ -26,24 +24,22 @@ export interface RegistryResponse {
   readonly body: Buffer;
 }
 
-export type SendRegistryRequest = (request: RegistryRequest) => Promise<RegistryResponse>;
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-export const sendRegistryRequest: SendRegistryRequest = (r) =>
+export const sendRegistryRequest = (r: RegistryRequest): Promise<RegistryResponse> =>
   new Promise((resolve, reject) => {
-    const send = r.url.protocol === "http:" ? httpRequest : httpsRequest;
     const headers: Record<string, string> = { "User-Agent": "srun-docker", ...r.headers };
     if (r.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(r.body));
-    const req = send(
+    const req = request(
       r.url,
       {
         method: r.method,
         headers,
         agent: false,
         timeout: r.timeoutMs,
-        ...(r.signal ? { signal: r.signal } : {}),
-        ...(r.url.protocol === "https:" ? { ca: [...r.trust.ca], cert: r.trust.cert, key: r.trust.key } : {}),
+        ca: [...r.trust.ca],
+        cert: r.trust.cert,
+        key: r.trust.key,
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -16,7 +16,9 @@ import {
   leftoversOn,
   NOSSH_IMAGE,
   type RegistryInfo,
+  type RegistryKind,
   registry,
+  registryRequests,
   runAs,
   startRegistry,
   stopRegistry,
@@ -62,6 +64,25 @@ const job = (image: string, more = "", nodes = "node[1-2]", n = 2) =>
     cd(`salloc -N ${n} -w ${nodes} srun srun-docker --container=${image} --script=./which.sh ${more}`),
     240_000,
   );
+/**
+ * `cmd` with DOCKER_CONFIG holding `login` (user:password) for the private registry, or none,
+ * in the shared workspace: a node's /tmp is its own, so a config there would reach no node.
+ */
+const withLogin = (login: string | undefined, cmd: string) => {
+  const auths =
+    login === undefined ? "{}" : `{"${reg.private.host}":{"auth":"${Buffer.from(login).toString("base64")}"}}`;
+  return cd(
+    `export D=$(mktemp -d -p "$PWD") && printf '{"auths":${auths}}' > $D/config.json && DOCKER_CONFIG=$D ${cmd}; c=$?; rm -rf $D; exit $c`,
+  );
+};
+const twoNodes = (image: string) =>
+  `salloc -N 2 -w node[1-2] srun srun-docker --container=${image} --script=./which.sh`;
+/** The registry's log of manifest requests for `repo` since `mark`: who asked, and with what. */
+const manifestAsks = (kind: RegistryKind, repo: string, mark: number) =>
+  registryRequests(kind, mark).filter((q) => q.path.startsWith(`/v2/${repo}/manifests/`));
+/** Asked by a node's dockerd (`docker/20.10…`), not by a registry client of srun-docker's own. */
+const byDockerd = (q: { userAgent: string }) => /^docker\//.test(q.userAgent);
+
 const tokens = (stdout: string) =>
   [...stdout.matchAll(/^(node\d) token=(\w+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
 
@@ -84,12 +105,37 @@ describe("pull on demand", () => {
         .sort(),
     ).toEqual(["10.213.0.1", "10.213.0.2"]);
     figure("pull of a 4 MB layer on 2 nodes", first.stderr.match(summary)?.[0] ?? "");
+    // The master's own dockerd resolved the tag (GET /distribution): every manifest request is docker's.
+    const asks = manifestAsks("open", image.repo, mark);
+    expect(asks.some((q) => q.remote === "10.213.0.1" && q.method === "HEAD")).toBe(true);
+    expect(asks.filter((q) => !byDockerd(q))).toEqual([]);
     const again = accessLogMark("open");
     const second = await job(image.ref);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).not.toMatch(/pulled /);
     expect(blobFetches("open", image.repo, image.layer, again)).toEqual([]);
     expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
+  });
+
+  test("the private registry with the user's login: the master's dockerd gets it and resolves the tag", async () => {
+    const ref = reg.private.images.base;
+    const repo = "private/srun-docker-test";
+    const mark = accessLogMark("private");
+    try {
+      const r = await runAs("alice", withLogin(`${reg.private.user}:${reg.private.password}`, twoNodes(ref)), 240_000);
+      expect(r.code, r.stderr).toBe(0);
+      // The base image has no /token: each node answers with its name only.
+      expect(r.stdout).toMatch(/^node1 token=/m);
+      expect(r.stdout).toMatch(/^node2 token=/m);
+      const asks = manifestAsks("private", repo, mark);
+      expect(asks.some((q) => q.remote === "10.213.0.1" && q.status === 200 && q.method === "HEAD")).toBe(true);
+      expect(asks.filter((q) => !byDockerd(q))).toEqual([]);
+    } finally {
+      // By name only (never -f): the nodes' own test image is this very image under another name.
+      const names = `docker images --digests --format '{{.Repository}}@{{.Digest}}' | grep '^${reg.private.host}/${repo}@' | xargs -r docker rmi`;
+      for (const k of [1, 2])
+        await inNode(k, ["sh", "-c", `docker rmi ${ref} >/dev/null 2>&1; ${names} >/dev/null 2>&1; true`]);
+    }
   });
 
   test("a stale copy of the tag on one node is never used: every node runs the master's digest", async () => {
@@ -144,19 +190,16 @@ describe("pull failures: one clear line each, nothing left", () => {
 
   test("the private registry without a login, and with a wrong password: `docker login` is the hint", async () => {
     const ref = reg.private.images.base;
-    for (const setup of [
-      "",
-      `printf '{"auths":{"${reg.private.host}":{"auth":"${Buffer.from("alice:wrong").toString("base64")}"}}}' > $D/config.json`,
-    ]) {
-      const r = await runAs(
-        "alice",
-        cd(
-          `export D=$(mktemp -d) && ${setup || "true"} && DOCKER_CONFIG=$D salloc -N 2 -w node[1-2] srun srun-docker --container=${ref} --script=./which.sh; c=$?; rm -rf $D; exit $c`,
-        ),
-        240_000,
-      );
+    for (const [login, said] of [
+      [undefined, "without a login"],
+      ["alice:wrong", "with your login"],
+    ] as const) {
+      const r = await runAs("alice", withLogin(login, twoNodes(ref)), 240_000);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain(`docker login ${reg.private.host}`);
+      expect(r.stderr).toMatch(
+        new RegExp(`cannot pull \\S+ on node1 from ${reg.private.host}: not authorized \\(.*, ${said}\\)`),
+      );
     }
     expect(await leftoversOn([1, 2])).toEqual({ containers: [], processes: [] });
   });

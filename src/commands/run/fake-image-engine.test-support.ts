@@ -123,6 +123,7 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
       if (name === IMAGE_ID) return image;
       return name === built.id ? built : named;
     },
+    resolve: async () => ({ kind: "resolved", digest: IMAGE_DIGEST, attempts: 1 }),
     pull: async (ref, _auth, options) => {
       engine.pulls.push(ref.path);
       if (behaviour.pullFails !== undefined)

@@ -17,6 +17,12 @@ function fakeEngine(images: Record<string, LocalImage>, pulls: Record<string, Lo
   const calls: string[] = [];
   const engine: ImageEngine = {
     bin: "docker",
+    resolve: async (ref) => {
+      calls.push(`resolve ${ref.domain}/${ref.path}:${ref.tag}`);
+      return ref.tag === "1"
+        ? { kind: "resolved", digest: DIGEST, attempts: 1 }
+        : { kind: "failed", failure: { kind: "manifest-unknown", detail: "manifest unknown" }, attempts: 1 };
+    },
     find: async (name) => {
       calls.push(`find ${name}`);
       return images[name];
@@ -83,6 +89,28 @@ test("the master with the image here: announces it pinned to its digest and ID, 
   expect(announced).toEqual([{ ref: `reg:5000/app@${DIGEST}`, id: ID_A }]);
   expect(image).toMatchObject({ id: ID_A, runRef: `reg:5000/app@${DIGEST}`, path: "/usr/bin" });
   expect(calls).toEqual([]);
+});
+
+test("the master without the image: the engine resolves the tag, every node is told its digest", async () => {
+  const { engine, calls } = fakeEngine({}, { [`reg:5000/app@${DIGEST}`]: { id: ID_A, repoDigests: [] } });
+  const announced: ImageAnnouncement[] = [];
+  const image = await decideJobImage(
+    { ...step(engine, undefined), node: "node1" },
+    (a) => announced.push(a),
+    recorder(),
+  );
+  expect(announced).toEqual([{ ref: `reg:5000/app@${DIGEST}` }]);
+  expect(image.id).toBe(ID_A);
+  expect(calls.slice(0, 2)).toEqual(["resolve reg:5000/app:1", `find reg:5000/app@${DIGEST}`]);
+});
+
+test("a tag the engine cannot resolve: one line naming the master, the image and the registry", async () => {
+  const { engine, calls } = fakeEngine({});
+  const run = { ...step(engine, undefined), node: "node1", given: "reg:5000/app:2" };
+  await expect(decideJobImage(run, () => {}, recorder())).rejects.toThrow(
+    /^cannot pull `reg:5000\/app:2` on node1 from reg:5000: no tag `2` in app \(manifest unknown\)$/,
+  );
+  expect(calls).toEqual(["resolve reg:5000/app:2"]);
 });
 
 test("a worker with a stale copy of the tag: pulls the digest, reports progress, names it as given", async () => {

@@ -7,19 +7,12 @@
 import type { UserError } from "../../core/errors.js";
 import type { LocalImage } from "../../core/image-inspect.js";
 import { announceResolved, checkImageId, masterImageStep, nodeImageStep, shortImageId } from "../../core/image-plan.js";
-import {
-  type ImageReference,
-  parseImageReference,
-  parseImageSource,
-  registryApiHost,
-} from "../../core/image-reference.js";
+import { type ImageReference, parseImageReference, parseImageSource } from "../../core/image-reference.js";
 import type { PullFailure } from "../../core/pull-failure.js";
 import { describePullFailure } from "../../core/pull-failure-message.js";
 import { EMPTY_TALLY, snapshotOf, tallyEvent } from "../../core/pull-layer-tally.js";
 import type { ImageAnnouncement } from "../../core/rendezvous-protocol.js";
-import { resolveImageDigest } from "../../io/registry-client.js";
 import { readEngineCredentials } from "../../io/registry-credentials.js";
-import { loadRegistryTrust } from "../../io/registry-tls.js";
 import {
   findOrFail,
   type ImageStepRun,
@@ -158,14 +151,8 @@ async function pullHere(run: ImageStepRun, ref: ImageReference, reporter: PullRe
 }
 
 async function resolveTag(run: ImageStepRun, ref: ImageReference): Promise<string> {
-  const host = registryApiHost(ref);
-  const [{ auth }, trust] = await Promise.all([
-    readEngineCredentials(run.engine.bin, ref),
-    loadRegistryTrust(host, { engine: run.engine.bin }),
-  ]);
-  const result = await resolveImageDigest(ref, {
-    auth,
-    trust,
+  const { auth } = await readEngineCredentials(run.engine.bin, ref);
+  const result = await run.engine.resolve(ref, auth, {
     deadline: performance.now() + run.pull.timeoutSeconds * 1000,
     debug: (line) => run.log.debug(line),
   });
