@@ -83,21 +83,38 @@ function readOptionGroup(argv: readonly string[], index: number, call: Omit<SshC
   const word = argv[index] as string;
   for (let at = 1; at < word.length; at++) {
     const letter = word[at] as string;
-    if (WITH_ARGUMENT.has(letter)) {
-      const attached = word.slice(at + 1);
-      const value = attached !== "" ? attached : argv[index + 1];
-      if (value === undefined) return `option -${letter} needs an argument`;
-      if (letter === "l") call.login = value;
-      if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
-      return attached !== "" ? 1 : 2;
-    }
-    if (letter === "t") call.pty = "yes";
-    else if (letter === "T") call.pty = "no";
-    if (letter === "n") call.noStdin = true;
-    if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
-    else if (!IGNORED_FLAGS.has(letter) && letter !== "t") return `unknown option -${letter}`;
+    if (WITH_ARGUMENT.has(letter)) return readOptionWithArgument(argv, index, at, call);
+    const error = readFlag(letter, call);
+    if (error !== undefined) return error;
   }
   return 1;
+}
+
+/** `-l user` or `-luser` (and the others that take a value): the words used, or an error. */
+function readOptionWithArgument(
+  argv: readonly string[],
+  index: number,
+  at: number,
+  call: Omit<SshCall, "host">,
+): number | string {
+  const word = argv[index] as string;
+  const letter = word[at] as string;
+  const attached = word.slice(at + 1);
+  const value = attached !== "" ? attached : argv[index + 1];
+  if (value === undefined) return `option -${letter} needs an argument`;
+  if (letter === "l") call.login = value;
+  if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
+  return attached !== "" ? 1 : 2;
+}
+
+/** One flag without a value; an error for one ssh has but the agent does not know. */
+function readFlag(letter: string, call: Omit<SshCall, "host">): string | undefined {
+  if (letter === "t") call.pty = "yes";
+  else if (letter === "T") call.pty = "no";
+  if (letter === "n") call.noStdin = true;
+  if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
+  else if (!IGNORED_FLAGS.has(letter) && letter !== "t") return `unknown option -${letter}`;
+  return undefined;
 }
 
 /** `host`, `user@host` (the last "@" splits, as in OpenSSH), or `ssh://[user@]host[:port]`. */
