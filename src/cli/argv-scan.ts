@@ -1,7 +1,20 @@
 import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
-import type { OptionSpec } from "./option-specs.js";
 import type { RawValue } from "./option-values.js";
+
+/** One option as data (the tables are in option-specs.ts): what the scanner, the layering and the help read. */
+export interface OptionSpec {
+  /** Canonical long name without dashes, dash-case: `slots-per-node`. `_` is accepted for `-`. */
+  readonly name: string;
+  /** The reference scripts' spelling, shown beside the new one in help: `slots_per_node`. */
+  readonly legacy?: string;
+  readonly short?: string;
+  /** Placeholder for the value, e.g. `<n>`; absent for a flag. */
+  readonly value?: string;
+  readonly description: string;
+  /** Settable from `SRUN_DOCKER_<NAME>` and config files, not only on the command line. */
+  readonly configurable?: true;
+}
 
 /**
  * Splits argv into our options and everything else, the reference's way: `--opt=value` (and
