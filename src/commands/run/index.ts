@@ -54,13 +54,7 @@ export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps
   });
   if (options.dryRun) return printDryRun(options, ctx, deps);
   const runtime = deps.createRuntime(options.runtime, ctx.nodeName, log);
-  const teardown = new Teardown({
-    log,
-    signals: deps.signals,
-    saying: "tearing down",
-    exit: deps.exit,
-    releaseUserNamespace: () => runtime.releaseUserNamespace(),
-  });
+  const teardown = new Teardown({ log, signals: deps.signals, exit: deps.exit, runtime }, "tearing down");
   const job: JobRun = { options, deps, ctx, log, runtime, teardown, timer: new PhaseTimer(), link: undefined };
   try {
     const node = await openNode(job);

@@ -36,13 +36,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
   const here = findGivenImage(engine, options.image);
   here.catch(() => undefined); // awaited by the image step, once the rendezvous can carry its failure
   let link: RendezvousLink | undefined;
-  const teardown = new Teardown({
-    log,
-    signals: deps.signals,
-    saying: "stopping",
-    exit: deps.exit,
-    releaseUserNamespace: () => runtime.releaseUserNamespace(),
-  });
+  const teardown = new Teardown({ log, signals: deps.signals, exit: deps.exit, runtime }, "stopping");
   try {
     const material = await ensureUserMaterial(deps.materialDir);
     const jobKey = jobStepKey(ctx);

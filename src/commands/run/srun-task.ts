@@ -88,8 +88,7 @@ interface StartedNode {
 /** Starts the node's container, runs its own program, and removes the container last. */
 async function runFirstTask(run: TaskRun): Promise<number> {
   const { deps, runtime, log } = run;
-  const releaseUserNamespace = () => runtime.releaseUserNamespace();
-  const teardown = new Teardown({ log, signals: deps.signals, releaseUserNamespace });
+  const teardown = new Teardown({ log, signals: deps.signals, runtime });
   let program: Program | undefined;
   const stopPassingOn = passUserSignalsTo(() => program);
   let node: StartedNode;

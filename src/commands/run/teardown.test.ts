@@ -16,7 +16,7 @@ function parts(steps: string[]) {
     program: { signal: async (signal: NodeJS.Signals) => void steps.push(`program ${signal}`) },
     container: { remove: later("container removed") },
     relay: { close: () => void steps.push("relay closed") },
-    releaseUserNamespace: later("user namespace released"),
+    runtime: { releaseUserNamespace: later("user namespace released") },
     tellOthers: later("others told"),
     sweep: later("stale swept"),
   };
@@ -35,7 +35,7 @@ describe("Teardown", () => {
           steps.push(`exit ${code}`);
           resolve();
         },
-        releaseUserNamespace: p.releaseUserNamespace,
+        runtime: p.runtime,
       });
       teardown.program(p.program);
       teardown.container(p.container);
@@ -53,7 +53,7 @@ describe("Teardown", () => {
     const steps: string[] = [];
     const signals = new EventEmitter();
     const p = parts(steps);
-    const teardown = new Teardown({ log: quiet, signals, releaseUserNamespace: p.releaseUserNamespace });
+    const teardown = new Teardown({ log: quiet, signals, runtime: p.runtime });
     teardown.container(p.container);
     teardown.relay(p.relay);
     const sweep = p.sweep();

@@ -20,12 +20,13 @@ import { messageOf } from "./link.js";
 export interface TeardownOptions {
   log: Logger;
   signals: SignalSource;
-  /** Said on the first signal (`SIGTERM received: tearing down`); none for srun tasks, whose every task would say it. */
-  saying?: string;
   /** Ends the process once the signal's teardown is over; without it the main path returns. */
   exit?: (code: number) => void;
-  /** Rootless podman keeps a pause process per user and node that Slurm would not end. */
-  releaseUserNamespace?: () => Promise<void>;
+  /** The node's engine, when this task owns the node's container. */
+  runtime?: {
+    /** Rootless podman keeps a pause process per user and node that Slurm would not end. */
+    releaseUserNamespace(): Promise<void>;
+  };
 }
 
 interface Removable {
@@ -47,7 +48,11 @@ export class Teardown {
   #finished: Promise<void> | undefined;
   readonly #unsubscribe: () => void;
 
-  constructor(private readonly options: TeardownOptions) {
+  /** `saying`: said on the first signal (`SIGTERM received: tearing down`); none for srun tasks, whose every task would say it. */
+  constructor(
+    private readonly options: TeardownOptions,
+    private readonly saying?: string,
+  ) {
     this.#unsubscribe = onTerminationSignals((signal) => this.#onSignal(signal), options.signals);
   }
 
@@ -86,7 +91,7 @@ export class Teardown {
 
   #onSignal(signal: NodeJS.Signals): void {
     this.#cancelledBy = signal;
-    if (this.options.saying !== undefined) this.options.log.info(`${signal} received: ${this.options.saying}`);
+    if (this.saying !== undefined) this.options.log.info(`${signal} received: ${this.saying}`);
     void this.#program?.signal(signal).catch(() => undefined);
     this.#cancelling = (async () => {
       await this.#removeContainer();
@@ -111,7 +116,7 @@ export class Teardown {
   async #finish(): Promise<void> {
     await Promise.all([this.#removeContainer(), this.#sweep?.()?.catch(() => undefined)]);
     this.#relay?.close();
-    await this.options.releaseUserNamespace?.().catch(() => undefined);
+    await this.options.runtime?.releaseUserNamespace().catch(() => undefined);
     // The main path can end (its container gone) while the signal's teardown still tells the
     // other nodes: returning now would let the process exit in the middle of that.
     await this.#cancelling;
