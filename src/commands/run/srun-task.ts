@@ -95,8 +95,13 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   try {
     node = await startNodeContainer(run, teardown);
   } catch (error) {
-    stopPassingOn();
-    return endStep(run, teardown, error, { announce: true });
+    // Still subscribed while endStep cancels the step: its SIGTERM reaches this task too.
+    try {
+      return await endStep(run, teardown, error, { announce: true });
+    } finally {
+      await teardown.finish();
+      stopPassingOn();
+    }
   }
   try {
     program = await startProgram(run, node.where, node.user, node.command);
@@ -181,7 +186,7 @@ async function endStep(run: TaskRun, teardown: Teardown, error: unknown, { annou
   if (error instanceof UserError) run.deps.stderr.write(renderUserError(error));
   const failed = { kind: "failed", message: `${run.ctx.nodeName}: ${messageOf(error)}` } as const;
   if (announce) await run.files.announce(failed).catch(() => undefined);
-  await teardown.finish();
+  await teardown.removeContainer();
   await runCommand("scancel", [`${run.ctx.jobId}.${run.ctx.stepId}`]).catch(() => undefined);
   throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
 }

@@ -73,7 +73,7 @@ export class Teardown {
   /** A signal that came while we prepared found no container to remove: none may start now. */
   container(container: Removable): void {
     this.#container = container;
-    if (this.#cancelledBy !== undefined) void this.#removeContainer();
+    if (this.#cancelledBy !== undefined) void this.removeContainer();
   }
 
   tellOthers(action: () => Promise<void>): void {
@@ -94,14 +94,15 @@ export class Teardown {
     if (this.saying !== undefined) this.options.log.info(`${signal} received: ${this.saying}`);
     void this.#program?.signal(signal).catch(() => undefined);
     this.#cancelling = (async () => {
-      await this.#removeContainer();
+      await this.removeContainer();
       for (const action of this.#tellOthers) await action().catch(() => undefined);
     })();
     const exit = this.options.exit;
     if (exit !== undefined) void this.#cancelling.then(() => exit(exitCodeForSignal(signal)));
   }
 
-  #removeContainer(): Promise<void> {
+  /** Removes the container now, for a path that must have it gone before it goes on; never throws. */
+  removeContainer(): Promise<void> {
     return (
       this.#container?.remove().catch((error: unknown) => this.options.log.error(messageOf(error))) ?? Promise.resolve()
     );
@@ -114,7 +115,7 @@ export class Teardown {
   }
 
   async #finish(): Promise<void> {
-    await Promise.all([this.#removeContainer(), this.#sweep?.()?.catch(() => undefined)]);
+    await Promise.all([this.removeContainer(), this.#sweep?.()?.catch(() => undefined)]);
     this.#relay?.close();
     await this.options.runtime?.releaseUserNamespace().catch(() => undefined);
     // The main path can end (its container gone) while the signal's teardown still tells the
