@@ -58,16 +58,7 @@ async function main() {
   const sizeFile = path.join(STATE, "run/size");
   const size = existsSync(sizeFile) ? Number(readFileSync(sizeFile, "utf8").trim()) : 0;
   if (!size) fail("the test cluster is not up: run `bash test/cluster/cluster.sh up 4` (or `up 8`) first");
-  const wanted = args.nodes ?? (size >= 8 ? [2, 4, 8] : [2, 4]);
-  const counts = [];
-  for (const n of wanted) {
-    if (n > size)
-      console.error(
-        `bench: skipping N=${n}: the cluster has ${size} nodes (run \`bash test/cluster/cluster.sh up ${n}\` first)`,
-      );
-    else counts.push(n);
-  }
-  if (counts.length === 0) fail("no node count fits the cluster");
+  const counts = fittingCounts(args.nodes ?? (size >= 8 ? [2, 4, 8] : [2, 4]), size);
   const ids = lookupUser(args.user);
   const { dir, sshd } = await prepare(args.user, ids);
   const ctx = { user: args.user, ids, dir, sshd, size };
@@ -83,43 +74,82 @@ async function main() {
   console.error(
     `bench: ${size}-node cluster, ${cores} cores, user ${args.user}, N=${counts.join(",")}, --remote=agent and sshd, --launcher=srun, ${args.runs} runs each`,
   );
-
   // One unmeasured run first: it creates the user's ~/.srun-docker material and image cache,
   // which every later job of the user reuses.
   await srunDocker(ctx, counts[0], "agent");
+  const measured = { results: [], floorsB: {}, remote: {} };
+  for (const mode of Object.keys(REMOTES)) await benchMode(ctx, mode, counts, args.runs, cores, measured);
+  const summary = {
+    cluster: { nodes: size, cores },
+    floorBParts: floorBParts(measured.floorsB),
+    results: measured.results,
+    remoteCommands: measured.remote,
+    scaling: scalingOf(measured.results),
+    idealModel: IDEAL_MODEL,
+  };
+  writeBenchBlock(root, "bench", await printedTables(() => printReport(summary)), command);
+}
 
-  const results = [];
-  const floorsB = {};
-  const remote = {};
-  for (const mode of Object.keys(REMOTES)) {
-    // The srun launcher's containers serve nothing: its floor B is the agent's (first process runs).
-    const fb = [];
-    if (mode === "srun") fb.push(...floorsB.agent);
-    else for (let i = 0; i < args.runs; i++) fb.push(await floorB(ctx, mode, i));
-    floorsB[mode] = fb;
-    for (const n of counts) {
-      const a = [];
-      const s = [];
-      for (let i = 0; i < args.runs; i++) {
-        a.push(await floorA(ctx, n));
-        s.push(await srunDocker(ctx, n, mode));
-        process.stderr.write(".");
-      }
-      process.stderr.write("\n");
-      results.push(
-        summarizeLaunches({ remote: mode, nodes: n, runs: args.runs, floorA: a, floorB: fb, launches: s, cores }),
+/** The node counts the cluster has nodes for; says which it skips. */
+function fittingCounts(wanted, size) {
+  const counts = [];
+  for (const n of wanted) {
+    if (n > size)
+      console.error(
+        `bench: skipping N=${n}: the cluster has ${size} nodes (run \`bash test/cluster/cluster.sh up ${n}\` first)`,
       );
-    }
-    if (mode === "srun") continue;
-    const trips = [];
-    const rates = [];
-    for (let i = 0; i < args.runs; i++) {
-      const m = await remoteCommands(ctx, mode);
-      trips.push(...m.trips);
-      rates.push(m.mbPerSecond);
-    }
-    remote[mode] = { sshTrueSeconds: stats(trips), bulkMBPerSecond: stats(rates) };
+    else counts.push(n);
   }
+  if (counts.length === 0) fail("no node count fits the cluster");
+  return counts;
+}
+
+/** One remote mode: its floor B, its launches at each node count, its remote commands. */
+async function benchMode(ctx, mode, counts, runs, cores, measured) {
+  // The srun launcher's containers serve nothing: its floor B is the agent's (first process runs).
+  const fb = [];
+  if (mode === "srun") fb.push(...measured.floorsB.agent);
+  else for (let i = 0; i < runs; i++) fb.push(await floorB(ctx, mode, i));
+  measured.floorsB[mode] = fb;
+  for (const n of counts) {
+    const a = [];
+    const s = [];
+    for (let i = 0; i < runs; i++) {
+      a.push(await floorA(ctx, n));
+      s.push(await srunDocker(ctx, n, mode));
+      process.stderr.write(".");
+    }
+    process.stderr.write("\n");
+    measured.results.push(
+      summarizeLaunches({ remote: mode, nodes: n, runs, floorA: a, floorB: fb, launches: s, cores }),
+    );
+  }
+  if (mode === "srun") return;
+  const trips = [];
+  const rates = [];
+  for (let i = 0; i < runs; i++) {
+    const m = await remoteCommands(ctx, mode);
+    trips.push(...m.trips);
+    rates.push(m.mbPerSecond);
+  }
+  measured.remote[mode] = { sshTrueSeconds: stats(trips), bulkMBPerSecond: stats(rates) };
+}
+
+function floorBParts(floorsB) {
+  return Object.fromEntries(
+    Object.entries(floorsB).map(([mode, fb]) => [
+      mode,
+      {
+        dockerRun: stats(fb.map((b) => b.run)),
+        readyAfterRun: stats(fb.map((b) => b.ready)),
+        rm: stats(fb.map((b) => b.rm)),
+        cpuSeconds: stats(fb.map((b) => b.cpu)),
+      },
+    ]),
+  );
+}
+
+function scalingOf(results) {
   const scaling = {};
   for (const mode of Object.keys(REMOTES)) {
     const mine = results.filter((r) => r.remote === mode);
@@ -128,25 +158,7 @@ async function main() {
     scaling[`${mode}: launch(N=${last.nodes})/launch(N=${first.nodes})`] =
       Math.round((last.launch.median / first.launch.median) * 100) / 100;
   }
-  const summary = {
-    cluster: { nodes: size, cores },
-    floorBParts: Object.fromEntries(
-      Object.entries(floorsB).map(([mode, fb]) => [
-        mode,
-        {
-          dockerRun: stats(fb.map((b) => b.run)),
-          readyAfterRun: stats(fb.map((b) => b.ready)),
-          rm: stats(fb.map((b) => b.rm)),
-          cpuSeconds: stats(fb.map((b) => b.cpu)),
-        },
-      ]),
-    ),
-    results,
-    remoteCommands: remote,
-    scaling,
-    idealModel: IDEAL_MODEL,
-  };
-  writeBenchBlock(root, "bench", await printedTables(() => printReport(summary)), command);
+  return scaling;
 }
 
 main().catch((error) => {

@@ -93,64 +93,79 @@ export async function runOnce({ entry, nodes: n, procs, profileDir }) {
     }
     await Promise.all(fleets.map((f) => f.next("armed")));
     for (const fleet of fleets) fleet.send({ type: "start" });
-
-    const ready = await master.next("ready", DEADLINE_MS + 10_000);
-    const fds = readdirSync(`/proc/${listening.pid}/fd`).length;
-    if (!ready.ok) problems.push(`ready failed: ${ready.failure}`);
-    const joined = await Promise.all(fleets.map((f) => f.next("joined", DEADLINE_MS + 10_000)));
-    const retries = joined.reduce((sum, j) => sum + j.attemptFailures, 0);
-    if (retries > 0) problems.push(`${retries} join attempts failed and were retried`);
-    for (const j of joined) problems.push(...j.failures);
-    if (ready.dropped > 0) problems.push(`the master dropped ${ready.dropped} connections`);
-
-    // One node's link dies abruptly (a reset, as when its host drops it): the master must say so.
-    const victim = fleets.at(-1);
-    victim.send({ type: "kill", node: job.nodes.at(-1) });
-    const killed = await victim.next("killed");
-    const lost = await master.next("lost");
-
-    master.send({ type: "abort" });
-    const aborted = await master.next("aborted");
-    const settled = await Promise.all(fleets.map((f) => f.next("settled")));
-    const kinds = {};
-    for (const s of settled) for (const [k, v] of Object.entries(s.kinds)) kinds[k] = (kinds[k] ?? 0) + v;
-    if (kinds.abort !== n - 1 || kinds.lost !== 1) {
-      problems.push(`outcomes ${JSON.stringify(kinds)}, expected ${n - 1} abort and 1 lost`);
-      for (const s of settled) problems.push(...s.examples);
-    }
-    const lastAbortAt = Math.max(...settled.map((s) => s.lastAbortAt ?? Number.NaN));
-    return {
-      nodes: n,
-      procs: fleets.length,
-      allReadyMs: ready.firstHelloToReadyMs,
-      helloSpreadMs: ready.firstToLastHelloMs,
-      abortDeliveredMs: lastAbortAt - aborted.at,
-      abortClosedMs: aborted.closedMs,
-      lostDetectedMs: lost.at - killed.at,
-      masterCpuGatherSeconds: ready.cpuGatherSeconds,
-      masterCpuSeconds: aborted.cpuTotalSeconds,
-      workersCpuJoinSeconds: joined.reduce((sum, j) => sum + j.cpuSeconds, 0),
-      rssReadyMiB: ready.rssReadyBytes / MiB,
-      rssPerWorkerKiB: (ready.rssReadyBytes - ready.rssBaselineBytes) / 1024 / n,
-      heapUsedReadyMiB: ready.heapUsedReadyBytes / MiB,
-      maxRssMiB: aborted.maxRssBytes / MiB,
-      fds,
-      retries,
-      problems,
-    };
+    const gathered = await gather(master, fleets, listening, problems);
+    const ended = await loseOneThenAbort(master, fleets, job, problems);
+    return { nodes: n, procs: fleets.length, ...figures(n, gathered, ended), problems };
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error));
     return { nodes: n, procs, problems };
   } finally {
-    for (const c of [master, ...fleets]) c.send({ type: "exit" });
-    let timer;
-    await Promise.race([
-      Promise.all([master, ...fleets].map((c) => c.exited)),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, 10_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    for (const c of [master, ...fleets]) if (c.child.exitCode === null) c.child.kill("SIGKILL");
+    await shutdown([master, ...fleets]);
   }
+}
+
+/** Every node joins and the master says ready: what each side saw. */
+async function gather(master, fleets, listening, problems) {
+  const ready = await master.next("ready", DEADLINE_MS + 10_000);
+  const fds = readdirSync(`/proc/${listening.pid}/fd`).length;
+  if (!ready.ok) problems.push(`ready failed: ${ready.failure}`);
+  const joined = await Promise.all(fleets.map((f) => f.next("joined", DEADLINE_MS + 10_000)));
+  const retries = joined.reduce((sum, j) => sum + j.attemptFailures, 0);
+  if (retries > 0) problems.push(`${retries} join attempts failed and were retried`);
+  for (const j of joined) problems.push(...j.failures);
+  if (ready.dropped > 0) problems.push(`the master dropped ${ready.dropped} connections`);
+  return { ready, joined, fds, retries };
+}
+
+/** One node's link dies abruptly (a reset, as when its host drops it): the master must say so; then it aborts the rest. */
+async function loseOneThenAbort(master, fleets, job, problems) {
+  const n = job.nodes.length;
+  const victim = fleets.at(-1);
+  victim.send({ type: "kill", node: job.nodes.at(-1) });
+  const killed = await victim.next("killed");
+  const lost = await master.next("lost");
+  master.send({ type: "abort" });
+  const aborted = await master.next("aborted");
+  const settled = await Promise.all(fleets.map((f) => f.next("settled")));
+  const kinds = {};
+  for (const s of settled) for (const [k, v] of Object.entries(s.kinds)) kinds[k] = (kinds[k] ?? 0) + v;
+  if (kinds.abort !== n - 1 || kinds.lost !== 1) {
+    problems.push(`outcomes ${JSON.stringify(kinds)}, expected ${n - 1} abort and 1 lost`);
+    for (const s of settled) problems.push(...s.examples);
+  }
+  const lastAbortAt = Math.max(...settled.map((s) => s.lastAbortAt ?? Number.NaN));
+  return { killed, lost, aborted, lastAbortAt };
+}
+
+function figures(n, { ready, joined, fds, retries }, { killed, lost, aborted, lastAbortAt }) {
+  return {
+    allReadyMs: ready.firstHelloToReadyMs,
+    helloSpreadMs: ready.firstToLastHelloMs,
+    abortDeliveredMs: lastAbortAt - aborted.at,
+    abortClosedMs: aborted.closedMs,
+    lostDetectedMs: lost.at - killed.at,
+    masterCpuGatherSeconds: ready.cpuGatherSeconds,
+    masterCpuSeconds: aborted.cpuTotalSeconds,
+    workersCpuJoinSeconds: joined.reduce((sum, j) => sum + j.cpuSeconds, 0),
+    rssReadyMiB: ready.rssReadyBytes / MiB,
+    rssPerWorkerKiB: (ready.rssReadyBytes - ready.rssBaselineBytes) / 1024 / n,
+    heapUsedReadyMiB: ready.heapUsedReadyBytes / MiB,
+    maxRssMiB: aborted.maxRssBytes / MiB,
+    fds,
+    retries,
+  };
+}
+
+/** Asks every child to exit; SIGKILL for any still there after 10 s. */
+async function shutdown(children) {
+  for (const c of children) c.send({ type: "exit" });
+  let timer;
+  await Promise.race([
+    Promise.all(children.map((c) => c.exited)),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, 10_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
 }

@@ -1,7 +1,20 @@
 import type { ConfigLayer } from "../core/config-file.js";
 import { usageError } from "../core/errors.js";
-import type { OptionSpec } from "./option-specs.js";
 import type { RawValue } from "./option-values.js";
+
+/** One option as data (the tables are in option-specs.ts): what the scanner, the layering and the help read. */
+export interface OptionSpec {
+  /** Canonical long name without dashes, dash-case: `slots-per-node`. `_` is accepted for `-`. */
+  readonly name: string;
+  /** The reference scripts' spelling, shown beside the new one in help: `slots_per_node`. */
+  readonly legacy?: string;
+  readonly short?: string;
+  /** Placeholder for the value, e.g. `<n>`; absent for a flag. */
+  readonly value?: string;
+  readonly description: string;
+  /** Settable from `SRUN_DOCKER_<NAME>` and config files, not only on the command line. */
+  readonly configurable?: true;
+}
 
 /**
  * Splits argv into our options and everything else, the reference's way: `--opt=value` (and
@@ -29,52 +42,67 @@ export interface ScanMode {
 }
 
 export function scanArgv(specs: readonly OptionSpec[], argv: readonly string[], mode: ScanMode): ScanResult {
-  const values = new Map<string, RawValue>();
-  const rest: string[] = [];
-  const unknownOptions: string[] = [];
-  const find = (token: string): OptionSpec | undefined => findSpec(specs, token);
-  for (let i = 0; i < argv.length; i++) {
+  const scan: Scan = { values: new Map(), rest: [], unknownOptions: [] };
+  for (let i = 0; i < argv.length; ) {
     const token = argv[i] ?? "";
     if (token === "--") {
-      rest.push(...argv.slice(i + 1));
+      scan.rest.push(...argv.slice(i + 1));
       break;
     }
-    const spec = find(token);
-    if (spec === undefined) {
-      if (!token.startsWith("-") || token === "-") {
-        if (mode.passThrough) {
-          rest.push(...argv.slice(i));
-          break;
-        }
-        rest.push(token);
-        continue;
-      }
-      if (mode.passThrough) {
-        rest.push(token);
-        unknownOptions.push(token);
-        continue;
-      }
-      throw usageError(`unknown option \`${token.split("=")[0]}\``, `see \`${mode.helpCommand}\` for the options`);
-    }
-    const eq = token.indexOf("=");
-    const typed = eq < 0 ? token : token.slice(0, eq);
-    const origin = `\`${typed}\``;
-    if (spec.value === undefined) {
-      values.set(spec.name, { value: eq < 0 ? true : token.slice(eq + 1), origin });
-      continue;
-    }
-    if (eq >= 0) {
-      values.set(spec.name, { value: token.slice(eq + 1), origin });
-      continue;
-    }
-    const next = argv[i + 1];
-    if (next === undefined || next === "--" || find(next) !== undefined) {
-      throw usageError(`${origin} needs a value`, `write ${typed}=${spec.value.replace(/[<>]/g, "")}`);
-    }
-    values.set(spec.name, { value: next, origin });
-    i++;
+    const spec = findSpec(specs, token);
+    const used = spec === undefined ? scanOther(scan, argv, i, mode) : scanOption(scan, spec, specs, argv, i);
+    if (used === "rest") break;
+    i += used;
   }
-  return { values, rest, unknownOptions };
+  return scan;
+}
+
+interface Scan {
+  values: Map<string, RawValue>;
+  rest: string[];
+  unknownOptions: string[];
+}
+
+/** A word that is none of our options: the script's, or an error. The words it took, or "rest". */
+function scanOther(scan: Scan, argv: readonly string[], i: number, mode: ScanMode): number | "rest" {
+  const token = argv[i] ?? "";
+  if (!token.startsWith("-") || token === "-") {
+    if (!mode.passThrough) {
+      scan.rest.push(token);
+      return 1;
+    }
+    scan.rest.push(...argv.slice(i));
+    return "rest";
+  }
+  if (!mode.passThrough)
+    throw usageError(`unknown option \`${token.split("=")[0]}\``, `see \`${mode.helpCommand}\` for the options`);
+  scan.rest.push(token);
+  scan.unknownOptions.push(token);
+  return 1;
+}
+
+/** One of our options, its value attached (`--x=v`), next (`--x v`) or none (a flag); the words it took. */
+function scanOption(
+  scan: Scan,
+  spec: OptionSpec,
+  specs: readonly OptionSpec[],
+  argv: readonly string[],
+  i: number,
+): number {
+  const token = argv[i] ?? "";
+  const eq = token.indexOf("=");
+  const typed = eq < 0 ? token : token.slice(0, eq);
+  const origin = `\`${typed}\``;
+  if (spec.value === undefined || eq >= 0) {
+    scan.values.set(spec.name, { value: eq < 0 ? true : token.slice(eq + 1), origin });
+    return 1;
+  }
+  const next = argv[i + 1];
+  if (next === undefined || next === "--" || findSpec(specs, next) !== undefined) {
+    throw usageError(`${origin} needs a value`, `write ${typed}=${spec.value.replace(/[<>]/g, "")}`);
+  }
+  scan.values.set(spec.name, { value: next, origin });
+  return 2;
 }
 
 function findSpec(specs: readonly OptionSpec[], token: string): OptionSpec | undefined {

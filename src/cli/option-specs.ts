@@ -1,21 +1,12 @@
-import { PULL_OPTIONS } from "./pull-option-specs.js";
+import type { OptionSpec } from "./argv-scan.js";
+import { PULL_OPTIONS } from "./pull-options.js";
+
+export type { OptionSpec };
 
 /**
  * The options of every subcommand, as data: the scanner, the env/config layering and the
  * help text are all driven from these tables, so an option cannot be parsed yet undocumented.
  */
-export interface OptionSpec {
-  /** Canonical long name without dashes, dash-case: `slots-per-node`. `_` is accepted for `-`. */
-  readonly name: string;
-  /** The reference scripts' spelling, shown beside the new one in help: `slots_per_node`. */
-  readonly legacy?: string;
-  readonly short?: string;
-  /** Placeholder for the value, e.g. `<n>`; absent for a flag. */
-  readonly value?: string;
-  readonly description: string;
-  /** Settable from `SRUN_DOCKER_<NAME>` and config files, not only on the command line. */
-  readonly configurable?: true;
-}
 
 export const help: OptionSpec = { name: "help", short: "h", description: "show this help" };
 export const debug: OptionSpec = {

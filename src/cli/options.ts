@@ -132,28 +132,8 @@ export function parseRunArgs(
   if (program === undefined) requireOrSuggest(values, "script", misses);
   const script = program?.[0] ?? required(values, "script", "--script=PATH, e.g. --script=./job.sh");
   const scriptHelp = flag(values, "script-help");
-  const nodelist = optional(values, "nodelist", toHostlist);
-  const nodeRank = optional(values, "node-rank", (raw) => toInteger(raw, 0));
-  if (nodeRank !== undefined && nodelist !== undefined && nodeRank >= nodelist.length) {
-    throw usageError(
-      `\`--node-rank\` is ${nodeRank} but \`--nodelist\` has ${nodelist.length} node(s)`,
-      `give a rank from 0 to ${nodelist.length - 1}`,
-    );
-  }
-  if (nodeRank !== undefined && nodelist === undefined) {
-    throw usageError(
-      "`--node-rank` needs `--nodelist`",
-      "add --nodelist=HOSTLIST naming every node of the run, in rank order",
-    );
-  }
-  const sshdPort = optional(values, "sshdport", toPort);
-  const rendezvousPort = optional(values, "rendezvous-port", toPort);
-  if (sshdPort !== undefined && sshdPort === rendezvousPort) {
-    throw usageError(
-      `\`--sshdport\` and \`--rendezvous-port\` are both ${sshdPort}`,
-      "give them different ports, or leave one out",
-    );
-  }
+  const { nodelist, nodeRank } = readNodelist(values);
+  const { sshdPort, rendezvousPort } = readPorts(values);
   const sshconfigdir = optional(values, "sshconfigdir", SETTING.sshconfigdir);
   const pull = readPullOptions(values);
   return {
@@ -177,6 +157,38 @@ export function parseRunArgs(
     sources: values.sources,
     warnings: [...misses.map(describeNearMiss), ...(launcher === "srun" && pull.once ? [SRUN_PULL_ONCE_WARNING] : [])],
   };
+}
+
+/** `--nodelist` and `--node-rank`, for a run outside Slurm: the rank must name one of the nodes. */
+function readNodelist(values: LayeredValues): Pick<RunOptions, "nodelist" | "nodeRank"> {
+  const nodelist = optional(values, "nodelist", toHostlist);
+  const nodeRank = optional(values, "node-rank", (raw) => toInteger(raw, 0));
+  if (nodeRank !== undefined && nodelist !== undefined && nodeRank >= nodelist.length) {
+    throw usageError(
+      `\`--node-rank\` is ${nodeRank} but \`--nodelist\` has ${nodelist.length} node(s)`,
+      `give a rank from 0 to ${nodelist.length - 1}`,
+    );
+  }
+  if (nodeRank !== undefined && nodelist === undefined) {
+    throw usageError(
+      "`--node-rank` needs `--nodelist`",
+      "add --nodelist=HOSTLIST naming every node of the run, in rank order",
+    );
+  }
+  return { nodelist, nodeRank };
+}
+
+/** `--sshdport` and `--rendezvous-port`: two services cannot share one port. */
+function readPorts(values: LayeredValues): Pick<RunOptions, "sshdPort" | "rendezvousPort"> {
+  const sshdPort = optional(values, "sshdport", toPort);
+  const rendezvousPort = optional(values, "rendezvous-port", toPort);
+  if (sshdPort !== undefined && sshdPort === rendezvousPort) {
+    throw usageError(
+      `\`--sshdport\` and \`--rendezvous-port\` are both ${sshdPort}`,
+      "give them different ports, or leave one out",
+    );
+  }
+  return { sshdPort, rendezvousPort };
 }
 
 /** `--launcher=srun` has no rendezvous to relay the image through. */

@@ -1,7 +1,40 @@
+/**
+ * The image-pull options: `--pull`, `--pull-once`, `--pull-timeout` (the run's and
+ * `srun-docker pull`'s) and `--image-per-node` (the run's alone, last), as specs and as read into
+ * RunOptions.pull. Their types, which core's plans speak too, are in core/pull-options.ts.
+ */
 import { usageError } from "../core/errors.js";
 import { DEFAULT_PULL_TIMEOUT_SECONDS, type PullOptions } from "../core/pull-options.js";
-import type { LayeredValues } from "./argv-scan.js";
+import type { LayeredValues, OptionSpec } from "./argv-scan.js";
 import { SETTING_VALUES } from "./setting-values.js";
+
+export const PULL_OPTIONS: readonly [OptionSpec, OptionSpec, OptionSpec, OptionSpec] = [
+  {
+    name: "pull",
+    value: "<missing|always|never>",
+    description:
+      "missing: use what the master has, else pull the registry's digest for the tag on every node; always: ask the registry each time; never: only what every node has (default: missing)",
+    configurable: true,
+  },
+  {
+    name: "pull-once",
+    description:
+      "only the first node pulls from the registry; the others get the image from the nodes that have it (docker save/load, relayed in a tree)",
+    configurable: true,
+  },
+  {
+    name: "pull-timeout",
+    value: "<seconds>",
+    description: "fail if the pull is not done within this time; not counted in --timeout (default: 1800)",
+    configurable: true,
+  },
+  {
+    name: "image-per-node",
+    description:
+      "a node that has its own image under --container's name runs it, whatever its ID (as the reference scripts did, e.g. after `srun docker build -t app .`); the others get the first node's. Risky: nodes may run different code",
+    configurable: true,
+  },
+];
 
 /** `--pull`, `--pull-once`, `--pull-timeout`, `--image-per-node` from the layered values (CLI > env > config files). */
 export function readPullOptions(values: LayeredValues): PullOptions {

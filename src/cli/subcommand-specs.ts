@@ -12,7 +12,7 @@ import {
   sshdport,
   timeout,
 } from "./option-specs.js";
-import { PULL_OPTIONS } from "./pull-option-specs.js";
+import { PULL_OPTIONS } from "./pull-options.js";
 
 export const SSHCONFIG_OPTIONS: readonly OptionSpec[] = [
   { ...sshconfigdir, description: "directory to create (default: ~/mpisshconfig)" },

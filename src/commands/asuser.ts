@@ -81,6 +81,24 @@ interface AsuserPlan {
   readonly jobId: string | undefined;
 }
 
+/** What the container runs: `--dockcmd`, or what keeps it up; with a dead man's switch, the switch does. */
+function containerCommand(options: AsuserOptions, hasSwitch: boolean): string[] {
+  const idle = hasSwitch ? [] : KEEPALIVE;
+  const given =
+    options.mode === "noninteractive" || (options.dockcmd.length > 0 && options.mode === "daemon")
+      ? [...options.dockcmd]
+      : idle;
+  // The switch is the container's entrypoint; a user's --entrypoint then runs under it.
+  const command = hasSwitch && options.entrypoint !== undefined ? [options.entrypoint, ...given] : given;
+  if (options.mode === "noninteractive" && command.length === 0) {
+    throw new UserError("usage", "`--noninteractive` needs `--dockcmd`", {
+      hint: 'e.g. --dockcmd="python train.py"',
+      exitCode: 2,
+    });
+  }
+  return command;
+}
+
 /** The container as the run would start it; pure but for the paths under the user's home. */
 function planAsuser(options: AsuserOptions, ctx: AsuserContext): AsuserPlan {
   if (options.gpuRuntime === "nvidia-docker1") {
@@ -101,21 +119,7 @@ function planAsuser(options: AsuserOptions, ctx: AsuserContext): AsuserPlan {
   // ends (core/dead-man-switch.ts), Epilog or not. The switch alone keeps it up.
   const jobId = options.mode === "daemon" ? env.SLURM_JOB_ID : undefined;
   const switchDir = jobId === undefined ? undefined : path.join(dir, "switch");
-  const idle = switchDir === undefined ? KEEPALIVE : [];
-  const given =
-    options.mode === "noninteractive"
-      ? [...options.dockcmd]
-      : options.dockcmd.length > 0 && options.mode === "daemon"
-        ? [...options.dockcmd]
-        : idle;
-  // The switch is the container's entrypoint; a user's --entrypoint then runs under it.
-  const command = switchDir !== undefined && options.entrypoint !== undefined ? [options.entrypoint, ...given] : given;
-  if (options.mode === "noninteractive" && command.length === 0) {
-    throw new UserError("usage", "`--noninteractive` needs `--dockcmd`", {
-      hint: 'e.g. --dockcmd="python train.py"',
-      exitCode: 2,
-    });
-  }
+  const command = containerCommand(options, switchDir !== undefined);
   const plan: ContainerPlan = {
     runtime: options.runtime,
     name,

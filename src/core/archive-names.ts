@@ -50,24 +50,81 @@ type Reading =
   | { readonly kind: "ended" };
 
 export function createArchiveNameStripper(): ArchiveNameStripper {
-  let reading: Reading = { kind: "header" };
-  let held: Uint8Array[] = [];
-  let heldBytes = 0;
-  let extended: Extended = NO_EXTENDED;
+  return new NameStripper();
+}
+
+class NameStripper implements ArchiveNameStripper {
+  #reading: Reading = { kind: "header" };
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #extended: Extended = NO_EXTENDED;
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+    const out: Uint8Array[] = [];
+    for (let got = this.#step(); got !== undefined; got = this.#step()) out.push(...got);
+    return out;
+  }
+
+  end(): void {
+    const between = (this.#reading.kind === "header" && !this.#extended.any) || this.#reading.kind === "ended";
+    if (!between || this.#heldBytes > 0) throw new Error("the archive ended in the middle of an entry");
+  }
 
   /** Takes `n` bytes from what is held, once that many are. */
-  const take = (n: number): Uint8Array | undefined => {
-    if (heldBytes < n) return undefined;
-    const all = concat(held, heldBytes);
-    held = all.length > n ? [all.subarray(n)] : [];
-    heldBytes -= n;
+  #take(n: number): Uint8Array | undefined {
+    if (this.#heldBytes < n) return undefined;
+    const all = concat(this.#held, this.#heldBytes);
+    this.#held = all.length > n ? [all.subarray(n)] : [];
+    this.#heldBytes -= n;
     return all.subarray(0, n);
-  };
+  }
 
-  const onHeader = (header: Uint8Array): Uint8Array[] => {
+  /** What the held bytes make of the state; undefined until enough are held. */
+  #step(): Uint8Array[] | undefined {
+    const reading = this.#reading;
+    switch (reading.kind) {
+      case "header": {
+        const header = this.#take(BLOCK);
+        return header === undefined ? undefined : this.#onHeader(header);
+      }
+      case "pass":
+        return this.#pass(reading);
+      case "extended":
+      case "named":
+        return this.#readWhole(reading);
+      case "ended": {
+        const rest = this.#take(this.#heldBytes);
+        if (rest === undefined || rest.length === 0) return undefined;
+        if (!rest.every((b) => b === 0)) throw new Error("data after the end of the archive");
+        return [rest];
+      }
+    }
+  }
+
+  #pass(reading: Extract<Reading, { kind: "pass" }>): Uint8Array[] | undefined {
+    if (this.#heldBytes === 0) return undefined;
+    const piece = this.#take(Math.min(reading.left, this.#heldBytes)) as Uint8Array;
+    reading.left -= piece.length;
+    if (reading.left === 0) this.#reading = { kind: "header" };
+    return [piece];
+  }
+
+  /** An extended header's data (learnt, then passed) or a named file's (rewritten), once whole. */
+  #readWhole(reading: Extract<Reading, { kind: "extended" | "named" }>): Uint8Array[] | undefined {
+    const data = this.#take(padded(reading.size));
+    if (data === undefined) return undefined;
+    this.#reading = { kind: "header" };
+    if (reading.kind === "named") return rewritten(reading.header, reading.name, data.subarray(0, reading.size));
+    this.#extended = readExtended(this.#extended, reading.type, data.subarray(0, reading.size));
+    return [reading.header, data];
+  }
+
+  #onHeader(header: Uint8Array): Uint8Array[] {
     if (header.every((b) => b === 0)) {
-      if (extended.any) throw new Error("an extended tar header before the end of the archive");
-      reading = { kind: "ended" };
+      if (this.#extended.any) throw new Error("an extended tar header before the end of the archive");
+      this.#reading = { kind: "ended" };
       return [header];
     }
     if (!checksumHolds(header)) throw new Error("a tar header with a bad checksum");
@@ -75,78 +132,32 @@ export function createArchiveNameStripper(): ArchiveNameStripper {
     if (type === "x" || type === "L" || type === "K") {
       const size = readSize(header);
       if (size > MAX_EXTENDED_BYTES) throw new Error(`an extended tar header of ${size} bytes`);
-      reading = { kind: "extended", type, size, header };
+      this.#reading = { kind: "extended", type, size, header };
       return [];
     }
-    const seen = extended;
-    extended = NO_EXTENDED;
+    const seen = this.#extended;
+    this.#extended = NO_EXTENDED;
     if (type === "S" || seen.pax.sparse) throw new Error("a sparse entry");
     if (type === "g" && seen.any) throw new Error("a global PAX header after an extended one");
     const size = seen.pax.size ?? readSize(header);
     const names = [headerName(header), seen.pax.path, seen.longName].filter((n) => n !== undefined);
     const named = names.map(normalize).find((n) => NAMED.has(n));
     if (named !== undefined) {
-      if (seen.any) throw new Error(`${named} behind an extended tar header`);
-      if ((type !== "0" && type !== "\0") || headerName(header).endsWith("/"))
-        throw new Error(`${named} is not a plain file`);
-      if (size > MAX_NAMED_BYTES) throw new Error(`${named} of ${size} bytes`);
-      reading = { kind: "named", name: named, size, header };
+      checkNamed(named, header, type, size, seen);
+      this.#reading = { kind: "named", name: named, size, header };
       return [];
     }
-    reading = size === 0 ? { kind: "header" } : { kind: "pass", left: padded(size) };
+    this.#reading = size === 0 ? { kind: "header" } : { kind: "pass", left: padded(size) };
     return [header];
-  };
+  }
+}
 
-  const step = (): Uint8Array[] | undefined => {
-    switch (reading.kind) {
-      case "header": {
-        const header = take(BLOCK);
-        return header === undefined ? undefined : onHeader(header);
-      }
-      case "pass": {
-        if (heldBytes === 0) return undefined;
-        const piece = take(Math.min(reading.left, heldBytes)) as Uint8Array;
-        reading.left -= piece.length;
-        if (reading.left === 0) reading = { kind: "header" };
-        return [piece];
-      }
-      case "extended": {
-        const data = take(padded(reading.size));
-        if (data === undefined) return undefined;
-        extended = readExtended(extended, reading.type, data.subarray(0, reading.size));
-        const out = [reading.header, data];
-        reading = { kind: "header" };
-        return out;
-      }
-      case "named": {
-        const data = take(padded(reading.size));
-        if (data === undefined) return undefined;
-        const out = rewritten(reading.header, reading.name, data.subarray(0, reading.size));
-        reading = { kind: "header" };
-        return out;
-      }
-      case "ended": {
-        const rest = take(heldBytes);
-        if (rest === undefined || rest.length === 0) return undefined;
-        if (!rest.every((b) => b === 0)) throw new Error("data after the end of the archive");
-        return [rest];
-      }
-    }
-  };
-
-  return {
-    push(chunk) {
-      held.push(chunk);
-      heldBytes += chunk.length;
-      const out: Uint8Array[] = [];
-      for (let got = step(); got !== undefined; got = step()) out.push(...got);
-      return out;
-    },
-    end() {
-      const between = (reading.kind === "header" && !extended.any) || reading.kind === "ended";
-      if (!between || heldBytes > 0) throw new Error("the archive ended in the middle of an entry");
-    },
-  };
+/** One of the named files must read the same to the engine as to us: a plain file, under its own name. */
+function checkNamed(named: string, header: Uint8Array, type: string, size: number, seen: Extended): void {
+  if (seen.any) throw new Error(`${named} behind an extended tar header`);
+  if ((type !== "0" && type !== "\0") || headerName(header).endsWith("/"))
+    throw new Error(`${named} is not a plain file`);
+  if (size > MAX_NAMED_BYTES) throw new Error(`${named} of ${size} bytes`);
 }
 
 /** The named file without the names it gives: its new header and data, padded. */

@@ -59,17 +59,21 @@ export function nextContainerState(state: ContainerState, event: ContainerEvent)
     case "died":
       return event === "remove" ? { phase: "removing", end: state.end } : undefined;
     case "removing":
-      // `created` comes when the removal waited for a `run` that was in flight; a death
-      // seen now is the removal's own doing.
-      if (event === "remove" || event === "created" || died !== undefined) return state;
-      if (event === "removed") return REMOVED;
-      if (event !== "remove-failed") return undefined;
-      return state.end === undefined ? UP : { phase: "died", end: state.end };
+      return fromRemoving(state, event);
     case "removed":
       return event === "remove" ? REMOVED : undefined;
     default:
       return assertNever(state);
   }
+}
+
+function fromRemoving(state: Extract<ContainerState, { phase: "removing" }>, event: ContainerEvent) {
+  // `created` comes when the removal waited for a `run` that was in flight; a death seen now
+  // is the removal's own doing.
+  if (event === "remove" || event === "created" || typeof event === "object") return state;
+  if (event === "removed") return REMOVED;
+  if (event !== "remove-failed") return undefined;
+  return state.end === undefined ? UP : { phase: "died" as const, end: state.end };
 }
 
 function assertNever(value: never): never {

@@ -66,30 +66,9 @@ export function nextRelayFetchState(state: RelayFetchState, input: RelayFetchInp
       if (input.type !== "welcome") return failed(`${describe(input)} before its welcome`);
       return input.authentic ? { phase: "waiting" } : failed("it failed authentication (not a node of this job)");
     case "waiting":
-      switch (input.type) {
-        case "wait":
-          return state;
-        case "unavailable":
-          return failed(`it has no image to give: ${input.reason}`);
-        case "start":
-          if (input.id !== want) return failed(`it offered image ${short(input.id)}, not the job's ${short(want)}`);
-          return { phase: "receiving", id: input.id, size: input.size, bytes: 0 };
-        default:
-          return failed(`${describe(input)} while waiting`);
-      }
+      return fromWaiting(state, input, want);
     case "receiving":
-      switch (input.type) {
-        case "wait":
-          return state;
-        case "data":
-          return { ...state, bytes: state.bytes + input.length };
-        case "end":
-          if (input.bytes !== state.bytes)
-            return failed(`the archive ended after ${state.bytes} of ${input.bytes} bytes`);
-          return { phase: "loading", id: state.id, bytes: state.bytes };
-        default:
-          return failed(`${describe(input)} in the middle of the archive`);
-      }
+      return fromReceiving(state, input);
     case "loading":
       if (input.type !== "loaded") return failed(`${describe(input)} after the archive's end`);
       if (input.id !== state.id)
@@ -99,6 +78,37 @@ export function nextRelayFetchState(state: RelayFetchState, input: RelayFetchInp
       const unreachable: never = state;
       return unreachable;
     }
+  }
+}
+
+function fromWaiting(state: RelayFetchState, input: RelayFetchInput, want: string): RelayFetchState {
+  switch (input.type) {
+    case "wait":
+      return state;
+    case "unavailable":
+      return failed(`it has no image to give: ${input.reason}`);
+    case "start":
+      if (input.id !== want) return failed(`it offered image ${short(input.id)}, not the job's ${short(want)}`);
+      return { phase: "receiving", id: input.id, size: input.size, bytes: 0 };
+    default:
+      return failed(`${describe(input)} while waiting`);
+  }
+}
+
+function fromReceiving(
+  state: Extract<RelayFetchState, { phase: "receiving" }>,
+  input: RelayFetchInput,
+): RelayFetchState {
+  switch (input.type) {
+    case "wait":
+      return state;
+    case "data":
+      return { ...state, bytes: state.bytes + input.length };
+    case "end":
+      if (input.bytes !== state.bytes) return failed(`the archive ended after ${state.bytes} of ${input.bytes} bytes`);
+      return { phase: "loading", id: state.id, bytes: state.bytes };
+    default:
+      return failed(`${describe(input)} in the middle of the archive`);
   }
 }
 

@@ -35,33 +35,47 @@ export interface SshCall {
 export type SshArgv = { kind: "call"; call: SshCall } | { kind: "usage"; message: string };
 
 export function parseSshArgv(argv: readonly string[]): SshArgv {
-  const call: Omit<SshCall, "host"> & { host?: string } = { pty: "auto", noStdin: false, unsupported: [] };
-  let index = 0;
-  let optionsDone = false;
-  while (index < argv.length) {
-    const word = argv[index] as string;
-    if (!optionsDone && word === "--") {
-      optionsDone = true;
-      index++;
-      continue;
-    }
-    if (!optionsDone && word.startsWith("-") && word.length > 1) {
-      const used = readOptionGroup(argv, index, call);
-      if (typeof used === "string") return { kind: "usage", message: used };
-      index += used;
-      continue;
-    }
-    if (call.host !== undefined) break;
-    const destination = parseDestination(word);
-    if (destination === undefined) return { kind: "usage", message: `bad destination \`${word}\`` };
-    call.host = destination.host;
-    if (destination.login !== undefined) call.login = destination.login;
-    index++;
+  const call: PartialCall = { pty: "auto", noStdin: false, unsupported: [] };
+  const scan = { index: 0, optionsDone: false };
+  while (scan.index < argv.length) {
+    const step = readWord(argv, scan, call);
+    if (step === "stop") break;
+    if (step !== undefined) return { kind: "usage", message: step };
   }
+  const index = scan.index;
   if (call.host === undefined) return { kind: "usage", message: "no destination given" };
   const command = argv.slice(index).join(" ");
   const { host, ...rest } = call;
   return { kind: "call", call: { host, ...rest, ...(command === "" ? {} : { command }) } };
+}
+
+type PartialCall = Omit<SshCall, "host"> & { host?: string };
+
+/** One word of the argv: options, `--`, or the destination; "stop" at the command, or an error. */
+function readWord(
+  argv: readonly string[],
+  scan: { index: number; optionsDone: boolean },
+  call: PartialCall,
+): string | "stop" | undefined {
+  const word = argv[scan.index] as string;
+  if (!scan.optionsDone && word === "--") {
+    scan.optionsDone = true;
+    scan.index++;
+    return undefined;
+  }
+  if (!scan.optionsDone && word.startsWith("-") && word.length > 1) {
+    const used = readOptionGroup(argv, scan.index, call);
+    if (typeof used === "string") return used;
+    scan.index += used;
+    return undefined;
+  }
+  if (call.host !== undefined) return "stop";
+  const destination = parseDestination(word);
+  if (destination === undefined) return `bad destination \`${word}\``;
+  call.host = destination.host;
+  if (destination.login !== undefined) call.login = destination.login;
+  scan.index++;
+  return undefined;
 }
 
 /** Reads one word of flags ("-xq", "-p22", "-l user"); the number of words used, or an error. */
@@ -69,21 +83,38 @@ function readOptionGroup(argv: readonly string[], index: number, call: Omit<SshC
   const word = argv[index] as string;
   for (let at = 1; at < word.length; at++) {
     const letter = word[at] as string;
-    if (WITH_ARGUMENT.has(letter)) {
-      const attached = word.slice(at + 1);
-      const value = attached !== "" ? attached : argv[index + 1];
-      if (value === undefined) return `option -${letter} needs an argument`;
-      if (letter === "l") call.login = value;
-      if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
-      return attached !== "" ? 1 : 2;
-    }
-    if (letter === "t") call.pty = "yes";
-    else if (letter === "T") call.pty = "no";
-    if (letter === "n") call.noStdin = true;
-    if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
-    else if (!IGNORED_FLAGS.has(letter) && letter !== "t") return `unknown option -${letter}`;
+    if (WITH_ARGUMENT.has(letter)) return readOptionWithArgument(argv, index, at, call);
+    const error = readFlag(letter, call);
+    if (error !== undefined) return error;
   }
   return 1;
+}
+
+/** `-l user` or `-luser` (and the others that take a value): the words used, or an error. */
+function readOptionWithArgument(
+  argv: readonly string[],
+  index: number,
+  at: number,
+  call: Omit<SshCall, "host">,
+): number | string {
+  const word = argv[index] as string;
+  const letter = word[at] as string;
+  const attached = word.slice(at + 1);
+  const value = attached !== "" ? attached : argv[index + 1];
+  if (value === undefined) return `option -${letter} needs an argument`;
+  if (letter === "l") call.login = value;
+  if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
+  return attached !== "" ? 1 : 2;
+}
+
+/** One flag without a value; an error for one ssh has but the agent does not know. */
+function readFlag(letter: string, call: Omit<SshCall, "host">): string | undefined {
+  if (letter === "t") call.pty = "yes";
+  else if (letter === "T") call.pty = "no";
+  if (letter === "n") call.noStdin = true;
+  if (UNSUPPORTED.has(letter)) call.unsupported.push(`-${letter}`);
+  else if (!IGNORED_FLAGS.has(letter) && letter !== "t") return `unknown option -${letter}`;
+  return undefined;
 }
 
 /** `host`, `user@host` (the last "@" splits, as in OpenSSH), or `ssh://[user@]host[:port]`. */

@@ -6,7 +6,7 @@
  * stdout and stderr reached their end (like sshd, output written by the command's last
  * background child still arrives); and `terminate()` for a client that went away.
  */
-import { spawn as baseSpawn } from "node:child_process";
+import { spawn as baseSpawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { ExitStatus, ForwardableSignal } from "../core/agent-messages.js";
 import type { AgentSpawnPlan } from "../core/agent-spawn-plan.js";
@@ -52,7 +52,6 @@ const EXIT_CANNOT_START = 255;
 export function startAgentProcess(options: AgentProcessOptions, handlers: AgentProcessHandlers): AgentProcess {
   const { plan } = options;
   const spawn = options.spawn ?? baseSpawn;
-  const timers = options.timers ?? realTimers;
   const child = spawn(plan.file, plan.args, {
     cwd: options.cwd,
     env: plan.env,
@@ -60,75 +59,95 @@ export function startAgentProcess(options: AgentProcessOptions, handlers: AgentP
     stdio: ["pipe", "pipe", "pipe"],
     ...(plan.argv0 === undefined ? {} : { argv0: plan.argv0 }),
   });
-  let reported = false;
-  let leaderExited = false;
-  let stdinOpen = true;
-  let terminating: Promise<void> | undefined;
-  const report = (status: ExitStatus): void => {
-    if (reported) return;
-    reported = true;
-    handlers.exited(status);
-  };
+  return new SessionCommand(child, options, handlers);
+}
 
-  child.stdout?.on("data", (chunk: Buffer) => handlers.stdout(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => handlers.stderr(chunk));
-  // The command may exit (or close its stdin) without reading all its input: not an error.
-  child.stdin?.on("error", () => {
-    stdinOpen = false;
-  });
-  child.on("exit", () => {
-    leaderExited = true;
-  });
-  child.on("error", (error: NodeJS.ErrnoException) => {
-    if (child.pid !== undefined) return;
-    leaderExited = true;
-    handlers.stderr(Buffer.from(`cannot start ${plan.file}: ${error.code ?? error.message}\n`));
-    report({ code: EXIT_CANNOT_START });
-  });
-  child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
-    leaderExited = true;
-    if (code !== null) report({ code });
-    else if (signal !== null) report({ signal: constants.signals[signal] ?? 9 });
-    else report({ code: EXIT_CANNOT_START });
-  });
+/** The spawned command: whether its end was reported, its leader exited, its stdin is open. */
+class SessionCommand implements AgentProcess {
+  #reported = false;
+  #leaderExited = false;
+  #stdinOpen = true;
+  #terminating: Promise<void> | undefined;
 
-  return {
-    pid: child.pid,
-    writeStdin(chunk, taken) {
-      if (!stdinOpen || child.stdin === null || child.stdin.destroyed) return taken();
-      child.stdin.write(chunk, () => taken());
-    },
-    endStdin() {
-      if (stdinOpen) child.stdin?.end();
-      stdinOpen = false;
-    },
-    signal(name) {
-      // Until the output ends, the group may outlive its leader (a pipeline's last stage).
-      if (child.pid !== undefined && !reported) signalQuietly(-child.pid, name);
-    },
-    pauseOutput() {
-      child.stdout?.pause();
-      child.stderr?.pause();
-    },
-    resumeOutput() {
-      child.stdout?.resume();
-      child.stderr?.resume();
-    },
-    terminate() {
-      terminating ??= killSession({
-        sessionId: options.sessionId,
-        groupId: child.pid,
-        leaderExited: () => leaderExited,
-        graceMs: options.killGraceMs,
-        timers,
-        ...(options.findSession === undefined ? {} : { find: options.findSession }),
-      }).finally(() => {
-        // The pipes may be held open by nothing now; do not wait on them.
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        child.stdin?.destroy();
-      });
-      return terminating;
-    },
-  };
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly options: AgentProcessOptions,
+    private readonly handlers: AgentProcessHandlers,
+  ) {
+    child.stdout?.on("data", (chunk: Buffer) => handlers.stdout(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => handlers.stderr(chunk));
+    // The command may exit (or close its stdin) without reading all its input: not an error.
+    child.stdin?.on("error", () => {
+      this.#stdinOpen = false;
+    });
+    child.on("exit", () => {
+      this.#leaderExited = true;
+    });
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return;
+      this.#leaderExited = true;
+      handlers.stderr(Buffer.from(`cannot start ${options.plan.file}: ${error.code ?? error.message}\n`));
+      this.#report({ code: EXIT_CANNOT_START });
+    });
+    child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
+      this.#leaderExited = true;
+      if (code !== null) this.#report({ code });
+      else if (signal !== null) this.#report({ signal: constants.signals[signal] ?? 9 });
+      else this.#report({ code: EXIT_CANNOT_START });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  writeStdin(chunk: Buffer, taken: () => void): void {
+    const stdin = this.child.stdin;
+    if (this.#stdinOpen && stdin !== null && !stdin.destroyed) stdin.write(chunk, () => taken());
+    else taken();
+  }
+
+  endStdin(): void {
+    if (this.#stdinOpen) this.child.stdin?.end();
+    this.#stdinOpen = false;
+  }
+
+  signal(name: ForwardableSignal): void {
+    // Until the output ends, the group may outlive its leader (a pipeline's last stage).
+    if (this.child.pid !== undefined && !this.#reported) signalQuietly(-this.child.pid, name);
+  }
+
+  pauseOutput(): void {
+    this.child.stdout?.pause();
+    this.child.stderr?.pause();
+  }
+
+  resumeOutput(): void {
+    this.child.stdout?.resume();
+    this.child.stderr?.resume();
+  }
+
+  terminate(): Promise<void> {
+    const { child, options } = this;
+    this.#terminating ??= killSession({
+      sessionId: options.sessionId,
+      groupId: child.pid,
+      leaderExited: () => this.#leaderExited,
+      graceMs: options.killGraceMs,
+      timers: options.timers ?? realTimers,
+      ...(options.findSession === undefined ? {} : { find: options.findSession }),
+    }).finally(() => {
+      // The pipes may be held open by nothing now; do not wait on them.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.stdin?.destroy();
+    });
+    return this.#terminating;
+  }
+
+  #report(status: ExitStatus): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.handlers.exited(status);
+  }
 }

@@ -78,70 +78,101 @@ async function createExec(api: DockerApi, plan: ExecPlan, config: object, node: 
  */
 function copyStreams(socket: Duplex, head: Buffer, stdio: ExecStdio, stdin: Readable | undefined): Promise<void> {
   return new Promise((resolve) => {
-    const demuxer = new StreamDemuxer();
-    const broken = new Set<Writable>();
-    const full = new Set<Writable>();
-    let writing = 0;
-    let closed = false;
-    const settle = () => {
-      if (!closed || writing > 0) return;
-      // A failed last write emits its error after its callback (next tick): listen until then.
-      setImmediate(() => {
-        for (const out of [stdio.stdout, stdio.stderr]) out.off("drain", onDrain).off("error", onError);
-      });
-      resolve();
-    };
-    /** A stream that took its fill lets the stream go on once it drains (or breaks). */
-    const release = (out: Writable) => {
-      if (full.delete(out) && full.size === 0) socket.resume();
-    };
-    function onDrain(this: Writable) {
-      release(this);
-    }
-    function onError(this: Writable) {
-      broken.add(this);
-      release(this);
-    }
-    for (const out of [stdio.stdout, stdio.stderr]) out.on("drain", onDrain).on("error", onError);
-    const write = (out: Writable, data: Buffer) => {
-      if (broken.has(out)) return; // e.g. EPIPE: the reader is gone; the rest of that stream is dropped
-      writing++;
-      const more = out.write(data, (error) => {
-        writing--;
-        if (error) broken.add(out);
-        settle();
-      });
-      if (!more && !full.has(out)) {
-        full.add(out);
-        socket.pause();
-      }
-    };
-    const onData = (chunk: Buffer) => {
-      let frames: ReturnType<StreamDemuxer["push"]>;
-      try {
-        frames = demuxer.push(chunk);
-      } catch {
-        socket.destroy(); // not Docker's framing: the exit code says what became of the process
-        return;
-      }
-      for (const frame of frames) {
-        if (frame.stream === "stdout") write(stdio.stdout, frame.payload);
-        else if (frame.stream !== "stdin") write(stdio.stderr, frame.payload);
-      }
-    };
-    if (head.length > 0) onData(head);
-    socket.on("data", onData);
-    if (full.size === 0) socket.resume(); // upgrade() hands it over paused
+    const copier = new FrameCopier(socket, stdio, resolve);
+    if (head.length > 0) copier.onData(head);
+    socket.on("data", (chunk: Buffer) => copier.onData(chunk));
+    copier.resumeUnlessFull(); // upgrade() hands it over paused
     // A reset (the daemon died) ends the stream like a close; the exit code query then says why.
     socket.on("error", () => {});
     socket.on("close", () => {
-      closed = true;
       stdin?.unpipe(socket);
-      settle();
+      copier.onClose();
     });
     if (stdin === undefined) socket.end();
     else stdin.pipe(socket);
   });
+}
+
+/** Docker's frames from the socket to our stdout and stderr, with back-pressure; `done` once all is written. */
+class FrameCopier {
+  readonly #demuxer = new StreamDemuxer();
+  readonly #broken = new Set<Writable>();
+  readonly #full = new Set<Writable>();
+  #writing = 0;
+  #closed = false;
+  readonly #onDrain: (this: Writable) => void;
+  readonly #onError: (this: Writable) => void;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly stdio: ExecStdio,
+    private readonly done: () => void,
+  ) {
+    const copier = this;
+    this.#onDrain = function (this: Writable) {
+      copier.#release(this);
+    };
+    this.#onError = function (this: Writable) {
+      copier.#broken.add(this);
+      copier.#release(this);
+    };
+    for (const out of this.#outs()) out.on("drain", this.#onDrain).on("error", this.#onError);
+  }
+
+  onData(chunk: Buffer): void {
+    let frames: ReturnType<StreamDemuxer["push"]>;
+    try {
+      frames = this.#demuxer.push(chunk);
+    } catch {
+      this.socket.destroy(); // not Docker's framing: the exit code says what became of the process
+      return;
+    }
+    for (const frame of frames) {
+      if (frame.stream === "stdout") this.#write(this.stdio.stdout, frame.payload);
+      else if (frame.stream !== "stdin") this.#write(this.stdio.stderr, frame.payload);
+    }
+  }
+
+  resumeUnlessFull(): void {
+    if (this.#full.size === 0) this.socket.resume();
+  }
+
+  onClose(): void {
+    this.#closed = true;
+    this.#settle();
+  }
+
+  #outs(): Writable[] {
+    return [this.stdio.stdout, this.stdio.stderr];
+  }
+
+  #write(out: Writable, data: Buffer): void {
+    if (this.#broken.has(out)) return; // e.g. EPIPE: the reader is gone; the rest of that stream is dropped
+    this.#writing++;
+    const more = out.write(data, (error) => {
+      this.#writing--;
+      if (error) this.#broken.add(out);
+      this.#settle();
+    });
+    if (!more && !this.#full.has(out)) {
+      this.#full.add(out);
+      this.socket.pause();
+    }
+  }
+
+  /** A stream that took its fill lets the stream go on once it drains (or breaks). */
+  #release(out: Writable): void {
+    if (this.#full.delete(out) && this.#full.size === 0) this.socket.resume();
+  }
+
+  #settle(): void {
+    if (!this.#closed || this.#writing > 0) return;
+    // A failed last write emits its error after its callback (next tick): listen until then.
+    setImmediate(() => {
+      for (const out of this.#outs()) out.off("drain", this.#onDrain).off("error", this.#onError);
+    });
+    this.done();
+  }
 }
 
 /**

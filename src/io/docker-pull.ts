@@ -5,7 +5,7 @@
  * the JSON-lines progress read into events as it comes. Ending the request (timeout or
  * abort) makes dockerd cancel the pull. `GET /images/<name>/json` tells what is there.
  */
-import { request } from "node:http";
+import { type IncomingMessage, request } from "node:http";
 import { createInterface } from "node:readline";
 import { UserError } from "../core/errors.js";
 import { type LocalImage, parseImageInspect } from "../core/image-inspect.js";
@@ -55,6 +55,50 @@ export function dockerPullRequest(
   };
 }
 
+/** dockerd refused the pull outright: its message, classified. */
+function readRefusal(res: IncomingMessage, settle: (result: EnginePullResult) => void): void {
+  const chunks: Buffer[] = [];
+  res.on("data", (chunk: Buffer) => chunks.push(chunk));
+  res.on("error", () =>
+    settle({ kind: "failed", failure: { kind: "other", detail: `dockerd ended its answer early` } }),
+  );
+  res.on("end", () => {
+    const message = apiMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+    settle({ kind: "failed", failure: classifyEngineError(message) });
+  });
+}
+
+/** The pull's progress stream, a JSON line per event, to its end: pulled, or why not. */
+function readPullStream(
+  res: IncomingMessage,
+  options: DockerPullOptions,
+  settle: (result: EnginePullResult) => void,
+): void {
+  // A daemon that drops the connection mid-stream: the answer is cut, not complete.
+  // (readline passes the response's error on to itself.)
+  const cut = (): void =>
+    settle({
+      kind: "failed",
+      failure: { kind: "other", detail: `dockerd ended the pull's answer early (${options.socketPath})` },
+    });
+  res.on("error", cut);
+  let outcome = EMPTY_OUTCOME;
+  const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
+  lines.on("error", cut);
+  lines.on("line", (line) => {
+    const event = parseDockerPullLine(line);
+    if (event === undefined) return;
+    outcome = applyStreamEvent(outcome, event);
+    options.onEvent?.(event);
+  });
+  lines.on("close", () => {
+    if (outcome.error !== undefined) settle({ kind: "failed", failure: classifyEngineError(outcome.error) });
+    else if (res.complete)
+      settle({ kind: "pulled", digest: outcome.digest, imageId: undefined, upToDate: outcome.upToDate });
+    else cut();
+  });
+}
+
 export function pullWithDockerApi(ref: ImageReference, options: DockerPullOptions): Promise<EnginePullResult> {
   const { path, headers } = dockerPullRequest(ref, options.auth);
   return new Promise((resolve) => {
@@ -66,43 +110,9 @@ export function pullWithDockerApi(ref: ImageReference, options: DockerPullOption
       options.signal?.removeEventListener("abort", onAbort);
       resolve(result);
     };
-    const req = request({ socketPath: options.socketPath, path, method: "POST", headers }, (res) => {
-      if (res.statusCode !== 200) {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", () =>
-          settle({ kind: "failed", failure: { kind: "other", detail: `dockerd ended its answer early` } }),
-        );
-        res.on("end", () => {
-          const message = apiMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
-          settle({ kind: "failed", failure: classifyEngineError(message) });
-        });
-        return;
-      }
-      // A daemon that drops the connection mid-stream: the answer is cut, not complete.
-      // (readline passes the response's error on to itself.)
-      const cut = (): void =>
-        settle({
-          kind: "failed",
-          failure: { kind: "other", detail: `dockerd ended the pull's answer early (${options.socketPath})` },
-        });
-      res.on("error", cut);
-      let outcome = EMPTY_OUTCOME;
-      const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
-      lines.on("error", cut);
-      lines.on("line", (line) => {
-        const event = parseDockerPullLine(line);
-        if (event === undefined) return;
-        outcome = applyStreamEvent(outcome, event);
-        options.onEvent?.(event);
-      });
-      lines.on("close", () => {
-        if (outcome.error !== undefined) settle({ kind: "failed", failure: classifyEngineError(outcome.error) });
-        else if (res.complete)
-          settle({ kind: "pulled", digest: outcome.digest, imageId: undefined, upToDate: outcome.upToDate });
-        else cut();
-      });
-    });
+    const req = request({ socketPath: options.socketPath, path, method: "POST", headers }, (res) =>
+      res.statusCode === 200 ? readPullStream(res, options, settle) : readRefusal(res, settle),
+    );
     const timer =
       options.timeoutMs === undefined
         ? undefined

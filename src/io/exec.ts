@@ -43,6 +43,21 @@ export interface ExitInfo {
 /** Output past this many bytes per stream is dropped, so a runaway child cannot exhaust memory. */
 const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The one way a child we started is ended: SIGTERM, then SIGKILL `graceMs` later if it did not
+ * go. `terminate` may be called again (the grace is not restarted); `cancel` once it has ended.
+ */
+export function endChild(child: Pick<ChildProcess, "kill">, graceMs: number): { terminate(): void; cancel(): void } {
+  let graceTimer: NodeJS.Timeout | undefined;
+  return {
+    terminate: () => {
+      child.kill("SIGTERM");
+      graceTimer ??= setTimeout(() => child.kill("SIGKILL"), graceMs);
+    },
+    cancel: () => clearTimeout(graceTimer),
+  };
+}
+
 export function runCommand(
   file: string,
   args: readonly string[],
@@ -59,11 +74,8 @@ export function runCommand(
     const stderr = capture(child.stderr);
     let timedOut = false;
     let aborted = false;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const terminate = (): void => {
-      child.kill("SIGTERM");
-      graceTimer ??= setTimeout(() => child.kill("SIGKILL"), options.killGraceMs ?? 2000);
-    };
+    const ending = endChild(child, options.killGraceMs ?? 2000);
+    const terminate = ending.terminate;
     const timeoutTimer =
       options.timeoutMs === undefined
         ? undefined
@@ -79,7 +91,7 @@ export function runCommand(
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     const cleanup = (): void => {
       clearTimeout(timeoutTimer);
-      clearTimeout(graceTimer);
+      ending.cancel();
       options.signal?.removeEventListener("abort", onAbort);
     };
     child.once("error", (error) => {

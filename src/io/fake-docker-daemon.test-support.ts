@@ -92,6 +92,16 @@ const missing = (what: string): Answer => json(404, { message: `No such ${what}`
 
 function route(daemon: FakeDaemon, method: string, url: URL, body: string): Answer {
   const parts = url.pathname.split("/").map(decodeURIComponent);
+  return (
+    routeList(daemon, method, url, parts) ??
+    routeContainer(daemon, method, parts, body) ??
+    routeExec(daemon, method, parts, body) ??
+    json(404, { message: "page not found" })
+  );
+}
+
+/** `GET /images/NAME/json`, `GET /containers/json?filters=`. */
+function routeList(daemon: FakeDaemon, method: string, url: URL, parts: string[]): Answer | undefined {
   if (method === "GET" && parts[1] === "images" && parts.at(-1) === "json") {
     const image = daemon.images.get(parts.slice(2, -1).join("/"));
     return image === undefined ? missing(`image: ${parts.slice(2, -1).join("/")}`) : json(200, image);
@@ -103,6 +113,11 @@ function route(daemon: FakeDaemon, method: string, url: URL, body: string): Answ
     );
     return json(200, rows);
   }
+  return undefined;
+}
+
+/** `GET /containers/ID/logs`, `POST /containers/ID/exec`. */
+function routeContainer(daemon: FakeDaemon, method: string, parts: string[], body: string): Answer | undefined {
   const container = parts[1] === "containers" ? daemon.containers.get(parts[2] ?? "") : undefined;
   if (method === "GET" && parts[3] === "logs") {
     if (container === undefined) return missing(`container: ${parts[2]}`);
@@ -116,6 +131,11 @@ function route(daemon: FakeDaemon, method: string, url: URL, body: string): Answ
     daemon.execs.set(id, { id, container: parts[2] ?? "", config, running: false, exitCode: null });
     return json(201, { Id: id });
   }
+  return undefined;
+}
+
+/** `POST /exec/ID/start`, `GET /exec/ID/json`. */
+function routeExec(daemon: FakeDaemon, method: string, parts: string[], body: string): Answer | undefined {
   const exec = parts[1] === "exec" ? daemon.execs.get(parts[2] ?? "") : undefined;
   if (method === "POST" && parts[3] === "start") {
     if (exec === undefined) return missing(`exec instance: ${parts[2]}`);
@@ -130,7 +150,7 @@ function route(daemon: FakeDaemon, method: string, url: URL, body: string): Answ
     if (exec.exitCode !== null && daemon.runningAfterEnd-- <= 0) exec.running = false;
     return json(200, { ID: exec.id, Running: exec.running, ExitCode: exec.running ? null : exec.exitCode });
   }
-  return json(404, { message: "page not found" });
+  return undefined;
 }
 
 function finish(exec: FakeExec, code: number): void {

@@ -13,7 +13,7 @@ import { canonicalString, type ImageReference } from "../core/image-reference.js
 import { parsePodmanPullLine, podmanPulledId } from "../core/podman-pull-output.js";
 import { classifyEngineError } from "../core/pull-failure.js";
 import type { EnginePullOptions, EnginePullResult } from "./docker-pull.js";
-import { runCommand, type Spawn } from "./exec.js";
+import { endChild, runCommand, type Spawn } from "./exec.js";
 
 export interface PodmanPullOptions extends EnginePullOptions {
   /** `--authfile`; without it podman reads its own files (REGISTRY_AUTH_FILE and the rest). */
@@ -41,11 +41,10 @@ export function pullWithPodman(ref: ImageReference, options: PodmanPullOptions =
     let lastError: string | undefined;
     let lastLine = "";
     let stdout = "";
-    let graceTimer: NodeJS.Timeout | undefined;
+    const ending = endChild(child, options.killGraceMs ?? 5000);
     const stop = (result: EnginePullResult): void => {
       stopped ??= result;
-      child.kill("SIGTERM");
-      graceTimer ??= setTimeout(() => child.kill("SIGKILL"), options.killGraceMs ?? 5000);
+      ending.terminate();
     };
     const timer =
       options.timeoutMs === undefined
@@ -71,7 +70,7 @@ export function pullWithPodman(ref: ImageReference, options: PodmanPullOptions =
     }
     const finish = (result: EnginePullResult): void => {
       clearTimeout(timer);
-      clearTimeout(graceTimer);
+      ending.cancel();
       options.signal?.removeEventListener("abort", onAbort);
       resolve(stopped ?? result);
     };

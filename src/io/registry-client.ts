@@ -12,7 +12,13 @@ import { createHash } from "node:crypto";
 import { type ImageReference, isDigest, registryApiHost } from "../core/image-reference.js";
 import { classifyNetworkError, classifyRegistryStatus, isRetryable, type PullFailure } from "../core/pull-failure.js";
 import type { RegistryAuth } from "../core/registry-auth.js";
-import { parseAuthChallenges, readToken, refreshTokenForm, tokenRequestUrl } from "../core/registry-challenge.js";
+import {
+  type AuthChallenge,
+  parseAuthChallenges,
+  readToken,
+  refreshTokenForm,
+  tokenRequestUrl,
+} from "../core/registry-challenge.js";
 import { isSchema1, MANIFEST_ACCEPT, manifestPath, mediaTypeOf, schema1Failure } from "../core/registry-manifest.js";
 import { type BackoffPolicy, nextRetryDelayMs, parseRetryAfter, REGISTRY_BACKOFF } from "../core/retry-backoff.js";
 import { type RegistryResponse, sendRegistryRequest } from "./registry-http.js";
@@ -100,132 +106,148 @@ export function sayWhoAsked(failure: PullFailure, auth: RegistryAuth): PullFailu
   };
 }
 
+/** One resolution's state: its settings, and the Authorization header once a 401 earned it. */
+interface Session {
+  readonly ref: ImageReference;
+  readonly options: ResolveOptions;
+  readonly timers: Timers;
+  readonly manifestUrl: URL;
+  authorization: string | undefined;
+}
+
 function createSession(ref: ImageReference, options: ResolveOptions, timers: Timers) {
   const manifestUrl = new URL(`https://${registryApiHost(ref)}${manifestPath(ref)}`);
-  let authorization: string | undefined;
+  const s: Session = { ref, options, timers, manifestUrl, authorization: undefined };
+  return { resolveOnce: () => resolveOnce(s) };
+}
 
-  async function call(
-    method: "GET" | "HEAD" | "POST",
-    url: URL,
-    headers: Record<string, string>,
-    body?: string,
-  ): Promise<RegistryResponse | ResolveStep> {
-    const left = options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - timers.now();
-    if (left <= 0) return { kind: "failed", failure: { kind: "timeout", detail: `${method} ${url.host}` } };
-    options.debug?.(`> ${method} ${url.origin}${url.pathname}`);
-    try {
-      const response = await sendRegistryRequest({
-        url,
-        method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        trust: options.trust,
-        timeoutMs: Math.max(1, Math.min(REQUEST_TIMEOUT_MS, left)),
-      });
-      options.debug?.(`< ${response.status} ${method} ${url.pathname}`);
-      return response;
-    } catch (error) {
-      const { code, message } = error as { code?: string; message?: string };
-      return { kind: "failed", failure: classifyNetworkError(code, message ?? String(error)) };
-    }
+async function call(
+  s: Session,
+  method: "GET" | "HEAD" | "POST",
+  url: URL,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<RegistryResponse | ResolveStep> {
+  const { options } = s;
+  const left = options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - s.timers.now();
+  if (left <= 0) return { kind: "failed", failure: { kind: "timeout", detail: `${method} ${url.host}` } };
+  options.debug?.(`> ${method} ${url.origin}${url.pathname}`);
+  try {
+    const response = await sendRegistryRequest({
+      url,
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      trust: options.trust,
+      timeoutMs: Math.max(1, Math.min(REQUEST_TIMEOUT_MS, left)),
+    });
+    options.debug?.(`< ${response.status} ${method} ${url.pathname}`);
+    return response;
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    return { kind: "failed", failure: classifyNetworkError(code, message ?? String(error)) };
   }
+}
 
-  function statusFailure(response: RegistryResponse): ResolveStep {
-    const failure = classifyRegistryStatus(response.status, response.body.toString("utf8"));
-    const retryAfter = response.headers["retry-after"];
-    return { kind: "failed", failure, retryAfterMs: parseRetryAfter(retryAfter, Date.now()) };
+function statusFailure(response: RegistryResponse): ResolveStep {
+  const failure = classifyRegistryStatus(response.status, response.body.toString("utf8"));
+  const retryAfter = response.headers["retry-after"];
+  return { kind: "failed", failure, retryAfterMs: parseRetryAfter(retryAfter, Date.now()) };
+}
+
+/** The Authorization header a 401's challenges ask for, or why there is none. */
+async function authorize(s: Session, challenges: readonly string[]): Promise<string | ResolveStep> {
+  const parsed = parseAuthChallenges(challenges);
+  const bearer = parsed.find((c) => c.scheme === "bearer");
+  if (bearer !== undefined) return bearerToken(s, bearer);
+  const auth = s.options.auth;
+  if (parsed.some((c) => c.scheme === "basic")) {
+    if (auth.kind === "basic") return basicHeader(auth);
+    return unauthorized(
+      auth.kind === "anonymous"
+        ? "the registry asks for a user and password, and there is no login for it"
+        : "the registry asks for a user and password, and the login is a token",
+    );
   }
+  return unauthorized(`HTTP 401 without a challenge to answer (${parsed.map((c) => c.scheme).join(", ") || "none"})`);
+}
 
-  /** The Authorization header a 401's challenges ask for, or why there is none. */
-  async function authorize(challenges: readonly string[]): Promise<string | ResolveStep> {
-    const parsed = parseAuthChallenges(challenges);
-    const bearer = parsed.find((c) => c.scheme === "bearer");
-    const auth = options.auth;
-    if (bearer !== undefined) {
-      const url = tokenRequestUrl(bearer, ref.path);
-      if (url === undefined)
-        return unauthorized(`the registry's token realm is unusable (${bearer.params.realm ?? "none"})`);
-      const response =
-        auth.kind === "identity-token"
-          ? await call(
-              "POST",
-              new URL(url.origin + url.pathname),
-              { "Content-Type": "application/x-www-form-urlencoded" },
-              refreshTokenForm(bearer, ref.path, auth.token),
-            )
-          : await call("GET", url, auth.kind === "basic" ? { Authorization: basicHeader(auth) } : {});
-      if (!("status" in response)) return response;
-      if (response.status !== 200) {
-        const step = statusFailure(response);
-        if (step.kind !== "failed") return step;
-        return { ...step, failure: { ...step.failure, detail: `token server ${url.host}: ${step.failure.detail}` } };
-      }
-      const token = readToken(response.body.toString("utf8"));
-      if (token === undefined) return unauthorized(`the token server ${url.host} answered without a token`);
-      return `Bearer ${token}`;
-    }
-    if (parsed.some((c) => c.scheme === "basic")) {
-      if (auth.kind === "basic") return basicHeader(auth);
-      return unauthorized(
-        auth.kind === "anonymous"
-          ? "the registry asks for a user and password, and there is no login for it"
-          : "the registry asks for a user and password, and the login is a token",
-      );
-    }
-    return unauthorized(`HTTP 401 without a challenge to answer (${parsed.map((c) => c.scheme).join(", ") || "none"})`);
+/** A bearer token from the challenge's realm, asked with the login (or a refresh token) if there is one. */
+async function bearerToken(s: Session, bearer: AuthChallenge): Promise<string | ResolveStep> {
+  const { ref, options } = s;
+  const auth = options.auth;
+  const url = tokenRequestUrl(bearer, ref.path);
+  if (url === undefined)
+    return unauthorized(`the registry's token realm is unusable (${bearer.params.realm ?? "none"})`);
+  const response =
+    auth.kind === "identity-token"
+      ? await call(
+          s,
+          "POST",
+          new URL(url.origin + url.pathname),
+          { "Content-Type": "application/x-www-form-urlencoded" },
+          refreshTokenForm(bearer, ref.path, auth.token),
+        )
+      : await call(s, "GET", url, auth.kind === "basic" ? { Authorization: basicHeader(auth) } : {});
+  if (!("status" in response)) return response;
+  if (response.status !== 200) {
+    const step = statusFailure(response);
+    if (step.kind !== "failed") return step;
+    return { ...step, failure: { ...step.failure, detail: `token server ${url.host}: ${step.failure.detail}` } };
   }
+  const token = readToken(response.body.toString("utf8"));
+  if (token === undefined) return unauthorized(`the token server ${url.host} answered without a token`);
+  return `Bearer ${token}`;
+}
 
-  function unauthorized(detail: string): ResolveStep {
-    return { kind: "failed", failure: { kind: "unauthorized", detail, status: 401 } };
+function unauthorized(detail: string): ResolveStep {
+  return { kind: "failed", failure: { kind: "unauthorized", detail, status: 401 } };
+}
+
+async function manifest(s: Session, method: "GET" | "HEAD"): Promise<RegistryResponse | ResolveStep> {
+  const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT };
+  if (s.authorization !== undefined) headers.Authorization = s.authorization;
+  return call(s, method, s.manifestUrl, headers);
+}
+
+async function resolveOnce(s: Session): Promise<ResolveStep> {
+  let response = await manifest(s, "HEAD");
+  if ("status" in response && response.status === 401 && s.authorization === undefined) {
+    const answer = await authorize(s, response.challenges);
+    if (typeof answer !== "string") return answer;
+    s.authorization = answer;
+    response = await manifest(s, "HEAD");
   }
+  if (!("status" in response)) return response;
+  if (response.status === 200) return readDigest(s, response);
+  // A HEAD's error has no body: a GET's tells an unknown tag from an unknown repository,
+  // and says why a login was refused. (A busy registry is not asked twice.)
+  const bodiless = response.status >= 400 && response.status < 500 && response.status !== 429;
+  const full = bodiless ? await manifest(s, "GET") : response;
+  if (!("status" in full)) return full;
+  const step = statusFailure(full);
+  return step.kind === "failed" ? { ...step, failure: sayWhoAsked(step.failure, s.options.auth) } : step;
+}
 
-  async function manifest(method: "GET" | "HEAD"): Promise<RegistryResponse | ResolveStep> {
-    const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT };
-    if (authorization !== undefined) headers.Authorization = authorization;
-    return call(method, manifestUrl, headers);
+async function readDigest(s: Session, head: RegistryResponse): Promise<ResolveStep> {
+  let response = head;
+  let digest = headerDigest(head);
+  if (digest === undefined) {
+    const got = await manifest(s, "GET");
+    if (!("status" in got)) return got;
+    if (got.status !== 200) return statusFailure(got);
+    response = got;
+    digest = headerDigest(got) ?? `sha256:${createHash("sha256").update(got.body).digest("hex")}`;
   }
-
-  async function resolveOnce(): Promise<ResolveStep> {
-    let response = await manifest("HEAD");
-    if ("status" in response && response.status === 401 && authorization === undefined) {
-      const answer = await authorize(response.challenges);
-      if (typeof answer !== "string") return answer;
-      authorization = answer;
-      response = await manifest("HEAD");
-    }
-    if (!("status" in response)) return response;
-    if (response.status === 200) return readDigest(response);
-    // A HEAD's error has no body: a GET's tells an unknown tag from an unknown repository,
-    // and says why a login was refused. (A busy registry is not asked twice.)
-    const bodiless = response.status >= 400 && response.status < 500 && response.status !== 429;
-    const full = bodiless ? await manifest("GET") : response;
-    if (!("status" in full)) return full;
-    const step = statusFailure(full);
-    return step.kind === "failed" ? { ...step, failure: sayWhoAsked(step.failure, options.auth) } : step;
+  const mediaType = mediaTypeOf(response.headers["content-type"]);
+  if (isSchema1(mediaType)) return { kind: "failed", failure: schema1Failure(mediaType) };
+  if (s.ref.digest !== undefined && digest !== s.ref.digest) {
+    return {
+      kind: "failed",
+      failure: { kind: "other", detail: `the registry answered ${digest} for ${s.ref.digest}` },
+    };
   }
-
-  async function readDigest(head: RegistryResponse): Promise<ResolveStep> {
-    let response = head;
-    let digest = headerDigest(head);
-    if (digest === undefined) {
-      const got = await manifest("GET");
-      if (!("status" in got)) return got;
-      if (got.status !== 200) return statusFailure(got);
-      response = got;
-      digest = headerDigest(got) ?? `sha256:${createHash("sha256").update(got.body).digest("hex")}`;
-    }
-    const mediaType = mediaTypeOf(response.headers["content-type"]);
-    if (isSchema1(mediaType)) return { kind: "failed", failure: schema1Failure(mediaType) };
-    if (ref.digest !== undefined && digest !== ref.digest) {
-      return {
-        kind: "failed",
-        failure: { kind: "other", detail: `the registry answered ${digest} for ${ref.digest}` },
-      };
-    }
-    return { kind: "done", digest };
-  }
-
-  return { resolveOnce };
+  return { kind: "done", digest };
 }
 
 function headerDigest(response: RegistryResponse): string | undefined {

@@ -105,29 +105,55 @@ export const MANIFEST_TYPE = "application/vnd.oci.image.index.v1+json";
 const SERVICE = "registry.test";
 
 export async function startFakeRegistry(ca: TestCa, options: FakeRegistryOptions): Promise<FakeRegistry> {
-  const requests: string[] = [];
-  const faults: Fault[] = [];
-  const tokens = new Map<string, string>(); // token → user ("" for anonymous)
-  let port = 0;
-  const digestOf = (manifest: string) => `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
+  const registry = new Registry(options);
+  const server: Server = createServer({ cert: ca.certPem, key: ca.keyPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => registry.handle(req, res, Buffer.concat(chunks).toString()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  registry.port = (server.address() as AddressInfo).port;
+  return {
+    host: `127.0.0.1:${registry.port}`,
+    requests: registry.requests,
+    faults: registry.faults,
+    digestOf,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
 
-  const handle = (req: IncomingMessage, res: ServerResponse, body: string) => {
-    const url = new URL(req.url ?? "/", `https://127.0.0.1:${port}`);
+const digestOf = (manifest: string) => `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
+
+/** The registry's state: what it was asked, the faults queued, the tokens it issued. */
+class Registry {
+  readonly requests: string[] = [];
+  readonly faults: Fault[] = [];
+  readonly #tokens = new Map<string, string>(); // token → user ("" for anonymous)
+  port = 0;
+
+  constructor(private readonly options: FakeRegistryOptions) {}
+
+  handle(req: IncomingMessage, res: ServerResponse, body: string) {
+    const url = new URL(req.url ?? "/", `https://127.0.0.1:${this.port}`);
     const authorization = req.headers.authorization ?? "";
-    requests.push(`${req.method} ${url.pathname} ${authorization.split(" ")[0] || "-"}`);
+    this.requests.push(`${req.method} ${url.pathname} ${authorization.split(" ")[0] || "-"}`);
     res.setHeader("Docker-Distribution-Api-Version", "registry/2.0");
-    if (url.pathname === "/token") return token(req, res, url, body, authorization);
+    if (url.pathname === "/token") return this.#token(req, res, url, body, authorization);
     const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
     if (match === null) return error(res, 404, "NOT_FOUND", "page not found");
-    const fault = faults.shift();
+    const fault = this.faults.shift();
     if (fault === "reset") return void req.socket.destroy();
     if (fault !== undefined) return void res.writeHead(fault.status, fault.headers ?? {}).end();
     const [, name = "", reference = ""] = match;
-    const user = userOf(authorization, name);
-    if (user === undefined) return challenge(res, name);
-    if (options.denied?.[name]?.includes(user))
+    const user = this.#userOf(authorization, name);
+    if (user === undefined) return this.#challenge(res, name);
+    if (this.options.denied?.[name]?.includes(user))
       return error(res, 403, "DENIED", "requested access to the resource is denied");
-    const repository = options.repositories[name];
+    this.#manifest(req, res, name, reference);
+  }
+
+  #manifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string) {
+    const repository = this.options.repositories[name];
     if (repository === undefined) return error(res, 404, "NAME_UNKNOWN", "repository name not known to registry", req);
     const manifest =
       Object.values(repository.tags).find((m) => digestOf(m) === reference) ?? repository.tags[reference];
@@ -136,70 +162,55 @@ export async function startFakeRegistry(ca: TestCa, options: FakeRegistryOptions
       "Content-Type": MANIFEST_TYPE,
       "Content-Length": String(Buffer.byteLength(manifest)),
     };
-    if (!options.omitDigestHeader) headers["Docker-Content-Digest"] = digestOf(manifest);
+    if (!this.options.omitDigestHeader) headers["Docker-Content-Digest"] = digestOf(manifest);
     res.writeHead(200, headers).end(req.method === "HEAD" ? undefined : manifest);
-  };
+  }
 
   /** Who may pull `name` with this Authorization: a user, "" (anonymous), or undefined (401). */
-  const userOf = (authorization: string, name: string): string | undefined => {
-    const isPublic = options.repositories[name]?.public === true;
-    if (options.auth === "none") return "";
-    if (options.auth === "basic") return basicUser(authorization) ?? (isPublic ? "" : undefined);
-    const user = tokens.get(authorization.replace(/^Bearer /, ""));
+  #userOf(authorization: string, name: string): string | undefined {
+    const isPublic = this.options.repositories[name]?.public === true;
+    if (this.options.auth === "none") return "";
+    if (this.options.auth === "basic") return this.#basicUser(authorization) ?? (isPublic ? "" : undefined);
+    const user = this.#tokens.get(authorization.replace(/^Bearer /, ""));
     return user === undefined || (user === "" && !isPublic) ? undefined : user;
-  };
+  }
 
-  const basicUser = (authorization: string): string | undefined => {
+  #basicUser(authorization: string): string | undefined {
     if (!authorization.startsWith("Basic ")) return undefined;
     const [user = "", ...rest] = Buffer.from(authorization.slice(6), "base64").toString().split(":");
-    return options.users?.[user] === rest.join(":") ? user : undefined;
-  };
+    return this.options.users?.[user] === rest.join(":") ? user : undefined;
+  }
 
-  const challenge = (res: ServerResponse, name: string): void => {
+  #challenge(res: ServerResponse, name: string): void {
     const value =
-      options.auth === "basic"
+      this.options.auth === "basic"
         ? 'Basic realm="Registry Realm"'
-        : `Bearer realm="https://127.0.0.1:${port}/token",service="${SERVICE}",scope="repository:${name}:pull"`;
+        : `Bearer realm="https://127.0.0.1:${this.port}/token",service="${SERVICE}",scope="repository:${name}:pull"`;
     res.setHeader("WWW-Authenticate", value);
     error(res, 401, "UNAUTHORIZED", "authentication required");
-  };
+  }
 
-  const token = (req: IncomingMessage, res: ServerResponse, url: URL, body: string, authorization: string) => {
+  #token(req: IncomingMessage, res: ServerResponse, url: URL, body: string, authorization: string) {
     let user: string | undefined;
     if (req.method === "POST") {
       const form = new URLSearchParams(body);
       const ok = form.get("grant_type") === "refresh_token" && form.get("service") === SERVICE;
-      user = ok ? options.refreshTokens?.[form.get("refresh_token") ?? ""] : undefined;
+      user = ok ? this.options.refreshTokens?.[form.get("refresh_token") ?? ""] : undefined;
     } else {
-      user = authorization === "" ? "" : basicUser(authorization);
+      user = authorization === "" ? "" : this.#basicUser(authorization);
     }
     if (user === undefined || url.searchParams.get("service") !== (req.method === "POST" ? null : SERVICE)) {
       return error(res, 401, "UNAUTHORIZED", "authentication required");
     }
-    const issued = `tok-${tokens.size + 1}`;
-    tokens.set(issued, user);
+    const issued = `tok-${this.#tokens.size + 1}`;
+    this.#tokens.set(issued, user);
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(JSON.stringify(req.method === "POST" ? { access_token: issued } : { token: issued, expires_in: 300 }));
-  };
+  }
+}
 
-  const error = (res: ServerResponse, status: number, code: string, message: string, req?: IncomingMessage): void => {
-    const text = JSON.stringify({ errors: [{ code, message, detail: {} }] });
-    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(text)) });
-    res.end(req?.method === "HEAD" ? undefined : text);
-  };
-
-  const server: Server = createServer({ cert: ca.certPem, key: ca.keyPem }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => handle(req, res, Buffer.concat(chunks).toString()));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as AddressInfo).port;
-  return {
-    host: `127.0.0.1:${port}`,
-    requests,
-    faults,
-    digestOf,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+function error(res: ServerResponse, status: number, code: string, message: string, req?: IncomingMessage): void {
+  const text = JSON.stringify({ errors: [{ code, message, detail: {} }] });
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(text)) });
+  res.end(req?.method === "HEAD" ? undefined : text);
 }

@@ -59,29 +59,36 @@ export async function loadRegistryTrust(host: string, options: TrustOptions): Pr
     break;
   }
   const dirs = options.certsDirs ?? engineCertsDirs(options.engine, options.home ?? env.HOME ?? "/", options.uid ?? -1);
-  let client: { cert: string; key: string } | undefined;
-  for (const root of dirs) {
-    const dir = path.join(root, host);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names.sort()) {
-      const file = path.join(dir, name);
-      if (name.endsWith(".crt")) {
-        const text = await readText(file);
-        if (text !== undefined) {
-          ca.push(text);
-          files.push(file);
-        }
-      } else if (name.endsWith(".cert") && client === undefined) {
-        const keyFile = path.join(dir, `${name.slice(0, -".cert".length)}.key`);
-        const [cert, key] = [await readText(file), await readText(keyFile)];
-        if (cert !== undefined && key !== undefined) {
-          client = { cert, key };
-          files.push(file, keyFile);
-        }
-      }
+  const found: CertsFound = { ca, files, client: undefined };
+  for (const root of dirs) await readCertsDir(path.join(root, host), found);
+  const client = found.client;
+  return { ca, ...(client ?? {}), files };
+}
+
+interface CertsFound {
+  ca: string[];
+  files: string[];
+  client: { cert: string; key: string } | undefined;
+}
+
+/** One `certs.d/<host>` directory, as the engines read it: `*.crt` CAs, the first `*.cert` + `*.key` pair. */
+async function readCertsDir(dir: string, found: CertsFound): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.sort()) {
+    const file = path.join(dir, name);
+    if (name.endsWith(".crt")) {
+      const text = await readText(file);
+      if (text === undefined) continue;
+      found.ca.push(text);
+      found.files.push(file);
+    } else if (name.endsWith(".cert") && found.client === undefined) {
+      const keyFile = path.join(dir, `${name.slice(0, -".cert".length)}.key`);
+      const [cert, key] = [await readText(file), await readText(keyFile)];
+      if (cert === undefined || key === undefined) continue;
+      found.client = { cert, key };
+      found.files.push(file, keyFile);
     }
   }
-  return { ca, ...(client ?? {}), files };
 }
 
 async function readText(file: string): Promise<string | undefined> {

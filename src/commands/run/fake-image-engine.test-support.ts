@@ -107,21 +107,23 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
   // A loaded archive knows no registry digest, as with docker.
   const loaded: LocalImage = { ...pulled, repoDigests: [] };
   const built: LocalImage | undefined = behaviour.build === undefined ? undefined : { ...loaded, id: behaviour.build };
-  let image: LocalImage | undefined =
-    built !== undefined ? (built.id === IMAGE_ID ? built : undefined) : (behaviour.has ?? true) ? pulled : undefined;
-  // What the tag names: the node's own build until a load of the job's image is named so.
-  let named = built;
+  const held: Held = {
+    image:
+      built !== undefined ? (built.id === IMAGE_ID ? built : undefined) : (behaviour.has ?? true) ? pulled : undefined,
+    // What the tag names: the node's own build until a load of the job's image is named so.
+    named: built,
+    loaded,
+  };
+  const record = { loads: [] as number[], saves: [] as number[], named: [] as string[] };
   const engine: FakeImageEngine = {
     bin: "docker",
     pulls: [],
-    loads: [],
-    saves: [],
-    named: [],
+    ...record,
     tags: [],
     find: async (name) => {
-      if (built === undefined) return image;
-      if (name === IMAGE_ID) return image;
-      return name === built.id ? built : named;
+      if (built === undefined) return held.image;
+      if (name === IMAGE_ID) return held.image;
+      return name === built.id ? built : held.named;
     },
     resolve: async () => ({ kind: "resolved", digest: IMAGE_DIGEST, attempts: 1 }),
     pull: async (ref, _auth, options) => {
@@ -131,7 +133,7 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
       options.onEvent?.({ kind: "layer", id: "l1", phase: "downloading", current: 0, total: LAYER_BYTES });
       await new Promise((resolve) => setTimeout(resolve, behaviour.pullMs ?? 0));
       options.onEvent?.({ kind: "layer", id: "l1", phase: "done" });
-      image = pulled;
+      held.image = pulled;
       return { kind: "pulled", digest: IMAGE_DIGEST, imageId: undefined, upToDate: false };
     },
     load: async () => {
@@ -140,33 +142,48 @@ export function fakeImageEngine(behaviour: FakeImageBehaviour = {}): FakeImageEn
     tag: async (id, repo, tag) => {
       engine.named.push(`${repo}:${tag} ${id}`);
       engine.tags.push(`${id} ${repo}:${tag}`);
-      if (image?.id === id) named = image;
+      if (held.image?.id === id) held.named = held.image;
     },
-    transfer: {
-      describe: (op, id) => `fake ${op} ${id ?? ""}`,
-      save: (id) => {
-        engine.saves.push(ARCHIVE_BYTES);
-        if (image === undefined || id !== IMAGE_ID) return failing(`reference does not exist: ${id}`);
-        const instead = behaviour.savesInstead;
-        return archive(
-          instead === undefined ? saveArchive(IMAGE_ID, null) : saveArchive(instead.id, instead.repoTags),
-          behaviour.saveFailsAfter,
-        );
-      },
-      loadFrom: async (input) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of input) chunks.push(chunk as Buffer);
-        const bytes = Buffer.concat(chunks);
-        engine.loads.push(bytes.length);
-        // As docker: the archive's names are given as it loads, before anyone checks the image.
-        const got = readArchive(bytes);
-        for (const name of got.repoTags) engine.named.push(`${name} ${got.id}`);
-        if (got.id === IMAGE_ID) image = loaded;
-        return got.id;
-      },
-    },
+    transfer: fakeTransfer(record, behaviour, held),
   };
   return engine;
+}
+
+interface Held {
+  image: LocalImage | undefined;
+  named: LocalImage | undefined;
+  readonly loaded: LocalImage;
+}
+
+/** `docker save` and `docker load` of the fake: what the relay tests stream. */
+function fakeTransfer(
+  engine: Pick<FakeImageEngine, "loads" | "saves" | "named">,
+  behaviour: FakeImageBehaviour,
+  held: Held,
+): FakeImageEngine["transfer"] {
+  return {
+    describe: (op, id) => `fake ${op} ${id ?? ""}`,
+    save: (id) => {
+      engine.saves.push(ARCHIVE_BYTES);
+      if (held.image === undefined || id !== IMAGE_ID) return failing(`reference does not exist: ${id}`);
+      const instead = behaviour.savesInstead;
+      return archive(
+        instead === undefined ? saveArchive(IMAGE_ID, null) : saveArchive(instead.id, instead.repoTags),
+        behaviour.saveFailsAfter,
+      );
+    },
+    loadFrom: async (input) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of input) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      engine.loads.push(bytes.length);
+      // As docker: the archive's names are given as it loads, before anyone checks the image.
+      const got = readArchive(bytes);
+      for (const name of got.repoTags) engine.named.push(`${name} ${got.id}`);
+      if (got.id === IMAGE_ID) held.image = held.loaded;
+      return got.id;
+    },
+  };
 }
 
 function archive(bytes: Buffer, failAfter: number | undefined): Readable {

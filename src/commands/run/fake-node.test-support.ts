@@ -136,61 +136,6 @@ export interface FakeNode {
 export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = {}): FakeNode {
   const log = (what: string) => job.events.push(`${name}: ${what}`);
   const signals = new EventEmitter();
-  let sshd: Server | undefined;
-  let endScript: ((exit: ExitInfo) => void) | undefined;
-  const runtime: RunRuntime = {
-    bin: "docker",
-    node: name,
-    inspectImage: async () => ({ id: "sha256:1", path: undefined }),
-    signalProcess: async () => {},
-    exec: (plan) => {
-      log("exec");
-      node.execArgs.push(buildDockerExecArgs(plan));
-      const exit = new Promise<ExitInfo>((resolve) => {
-        endScript = resolve;
-      });
-      const code = behaviour.scriptExit;
-      if (code !== undefined) {
-        setTimeout(() => {
-          log(`script exit ${code}`);
-          endScript?.({ code, signal: null });
-        }, behaviour.scriptMs ?? 20);
-      }
-      return { exit };
-    },
-    readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),
-    start: async (args) => {
-      log("run");
-      node.runArgs.push([...args]);
-      if (behaviour.startError) throw behaviour.startError;
-      const start = args.indexOf("srun-docker-sshd");
-      if (start >= 0) sshd = await startFakeSshd(args.slice(start + 2).map(Number), args, behaviour.takenPorts);
-      return "id";
-    },
-    remove: async (names) => {
-      log(`remove ${names.join(",")}`);
-      await new Promise((resolve) => setTimeout(resolve, behaviour.removeMs ?? 0));
-      log("removed");
-      sshd?.close();
-      endScript?.({ code: 137, signal: null });
-    },
-    removeLateArrival: async () => {
-      log("late arrival watched");
-    },
-    waitStopped: (_name, signal) => aborted(signal),
-    lastLogLine: async () => "srun-docker: sshd could not listen on any of its ports",
-    // It runs until removed (run-job-death.test.ts kills one).
-    containerStates: () => ({ wait: (_name, signal) => aborted(signal), look: async () => ({ kind: "running" }) }),
-    outOfMemory: async () => {
-      log("asked about memory");
-      return behaviour.outOfMemory ?? false;
-    },
-    // The node's fake engine (node.images), as the run reaches it through its deps.
-    imageEngine: () => node.images,
-    list: async () => [],
-    releaseUserNamespace: async () => {},
-    watchUserNamespace: () => {},
-  };
   const node: FakeNode = {
     runArgs: [],
     execArgs: [],
@@ -224,7 +169,81 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       isPortFree: async (port) => !behaviour.takenPorts?.includes(port) && (await isPortFree(port)),
     },
   };
+  const runtime = fakeRuntime(node, name, behaviour, log);
   return node;
+}
+
+/** The node's container, while it runs: its fake sshd, and what ends its script. */
+interface FakeContainer {
+  sshd?: Server | undefined;
+  endScript?: ((exit: ExitInfo) => void) | undefined;
+}
+
+function fakeRuntime(node: FakeNode, name: string, behaviour: NodeBehaviour, log: (what: string) => void): RunRuntime {
+  const container: FakeContainer = {};
+  return {
+    bin: "docker",
+    node: name,
+    inspectImage: async () => ({ id: "sha256:1", path: undefined }),
+    signalProcess: async () => {},
+    exec: (plan) => {
+      log("exec");
+      node.execArgs.push(buildDockerExecArgs(plan));
+      return { exit: scriptExit(container, behaviour, log) };
+    },
+    readImageFiles: async () => ({ passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n" }),
+    start: async (args) => {
+      log("run");
+      node.runArgs.push([...args]);
+      if (behaviour.startError) throw behaviour.startError;
+      const start = args.indexOf("srun-docker-sshd");
+      if (start >= 0)
+        container.sshd = await startFakeSshd(args.slice(start + 2).map(Number), args, behaviour.takenPorts);
+      return "id";
+    },
+    remove: async (names) => {
+      log(`remove ${names.join(",")}`);
+      await new Promise((resolve) => setTimeout(resolve, behaviour.removeMs ?? 0));
+      log("removed");
+      container.sshd?.close();
+      container.endScript?.({ code: 137, signal: null });
+    },
+    removeLateArrival: async () => {
+      log("late arrival watched");
+    },
+    waitStopped: (_name, signal) => aborted(signal),
+    lastLogLine: async () => "srun-docker: sshd could not listen on any of its ports",
+    // It runs until removed (run-job-death.test.ts kills one).
+    containerStates: () => ({ wait: (_name, signal) => aborted(signal), look: async () => ({ kind: "running" }) }),
+    outOfMemory: async () => {
+      log("asked about memory");
+      return behaviour.outOfMemory ?? false;
+    },
+    // The node's fake engine (node.images), as the run reaches it through its deps.
+    imageEngine: () => node.images,
+    list: async () => [],
+    releaseUserNamespace: async () => {},
+    watchUserNamespace: () => {},
+  };
+}
+
+/** The script's end: at `scriptExit` after `scriptMs` when the behaviour says, else when the container goes. */
+function scriptExit(
+  container: FakeContainer,
+  behaviour: NodeBehaviour,
+  log: (what: string) => void,
+): Promise<ExitInfo> {
+  const exit = new Promise<ExitInfo>((resolve) => {
+    container.endScript = resolve;
+  });
+  const code = behaviour.scriptExit;
+  if (code !== undefined) {
+    setTimeout(() => {
+      log(`script exit ${code}`);
+      container.endScript?.({ code, signal: null });
+    }, behaviour.scriptMs ?? 20);
+  }
+  return exit;
 }
 
 const aborted = (signal: AbortSignal) =>

@@ -14,7 +14,7 @@ import type { ImageEngine } from "../../io/image-engine.js";
 import type { RelayServer } from "../../io/relay-server.js";
 import type { RendezvousWorkerSession } from "../../io/rendezvous-worker.js";
 import { decideJobImage, fetchHere, type ImageStepRun, type JobImage, type PullReporter } from "./image-step.js";
-import { endedByMaster, messageOf, type RendezvousLink } from "./link.js";
+import { endedByMaster, type MasterLink, messageOf, type RendezvousLink } from "./link.js";
 import { PullDisplay } from "./pull-display.js";
 
 /** A worker reports at most this often: enough for a live display, little for the master. */
@@ -81,7 +81,17 @@ function nodeImage(
       link.session.then((session) => workerImage({ ...run, relay: fromPeer }, session)),
     ]);
   }
-  const { rendezvous } = link;
+  return masterImage(run, link, nodes, sink, relay);
+}
+
+/** The master decides and announces the image, shows every node's fetch, and says the summary. */
+function masterImage(
+  run: ImageStepRun,
+  { rendezvous }: MasterLink,
+  nodes: readonly string[],
+  sink: DisplaySink,
+  relay: JobRelay | undefined,
+): Promise<JobImage> {
   if (relay !== undefined)
     rendezvous.planRelay({ parents: relayParents(nodes), masterNode: run.node, masterPort: relay.server?.port });
   const display = new PullDisplay({
@@ -91,17 +101,7 @@ function nodeImage(
     tty: sink.tty,
     ...(sink.columns === undefined ? {} : { columns: sink.columns }),
   });
-  const stopListening = rendezvous.onPull((node, report) => {
-    if (report.type === "pull") {
-      display.started(node, report.from === undefined ? { kind: "registry" } : { kind: "peer", node: report.from });
-      display.progress(node, {
-        bytesDone: report.done,
-        bytesTotal: report.total,
-        layers: report.layers,
-        layersDone: report.layersDone,
-      });
-    } else display.finished(node, report.bytes);
-  });
+  const stopListening = showWorkersPulls(rendezvous, display);
   let announced: ImageAnnouncement | undefined;
   const self: PullReporter = {
     started: (source) => {
@@ -140,6 +140,20 @@ function nodeImage(
   // The master's own failure ends the job: no bar left standing while the others are told.
   image.catch(() => display.stop());
   return image;
+}
+
+/** The workers' pull reports, on the master's display; returns what stops listening. */
+function showWorkersPulls(rendezvous: MasterLink["rendezvous"], display: PullDisplay): () => void {
+  return rendezvous.onPull((node, report) => {
+    if (report.type !== "pull") return display.finished(node, report.bytes);
+    display.started(node, report.from === undefined ? { kind: "registry" } : { kind: "peer", node: report.from });
+    display.progress(node, {
+      bytesDone: report.done,
+      bytesTotal: report.total,
+      layers: report.layers,
+      layersDone: report.layersDone,
+    });
+  });
 }
 
 async function workerImage(run: ImageStepRun, session: RendezvousWorkerSession): Promise<JobImage> {

@@ -9,9 +9,7 @@ import { jobStepKey } from "../../core/job-paths.js";
 import { jobPortCandidates } from "../../core/port-candidates.js";
 import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
 import { createLogger, type Logger } from "../../io/log.js";
-import type { RelayServer } from "../../io/relay-server.js";
 import { createPortDraw, deriveJobSecret } from "../../io/rendezvous-crypto.js";
-import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { relaysImage, startNodeRelay } from "./image-relay.js";
 import { findGivenImage, settleJobImage } from "./job-image.js";
@@ -24,6 +22,7 @@ import {
   readyFailed,
 } from "./link.js";
 import { defaultRunDeps, type RunDeps } from "./run-deps.js";
+import { Teardown } from "./teardown.js";
 
 export async function runPull(options: PullCommandOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
   const ctx = contextOf(deps);
@@ -37,13 +36,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
   const here = findGivenImage(engine, options.image);
   here.catch(() => undefined); // awaited by the image step, once the rendezvous can carry its failure
   let link: RendezvousLink | undefined;
-  let relay: RelayServer | undefined;
-  let cancelled: NodeJS.Signals | undefined;
-  const unsubscribe = onTerminationSignals((signal) => {
-    cancelled = signal;
-    log.info(`${signal} received: stopping`);
-    void cancelRendezvous(link, "the pull was cancelled").then(() => deps.exit(exitCodeForSignal(signal)));
-  }, deps.signals);
+  const teardown = new Teardown({ log, signals: deps.signals, exit: deps.exit, runtime }, "stopping");
   try {
     const material = await ensureUserMaterial(deps.materialDir);
     const jobKey = jobStepKey(ctx);
@@ -53,7 +46,7 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
       createPortDraw(secret, jobKey),
     );
     const relaying = relaysImage(options.pull.once, ctx.nodes.length);
-    relay = await startNodeRelay({
+    const relay = await startNodeRelay({
       once: options.pull.once,
       nodes: ctx.nodes.length,
       candidates: candidates.relay,
@@ -62,13 +55,16 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
       engine,
       log,
     });
-    link = await openRendezvous(
+    teardown.relay(relay);
+    const opened = await openRendezvous(
       ctx,
       secret,
       { candidates: candidates.rendezvous, masterPort: undefined, relay: relay?.port },
       options.timeoutSeconds * 1000,
       log,
     );
+    link = opened;
+    teardown.tellOthers(() => cancelRendezvous(opened, "the pull was cancelled"));
     await settleJobImage(
       { node: ctx.nodeName, master: ctx.master, given: options.image, pull: options.pull, engine, log, here },
       link,
@@ -83,13 +79,10 @@ export async function runPull(options: PullCommandOptions, deps: RunDeps = defau
     );
     return await finishPull(link, log);
   } catch (error) {
-    if (cancelled === undefined) await failRendezvous(link, error);
+    if (teardown.cancelledBy === undefined) await failRendezvous(link, error);
     throw error;
   } finally {
-    relay?.close();
-    // Rootless podman keeps a pause process per user and node that Slurm would not end.
-    await runtime.releaseUserNamespace().catch(() => undefined);
-    unsubscribe();
+    await teardown.finish();
   }
 }
 

@@ -14,7 +14,6 @@ import { checkTaskMpi, resolveTaskContext, type TaskContext } from "../../core/t
 import { runCommand } from "../../io/exec.js";
 import { deriveJobKeys } from "../../io/job-keys.js";
 import { createLogger, type Logger } from "../../io/log.js";
-import { exitCodeForSignal, onTerminationSignals } from "../../io/signals.js";
 import { SrunNodeFiles } from "../../io/srun-node-files.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import { endedByASignal, unlessContainerEnds, type WatchedNode } from "./death-watch.js";
@@ -27,6 +26,7 @@ import type { RunDeps, RunRuntime } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
 import { type Program, passUserSignalsTo, printTaskDryRun, startProgram } from "./srun-task-exec.js";
 import { removeStaleContainers } from "./stale.js";
+import { Teardown } from "./teardown.js";
 
 interface TaskRun {
   options: RunOptions;
@@ -77,91 +77,103 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
   return task.localRank === 0 ? runFirstTask(run) : runOtherTask(run);
 }
 
+/** The node's container, started by its first task, and what its tasks run in it. */
+interface StartedNode {
+  watched: WatchedNode;
+  where: { name: string; devices: readonly string[] | "all" };
+  user: { uid: number; gid: number };
+  command: readonly string[];
+}
+
 /** Starts the node's container, runs its own program, and removes the container last. */
 async function runFirstTask(run: TaskRun): Promise<number> {
-  const { options, ctx, deps, runtime, log } = run;
-  let container: NodeContainer | undefined;
-  let watched: WatchedNode | undefined;
-  let containerName = "";
-  let containerDevices: readonly string[] | "all" = [];
-  let user = { uid: -1, gid: -1 };
-  let command: readonly string[] = [];
+  const { deps, runtime, log } = run;
+  const teardown = new Teardown({ log, signals: deps.signals, runtime });
   let program: Program | undefined;
-  let cancelledBy: NodeJS.Signals | undefined;
-  let sweep: Promise<void> = Promise.resolve();
-  const unsubscribe = onTerminationSignals((signal) => {
-    cancelledBy = signal;
-    // The container goes first (KillWait is short); that ends every task's program on the node.
-    void program?.signal(signal);
-    void container?.remove().catch((error: unknown) => log.error(messageOf(error)));
-  }, deps.signals);
   const stopPassingOn = passUserSignalsTo(() => program);
+  let node: StartedNode;
   try {
-    const [identity, material, image] = await Promise.all([
-      deps.readIdentity(),
-      ensureUserMaterial(deps.materialDir),
-      imageOfThisNode(run),
-    ]);
-    const imageAccounts = await runtime.readImageFiles(image.runRef, image.id, path.join(material.dir, "cache"));
-    command = await programCommand(options, deps);
-    const plan = planNode({
-      options: { ...options, container: image.runRef },
-      ctx,
-      env: deps.env,
-      nvidiaSmiGpus: undefined,
-      identity,
-      material,
-      // No remote service and no rendezvous: no key of the job is used, but each is derived alike.
-      keys: deriveJobKeys(material.secret, jobStepKey(ctx), identity.user),
-      imageAccounts,
-      imagePath: image.path,
-      agentBinary: undefined,
-      scriptPath: command[0] ?? options.script,
-      cwd: deps.cwd,
-      cpus: await deps.readCpus(),
-      ports: firstJobPorts(options, ctx, material.secret),
-    });
-    user = { uid: identity.uid, gid: identity.gid };
-    container = new NodeContainer(runtime, plan);
-    watched = { container, ctx, plan, options };
-    containerName = plan.containerName;
-    if (cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
-    await container.start(options.timeoutSeconds * 1000);
-    containerDevices = plan.gpus.deviceIds;
-    await run.files.announce({ kind: "ready", container: plan.containerName, devices: containerDevices });
+    node = await startNodeContainer(run, teardown);
   } catch (error) {
-    unsubscribe();
-    stopPassingOn();
-    return endStep(run, container, error, { announce: true });
+    // Still subscribed while endStep cancels the step: its SIGTERM reaches this task too.
+    try {
+      return await endStep(run, teardown, error, { announce: true });
+    } finally {
+      await teardown.finish();
+      stopPassingOn();
+    }
   }
   try {
-    const started = await startProgram(run, { name: containerName, devices: containerDevices }, user, command);
-    program = started;
-    // What killed runs left here, an earlier run of this job included (requeued), once the job runs.
-    const jobsDir = path.join(deps.materialDir, "jobs");
-    const currentJob = deps.env.SLURM_JOB_ID;
-    const mine = { runtime, log, uid: user.uid, currentJob, currentRestart: ctx.restartCount };
-    sweep = removeStaleContainers({ ...mine, jobsDir, node: ctx.nodeName }).catch(() => undefined);
-    const ownPart = (async () => {
-      const code = await started.exit;
-      await run.files.done(0);
-      if (cancelledBy === undefined)
-        await run.files.waitForOthers(run.task.localSize, 0, options.timeoutSeconds * 1000);
-      return code;
-    })();
+    program = await startProgram(run, node.where, node.user, node.command);
+    teardown.program(program);
+    const sweep = sweepThisNode(run, node.user.uid);
+    teardown.sweep(() => sweep);
+    const ownPart = finishOwnPart(run, program, teardown);
     // A container that ends takes every task's program with it; the watch tells while others run.
-    const code = await unlessContainerEnds(watched, ownPart, endedByASignal).catch((error: unknown) =>
+    const code = await unlessContainerEnds(node.watched, ownPart, endedByASignal).catch((error: unknown) =>
       error instanceof UserError && error.code === "container-ended"
-        ? endStep(run, container, error)
+        ? endStep(run, teardown, error)
         : Promise.reject(error),
     );
-    return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
+    return teardown.exitCode(code);
   } finally {
-    await Promise.all([container.remove().catch((error: unknown) => log.error(messageOf(error))), sweep]);
-    await runtime.releaseUserNamespace().catch(() => undefined);
-    unsubscribe();
+    await teardown.finish();
     stopPassingOn();
   }
+}
+
+/** Plans and starts the node's one container, and tells the node's other tasks it is ready. */
+async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<StartedNode> {
+  const { options, ctx, deps, runtime } = run;
+  const [identity, material, image] = await Promise.all([
+    deps.readIdentity(),
+    ensureUserMaterial(deps.materialDir),
+    imageOfThisNode(run),
+  ]);
+  const imageAccounts = await runtime.readImageFiles(image.runRef, image.id, path.join(material.dir, "cache"));
+  const command = await programCommand(options, deps);
+  const plan = planNode({
+    options: { ...options, container: image.runRef },
+    ctx,
+    env: deps.env,
+    nvidiaSmiGpus: undefined,
+    identity,
+    material,
+    // No remote service and no rendezvous: no key of the job is used, but each is derived alike.
+    keys: deriveJobKeys(material.secret, jobStepKey(ctx), identity.user),
+    imageAccounts,
+    imagePath: image.path,
+    agentBinary: undefined,
+    scriptPath: command[0] ?? options.script,
+    cwd: deps.cwd,
+    cpus: await deps.readCpus(),
+    ports: firstJobPorts(options, ctx, material.secret),
+  });
+  const container = new NodeContainer(runtime, plan);
+  teardown.container(container);
+  if (teardown.cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
+  await container.start(options.timeoutSeconds * 1000);
+  const where = { name: plan.containerName, devices: plan.gpus.deviceIds };
+  await run.files.announce({ kind: "ready", container: where.name, devices: where.devices });
+  const user = { uid: identity.uid, gid: identity.gid };
+  return { watched: { container, ctx, plan, options }, where, user, command };
+}
+
+/** What killed runs left here, an earlier run of this job included (requeued), once the job runs. */
+function sweepThisNode(run: TaskRun, uid: number): Promise<void> {
+  const { runtime, log, ctx, deps } = run;
+  const jobsDir = path.join(deps.materialDir, "jobs");
+  const mine = { runtime, log, uid, currentJob: deps.env.SLURM_JOB_ID, currentRestart: ctx.restartCount };
+  return removeStaleContainers({ ...mine, jobsDir, node: ctx.nodeName }).catch(() => undefined);
+}
+
+/** The first task's own program, then (unless cancelled) the wait for the node's other tasks. */
+async function finishOwnPart(run: TaskRun, program: Program, teardown: Teardown): Promise<number> {
+  const code = await program.exit;
+  await run.files.done(0);
+  if (teardown.cancelledBy === undefined)
+    await run.files.waitForOthers(run.task.localSize, 0, run.options.timeoutSeconds * 1000);
+  return code;
 }
 
 /**
@@ -169,17 +181,12 @@ async function runFirstTask(run: TaskRun): Promise<number> {
  * once for the node's tasks (and tells them, when they wait for the container), removes the
  * container, and ends the step, whose ranks elsewhere would wait in PMIx for this node's.
  */
-async function endStep(
-  run: TaskRun,
-  container: NodeContainer | undefined,
-  error: unknown,
-  { announce = false } = {},
-): Promise<never> {
+async function endStep(run: TaskRun, teardown: Teardown, error: unknown, { announce = false } = {}): Promise<never> {
   // Said before the step is cancelled: the other nodes' cancel may end this task any moment.
   if (error instanceof UserError) run.deps.stderr.write(renderUserError(error));
   const failed = { kind: "failed", message: `${run.ctx.nodeName}: ${messageOf(error)}` } as const;
   if (announce) await run.files.announce(failed).catch(() => undefined);
-  await container?.remove().catch((e: unknown) => run.log.error(messageOf(e)));
+  await teardown.removeContainer();
   await runCommand("scancel", [`${run.ctx.jobId}.${run.ctx.stepId}`]).catch(() => undefined);
   throw error instanceof UserError ? new SaidElsewhere(error.exitCode) : error;
 }
@@ -187,12 +194,9 @@ async function endStep(
 /** Waits for the first task's container, then runs its own program in it. */
 async function runOtherTask(run: TaskRun): Promise<number> {
   const { options, ctx, deps } = run;
+  // The container is the first task's: this one only passes signals to its own program.
+  const teardown = new Teardown({ log: run.log, signals: deps.signals });
   let program: Program | undefined;
-  let cancelledBy: NodeJS.Signals | undefined;
-  const unsubscribe = onTerminationSignals((signal) => {
-    cancelledBy = signal;
-    void program?.signal(signal);
-  }, deps.signals);
   const stopPassingOn = passUserSignalsTo(() => program);
   try {
     const state = await run.files.waitForNode(options.timeoutSeconds * 1000);
@@ -203,19 +207,20 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     }
     // The node's first task has said why, naming the node.
     if (state.kind === "failed") throw new SaidElsewhere(1);
-    if (cancelledBy !== undefined) return exitCodeForSignal(cancelledBy);
+    if (teardown.cancelledBy !== undefined) return teardown.exitCode(0);
     const [identity, command] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
     const user = { uid: identity.uid, gid: identity.gid };
     program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
+    teardown.program(program);
     const code = await program.exit.catch(async (error: unknown) => {
       // The container ended under the program (its exec is gone with it): the first task says so.
       const now = await run.runtime.containerStates().look(state.container);
       throw now.kind === "exited" || now.kind === "gone" ? new SaidElsewhere(1) : error;
     });
-    return cancelledBy === undefined ? code : exitCodeForSignal(cancelledBy);
+    return teardown.exitCode(code);
   } finally {
     await run.files.done(run.task.localRank);
-    unsubscribe();
+    await teardown.finish();
     stopPassingOn();
   }
 }
