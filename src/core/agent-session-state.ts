@@ -17,7 +17,15 @@
  * end the client; before the command runs there is nobody to pass them to.
  */
 import { type ExitStatus, exitCodeOfStatus } from "./agent-messages.js";
-import type { ChannelFailure } from "./channel/client.js";
+import { type ChannelFailure, describeChannelFailure, type FailureWords } from "./channel/client.js";
+
+const AGENT_WORDS: FailureWords = {
+  server: "its agent",
+  onPort: "the program on its agent port",
+  notOurs: "not this job's agent",
+  refused: "the connection",
+  us: "this one",
+};
 
 /** ssh's own exit code when it cannot connect or authenticate. */
 export const EXIT_SSH_FAILURE = 255;
@@ -94,7 +102,7 @@ function nextHandshakeState(state: ClientState & { phase: "handshake" }, input: 
     case "established":
       return { phase: "running", forwarded: 0 };
     case "refused":
-      return failed(describeRefusal(input.failure));
+      return failed(describeChannelFailure(input.failure, AGENT_WORDS));
     case "closed":
       return failed(input.reason);
     case "timed-out":
@@ -112,29 +120,6 @@ function nextHandshakeState(state: ClientState & { phase: "handshake" }, input: 
       return failed("the agent sent an exit before the handshake ended");
     default: {
       const unreachable: never = input;
-      return unreachable;
-    }
-  }
-}
-
-/** Why the handshake failed, as the one line for stderr. */
-function describeRefusal(failure: ChannelFailure): string {
-  switch (failure.kind) {
-    case "version":
-      return `its agent speaks protocol ${failure.theirs}, this one ${failure.ours} (use one srun-docker version on every node)`;
-    case "forged":
-      return "the program on its agent port failed authentication (not this job's agent)";
-    case "rejected":
-      return `its agent refused the connection: ${failure.reason}`;
-    case "malformed":
-      return `the program on its agent port sent something malformed (${failure.reason})`;
-    case "closed":
-      return failure.reason;
-    case "timed-out":
-    case "shutdown":
-      return "the handshake did not end";
-    default: {
-      const unreachable: never = failure;
       return unreachable;
     }
   }

@@ -36,7 +36,7 @@ describe("a child's fetch from its parent's relay", () => {
     [
       "another protocol version",
       [{ type: "refused", failure: { kind: "version", theirs: 9, ours: RELAY_PROTOCOL_VERSION } }],
-      /relay protocol 9/,
+      /its relay speaks protocol 9, this node/,
     ],
     ["a server without the secret", [{ type: "refused", failure: { kind: "forged" } }], /failed authentication/],
     ["a reject", [{ type: "refused", failure: { kind: "rejected", reason: "busy" } }], /refused this node: busy/],

@@ -14,7 +14,15 @@
  * its port cannot feed this node an image. A failure says why in words for `--debug`; the
  * caller then fetches from the registry itself.
  */
-import type { ChannelFailure } from "./channel/client.js";
+import { type ChannelFailure, describeChannelFailure, type FailureWords } from "./channel/client.js";
+
+const RELAY_WORDS: FailureWords = {
+  server: "its relay",
+  onPort: "its relay",
+  notOurs: "not a node of this job",
+  refused: "this node",
+  us: "this node",
+};
 
 export type RelayFetchState =
   /** Connecting, or in the channel's handshake. */
@@ -57,7 +65,7 @@ export function nextRelayFetchState(state: RelayFetchState, input: RelayFetchInp
   }
   switch (state.phase) {
     case "handshake":
-      if (input.type === "refused") return failed(describeRefusal(input.failure));
+      if (input.type === "refused") return failed(describeChannelFailure(input.failure, RELAY_WORDS));
       if (input.type !== "established") return failed(`${describe(input)} before its welcome`);
       return { phase: "waiting" };
     case "waiting":
@@ -92,27 +100,6 @@ export function nextRelayFetchState(state: RelayFetchState, input: RelayFetchInp
       return { phase: "loaded", id: input.id, bytes: state.bytes };
     default: {
       const unreachable: never = state;
-      return unreachable;
-    }
-  }
-}
-
-function describeRefusal(failure: ChannelFailure): string {
-  switch (failure.kind) {
-    case "version":
-      return `it speaks relay protocol ${failure.theirs}, this node ${failure.ours}`;
-    case "rejected":
-      return `it refused this node: ${failure.reason}`;
-    case "forged":
-      return "it failed authentication (not a node of this job)";
-    case "malformed":
-    case "closed":
-      return `it broke the handshake (${failure.reason})`;
-    case "timed-out":
-    case "shutdown":
-      return "the handshake did not end";
-    default: {
-      const unreachable: never = failure;
       return unreachable;
     }
   }

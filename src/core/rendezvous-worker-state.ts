@@ -15,9 +15,17 @@
  * only done, abort or the link's end settle the outcome, once.
  */
 
-import type { ChannelFailure } from "./channel/client.js";
+import { type ChannelFailure, describeChannelFailure, type FailureWords } from "./channel/client.js";
 import type { NodePort } from "./remote-ports.js";
 import type { MasterMessage } from "./rendezvous-protocol.js";
+
+const RENDEZVOUS_WORDS: FailureWords = {
+  server: "the master",
+  onPort: "the peer on the rendezvous port",
+  notOurs: "not our master",
+  refused: "this node",
+  us: "this node",
+};
 
 export type WorkerOutcome =
   | { kind: "done"; exitCode: number }
@@ -95,7 +103,7 @@ function nextHandshakeState(state: WorkerState, input: WorkerInput): WorkerState
     case "established":
       return { phase: "joined" };
     case "handshake-failed":
-      return refused(describeFailure(input.failure));
+      return refused(describeChannelFailure(input.failure, RENDEZVOUS_WORDS));
     case "closed":
       return refused(input.reason);
     case "timed-out":
@@ -103,28 +111,6 @@ function nextHandshakeState(state: WorkerState, input: WorkerInput): WorkerState
     default:
       // done, abort, go or ping cannot come before the welcome (the channel reads alone).
       return state;
-  }
-}
-
-function describeFailure(failure: ChannelFailure): string {
-  switch (failure.kind) {
-    case "version":
-      return `the master speaks protocol ${failure.theirs}, this node ${failure.ours} (use one srun-docker version on every node)`;
-    case "forged":
-      return "the peer on the rendezvous port failed authentication (not our master)";
-    case "rejected":
-      return `the master refused this node: ${failure.reason}`;
-    case "malformed":
-      return `the peer on the rendezvous port sent something malformed (${failure.reason})`;
-    case "closed":
-      return failure.reason;
-    case "timed-out":
-    case "shutdown":
-      return "the handshake did not end";
-    default: {
-      const unreachable: never = failure;
-      return unreachable;
-    }
   }
 }
 

@@ -217,7 +217,7 @@ describe("strangers", () => {
     });
     const { got, load } = loader();
     const result = await fetch(squatter, { load });
-    expect(result).toEqual({ ok: false, reason: "it failed authentication (not a node of this job)" });
+    expect(result).toEqual({ ok: false, reason: "its relay failed authentication (not a node of this job)" });
     expect(got.calls).toBe(0);
   });
 

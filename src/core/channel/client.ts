@@ -44,6 +44,43 @@ export interface ClientContext {
   readonly about?: About;
 }
 
+/** How a protocol names the server and the client in the one line a failed handshake gets. */
+export interface FailureWords {
+  /** "its agent", "the master". */
+  readonly server: string;
+  /** What stands on the port until it proves otherwise: "the program on its agent port". */
+  readonly onPort: string;
+  /** What a forged welcome means: "not this job's agent". */
+  readonly notOurs: string;
+  /** Who was refused: "the connection", "this node". */
+  readonly refused: string;
+  /** This side, beside its version: "this one", "this node". */
+  readonly us: string;
+}
+
+/** Why the handshake failed, as the one line for the user. */
+export function describeChannelFailure(failure: ChannelFailure, words: FailureWords): string {
+  switch (failure.kind) {
+    case "version":
+      return `${words.server} speaks protocol ${failure.theirs}, ${words.us} ${failure.ours} (use one srun-docker version on every node)`;
+    case "forged":
+      return `${words.onPort} failed authentication (${words.notOurs})`;
+    case "rejected":
+      return `${words.server} refused ${words.refused}: ${failure.reason}`;
+    case "malformed":
+      return `${words.onPort} sent something malformed (${failure.reason})`;
+    case "closed":
+      return failure.reason;
+    case "timed-out":
+    case "shutdown":
+      return "the handshake did not end";
+    default: {
+      const unreachable: never = failure;
+      return unreachable;
+    }
+  }
+}
+
 export function startClient(nonce: string): ClientHandshake {
   return { phase: "awaiting-challenge", nonce };
 }

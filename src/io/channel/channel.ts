@@ -89,21 +89,21 @@ export interface AcceptEvents {
 export function acceptChannel(socket: Socket, options: AcceptOptions, events: AcceptEvents): Handshake {
   const ctx: ServerContext = { ...options, admit: options.admit ?? (() => ({ welcome: undefined })) };
   const started = startServer(options.binding, createNonce());
-  let state = started.state;
-  const input = (next: HandshakeInput): void => {
-    const step: Step<ServerHandshake> = stepServer(state, next, ctx);
-    if (step.state === state) return;
-    state = step.state;
-    send(socket, step.send);
-    if (state.phase === "established") events.established({ socket, frames }, state.peer);
-    else if (state.phase === "refused") {
-      frames.stop();
-      events.refused(state);
-    }
-  };
-  const frames = frameStream(socket, handshakeHandlers(clientHandshakeLimit, input));
+  const handshake = drive(
+    socket,
+    started.state,
+    clientHandshakeLimit,
+    (state, input) => stepServer(state, input, ctx),
+    (state, frames) => {
+      if (state.phase === "established") events.established({ socket, frames }, state.peer);
+      else if (state.phase === "refused") {
+        frames.stop();
+        events.refused(state);
+      }
+    },
+  );
   send(socket, started.send);
-  return { input };
+  return handshake;
 }
 
 export interface OpenEvents {
@@ -113,19 +113,41 @@ export interface OpenEvents {
 
 /** Runs the client's handshake on a connected `socket`: hello on the challenge, then the welcome. */
 export function openChannel(socket: Socket, ctx: ClientContext, events: OpenEvents): Handshake {
-  let state: ClientHandshake = startClient(createNonce());
+  return drive(
+    socket,
+    startClient(createNonce()),
+    serverHandshakeLimit,
+    (state, input) => stepClient(state, input, ctx),
+    (state, frames) => {
+      if (state.phase === "established") events.established({ socket, frames }, state.about);
+      else if (state.phase === "failed") {
+        frames.stop();
+        events.failed(state.failure);
+      }
+    },
+  );
+}
+
+/**
+ * One side's handshake on the socket: each input moves the state on, what it says goes out,
+ * and `changed` sees every new state (the protocol takes the frames over within it).
+ */
+function drive<S>(
+  socket: Socket,
+  first: S,
+  limits: FrameLimits,
+  step: (state: S, input: HandshakeInput) => Step<S>,
+  changed: (state: S, frames: FrameStream) => void,
+): Handshake {
+  let state = first;
   const input = (next: HandshakeInput): void => {
-    const step = stepClient(state, next, ctx);
-    if (step.state === state) return;
-    state = step.state;
-    send(socket, step.send);
-    if (state.phase === "established") events.established({ socket, frames }, state.about);
-    else if (state.phase === "failed") {
-      frames.stop();
-      events.failed(state.failure);
-    }
+    const moved = step(state, next);
+    if (moved.state === state) return;
+    state = moved.state;
+    send(socket, moved.send);
+    changed(state, frames);
   };
-  const frames = frameStream(socket, handshakeHandlers(serverHandshakeLimit, input));
+  const frames = frameStream(socket, handshakeHandlers(limits, input));
   return { input };
 }
 
