@@ -18,12 +18,7 @@ import {
   removeAllUntilGone,
 } from "./container-removal.js";
 import { apiRemovalEngine, cliRemovalEngine } from "./container-removal-engines.js";
-import {
-  apiContainerStates,
-  type ContainerStates,
-  cliContainerStates,
-  podmanContainerStates,
-} from "./container-watch.js";
+import { apiContainerStates, type ContainerStates, cliContainerStates, podmanContainerStates } from "./container-watch.js";
 import { type DockerApi, defaultDockerApi, waitContainerStopped } from "./docker-api.js";
 import { apiQueries } from "./docker-api-queries.js";
 import { type Cli, cliQueries, type EngineQueries, type ExecProcess } from "./engine-queries.js";

@@ -233,12 +233,7 @@ function procOf(starts: (string | undefined)[]) {
 }
 
 test.each<[string, (string | undefined)[], string[], WaitAnswer]>([
-  [
-    "its main process ends: podman says how",
-    ["100", "100", "100", undefined],
-    ["false 137"],
-    { kind: "exited", code: 137 },
-  ],
+  ["its main process ends: podman says how", ["100", "100", "100", undefined], ["false 137"], { kind: "exited", code: 137 }],
   ["its pid is reused by another process", ["100", "100", "555"], ["false 0"], { kind: "exited", code: 0 }],
   ["podman has not recorded the exit yet", ["100", undefined], ["true 0"], { kind: "broken", why: expect.any(String) }],
 ])("podman's wait: %s", async (_name, starts, statuses, expected) => {

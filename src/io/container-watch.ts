@@ -153,8 +153,7 @@ export function podmanContainerStates(
       const born = pid === undefined ? undefined : await startTimeOf(pid);
       if (pid === undefined || born === undefined) {
         // Hidden from us (/proc mounted hidepid) or not started yet: ask the engine, slowly.
-        while ((await look(name)).kind === "running")
-          if (!(await pause(BLIND_LOOK_MS, signal, timers))) return undefined;
+        while ((await look(name)).kind === "running") if (!(await pause(BLIND_LOOK_MS, signal, timers))) return undefined;
         return signal.aborted ? undefined : settled(name);
       }
       while ((await startTimeOf(pid)) === born) if (!(await pause(PID_POLL_MS, signal, timers))) return undefined;
