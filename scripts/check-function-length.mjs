@@ -28,6 +28,7 @@ const PENDING_CHANNEL_REWRITE = new Set([
   "src/io/rendezvous-master-session.ts: createMasterSession",
   "src/io/rendezvous-master-shutdown.ts: createMasterShutdown",
   "src/io/rendezvous-master.ts: startRendezvousMaster",
+  "src/io/rendezvous-master-handshake.ts: acceptConnection",
   "src/io/rendezvous-worker-link.ts: attemptJoin",
   "src/io/rendezvous-worker-link.ts: <function in attemptJoin>",
   "src/io/agent-server-connection.ts: serveAgentConnection",

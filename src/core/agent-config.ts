@@ -35,7 +35,7 @@ const agentConfig = z.strictObject({
   /** This node's name (a name in `nodes`): the server answers to it. */
   node: nonEmpty,
   /**
-   * The job step's secret (io/rendezvous-crypto.ts deriveJobSecret), hex: the file is the
+   * The job step's secret (io/channel/key.ts deriveJobSecret), hex: the file is the
    * user's only (0600, in the 0700 job dir), as the key would be in a file of its own.
    */
   secret: z.string().check(z.regex(/^[0-9a-f]{64}$/)),

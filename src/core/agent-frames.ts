@@ -12,17 +12,13 @@
  * that is not yet authenticated cannot make it wait for (and buffer) a megabyte.
  */
 
+import { HandshakeFrame } from "./channel/handshake.js";
+
 export const FRAME_HEADER_BYTES = 5;
 
 export const FrameType = {
-  /** server → client, control: the server's nonce and protocol version. */
-  challenge: 0x01,
-  /** client → server, control: the node it wants, its nonce, its MAC. */
-  hello: 0x02,
-  /** server → client, control: the server's MAC. */
-  welcome: 0x03,
-  /** server → client, control: why the server will not serve this connection. */
-  reject: 0x04,
+  /** The authenticated channel's handshake: challenge, hello, welcome, reject (core/channel/). */
+  ...HandshakeFrame,
   /** client → server, control: the command (or a login shell), pty, TERM/LANG, window size. */
   exec: 0x05,
   /** client → server, data: bytes for the command's stdin. */

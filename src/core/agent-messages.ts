@@ -1,12 +1,9 @@
 /**
  * The agent's control messages (JSON inside a frame of core/agent-frames.ts), their validation,
- * and which frames each side may send when. Pure; the MACs are computed in
- * io/rendezvous-crypto.ts with the roles "agent-client" and "agent-server".
+ * and which frames each side may send when. Pure.
  *
- * One TCP connection per remote command:
- *   server → challenge {v, nonce}
- *   client → hello {node, nonce, mac: HMAC(secret, "agent-client|job|sNonce|cNonce|node|port")}
- *   server → welcome {mac: HMAC(secret, "agent-server|job|sNonce|cNonce|node|port")}, or reject {reason}
+ * One TCP connection per remote command, the authenticated channel (core/channel/handshake.ts):
+ * the hello names the node the client wants; then
  *   client → exec {command?, pty, term?, lang?, cols?, rows?}      (only after an authentic welcome)
  *   then stdin / stdin-eof / signal one way, stdout / stderr / stdin-window and one exit the other.
  *
@@ -17,16 +14,16 @@
  * holds for the command stays bounded: a client past its window is dropped.
  * The client checks the welcome before it sends the command, so a stranger listening on the
  * port learns neither the command nor its input; the server spawns only for an authentic hello.
- * `port` is the one the client connected to: an agent takes the first of the job's ports it can
- * bind, so a client tries them in order, and a stranger on an earlier one that relays the
- * handshake to the real agent gets the hello refused there (it names the stranger's port).
+ * An agent takes the first of the job's ports it can bind, so a client tries them in order, and
+ * a stranger on an earlier one that relays the handshake to the real agent gets the hello
+ * refused there (its MAC names the stranger's port).
  */
 import * as z from "zod/mini";
 import { FrameType, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_EXEC_BYTES } from "./agent-frames.js";
 import { parseJsonAs } from "./json-shape.js";
 
-/** 3: the MACs name the port the client reached. 2: they are keyed with the job step's secret, not the user's. */
-export const AGENT_PROTOCOL_VERSION = 3;
+/** 4: the handshake is the authenticated channel's (core/channel/). 3: the MACs name the port the client reached. 2: they are keyed with the job step's secret, not the user's. */
+export const AGENT_PROTOCOL_VERSION = 4;
 /** Bytes of stdin a client may send before the server grants more. */
 export const STDIN_WINDOW_BYTES = 1024 * 1024;
 
@@ -34,20 +31,12 @@ export const STDIN_WINDOW_BYTES = 1024 * 1024;
 export const FORWARDABLE_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGKILL", "SIGUSR1", "SIGUSR2"] as const;
 export type ForwardableSignal = (typeof FORWARDABLE_SIGNALS)[number];
 
-const nonce = z.string().check(z.regex(/^[0-9a-f]{32}$/));
-const mac = z.string().check(z.regex(/^[0-9a-f]{64}$/));
-// A node name is a Slurm host name; "|" would make the MAC input ambiguous.
-const nodeName = z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u));
 // A NUL cannot go into an argv string or an environment variable: spawn() would refuse it.
 const noNul = /^[^\0]*$/;
 const envValue = z.string().check(z.maxLength(256), z.regex(noNul));
 const dimension = z.int().check(z.minimum(1), z.maximum(10_000));
 
 const schemas = {
-  [FrameType.challenge]: z.strictObject({ v: z.int(), nonce }),
-  [FrameType.hello]: z.strictObject({ node: nodeName, nonce, mac }),
-  [FrameType.welcome]: z.strictObject({ mac }),
-  [FrameType.reject]: z.strictObject({ reason: z.string().check(z.maxLength(1024)) }),
   [FrameType.exec]: z.strictObject({
     command: z.optional(z.string().check(z.maxLength(128 * 1024), z.regex(noNul))),
     pty: z.boolean(),
@@ -67,8 +56,6 @@ const schemas = {
 type Schemas = typeof schemas;
 export type ControlFrameType = keyof Schemas;
 export type ControlMessage<T extends ControlFrameType> = z.infer<Schemas[T]>;
-export type Challenge = ControlMessage<typeof FrameType.challenge>;
-export type Hello = ControlMessage<typeof FrameType.hello>;
 export type ExecRequest = ControlMessage<typeof FrameType.exec>;
 /** How the remote command ended: its exit code, or the number of the signal that killed it. */
 export type ExitStatus = ControlMessage<typeof FrameType.exit>;
@@ -88,17 +75,14 @@ export function exitCodeOfStatus(status: ExitStatus): number {
 }
 
 /** Where the server's connection stands, as far as which frames it may receive. */
-export type ServerReceivePhase = "handshake" | "exec" | "running";
+export type ServerReceivePhase = "exec" | "running";
 
 /**
- * What the server accepts from a client. Before the welcome only a hello, so the stranger
- * that every listening port gets can make the server buffer at most a few KiB; after it only
- * the exec; then input and signals.
+ * What the server accepts from a client after the handshake (before it, the channel's limits:
+ * core/channel/server.ts): only the exec; then input and signals.
  */
 export function clientFrameLimit(phase: ServerReceivePhase, type: number): number | undefined {
   switch (phase) {
-    case "handshake":
-      return type === FrameType.hello ? MAX_CONTROL_BYTES : undefined;
     case "exec":
       return type === FrameType.exec ? MAX_EXEC_BYTES : undefined;
     case "running":
@@ -113,12 +97,8 @@ export function clientFrameLimit(phase: ServerReceivePhase, type: number): numbe
   }
 }
 
-/** What the client accepts from the server: the handshake's three, then output and the exit. */
-export function serverFrameLimit(authenticated: boolean, type: number): number | undefined {
-  if (!authenticated) {
-    const handshake: number[] = [FrameType.challenge, FrameType.welcome, FrameType.reject];
-    return handshake.includes(type) ? MAX_CONTROL_BYTES : undefined;
-  }
+/** What the client accepts from the server after the handshake: output and the exit. */
+export function serverFrameLimit(type: number): number | undefined {
   if (type === FrameType.stdout || type === FrameType.stderr) return MAX_DATA_BYTES;
   if (type === FrameType.exit || type === FrameType.stdinWindow) return MAX_CONTROL_BYTES;
   return undefined;

@@ -2,10 +2,8 @@ import fc from "fast-check";
 import { expect, test } from "vitest";
 import { nextServerState, receivePhaseOf, type ServerInput, type ServerState } from "./agent-server-state.js";
 
-const nonce = "d".repeat(32);
-
 const STATES = {
-  challenged: { phase: "challenged", serverNonce: nonce },
+  handshake: { phase: "handshake" },
   authenticated: { phase: "authenticated" },
   running: { phase: "running" },
   exited: { phase: "exited", status: { code: 0 } },
@@ -14,9 +12,9 @@ const STATES = {
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  "hello authentic": { type: "hello", verdict: "authentic", node: "node1" },
-  "hello forged": { type: "hello", verdict: "forged", node: "node1" },
-  "hello other node": { type: "hello", verdict: "other-node", node: "node9" },
+  established: { type: "established" },
+  "refused stranger": { type: "refused", reason: "authentication failed (claimed node node1)", stranger: "rejected" },
+  "refused told": { type: "refused", reason: "asked for node9", tell: "this is node1, not node9" },
   exec: { type: "exec" },
   "child-exited": { type: "child-exited", status: { signal: 15 } },
   closed: { type: "closed", reason: "ECONNRESET" },
@@ -36,13 +34,6 @@ const stranger = (reason: string, kind: NonNullable<Dropped["stranger"]>): Dropp
   spawned: false,
   stranger: kind,
 });
-// Before an authentic hello the peer is a stranger: its end is counted (or, gone, not said).
-const strangerEnds = {
-  closed: stranger("closed during the handshake (ECONNRESET)", "gone"),
-  "timed-out": stranger("no valid hello in time", "timed out"),
-  malformed: stranger("malformed handshake (junk)", "rejected"),
-  shutdown: stranger("the agent is shutting down", "gone"),
-};
 const handshakeEnds = (timeout: string) => ({
   closed: dropped("closed during the handshake (ECONNRESET)"),
   "timed-out": dropped(timeout),
@@ -50,26 +41,17 @@ const handshakeEnds = (timeout: string) => ({
   shutdown: dropped("the agent is shutting down"),
 });
 
-// Every state × input; a missing entry means the input changes nothing there. Only an
-// authentic hello leads out of `challenged` to anything but `dropped`; only `authenticated`
-// leads to `running`; a connection that spawned something is dropped with `spawned`. Only a
-// connection still in its handshake can be crowded out.
+// Every state × input; a missing entry means the input changes nothing there. Only the
+// channel's established handshake leads out of `handshake` to anything but `dropped` (the
+// handshake's own refusals are core/channel/server.ts's, tested there); only `authenticated`
+// leads to `running`; a connection that spawned something is dropped with `spawned`.
 const TABLE: Record<Name, Partial<Record<Input, ServerState>>> = {
-  challenged: {
-    "hello authentic": { phase: "authenticated" },
-    "hello forged": {
-      ...stranger("authentication failed (claimed node node1)", "rejected"),
-      tell: "authentication failed (another job's secret, or not srun-docker)",
-    },
-    "hello other node": dropped("asked for node9", false, "this is node1, not node9"),
-    exec: stranger("exec before authentication", "rejected"),
-    crowded: stranger("too many connections in their handshake at once", "crowded out"),
-    ...strangerEnds,
+  handshake: {
+    established: { phase: "authenticated" },
+    "refused stranger": stranger("authentication failed (claimed node node1)", "rejected"),
+    "refused told": dropped("asked for node9", false, "this is node1, not node9"),
   },
   authenticated: {
-    "hello authentic": dropped("a second hello"),
-    "hello forged": dropped("a second hello"),
-    "hello other node": dropped("a second hello"),
     exec: { phase: "running" },
     ...handshakeEnds("no command in time after authentication"),
   },
@@ -89,18 +71,18 @@ const rows = (Object.keys(STATES) as Name[]).flatMap((name) =>
 
 test.each(rows)("%s + %s → %j", (name, input, expected) => {
   const state = STATES[name];
-  const next = nextServerState(state, INPUTS[input], "node1");
+  const next = nextServerState(state, INPUTS[input]);
   if (expected === undefined) expect(next).toBe(state);
   else expect(next).toEqual(expected);
 });
 
-test("property: without an authentic hello, no sequence of inputs reaches running", () => {
-  const unauthenticated = (Object.keys(INPUTS) as Input[]).filter((input) => input !== "hello authentic");
+test("property: without an established channel, no sequence of inputs reaches running", () => {
+  const unauthenticated = (Object.keys(INPUTS) as Input[]).filter((input) => input !== "established");
   fc.assert(
     fc.property(fc.array(fc.constantFrom(...unauthenticated), { maxLength: 12 }), (inputs) => {
-      let state: ServerState = STATES.challenged;
+      let state: ServerState = STATES.handshake;
       for (const input of inputs) {
-        state = nextServerState(state, INPUTS[input], "node1");
+        state = nextServerState(state, INPUTS[input]);
         expect(state.phase).not.toBe("running");
       }
     }),
@@ -108,7 +90,7 @@ test("property: without an authentic hello, no sequence of inputs reaches runnin
 });
 
 test.each<[Name, string | undefined]>([
-  ["challenged", "handshake"],
+  ["handshake", undefined],
   ["authenticated", "exec"],
   ["running", "running"],
   ["exited", "running"],

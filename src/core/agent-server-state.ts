@@ -1,24 +1,25 @@
 /**
  * One connection to the agent server as one state, changed only by named inputs. Pure;
- * io/agent-server-connection.ts feeds it the socket's frames, the child's end and the timer.
+ * io/agent-server-connection.ts feeds it the channel's outcome, the socket's frames, the
+ * child's end and the timer.
  *
- *   challenged ──authentic hello──▶ authenticated ──exec──▶ running ──child exited──▶ exited
- *        │                               │                     │
- *        └───────────────┬───────────────┘                     ▼
- *                        ▼                          dropped, spawned: every process the
- *                     dropped                       command started is killed (HUP, then KILL)
- *      (forged MAC, another node, malformed, closed, timeout,
- *       crowded: too many connections in the handshake at once, this one the oldest of a flood)
+ *   handshake ──established──▶ authenticated ──exec──▶ running ──child exited──▶ exited
+ *        │                           │                    │
+ *        └─────────────┬─────────────┘                    ▼
+ *                      ▼                       dropped, spawned: every process the
+ *                   dropped                    command started is killed (HUP, then KILL)
+ *   (the channel refused it: core/channel/server.ts; after it: malformed, closed, timeout)
  *
- * Only `authenticated` leads to `running`, and only an authentic hello naming this node leads
- * to `authenticated`: a peer that does not hold the job's secret can never cause a spawn.
+ * Only `authenticated` leads to `running`, and only the channel's handshake with a hello
+ * naming this node leads to `authenticated`: a peer without the job's secret can never cause
+ * a spawn.
  */
 import type { ExitStatus, ServerReceivePhase } from "./agent-messages.js";
 import type { RefusalKind } from "./refusal-tally.js";
 
 export type ServerState =
-  /** Challenge sent; waiting for a hello (bounded by the handshake timeout). */
-  | { phase: "challenged"; serverNonce: string }
+  /** The channel's handshake runs (core/channel/server.ts), bounded by the handshake timeout. */
+  | { phase: "handshake" }
   /** Welcome sent; waiting for the exec (bounded by the same timeout). */
   | { phase: "authenticated" }
   /** The command's process runs; input, output and signals flow. */
@@ -34,11 +35,11 @@ export type ServerState =
    */
   | { phase: "dropped"; reason: string; tell?: string; spawned: boolean; stranger?: RefusalKind | "gone" };
 
-export type HelloVerdict = "authentic" | "forged" | "other-node";
-
 export type ServerInput =
-  /** A well-formed hello: whether its MAC is right, and whether it names this node. */
-  | { type: "hello"; verdict: HelloVerdict; node: string }
+  /** The channel's handshake ended with a client that holds the secret and wants this node. */
+  | { type: "established" }
+  /** The channel refused the client; `stranger` as in `dropped`. */
+  | { type: "refused"; reason: string; tell?: string; stranger?: RefusalKind | "gone" }
   | { type: "exec" }
   /** The command's process exited and its stdout and stderr reached their end. */
   | { type: "child-exited"; status: ExitStatus }
@@ -53,27 +54,23 @@ export type ServerInput =
   | { type: "crowded" };
 
 /** The next state; the same one when the input means nothing where the connection stands. */
-export function nextServerState(state: ServerState, input: ServerInput, thisNode: string): ServerState {
+export function nextServerState(state: ServerState, input: ServerInput): ServerState {
   switch (state.phase) {
-    case "challenged":
+    case "handshake":
       switch (input.type) {
-        case "hello":
-          return acceptHello(input.verdict, input.node, thisNode);
-        case "exec":
-          return refused("exec before authentication", "rejected");
-        case "crowded":
-          return refused("too many connections in their handshake at once", "crowded out");
+        case "established":
+          return { phase: "authenticated" };
+        case "refused":
+          return { phase: "dropped", spawned: false, ...withoutUndefined(input) };
         default:
-          return endHandshake(state, input);
+          return state;
       }
     case "authenticated":
       switch (input.type) {
         case "exec":
           return { phase: "running" };
-        case "hello":
-          return dropped("a second hello", false);
         default:
-          return endHandshake(state, input);
+          return endAuthenticated(state, input);
       }
     case "running":
       switch (input.type) {
@@ -98,57 +95,38 @@ export function nextServerState(state: ServerState, input: ServerInput, thisNode
   }
 }
 
-function acceptHello(verdict: HelloVerdict, node: string, thisNode: string): ServerState {
-  switch (verdict) {
-    case "authentic":
-      return { phase: "authenticated" };
-    case "other-node":
-      // The peer proved it holds the secret: it may learn where it landed.
-      return dropped(`asked for ${node}`, false, `this is ${thisNode}, not ${node}`);
-    case "forged":
-      return {
-        ...refused(`authentication failed (claimed node ${node})`, "rejected"),
-        tell: "authentication failed (another job's secret, or not srun-docker)",
-      };
-    default: {
-      const unreachable: never = verdict;
-      return unreachable;
-    }
-  }
-}
-
-/** The handshake ends; before the hello proved the secret, as a stranger's connection. */
-function endHandshake(state: ServerState, input: ServerInput): ServerState {
-  const stranger = state.phase === "challenged";
-  const end = (reason: string, kind: RefusalKind | "gone"): ServerState =>
-    stranger ? { phase: "dropped", reason, spawned: false, stranger: kind } : dropped(reason, false);
+/** After the handshake, before the exec: the connection ends without a command. */
+function endAuthenticated(state: ServerState, input: ServerInput): ServerState {
   switch (input.type) {
     case "closed":
-      return end(`closed during the handshake (${input.reason})`, "gone");
+      return dropped(`closed during the handshake (${input.reason})`, false);
     case "timed-out":
-      return end(stranger ? "no valid hello in time" : "no command in time after authentication", "timed out");
+      return dropped("no command in time after authentication", false);
     case "malformed":
-      return end(`malformed handshake (${input.reason})`, "rejected");
+      return dropped(`malformed handshake (${input.reason})`, false);
     case "shutdown":
-      return end("the agent is shutting down", "gone");
+      return dropped("the agent is shutting down", false);
     default:
       return state;
   }
 }
 
-function refused(reason: string, kind: RefusalKind): ServerState & { phase: "dropped" } {
-  return { phase: "dropped", reason, spawned: false, stranger: kind };
+function withoutUndefined(
+  input: ServerInput & { type: "refused" },
+): Omit<ServerState & { phase: "dropped" }, "phase" | "spawned"> {
+  const { reason, tell, stranger } = input;
+  return { reason, ...(tell === undefined ? {} : { tell }), ...(stranger === undefined ? {} : { stranger }) };
 }
 
 function dropped(reason: string, spawned: boolean, tell?: string): ServerState {
   return tell === undefined ? { phase: "dropped", reason, spawned } : { phase: "dropped", reason, tell, spawned };
 }
 
-/** Which frames the connection accepts in `state` (see clientFrameLimit); undefined: none. */
+/** Which frames the connection accepts in `state` (see clientFrameLimit); undefined: none of its own (the channel reads). */
 export function receivePhaseOf(state: ServerState): ServerReceivePhase | undefined {
   switch (state.phase) {
-    case "challenged":
-      return "handshake";
+    case "handshake":
+      return undefined;
     case "authenticated":
       return "exec";
     // After the exit, input the client sent before it read the exit still arrives: read, ignored.

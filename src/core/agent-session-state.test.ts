@@ -2,11 +2,8 @@ import { expect, test } from "vitest";
 import { AGENT_PROTOCOL_VERSION } from "./agent-messages.js";
 import { type ClientInput, type ClientState, clientExitCode, nextClientState } from "./agent-session-state.js";
 
-const nonce = "c".repeat(32);
-
 const STATES = {
-  connecting: { phase: "connecting" },
-  authenticating: { phase: "authenticating", serverNonce: nonce },
+  handshake: { phase: "handshake" },
   running: { phase: "running", forwarded: 0 },
   "running, one signal forwarded": { phase: "running", forwarded: 1 },
   exited: { phase: "exited", status: { code: 3 } },
@@ -15,11 +12,11 @@ const STATES = {
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  challenge: { type: "challenge", v: AGENT_PROTOCOL_VERSION, nonce },
-  "challenge v1": { type: "challenge", v: 1, nonce },
-  "welcome ok": { type: "welcome", authentic: true },
-  "welcome forged": { type: "welcome", authentic: false },
-  reject: { type: "reject", reason: "authentication failed" },
+  established: { type: "established" },
+  "another version": { type: "refused", failure: { kind: "version", theirs: 1, ours: AGENT_PROTOCOL_VERSION } },
+  "forged welcome": { type: "refused", failure: { kind: "forged" } },
+  reject: { type: "refused", failure: { kind: "rejected", reason: "authentication failed" } },
+  "malformed handshake": { type: "refused", failure: { kind: "malformed", reason: "a second challenge" } },
   exit: { type: "exit", status: { signal: 9 } },
   closed: { type: "closed", reason: "ECONNRESET" },
   "timed-out": { type: "timed-out", reason: "no answer" },
@@ -56,20 +53,13 @@ const runningEnds = {
 // SIGUSR2 are passed on while running (a new state of the same phase, so the io side sends
 // them), every time, and end nothing; before the command runs they change nothing.
 const TABLE: Record<Name, Partial<Record<Input, ClientState>>> = {
-  connecting: {
-    challenge: STATES.authenticating,
-    "challenge v1": failed(
+  handshake: {
+    established: { phase: "running", forwarded: 0 },
+    "another version": failed(
       `its agent speaks protocol 1, this one ${AGENT_PROTOCOL_VERSION} (use one srun-docker version on every node)`,
     ),
-    "welcome ok": failed("the agent sent a welcome before the challenge"),
-    "welcome forged": failed("the agent sent a welcome before the challenge"),
-    ...handshakeEnds,
-  },
-  authenticating: {
-    challenge: failed("the agent sent a second challenge"),
-    "challenge v1": failed("the agent sent a second challenge"),
-    "welcome ok": { phase: "running", forwarded: 0 },
-    "welcome forged": failed("the program on its agent port failed authentication (not this job's agent)"),
+    "forged welcome": failed("the program on its agent port failed authentication (not this job's agent)"),
+    "malformed handshake": failed("the program on its agent port sent something malformed (a second challenge)"),
     ...handshakeEnds,
   },
   running: {
@@ -109,7 +99,7 @@ test("a signal passed on while running is a new state, so the client sends it ea
 });
 
 test.each<[ClientState, number | undefined]>([
-  [STATES.connecting, undefined],
+  [STATES.handshake, undefined],
   [STATES.running, undefined],
   [{ phase: "exited", status: { code: 7 } }, 7],
   [{ phase: "exited", status: { signal: 9 } }, 137],

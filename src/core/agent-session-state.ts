@@ -16,16 +16,23 @@
  * SIGUSR1 and SIGUSR2 (a checkpoint request) are passed on each time while running and never
  * end the client; before the command runs there is nobody to pass them to.
  */
-import { AGENT_PROTOCOL_VERSION, type ExitStatus, exitCodeOfStatus } from "./agent-messages.js";
+import { type ExitStatus, exitCodeOfStatus } from "./agent-messages.js";
+import { type ChannelFailure, describeChannelFailure, type FailureWords } from "./channel/client.js";
+
+const AGENT_WORDS: FailureWords = {
+  server: "its agent",
+  onPort: "the program on its agent port",
+  notOurs: "not this job's agent",
+  refused: "the connection",
+  us: "this one",
+};
 
 /** ssh's own exit code when it cannot connect or authenticate. */
 export const EXIT_SSH_FAILURE = 255;
 
 export type ClientState =
-  /** Connecting, or connected and waiting for the server's challenge. */
-  | { phase: "connecting" }
-  /** Hello sent; waiting for a welcome whose MAC proves the server holds the secret. */
-  | { phase: "authenticating"; serverNonce: string }
+  /** Connecting, or in the channel's handshake (core/channel/client.ts). */
+  | { phase: "handshake" }
   /** The command was sent; streams flow. `forwarded` counts the local signals sent on. */
   | { phase: "running"; forwarded: number }
   | { phase: "exited"; status: ExitStatus }
@@ -37,9 +44,10 @@ export type PassedOnSignal = "SIGUSR1" | "SIGUSR2";
 const SIGNAL_NUMBERS: Record<LocalSignal, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 export type ClientInput =
-  | { type: "challenge"; v: number; nonce: string }
-  | { type: "welcome"; authentic: boolean }
-  | { type: "reject"; reason: string }
+  /** The channel's handshake ended: the server proved it holds the secret. */
+  | { type: "established" }
+  /** The channel's handshake failed on what the server sent. */
+  | { type: "refused"; failure: ChannelFailure }
   | { type: "exit"; status: ExitStatus }
   /** The socket closed or failed (connect refused, reset, end). */
   | { type: "closed"; reason: string }
@@ -57,8 +65,7 @@ export type ClientInput =
 /** The next state; the same one when the input means nothing where the client stands. */
 export function nextClientState(state: ClientState, input: ClientInput): ClientState {
   switch (state.phase) {
-    case "connecting":
-    case "authenticating":
+    case "handshake":
       return nextHandshakeState(state, input);
     case "running":
       switch (input.type) {
@@ -90,26 +97,12 @@ export function nextClientState(state: ClientState, input: ClientInput): ClientS
   }
 }
 
-function nextHandshakeState(
-  state: ClientState & { phase: "connecting" | "authenticating" },
-  input: ClientInput,
-): ClientState {
+function nextHandshakeState(state: ClientState & { phase: "handshake" }, input: ClientInput): ClientState {
   switch (input.type) {
-    case "challenge":
-      if (state.phase !== "connecting") return failed("the agent sent a second challenge");
-      if (input.v !== AGENT_PROTOCOL_VERSION) {
-        return failed(
-          `its agent speaks protocol ${input.v}, this one ${AGENT_PROTOCOL_VERSION} (use one srun-docker version on every node)`,
-        );
-      }
-      return { phase: "authenticating", serverNonce: input.nonce };
-    case "welcome":
-      if (state.phase !== "authenticating") return failed("the agent sent a welcome before the challenge");
-      return input.authentic
-        ? { phase: "running", forwarded: 0 }
-        : failed("the program on its agent port failed authentication (not this job's agent)");
-    case "reject":
-      return failed(`its agent refused the connection: ${input.reason}`);
+    case "established":
+      return { phase: "running", forwarded: 0 };
+    case "refused":
+      return failed(describeChannelFailure(input.failure, AGENT_WORDS));
     case "closed":
       return failed(input.reason);
     case "timed-out":

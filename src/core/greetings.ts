@@ -4,7 +4,7 @@
  * hold a port). sshd sends its version line; srun-docker's agent sends its challenge frame.
  */
 import { FRAME_HEADER_BYTES, FrameType, MAX_CONTROL_BYTES } from "./agent-frames.js";
-import { parseControl } from "./agent-messages.js";
+import { HandshakeFrame, parseHandshake } from "./channel/handshake.js";
 
 export type GreetingCheck = { kind: "ready" } | { kind: "more" } | { kind: "wrong"; why: string };
 
@@ -32,10 +32,8 @@ function checkAgentChallenge(received: Buffer): GreetingCheck {
   const length = received.readUInt32BE(1);
   if (length > MAX_CONTROL_BYTES) return notA("srun-docker's agent", received.toString("latin1"));
   if (received.length < FRAME_HEADER_BYTES + length) return { kind: "more" };
-  const challenge = parseControl(
-    FrameType.challenge,
-    received.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length),
-  );
+  const payload = received.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length).toString("utf8");
+  const challenge = parseHandshake(HandshakeFrame.challenge, payload);
   return challenge === undefined ? { kind: "wrong", why: "a malformed agent challenge" } : { kind: "ready" };
 }
 

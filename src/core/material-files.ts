@@ -9,7 +9,7 @@
 export const MATERIAL_SETS = {
   /**
    * The user's secret, the one file the directory holds: every job step's keys are derived
-   * from it (io/rendezvous-crypto.ts, io/job-keys.ts). Key files an older version left beside
+   * from it (io/channel/key.ts, io/job-keys.ts). Key files an older version left beside
    * it are not srun-docker's concern any more.
    */
   secret: ["secret"],

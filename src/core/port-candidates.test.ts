@@ -4,7 +4,7 @@ import { describe, expect, test } from "vitest";
 import { CANDIDATE_COUNTS, derivePortCandidates, type PortDraw } from "./port-candidates.js";
 import { firstPorts, PORT_RANGE_END, PORT_RANGE_START } from "./ports.js";
 
-/** As io/rendezvous-crypto.ts's createPortDraw, with `key` for the secret and job step. */
+/** As io/channel/key.ts's createPortDraw, with `key` for the secret and job step. */
 const drawWith =
   (key: string): PortDraw =>
   (label) =>

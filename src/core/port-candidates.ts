@@ -1,7 +1,7 @@
 /**
  * The ports a job step may use, drawn so that another user cannot know them in advance: each
  * candidate is an HMAC of the user's secret, the job step, the kind of port and its place in the
- * list (io/rendezvous-crypto.ts's createPortDraw), so every node of the job computes the same
+ * list (io/channel/key.ts's createPortDraw), so every node of the job computes the same
  * lists and nobody else can. No candidate comes from the job id alone, which `squeue` shows to
  * everyone. A port the user gave (`--sshdport`, `--rendezvous-port`) is the only candidate of
  * its kind: it is never replaced. Pure: io binds or probes them.

@@ -9,15 +9,11 @@ import { RELAY_PROTOCOL_VERSION } from "./relay-protocol.js";
 
 const ID = `sha256:${"a".repeat(64)}`;
 const OTHER = `sha256:${"b".repeat(64)}`;
-const NONCE = "0".repeat(32);
 
 const run = (inputs: RelayFetchInput[]): RelayFetchState =>
   inputs.reduce((state, input) => nextRelayFetchState(state, input, ID), RELAY_FETCH_START);
 
-const handshake: RelayFetchInput[] = [
-  { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
-  { type: "welcome", authentic: true },
-];
+const handshake: RelayFetchInput[] = [{ type: "established" }];
 
 describe("a child's fetch from its parent's relay", () => {
   test("the whole way: handshake, waits, the archive, its load", () => {
@@ -37,32 +33,15 @@ describe("a child's fetch from its parent's relay", () => {
   });
 
   test.each<[string, RelayFetchInput[], RegExp]>([
-    ["another protocol version", [{ type: "challenge", v: 9, nonce: NONCE }], /relay protocol 9/],
     [
-      "a server without the secret",
-      [
-        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
-        { type: "welcome", authentic: false },
-      ],
-      /failed authentication/,
+      "another protocol version",
+      [{ type: "refused", failure: { kind: "version", theirs: 9, ours: RELAY_PROTOCOL_VERSION } }],
+      /its relay speaks protocol 9, this node/,
     ],
-    [
-      "a reject",
-      [
-        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
-        { type: "reject", reason: "busy" },
-      ],
-      /refused this node: busy/,
-    ],
-    [
-      "data from a peer not yet proven",
-      [
-        { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE },
-        { type: "start", id: ID },
-      ],
-      /"start" before its welcome/,
-    ],
-    ["a frame before the challenge", [{ type: "wait" }], /before the challenge/],
+    ["a server without the secret", [{ type: "refused", failure: { kind: "forged" } }], /failed authentication/],
+    ["a reject", [{ type: "refused", failure: { kind: "rejected", reason: "busy" } }], /refused this node: busy/],
+    ["data from a peer not yet proven", [{ type: "start", id: ID }], /"start" before its welcome/],
+    ["a frame before the handshake ended", [{ type: "wait" }], /"wait" before its welcome/],
     [
       "the parent's own fetch failed",
       [...handshake, { type: "unavailable", reason: "pull failed" }],
@@ -108,9 +87,7 @@ describe("a child's fetch from its parent's relay", () => {
 
   test("the end is the end: nothing moves a failed or loaded fetch", () => {
     const failed = run([{ type: "broken", reason: "refused" }]);
-    expect(nextRelayFetchState(failed, { type: "challenge", v: RELAY_PROTOCOL_VERSION, nonce: NONCE }, ID)).toBe(
-      failed,
-    );
+    expect(nextRelayFetchState(failed, { type: "established" }, ID)).toBe(failed);
     const loaded = run([
       ...handshake,
       { type: "start", id: ID },

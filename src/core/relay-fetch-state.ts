@@ -3,22 +3,30 @@
  * as one state changed only by named inputs. Pure: io/relay-client.ts feeds it what the socket,
  * the engine's load and the timers say.
  *
- *   connecting ─challenge─▶ authenticating ─authentic welcome─▶ waiting ─start─▶ receiving
- *                                                                  ▲ wait          │ data…, end
- *                                                                  └──┘            ▼
- *                                                                   loaded ◀─load─ loading
- *   any state but loaded ─(reject, forged welcome, unavailable, another image, a short or
+ *   handshake ─established (core/channel/client.ts)─▶ waiting ─start─▶ receiving
+ *                                                      ▲ wait          │ data…, end
+ *                                                      └──┘            ▼
+ *                                                       loaded ◀─load─ loading
+ *   any state but loaded ─(the channel refused, unavailable, another image, a short or
  *   long stream, the socket's end, silence, the deadline, the load's failure)─▶ failed
  *
  * Until the parent proves it holds the job's secret nothing it sends counts, so a squatter on
  * its port cannot feed this node an image. A failure says why in words for `--debug`; the
  * caller then fetches from the registry itself.
  */
-import { RELAY_PROTOCOL_VERSION } from "./relay-protocol.js";
+import { type ChannelFailure, describeChannelFailure, type FailureWords } from "./channel/client.js";
+
+const RELAY_WORDS: FailureWords = {
+  server: "its relay",
+  onPort: "its relay",
+  notOurs: "not a node of this job",
+  refused: "this node",
+  us: "this node",
+};
 
 export type RelayFetchState =
-  | { readonly phase: "connecting" }
-  | { readonly phase: "authenticating"; readonly serverNonce: string }
+  /** Connecting, or in the channel's handshake. */
+  | { readonly phase: "handshake" }
   /** Authenticated; the parent does not have the image yet. */
   | { readonly phase: "waiting" }
   | { readonly phase: "receiving"; readonly id: string; readonly size: number | undefined; readonly bytes: number }
@@ -28,9 +36,9 @@ export type RelayFetchState =
   | { readonly phase: "failed"; readonly reason: string };
 
 export type RelayFetchInput =
-  | { readonly type: "challenge"; readonly v: number; readonly nonce: string }
-  | { readonly type: "welcome"; readonly authentic: boolean }
-  | { readonly type: "reject"; readonly reason: string }
+  /** The parent proved it holds the job's secret. */
+  | { readonly type: "established" }
+  | { readonly type: "refused"; readonly failure: ChannelFailure }
   | { readonly type: "wait" }
   | { readonly type: "start"; readonly id: string; readonly size?: number | undefined }
   | { readonly type: "data"; readonly length: number }
@@ -42,7 +50,7 @@ export type RelayFetchInput =
   /** The socket ended, a frame broke the protocol, the parent fell silent, the deadline passed. */
   | { readonly type: "broken"; readonly reason: string };
 
-export const RELAY_FETCH_START: RelayFetchState = { phase: "connecting" };
+export const RELAY_FETCH_START: RelayFetchState = { phase: "handshake" };
 
 /**
  * `want`: the image ID the master pinned for the job. A node fetches from its parent only what
@@ -56,15 +64,10 @@ export function nextRelayFetchState(state: RelayFetchState, input: RelayFetchInp
     return failed(input.reason);
   }
   switch (state.phase) {
-    case "connecting":
-      if (input.type !== "challenge") return failed(`${describe(input)} before the challenge`);
-      if (input.v !== RELAY_PROTOCOL_VERSION)
-        return failed(`it speaks relay protocol ${input.v}, this node ${RELAY_PROTOCOL_VERSION}`);
-      return { phase: "authenticating", serverNonce: input.nonce };
-    case "authenticating":
-      if (input.type === "reject") return failed(`it refused this node: ${input.reason}`);
-      if (input.type !== "welcome") return failed(`${describe(input)} before its welcome`);
-      return input.authentic ? { phase: "waiting" } : failed("it failed authentication (not a node of this job)");
+    case "handshake":
+      if (input.type === "refused") return failed(describeChannelFailure(input.failure, RELAY_WORDS));
+      if (input.type !== "established") return failed(`${describe(input)} before its welcome`);
+      return { phase: "waiting" };
     case "waiting":
       return fromWaiting(state, input, want);
     case "receiving":

@@ -1,11 +1,10 @@
 import { describe, expect, test } from "vitest";
-import { MAX_CONTROL_BYTES, MAX_DATA_BYTES } from "./agent-frames.js";
+import { MAX_DATA_BYTES } from "./agent-frames.js";
 import {
   encodeRelayControl,
   encodeRelayHeader,
   parseRelayControl,
   RelayFrame,
-  relayClientFrameLimit,
   relayServerFrameLimit,
 } from "./relay-protocol.js";
 
@@ -13,8 +12,10 @@ const ID = `sha256:${"c".repeat(64)}`;
 
 describe("relay messages", () => {
   test("round trip", () => {
-    const hello = { node: "node2", nonce: "1".repeat(32), mac: "2".repeat(64) };
-    expect(parseRelayControl(RelayFrame.hello, encodeRelayControl(RelayFrame.hello, hello))).toEqual(hello);
+    const unavailable = { reason: "no such tag" };
+    expect(parseRelayControl(RelayFrame.unavailable, encodeRelayControl(RelayFrame.unavailable, unavailable))).toEqual(
+      unavailable,
+    );
     expect(parseRelayControl(RelayFrame.start, Buffer.from(JSON.stringify({ id: ID, size: 3 })))).toEqual({
       id: ID,
       size: 3,
@@ -22,8 +23,7 @@ describe("relay messages", () => {
   });
 
   test.each([
-    [RelayFrame.hello, { node: "a|b", nonce: "1".repeat(32), mac: "2".repeat(64) }],
-    [RelayFrame.hello, { node: "n", nonce: "1".repeat(32), mac: "2".repeat(64), extra: 1 }],
+    [RelayFrame.unavailable, { reason: "x", extra: 1 }],
     [RelayFrame.start, { id: "latest" }],
     [RelayFrame.end, { bytes: -1 }],
   ])("refuses a malformed %i", (type, value) => {
@@ -40,15 +40,8 @@ describe("relay messages", () => {
 });
 
 describe("which frames each side takes when", () => {
-  test("the server: one hello of a few KiB, then nothing", () => {
-    expect(relayClientFrameLimit(false, RelayFrame.hello)).toBe(MAX_CONTROL_BYTES);
-    expect(relayClientFrameLimit(false, RelayFrame.data)).toBeUndefined();
-    expect(relayClientFrameLimit(true, RelayFrame.hello)).toBeUndefined();
-  });
-
-  test("the client: no data before start, no megabyte before the welcome", () => {
-    expect(relayServerFrameLimit("handshake", RelayFrame.data)).toBeUndefined();
-    expect(relayServerFrameLimit("handshake", RelayFrame.welcome)).toBe(MAX_CONTROL_BYTES);
+  // Before the welcome the channel's handshake reads (core/channel/), with its own limits.
+  test("the client: no data before start", () => {
     expect(relayServerFrameLimit("waiting", RelayFrame.data)).toBeUndefined();
     expect(relayServerFrameLimit("waiting", RelayFrame.wait)).toBe(0);
     expect(relayServerFrameLimit("receiving", RelayFrame.data)).toBe(MAX_DATA_BYTES);

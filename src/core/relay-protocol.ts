@@ -1,12 +1,8 @@
 /**
  * The image relay of `--pull-once` (core/relay-tree.ts says who serves whom): one TCP connection
- * per child, the frames of core/agent-frames.ts (type byte, u32 length, payload) with types of
- * its own, the MACs computed in io/rendezvous-crypto.ts with the roles "relay-client" and
- * "relay-server". Pure.
+ * per child, the authenticated channel (core/channel/handshake.ts: challenge, hello naming the
+ * child's node, welcome), then frames of its own. Pure.
  *
- *   server → challenge {v, nonce}
- *   client → hello {node, nonce, mac: HMAC(secret, "relay-client|job|sNonce|cNonce|node|port")}
- *   server → welcome {mac: HMAC(secret, "relay-server|job|sNonce|cNonce|node|port")}, or reject
  *   server → wait (empty), every few seconds until it has the image (and while nothing else goes out)
  *   server → start {id, size?} · data (raw, the engine's `save` archive) ... · end {bytes}
  *            or unavailable {reason} (this node could not get the image: the child falls back)
@@ -22,14 +18,14 @@ import * as z from "zod/mini";
 import { MAX_CONTROL_BYTES, MAX_DATA_BYTES } from "./agent-frames.js";
 import { parseJsonAs } from "./json-shape.js";
 
-/** 2: the MACs are keyed with the job step's secret, not the user's. */
-export const RELAY_PROTOCOL_VERSION = 2;
+/**
+ * 3: the handshake is the authenticated channel's (core/channel/). 2: the MACs are keyed with
+ * the job step's secret, not the user's.
+ */
+export const RELAY_PROTOCOL_VERSION = 3;
 
+/** The relay's own frames, after the channel's handshake (core/channel/handshake.ts). */
 export const RelayFrame = {
-  challenge: 0x31,
-  hello: 0x32,
-  welcome: 0x33,
-  reject: 0x34,
   /** Empty: the server is alive and has no image yet (or nothing else to send right now). */
   wait: 0x35,
   start: 0x36,
@@ -41,19 +37,11 @@ export const RelayFrame = {
 
 export type RelayFrameType = (typeof RelayFrame)[keyof typeof RelayFrame];
 
-const nonce = z.string().check(z.regex(/^[0-9a-f]{32}$/));
-const mac = z.string().check(z.regex(/^[0-9a-f]{64}$/));
-// A node name is a Slurm host name; "|" would make the MAC input ambiguous.
-const nodeName = z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u));
 const imageId = z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/));
 const bytes = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 const reason = z.string().check(z.maxLength(2048));
 
 const schemas = {
-  [RelayFrame.challenge]: z.strictObject({ v: z.int(), nonce }),
-  [RelayFrame.hello]: z.strictObject({ node: nodeName, nonce, mac }),
-  [RelayFrame.welcome]: z.strictObject({ mac }),
-  [RelayFrame.reject]: z.strictObject({ reason }),
   [RelayFrame.start]: z.strictObject({ id: imageId, size: z.optional(bytes) }),
   [RelayFrame.end]: z.strictObject({ bytes }),
   [RelayFrame.unavailable]: z.strictObject({ reason }),
@@ -80,21 +68,12 @@ export function encodeRelayHeader(type: RelayFrameType, length: number): Buffer 
   return header;
 }
 
-/** What the server accepts from a client: one hello, before anything else; then nothing. */
-export function relayClientFrameLimit(authenticated: boolean, type: number): number | undefined {
-  return !authenticated && type === RelayFrame.hello ? MAX_CONTROL_BYTES : undefined;
-}
-
 /** Where the client stands, as far as which frames it accepts. */
-export type RelayReceivePhase = "handshake" | "waiting" | "receiving";
+export type RelayReceivePhase = "waiting" | "receiving";
 
-/** What the client accepts from the server: the handshake's three, then wait/start/unavailable, then data and end. */
+/** What the client accepts from the server after the handshake: wait/start/unavailable, then data and end. */
 export function relayServerFrameLimit(phase: RelayReceivePhase, type: number): number | undefined {
   switch (phase) {
-    case "handshake":
-      return type === RelayFrame.challenge || type === RelayFrame.welcome || type === RelayFrame.reject
-        ? MAX_CONTROL_BYTES
-        : undefined;
     case "waiting":
       if (type === RelayFrame.wait) return 0;
       return type === RelayFrame.start || type === RelayFrame.unavailable ? MAX_CONTROL_BYTES : undefined;

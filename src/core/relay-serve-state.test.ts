@@ -2,9 +2,9 @@ import { describe, expect, test } from "vitest";
 import { nextRelayServeState, type RelayServeInput, type RelayServeState } from "./relay-serve-state.js";
 
 const ID = `sha256:${"a".repeat(64)}`;
-const START: RelayServeState = { phase: "challenged", nonce: "0".repeat(32) };
+const START: RelayServeState = { phase: "handshake" };
 const run = (inputs: RelayServeInput[]): RelayServeState => inputs.reduce(nextRelayServeState, START);
-const hello: RelayServeInput = { type: "hello", node: "node2", authentic: true };
+const hello: RelayServeInput = { type: "established", node: "node2" };
 
 describe("one child's connection to this node's relay", () => {
   test.each<[string, RelayServeInput[], RelayServeState]>([
@@ -26,12 +26,12 @@ describe("one child's connection to this node's relay", () => {
       { phase: "unavailable", node: "node2", reason: "no such tag" },
     ],
     [
-      "a forged hello is dropped and never served",
+      "a hello the channel refused is dropped and never served",
       [
-        { type: "hello", node: "node2", authentic: false },
+        { type: "closed", reason: "authentication failed (claimed node node2)", refusal: "rejected" },
         { type: "offer", offer: { kind: "ready", id: ID } },
       ],
-      { phase: "dropped", reason: "authentication failed for claimed node node2", stranger: "rejected" },
+      { phase: "dropped", reason: "authentication failed (claimed node node2)", stranger: "rejected" },
     ],
     [
       "a stranger that says nothing in time: refused, counted as timed out",

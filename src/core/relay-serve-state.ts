@@ -16,7 +16,8 @@
 import type { RefusalKind } from "./refusal-tally.js";
 
 export type RelayServeState =
-  | { readonly phase: "challenged"; readonly nonce: string }
+  /** The channel's handshake runs (core/channel/server.ts). */
+  | { readonly phase: "handshake" }
   | { readonly phase: "waiting"; readonly node: string }
   | { readonly phase: "streaming"; readonly node: string; readonly id: string; readonly bytes: number }
   | { readonly phase: "sent"; readonly node: string; readonly bytes: number }
@@ -30,7 +31,8 @@ export type RelayOffer =
   | { readonly kind: "failed"; readonly reason: string };
 
 export type RelayServeInput =
-  | { readonly type: "hello"; readonly node: string; readonly authentic: boolean }
+  /** The channel's handshake ended: `node` proved it holds the job's secret. */
+  | { readonly type: "established"; readonly node: string }
   | { readonly type: "offer"; readonly offer: RelayOffer }
   | { readonly type: "streamed"; readonly length: number }
   | { readonly type: "saved" }
@@ -41,15 +43,12 @@ export type RelayServeInput =
 export function nextRelayServeState(state: RelayServeState, input: RelayServeInput): RelayServeState {
   if (state.phase === "dropped" || state.phase === "sent" || state.phase === "unavailable") return state;
   if (input.type === "closed") {
-    if (state.phase !== "challenged") return { phase: "dropped", reason: input.reason };
+    if (state.phase !== "handshake") return { phase: "dropped", reason: input.reason };
     return { phase: "dropped", reason: input.reason, stranger: input.refusal ?? "gone" };
   }
   switch (state.phase) {
-    case "challenged":
-      if (input.type !== "hello") return state;
-      return input.authentic
-        ? { phase: "waiting", node: input.node }
-        : { phase: "dropped", reason: `authentication failed for claimed node ${input.node}`, stranger: "rejected" };
+    case "handshake":
+      return input.type === "established" ? { phase: "waiting", node: input.node } : state;
     case "waiting":
       if (input.type !== "offer") return state;
       switch (input.offer.kind) {

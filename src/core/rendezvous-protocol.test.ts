@@ -1,24 +1,44 @@
 import { describe, expect, it } from "vitest";
+import { createFrameDecoder } from "./agent-frames.js";
 import {
-  createLineDecoder,
   encodeMessage,
   isValidNodeName,
+  MAX_MESSAGE_BYTES,
+  type MasterMessage,
+  messageFrameLimit,
+  parseHelloAbout,
   parseMasterMessage,
+  parseWelcomeAbout,
   parseWorkerMessage,
+  RENDEZVOUS_MESSAGE,
   toWireExitCode,
+  type WorkerMessage,
 } from "./rendezvous-protocol.js";
 
-describe("createLineDecoder", () => {
-  it("joins lines split across chunks", () => {
-    const decoder = createLineDecoder(100);
-    expect(decoder.push(Buffer.from('{"a":'))).toEqual({ lines: [], overflow: false });
-    expect(decoder.push(Buffer.from('1}\n{"b"'))).toEqual({ lines: ['{"a":1}'], overflow: false });
-    expect(decoder.push(Buffer.from(":2}\n\n"))).toEqual({ lines: ['{"b":2}', ""], overflow: false });
+/** A message as the other side reads it: the payload of its one frame. */
+const wire = (message: MasterMessage | WorkerMessage): string => encodeMessage(message).subarray(5).toString("utf8");
+
+describe("framing", () => {
+  it("puts each message in one frame, read back whole however the bytes are cut", () => {
+    const decoder = createFrameDecoder(messageFrameLimit);
+    const bytes = Buffer.concat([encodeMessage({ type: "ping" }), encodeMessage({ type: "go" })]);
+    decoder.push(bytes.subarray(0, 7));
+    expect(decoder.next()).toBeUndefined();
+    decoder.push(bytes.subarray(7));
+    const first = decoder.next();
+    const second = decoder.next();
+    expect(first?.kind === "frame" && parseMasterMessage(first.frame.payload.toString())).toEqual({ type: "ping" });
+    expect(second?.kind === "frame" && parseMasterMessage(second.frame.payload.toString())).toEqual({ type: "go" });
   });
-  it("reports an overlong line, with or without its newline", () => {
-    expect(createLineDecoder(4).push(Buffer.from("12345")).overflow).toBe(true);
-    expect(createLineDecoder(4).push(Buffer.from("ok\n123456\n")).overflow).toBe(true);
-    expect(createLineDecoder(4).push(Buffer.from("1234\n")).overflow).toBe(false);
+  it("refuses an overlong message and any other frame type", () => {
+    expect(messageFrameLimit(RENDEZVOUS_MESSAGE)).toBe(MAX_MESSAGE_BYTES);
+    expect(messageFrameLimit(0x02)).toBeUndefined();
+    const decoder = createFrameDecoder(messageFrameLimit);
+    const header = Buffer.alloc(5);
+    header.writeUInt8(RENDEZVOUS_MESSAGE, 0);
+    header.writeUInt32BE(MAX_MESSAGE_BYTES + 1, 1);
+    decoder.push(header);
+    expect(decoder.next()).toMatchObject({ kind: "error" });
   });
 });
 
@@ -35,42 +55,41 @@ describe("parse*Message", () => {
     '{"type":"hello"}',
     '{"type":"remote-port","port":0}',
     '{"type":"remote-port","port":"20000"}',
-    `{"type":"welcome","mac":"${"0".repeat(64)}","masterPort":70000}`,
   ])("rejects %j as a master message", (line) => {
     expect(parseMasterMessage(line)).toBeUndefined();
   });
   it("accepts well-formed messages in their own direction only", () => {
-    const done = encodeMessage({ type: "done", exitCode: 3 }).trimEnd();
+    const done = wire({ type: "done", exitCode: 3 });
     expect(parseMasterMessage(done)).toEqual({ type: "done", exitCode: 3 });
     expect(parseWorkerMessage(done)).toBeUndefined();
-    const ready = encodeMessage({ type: "ready" }).trimEnd();
+    const ready = wire({ type: "ready" });
     expect(parseWorkerMessage(ready)).toEqual({ type: "ready" });
     expect(parseMasterMessage(ready)).toBeUndefined();
-    const go = encodeMessage({ type: "go" }).trimEnd();
+    const go = wire({ type: "go" });
     expect(parseMasterMessage(go)).toEqual({ type: "go" });
     expect(parseWorkerMessage(go)).toBeUndefined();
-    const exited = encodeMessage({ type: "exited", exitCode: 137 }).trimEnd();
+    const exited = wire({ type: "exited", exitCode: 137 });
     expect(parseWorkerMessage(exited)).toEqual({ type: "exited", exitCode: 137 });
     expect(parseMasterMessage(exited)).toBeUndefined();
   });
   it("carries the ports: a worker's sshd's once it listens, MASTER_PORT in a welcome, the moved nodes", () => {
-    const mac = "0".repeat(64);
     const said = { type: "remote-port" as const, port: 23456 };
-    expect(parseWorkerMessage(encodeMessage(said))).toEqual(said);
-    expect(parseWorkerMessage(encodeMessage({ ...said, port: 70000 }))).toBeUndefined();
-    expect(parseMasterMessage(encodeMessage(said))).toBeUndefined();
-    expect(parseMasterMessage(encodeMessage({ type: "welcome", mac, masterPort: 20002 }))).toEqual({
-      type: "welcome",
-      mac,
-      masterPort: 20002,
-    });
+    expect(parseWorkerMessage(wire(said))).toEqual(said);
+    expect(parseWorkerMessage(wire({ ...said, port: 70000 }))).toBeUndefined();
+    expect(parseMasterMessage(wire(said))).toBeUndefined();
+    expect(parseWelcomeAbout({ masterPort: 20002 })).toEqual({ masterPort: 20002 });
+    expect(parseWelcomeAbout(undefined)).toEqual({});
+    expect(parseWelcomeAbout({ masterPort: 70000 })).toBeUndefined();
+    expect(parseHelloAbout({ rank: 2, relay: 23457 })).toEqual({ rank: 2, relay: 23457 });
+    expect(parseHelloAbout({ rank: -1 })).toBeUndefined();
+    expect(parseHelloAbout(undefined)).toBeUndefined();
     const moved = { type: "remote-ports" as const, moved: [{ node: "n3", port: 23456 }] };
-    expect(parseMasterMessage(encodeMessage(moved))).toEqual(moved);
-    expect(parseMasterMessage(encodeMessage({ type: "remote-ports", moved: [] }))).toEqual({
+    expect(parseMasterMessage(wire(moved))).toEqual(moved);
+    expect(parseMasterMessage(wire({ type: "remote-ports", moved: [] }))).toEqual({
       type: "remote-ports",
       moved: [],
     });
-    expect(parseWorkerMessage(encodeMessage(moved))).toBeUndefined();
+    expect(parseWorkerMessage(wire(moved))).toBeUndefined();
     expect(parseMasterMessage('{"type":"remote-ports","moved":[{"node":"a|b","port":1}]}')).toBeUndefined();
   });
   it.each(['{"type":"exited"}', '{"type":"exited","exitCode":-1}', '{"type":"exited","exitCode":1.5}'])(

@@ -1,14 +1,11 @@
 /**
- * The rendezvous wire protocol, pure: newline-delimited JSON messages, their validation and
- * framing. The MACs are computed in io/rendezvous-crypto.ts; the master and worker edges
- * (io/rendezvous-master*.ts, io/rendezvous-worker*.ts) own the sockets.
+ * The rendezvous wire protocol, pure: its messages, their validation and framing. The
+ * connection is the authenticated channel (core/channel/handshake.ts): the worker's hello names
+ * its node, with its rank and, with --pull-once, its image relay's port (`about`); the
+ * master's welcome says the MASTER_PORT it chose for the job. Then every message is one JSON
+ * object in a frame of core/agent-frames.ts (type RENDEZVOUS_MESSAGE). The master and worker
+ * edges (io/rendezvous-master*.ts, io/rendezvous-worker*.ts) own the sockets.
  *
- * Handshake (both sides prove they hold the job step's secret, bound to this job step and to the
- * port the worker connected to, so that a peer on another candidate port cannot relay it):
- *   master → {type:"challenge", v, nonce}
- *   worker → {type:"hello", node, rank, nonce, mac: HMAC(secret, "worker|job|mNonce|wNonce|node|port")}
- *   master → {type:"welcome", masterPort?, mac: HMAC(secret, "master|job|mNonce|wNonce|node|port")}
- * `masterPort` is the MASTER_PORT the master chose for the job.
  * With sshd on ports of its own choosing (core/remote-ports.ts), each worker sends
  * {type:"remote-port", port} once its sshd listens; once every node's sshd does, the master
  * sends each worker {type:"remote-ports", moved}, the nodes off the first candidate with their
@@ -19,24 +16,27 @@
  * The image: the master sends "image" (the one reference every node runs, pinned to a digest or
  * an image ID) to each joined worker; a worker that has to fetch it reports "pull" progress and
  * "pulled" before "ready", and its pull does not count against the readiness deadline.
- * With --pull-once each node's hello says the port of its image relay (`relay`), and the master
- * tells each worker, once the node it gets the image from (core/relay-tree.ts) has joined, that
- * node and its relay's port: {type:"relay", node, port} (no port: that node could not listen,
- * so this one pulls from the registry). Its "pull" reports then say `from`.
+ * With --pull-once the master tells each worker, once the node it gets the image from
+ * (core/relay-tree.ts) has joined, that node and its relay's port: {type:"relay", node, port}
+ * (no port: that node could not listen, so this one pulls from the registry). Its "pull"
+ * reports then say `from`.
  */
 import * as z from "zod/mini";
+import { encodeFrame, type FrameType } from "./agent-frames.js";
+import type { About } from "./channel/handshake.js";
 import { parseJsonAs } from "./json-shape.js";
 
 /**
+ * 6: the handshake is the authenticated channel's, and messages go in frames, not lines.
  * 5: a worker says its sshd's port once it listens (`remote-port`), no longer in its hello.
- * 4: every MAC is keyed with the job step's secret (io/rendezvous-crypto.ts deriveJobSecret).
+ * 4: every MAC is keyed with the job step's secret (io/channel/key.ts deriveJobSecret).
  */
-export const PROTOCOL_VERSION = 5;
-/** A longer line is an attack or a bug: the connection is dropped. */
-export const MAX_LINE_BYTES = 64 * 1024;
+export const PROTOCOL_VERSION = 6;
+/** The frame type of every rendezvous message after the handshake. */
+export const RENDEZVOUS_MESSAGE = 0x40 as FrameType;
+/** A longer message is an attack or a bug: the connection is dropped. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
 
-const nonce = z.string().check(z.regex(/^[0-9a-f]{32}$/));
-const mac = z.string().check(z.regex(/^[0-9a-f]{64}$/));
 // A node name is a Slurm host name; "|" would make the MAC input ambiguous.
 const nodeName = z.string().check(z.regex(/^[^|\s\p{Cc}]{1,255}$/u));
 const text = z.string().check(z.maxLength(16 * 1024));
@@ -46,9 +46,6 @@ const byteCount = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)
 const port = z.int().check(z.minimum(1), z.maximum(65_535));
 
 const masterMessage = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("challenge"), v: z.int(), nonce }),
-  z.object({ type: z.literal("welcome"), mac, masterPort: z.optional(port) }),
-  z.object({ type: z.literal("reject"), reason: text }),
   z.object({ type: z.literal("ping") }),
   z.object({ type: z.literal("done"), exitCode }),
   z.object({ type: z.literal("abort"), reason: text }),
@@ -74,15 +71,6 @@ const masterMessage = z.discriminatedUnion("type", [
 ]);
 
 const workerMessage = z.discriminatedUnion("type", [
-  z.object({
-    type: z.literal("hello"),
-    node: nodeName,
-    rank: z.int().check(z.minimum(0)),
-    nonce,
-    mac,
-    /** --pull-once: the port this node's image relay listens on. */
-    relay: z.optional(port),
-  }),
   /** Where this node's sshd listens: the first of the job's candidates it could bind. */
   z.object({ type: z.literal("remote-port"), port }),
   z.object({ type: z.literal("ready") }),
@@ -106,18 +94,45 @@ export type MasterMessage = z.infer<typeof masterMessage>;
 export type ImageAnnouncement = Omit<Extract<MasterMessage, { type: "image" }>, "type">;
 export type WorkerMessage = z.infer<typeof workerMessage>;
 
-/** A line the worker received; undefined for anything malformed. */
-export function parseMasterMessage(line: string): MasterMessage | undefined {
-  return parseJsonAs(masterMessage, line);
+/** What a worker's hello says besides its node. */
+const helloAbout = z.strictObject({
+  rank: z.int().check(z.minimum(0)),
+  /** --pull-once: the port this node's image relay listens on. */
+  relay: z.optional(port),
+});
+/** What the master's welcome says: the MASTER_PORT it chose for the job. */
+const welcomeAbout = z.strictObject({ masterPort: z.optional(port) });
+export type HelloAbout = z.infer<typeof helloAbout>;
+export type WelcomeAbout = z.infer<typeof welcomeAbout>;
+
+export function parseHelloAbout(about: About | undefined): HelloAbout | undefined {
+  const result = helloAbout.safeParse(about);
+  return result.success ? result.data : undefined;
 }
 
-/** A line the master received; undefined for anything malformed. */
-export function parseWorkerMessage(line: string): WorkerMessage | undefined {
-  return parseJsonAs(workerMessage, line);
+export function parseWelcomeAbout(about: About | undefined): WelcomeAbout | undefined {
+  const result = welcomeAbout.safeParse(about ?? {});
+  return result.success ? result.data : undefined;
 }
 
-export function encodeMessage(message: MasterMessage | WorkerMessage): string {
-  return `${JSON.stringify(message)}\n`;
+/** A message the worker received; undefined for anything malformed. */
+export function parseMasterMessage(payload: string): MasterMessage | undefined {
+  return parseJsonAs(masterMessage, payload);
+}
+
+/** A message the master received; undefined for anything malformed. */
+export function parseWorkerMessage(payload: string): WorkerMessage | undefined {
+  return parseJsonAs(workerMessage, payload);
+}
+
+/** One message as one frame. */
+export function encodeMessage(message: MasterMessage | WorkerMessage): Buffer {
+  return encodeFrame(RENDEZVOUS_MESSAGE, Buffer.from(JSON.stringify(message), "utf8"));
+}
+
+/** What either side accepts after the handshake: messages, 64 KiB at most. */
+export function messageFrameLimit(type: number): number | undefined {
+  return type === RENDEZVOUS_MESSAGE ? MAX_MESSAGE_BYTES : undefined;
 }
 
 /** An exit status as the wire carries it: an integer 0..255 (anything not a number is 1). */
@@ -128,37 +143,4 @@ export function toWireExitCode(code: number): number {
 
 export function isValidNodeName(node: string): boolean {
   return nodeName.safeParse(node).success;
-}
-
-/** What both MACs of one handshake are computed over. */
-export interface HandshakeInput {
-  jobKey: string;
-  masterNonce: string;
-  workerNonce: string;
-  node: string;
-  /** The rendezvous: the port the worker connected to (the agent's MACs have none). */
-  port?: number;
-}
-
-/** Splits a byte stream into lines; reports overflow once a line grows past the limit. */
-export interface LineDecoder {
-  push(chunk: Buffer): { lines: string[]; overflow: boolean };
-}
-
-export function createLineDecoder(maxLineBytes: number = MAX_LINE_BYTES): LineDecoder {
-  let pending: Buffer = Buffer.alloc(0);
-  return {
-    push(chunk) {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      const lines: string[] = [];
-      let start = 0;
-      for (let end = pending.indexOf(10, start); end !== -1; end = pending.indexOf(10, start)) {
-        if (end - start > maxLineBytes) return { lines, overflow: true };
-        lines.push(pending.subarray(start, end).toString("utf8"));
-        start = end + 1;
-      }
-      pending = pending.subarray(start);
-      return { lines, overflow: pending.length > maxLineBytes };
-    },
-  };
 }

@@ -2,11 +2,8 @@ import { expect, test } from "vitest";
 import { PROTOCOL_VERSION } from "./rendezvous-protocol.js";
 import { nextWorkerState, type WorkerInput, type WorkerState } from "./rendezvous-worker-state.js";
 
-const nonce = "d".repeat(32);
-
 const STATES = {
-  connecting: { phase: "connecting" },
-  authenticating: { phase: "authenticating", masterNonce: nonce },
+  handshake: { phase: "handshake" },
   refused: { phase: "refused", error: "earlier", timedOut: false },
   joined: { phase: "joined" },
   "joined, ports told": { phase: "joined", moved: [] },
@@ -16,11 +13,10 @@ const STATES = {
 type Name = keyof typeof STATES;
 
 const INPUTS = {
-  challenge: { type: "challenge", v: PROTOCOL_VERSION, nonce },
-  "challenge v1": { type: "challenge", v: 1, nonce },
-  "welcome ok": { type: "welcome", authentic: true },
-  "welcome forged": { type: "welcome", authentic: false },
-  reject: { type: "reject", reason: "n1 already joined" },
+  established: { type: "established" },
+  "another version": { type: "handshake-failed", failure: { kind: "version", theirs: 1, ours: PROTOCOL_VERSION } },
+  "forged welcome": { type: "handshake-failed", failure: { kind: "forged" } },
+  reject: { type: "handshake-failed", failure: { kind: "rejected", reason: "n1 already joined" } },
   ping: { type: "ping" },
   go: { type: "go" },
   "remote-ports": { type: "remote-ports", moved: [{ node: "n3", port: 23456 }] },
@@ -34,7 +30,6 @@ type Input = keyof typeof INPUTS;
 
 const refused = (error: string, timedOut = false): WorkerState => ({ phase: "refused", error, timedOut });
 const lost = (reason: string): WorkerState => ({ phase: "settled", outcome: { kind: "lost", reason } });
-const authenticating: WorkerState = STATES.authenticating;
 const versionError = `the master speaks protocol 1, this node ${PROTOCOL_VERSION} (use one srun-docker version on every node)`;
 const handshakeEnds = {
   reject: refused("the master refused this node: n1 already joined"),
@@ -50,13 +45,14 @@ const sessionEnds = {
 } satisfies Partial<Record<Input, WorkerState>>;
 
 // Every state × input; a missing entry means the input changes nothing there. Before the
-// welcome, done/abort/go from the peer count for nothing (and a second challenge is ignored);
-// after it, a reject counts for nothing, and so do the remote ports after go.
+// welcome, done/abort/go from the peer count for nothing (the channel's handshake reads alone,
+// core/channel/client.ts); after it, the handshake's outcomes count for nothing, and so do the
+// remote ports after go.
 const TABLE: Record<Name, Partial<Record<Input, WorkerState>>> = {
-  connecting: { challenge: authenticating, "challenge v1": refused(versionError), ...handshakeEnds },
-  authenticating: {
-    "welcome ok": { phase: "joined" },
-    "welcome forged": refused("the peer on the rendezvous port failed authentication (not our master)"),
+  handshake: {
+    established: { phase: "joined" },
+    "another version": refused(versionError),
+    "forged welcome": refused("the peer on the rendezvous port failed authentication (not our master)"),
     ...handshakeEnds,
   },
   refused: {},

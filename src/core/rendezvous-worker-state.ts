@@ -2,21 +2,30 @@
  * A worker's connection to the rendezvous master as one state, changed only by named inputs.
  * Pure: io/rendezvous-worker-link.ts feeds it what the socket, the timers and the caller say.
  *
- *   connecting ──challenge──▶ authenticating ──authentic welcome──▶ joined ──go──▶ started
- *                                                          (remote-ports: joined, with the moved ports)
- *        │                          │                                 │              │
- *        └─────────────┬────────────┘                                 └──────┬───────┘
- *                      ▼                                                     ▼
- *                   refused                                               settled
- *     (reject, another version, forged MAC,                         (done, abort, close,
- *      close, timeout; the caller retries)                            silence, leave)
+ *   handshake ──established (core/channel/client.ts)──▶ joined ──go──▶ started
+ *                                      (remote-ports: joined, with the moved ports)
+ *       │                                                │              │
+ *       ▼                                                └──────┬───────┘
+ *    refused                                                    ▼
+ *   (the channel failed: reject, another version,            settled
+ *    forged MAC; close, timeout; the caller retries)   (done, abort, close, silence, leave)
  *
- * Until the master proves it holds the secret (an authentic welcome), nothing else it says
+ * Until the master proves it holds the secret (the channel's welcome), nothing else it says
  * counts: another user listening on the port cannot stop or start this node's job. After it,
- * a reject means nothing, and only done, abort or the link's end settle the outcome, once.
+ * only done, abort or the link's end settle the outcome, once.
  */
+
+import { type ChannelFailure, describeChannelFailure, type FailureWords } from "./channel/client.js";
 import type { NodePort } from "./remote-ports.js";
-import { type MasterMessage, PROTOCOL_VERSION } from "./rendezvous-protocol.js";
+import type { MasterMessage } from "./rendezvous-protocol.js";
+
+const RENDEZVOUS_WORDS: FailureWords = {
+  server: "the master",
+  onPort: "the peer on the rendezvous port",
+  notOurs: "not our master",
+  refused: "this node",
+  us: "this node",
+};
 
 export type WorkerOutcome =
   | { kind: "done"; exitCode: number }
@@ -25,10 +34,8 @@ export type WorkerOutcome =
   | { kind: "lost"; reason: string };
 
 export type WorkerState =
-  /** Connecting, or connected and waiting for the master's challenge. */
-  | { phase: "connecting" }
-  /** Hello sent; waiting for a welcome whose MAC proves the master holds the secret. */
-  | { phase: "authenticating"; masterNonce: string }
+  /** Connecting, or in the channel's handshake. */
+  | { phase: "handshake" }
   /** This attempt failed; `timedOut` when the attempt's own timeout ended it. */
   | { phase: "refused"; error: string; timedOut: boolean }
   /**
@@ -41,9 +48,12 @@ export type WorkerState =
   | { phase: "settled"; outcome: WorkerOutcome };
 
 export type WorkerInput =
-  /** A well-formed message from the peer; a welcome says whether its MAC was the master's. */
-  | Exclude<MasterMessage, { type: "welcome" }>
-  | { type: "welcome"; authentic: boolean }
+  /** The channel's handshake ended: the master proved it holds the secret. */
+  | { type: "established" }
+  /** The channel's handshake failed on what the peer sent. */
+  | { type: "handshake-failed"; failure: ChannelFailure }
+  /** A well-formed message from the master. */
+  | MasterMessage
   /** The socket closed (or the peer sent an overlong line). */
   | { type: "closed"; reason: string }
   /** The attempt's timeout, or the master's silence for the missed pings. */
@@ -54,8 +64,7 @@ export type WorkerInput =
 /** The next state; the same one when the input means nothing where the worker stands. */
 export function nextWorkerState(state: WorkerState, input: WorkerInput): WorkerState {
   switch (state.phase) {
-    case "connecting":
-    case "authenticating":
+    case "handshake":
       return nextHandshakeState(state, input);
     case "joined":
     case "started":
@@ -89,32 +98,18 @@ export function nextWorkerState(state: WorkerState, input: WorkerInput): WorkerS
   }
 }
 
-function nextHandshakeState(
-  state: WorkerState & { phase: "connecting" | "authenticating" },
-  input: WorkerInput,
-): WorkerState {
+function nextHandshakeState(state: WorkerState, input: WorkerInput): WorkerState {
   switch (input.type) {
-    case "challenge":
-      if (state.phase !== "connecting") return state;
-      if (input.v !== PROTOCOL_VERSION) {
-        return refused(
-          `the master speaks protocol ${input.v}, this node ${PROTOCOL_VERSION} (use one srun-docker version on every node)`,
-        );
-      }
-      return { phase: "authenticating", masterNonce: input.nonce };
-    case "welcome":
-      if (state.phase !== "authenticating") return state;
-      return input.authentic
-        ? { phase: "joined" }
-        : refused("the peer on the rendezvous port failed authentication (not our master)");
-    case "reject":
-      return refused(`the master refused this node: ${input.reason}`);
+    case "established":
+      return { phase: "joined" };
+    case "handshake-failed":
+      return refused(describeChannelFailure(input.failure, RENDEZVOUS_WORDS));
     case "closed":
       return refused(input.reason);
     case "timed-out":
       return refused(input.reason, true);
     default:
-      // done, abort, go or ping from a peer not yet proven to be the master.
+      // done, abort, go or ping cannot come before the welcome (the channel reads alone).
       return state;
   }
 }

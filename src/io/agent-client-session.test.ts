@@ -6,7 +6,8 @@ import { createFrameDecoder, encodeFrame, type Frame, FrameType } from "../core/
 import { AGENT_PROTOCOL_VERSION, encodeControl } from "../core/agent-messages.js";
 import type { AgentClientOptions } from "./agent-client.js";
 import { jobKey, runCleanups, runClient, secret, user } from "./agent-harness.test-support.js";
-import { computeMac, createNonce } from "./rendezvous-crypto.js";
+import { createNonce } from "./channel/key.js";
+import { computeMac } from "./channel/mac.test-support.js";
 
 const servers: Server[] = [];
 afterEach(async () => {

@@ -7,7 +7,13 @@
  */
 import type { Socket } from "node:net";
 import { type Frame, FrameType, MAX_EXEC_BYTES } from "../core/agent-frames.js";
-import { type ExecRequest, encodeControl, parseControl, serverFrameLimit } from "../core/agent-messages.js";
+import {
+  AGENT_PROTOCOL_VERSION,
+  type ExecRequest,
+  encodeControl,
+  parseControl,
+  serverFrameLimit,
+} from "../core/agent-messages.js";
 import {
   type ClientInput,
   type ClientState,
@@ -20,8 +26,9 @@ import {
 import type { AgentNode } from "../core/ssh-argv.js";
 import { createInputPump, type InputSource } from "./agent-client-input.js";
 import { describeConnectError, onFirstAgentPort, type PortOutcome } from "./agent-connect.js";
-import { readFrames, writeControl, writeFrame } from "./agent-wire.js";
-import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import { writeControl, writeFrame } from "./agent-wire.js";
+import { type Channel, openChannel } from "./channel/channel.js";
+import { channelKey } from "./channel/key.js";
 import { formatSeconds, type Timers } from "./timers.js";
 
 export interface ClientStreams {
@@ -62,7 +69,7 @@ const PASSED_ON_SIGNALS: PassedOnSignal[] = ["SIGUSR1", "SIGUSR2"];
 
 /** Resolves with the exit code: the remote's, 128+n for its signal n, 255 when it never ran. */
 export async function runRemoteCommand(options: RemoteCommandOptions): Promise<number> {
-  const { node, streams, timers } = options;
+  const { node, streams } = options;
   const exec = encodeControl(FrameType.exec, options.request);
   if (exec.length > MAX_EXEC_BYTES) {
     streams.stderr.write(`srun-docker ssh: ${node.name}: the command is too long (${exec.length} bytes)\n`);
@@ -92,15 +99,7 @@ function runSession(
   const where = `its agent at ${node.address}:${port}`;
   return new Promise((resolve) => {
     socket.setNoDelay(true);
-    const clientNonce = createNonce();
-    const macInput = (serverNonce: string) => ({
-      jobKey: options.jobKey,
-      masterNonce: serverNonce,
-      workerNonce: clientNonce,
-      node: node.name,
-      port,
-    });
-    let state: ClientState = { phase: "connecting" };
+    let state: ClientState = { phase: "handshake" };
     const timer = timers.setTimeout(
       () => dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(timeoutMs)}` }),
       timeoutMs,
@@ -131,11 +130,6 @@ function runSession(
       state = nextClientState(before, input);
       if (state === before) return;
       switch (state.phase) {
-        case "authenticating": {
-          const mac = computeMac(options.secret, "agent-client", macInput(state.serverNonce));
-          writeControl(socket, FrameType.hello, { node: node.name, nonce: clientNonce, mac });
-          return;
-        }
         case "running":
           if (before.phase === "running") {
             if (input.type === "signal" || input.type === "pass-on") {
@@ -153,9 +147,9 @@ function runSession(
           return;
         case "exited":
         case "failed":
-          finish(state, before.phase === "connecting" || before.phase === "authenticating");
+          finish(state, before.phase === "handshake");
           return;
-        case "connecting":
+        case "handshake":
           return;
         default: {
           const unreachable: never = state;
@@ -166,7 +160,7 @@ function runSession(
 
     function finish(final: ClientState, inHandshake: boolean): void {
       timers.clearTimeout(timer);
-      reader.stop();
+      channel?.frames.stop();
       for (const [name, listener] of onSignal) options.signals.off(name, listener);
       stdinPump.stop();
       socket.destroy();
@@ -187,8 +181,6 @@ function runSession(
       });
     }
 
-    const authenticWelcome = (mac: string): boolean =>
-      state.phase === "authenticating" && verifyMac(options.secret, "agent-server", macInput(state.serverNonce), mac);
     const receive = (frame: Frame): void => {
       if (frame.type === FrameType.stdout || frame.type === FrameType.stderr) {
         output(frame.type === FrameType.stdout ? streams.stdout : streams.stderr, frame.payload);
@@ -197,14 +189,26 @@ function runSession(
         if (window === undefined) dispatch({ type: "malformed", reason: "bad window" });
         else stdinPump.grant(window.bytes);
       } else {
-        dispatch(controlInput(frame, authenticWelcome));
+        dispatch(controlInput(frame));
       }
     };
-    const reader = readFrames(
+    let channel: Channel | undefined;
+    const binding = { protocol: "agent", version: AGENT_PROTOCOL_VERSION, jobKey: options.jobKey, port } as const;
+    openChannel(
       socket,
-      (type) => serverFrameLimit(state.phase === "running", type),
-      receive,
-      (reason) => dispatch({ type: "malformed", reason }),
+      { key: channelKey(options.secret), binding, node: node.name },
+      {
+        established(established) {
+          channel = established;
+          established.frames.readWith({
+            limits: (type) => serverFrameLimit(type),
+            frame: receive,
+            error: (reason) => dispatch({ type: "malformed", reason }),
+          });
+          dispatch({ type: "established" });
+        },
+        failed: (failure) => dispatch({ type: "refused", failure }),
+      },
     );
     for (const out of [streams.stdout, streams.stderr]) out.on("error", onOutputError);
     let socketError: string | undefined;
@@ -216,20 +220,8 @@ function runSession(
 }
 
 /** A control frame from the server as an input of the client's state. */
-function controlInput(frame: Frame, authenticWelcome: (mac: string) => boolean): ClientInput {
+function controlInput(frame: Frame): ClientInput {
   switch (frame.type) {
-    case FrameType.challenge: {
-      const challenge = parseControl(FrameType.challenge, frame.payload);
-      if (challenge === undefined) return { type: "malformed", reason: "bad challenge" };
-      return { type: "challenge", v: challenge.v, nonce: challenge.nonce };
-    }
-    case FrameType.welcome: {
-      const welcome = parseControl(FrameType.welcome, frame.payload);
-      if (welcome === undefined) return { type: "malformed", reason: "bad welcome" };
-      return { type: "welcome", authentic: authenticWelcome(welcome.mac) };
-    }
-    case FrameType.reject:
-      return { type: "reject", reason: parseControl(FrameType.reject, frame.payload)?.reason ?? "no reason given" };
     case FrameType.exit: {
       const exit = parseControl(FrameType.exit, frame.payload);
       return exit === undefined ? { type: "malformed", reason: "bad exit" } : { type: "exit", status: exit };

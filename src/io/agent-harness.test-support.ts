@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { createFrameDecoder, encodeFrame, type Frame, type FrameType } from "../core/agent-frames.js";
-import { type ControlFrameType, type ControlMessage, encodeControl } from "../core/agent-messages.js";
 import { type AgentClientOptions, runAgentClient } from "./agent-client.js";
 import type { ClientStreams } from "./agent-client-session.js";
 import { type AgentServer, type AgentServerOptions, runAgentServer } from "./agent-server.js";
@@ -113,7 +112,8 @@ export function collector(): Writable & { data(): Buffer } {
 export async function rawPeer(port: number): Promise<{
   socket: Socket;
   send(type: FrameType, payload?: Buffer): void;
-  sendControl<T extends ControlFrameType>(type: T, message: ControlMessage<T>): void;
+  /** A control frame, the handshake's included (core/channel/handshake.ts). */
+  sendControl(type: FrameType, message: unknown): void;
   next(): Promise<Frame | "closed">;
 }> {
   const socket = connect({ port, host: "127.0.0.1" });
@@ -141,7 +141,7 @@ export async function rawPeer(port: number): Promise<{
   return {
     socket,
     send: (type, payload = Buffer.alloc(0)) => socket.write(encodeFrame(type, payload)),
-    sendControl: (type, message) => socket.write(encodeFrame(type, encodeControl(type, message))),
+    sendControl: (type, message) => socket.write(encodeFrame(type, Buffer.from(JSON.stringify(message)))),
     async next() {
       while (frames.length === 0 && !closed) await new Promise<void>((resolve) => waiters.push(resolve));
       return frames.shift() ?? "closed";

@@ -7,7 +7,7 @@ import { encodeFrame, FrameType } from "../core/agent-frames.js";
 import { AGENT_PROTOCOL_VERSION, encodeControl } from "../core/agent-messages.js";
 import { UserError } from "../core/errors.js";
 import { runCleanups, runClient, startServer } from "./agent-harness.test-support.js";
-import { createNonce } from "./rendezvous-crypto.js";
+import { createNonce } from "./channel/key.js";
 
 const others: Server[] = [];
 afterEach(async () => {

@@ -2,9 +2,11 @@
 // and cannot do, and how malformed input ends a connection.
 import { afterEach, expect, test } from "vitest";
 import { encodeFrameHeader, FrameType } from "../core/agent-frames.js";
-import { parseControl, STDIN_WINDOW_BYTES } from "../core/agent-messages.js";
+import { STDIN_WINDOW_BYTES } from "../core/agent-messages.js";
+import { HandshakeFrame, parseHandshake } from "../core/channel/handshake.js";
 import { jobKey, rawPeer, runCleanups, secret, startServer, waitFor } from "./agent-harness.test-support.js";
-import { computeMac, createNonce } from "./rendezvous-crypto.js";
+import { createNonce } from "./channel/key.js";
+import { computeMac } from "./channel/mac.test-support.js";
 import { manualTimers } from "./rendezvous-harness.test-support.js";
 
 afterEach(runCleanups);
@@ -13,7 +15,7 @@ async function challenged(port: number) {
   const peer = await rawPeer(port);
   const frame = await peer.next();
   if (frame === "closed" || frame.type !== FrameType.challenge) throw new Error("no challenge");
-  const challenge = parseControl(FrameType.challenge, frame.payload);
+  const challenge = parseHandshake(HandshakeFrame.challenge, frame.payload.toString("utf8"));
   if (challenge === undefined) throw new Error("bad challenge");
   return { peer, serverNonce: challenge.nonce };
 }

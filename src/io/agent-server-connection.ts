@@ -14,17 +14,12 @@ import {
   parseControl,
   STDIN_WINDOW_BYTES,
 } from "../core/agent-messages.js";
-import {
-  type HelloVerdict,
-  nextServerState,
-  receivePhaseOf,
-  type ServerInput,
-  type ServerState,
-} from "../core/agent-server-state.js";
+import { nextServerState, receivePhaseOf, type ServerInput, type ServerState } from "../core/agent-server-state.js";
 import type { RefusalKind } from "../core/refusal-tally.js";
 import type { AgentProcess, AgentProcessHandlers } from "./agent-process.js";
-import { readFrames, writeControl, writeData } from "./agent-wire.js";
-import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import { writeControl, writeData } from "./agent-wire.js";
+import { acceptChannel, type Channel } from "./channel/channel.js";
+import { channelKey } from "./channel/key.js";
 import type { Timers } from "./timers.js";
 
 export interface AgentConnectionOptions {
@@ -55,9 +50,7 @@ export interface AgentConnection {
 export function serveAgentConnection(socket: Socket, options: AgentConnectionOptions): AgentConnection {
   const { timers } = options;
   const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
-  const serverNonce = createNonce();
-  let state: ServerState = { phase: "challenged", serverNonce };
-  let clientNonce = "";
+  let state: ServerState = { phase: "handshake" };
   let request: ExecRequest | undefined;
   let child: AgentProcess | undefined;
   let killed: Promise<void> = Promise.resolve();
@@ -70,15 +63,6 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 5000);
   const handshakeTimer = timers.setTimeout(() => dispatch({ type: "timed-out" }), options.handshakeTimeoutMs);
-  // The port the client reached: a program on another of the job's ports that relays a client's
-  // hello here gets it refused, since the client's MAC names the port it connected to.
-  const macInput = (node: string) => ({
-    jobKey: options.jobKey,
-    masterNonce: serverNonce,
-    workerNonce: clientNonce,
-    node,
-    port: socket.localPort ?? 0,
-  });
 
   const onOutput = (type: FrameType, chunk: Buffer): void => {
     if (writeData(socket, type, chunk) || outputPaused) return;
@@ -101,51 +85,59 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
     lingerTimer = timers.setTimeout(() => socket.destroy(), 10_000);
   };
 
+  function startCommand(): void {
+    timers.clearTimeout(handshakeTimer);
+    try {
+      child = options.start(request as ExecRequest, handlers);
+    } catch (error) {
+      // spawn() throws (rather than emitting "error") for arguments it refuses outright.
+      handlers.stderr(
+        Buffer.from(`srun-docker agent on ${options.node}: cannot start the command: ${String(error)}\n`),
+      );
+      dispatch({ type: "child-exited", status: { code: 255 } });
+    }
+  }
+
+  function drop(dropped: Extract<typeof state, { phase: "dropped" }>): void {
+    timers.clearTimeout(handshakeTimer);
+    channel?.frames.stop();
+    if (dropped.tell !== undefined) {
+      // The channel's handshake sent the reject: let it reach the peer.
+      socket.end();
+      lingerAfterEnd();
+    } else {
+      socket.destroy();
+    }
+    const processes = dropped.spawned ? " (killing what the command started)" : "";
+    if (dropped.stranger === undefined) options.log(`${remote}: ${dropped.reason}${processes}`);
+    else if (dropped.stranger !== "gone") options.refused(dropped.stranger, socket.remoteAddress ?? "?");
+    if (dropped.spawned && child !== undefined) killed = child.terminate();
+  }
+
   function dispatch(input: ServerInput): void {
     const before = state;
-    state = nextServerState(before, input, options.node);
+    if (before.phase === "handshake" && input.type !== "established" && input.type !== "refused") {
+      handshake.input(input.type === "child-exited" || input.type === "exec" ? { type: "shutdown" } : input);
+      return;
+    }
+    state = nextServerState(before, input);
     if (state === before) return;
     switch (state.phase) {
       case "authenticated":
-        writeControl(socket, FrameType.welcome, {
-          mac: computeMac(options.secret, "agent-server", macInput(options.node)),
-        });
         options.onAuthenticated?.();
         return;
       case "running":
-        timers.clearTimeout(handshakeTimer);
-        try {
-          child = options.start(request as ExecRequest, handlers);
-        } catch (error) {
-          // spawn() throws (rather than emitting "error") for arguments it refuses outright.
-          handlers.stderr(
-            Buffer.from(`srun-docker agent on ${options.node}: cannot start the command: ${String(error)}\n`),
-          );
-          dispatch({ type: "child-exited", status: { code: 255 } });
-        }
+        startCommand();
         return;
       case "exited":
         writeControl(socket, FrameType.exit, state.status);
         socket.end();
         lingerAfterEnd();
         return;
-      case "dropped": {
-        timers.clearTimeout(handshakeTimer);
-        reader.stop();
-        if (state.tell !== undefined) {
-          writeControl(socket, FrameType.reject, { reason: state.tell });
-          socket.end();
-          lingerAfterEnd();
-        } else {
-          socket.destroy();
-        }
-        const processes = state.spawned ? " (killing what the command started)" : "";
-        if (state.stranger === undefined) options.log(`${remote}: ${state.reason}${processes}`);
-        else if (state.stranger !== "gone") options.refused(state.stranger, socket.remoteAddress ?? "?");
-        if (state.spawned && child !== undefined) killed = child.terminate();
+      case "dropped":
+        drop(state);
         return;
-      }
-      case "challenged":
+      case "handshake":
         return;
       default: {
         const unreachable: never = state;
@@ -157,14 +149,6 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
   /** Acts on one frame; returns what it means for the connection's state, if anything. */
   const receive = (frame: Frame): ServerInput | undefined => {
     switch (frame.type) {
-      case FrameType.hello: {
-        const hello = parseControl(FrameType.hello, frame.payload);
-        if (hello === undefined) return { type: "malformed", reason: "bad hello" };
-        clientNonce = hello.nonce;
-        const authentic = verifyMac(options.secret, "agent-client", macInput(hello.node), hello.mac);
-        const verdict: HelloVerdict = !authentic ? "forged" : hello.node === options.node ? "authentic" : "other-node";
-        return { type: "hello", verdict, node: hello.node };
-      }
       case FrameType.exec: {
         const exec = parseControl(FrameType.exec, frame.payload);
         if (exec === undefined) return { type: "malformed", reason: "bad exec request" };
@@ -203,17 +187,48 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
     return undefined;
   };
 
-  const reader = readFrames(
+  let channel: Channel | undefined;
+  const handshake = acceptChannel(
     socket,
-    (type) => {
-      const phase = receivePhaseOf(state);
-      return phase === undefined ? undefined : clientFrameLimit(phase, type);
+    // The port the client reached: a program on another of the job's ports that relays a
+    // client's hello here gets it refused, since the client's MAC names the port it reached.
+    {
+      key: channelKey(options.secret),
+      binding: {
+        protocol: "agent",
+        version: AGENT_PROTOCOL_VERSION,
+        jobKey: options.jobKey,
+        port: socket.localPort ?? 0,
+      },
+      admit: (peer) =>
+        peer.node === options.node
+          ? { welcome: undefined }
+          : { refuse: `asked for ${peer.node}`, tell: `this is ${options.node}, not ${peer.node}` },
     },
-    (frame) => {
-      const input = receive(frame);
-      if (input !== undefined) dispatch(input);
+    {
+      established(established) {
+        channel = established;
+        established.frames.readWith({
+          limits: (type) => {
+            const phase = receivePhaseOf(state);
+            return phase === undefined ? undefined : clientFrameLimit(phase, type);
+          },
+          frame: (frame) => {
+            const input = receive(frame);
+            if (input !== undefined) dispatch(input);
+          },
+          error: (reason) => dispatch({ type: "malformed", reason }),
+        });
+        dispatch({ type: "established" });
+      },
+      refused: ({ reason, tell, stranger }) =>
+        dispatch({
+          type: "refused",
+          reason,
+          ...(tell === undefined ? {} : { tell }),
+          ...(stranger === undefined ? {} : { stranger }),
+        }),
     },
-    (reason) => dispatch({ type: "malformed", reason }),
   );
   let socketError: string | undefined;
   socket.on("error", (error: NodeJS.ErrnoException) => {
@@ -225,7 +240,6 @@ export function serveAgentConnection(socket: Socket, options: AgentConnectionOpt
     dispatch({ type: "closed", reason: socketError ?? "connection closed" });
     void killed.then(markFinished);
   });
-  writeControl(socket, FrameType.challenge, { v: AGENT_PROTOCOL_VERSION, nonce: serverNonce });
 
   return {
     crowdOut: () => dispatch({ type: "crowded" }),

@@ -14,9 +14,9 @@ import { buildAgentSpawn, withSessionDefaults } from "../core/agent-spawn-plan.j
 import { AGENT_HANDSHAKE_LIMIT, createHandshakeSlots } from "../core/handshake-slots.js";
 import { type AgentProcessHandlers, startAgentProcess } from "./agent-process.js";
 import { type AgentConnection, serveAgentConnection } from "./agent-server-connection.js";
+import { createNonce } from "./channel/key.js";
 import { runCommand, type Spawn } from "./exec.js";
 import { createRefusalLog } from "./refusal-log.js";
-import { createNonce } from "./rendezvous-crypto.js";
 import { listenTcpFallback } from "./tcp-listen.js";
 import { realTimers, type Timers } from "./timers.js";
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { SESSION_MARKER_VARIABLE } from "../core/agent-spawn-plan.js";
 import { isAlive, readPids, waitFor } from "./agent-harness.test-support.js";
 import { findSessionProcesses, killSession } from "./agent-session-processes.js";
-import { createNonce } from "./rendezvous-crypto.js";
+import { createNonce } from "./channel/key.js";
 import { realTimers, type Timers } from "./timers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "agent-procs-"));

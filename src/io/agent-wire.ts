@@ -1,17 +1,10 @@
 /**
  * Frames of core/agent-frames.ts on a socket: writing them (a data chunk goes out as header +
- * payload in one writev, never copied), and reading them one at a time as bytes arrive.
+ * payload in one writev, never copied). io/channel/channel.ts reads them.
  * Each write returns what socket.write returned, so the caller can apply back-pressure.
  */
 import type { Socket } from "node:net";
-import {
-  createFrameDecoder,
-  encodeFrameHeader,
-  type Frame,
-  type FrameLimits,
-  type FrameType,
-  splitPayload,
-} from "../core/agent-frames.js";
+import { encodeFrameHeader, type FrameType, splitPayload } from "../core/agent-frames.js";
 import { type ControlFrameType, type ControlMessage, encodeControl } from "../core/agent-messages.js";
 
 /** False when the socket's buffer is full: wait for "drain" before writing more. */
@@ -44,41 +37,4 @@ export function writeFrame(socket: Socket, type: FrameType, payload: Buffer): bo
 
 export function writeControl<T extends ControlFrameType>(socket: Socket, type: T, message: ControlMessage<T>): boolean {
   return writeFrame(socket, type, encodeControl(type, message));
-}
-
-export interface FrameReader {
-  /** Stops handing out frames (the connection is being dropped). */
-  stop(): void;
-}
-
-/**
- * Hands each frame of `socket` to `onFrame`, in order, or the first framing error to
- * `onError` (then nothing more). `limits` is asked for every frame, so what the peer may
- * send can change between two frames of one chunk.
- */
-export function readFrames(
-  socket: Socket,
-  limits: FrameLimits,
-  onFrame: (frame: Frame) => void,
-  onError: (reason: string) => void,
-): FrameReader {
-  const decoder = createFrameDecoder(limits);
-  let stopped = false;
-  socket.on("data", (chunk: Buffer) => {
-    if (stopped) return;
-    decoder.push(chunk);
-    for (let step = decoder.next(); step !== undefined && !stopped; step = decoder.next()) {
-      if (step.kind === "error") {
-        stopped = true;
-        onError(step.reason);
-        return;
-      }
-      onFrame(step.frame);
-    }
-  });
-  return {
-    stop: () => {
-      stopped = true;
-    },
-  };
 }

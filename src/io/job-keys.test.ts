@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { runCleanups, runClient, startServer } from "./agent-harness.test-support.js";
+import { createPortDraw, deriveJobSecret } from "./channel/key.js";
 import { deriveJobKeys } from "./job-keys.js";
-import { createPortDraw, deriveJobSecret } from "./rendezvous-crypto.js";
 import { runCleanups as closeRendezvous, master, worker } from "./rendezvous-harness.test-support.js";
 
 afterEach(runCleanups);

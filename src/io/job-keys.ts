@@ -8,7 +8,7 @@
 import { createHmac, createPrivateKey, createPublicKey } from "node:crypto";
 import type { JobKeys } from "../core/node-plan-input.js";
 import { renderOpenSshEd25519, type SshKeyPair } from "../core/openssh-key.js";
-import { deriveJobSecret } from "./rendezvous-crypto.js";
+import { deriveJobSecret } from "./channel/key.js";
 
 /** DER of PKCS#8 for an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
 const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");

@@ -8,6 +8,7 @@
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { PassThrough } from "node:stream";
+import type { Frame } from "../core/agent-frames.js";
 import {
   nextRelayFetchState,
   RELAY_FETCH_START,
@@ -15,15 +16,14 @@ import {
   type RelayFetchState,
 } from "../core/relay-fetch-state.js";
 import {
-  encodeRelayControl,
-  encodeRelayHeader,
   parseRelayControl,
+  RELAY_PROTOCOL_VERSION,
   RelayFrame,
   type RelayReceivePhase,
   relayServerFrameLimit,
 } from "../core/relay-protocol.js";
-import { readFrames } from "./agent-wire.js";
-import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import { type FrameStream, openChannel } from "./channel/channel.js";
+import { channelKey } from "./channel/key.js";
 import { formatSeconds, realTimers, type Timers } from "./timers.js";
 
 export interface RelayFetchOptions {
@@ -60,21 +60,10 @@ export function fetchFromRelay(options: RelayFetchOptions): Promise<RelayFetchRe
     const socket = (options.connect ?? ((port, host) => netConnect({ port, host })))(options.port, options.host);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1000);
-    const clientNonce = createNonce();
     let state: RelayFetchState = RELAY_FETCH_START;
     let archive: PassThrough | undefined;
     let paused = false;
     let silenceTimer: unknown;
-    const macInput = (serverNonce: string) => ({
-      jobKey: options.jobKey,
-      masterNonce: serverNonce,
-      workerNonce: clientNonce,
-      node: options.node,
-      port: options.port,
-    });
-    /** Only the parent that holds the job's secret computes this for our nonce and port. */
-    const verifyWelcome = (mac: string): boolean =>
-      state.phase === "authenticating" && verifyMac(options.secret, "relay-server", macInput(state.serverNonce), mac);
     const heard = (): void => {
       timers.clearTimeout(silenceTimer);
       if (paused || state.phase === "loading") return;
@@ -94,12 +83,6 @@ export function fetchFromRelay(options: RelayFetchOptions): Promise<RelayFetchRe
       state = nextRelayFetchState(before, input, options.want);
       if (state === before) return;
       switch (state.phase) {
-        case "authenticating": {
-          const mac = computeMac(options.secret, "relay-client", macInput(state.serverNonce));
-          const hello = encodeRelayControl(RelayFrame.hello, { node: options.node, nonce: clientNonce, mac });
-          socket.write(Buffer.concat([encodeRelayHeader(RelayFrame.hello, hello.length), hello]));
-          return;
-        }
         case "receiving":
           if (before.phase === "waiting") begin(state.size);
           else options.onProgress?.(state.bytes);
@@ -115,7 +98,7 @@ export function fetchFromRelay(options: RelayFetchOptions): Promise<RelayFetchRe
           archive?.destroy(new Error(state.reason));
           finish({ ok: false, reason: state.reason });
           return;
-        case "connecting":
+        case "handshake":
         case "waiting":
           return;
         default: {
@@ -147,36 +130,51 @@ export function fetchFromRelay(options: RelayFetchOptions): Promise<RelayFetchRe
     function finish(result: RelayFetchResult): void {
       timers.clearTimeout(deadline);
       timers.clearTimeout(silenceTimer);
-      reader.stop();
+      frames?.stop();
       socket.destroy();
       resolve(result);
     }
 
-    const phase = (): RelayReceivePhase =>
-      state.phase === "connecting" || state.phase === "authenticating"
-        ? "handshake"
-        : state.phase === "waiting"
-          ? "waiting"
-          : "receiving";
-    const reader = readFrames(
+    const phase = (): RelayReceivePhase => (state.phase === "waiting" ? "waiting" : "receiving");
+    let frames: FrameStream | undefined;
+    const binding = {
+      protocol: "relay",
+      version: RELAY_PROTOCOL_VERSION,
+      jobKey: options.jobKey,
+      port: options.port,
+    } as const;
+    // Only the parent that holds the job's secret computes the welcome for our nonce and port.
+    openChannel(
       socket,
-      (type) => relayServerFrameLimit(phase(), type),
-      (frame) => {
-        heard();
-        const type = Number(frame.type);
-        if (type === RelayFrame.data) {
-          if (archive !== undefined && !archive.write(frame.payload)) {
-            paused = true;
-            socket.pause();
-            timers.clearTimeout(silenceTimer);
-          }
-          dispatch({ type: "data", length: frame.payload.length });
-          return;
-        }
-        dispatch(controlInput(type, frame.payload, verifyWelcome));
+      { key: channelKey(options.secret), binding, node: options.node },
+      {
+        established(channel) {
+          frames = channel.frames;
+          channel.frames.readWith({
+            limits: (type) => relayServerFrameLimit(phase(), type),
+            frame: receive,
+            error: (reason) => dispatch({ type: "broken", reason }),
+          });
+          heard();
+          dispatch({ type: "established" });
+        },
+        failed: (failure) => dispatch({ type: "refused", failure }),
       },
-      (reason) => dispatch({ type: "broken", reason }),
     );
+    function receive(frame: Frame): void {
+      heard();
+      const type = Number(frame.type);
+      if (type === RelayFrame.data) {
+        if (archive !== undefined && !archive.write(frame.payload)) {
+          paused = true;
+          socket.pause();
+          timers.clearTimeout(silenceTimer);
+        }
+        dispatch({ type: "data", length: frame.payload.length });
+        return;
+      }
+      dispatch(controlInput(type, frame.payload));
+    }
     let lastError: string | undefined;
     socket.on("error", (error: NodeJS.ErrnoException) => {
       lastError = error.code ?? error.message;
@@ -187,21 +185,9 @@ export function fetchFromRelay(options: RelayFetchOptions): Promise<RelayFetchRe
 }
 
 /** A control frame as the state's input; a malformed one breaks the fetch. */
-function controlInput(type: number, payload: Buffer, verifyWelcome: (mac: string) => boolean): RelayFetchInput {
+function controlInput(type: number, payload: Buffer): RelayFetchInput {
   const malformed: RelayFetchInput = { type: "broken", reason: `a malformed frame 0x${type.toString(16)}` };
   switch (type) {
-    case RelayFrame.challenge: {
-      const m = parseRelayControl(RelayFrame.challenge, payload);
-      return m === undefined ? malformed : { type: "challenge", v: m.v, nonce: m.nonce };
-    }
-    case RelayFrame.welcome: {
-      const m = parseRelayControl(RelayFrame.welcome, payload);
-      return m === undefined ? malformed : { type: "welcome", authentic: verifyWelcome(m.mac) };
-    }
-    case RelayFrame.reject: {
-      const m = parseRelayControl(RelayFrame.reject, payload);
-      return m === undefined ? malformed : { type: "reject", reason: m.reason };
-    }
     case RelayFrame.wait:
       return { type: "wait" };
     case RelayFrame.start: {

@@ -10,11 +10,9 @@ import type { RefusalKind } from "../core/refusal-tally.js";
 import {
   encodeRelayControl,
   encodeRelayHeader,
-  parseRelayControl,
   RELAY_PROTOCOL_VERSION,
   RelayFrame,
   type RelayFrameType,
-  relayClientFrameLimit,
 } from "../core/relay-protocol.js";
 import {
   nextRelayServeState,
@@ -22,9 +20,9 @@ import {
   type RelayServeInput,
   type RelayServeState,
 } from "../core/relay-serve-state.js";
-import { readFrames } from "./agent-wire.js";
+import { acceptChannel } from "./channel/channel.js";
+import { channelKey } from "./channel/key.js";
 import type { ImageTransfer } from "./image-transfer.js";
-import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
 import type { Timers } from "./timers.js";
 
 export interface RelayServerOptions {
@@ -69,14 +67,12 @@ export function serveConnection(
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 1000);
   const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
-  const nonce = createNonce();
-  let state: RelayServeState = { phase: "challenged", nonce };
+  let state: RelayServeState = { phase: "handshake" };
   let archive: Readable | undefined;
   let lastSentAt = timers.now();
   let startedAt = 0;
   const waitPingMs = options.waitPingMs ?? 2000;
   let pingTimer: unknown;
-  let helloNonce = "";
 
   const write = (type: RelayFrameType, payload: Buffer = Buffer.alloc(0)): boolean => {
     if (socket.destroyed || !socket.writable) return true;
@@ -93,15 +89,14 @@ export function serveConnection(
     pingTimer = timers.setTimeout(ping, Math.max(1, waitPingMs - (timers.now() - lastSentAt)));
   };
   const handshakeTimer = timers.setTimeout(
-    () => dispatch({ type: "closed", reason: "no valid hello in time", refusal: "timed out" }),
+    () => handshake.input({ type: "timed-out" }),
     options.handshakeTimeoutMs ?? 5000,
   );
 
   const conn: ServedConnection = {
     socket,
     apply: (offer) => dispatch({ type: "offer", offer }),
-    crowdOut: () =>
-      dispatch({ type: "closed", reason: "too many connections in their handshake at once", refusal: "crowded out" }),
+    crowdOut: () => handshake.input({ type: "crowded" }),
     onAuthenticated: () => {},
   };
 
@@ -113,7 +108,6 @@ export function serveConnection(
       case "waiting":
         timers.clearTimeout(handshakeTimer);
         conn.onAuthenticated();
-        if (input.type === "hello") answerHello(state.node, helloNonce);
         pingTimer = timers.setTimeout(ping, waitPingMs);
         dispatch({ type: "offer", offer: current().offer });
         return;
@@ -139,7 +133,7 @@ export function serveConnection(
           refused(state.stranger, socket.remoteAddress ?? "?");
         socket.destroy();
         return;
-      case "challenged":
+      case "handshake":
         return;
       default: {
         const unreachable: never = state;
@@ -151,18 +145,8 @@ export function serveConnection(
   function end(): void {
     timers.clearTimeout(handshakeTimer);
     timers.clearTimeout(pingTimer);
-    reader.stop();
+    frames.stop();
     archive?.destroy();
-  }
-
-  function answerHello(node: string, clientNonce: string): void {
-    const mac = computeMac(options.secret, "relay-server", macInput(node, clientNonce));
-    write(RelayFrame.welcome, encodeRelayControl(RelayFrame.welcome, { mac }));
-  }
-
-  /** Bound to the port the child reached: a squatter on another candidate cannot relay the handshake here. */
-  function macInput(node: string, clientNonce: string) {
-    return { jobKey: options.jobKey, masterNonce: nonce, workerNonce: clientNonce, node, port: socket.localPort ?? 0 };
   }
 
   function stream(id: string): void {
@@ -183,23 +167,41 @@ export function serveConnection(
     source.on("error", (error) => dispatch({ type: "save-failed", reason: error.message }));
   }
 
-  const reader = readFrames(
+  // Bound to the port the child reached: a squatter on another candidate cannot relay the handshake here.
+  const binding = {
+    protocol: "relay",
+    version: RELAY_PROTOCOL_VERSION,
+    jobKey: options.jobKey,
+    port: socket.localPort ?? 0,
+  } as const;
+  let frames: { stop(): void } = { stop: () => {} };
+  const handshake = acceptChannel(
     socket,
-    (type) => relayClientFrameLimit(state.phase !== "challenged", type),
-    (frame) => {
-      const hello = parseRelayControl(RelayFrame.hello, frame.payload);
-      if (hello === undefined) {
-        dispatch({ type: "closed", reason: "a malformed hello", refusal: "rejected" });
-        return;
-      }
-      helloNonce = hello.nonce;
-      const authentic = verifyMac(options.secret, "relay-client", macInput(hello.node, hello.nonce), hello.mac);
-      dispatch({ type: "hello", node: hello.node, authentic });
+    { key: channelKey(options.secret), binding },
+    {
+      established(channel, peer) {
+        frames = channel.frames;
+        // After the hello a child says nothing: any frame is a protocol error.
+        channel.frames.readWith({
+          limits: () => undefined,
+          frame: () => {},
+          error: (reason) => dispatch({ type: "closed", reason }),
+        });
+        dispatch({ type: "established", node: peer.node });
+      },
+      refused: ({ reason, stranger }) =>
+        dispatch({
+          type: "closed",
+          reason,
+          ...(stranger === undefined || stranger === "gone" ? {} : { refusal: stranger }),
+        }),
     },
-    (reason) => dispatch({ type: "closed", reason, refusal: "rejected" }),
   );
   socket.on("error", () => {});
-  socket.on("close", () => dispatch({ type: "closed", reason: "connection closed" }));
-  write(RelayFrame.challenge, encodeRelayControl(RelayFrame.challenge, { v: RELAY_PROTOCOL_VERSION, nonce }));
+  socket.on("close", () =>
+    state.phase === "handshake"
+      ? handshake.input({ type: "closed", reason: "connection closed" })
+      : dispatch({ type: "closed", reason: "connection closed" }),
+  );
   return conn;
 }

@@ -4,7 +4,14 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { type PassThrough, Readable } from "node:stream";
 import { afterEach, describe, expect, test } from "vitest";
-import { encodeRelayControl, encodeRelayHeader, RELAY_PROTOCOL_VERSION, RelayFrame } from "../core/relay-protocol.js";
+import { HandshakeFrame } from "../core/channel/handshake.js";
+import {
+  encodeRelayControl,
+  encodeRelayHeader,
+  RELAY_PROTOCOL_VERSION,
+  RelayFrame,
+  type RelayFrameType,
+} from "../core/relay-protocol.js";
 import { fetchFromRelay, type RelayFetchOptions } from "./relay-client.js";
 import { type RelayServer, type RelayServerEvent, startRelayServer } from "./relay-server.js";
 
@@ -184,7 +191,7 @@ describe("strangers", () => {
     expect(events).toContainEqual({
       type: "dropped",
       remote: expect.any(String),
-      reason: "authentication failed for claimed node node2",
+      reason: "authentication failed (claimed node node2)",
       stranger: true,
     });
     expect(events.some((e) => e.type === "served")).toBe(false);
@@ -195,24 +202,22 @@ describe("strangers", () => {
     relay.offer({ id: ID });
     const result = await fetch(relay.port + 1, { connect: () => netConnect(relay.port) });
     expect(result.ok).toBe(false);
-    expect(events).toContainEqual(expect.objectContaining({ reason: "authentication failed for claimed node node2" }));
+    expect(events).toContainEqual(expect.objectContaining({ reason: "authentication failed (claimed node node2)" }));
   });
 
   test("a squatter that cannot prove the secret feeds this node nothing, however fast it sends", async () => {
     const squatter = await listen((socket) => {
-      const control = (type: Parameters<typeof encodeRelayHeader>[0], payload: Buffer) =>
-        socket.write(Buffer.concat([encodeRelayHeader(type, payload.length), payload]));
-      control(
-        RelayFrame.challenge,
-        encodeRelayControl(RelayFrame.challenge, { v: RELAY_PROTOCOL_VERSION, nonce: "0".repeat(32) }),
-      );
-      control(RelayFrame.welcome, encodeRelayControl(RelayFrame.welcome, { mac: "1".repeat(64) }));
+      const control = (type: number, payload: Buffer) =>
+        socket.write(Buffer.concat([encodeRelayHeader(type as RelayFrameType, payload.length), payload]));
+      const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+      control(HandshakeFrame.challenge, json({ v: RELAY_PROTOCOL_VERSION, nonce: "0".repeat(32) }));
+      control(HandshakeFrame.welcome, json({ mac: "1".repeat(64) }));
       control(RelayFrame.start, encodeRelayControl(RelayFrame.start, { id: ID }));
       control(RelayFrame.data, Buffer.alloc(100));
     });
     const { got, load } = loader();
     const result = await fetch(squatter, { load });
-    expect(result).toEqual({ ok: false, reason: "it failed authentication (not a node of this job)" });
+    expect(result).toEqual({ ok: false, reason: "its relay failed authentication (not a node of this job)" });
     expect(got.calls).toBe(0);
   });
 

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeFrame, FrameType } from "../core/agent-frames.js";
-import { AGENT_PROTOCOL_VERSION, encodeControl } from "../core/agent-messages.js";
+import { AGENT_PROTOCOL_VERSION } from "../core/agent-messages.js";
 import { UserError } from "../core/errors.js";
 import { waitForGreeting } from "./remote-greeting.js";
 
@@ -62,7 +62,7 @@ describe('waitForGreeting("sshd")', () => {
 describe('waitForGreeting("agent")', () => {
   const challenge = encodeFrame(
     FrameType.challenge,
-    encodeControl(FrameType.challenge, { v: AGENT_PROTOCOL_VERSION, nonce: "a".repeat(32) }),
+    Buffer.from(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, nonce: "a".repeat(32) })),
   );
 
   it("returns once the agent's challenge frame arrives, even split in pieces", async () => {

@@ -4,15 +4,10 @@
  * when a test says so. Each test file runs `afterEach(runCleanups)`.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
-import {
-  createLineDecoder,
-  encodeMessage,
-  type MasterMessage,
-  PROTOCOL_VERSION,
-  parseMasterMessage,
-  parseWorkerMessage,
-} from "../core/rendezvous-protocol.js";
-import { computeMac } from "./rendezvous-crypto.js";
+import { createFrameDecoder, encodeFrame, type FrameType } from "../core/agent-frames.js";
+import { HandshakeFrame } from "../core/channel/handshake.js";
+import { encodeMessage, type MasterMessage, PROTOCOL_VERSION } from "../core/rendezvous-protocol.js";
+import { computeMac } from "./channel/mac.test-support.js";
 import { type RendezvousMaster, type RendezvousMasterOptions, startRendezvousMaster } from "./rendezvous-master.js";
 import { connectRendezvousWorker, type RendezvousWorkerOptions } from "./rendezvous-worker.js";
 import type { Timers } from "./timers.js";
@@ -60,7 +55,7 @@ export function rawClient(port: number): { socket: Socket; closed: Promise<strin
   const socket = connect({ port, host: "127.0.0.1" });
   let received = "";
   socket.on("data", (chunk) => {
-    received += chunk.toString();
+    received += chunk.toString("latin1");
   });
   socket.on("error", () => {});
   return {
@@ -68,6 +63,21 @@ export function rawClient(port: number): { socket: Socket; closed: Promise<strin
     closed: new Promise((resolve) => socket.on("close", () => resolve(received))),
     received: () => received,
   };
+}
+
+/** Hands each frame of `socket` to `onFrame`, its payload as text (a peer that reads by hand). */
+export function onFrames(socket: Socket, onFrame: (type: number, payload: string) => void): void {
+  const decoder = createFrameDecoder(() => 1024 * 1024);
+  socket.on("data", (chunk: Buffer) => {
+    decoder.push(chunk);
+    for (let step = decoder.next(); step?.kind === "frame"; step = decoder.next())
+      onFrame(step.frame.type, step.frame.payload.toString("utf8"));
+  });
+}
+
+/** Writes one frame of JSON, as a peer that speaks by hand. */
+export function writeJsonFrame(socket: Socket, type: number, value: unknown): boolean {
+  return socket.write(encodeFrame(type as FrameType, Buffer.from(JSON.stringify(value))));
 }
 
 /** A worker that speaks the handshake itself, so a test can then keep it silent. */
@@ -78,19 +88,16 @@ export function handshakeByHand(
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: options.allowHalfOpen ?? false });
-    const decoder = createLineDecoder();
     const workerNonce = "c".repeat(32);
     socket.on("error", reject);
-    socket.on("data", (chunk: Buffer) => {
-      for (const line of decoder.push(chunk).lines) {
-        const message = parseMasterMessage(line);
-        if (message?.type === "challenge") {
-          const input = { jobKey, masterNonce: message.nonce, workerNonce, node, port };
-          const mac = computeMac(secret, "worker", input);
-          socket.write(encodeMessage({ type: "hello", node, rank: 2, nonce: workerNonce, mac }));
-        }
-        if (message?.type === "welcome") resolve(socket);
+    onFrames(socket, (type, payload) => {
+      if (type === HandshakeFrame.challenge) {
+        const { nonce } = JSON.parse(payload) as { nonce: string };
+        const input = { jobKey, masterNonce: nonce, workerNonce, node, port };
+        const mac = computeMac(secret, "worker", input);
+        writeJsonFrame(socket, HandshakeFrame.hello, { node, nonce: workerNonce, mac, about: { rank: 2 } });
       }
+      if (type === HandshakeFrame.welcome) resolve(socket);
     });
   });
 }
@@ -109,19 +116,22 @@ export function fakeMaster(behave: (socket: Socket) => void, port = 0): Promise<
 
 export const sendTo = (socket: Socket, message: MasterMessage) => socket.write(encodeMessage(message));
 
+/** The handshake's frames as a master that speaks by hand sends them. */
+export const challengeTo = (socket: Socket, nonce: string, v = PROTOCOL_VERSION) =>
+  writeJsonFrame(socket, HandshakeFrame.challenge, { v, nonce });
+export const welcomeTo = (socket: Socket, mac: string, masterPort?: number) =>
+  writeJsonFrame(socket, HandshakeFrame.welcome, masterPort === undefined ? { mac } : { mac, about: { masterPort } });
+export const rejectTo = (socket: Socket, reason: string) => writeJsonFrame(socket, HandshakeFrame.reject, { reason });
+
 /** Challenges the peer, then answers every hello with `answer(masterNonce, hello, the port it reached)`. */
 export function onHello(
   socket: Socket,
   answer: (masterNonce: string, hello: { nonce: string; node: string }, port: number) => void,
 ) {
   const masterNonce = "d".repeat(32);
-  sendTo(socket, { type: "challenge", v: PROTOCOL_VERSION, nonce: masterNonce });
-  const decoder = createLineDecoder();
-  socket.on("data", (chunk: Buffer) => {
-    for (const line of decoder.push(chunk).lines) {
-      const message = parseWorkerMessage(line);
-      if (message?.type === "hello") answer(masterNonce, message, socket.localPort ?? 0);
-    }
+  challengeTo(socket, masterNonce);
+  onFrames(socket, (type, payload) => {
+    if (type === HandshakeFrame.hello) answer(masterNonce, JSON.parse(payload), socket.localPort ?? 0);
   });
 }
 

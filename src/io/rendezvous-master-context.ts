@@ -13,6 +13,7 @@ import type { RendezvousFailure } from "../core/rendezvous-failure.js";
 import { type MasterInput, type MasterState, nextMasterState } from "../core/rendezvous-master-state.js";
 import { encodeMessage, type MasterMessage } from "../core/rendezvous-protocol.js";
 import type { ReadyWorker, Roster } from "../core/rendezvous-roster.js";
+import type { Handshake } from "./channel/channel.js";
 import type { Timers } from "./timers.js";
 
 export type MasterEvent =
@@ -46,7 +47,8 @@ export interface WorkerExited {
 export interface Connection {
   socket: Socket;
   remote: string;
-  masterNonce: string;
+  /** The channel's handshake, until the peer joins. */
+  handshake?: Handshake | undefined;
   /** Set once the peer proved it holds the secret and took this node's place in the roster. */
   node?: string;
   lastHeardAt: number;
@@ -78,7 +80,8 @@ export function advance(ctx: MasterContext, input: MasterInput): void {
 }
 
 export function send(conn: Connection, message: MasterMessage): void {
-  if (!conn.socket.destroyed && conn.socket.writable) conn.socket.write(encodeMessage(message));
+  if (!conn.socket.destroyed && conn.socket.writable && conn.node !== undefined)
+    conn.socket.write(encodeMessage(message));
 }
 
 export interface DropOptions {

@@ -1,5 +1,8 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { encodeFrame, type FrameType } from "../core/agent-frames.js";
+import { HandshakeFrame } from "../core/channel/handshake.js";
+import { encodeMessage } from "../core/rendezvous-protocol.js";
 import {
   manualTimers,
   master,
@@ -12,6 +15,16 @@ import {
 import type { MasterEvent } from "./rendezvous-master.js";
 
 afterEach(runCleanups);
+
+/** All a stranger ever hears: the challenge frame, and nothing after it. */
+const CHALLENGE_ONLY = {
+  test(received: string): boolean {
+    const bytes = Buffer.from(received, "latin1");
+    if (bytes.length < 5 || bytes[0] !== HandshakeFrame.challenge) return false;
+    const payload = bytes.subarray(5).toString("utf8");
+    return bytes.readUInt32BE(1) === bytes.length - 5 && /^\{"v":\d+,"nonce":"[0-9a-f]{32}"\}$/.test(payload);
+  },
+};
 
 describe("the master's handshake", () => {
   it("rejects an impostor worker and notes it for the node it claimed", async () => {
@@ -35,12 +48,23 @@ describe("the master's handshake", () => {
     await expect(worker(m.port, "n9", { deadlineMs: 200 })).rejects.toThrow(/n9 is not part of this job step/);
   });
 
-  it("drops garbage, early messages and overlong lines, and keeps serving", async () => {
-    const m = await master({ expectedNodes: ["n1"] });
-    for (const bytes of ["hello\n", "{}\n", '{"type":"ready"}\n', "x".repeat(70 * 1024)]) {
+  it("drops garbage, early messages and overlong frames, and keeps serving", async () => {
+    // A few bytes short of a frame's header wait for the handshake timeout: it is short here.
+    const m = await master({ expectedNodes: ["n1"], handshakeTimeoutMs: 300 });
+    const oversized = Buffer.from([HandshakeFrame.hello, 0, 0x10, 0, 0]);
+    const garbage = [
+      "hello\n",
+      "{}\n",
+      '{"type":"ready"}\n',
+      "x".repeat(70 * 1024),
+      encodeMessage({ type: "ready" }),
+      encodeFrame(HandshakeFrame.hello as FrameType, Buffer.from("{}")),
+      oversized,
+    ];
+    for (const bytes of garbage) {
       const client = rawClient(m.port);
       client.socket.write(bytes);
-      expect(await client.closed).toMatch(/^\{"type":"challenge"/);
+      expect(CHALLENGE_ONLY.test(await client.closed)).toBe(true);
     }
     (await worker(m.port, "n1")).reportReady();
     expect((await m.ready).ok).toBe(true);
@@ -76,7 +100,7 @@ describe("the master's handshake", () => {
     void client.closed.then(() => {
       closed = true;
     });
-    await waitUntil(() => client.received().startsWith('{"type":"challenge"'), 2000);
+    await waitUntil(() => CHALLENGE_ONLY.test(client.received()), 2000);
     timers.advance(4999);
     await settleIo();
     expect(closed).toBe(false);

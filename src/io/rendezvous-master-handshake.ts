@@ -1,21 +1,24 @@
 /**
  * One connection to the rendezvous master, from accept until its peer proves it holds the
- * secret (HMAC, see core/rendezvous-protocol.ts) and takes an expected node's place. Anything
+ * secret (the authenticated channel, core/channel/) and takes an expected node's place. Anything
  * an unauthenticated peer sends can only get its own connection dropped: it never changes a
  * node's state, so another user on the port cannot start or stop the job. At most so many
  * connections are in their handshake at once (core/handshake-slots.ts): a flood of them makes
- * room for a newcomer by losing its oldest. After the welcome, the connection's lines and close
- * go to the session through `hooks`.
+ * room for a newcomer by losing its oldest. After the welcome, the connection's messages and
+ * close go to the session through `hooks`.
  */
 import type { Socket } from "node:net";
+import type { Peer } from "../core/channel/server.js";
 import {
-  createLineDecoder,
+  messageFrameLimit,
   PROTOCOL_VERSION,
+  parseHelloAbout,
   parseWorkerMessage,
   type WorkerMessage,
 } from "../core/rendezvous-protocol.js";
-import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
-import { type Connection, drop, type MasterContext, send } from "./rendezvous-master-context.js";
+import { acceptChannel } from "./channel/channel.js";
+import { channelKey } from "./channel/key.js";
+import { type Connection, drop, type MasterContext } from "./rendezvous-master-context.js";
 
 export interface HandshakeOptions {
   secret: Buffer;
@@ -49,104 +52,109 @@ export function acceptConnection(
   const conn: Connection = {
     socket,
     remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`,
-    masterNonce: createNonce(),
     lastHeardAt: ctx.timers.now(),
     handshakeTimer: undefined,
   };
   ctx.connections.add(conn);
   const displaced = ctx.slots.admit(conn, socket.remoteAddress ?? "?");
-  if (displaced !== undefined)
-    drop(ctx, displaced, "too many connections in their handshake at once", { kind: "crowded out" });
+  displaced?.handshake?.input({ type: "crowded" });
   conn.handshakeTimer = ctx.timers.setTimeout(
-    () => drop(ctx, conn, "no valid hello in time", { kind: "timed out" }),
+    () => conn.handshake?.input({ type: "timed-out" }),
     options.handshakeTimeoutMs,
   );
-  const decoder = createLineDecoder();
-  socket.on("data", (chunk: Buffer) => {
-    const { lines, overflow } = decoder.push(chunk);
-    for (const line of lines) {
-      if (conn.dropReason !== undefined) return;
-      receiveLine(ctx, conn, line, options, hooks);
-    }
-    if (overflow && conn.dropReason === undefined) drop(ctx, conn, "line too long");
-  });
+  let relay: number | undefined;
+  const { masterPort } = options;
+  conn.handshake = acceptChannel(
+    socket,
+    {
+      key: channelKey(options.secret),
+      // Bound to the port the worker reached: a peer on another candidate port cannot relay it here.
+      binding: {
+        protocol: "rendezvous",
+        version: PROTOCOL_VERSION,
+        jobKey: options.jobKey,
+        port: socket.localPort ?? 0,
+      },
+      admit: (peer) => {
+        const admission = admit(ctx, peer);
+        if (admission.refuse === undefined) relay = parseHelloAbout(peer.about)?.relay;
+        return admission.refuse === undefined
+          ? { welcome: masterPort === undefined ? {} : { masterPort } }
+          : { refuse: admission.refuse, tell: admission.refuse };
+      },
+    },
+    {
+      established(channel, peer) {
+        channel.frames.readWith({
+          limits: messageFrameLimit,
+          frame: (frame) => receive(ctx, conn, frame.payload.toString("utf8"), hooks),
+          error: (reason) => drop(ctx, conn, reason),
+        });
+        join(ctx, conn, peer, relay, hooks);
+      },
+      refused(refusal) {
+        if (refusal.claimed !== undefined) noteForgery(ctx, conn, refusal.claimed);
+        if (refusal.stranger === "gone") conn.dropReason ??= refusal.reason;
+        else
+          drop(ctx, conn, refusal.reason, { gently: refusal.tell !== undefined, kind: refusal.stranger ?? "rejected" });
+      },
+    },
+  );
   socket.on("error", (error) => {
     conn.dropReason ??= error.message;
   });
   socket.on("close", () => {
+    conn.handshake?.input({ type: "closed", reason: "connection closed" });
     ctx.connections.delete(conn);
     ctx.slots.release(conn);
     ctx.timers.clearTimeout(conn.handshakeTimer);
     hooks.onClose(conn);
   });
-  send(conn, { type: "challenge", v: PROTOCOL_VERSION, nonce: conn.masterNonce });
 }
 
-function receiveLine(
-  ctx: MasterContext,
-  conn: Connection,
-  line: string,
-  options: HandshakeOptions,
-  hooks: HandshakeHooks,
-): void {
-  const message = parseWorkerMessage(line);
+/** A message of a joined worker. */
+function receive(ctx: MasterContext, conn: Connection, payload: string, hooks: HandshakeHooks): void {
+  if (conn.dropReason !== undefined) return;
+  const message = parseWorkerMessage(payload);
   if (message === undefined) {
     drop(ctx, conn, "malformed message");
     return;
   }
   conn.lastHeardAt = ctx.timers.now();
-  if (conn.node !== undefined) {
-    hooks.onMessage(conn, message);
-    return;
-  }
-  if (message.type !== "hello") {
-    drop(ctx, conn, `"${message.type}" before authentication`);
-    return;
-  }
-  const node = admit(ctx, conn, message, options);
-  if (node === undefined) return;
-  ctx.timers.clearTimeout(conn.handshakeTimer);
-  ctx.slots.release(conn);
-  conn.node = node.name;
-  ctx.roster.set(node.name, { kind: "authenticated", conn, rank: node.rank });
-  const { masterPort } = options;
-  send(conn, { type: "welcome", mac: node.mac, ...(masterPort === undefined ? {} : { masterPort }) });
-  ctx.emit({ type: "worker-authenticated", node: node.name, rank: node.rank, remote: conn.remote });
-  hooks.onJoined(conn, message.relay);
+  hooks.onMessage(conn, message);
 }
 
-/** The node a hello may join as, with the master's answering MAC; undefined once it was dropped. */
-function admit(
+/** Whether an authentic hello may take its node's place: undefined `refuse` when it may. */
+function admit(ctx: MasterContext, peer: Peer): { refuse?: string; rank?: number } {
+  const about = parseHelloAbout(peer.about);
+  if (about === undefined) return { refuse: `node ${peer.node} sent a malformed hello` };
+  const state = ctx.roster.get(peer.node);
+  if (state === undefined) return { refuse: `node ${peer.node} is not part of this job step` };
+  if (state.kind !== "waiting") return { refuse: `node ${peer.node} already joined this job step` };
+  return { rank: about.rank };
+}
+
+function join(
   ctx: MasterContext,
   conn: Connection,
-  hello: WorkerMessage & { type: "hello" },
-  options: HandshakeOptions,
-): { name: string; rank: number; mac: string } | undefined {
-  // Bound to the port the worker reached: a peer on another candidate port cannot relay it here.
-  const input = {
-    jobKey: options.jobKey,
-    masterNonce: conn.masterNonce,
-    workerNonce: hello.nonce,
-    node: hello.node,
-    port: conn.socket.localPort ?? 0,
-  };
-  const state = ctx.roster.get(hello.node);
-  if (!verifyMac(options.secret, "worker", input, hello.mac)) {
-    // Told to the user if the node never joins: someone may be trying to take its place.
-    if (state?.kind === "waiting") {
-      state.note = `a connection from ${conn.remote} claiming to be it failed authentication`;
-    }
-    drop(ctx, conn, `authentication failed for claimed node ${hello.node}`);
-    return undefined;
-  }
-  if (state === undefined || state.kind !== "waiting") {
-    const reason =
-      state === undefined
-        ? `node ${hello.node} is not part of this job step`
-        : `node ${hello.node} already joined this job step`;
-    send(conn, { type: "reject", reason });
-    drop(ctx, conn, reason, { gently: true });
-    return undefined;
-  }
-  return { name: hello.node, rank: hello.rank, mac: computeMac(options.secret, "master", input) };
+  peer: Peer,
+  relay: number | undefined,
+  hooks: HandshakeHooks,
+): void {
+  const rank = parseHelloAbout(peer.about)?.rank ?? 0;
+  ctx.timers.clearTimeout(conn.handshakeTimer);
+  ctx.slots.release(conn);
+  conn.handshake = undefined;
+  conn.node = peer.node;
+  conn.lastHeardAt = ctx.timers.now();
+  ctx.roster.set(peer.node, { kind: "authenticated", conn, rank });
+  ctx.emit({ type: "worker-authenticated", node: peer.node, rank, remote: conn.remote });
+  hooks.onJoined(conn, relay);
+}
+
+/** Told to the user if the node never joins: someone may be trying to take its place. */
+function noteForgery(ctx: MasterContext, conn: Connection, claimed: string): void {
+  const state = ctx.roster.get(claimed);
+  if (state?.kind === "waiting")
+    state.note = `a connection from ${conn.remote} claiming to be it failed authentication`;
 }

@@ -120,9 +120,6 @@ export function createMasterSession(ctx: MasterContext, options: SessionOptions)
     switch (message.type) {
       case "ping":
         return;
-      case "hello":
-        drop(ctx, conn, "a second hello");
-        return;
       case "remote-port":
         if (state.kind !== "authenticated" || ctx.state.phase !== "gathering") return;
         saidPorts.set(node, message.port);

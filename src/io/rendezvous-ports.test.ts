@@ -79,7 +79,7 @@ describe("the rendezvous on fallback ports", () => {
     expect(events[0]).toMatchObject({ type: "attempt-failed", port: relay.port });
     // The MAC made for the relay's port does not pass on the master's.
     expect(masterEvents).toContainEqual(
-      expect.objectContaining({ type: "connection-dropped", reason: "authentication failed for claimed node n1" }),
+      expect.objectContaining({ type: "connection-dropped", reason: "authentication failed (claimed node n1)" }),
     );
     await m.finish(0);
   });

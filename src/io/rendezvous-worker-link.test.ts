@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { computeMac } from "./rendezvous-crypto.js";
+import { computeMac } from "./channel/mac.test-support.js";
 import {
   fakeMaster,
   jobKey,
@@ -7,9 +7,9 @@ import {
   onHello,
   runCleanups,
   secret,
-  sendTo,
   settleIo,
   waitUntil,
+  welcomeTo,
   worker,
 } from "./rendezvous-harness.test-support.js";
 
@@ -38,7 +38,7 @@ describe("a worker's attempt and session timers (a manual clock)", () => {
     const silent = await fakeMaster((socket) =>
       onHello(socket, (masterNonce, hello, port) => {
         const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node, port };
-        sendTo(socket, { type: "welcome", mac: computeMac(secret, "master", input) });
+        welcomeTo(socket, computeMac(secret, "master", input));
       }),
     );
     const session = await worker(silent.port, "n1", { timers, pingIntervalMs: 1000, missedPings: 3 });

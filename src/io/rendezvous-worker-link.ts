@@ -7,10 +7,12 @@ import { connect as netConnect } from "node:net";
 import { deferred } from "../core/deferred.js";
 import type { NodePort } from "../core/remote-ports.js";
 import {
-  createLineDecoder,
   encodeMessage,
   type ImageAnnouncement,
+  messageFrameLimit,
+  PROTOCOL_VERSION,
   parseMasterMessage,
+  parseWelcomeAbout,
   toWireExitCode,
   type WorkerMessage,
 } from "../core/rendezvous-protocol.js";
@@ -20,7 +22,8 @@ import {
   type WorkerOutcome,
   type WorkerState,
 } from "../core/rendezvous-worker-state.js";
-import { computeMac, createNonce, verifyMac } from "./rendezvous-crypto.js";
+import { openChannel } from "./channel/channel.js";
+import { channelKey } from "./channel/key.js";
 import type { JoinAttempt, LinkOptions, RelaySource, RendezvousWorkerSession } from "./rendezvous-worker-session.js";
 import { formatSeconds, type Timers } from "./timers.js";
 
@@ -31,17 +34,9 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
     const socket = (options.connect ?? ((port, host) => netConnect({ port, host })))(options.port, options.host);
     socket.setKeepAlive(true, 1000);
     socket.setNoDelay(true);
-    const workerNonce = createNonce();
-    const macInput = (masterNonce: string) => ({
-      jobKey: options.jobKey,
-      masterNonce,
-      workerNonce,
-      node: options.node,
-      port: options.port,
-    });
     const pingIntervalMs = options.pingIntervalMs ?? 2000;
     const lostAfterMs = pingIntervalMs * (options.missedPings ?? 3);
-    let state: WorkerState = { phase: "connecting" };
+    let state: WorkerState = { phase: "handshake" };
     let lastHeardAt = timers.now();
     let heartbeatTimer: unknown;
     const attemptTimer = timers.setTimeout(
@@ -108,21 +103,6 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       state = nextWorkerState(before, input);
       if (state === before) return;
       switch (state.phase) {
-        case "authenticating": {
-          const mac = computeMac(options.secret, "worker", macInput(state.masterNonce));
-          const { node, rank, relay } = options;
-          socket.write(
-            encodeMessage({
-              type: "hello",
-              node,
-              rank,
-              nonce: workerNonce,
-              mac,
-              ...(relay === undefined ? {} : { relay }),
-            }),
-          );
-          return;
-        }
         case "refused":
           timers.clearTimeout(attemptTimer);
           socket.destroy();
@@ -148,7 +128,7 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
           if (input.type === "closed" || input.type === "timed-out") socket.destroy();
           else hangUp();
           return;
-        case "connecting":
+        case "handshake":
           return;
         default: {
           const unreachable: never = state;
@@ -157,42 +137,49 @@ export function attemptJoin(options: LinkOptions, timers: Timers, timeoutMs: num
       }
     }
 
-    const receive = (line: string): void => {
-      const message = parseMasterMessage(line);
+    const receive = (payload: string): void => {
+      const message = parseMasterMessage(payload);
       if (message === undefined) return;
-      if (state.phase === "joined" || state.phase === "started") lastHeardAt = timers.now();
-      if (message.type === "image" || message.type === "relay") {
-        // Only an authenticated master's word counts, as for every other message.
-        if (state.phase !== "joined" && state.phase !== "started") return;
-        if (message.type === "relay") relaySource.resolve({ node: message.node, port: message.port });
-        else {
-          const { type: _type, ...announced } = message;
-          image.resolve(announced);
-        }
-        return;
-      }
-      if (message.type !== "welcome") {
-        dispatch(message);
-        return;
-      }
-      const authentic =
-        state.phase === "authenticating" &&
-        verifyMac(options.secret, "master", macInput(state.masterNonce), message.mac);
-      if (authentic) masterPort = message.masterPort;
-      dispatch({ type: "welcome", authentic });
+      lastHeardAt = timers.now();
+      if (message.type === "relay") relaySource.resolve({ node: message.node, port: message.port });
+      else if (message.type === "image") {
+        const { type: _type, ...announced } = message;
+        image.resolve(announced);
+      } else dispatch(message);
     };
-    const decoder = createLineDecoder();
-    socket.on("data", (chunk: Buffer) => {
-      const { lines, overflow } = decoder.push(chunk);
-      for (const line of lines) {
-        if (socket.destroyed) return;
-        receive(line);
-      }
-      if (overflow) {
-        dispatch({ type: "closed", reason: "the peer sent an overlong line" });
-        socket.destroy();
-      }
-    });
+    const { node, rank, relay } = options;
+    // Bound to the port this node reached: a peer on another candidate port cannot relay it.
+    const binding = {
+      protocol: "rendezvous",
+      version: PROTOCOL_VERSION,
+      jobKey: options.jobKey,
+      port: options.port,
+    } as const;
+    const about = relay === undefined ? { rank } : { rank, relay };
+    openChannel(
+      socket,
+      { key: channelKey(options.secret), binding, node, about },
+      {
+        established(channel, welcome) {
+          const said = parseWelcomeAbout(welcome);
+          if (said === undefined) {
+            dispatch({ type: "handshake-failed", failure: { kind: "malformed", reason: "bad welcome" } });
+            return;
+          }
+          masterPort = said.masterPort;
+          channel.frames.readWith({
+            limits: messageFrameLimit,
+            frame: (frame) => receive(frame.payload.toString("utf8")),
+            error: (reason) => {
+              dispatch({ type: "closed", reason: `the master broke the protocol (${reason})` });
+              socket.destroy();
+            },
+          });
+          dispatch({ type: "established" });
+        },
+        failed: (failure) => dispatch({ type: "handshake-failed", failure }),
+      },
+    );
     socket.once("connect", () => {
       connected = true;
     });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { UserError } from "../core/errors.js";
-import { computeMac } from "./rendezvous-crypto.js";
+import { computeMac } from "./channel/mac.test-support.js";
 import {
   fakeMaster,
   jobKey,
@@ -9,6 +9,7 @@ import {
   runCleanups,
   secret,
   sendTo as send,
+  welcomeTo,
 } from "./rendezvous-harness.test-support.js";
 import { connectRendezvousWorker, type RendezvousWorkerOptions, type WorkerEvent } from "./rendezvous-worker.js";
 
@@ -64,12 +65,16 @@ describe("connectRendezvousWorker", () => {
   });
 
   it("ignores an impostor master, then joins the real one", async () => {
-    // Bob holds the port first: sends done/abort unasked, then a welcome with a forged MAC.
+    // Bob holds the port first: sends done/abort unasked, then (next time) a welcome with a forged MAC.
+    let connections = 0;
     const impostor = await fakeMaster((socket) => {
-      send(socket, { type: "done", exitCode: 0 });
-      send(socket, { type: "abort", reason: "bob says stop" });
+      if (++connections === 1) {
+        send(socket, { type: "done", exitCode: 0 });
+        send(socket, { type: "abort", reason: "bob says stop" });
+        return;
+      }
       onHello(socket, () => {
-        send(socket, { type: "welcome", mac: "0".repeat(64) });
+        welcomeTo(socket, "0".repeat(64));
         send(socket, { type: "done", exitCode: 0 });
       });
     });
@@ -79,6 +84,11 @@ describe("connectRendezvousWorker", () => {
     await new Promise((r) => impostor.server.close(r));
     const m = await realMaster(impostor.port);
     const session = await joining;
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        error: "the peer on the rendezvous port sent something malformed (unexpected frame type 0x40)",
+      }),
+    );
     expect(events).toContainEqual(
       expect.objectContaining({ error: "the peer on the rendezvous port failed authentication (not our master)" }),
     );
@@ -99,7 +109,7 @@ describe("connectRendezvousWorker", () => {
       onHello(socket, (masterNonce, hello, port) => {
         const wrong = Buffer.alloc(32, 9);
         const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node, port };
-        send(socket, { type: "welcome", mac: computeMac(wrong, "master", input) });
+        welcomeTo(socket, computeMac(wrong, "master", input));
       }),
     );
     await expect(worker(impostor.port, { deadlineMs: 250 })).rejects.toThrow(
@@ -174,7 +184,7 @@ describe("connectRendezvousWorker", () => {
     const silent = await fakeMaster((socket) =>
       onHello(socket, (masterNonce, hello, port) => {
         const input = { jobKey, masterNonce, workerNonce: hello.nonce, node: hello.node, port };
-        send(socket, { type: "welcome", mac: computeMac(secret, "master", input) });
+        welcomeTo(socket, computeMac(secret, "master", input));
       }),
     );
     const started = Date.now();

@@ -149,7 +149,17 @@ export function clientStreams(pcapFile: string, serverPort: number): ClientStrea
   });
 }
 
-/** The first message of a client's stream: a line (rendezvous) or a frame (agent). */
+/** A stream's frames of the channel (type byte, u32 length, payload), the payload as text. */
+export function framesOf(bytes: Buffer): { type: number; json: string }[] {
+  const frames: { type: number; json: string }[] = [];
+  for (let at = 0; at + 5 <= bytes.length; at += 5 + bytes.readUInt32BE(at + 1)) {
+    const end = at + 5 + bytes.readUInt32BE(at + 1);
+    frames.push({ type: bytes.readUInt8(at), json: bytes.subarray(at + 5, end).toString("utf8") });
+  }
+  return frames;
+}
+
+/** The first message of a client's stream: a line (an older rendezvous) or a frame. */
 export function firstMessage(bytes: Buffer): Buffer {
   if (bytes[0] === 0x7b) return bytes.subarray(0, bytes.indexOf(10) + 1);
   return bytes.subarray(0, 5 + bytes.readUInt32BE(1));

@@ -260,6 +260,17 @@ function once() {
   s.on("error", () => {});
   s.on("data", (d) => {
     const nonce = (/"nonce":"([0-9a-f]{32})"/.exec(String(d)) || [])[1] || "0".repeat(32);
+    // The channel's frames: a hello (2), then messages (0x40), then a frame too long to take.
+    const frame = (type, value) => {
+      const payload = Buffer.from(typeof value === "string" ? value : JSON.stringify(value));
+      const header = Buffer.alloc(5);
+      header.writeUInt8(type, 0);
+      header.writeUInt32BE(payload.length, 1);
+      return Buffer.concat([header, payload]);
+    };
+    s.write(frame(2, { node: "node2", nonce, mac: "ab".repeat(32), about: { rank: 1 } }));
+    s.write(Buffer.concat([frame(0x40, { type: "ready" }), frame(0x40, { type: "exited", exitCode: 0 }), frame(0x40, { type: "done", exitCode: 0 }), frame(0x40, "x".repeat(70000))]));
+    // And the same in the line protocol of older versions, which must mean nothing either.
     s.write(JSON.stringify({ type: "hello", node: "node2", rank: 1, nonce, mac: "ab".repeat(32) }) + "\\n");
     s.write('{"type":"ready"}\\n{"type":"exited","exitCode":0}\\n{"type":"done","exitCode":0}\\n' + "x".repeat(70000) + "\\n");
   });

@@ -13,7 +13,7 @@ import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { FrameType } from "../../src/core/agent-frames.js";
 import { jobPortCandidates, type PortCandidates } from "../../src/core/port-candidates.js";
 import { PROTOCOL_VERSION } from "../../src/core/rendezvous-protocol.js";
-import { createPortDraw, deriveJobSecret } from "../../src/io/rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "../../src/io/channel/key.js";
 import { installAttackerPrograms, startInNode } from "./attacker.js";
 import {
   cancelAllJobs,

@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { FrameType } from "../../src/core/agent-frames.js";
-import { PROTOCOL_VERSION } from "../../src/core/rendezvous-protocol.js";
+import { PROTOCOL_VERSION, RENDEZVOUS_MESSAGE } from "../../src/core/rendezvous-protocol.js";
 import {
   clientStreams,
   firstMessage,
+  framesOf,
   installAttackerPrograms,
   judgeAnswer,
   type Listener,
@@ -156,9 +157,20 @@ exit 3
       clientStreams(capture.file, port ?? 0).map((f) => `${f.client} > ${f.server}: ${f.bytes.length} bytes`),
     );
     capture.remove();
-    expect(rendezvousStreams.map((s) => s.bytes.toString("utf8"))).toEqual([
-      expect.stringMatching(/^\{"type":"hello","node":"node2".*"mac":"[0-9a-f]{64}".*\n\{"type":"ready"\}\n/s),
+    // A worker's join: its hello (a frame of the channel), then its messages, "ready" among them.
+    expect(rendezvousStreams.map((s) => framesOf(s.bytes).slice(0, 1))).toEqual([
+      [
+        {
+          type: FrameType.hello,
+          json: expect.stringMatching(/^\{"node":"node2","nonce":"[0-9a-f]{32}","mac":"[0-9a-f]{64}"/),
+        },
+      ],
     ]);
+    expect(
+      rendezvousStreams.map((s) =>
+        framesOf(s.bytes).some((f) => f.type === RENDEZVOUS_MESSAGE && f.json === '{"type":"ready"}'),
+      ),
+    ).toEqual([true]);
     // The master's check that it reaches node2's agent (a hello, then it leaves), and the script's ssh.
     expect(
       agentStreams.map((s) => firstMessage(s.bytes).readUInt8(0)),
@@ -270,6 +282,9 @@ function attemptsOn(l: Listener, captured: { what: string; bytes: Buffer }[]): A
   const target = { host: address(l.node), port: l.port };
   const node = `node${l.node}`;
   const hello = (name: string) => JSON.stringify({ type: "hello", node: name, rank: 1, nonce: hex(16), mac: hex(32) });
+  const channelHello = (name: string) =>
+    JSON.stringify({ node: name, nonce: hex(16), mac: hex(32), about: { rank: 1 } });
+  const message = (json: string) => ({ frame: RENDEZVOUS_MESSAGE, json });
   const agentHello = (name: string) => JSON.stringify({ node: name, nonce: hex(16), mac: hex(32) });
   const exec = JSON.stringify({ command: `touch /tmp/pwned-${l.port}`, pty: false });
   const messages: [string, Attempt["send"]][] = [
@@ -281,6 +296,17 @@ function attemptsOn(l: Listener, captured: { what: string; bytes: Buffer }[]): A
     ["rendezvous its own challenge back", [{ line: '{"type":"challenge","v":2,"nonce":"@NONCE@"}' }]],
     ["rendezvous forged hello, then ready", [{ line: hello("node2") }, { line: '{"type":"ready"}' }]],
     ["rendezvous hello of a node not in the job", [{ line: hello("node9") }]],
+    // The same in the rendezvous' frames (the lines above are what an older version spoke).
+    ["rendezvous frame ready", [message('{"type":"ready"}')]],
+    ["rendezvous frame abort", [message('{"type":"abort","reason":"stop"}')]],
+    ["rendezvous frame done", [message('{"type":"done","exitCode":0}')]],
+    ["rendezvous frame failed", [message('{"type":"failed","message":"node2 failed"}')]],
+    ["rendezvous frame exited", [message('{"type":"exited","exitCode":0}')]],
+    [
+      "rendezvous forged hello frame, then ready",
+      [{ frame: FrameType.hello, json: channelHello("node2") }, message('{"type":"ready"}')],
+    ],
+    ["rendezvous hello frame of a node not in the job", [{ frame: FrameType.hello, json: channelHello("node9") }]],
     [
       "agent forged hello, then exec",
       [

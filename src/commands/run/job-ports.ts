@@ -20,8 +20,8 @@ import { describeTakenCandidates, jobPortCandidates, type PortCandidates } from 
 import { firstPorts, type JobPorts } from "../../core/ports.js";
 import { describeRemotePorts, movedPorts, remotePortMap } from "../../core/remote-ports.js";
 import type { JobContext } from "../../core/slurm-context.js";
+import { createPortDraw, deriveJobSecret } from "../../io/channel/key.js";
 import type { Logger } from "../../io/log.js";
-import { createPortDraw, deriveJobSecret } from "../../io/rendezvous-crypto.js";
 import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
 import { endedByMaster, type MasterLink, type RendezvousLink, type RendezvousPorts } from "./link.js";
 import type { NodeContainer } from "./node-container.js";

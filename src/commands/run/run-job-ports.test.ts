@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
-import { createPortDraw, deriveJobSecret } from "../../io/rendezvous-crypto.js";
+import { createPortDraw, deriveJobSecret } from "../../io/channel/key.js";
 import { ensureUserMaterial } from "../../io/ssh-material.js";
 import {
   type FakeNode,

@@ -1,8 +1,8 @@
 // Another user's flood of forged hellos (test/e2e/security-logs.test.ts):
 // `node forge.cjs HOST PORT agent|rendezvous N PARALLEL`, run as that user on a node. Makes N
 // connections, PARALLEL at a time; each answers the server's challenge with a hello for `node2`
-// whose nonce and MAC are made up (the agent's hello frame, or the rendezvous' hello line); every
-// fourth sends junk instead (a line of it to the rendezvous), and every fiftieth nothing at all
+// whose nonce and MAC are made up (the channel's hello frame, with a rank for the rendezvous);
+// every fourth sends junk instead, and every fiftieth nothing at all
 // (the server's handshake timeout ends it). Counts how each ended: with a reject from the
 // server, closed without one, or an error. Prints a JSON summary when done, or when its stdin
 // ends.
@@ -24,8 +24,8 @@ function hello() {
     nonce: crypto.randomBytes(16).toString("hex"),
     mac: crypto.randomBytes(32).toString("hex"),
   };
-  if (protocol === "rendezvous") return Buffer.from(`${JSON.stringify({ type: "hello", rank: 1, ...fields })}\n`);
-  const payload = Buffer.from(JSON.stringify(fields));
+  const about = protocol === "rendezvous" ? { about: { rank: 1 } } : {};
+  const payload = Buffer.from(JSON.stringify({ ...fields, ...about }));
   const header = Buffer.alloc(5);
   header.writeUInt8(0x02, 0);
   header.writeUInt32BE(payload.length, 1);
@@ -33,13 +33,11 @@ function hello() {
 }
 
 function junkBytes() {
-  const bytes = crypto.randomBytes(64);
-  return protocol === "rendezvous" ? Buffer.concat([Buffer.from(bytes.toString("base64")), Buffer.from("\n")]) : bytes;
+  return crypto.randomBytes(64);
 }
 
-/** The server said no in words: the agent's reject frame (0x04), the master's "reject" line. */
+/** The server said no in words: the channel's reject frame (0x04). */
 function isReject(received) {
-  if (protocol === "rendezvous") return received.toString("utf8").includes('"type":"reject"');
   for (let at = 0; at + 5 <= received.length; at += 5 + received.readUInt32BE(at + 1))
     if (received.readUInt8(at) === 0x04) return true;
   return false;

@@ -34,7 +34,17 @@ function listeningPortsOf(uid) {
   return [...ports];
 }
 
-/** A connection to the victim's master: one of its ports whose first line is a challenge. */
+/** The rendezvous' challenge: a challenge frame whose version is the rendezvous protocol's (not the agent's). */
+function isMastersChallenge(first) {
+  if (first.length < 5 || first[0] !== 0x01 || first.length < 5 + first.readUInt32BE(1)) return undefined;
+  try {
+    return JSON.parse(first.subarray(5, 5 + first.readUInt32BE(1)).toString()).v === spec.protocolVersion;
+  } catch {
+    return false;
+  }
+}
+
+/** A connection to the victim's master: one of its ports whose first frame is the rendezvous' challenge. */
 async function findMaster(deadline) {
   while (Date.now() < deadline) {
     for (const port of listeningPortsOf(spec.victimUid)) {
@@ -51,7 +61,8 @@ async function findMaster(deadline) {
         s.on("error", () => done(undefined));
         s.on("data", (d) => {
           first = Buffer.concat([first, d]);
-          if (first.includes(10)) done(first.toString().startsWith('{"type":"challenge"') ? { s, first } : undefined);
+          const verdict = isMastersChallenge(first);
+          if (verdict !== undefined) done(verdict ? { s, first } : undefined);
         });
       });
       if (master !== undefined) return master;
@@ -61,19 +72,33 @@ async function findMaster(deadline) {
   return undefined;
 }
 
+/** One frame of the channel (type byte, u32 length, JSON): 1 challenge, 2 hello, 3 welcome, 0x40 a message. */
+function frame(type, value) {
+  const payload = Buffer.from(JSON.stringify(value));
+  const header = Buffer.alloc(5);
+  header.writeUInt8(type, 0);
+  header.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([header, payload]);
+}
+const isHello = (d) => d.length > 0 && d[0] === 0x02;
+
 /** What a master says to end or start a worker's job: the worker must not take it from us. */
-const ORDERS = '{"type":"abort","reason":"squatter"}\n{"type":"done","exitCode":0}\n{"type":"go"}\n';
+const ORDERS = Buffer.concat([
+  frame(0x40, { type: "abort", reason: "squatter" }),
+  frame(0x40, { type: "done", exitCode: 0 }),
+  frame(0x40, { type: "go" }),
+]);
 
 /** Pretends to be the master: a challenge, and to each hello a welcome it cannot make right. */
 function fake(worker) {
   stats.faked++;
   // The victim's protocol version, so the worker gets as far as checking the welcome's MAC.
   const v = spec.protocolVersion;
-  worker.write(`${JSON.stringify({ type: "challenge", v, nonce: randomBytes(16).toString("hex") })}\n`);
+  worker.write(frame(0x01, { v, nonce: randomBytes(16).toString("hex") }));
   worker.on("data", (d) => {
-    if (!d.includes('"type":"hello"')) return;
+    if (!isHello(d)) return;
     stats.hellos++;
-    worker.write(`${JSON.stringify({ type: "welcome", mac: randomBytes(32).toString("hex") })}\n${ORDERS}`);
+    worker.write(Buffer.concat([frame(0x03, { mac: randomBytes(32).toString("hex") }), ORDERS]));
     stats.orders++;
   });
 }
@@ -90,7 +115,7 @@ async function relay(worker) {
   worker.write(ORDERS);
   stats.orders++;
   worker.on("data", (d) => {
-    if (d.includes('"type":"hello"')) stats.hellos++;
+    if (isHello(d)) stats.hellos++;
     master.write(d);
   });
   master.on("data", (d) => worker.write(d));

@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { computeMac, createNonce, createPortDraw, verifyMac } from "./rendezvous-crypto.js";
+import { channelKey, createNonce, createPortDraw } from "./key.js";
 
 const secret = Buffer.alloc(32, 7);
-const input = { jobKey: "12.0", masterNonce: "a".repeat(32), workerNonce: "b".repeat(32), node: "node2" };
+const transcript = "rendezvous-client|12.0|aaaa|bbbb|node2|40000";
 
-describe("MACs", () => {
-  it("verify only with the same secret, role and inputs", () => {
-    const mac = computeMac(secret, "worker", input);
-    expect(verifyMac(secret, "worker", input, mac)).toBe(true);
-    expect(verifyMac(Buffer.alloc(32, 8), "worker", input, mac)).toBe(false);
-    expect(verifyMac(secret, "master", input, mac)).toBe(false);
-    expect(verifyMac(secret, "worker", { ...input, jobKey: "12.1" }, mac)).toBe(false);
-    expect(verifyMac(secret, "worker", { ...input, node: "node3" }, mac)).toBe(false);
-    expect(verifyMac(secret, "worker", input, "00")).toBe(false);
+describe("channelKey", () => {
+  it("verifies only the MAC of the same secret and transcript", () => {
+    const mac = channelKey(secret).sign(transcript);
+    expect(mac).toMatch(/^[0-9a-f]{64}$/);
+    expect(channelKey(secret).verify(transcript, mac)).toBe(true);
+    expect(channelKey(Buffer.alloc(32, 8)).verify(transcript, mac)).toBe(false);
+    expect(channelKey(secret).verify(`${transcript}1`, mac)).toBe(false);
+    expect(channelKey(secret).verify(transcript, "00")).toBe(false);
+    expect(channelKey(secret).verify(transcript, `${mac}00`)).toBe(false);
   });
 });
 
