@@ -138,7 +138,7 @@ describe("nothing cites what lives outside the repository", () => {
   }
   const all = [
     ...DOCS,
-    "biome.json",
+    "biome.jsonc",
     "package.json",
     ...["src", "test", "scripts", "examples"].flatMap((d) => [...files(d)]),
   ];
