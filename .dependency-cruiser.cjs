@@ -1,4 +1,13 @@
-/** Layer rules of ../shared/DESIGN.md: main → commands → io → core, cli → core; no cycles. */
+/**
+ * The layers and feature folders of ARCHITECTURE.md: main → commands → io → core, cli → core; no
+ * cycles. Inside core/ and io/ (and under a subcommand's folder) each folder is one feature, which
+ * the rest of the tree enters through its index.ts. The rules are path patterns, so a new file or
+ * a new feature folder is held to them without a change here.
+ */
+
+/** A file of a feature folder: src/core/X/f.ts, src/io/X/f.ts, src/commands/run/X/.../f.ts. */
+const FEATURE_FILE = "^src/(core|io)/[^/]+/[^/]+$|^src/commands/[^/]+/.+/[^/]+$";
+
 module.exports = {
   forbidden: [
     {
@@ -36,6 +45,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/cli/" },
       to: { path: "^src/(io|commands)/|^src/main\\.ts$" },
+    },
+    {
+      name: "features-through-index",
+      comment:
+        "A feature folder is entered through its index.ts: from outside the folder, import the index (which names what the folder offers), never the files behind it. Files of one folder import each other directly.",
+      severity: "error",
+      from: { path: "^(src/|src/.*/)[^/]+$", pathNot: "\\.test-support\\.ts$" },
+      to: { path: FEATURE_FILE, pathNot: "^$1[^/]+$|/index\\.ts$|\\.test-support\\.ts$" },
     },
     {
       name: "commands-not-sideways",

@@ -67,7 +67,7 @@ async function main() {
       { name: "n1", address: "127.0.0.1", port: 9 },
       { name: "n2", address: "127.0.0.1", port: 9 },
     ];
-    // The agent's config (src/core/agent-config.ts): the job step's secret inline, hex.
+    // The agent's config (src/core/agent/agent-config.ts): the job step's secret inline, hex.
     const secret = randomBytes(32).toString("hex");
     writeFileSync(config, JSON.stringify({ v: 2, jobKey: "1.0", user: "u", node: "n1", secret, nodes }), {
       mode: 0o600,

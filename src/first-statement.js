@@ -7,8 +7,8 @@
 // ask for a checkpoint; without a listener SIGUSR2 would end the process. So both get a listener
 // here, that stays for the whole life of the process (removing the last one would give SIGUSR1
 // back to the inspector), and passes each signal to whoever subscribed through
-// io/signals.ts `onUserSignals`; a signal nobody subscribed to is ignored.
-// io/signals.ts imports this file too, so that the sources run unbundled (tests) behave alike;
+// io/process/signals.ts `onUserSignals`; a signal nobody subscribed to is ignored.
+// io/process/signals.ts imports this file too, so that the sources run unbundled (tests) behave alike;
 // in the bundle that second run finds the listener in place and does nothing.
 (() => {
   const registry = Symbol.for("srun-docker.user-signals");

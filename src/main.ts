@@ -2,8 +2,8 @@
 // Exit codes: the job script's own; 1 tool failure; 2 usage error; 128+n on signal n.
 import { type Command, parseCommandLine } from "./cli/command-line.js";
 import { CONFIG_KEYS } from "./cli/option-specs.js";
-import { parseConfigFile } from "./core/config-file.js";
-import { EXIT_TOOL_FAILURE, renderUserError, SaidElsewhere, sayOncePerStep, UserError } from "./core/errors.js";
+import { EXIT_TOOL_FAILURE, renderUserError, SaidElsewhere, sayOncePerStep, UserError } from "./core/common/index.js";
+import { parseConfigFile } from "./core/plan/index.js";
 import { VERSION } from "./version.js";
 
 async function dispatch(command: Command): Promise<number> {
@@ -25,7 +25,7 @@ async function dispatch(command: Command): Promise<number> {
       return (await import("./commands/clean.js")).runClean(command.options);
     case "pull":
       // The run's image step alone: it lives with the run (ARCHITECTURE.md, "Pulling images").
-      return (await import("./commands/run/pull.js")).runPull(command.options);
+      return (await import("./commands/run/image/index.js")).runPull(command.options);
     case "sshconfig":
       return (await import("./commands/sshconfig.js")).runSshconfig(command.options);
     case "asuser":
@@ -91,7 +91,7 @@ async function runCli(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   let command: Command;
   try {
-    const { readConfigFiles } = await import("./io/config-files.js");
+    const { readConfigFiles } = await import("./io/files/index.js");
     const layers = (await readConfigFiles(process.env)).map(({ file, text }) =>
       parseConfigFile(file, text, CONFIG_KEYS),
     );

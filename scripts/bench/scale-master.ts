@@ -1,8 +1,8 @@
 // The scale bench's master process: the real rendezvous master (startRendezvousMaster) with a
 // real run's options (all defaults: heartbeats, handshake timeout, grace), alone in its process
 // so that its CPU seconds, RSS and file descriptors are its own.
-import { describeRendezvousFailure } from "../../src/core/rendezvous-failure.js";
-import { startRendezvousMaster } from "../../src/io/rendezvous-master.js";
+import { describeRendezvousFailure } from "../../src/core/rendezvous/index.js";
+import { startRendezvousMaster } from "../../src/io/rendezvous/index.js";
 import { type Channel, type FromMaster, type JobConfig, type ToMaster, wallNow } from "./scale-ipc.js";
 
 const cpuSeconds = (since: NodeJS.CpuUsage) => {

@@ -3,7 +3,7 @@
 // connection to the master. Each reports ready as soon as it joined, then waits for the
 // outcome. On "kill", one node's socket is reset at once, as when its machine drops the link.
 import { connect, type Socket } from "node:net";
-import { connectRendezvousWorker } from "../../src/io/rendezvous-worker.js";
+import { connectRendezvousWorker } from "../../src/io/rendezvous/index.js";
 import { type Channel, type FromWorkers, type JobConfig, type ToWorkers, wallNow } from "./scale-ipc.js";
 
 interface Fleet {

@@ -1,5 +1,5 @@
-import type { ConfigLayer } from "../core/config-file.js";
-import { usageError } from "../core/errors.js";
+import { usageError } from "../core/common/index.js";
+import type { ConfigLayer } from "../core/plan/index.js";
 import type { RawValue } from "./option-values.js";
 
 /** One option as data (the tables are in option-specs.ts): what the scanner, the layering and the help read. */

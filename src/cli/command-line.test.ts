@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { UserError } from "../core/errors.js";
+import { UserError } from "../core/common/index.js";
 import { parseCommandLine } from "./command-line.js";
 import { renderHelp } from "./help.js";
 import { ASUSER_OPTIONS, CONFIG_KEYS, RUN_OPTIONS } from "./option-specs.js";

@@ -1,5 +1,5 @@
-import type { ConfigLayer } from "../core/config-file.js";
-import { usageError } from "../core/errors.js";
+import { usageError } from "../core/common/index.js";
+import type { ConfigLayer } from "../core/plan/index.js";
 import { layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { type ExecOptions, parseExecArgs } from "./exec-options.js";
 import type { HelpTopic } from "./help.js";

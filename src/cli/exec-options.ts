@@ -1,6 +1,7 @@
 /** `srun-docker exec [--jobid=J] [--step=S] [-- COMMAND...]`: which job, which step, what to run. */
-import type { ConfigLayer } from "../core/config-file.js";
-import { usageError } from "../core/errors.js";
+
+import { usageError } from "../core/common/index.js";
+import type { ConfigLayer } from "../core/plan/index.js";
 import { layerValues, scanArgv } from "./argv-scan.js";
 import { toNonEmptyText } from "./option-values.js";
 import { flag, optional, type Runtime } from "./options.js";

@@ -1,8 +1,8 @@
 import { parse as parseShellWords } from "shell-quote";
-import type { PidsLimit } from "../core/container-limits.js";
-import type { GpuMode, Memlock } from "../core/container-options.js";
-import { UserError, usageError } from "../core/errors.js";
-import { expandHostlist } from "../core/hostlist.js";
+import type { GpuMode, Memlock } from "../core/common/index.js";
+import { UserError, usageError } from "../core/common/index.js";
+import { expandHostlist } from "../core/hostlist/index.js";
+import type { PidsLimit } from "../core/limits/index.js";
 
 /**
  * Converters from one raw option value to its typed form. Each names where the value came

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { UserError } from "../core/errors.js";
+import { UserError } from "../core/common/index.js";
 import { INTERACTIVE_SHELL, parseRunArgs, type RunOptions } from "./options.js";
 
 const BASE = ["--container=img", "--script=./job.sh"];

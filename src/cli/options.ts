@@ -1,16 +1,15 @@
-import type { ConfigLayer } from "../core/config-file.js";
-import type { LimitsMode, PidsLimit } from "../core/container-limits.js";
-import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
-import { usageError } from "../core/errors.js";
-import { describeNearMiss, findNearMisses, type NearMiss } from "../core/near-miss.js";
-import type { PullOptions } from "../core/pull-options.js";
+import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/common/index.js";
+import { describeNearMiss, findNearMisses, type NearMiss, usageError } from "../core/common/index.js";
+import type { PullOptions } from "../core/image/index.js";
+import type { LimitsMode, PidsLimit } from "../core/limits/index.js";
+import type { ConfigLayer } from "../core/plan/index.js";
 import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
 import { RUN_OPTIONS } from "./option-specs.js";
 import { type RawValue, toFlag, toHostlist, toInteger, toNonEmptyText, toPort } from "./option-values.js";
 import { readPullOptions } from "./pull-options.js";
 import { SETTING_VALUES as SETTING } from "./setting-values.js";
 
-export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/container-options.js";
+export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/common/index.js";
 export type Launcher = "ssh" | "each" | "srun";
 
 /** Options shared by the orchestrator and `asuser`: how one container is started. */

@@ -1,7 +1,7 @@
-import type { ConfigLayer } from "../core/config-file.js";
-import type { Runtime } from "../core/container-options.js";
-import { usageError } from "../core/errors.js";
-import type { PullOptions } from "../core/pull-options.js";
+import type { Runtime } from "../core/common/index.js";
+import { usageError } from "../core/common/index.js";
+import type { PullOptions } from "../core/image/index.js";
+import type { ConfigLayer } from "../core/plan/index.js";
 import { layerValues, scanArgv } from "./argv-scan.js";
 import { toPort } from "./option-values.js";
 import { DEFAULT_TIMEOUT_SECONDS, flag, optional } from "./options.js";

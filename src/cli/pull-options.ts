@@ -1,10 +1,10 @@
 /**
  * The image-pull options: `--pull`, `--pull-once`, `--pull-timeout` (the run's and
  * `srun-docker pull`'s) and `--image-per-node` (the run's alone, last), as specs and as read into
- * RunOptions.pull. Their types, which core's plans speak too, are in core/pull-options.ts.
+ * RunOptions.pull. Their types, which core's plans speak too, are in core/image/pull-options.ts.
  */
-import { usageError } from "../core/errors.js";
-import { DEFAULT_PULL_TIMEOUT_SECONDS, type PullOptions } from "../core/pull-options.js";
+import { usageError } from "../core/common/index.js";
+import { DEFAULT_PULL_TIMEOUT_SECONDS, type PullOptions } from "../core/image/index.js";
 import type { LayeredValues, OptionSpec } from "./argv-scan.js";
 import { SETTING_VALUES } from "./setting-values.js";
 

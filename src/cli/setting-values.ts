@@ -4,7 +4,7 @@
  * the same line, a value the run would reject.
  */
 
-import { MAX_PULL_TIMEOUT_SECONDS, PULL_POLICIES } from "../core/pull-options.js";
+import { MAX_PULL_TIMEOUT_SECONDS, PULL_POLICIES } from "../core/image/index.js";
 import type { LayeredValues } from "./argv-scan.js";
 import {
   type RawValue,

@@ -1,5 +1,5 @@
-import type { ConfigLayer } from "../core/config-file.js";
-import { usageError } from "../core/errors.js";
+import { usageError } from "../core/common/index.js";
+import type { ConfigLayer } from "../core/plan/index.js";
 import { layerValues, scanArgv } from "./argv-scan.js";
 import { ASUSER_OPTIONS, type OptionSpec } from "./option-specs.js";
 import { toDockopts, toInteger, toNonEmptyText, toPort } from "./option-values.js";

@@ -8,7 +8,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { isAlive, readPids, waitFor } from "../io/agent-harness.test-support.js";
+import { isAlive, readPids, waitFor } from "../io/agent/agent-harness.test-support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "agent-bin-"));
 const bundle = join(dir, "srun-docker.cjs");

@@ -1,12 +1,12 @@
 /**
  * The agent's two entry points inside a job's container, both configured by the file that
- * SRUN_DOCKER_AGENT_CONFIG names (core/agent-config.ts):
+ * SRUN_DOCKER_AGENT_CONFIG names (core/agent/agent-config.ts):
  *   `srun-docker agent-server`: the container's main process; serves until SIGTERM/SIGINT/SIGHUP,
  *     then kills what its sessions started and exits 0.
  *   `ssh ...` (this binary under the name ssh) or `srun-docker agent-ssh ...`: the client.
  * Hidden from --help: users never type them; the integration mounts and starts them.
  */
-import { loadAgentConfig } from "../io/agent-config-file.js";
+import { loadAgentConfig } from "../io/agent/index.js";
 
 /** ssh's exit code when the connection cannot be made. */
 const EXIT_SSH_FAILURE = 255;
@@ -17,7 +17,7 @@ export async function runAgentSsh(argv: readonly string[]): Promise<number> {
     process.stderr.write(`srun-docker ssh: ${loaded.error}\n`);
     return EXIT_SSH_FAILURE;
   }
-  const { runAgentClient } = await import("../io/agent-client.js");
+  const { runAgentClient } = await import("../io/agent/index.js");
   const { config, secret } = loaded;
   return runAgentClient(argv, {
     nodes: config.nodes,
@@ -35,8 +35,8 @@ export async function runAgentServerCommand(): Promise<number> {
     return 1;
   }
   const [{ runAgentServer }, { onTerminationSignals }] = await Promise.all([
-    import("../io/agent-server.js"),
-    import("../io/signals.js"),
+    import("../io/agent/index.js"),
+    import("../io/process/index.js"),
   ]);
   const { config, self, secret } = loaded;
   const say = (line: string) => process.stderr.write(`[${self.name} agent] ${line}\n`);

@@ -5,20 +5,22 @@
 import { hostname } from "node:os";
 import path from "node:path";
 import type { AsuserOptions } from "../cli/subcommand-options.js";
-import { buildJobHolderScript } from "../core/dead-man-switch.js";
-import { buildDockerExecArgs, buildDockerRunArgs, type ContainerPlan } from "../core/docker-args.js";
-import { UserError } from "../core/errors.js";
-import { resolveGpus } from "../core/gpus.js";
-import { buildLabels, sanitizeContainerName } from "../core/names.js";
-import { formatCommand } from "../core/shell-words.js";
-import { renderGroup, renderPasswd } from "../core/ssh-config.js";
-import { ContainerRuntime } from "../io/container-runtime.js";
-import { runCommand, spawnInherit } from "../io/exec.js";
-import { type Identity, readIdentity } from "../io/identity.js";
-import { writeJobFiles } from "../io/job-files.js";
-import { holdLifeline } from "../io/lifeline.js";
-import { exitCodeOf } from "../io/signals.js";
-import { defaultMaterialDir } from "../io/ssh-material.js";
+import { formatCommand, UserError } from "../core/common/index.js";
+import {
+  buildDockerExecArgs,
+  buildDockerRunArgs,
+  buildJobHolderScript,
+  buildLabels,
+  type ContainerPlan,
+  sanitizeContainerName,
+} from "../core/engine/index.js";
+import { resolveGpus } from "../core/limits/index.js";
+import { renderGroup, renderPasswd } from "../core/ssh/index.js";
+import { ContainerRuntime } from "../io/container/index.js";
+import { holdLifeline } from "../io/engine/index.js";
+import { type Identity, readIdentity, writeJobFiles } from "../io/files/index.js";
+import { exitCodeOf, runCommand, spawnInherit } from "../io/process/index.js";
+import { defaultMaterialDir } from "../io/ssh/index.js";
 import { VERSION } from "../version.js";
 
 const KEEPALIVE = ["sleep", "infinity"];
@@ -116,7 +118,7 @@ function planAsuser(options: AsuserOptions, ctx: AsuserContext): AsuserPlan {
   const workdir =
     options.workdir.kind === "cwd" ? ctx.cwd : options.workdir.kind === "path" ? options.workdir.path : undefined;
   // A daemon inside a Slurm job belongs to the job: a dead man's switch ends it when the job
-  // ends (core/dead-man-switch.ts), Epilog or not. The switch alone keeps it up.
+  // ends (core/engine/dead-man-switch.ts), Epilog or not. The switch alone keeps it up.
   const jobId = options.mode === "daemon" ? env.SLURM_JOB_ID : undefined;
   const switchDir = jobId === undefined ? undefined : path.join(dir, "switch");
   const command = containerCommand(options, switchDir !== undefined);

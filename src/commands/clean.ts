@@ -5,9 +5,8 @@
 
 import { hostname } from "node:os";
 import type { CleanOptions } from "../cli/subcommand-options.js";
-import { selectLabels, TOOL_LABEL } from "../core/names.js";
-import { ContainerRuntime } from "../io/container-runtime.js";
-import { findStaleContainers } from "../io/stale-containers.js";
+import { selectLabels, TOOL_LABEL } from "../core/engine/index.js";
+import { ContainerRuntime, findStaleContainers } from "../io/container/index.js";
 
 export async function runClean(
   options: CleanOptions,

@@ -5,15 +5,15 @@ import { stat, statfs } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import type { DoctorOptions } from "../cli/subcommand-options.js";
-import { AGENT_SERVER_PATH } from "../core/agent-plan.js";
-import type { Runtime } from "../core/container-options.js";
-import { resolveGpus } from "../core/gpus.js";
-import { adviseHome, type DaemonUsers, parseDaemonUsers } from "../core/home-access.js";
-import { findAgentBinary } from "../io/agent-binary.js";
-import { runCommand } from "../io/exec.js";
-import { countNodeGpus } from "../io/nvidia-smi.js";
-import { isPortFree } from "../io/port-probe.js";
-import { defaultMaterialDir } from "../io/ssh-material.js";
+import { AGENT_SERVER_PATH } from "../core/agent/index.js";
+import type { Runtime } from "../core/common/index.js";
+import { resolveGpus } from "../core/limits/index.js";
+import { adviseHome, type DaemonUsers, parseDaemonUsers } from "../core/plan/index.js";
+import { findAgentBinary } from "../io/agent/index.js";
+import { countNodeGpus } from "../io/limits/index.js";
+import { isPortFree } from "../io/ports/index.js";
+import { runCommand } from "../io/process/index.js";
+import { defaultMaterialDir } from "../io/ssh/index.js";
 
 export interface CheckResult {
   name: string;
@@ -129,7 +129,7 @@ async function checkSshd(bin: string, image: string): Promise<CheckResult> {
   };
 }
 
-/** Whether anyone but you must pass through your home for a run's mounts (core/home-access.ts). */
+/** Whether anyone but you must pass through your home for a run's mounts (core/plan/home-access.ts). */
 async function checkHome(home: string, runtime: Runtime): Promise<CheckResult> {
   const [st, fs] = await Promise.all([stat(home), statfs(home)]);
   const daemonUsers = runtime === "docker" ? await readDaemonUsers() : undefined;
@@ -163,7 +163,7 @@ async function checkMaterial(dir: string): Promise<CheckResult> {
 async function checkPorts(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const given = options.sshdPort;
   // A job's own ports are drawn per step from the secret, and each falls back on a taken one by
-  // itself (core/port-candidates.ts): nothing here would say more than the run finds.
+  // itself (core/ports/port-candidates.ts): nothing here would say more than the run finds.
   if (given === undefined)
     return {
       name: "ports",

@@ -10,14 +10,12 @@ import path from "node:path";
 import { isatty } from "node:tty";
 import type { ExecOptions } from "../cli/exec-options.js";
 import { INTERACTIVE_SHELL } from "../cli/options.js";
-import { SWITCH_MOUNT } from "../core/dead-man-switch.js";
-import { buildDockerExecArgs, type ExecPlan } from "../core/docker-args.js";
-import { jobDirPath } from "../core/job-paths.js";
-import { ContainerRuntime } from "../io/container-runtime.js";
-import { readIdentity } from "../io/identity.js";
-import { findJobContainer } from "../io/job-container.js";
-import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../io/signals.js";
-import { defaultMaterialDir } from "../io/ssh-material.js";
+import { buildDockerExecArgs, type ExecPlan, SWITCH_MOUNT } from "../core/engine/index.js";
+import { jobDirPath } from "../core/slurm/index.js";
+import { ContainerRuntime, findJobContainer } from "../io/container/index.js";
+import { readIdentity } from "../io/files/index.js";
+import { exitCodeForSignal, exitCodeOf, onTerminationSignals } from "../io/process/index.js";
+import { defaultMaterialDir } from "../io/ssh/index.js";
 
 /** Records the command's pid (in the container), then becomes the command. */
 const PID_THEN_EXEC = 'echo $$ >"$0" && exec "$@"';

@@ -2,7 +2,7 @@
 // a login node or inside a container.
 
 import type { HostlistOp } from "../cli/subcommand-options.js";
-import { compressHostlist, expandHostlist } from "../core/hostlist.js";
+import { compressHostlist, expandHostlist } from "../core/hostlist/index.js";
 
 export function runHostlist(op: HostlistOp, args: readonly string[], sort: boolean, out = process.stdout): number {
   if (op === "expand") {

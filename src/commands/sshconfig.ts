@@ -3,7 +3,7 @@
 import { homedir } from "node:os";
 import path from "node:path";
 import type { SshconfigOptions } from "../cli/subcommand-options.js";
-import { createLegacySshConfigDir } from "../io/legacy-ssh-config.js";
+import { createLegacySshConfigDir } from "../io/ssh/index.js";
 
 export const LEGACY_SSHD_PORT = 12345;
 

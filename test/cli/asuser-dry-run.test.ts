@@ -148,7 +148,7 @@ describe("asuser --dry-run", () => {
   ])("%s: the printed run is the real run's argv", (_, args) => {
     // A docker reached over tcp: srun-docker asks the CLI (the stub) everything, the image
     // inspection too, which it asks the Engine API where there is a unix socket (that side is
-    // tested against a fake daemon in src/io/docker-api-queries.test.ts).
+    // tested against a fake daemon in src/io/engine/docker-api-queries.test.ts).
     const overTcp = { DOCKER_HOST: "tcp://127.0.0.1:9" };
     const dry = srunDocker([...tricky, ...args, "--dry-run"], overTcp);
     expect(dry.status, dry.stderr).toBe(0);

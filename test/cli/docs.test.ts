@@ -139,6 +139,7 @@ describe("nothing cites what lives outside the repository", () => {
   const all = [
     ...DOCS,
     "biome.jsonc",
+    ".dependency-cruiser.cjs",
     "package.json",
     ...["src", "test", "scripts", "examples"].flatMap((d) => [...files(d)]),
   ];

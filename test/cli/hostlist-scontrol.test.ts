@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { compressHostlist, expandHostlist } from "../../src/core/hostlist.js";
+import { compressHostlist, expandHostlist } from "../../src/core/hostlist/index.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "srun-docker-scontrol-"));
 const SLURM_CONF = path.join(dir, "slurm.conf");

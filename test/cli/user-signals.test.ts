@@ -10,7 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { AGENT_CONFIG_VERSION } from "../../src/core/agent-config.js";
+import { AGENT_CONFIG_VERSION } from "../../src/core/agent/index.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const sea = path.join(root, "dist/srun-docker");

@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { FrameType } from "../../src/core/agent-frames.js";
-import { parseMasterMessage } from "../../src/core/rendezvous-protocol.js";
+import { FrameType } from "../../src/core/channel/index.js";
+import { parseMasterMessage } from "../../src/core/rendezvous/index.js";
 import { CLUSTER_SH, inNode, waitFor } from "./cluster.js";
 import type { Workspace } from "./workspace.js";
 
@@ -194,7 +194,7 @@ export function judgeAnswer(received: Buffer): { said: string[]; unexpected: str
   return { said, unexpected };
 }
 
-/** One summary line of the connections a server refused (src/core/refusal-tally.ts). */
+/** One summary line of the connections a server refused (src/core/channel/refusal-tally.ts). */
 export interface RefusalSummary {
   line: string;
   total: number;

@@ -291,7 +291,7 @@ once();
     const r = await early.result;
     // The master counts (with --debug) the forged hellos it turned away: they reached it.
     const attempts = Number(/attempts (\d+)/.exec(attack.stdout)?.[1] ?? 0);
-    // Counted by the master and said in summary lines (core/refusal-tally.ts).
+    // Counted by the master and said in summary lines (core/channel/refusal-tally.ts).
     const rejected = refusalSummaries(
       r.stderr
         .split("\n")

@@ -6,7 +6,7 @@
 // hash, on the master and, through the agent, on the other node). Users: frank for Docker;
 // erin for Podman, the one user with rootless Podman on the test cluster.
 // The ssh-launcher jobs run with the user's home at 0700, not the cluster's 0711: `doctor` says
-// a run needs no `chmod o+x` (core/home-access.ts), with the daemon as root or rootless Podman.
+// a run needs no `chmod o+x` (core/plan/home-access.ts), with the daemon as root or rootless Podman.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync } from "node:fs";

@@ -6,7 +6,7 @@
 // besides; the job runs on and ends with its script's code; nothing is left. Users: frank
 // (victim) and erin (attacker); no other file runs frank's jobs at the same time.
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { logLimitArgs } from "../../src/core/container-limits.js";
+import { logLimitArgs } from "../../src/core/limits/index.js";
 import { installAttackerPrograms, listeningPorts, refusalSummaries, startInNode } from "./attacker.js";
 import {
   cancelAllJobs,
@@ -30,7 +30,7 @@ const ATTACKER_UID = USERS.erin;
 const address = (k: number) => `10.213.0.${k}`;
 /** A summary line as the json-file driver stores it: the line, its stream and time, as JSON. */
 const STORED_LINE_BYTES = 400;
-/** The agent's and the master's windows (src/core/refusal-tally.ts). */
+/** The agent's and the master's windows (src/core/channel/refusal-tally.ts). */
 const SUMMARY_EVERY_S = 10;
 
 let victim: Workspace;

@@ -33,7 +33,7 @@ beforeAll(() => {
 });
 
 const material = (user: string) => `/home/${user}/.srun-docker`;
-/** The port the server of the victim's job `id` holds on node1, once it says so in its switch dir (core/dead-man-switch.ts). */
+/** The port the server of the victim's job `id` holds on node1, once it says so in its switch dir (core/engine/dead-man-switch.ts). */
 const serverPortOf = (id: string) =>
   waitFor(`job ${id}'s server to say its port`, async () => {
     const file = `${material(VICTIM)}/jobs/${id}.0/node1/switch/remote.port`;

@@ -10,10 +10,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { FrameType } from "../../src/core/agent-frames.js";
-import { jobPortCandidates, type PortCandidates } from "../../src/core/port-candidates.js";
-import { PROTOCOL_VERSION } from "../../src/core/rendezvous-protocol.js";
-import { createPortDraw, deriveJobSecret } from "../../src/io/channel/key.js";
+import { FrameType } from "../../src/core/channel/index.js";
+import { jobPortCandidates, type PortCandidates } from "../../src/core/ports/index.js";
+import { PROTOCOL_VERSION } from "../../src/core/rendezvous/index.js";
+import { createPortDraw, deriveJobSecret } from "../../src/io/channel/index.js";
 import { installAttackerPrograms, startInNode } from "./attacker.js";
 import {
   cancelAllJobs,

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { FrameType } from "../../src/core/agent-frames.js";
-import { PROTOCOL_VERSION, RENDEZVOUS_MESSAGE } from "../../src/core/rendezvous-protocol.js";
+import { FrameType } from "../../src/core/channel/index.js";
+import { PROTOCOL_VERSION, RENDEZVOUS_MESSAGE } from "../../src/core/rendezvous/index.js";
 import {
   clientStreams,
   firstMessage,

@@ -1,7 +1,7 @@
 // Shared by the teardown suites (Docker and rootless Podman): wait for a job to really run,
 // time until nothing of it is left, print the figure.
 
-import { AGENT_BIN_DIR } from "../../src/core/agent-plan.js";
+import { AGENT_BIN_DIR } from "../../src/core/agent/index.js";
 import {
   figure,
   findNodeProcesses,

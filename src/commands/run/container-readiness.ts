@@ -1,14 +1,15 @@
 // Whether a node's new container is ready for remote commands: its sshd or agent says which of
-// the job's ports it bound (the switch dir, core/dead-man-switch.ts), and answers there on
+// the job's ports it bound (the switch dir, core/engine/dead-man-switch.ts), and answers there on
 // localhost. It fails at once, with the server's last words, when the server or the whole
 // container ends first, instead of waiting out --timeout.
-import { containerEndedError, serverExitedError, serverSilentError } from "../../core/container-start-errors.js";
-import { NEVER } from "../../core/deferred.js";
-import type { RemoteService } from "../../core/node-plan.js";
-import type { ContainerRuntime } from "../../io/container-runtime.js";
-import type { Lifeline } from "../../io/lifeline.js";
-import { waitForGreeting } from "../../io/remote-greeting.js";
-import { realTimers } from "../../io/timers.js";
+
+import { NEVER } from "../../core/common/index.js";
+import { containerEndedError, serverExitedError, serverSilentError } from "../../core/engine/index.js";
+import type { RemoteService } from "../../core/plan/index.js";
+import { waitForGreeting } from "../../io/channel/index.js";
+import type { ContainerRuntime } from "../../io/container/index.js";
+import type { Lifeline } from "../../io/engine/index.js";
+import { realTimers } from "../../io/process/index.js";
 
 /**
  * The server answers as soon as it says its port (it says so once it listens), so the first

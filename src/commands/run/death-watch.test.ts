@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import type { ContainerEnd, ContainerStatus } from "../../core/container-end.js";
-import { deferred } from "../../core/deferred.js";
-import type { WaitAnswer } from "../../io/container-watch.js";
-import type { Lifeline } from "../../io/lifeline.js";
-import type { Timers } from "../../io/timers.js";
+import { deferred } from "../../core/common/index.js";
+import type { ContainerEnd, ContainerStatus } from "../../core/engine/index.js";
+import type { Lifeline, WaitAnswer } from "../../io/engine/index.js";
+import type { Timers } from "../../io/process/index.js";
 import { DeathWatch } from "./death-watch.js";
 import { type ContainerEngine, NodeContainer } from "./node-container.js";
 

@@ -3,15 +3,15 @@
 // Only an end seen while the container is up counts (NodeContainer's `died` transition); once a
 // removal was asked for, the end is our own doing and the watch stays silent.
 import type { RunOptions } from "../../cli/options.js";
-import { type ContainerEnd, containerEndedDuringJob } from "../../core/container-end.js";
-import { NEVER } from "../../core/deferred.js";
-import type { UserError } from "../../core/errors.js";
-import type { NodePlan } from "../../core/node-plan.js";
-import { describeMemoryLimit } from "../../core/out-of-memory.js";
-import type { JobContext } from "../../core/slurm-context.js";
-import type { ContainerRuntime } from "../../io/container-runtime.js";
-import { watchContainerEnd } from "../../io/container-watch.js";
-import { sleep, type Timers } from "../../io/timers.js";
+import type { UserError } from "../../core/common/index.js";
+import { NEVER } from "../../core/common/index.js";
+import { type ContainerEnd, containerEndedDuringJob } from "../../core/engine/index.js";
+import { describeMemoryLimit } from "../../core/limits/index.js";
+import type { NodePlan } from "../../core/plan/index.js";
+import type { JobContext } from "../../core/slurm/index.js";
+import type { ContainerRuntime } from "../../io/container/index.js";
+import { watchContainerEnd } from "../../io/engine/index.js";
+import { sleep, type Timers } from "../../io/process/index.js";
 
 export class DeathWatch {
   private watching: Promise<ContainerEnd> | undefined;

@@ -3,11 +3,10 @@
 // as the run draws them; before the first run made it, from a stand-in, and the dry run says so.
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { dryRunStandIns, renderDryRun } from "../../core/dry-run.js";
-import { planNode } from "../../core/node-plan.js";
-import type { JobPorts } from "../../core/ports.js";
-import type { JobContext } from "../../core/slurm-context.js";
-import { readSecretIfMade, SECRET_BYTES } from "../../io/ssh-material.js";
+import { dryRunStandIns, planNode, renderDryRun } from "../../core/plan/index.js";
+import type { JobPorts } from "../../core/ports/index.js";
+import type { JobContext } from "../../core/slurm/index.js";
+import { readSecretIfMade, SECRET_BYTES } from "../../io/ssh/index.js";
 import { firstJobPorts } from "./job-ports.js";
 import { countGpusIfUnknown, type RunDeps } from "./run-deps.js";
 

@@ -3,8 +3,8 @@
 // and all, as docker applies them), so a relay between fake nodes moves real bytes over real
 // sockets.
 import { PassThrough, Readable } from "node:stream";
-import type { LocalImage } from "../../core/image-inspect.js";
-import type { ImageEngine } from "../../io/image-engine.js";
+import type { LocalImage } from "../../core/image/index.js";
+import type { ImageEngine } from "../../io/image/index.js";
 
 /** The one image of every fake node, and the digest it was pushed as. */
 export const IMAGE_ID = `sha256:${"1".repeat(64)}`;

@@ -1,6 +1,6 @@
 // One node of a test job, for runJob's tests: RunDeps around a fake engine that records what it
 // is asked in a log every node of the job shares, so tests can check the order across nodes.
-// Its `run` starts a fake sshd (a banner) as the real start does (core/sshd-start.ts): on the
+// Its `run` starts a fake sshd (a banner) as the real start does (core/engine/sshd-start.ts): on the
 // first of the plan's ports it can take, saying which in the switch dir; removing the container
 // ends the job script in it, as with a real engine.
 import { EventEmitter } from "node:events";
@@ -9,11 +9,11 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { buildDockerExecArgs } from "../../core/docker-args.js";
-import { DEFAULT_PULL_OPTIONS } from "../../core/pull-options.js";
-import type { ExitInfo } from "../../io/exec.js";
-import type { Identity } from "../../io/identity.js";
-import { isPortFree } from "../../io/port-probe.js";
+import { buildDockerExecArgs } from "../../core/engine/index.js";
+import { DEFAULT_PULL_OPTIONS } from "../../core/image/index.js";
+import type { Identity } from "../../io/files/index.js";
+import { isPortFree } from "../../io/ports/index.js";
+import type { ExitInfo } from "../../io/process/index.js";
 import { type FakeImageBehaviour, type FakeImageEngine, fakeImageEngine } from "./fake-image-engine.test-support.js";
 import { startFakeSshd } from "./fake-sshd.test-support.js";
 

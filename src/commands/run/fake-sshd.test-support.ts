@@ -1,10 +1,10 @@
 // The fake engine's sshd (fake-node.test-support.ts), started as the real one starts
-// (core/sshd-start.ts): on the first of the plan's ports it can take, saying which in the
-// container's switch dir (core/dead-man-switch.ts), a banner on each connection.
+// (core/engine/sshd-start.ts): on the first of the plan's ports it can take, saying which in the
+// container's switch dir (core/engine/dead-man-switch.ts), a banner on each connection.
 import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
-import { MAIN_EXIT_FILE, REMOTE_PORT_FILE, SWITCH_MOUNT } from "../../core/dead-man-switch.js";
+import { MAIN_EXIT_FILE, REMOTE_PORT_FILE, SWITCH_MOUNT } from "../../core/engine/index.js";
 
 /** The host side of the container's switch dir, from `docker run`'s `-v DIR:/run/srun-docker`. */
 function switchDirOf(args: readonly string[]): string {

@@ -3,23 +3,21 @@
 // ssh mode); the others are workers. Every path out of here removes this node's container.
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/errors.js";
-import { jobStepKey } from "../../core/job-paths.js";
-import { type NodePlan, planNode } from "../../core/node-plan.js";
-import type { JobKeys, NodePlanInput } from "../../core/node-plan-input.js";
-import { jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
-import type { JobPorts } from "../../core/ports.js";
-import { type JobContext, resolveJobContext } from "../../core/slurm-context.js";
-import { createPortDraw } from "../../io/channel/key.js";
-import type { Identity } from "../../io/identity.js";
-import type { ImageEngine } from "../../io/image-engine.js";
-import { deriveJobKeys } from "../../io/job-keys.js";
-import { createLogger, type Logger, PhaseTimer } from "../../io/log.js";
-import type { RelayServer } from "../../io/relay-server.js";
-import { ensureUserMaterial, type UserMaterial } from "../../io/ssh-material.js";
+import { isFirstTaskOfStep, renderUserError, sayOncePerStep } from "../../core/common/index.js";
+import type { JobKeys, NodePlanInput } from "../../core/plan/index.js";
+import { type NodePlan, planNode } from "../../core/plan/index.js";
+import type { JobPorts } from "../../core/ports/index.js";
+import { jobPortCandidates, type PortCandidates } from "../../core/ports/index.js";
+import { type JobContext, jobStepKey, resolveJobContext } from "../../core/slurm/index.js";
+import { createPortDraw } from "../../io/channel/index.js";
+import type { Identity } from "../../io/files/index.js";
+import { deriveJobKeys } from "../../io/files/index.js";
+import type { ImageEngine } from "../../io/image/index.js";
+import { createLogger, type Logger, PhaseTimer } from "../../io/process/index.js";
+import type { RelayServer } from "../../io/relay/index.js";
+import { ensureUserMaterial, type UserMaterial } from "../../io/ssh/index.js";
 import { printDryRun } from "./dry-run.js";
-import { relaysImage, startNodeRelay } from "./image-relay.js";
-import { findGivenImage, settleJobImage } from "./job-image.js";
+import { findGivenImage, relaysImage, settleJobImage, startNodeRelay } from "./image/index.js";
 import {
   completeRemotePorts,
   exchangeRemotePorts,
@@ -28,17 +26,16 @@ import {
   probeLocalPorts,
   settleJobPorts,
 } from "./job-ports.js";
+import { runSrunTask } from "./launchers/srun/index.js";
+import { runMaster, runWorker } from "./launchers/ssh/index.js";
 import { cancelRendezvous, failRendezvous, openRendezvous, type RendezvousLink, type RendezvousPorts } from "./link.js";
-import { runMaster } from "./master.js";
 import { NodeContainer } from "./node-container.js";
 import { type NodeRun, type Once, once } from "./node-run.js";
 import { countGpusIfUnknown, defaultRunDeps, type RunDeps, type RunRuntime } from "./run-deps.js";
 import { resolveScript } from "./script-path.js";
 import { startScriptPassingSignals } from "./script-signals.js";
-import { runSrunTask } from "./srun-task.js";
 import { removeStaleContainers } from "./stale.js";
 import { Teardown } from "./teardown.js";
-import { runWorker } from "./worker.js";
 
 export async function runJob(options: RunOptions, deps: RunDeps = defaultRunDeps()): Promise<number> {
   if (options.launcher === "srun") {

@@ -1,28 +1,35 @@
-// The ports of this node's run, all drawn from the user's secret (core/port-candidates.ts), none
+// The ports of this node's run, all drawn from the user's secret (core/ports/port-candidates.ts), none
 // from the job id alone:
 // - the rendezvous: the master listens on the first candidate it can bind, the workers try the
-//   candidates in order (io/rendezvous-*.ts);
+//   candidates in order (io/rendezvous/rendezvous-*.ts);
 // - the agent's or sshd's: each node's container binds the first candidate it can itself and
-//   says which (core/dead-man-switch.ts), so no port waits unbound between a check and its use.
-//   The agent's clients try the candidates in order (io/agent-connect.ts), so nobody waits to
+//   says which (core/engine/dead-man-switch.ts), so no port waits unbound between a check and its use.
+//   The agent's clients try the candidates in order (io/agent/agent-connect.ts), so nobody waits to
 //   learn it; sshd's clients cannot, so each node's sshd port reaches every node through the
-//   rendezvous before the job starts (core/remote-ports.ts);
+//   rendezvous before the job starts (core/ports/remote-ports.ts);
 // - MASTER_PORT: the master takes the first candidate free on its node and tells each worker in
 //   its welcome. The job's own program binds it later: what matters is that no one else knows it.
 // A port the user gave (`--sshdport`, `--rendezvous-port`) is the only candidate: when it is
 // taken (after removing what our own killed runs left), the run fails naming it.
 import type { RunOptions } from "../../cli/options.js";
-import { UserError } from "../../core/errors.js";
-import { jobStepKey } from "../../core/job-paths.js";
-import { remoteKindOf } from "../../core/node-plan.js";
-import type { PlannedFile } from "../../core/planned-file.js";
-import { describeTakenCandidates, jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
-import { firstPorts, type JobPorts } from "../../core/ports.js";
-import { describeRemotePorts, movedPorts, remotePortMap } from "../../core/remote-ports.js";
-import type { JobContext } from "../../core/slurm-context.js";
-import { createPortDraw, deriveJobSecret } from "../../io/channel/key.js";
-import type { Logger } from "../../io/log.js";
-import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous-worker.js";
+import { UserError } from "../../core/common/index.js";
+import type { PlannedFile } from "../../core/plan/index.js";
+import { remoteKindOf } from "../../core/plan/index.js";
+import {
+  describeRemotePorts,
+  describeTakenCandidates,
+  firstPorts,
+  type JobPorts,
+  jobPortCandidates,
+  movedPorts,
+  type PortCandidates,
+  remotePortMap,
+} from "../../core/ports/index.js";
+import type { JobContext } from "../../core/slurm/index.js";
+import { jobStepKey } from "../../core/slurm/index.js";
+import { createPortDraw, deriveJobSecret } from "../../io/channel/index.js";
+import type { Logger } from "../../io/process/index.js";
+import type { RendezvousWorkerSession, WorkerOutcome } from "../../io/rendezvous/index.js";
 import { endedByMaster, type MasterLink, type RendezvousLink, type RendezvousPorts } from "./link.js";
 import type { NodeContainer } from "./node-container.js";
 
@@ -30,7 +37,7 @@ export interface PortsContext {
   readonly options: Pick<RunOptions, "remote" | "launcher" | "sshdPort">;
   readonly ctx: JobContext;
   readonly candidates: PortCandidates;
-  /** Is the port free on this node (io/port-probe.ts, or a test's). */
+  /** Is the port free on this node (io/ports/port-probe.ts, or a test's). */
   readonly isPortFree: (port: number) => Promise<boolean>;
   readonly log: Logger;
 }

@@ -1,18 +1,19 @@
 // This node's end of the rendezvous: the master's server, or a worker's pending join. Opened
 // before anything slow, so a failure on any node (bad script, missing image) reaches all.
 
-import { SaidElsewhere, UserError } from "../../core/errors.js";
-import { jobStepKey } from "../../core/job-paths.js";
-import { describeRendezvousFailure, type RendezvousFailure } from "../../core/rendezvous-failure.js";
-import type { JobContext } from "../../core/slurm-context.js";
-import type { Logger } from "../../io/log.js";
-import { type RendezvousMaster, startRendezvousMaster } from "../../io/rendezvous-master.js";
+import { SaidElsewhere, UserError } from "../../core/common/index.js";
+import { describeRendezvousFailure, type RendezvousFailure } from "../../core/rendezvous/index.js";
+import type { JobContext } from "../../core/slurm/index.js";
+import { jobStepKey } from "../../core/slurm/index.js";
+import type { Logger } from "../../io/process/index.js";
+import { sleep } from "../../io/process/index.js";
 import {
   connectRendezvousWorker,
+  type RendezvousMaster,
   type RendezvousWorkerSession,
+  startRendezvousMaster,
   type WorkerOutcome,
-} from "../../io/rendezvous-worker.js";
-import { sleep } from "../../io/timers.js";
+} from "../../io/rendezvous/index.js";
 
 const REPORT_WAIT_MS = 5000;
 /** How long a worker that reported its failure waits for the master's answer before it leaves. */

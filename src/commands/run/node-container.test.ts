@@ -5,8 +5,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { UserError } from "../../core/errors.js";
-import type { Lifeline } from "../../io/lifeline.js";
+import { UserError } from "../../core/common/index.js";
+import type { Lifeline } from "../../io/engine/index.js";
 import { type ContainerEngine, type ContainerSetup, NodeContainer } from "./node-container.js";
 
 let dir: string;

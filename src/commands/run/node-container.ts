@@ -1,15 +1,15 @@
-// This node's one container, driven through core/container-lifecycle.ts: a removal asked for
+// This node's one container, driven through core/engine/container-lifecycle.ts: a removal asked for
 // in any phase wins, waits for an engine `run` in flight, and nothing starts after it; an end
 // we did not cause, once up, is a death (death-watch.ts). Its dead man's switch (a lifeline
 // FIFO this process holds) ends the container if we die.
-import type { ContainerEnd } from "../../core/container-end.js";
-import { type ContainerEvent, type ContainerState, nextContainerState } from "../../core/container-lifecycle.js";
-import { deferred, NEVER } from "../../core/deferred.js";
-import { UserError } from "../../core/errors.js";
-import type { NodePlan } from "../../core/node-plan.js";
-import type { ContainerRuntime } from "../../io/container-runtime.js";
-import { removeJobDir, rewriteJobFiles, writeJobFiles } from "../../io/job-files.js";
-import { holdLifeline, type Lifeline } from "../../io/lifeline.js";
+
+import { deferred, NEVER, UserError } from "../../core/common/index.js";
+import type { ContainerEnd } from "../../core/engine/index.js";
+import { type ContainerEvent, type ContainerState, nextContainerState } from "../../core/engine/index.js";
+import type { NodePlan } from "../../core/plan/index.js";
+import type { ContainerRuntime } from "../../io/container/index.js";
+import { holdLifeline, type Lifeline } from "../../io/engine/index.js";
+import { removeJobDir, rewriteJobFiles, writeJobFiles } from "../../io/files/index.js";
 import { waitForServer } from "./container-readiness.js";
 import { DeathWatch } from "./death-watch.js";
 

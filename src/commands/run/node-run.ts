@@ -1,10 +1,10 @@
 // What master, worker and the `each` launcher share once this node is planned.
 import type { RunOptions } from "../../cli/options.js";
-import type { UserError } from "../../core/errors.js";
-import type { NodePlan } from "../../core/node-plan.js";
-import { EXIT_OUT_OF_MEMORY, outOfMemoryError } from "../../core/out-of-memory.js";
-import type { JobContext } from "../../core/slurm-context.js";
-import type { Logger, PhaseTimer } from "../../io/log.js";
+import type { UserError } from "../../core/common/index.js";
+import { EXIT_OUT_OF_MEMORY, outOfMemoryError } from "../../core/limits/index.js";
+import type { NodePlan } from "../../core/plan/index.js";
+import type { JobContext } from "../../core/slurm/index.js";
+import type { Logger, PhaseTimer } from "../../io/process/index.js";
 import type { NodeContainer } from "./node-container.js";
 import type { ScriptProcess } from "./run-deps.js";
 
@@ -75,7 +75,7 @@ export async function exitAfterMemoryCheck(run: NodeRun, code: number, settled =
 }
 
 /**
- * The job's own part (the script), unless a server it did not wait for (core/node-plan.ts:
+ * The job's own part (the script), unless a server it did not wait for (core/plan/node-plan.ts:
  * awaitedBeforeJob) fails first: then that failure, after `first` (the master removes its
  * container there, which ends the script at once). The job's promise is abandoned then; runJob's
  * teardown removes the container if `first` did not.

@@ -2,21 +2,19 @@
 // style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
 import { hostname as osHostname } from "node:os";
 import { isatty } from "node:tty";
-import type { Runtime } from "../../core/container-options.js";
-import { shouldCountGpus } from "../../core/gpus.js";
-import type { NodePlanOptions } from "../../core/node-plan-input.js";
-import { findAgentBinary } from "../../io/agent-binary.js";
-import { ContainerRuntime, type ExecProcess } from "../../io/container-runtime.js";
-import { type CpuFacts, readCpuFacts } from "../../io/cpu-facts.js";
-import { defaultDockerApi, withDebugLog } from "../../io/docker-api.js";
-import { runCommand } from "../../io/exec.js";
-import { type Identity, readIdentity } from "../../io/identity.js";
-import type { ImageEngine } from "../../io/image-engine.js";
-import type { Logger } from "../../io/log.js";
-import { countNodeGpus } from "../../io/nvidia-smi.js";
-import { isPortFree } from "../../io/port-probe.js";
-import type { SignalSource } from "../../io/signals.js";
-import { defaultMaterialDir } from "../../io/ssh-material.js";
+import type { Runtime } from "../../core/common/index.js";
+import { shouldCountGpus } from "../../core/limits/index.js";
+import type { NodePlanOptions } from "../../core/plan/index.js";
+import { findAgentBinary } from "../../io/agent/index.js";
+import { ContainerRuntime, type ExecProcess } from "../../io/container/index.js";
+import { defaultDockerApi, withDebugLog } from "../../io/engine/index.js";
+import { type Identity, readIdentity } from "../../io/files/index.js";
+import type { ImageEngine } from "../../io/image/index.js";
+import { type CpuFacts, countNodeGpus, readCpuFacts } from "../../io/limits/index.js";
+import { isPortFree } from "../../io/ports/index.js";
+import type { Logger, SignalSource } from "../../io/process/index.js";
+import { runCommand } from "../../io/process/index.js";
+import { defaultMaterialDir } from "../../io/ssh/index.js";
 
 /** The engine as a run uses it: io's ContainerRuntime, or a test's fake. */
 export type RunRuntime = Pick<
@@ -110,7 +108,7 @@ export function defaultRunDeps(): RunDeps {
   };
 }
 
-/** nvidia-smi is asked only when nothing else says how many GPUs the node has (core/node-plan.ts). */
+/** nvidia-smi is asked only when nothing else says how many GPUs the node has (core/plan/node-plan.ts). */
 export function countGpusIfUnknown(
   options: Pick<NodePlanOptions, "gpus">,
   deps: Pick<RunDeps, "env" | "countGpus">,

@@ -2,9 +2,8 @@
 // whole two-node jobs with fake engines and a real rendezvous: the node whose container ended
 // says so in one line, the other node is ended, every container is removed, and no node says 0.
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { deferred } from "../../core/deferred.js";
-import { SaidElsewhere, UserError } from "../../core/errors.js";
-import type { ExitInfo } from "../../io/exec.js";
+import { deferred, SaidElsewhere, UserError } from "../../core/common/index.js";
+import type { ExitInfo } from "../../io/process/index.js";
 import {
   type FakeNode,
   fakeNode,

@@ -4,9 +4,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { jobPortCandidates, type PortCandidates } from "../../core/port-candidates.js";
-import { createPortDraw, deriveJobSecret } from "../../io/channel/key.js";
-import { ensureUserMaterial } from "../../io/ssh-material.js";
+import { jobPortCandidates, type PortCandidates } from "../../core/ports/index.js";
+import { createPortDraw, deriveJobSecret } from "../../io/channel/index.js";
+import { ensureUserMaterial } from "../../io/ssh/index.js";
 import {
   type FakeNode,
   fakeNode,

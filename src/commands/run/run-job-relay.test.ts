@@ -3,8 +3,8 @@
 // the image; a job (runJob) runs what came through the relay by its ID.
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { PullCommandOptions } from "../../cli/pull-command-options.js";
-import type { UserError } from "../../core/errors.js";
-import { DEFAULT_PULL_OPTIONS, type PullOptions } from "../../core/pull-options.js";
+import type { UserError } from "../../core/common/index.js";
+import { DEFAULT_PULL_OPTIONS, type PullOptions } from "../../core/image/index.js";
 import { ARCHIVE_BYTES, IMAGE_DIGEST, IMAGE_ID } from "./fake-image-engine.test-support.js";
 import {
   type FakeNode,
@@ -15,8 +15,8 @@ import {
   type TestJob,
   testOptions,
 } from "./fake-node.test-support.js";
+import { runPull } from "./image/index.js";
 import { runJob } from "./index.js";
-import { runPull } from "./pull.js";
 
 const NODES = ["localhost", "127.0.0.2", "127.0.0.3", "127.0.0.4"];
 const IMAGE = `reg.test/app@${IMAGE_DIGEST}`;

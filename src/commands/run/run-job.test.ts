@@ -1,7 +1,7 @@
 // runJob end to end on one machine: fake engines, a real rendezvous on this host. Each test
 // checks what the nodes asked their engines for, and in which order.
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { SaidElsewhere } from "../../core/errors.js";
+import { SaidElsewhere } from "../../core/common/index.js";
 import { type FakeNode, fakeNode, freePort, makeTestJob, type TestJob, testOptions } from "./fake-node.test-support.js";
 import { runJob } from "./index.js";
 

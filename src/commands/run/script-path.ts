@@ -3,7 +3,7 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import path from "node:path";
-import { isErrno, usageError } from "../../core/errors.js";
+import { isErrno, usageError } from "../../core/common/index.js";
 
 export async function resolveScript(script: string, cwd: string): Promise<string> {
   const full = path.resolve(cwd, script);

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, expect, test, vi } from "vitest";
-import { deferred } from "../../core/deferred.js";
-import type { ExecPlan } from "../../core/docker-args.js";
-import type { ExitInfo } from "../../io/exec.js";
-import { createLogger } from "../../io/log.js";
+import { deferred } from "../../core/common/index.js";
+import type { ExecPlan } from "../../core/engine/index.js";
+import type { ExitInfo } from "../../io/process/index.js";
+import { createLogger } from "../../io/process/index.js";
 import { startScriptPassingSignals } from "./script-signals.js";
 
 const dirs: string[] = [];

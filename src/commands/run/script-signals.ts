@@ -1,14 +1,14 @@
 // The job script, started so that Slurm's checkpoint requests reach it: SIGUSR1 and SIGUSR2
 // that come to this node's srun-docker while the script runs go on to the script's process
-// group in the container (core/script-pid.ts), which decides what they mean (a trap that saves
+// group in the container (core/engine/script-pid.ts), which decides what they mean (a trap that saves
 // a checkpoint). Before the script has recorded its pid there is nobody ready for them, and
 // after it exits nobody left: then they are only logged.
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import type { NodePlan } from "../../core/node-plan.js";
-import { SCRIPT_PID_FILE } from "../../core/script-pid.js";
-import type { Logger } from "../../io/log.js";
-import { onUserSignals } from "../../io/signals.js";
+import { SCRIPT_PID_FILE } from "../../core/engine/index.js";
+import type { NodePlan } from "../../core/plan/index.js";
+import type { Logger } from "../../io/process/index.js";
+import { onUserSignals } from "../../io/process/index.js";
 import type { RunRuntime, ScriptProcess } from "./run-deps.js";
 
 export function startScriptPassingSignals(

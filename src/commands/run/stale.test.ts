@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import type { ContainerSummary } from "../../io/container-runtime.js";
-import { createLogger } from "../../io/log.js";
+import type { ContainerSummary } from "../../io/container/index.js";
+import { createLogger } from "../../io/process/index.js";
 import { removeStaleContainers } from "./stale.js";
 
 let jobsDir: string;

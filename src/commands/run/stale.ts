@@ -1,13 +1,12 @@
 // The sweep of what killed runs of this user left on this node (containers, job dirs): a
 // process killed before its teardown leaves them. Run once the job runs, off the launch path,
 // or earlier when our sshd port is taken (maybe by such a container).
-import { selectLabels } from "../../core/names.js";
-import { jobIdOf, jobIdsToAsk, selectOtherRuns, selectStale } from "../../core/stale-containers.js";
-import type { ContainerRuntime, ContainerSummary } from "../../io/container-runtime.js";
-import { removeJobDir } from "../../io/job-files.js";
-import type { Logger } from "../../io/log.js";
-import { activeJobIds } from "../../io/slurm-queue.js";
-import { listOtherJobDirs } from "../../io/stale-containers.js";
+import { jobIdOf, jobIdsToAsk, selectLabels, selectOtherRuns, selectStale } from "../../core/engine/index.js";
+import type { ContainerRuntime, ContainerSummary } from "../../io/container/index.js";
+import { listOtherJobDirs } from "../../io/container/index.js";
+import { removeJobDir } from "../../io/files/index.js";
+import type { Logger } from "../../io/process/index.js";
+import { activeJobIds } from "../../io/slurm/index.js";
 
 export interface StaleSweep {
   readonly runtime: Pick<ContainerRuntime, "list" | "remove">;

@@ -1,7 +1,7 @@
 // The one teardown path's order, for every launcher: what scancel's SIGTERM does on a node.
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { Logger } from "../../io/log.js";
+import type { Logger } from "../../io/process/index.js";
 import { Teardown } from "./teardown.js";
 
 const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };

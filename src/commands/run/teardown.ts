@@ -13,8 +13,8 @@
 // Every path out, done, failed or cancelled, then runs `finish`: the container removed (again;
 // removal is confirmed and idempotent) beside the stale sweep, the relay closed, rootless
 // podman's user namespace released, the signal's teardown awaited, the signals let go.
-import type { Logger } from "../../io/log.js";
-import { exitCodeForSignal, onTerminationSignals, type SignalSource } from "../../io/signals.js";
+import type { Logger } from "../../io/process/index.js";
+import { exitCodeForSignal, onTerminationSignals, type SignalSource } from "../../io/process/index.js";
 import { messageOf } from "./link.js";
 
 export interface TeardownOptions {

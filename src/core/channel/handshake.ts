@@ -1,7 +1,7 @@
 /**
  * The authenticated channel's handshake, once for every protocol that speaks between the nodes
  * of a job step (the rendezvous, the agent, the image relay): one state machine per side, pure.
- * io/channel/ puts it on a socket, in the frames of core/agent-frames.ts, and supplies the key.
+ * io/channel/ puts it on a socket, in the frames of core/channel/agent-frames.ts, and supplies the key.
  *
  *   server → challenge {v, nonce}
  *   client → hello {node, nonce, mac: MAC(key, transcript("client")), about?}
@@ -17,7 +17,7 @@
  * the hello or welcome (a worker's rank, the job's MASTER_PORT); the protocol checks its shape.
  */
 import * as z from "zod/mini";
-import { parseJsonAs } from "../json-shape.js";
+import { parseJsonAs } from "../common/index.js";
 
 export type ChannelProtocol = "rendezvous" | "agent" | "relay";
 export type ChannelSide = "client" | "server";
@@ -85,7 +85,7 @@ export type HandshakeInput =
   | { type: "malformed"; reason: string }
   | { type: "closed"; reason: string }
   | { type: "timed-out" }
-  /** The server makes room for a newer connection (core/handshake-slots.ts). */
+  /** The server makes room for a newer connection (core/channel/handshake-slots.ts). */
   | { type: "crowded" }
   /** The side is shutting down. */
   | { type: "shutdown" };

@@ -6,7 +6,7 @@
  *   challenged ──authentic, admitted hello──▶ established (welcome sent)
  *        └──forged, malformed, not admitted, closed, timed out, crowded out──▶ refused
  */
-import type { RefusalKind } from "../refusal-tally.js";
+
 import {
   type About,
   type ChannelBinding,
@@ -19,6 +19,7 @@ import {
   type Step,
   transcript,
 } from "./handshake.js";
+import type { RefusalKind } from "./refusal-tally.js";
 
 /** A client that proved it holds the key. */
 export interface Peer {
@@ -33,7 +34,7 @@ export type ServerHandshake =
   | { readonly phase: "established"; readonly peer: Peer }
   /**
    * `tell` goes to the peer as a reject. `stranger`: the peer never proved it holds the key,
-   * so the refusal is counted in the server's summary (core/refusal-tally.ts), not logged
+   * so the refusal is counted in the server's summary (core/channel/refusal-tally.ts), not logged
    * alone; "gone": it left by itself, or the server stopped, which is no refusal at all.
    */
   | {

@@ -1,29 +1,30 @@
 /**
  * The authenticated channel on a socket: the handshake of core/channel/ in the frames of
- * core/agent-frames.ts, then the same frames for the protocol. One decoder serves the socket's
+ * core/channel/agent-frames.ts, then the same frames for the protocol. One decoder serves the socket's
  * whole life, and the protocol takes it over within the frame that ended the handshake, so
  * frames the peer sent right behind its hello or welcome are never lost nor read twice.
  */
 import type { Socket } from "node:net";
-import { createFrameDecoder, type Frame, type FrameLimits, type FrameType } from "../../core/agent-frames.js";
-import {
-  type ChannelFailure,
-  type ClientContext,
-  serverHandshakeLimit,
-  startClient,
-  stepClient,
-} from "../../core/channel/client.js";
-import type { About, HandshakeInput, Outgoing, Step } from "../../core/channel/handshake.js";
+import type { About, HandshakeInput, Outgoing, Step } from "../../core/channel/index.js";
 import {
   type Admission,
+  type ChannelFailure,
+  type ClientContext,
   clientHandshakeLimit,
+  createFrameDecoder,
+  type Frame,
+  type FrameLimits,
+  type FrameType,
   type Peer,
   type ServerContext,
   type ServerHandshake,
+  serverHandshakeLimit,
+  startClient,
   startServer,
+  stepClient,
   stepServer,
-} from "../../core/channel/server.js";
-import { writeFrame } from "../agent-wire.js";
+} from "../../core/channel/index.js";
+import { writeFrame } from "./agent-wire.js";
 import { createNonce } from "./key.js";
 
 export interface FrameHandlers {

@@ -8,14 +8,20 @@ import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, test } from "vitest";
-import { createFrameDecoder, encodeFrame, FrameType } from "../../core/agent-frames.js";
-import { AGENT_PROTOCOL_VERSION, encodeControl } from "../../core/agent-messages.js";
-import { type ChannelProtocol, HandshakeFrame, transcript } from "../../core/channel/handshake.js";
-import { RELAY_PROTOCOL_VERSION } from "../../core/relay-protocol.js";
-import { encodeMessage, PROTOCOL_VERSION } from "../../core/rendezvous-protocol.js";
-import * as agent from "../agent-harness.test-support.js";
-import { startRelayServer } from "../relay-server.js";
-import * as rendezvous from "../rendezvous-harness.test-support.js";
+import { AGENT_PROTOCOL_VERSION, encodeControl } from "../../core/agent/index.js";
+import {
+  type ChannelProtocol,
+  createFrameDecoder,
+  encodeFrame,
+  FrameType,
+  HandshakeFrame,
+  transcript,
+} from "../../core/channel/index.js";
+import { RELAY_PROTOCOL_VERSION } from "../../core/relay/index.js";
+import { encodeMessage, PROTOCOL_VERSION } from "../../core/rendezvous/index.js";
+import * as agent from "../agent/agent-harness.test-support.js";
+import { startRelayServer } from "../relay/index.js";
+import * as rendezvous from "../rendezvous/rendezvous-harness.test-support.js";
 import { channelKey } from "./key.js";
 
 interface Target {

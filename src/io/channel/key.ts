@@ -4,8 +4,8 @@
  * than in core because they need node:crypto.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { ChannelKey } from "../../core/channel/handshake.js";
-import type { PortDraw } from "../../core/port-candidates.js";
+import type { ChannelKey } from "../../core/channel/index.js";
+import type { PortDraw } from "../../core/ports/index.js";
 
 export function createNonce(): string {
   return randomBytes(16).toString("hex");
@@ -27,7 +27,7 @@ export function channelKey(secret: Buffer): ChannelKey {
 
 /**
  * A job step's own secret: every handshake of the step (rendezvous, agent, relay) is keyed with
- * it, and its containers get it instead of the user's secret (io/job-keys.ts derives the rest
+ * it, and its containers get it instead of the user's secret (io/files/job-keys.ts derives the rest
  * of the step's keys from it). An HMAC is one-way, so a container learns nothing about the
  * user's secret, hence nothing about another job's, and its own MACs pass in no other step.
  */
@@ -36,7 +36,7 @@ export function deriveJobSecret(userSecret: Buffer, jobKey: string): Buffer {
 }
 
 /**
- * A job step's port draw (core/port-candidates.ts): each number is an HMAC of the job step's
+ * A job step's port draw (core/ports/port-candidates.ts): each number is an HMAC of the job step's
  * secret and the label, so every node of the job draws the same and another user, who lacks
  * the secret, can predict none of them, nor learn one from another that he sees in use. From
  * the job's secret rather than the user's, so that the job's containers could too.

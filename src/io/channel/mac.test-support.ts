@@ -1,6 +1,6 @@
 // A MAC as a peer of the channel computes it, for tests that play a peer by hand (a hostile one
 // included): `role` names the protocol and its side as the protocols call them.
-import { type ChannelProtocol, type ChannelSide, transcript } from "../../core/channel/handshake.js";
+import { type ChannelProtocol, type ChannelSide, transcript } from "../../core/channel/index.js";
 import { channelKey } from "./key.js";
 
 export type MacRole = "worker" | "master" | "agent-client" | "agent-server" | "relay-client" | "relay-server";

@@ -1,0 +1,49 @@
+// Generated from the imports of other folders: the way into core/engine/ for the rest of the tree.
+// A name is here because a file outside this folder imports it; other folders import it from here.
+
+export type { ContainerEnd, ContainerStatus } from "./container-end.js";
+export {
+  CONTAINER_STATUS_FORMAT,
+  containerEndedDuringJob,
+  parseInspectState,
+  parseStatusLine,
+} from "./container-end.js";
+export type { ContainerEvent, ContainerState } from "./container-lifecycle.js";
+export { nextContainerState } from "./container-lifecycle.js";
+export { containerEndedError, serverExitedError, serverSilentError } from "./container-start-errors.js";
+export {
+  buildJobHolderScript,
+  buildSwitchedCommand,
+  LIFELINE_FILE,
+  MAIN_EXIT_FILE,
+  PODMAN_RELEASE_WATCH_SCRIPT,
+  REMOTE_PORT_FILE,
+  SWITCH_MOUNT,
+} from "./dead-man-switch.js";
+export {
+  buildExecConfig,
+  containerListPath,
+  containerLogsPath,
+  describeRequestBody,
+  execCreatePath,
+  execInspectPath,
+  execStartPath,
+  imageInspectPath,
+  parseContainerList,
+  parseCreatedId,
+  parseExecState,
+  parseImageInspect,
+} from "./docker-api-requests.js";
+export type { ContainerPlan, ExecPlan, MainProcess, Mount } from "./docker-args.js";
+export { buildDockerExecArgs, buildDockerRunArgs, buildMainCommand, execByNames } from "./docker-args.js";
+export type { StreamName } from "./docker-stream.js";
+export { encodeFrame, looksMultiplexed, StreamDemuxer } from "./docker-stream.js";
+export { firstEngineLine, lastEngineLine } from "./engine-messages.js";
+export type { ContainerWanted } from "./job-container-choice.js";
+export { chooseJobContainer } from "./job-container-choice.js";
+export { buildContainerName, buildLabels, sanitizeContainerName, selectLabels, TOOL_LABEL } from "./names.js";
+export type { ContainerSummary } from "./ps-json.js";
+export { parsePsJson } from "./ps-json.js";
+export { recordingScriptPid, SCRIPT_PID_FILE } from "./script-pid.js";
+export type { CurrentRun, JobDirLeftover } from "./stale-containers.js";
+export { jobIdOf, jobIdsToAsk, selectOtherRuns, selectStale, slurmJobOfEntry } from "./stale-containers.js";
