@@ -18,8 +18,14 @@ const REACHABILITY_DEADLINE_MS = 10_000;
 export async function runMaster(run: NodeRun, link: MasterLink): Promise<number> {
   const { plan, container, timer } = run;
   const { rendezvous } = link;
-  // A failure from here on reaches the workers through runJob's failRendezvous.
-  await container.start(run.deadlineMs);
+  // A failure from here on reaches the workers through runJob's failRendezvous. A worker that
+  // fails while this node's own server starts (sshd under a tight --cpus takes seconds) ends the
+  // wait at once: the job is over, and runJob's teardown removes this container meanwhile.
+  const started = container.start(run.deadlineMs);
+  started.catch(() => undefined);
+  const failedFirst = rendezvous.ready.then((r) => (r.ok ? NEVER : r.failure));
+  const failure = await Promise.race([started.then(() => undefined), failedFirst]);
+  if (failure !== undefined) throw await readyFailed(link, failure);
   sayRemotePort(run);
   // sshd: the workers are ready only once they know where every sshd listens, which the master
   // tells them once every node's sshd does, its own too: so this runs while waiting for ready.
