@@ -98,7 +98,17 @@ describe("srun --pty: a shell in the container with a real terminal", () => {
       expect(t.output()).toMatch(/^33 111\r?$/m);
       // The window changes size: the new size reaches the container's terminal (SIGWINCH).
       await resize(40, 132);
-      await t.type("stty size\r", /^40 132\r?$/m, 10_000);
+      // The size travels srun → slurmstepd → the node's terminal → the exec's: a `stty size` typed
+      // at once may run before it lands, so ask again until it shows (or 10 s pass).
+      await waitFor(
+        "the new size in the container",
+        async () => {
+          const said = await t.type("stty size\r", /^\d+ \d+\r?$/m, 5_000);
+          return /^40 132\r?$/m.test(said);
+        },
+        10_000,
+        200,
+      );
       await t.type("sleep 100\r", /sleep 100/);
       await new Promise((r) => setTimeout(r, 1000));
       const started = Date.now();
