@@ -100,13 +100,14 @@ async function killMidJob(command: string, sleepsOn: readonly number[], k: numbe
     200,
   );
   const sinceS = Math.floor(Date.now() / 1000) - 1;
+  const t0 = Date.now();
   const kill = await inNode(k, ["docker", "kill", container]);
   expect(kill.code, kill.stderr).toBe(0);
-  // Looked for from the kill on (t0 0: the moment nothing is left, on this machine's clock).
-  const cleanAt = nothingLeftOn(NODES, UID, 0);
+  // Looked for from the kill on; measured from the container's death.
+  const cleanAt = nothingLeftOn(NODES, UID, t0);
   const { result, at } = await ended;
   const died = await diedAt(k, container, sinceS);
-  return { result, endedMs: at - died, leftMs: (await cleanAt) - died };
+  return { result, endedMs: at - died, leftMs: (await cleanAt) + t0 - died };
 }
 
 /** The one line the node whose container was killed says, and nobody says it twice. */

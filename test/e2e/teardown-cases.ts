@@ -5,10 +5,12 @@ import { AGENT_BIN_DIR } from "../../src/core/agent/index.js";
 import {
   figure,
   findNodeProcesses,
+  inNode,
   jobNodes,
   type Leftovers,
   leftoversOn,
   nodeContainers,
+  nodeUserProcesses,
   run,
   waitFor,
 } from "./cluster.js";
@@ -62,6 +64,13 @@ export async function killSrunDocker(k: number, uid: number): Promise<number> {
 /**
  * Milliseconds from `t0` until the nodes hold no container (any state) and no process of
  * `uid`; throws with what is left after `timeoutMs`.
+ *
+ * The sweeps prove that nothing is left, but they cannot time it: `docker ps` waits while the
+ * daemon removes a container, so a sweep that starts during a teardown answers up to a second
+ * after the container is gone. The moment is therefore taken from what does not wait: the
+ * processes from /proc, polled on their own, and each container's `destroy` event in its
+ * daemon's log. A `look` other than Docker's (Podman's reads its store's files, which never
+ * wait) is timed by its sweeps.
  */
 export async function nothingLeftOn(
   nodes: readonly number[],
@@ -71,6 +80,8 @@ export async function nothingLeftOn(
   look: (nodes: readonly number[], uid: number) => Promise<Leftovers> = leftoversOn,
 ): Promise<number> {
   let last = "";
+  let swept = false;
+  const processesGone = processesGoneAt(nodes, uid, () => swept);
   try {
     await waitFor(
       `nothing left on nodes ${nodes.join(",")}`,
@@ -84,8 +95,44 @@ export async function nothingLeftOn(
     );
   } catch (error) {
     throw new Error(`${String(error)}; left:\n${last}`);
+  } finally {
+    swept = true;
   }
-  return Date.now() - t0;
+  const sweptAt = Date.now();
+  if (look !== leftoversOn) return sweptAt - t0;
+  return Math.max(await processesGone, await lastDestroyed(nodes, uid, t0)) - t0;
+}
+
+/** The first moment no process of `uid` runs on the nodes (processes of a job never come back). */
+async function processesGoneAt(nodes: readonly number[], uid: number, stop: () => boolean): Promise<number> {
+  while (!stop()) {
+    const at = Date.now();
+    const left = await Promise.all(nodes.map((k) => nodeUserProcesses(k, uid)));
+    if (left.every((p) => p.length === 0)) return at;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return Date.now();
+}
+
+/** When the last of `uid`'s containers on the nodes was destroyed since `sinceMs`, by its daemon's clock. */
+async function lastDestroyed(nodes: readonly number[], uid: number, sinceMs: number): Promise<number> {
+  const times = await Promise.all(
+    nodes.map(async (k) => {
+      const r = await inNode(k, [
+        "docker",
+        "events",
+        ...["--since", (sinceMs / 1000).toFixed(3), "--until", (Date.now() / 1000).toFixed(3)],
+        ...["--filter", "type=container", "--filter", "event=destroy", "--filter", `label=srun-docker.uid=${uid}`],
+        ...["--format", "{{.TimeNano}}"],
+      ]);
+      if (r.code !== 0) throw new Error(`node${k}: docker events failed: ${r.stderr}`);
+      return r.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((ns) => Number(BigInt(ns) / 1_000_000n));
+    }),
+  );
+  return Math.max(sinceMs, ...times.flat());
 }
 
 /** `FIGURE | case | min / median / max s over N runs`. */
