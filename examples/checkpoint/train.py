@@ -59,6 +59,11 @@ def main() -> None:
         stop = torch.tensor([1 if stop_requested else 0])
         dist.all_reduce(stop, op=dist.ReduceOp.MAX)
         if stop.item():
+            # Each node's Slurm daemon delivers the signal on its own, so this rank's may still be
+            # on its way: the all-reduce can decide to stop before it lands. Python puts the
+            # default action (death, exit 138) back while it shuts down, so a late SIGUSR1 is
+            # ignored from here on, or it would turn this clean stop into a failed job.
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
             if rank == 0:
                 state = {"model": model.module.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
                 torch.save(state, args.checkpoint + ".tmp")
