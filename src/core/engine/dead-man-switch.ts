@@ -51,17 +51,28 @@ export function buildSwitchedCommand(main: readonly string[]): { entrypoint: str
 }
 
 /**
+ * In the switch directory: rootless Podman's runtime directory, once srun-docker has learned it
+ * (from conmon's environment, io/engine/podman-pause.ts). It holds the pause process's pid file;
+ * without it the release asks `podman info`, which takes a second or more (it looks up the
+ * version of every package it uses).
+ */
+export const PODMAN_RUNTIME_DIR_FILE = "podman-runtime-dir";
+
+/**
  * Rootless Podman's pause process (what keeps the user's namespace) outlives every podman
  * command, and nothing in Slurm's linuxproc tracking ends it. These sh lines wait (≤ 5 s) until
  * the user has no container left on the node (the switch's `--rm` is under way), then end it.
+ * `$podman_run` is the runtime directory when known, else empty.
  */
 const RELEASE_PAUSE_LINES = [
   "i=0",
   'while [ -n "$(podman ps -aq 2>/dev/null)" ]; do i=$((i + 1)); [ "$i" -gt 50 ] && exit 0; sleep 0.1; done',
-  "sock=$(podman info --format '{{.Host.RemoteSocket.Path}}' 2>/dev/null) || exit 0",
+  'if [ -z "$podman_run" ]; then',
+  "  sock=$(podman info --format '{{.Host.RemoteSocket.Path}}' 2>/dev/null) || exit 0",
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
-  "run=${sock%/*}; run=${run%/*}",
-  'pause=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) || exit 0',
+  "  podman_run=${sock%/*}; podman_run=${podman_run%/*}",
+  "fi",
+  'pause=$(cat "$podman_run/libpod/tmp/pause.pid" 2>/dev/null) || exit 0',
   // A stale pid file may name a reused pid: only a pause process is ended.
   'case $(tr "\\0" " " <"/proc/$pause/cmdline" 2>/dev/null) in *catatonit*|*podman*) kill -KILL "$pause" ;; esac',
 ];
@@ -79,6 +90,7 @@ export const PODMAN_RELEASE_WATCH_SCRIPT = [
   "exec 3<&-",
   'while [ -d "/proc/$2" ]; do [ -d "$3" ] || exit 0; sleep 0.1; done',
   '[ -d "$3" ] || exit 0',
+  `podman_run=$(cat "$3/${PODMAN_RUNTIME_DIR_FILE}" 2>/dev/null)`,
   ...RELEASE_PAUSE_LINES,
 ].join("\n");
 
@@ -97,6 +109,6 @@ export function buildJobHolderScript(runtime: Runtime): string {
     "  sleep 2",
     "done",
     "exec 3>&-",
-    ...(runtime === "podman" ? RELEASE_PAUSE_LINES : []),
+    ...(runtime === "podman" ? ["podman_run=", ...RELEASE_PAUSE_LINES] : []),
   ].join("\n");
 }

@@ -161,7 +161,8 @@ export class ContainerRuntime {
   containerStates(): ContainerStates {
     if (this.api !== undefined) return apiContainerStates(this.api);
     const cli: Cli = (args, o) => this.cli(args, o);
-    return this.bin === "podman" ? podmanContainerStates(cli) : cliContainerStates(cli);
+    if (this.bin !== "podman") return cliContainerStates(cli);
+    return podmanContainerStates(cli, undefined, undefined, (conmon) => void this.namespace.learnFromConmon(conmon));
   }
 
   /** `signal` to a process in it as its user (`exec` forwards none); a pid < 0 is a group, as in kill(2). */

@@ -222,7 +222,7 @@ test("the CLI's wait, aborted by our teardown, says nothing", async () => {
   expect(await states.wait("c1", stop.signal)).toBeUndefined();
 });
 
-/** A podman CLI answering `inspect` by format (the main pid, then the status lines in turn, "gone": removed) and `events`. */
+/** A podman CLI answering `inspect` by format (the main pid and conmon's, then the status lines in turn, "gone": removed) and `events`. */
 function podmanCli(pid: string, statuses: string[], died = "") {
   const asked: string[] = [];
   const cli = async (args: readonly string[]) => {
@@ -231,8 +231,9 @@ function podmanCli(pid: string, statuses: string[], died = "") {
       return result(0, died);
     }
     const format = args[3] ?? "";
-    asked.push(format === "{{.State.Pid}}" ? "pid" : "look");
-    if (format === "{{.State.Pid}}") return result(0, `${pid}\n`);
+    const pids = format === "{{.State.Pid}} {{.State.ConmonPid}}";
+    asked.push(pids ? "pid" : "look");
+    if (pids) return result(0, `${pid} 4240\n`);
     const status = statuses.shift() ?? "false 0";
     return status === "gone"
       ? result(125, "", 'Error: no container with name or ID "c1" found\n')
@@ -300,6 +301,16 @@ test("podman's wait polls /proc, not podman, and our teardown ends it at once", 
   expect(reads).toBe(5);
   // The fifth read came after four pauses; the abort cut the fifth pause short.
   expect(performance.now() - started).toBeLessThan(5 * PID_POLL_MS);
+});
+
+test("podman's wait tells whom it may concern the container's conmon (it knows podman's runtime dir)", async () => {
+  const { cli } = podmanCli("4242", ["false 0"]);
+  const conmons: number[] = [];
+  const states = podmanContainerStates(cli, procOf(["100", undefined]).startTimeOf, fakeTimers(), (pid) =>
+    conmons.push(pid),
+  );
+  await states.wait("c1", new AbortController().signal);
+  expect(conmons).toEqual([4240]);
 });
 
 test("podman's wait, when this node cannot see the process, asks podman once a second", async () => {

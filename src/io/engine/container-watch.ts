@@ -135,6 +135,7 @@ export function podmanContainerStates(
   cli: Cli,
   startTimeOf: (pid: number) => Promise<string | undefined> = procStartTime,
   timers: Timers = realTimers,
+  onConmon: (conmonPid: number) => void = () => {},
 ): ContainerStates {
   // Before the watch began: the name is the run's own, so no other container died under it.
   const since = new Date(Date.now() - 60_000);
@@ -154,7 +155,8 @@ export function podmanContainerStates(
   return {
     look,
     async wait(name, signal) {
-      const pid = await mainPidOf(cli, name);
+      const { pid, conmon } = await pidsOf(cli, name);
+      if (conmon !== undefined) onConmon(conmon);
       const born = pid === undefined ? undefined : await startTimeOf(pid);
       if (pid === undefined || born === undefined) {
         // Hidden from us (/proc mounted hidepid) or not started yet: ask the engine, slowly.
@@ -199,10 +201,15 @@ async function diedEvent(cli: Cli, name: string, since: Date): Promise<Container
   return r.exitCode === 0 && r.stdout.trim() !== "" && Number.isInteger(code) ? { kind: "exited", code } : undefined;
 }
 
-async function mainPidOf(cli: Cli, name: string): Promise<number | undefined> {
-  const r = await cli(["container", "inspect", "--format", "{{.State.Pid}}", name], { timeoutMs: 5000 });
-  const pid = Number(r.stdout.trim());
-  return r.exitCode === 0 && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+/** The container's main process, and its conmon (which knows podman's runtime dir: podman-pause.ts). */
+async function pidsOf(cli: Cli, name: string): Promise<{ pid: number | undefined; conmon: number | undefined }> {
+  const r = await cli(["container", "inspect", "--format", "{{.State.Pid}} {{.State.ConmonPid}}", name], {
+    timeoutMs: 5000,
+  });
+  if (r.exitCode !== 0) return { pid: undefined, conmon: undefined };
+  const [pid, conmon] = r.stdout.trim().split(" ").map(Number);
+  const valid = (n: number | undefined) => (n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined);
+  return { pid: valid(pid), conmon: valid(conmon) };
 }
 
 /** Field 22 of /proc/PID/stat (after the command name, which may hold spaces); undefined once it is gone. */
