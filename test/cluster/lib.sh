@@ -188,14 +188,27 @@ start_node() {
 }
 
 # `nvidia` stands in for nvidia-docker2's runtime (no GPUs here): --nvdock2 runs end to end.
+# Closes every descriptor but stdin, stdout and stderr in this (sub)shell, before it starts a
+# daemon. A fault test that restarts a daemon may run under `flock LOCK npx vitest ...`: the
+# lock's descriptor, inherited, would be held for the daemon's whole life, and every later test
+# run waiting on it would hang.
+close_inherited_fds() {
+  local fd
+  for fd in $(ls "/proc/$BASHPID/fd"); do
+    if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 start_dockerd() {
   local k=$1 dir=$STATE/nodes/node$1
-  in_node "$k" env PATH="$STATE/bin:/usr/sbin:/usr/bin:/sbin:/bin" setsid dockerd \
-    --data-root "$dir/docker" --exec-root /run/docker --pidfile "$STATE/run/dockerd-node$k.pid" \
-    -H unix:///run/docker.sock --group docker --bridge=none --iptables=false --ip6tables=false \
-    --ip-masq=false --userland-proxy=false --cgroup-parent="/sdtc-node$k" --log-level=warn \
-    --add-runtime "nvidia=$STATE/bin/runc" \
-    </dev/null >>"$STATE/log/dockerd-node$k.log" 2>&1 &
+  (
+    close_inherited_fds
+    in_node "$k" env PATH="$STATE/bin:/usr/sbin:/usr/bin:/sbin:/bin" setsid dockerd \
+      --data-root "$dir/docker" --exec-root /run/docker --pidfile "$STATE/run/dockerd-node$k.pid" \
+      -H unix:///run/docker.sock --group docker --bridge=none --iptables=false --ip6tables=false \
+      --ip-masq=false --userland-proxy=false --cgroup-parent="/sdtc-node$k" --log-level=warn \
+      --add-runtime "nvidia=$STATE/bin/runc"
+  ) </dev/null >>"$STATE/log/dockerd-node$k.log" 2>&1 &
 }
 
 wait_dockerd() {

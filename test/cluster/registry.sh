@@ -184,7 +184,8 @@ setup_registries() {
 start_registry() {
   local kind=$1 dir=$REGISTRY_DIR/$1 pidfile=$STATE/run/registry-$1.pid i code
   pid_alive "$(cat "$pidfile" 2>/dev/null || true)" && return 0
-  setsid docker-registry serve "$dir/config.yml" </dev/null >>"$dir/access.log" 2>>"$dir/registry.log" &
+  (close_inherited_fds && exec setsid docker-registry serve "$dir/config.yml") \
+    </dev/null >>"$dir/access.log" 2>>"$dir/registry.log" &
   echo $! >"$pidfile"
   for i in $(seq 1 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$REGISTRY_DIR/tls/ca.crt" \
