@@ -12,7 +12,7 @@ import {
   SaidElsewhere,
   UserError,
 } from "../../../../core/common/index.js";
-import { checkTaskMpi, planNode, resolveTaskContext, type TaskContext } from "../../../../core/plan/index.js";
+import { checkTaskMpi, execUser, planNode, resolveTaskContext, type TaskContext } from "../../../../core/plan/index.js";
 import { type JobContext, jobDirPath, jobStepKey, resolveJobContext } from "../../../../core/slurm/index.js";
 import { deriveJobKeys } from "../../../../io/files/index.js";
 import { createLogger, type Logger, runCommand } from "../../../../io/process/index.js";
@@ -156,7 +156,8 @@ async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<Sta
   await container.start(options.timeoutSeconds * 1000);
   const where = { name: plan.containerName, devices: plan.gpus.deviceIds };
   await run.files.announce({ kind: "ready", container: where.name, devices: where.devices });
-  const user = { uid: identity.uid, gid: identity.gid };
+  // Root with --container-remap-root: the program runs, and is signalled, as that user.
+  const user = execUser(options.shape, identity);
   return { watched: { container, ctx, plan, options }, where, user, command };
 }
 
@@ -210,7 +211,7 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     if (state.kind === "failed") throw new SaidElsewhere(1);
     if (teardown.cancelledBy !== undefined) return teardown.exitCode(0);
     const [identity, command] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
-    const user = { uid: identity.uid, gid: identity.gid };
+    const user = execUser(options.shape, identity);
     program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
     teardown.program(program);
     const code = await program.exit.catch(async (error: unknown) => {
