@@ -169,8 +169,8 @@ export function planNode(input: NodePlanInput): NodePlan {
     files["agent.json"] = {
       content: renderAgentConfig({
         jobKey: jobStepKey(ctx),
-        user: identity.user,
-        home: identity.home,
+        // The agent's commands run as the container's user: root with --container-remap-root.
+        ...(shape.remapRoot ? { user: "root", home: "/root" } : { user: identity.user, home: identity.home }),
         node: ctx.nodeName,
         nodes: ctx.nodes,
         ports: ports.remote,
