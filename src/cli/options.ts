@@ -127,11 +127,12 @@ export function parseRunArgs(
   const shape = readContainerShape(values, base.runtime);
   const given = optional(values, "launcher", SETTING.launcher);
   const shell = wantsShell(values, given, scan.rest, env);
-  const launcher = shell ? "srun" : pyxisForm(values) ? "srun" : (given ?? "ssh");
+  const pyxis = pyxisForm(values);
+  const launcher = shell || pyxis ? "srun" : (given ?? "ssh");
   const program = shell
     ? INTERACTIVE_SHELL
     : launcher === "srun" && values.get("script") === undefined
-      ? readProgram(scan.rest)
+      ? readProgram(scan.rest, pyxis ? "--container-image" : "--launcher=srun")
       : undefined;
   if (program === undefined) requireOrSuggest(values, "script", misses);
   const script = program?.[0] ?? required(values, "script", "--script=PATH, e.g. --script=./job.sh");
@@ -259,12 +260,13 @@ function pyxisForm(values: LayeredValues): boolean {
 }
 
 /** The words after `--` are the program; an unknown option before it would become its name. */
-function readProgram(rest: readonly string[]): readonly string[] {
+function readProgram(rest: readonly string[], asking: "--launcher=srun" | "--container-image"): readonly string[] {
   const [first] = rest;
   if (first === undefined) {
+    const example = asking === "--launcher=srun" ? "--launcher=srun --container=IMG" : "--container-image=IMG";
     throw usageError(
-      "`--launcher=srun` needs the program each task runs",
-      "put it after --, e.g. srun-docker --launcher=srun --container=IMG -- python3 app.py, or give --script=PATH",
+      `\`${asking}\` needs the program each task runs`,
+      `put it after --, e.g. srun-docker ${example} -- python3 app.py, or give --script=PATH`,
     );
   }
   if (first.startsWith("-")) {

@@ -102,7 +102,7 @@ describe("contradictions are usage errors", () => {
     ["a relative workdir", [image, "--container-workdir=work", "--", "true"], /absolute directory/],
     ["unshare", [image, "--container-unshare=net", "--", "true"], /`--container-unshare` is refused/],
     ["a squashfs file", ["--container-image=/images/app.sqsh", "--", "true"], /squashfs/],
-    ["no program", [image], /needs the program/],
+    ["no program", [image], /`--container-image` needs the program each task runs/],
   ])("%s", (_, argv, message) => {
     expect(usage(argv).message).toMatch(message);
   });
