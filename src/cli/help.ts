@@ -45,6 +45,7 @@ Examples:
   srun srun-docker --container=IMAGE --script=./job.sh --slots_per_node=2 -- --epochs 3
   srun -N 1 --exclude=node1 srun-docker --nodelist=node2 --container=IMAGE --script=./job.sh
   srun -N 1 --pty srun-docker --container=IMAGE      (a shell in the container)
+  srun srun-docker --container-image=nvcr.io#nvidia/pytorch:24.05-py3 python3 app.py   (as with Pyxis)
 `;
 
 const TOPICS: Readonly<Record<HelpTopic, Topic>> = {

@@ -1,5 +1,6 @@
 import type { OptionSpec } from "./argv-scan.js";
 import { PULL_OPTIONS } from "./pull-options.js";
+import { PYXIS_OPTIONS } from "./pyxis-options.js";
 
 export type { OptionSpec };
 
@@ -183,6 +184,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   shmSize,
   limits,
   pidsLimit,
+  ...PYXIS_OPTIONS,
   dryRun,
   debug,
   help,

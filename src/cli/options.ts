@@ -1,5 +1,6 @@
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/common/index.js";
 import { describeNearMiss, findNearMisses, type NearMiss, usageError } from "../core/common/index.js";
+import type { ContainerShape } from "../core/engine/index.js";
 import type { PullOptions } from "../core/image/index.js";
 import type { LimitsMode, PidsLimit } from "../core/limits/index.js";
 import type { ConfigLayer } from "../core/plan/index.js";
@@ -7,6 +8,7 @@ import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./
 import { RUN_OPTIONS } from "./option-specs.js";
 import { type RawValue, toFlag, toHostlist, toInteger, toNonEmptyText, toPort } from "./option-values.js";
 import { readPullOptions } from "./pull-options.js";
+import { mapPyxisTwins, readContainerShape } from "./pyxis-options.js";
 import { SETTING_VALUES as SETTING } from "./setting-values.js";
 
 export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/common/index.js";
@@ -56,6 +58,8 @@ export interface RunOptions extends ContainerOptions {
   readonly pidsLimit: PidsLimit;
   /** `--pull`, `--pull-once`, `--pull-timeout`. */
   readonly pull: PullOptions;
+  /** Pyxis's options that the reference has no twin for: mounts, workdir, home, root, entrypoint, read-only. */
+  readonly shape: ContainerShape;
   /** Where each option's value came from (for `srun-docker config` and `--debug`). */
   readonly sources: ReadonlyMap<string, OptionSource>;
   /** What the master says before the run, once (a likely typo that goes to the script). */
@@ -116,17 +120,19 @@ export function parseRunArgs(
   layers: readonly ConfigLayer[] = [],
 ): RunOptions {
   const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
-  const values = layerValues(RUN_OPTIONS, scan.values, env, layers);
+  const values = mapPyxisTwins(layerValues(RUN_OPTIONS, scan.values, env, layers));
   const misses = findNearMisses(scan.unknownOptions);
   requireOrSuggest(values, "container", misses);
   const base = readContainerOptions(values);
+  const shape = readContainerShape(values, base.runtime);
   const given = optional(values, "launcher", SETTING.launcher);
   const shell = wantsShell(values, given, scan.rest, env);
-  const launcher = shell ? "srun" : (given ?? "ssh");
+  const pyxis = pyxisForm(values);
+  const launcher = shell || pyxis ? "srun" : (given ?? "ssh");
   const program = shell
     ? INTERACTIVE_SHELL
     : launcher === "srun" && values.get("script") === undefined
-      ? readProgram(scan.rest)
+      ? readProgram(scan.rest, pyxis ? "--container-image" : "--launcher=srun")
       : undefined;
   if (program === undefined) requireOrSuggest(values, "script", misses);
   const script = program?.[0] ?? required(values, "script", "--script=PATH, e.g. --script=./job.sh");
@@ -153,6 +159,7 @@ export function parseRunArgs(
     limits: optional(values, "limits", SETTING.limits) ?? "slurm",
     pidsLimit: optional(values, "pids-limit", SETTING["pids-limit"]) ?? { kind: "default" },
     pull,
+    shape,
     sources: values.sources,
     warnings: [...misses.map(describeNearMiss), ...(launcher === "srun" && pull.once ? [SRUN_PULL_ONCE_WARNING] : [])],
   };
@@ -243,13 +250,23 @@ function wantsShell(
   return onPty && rest.length === 0 && values.get("script") === undefined && (launcher ?? "srun") === "srun";
 }
 
+/**
+ * `srun srun-docker --container-image=IMG PROGRAM`, as with Pyxis: each Slurm task runs the
+ * program (the srun launcher), unless `--script` or a `--launcher` on the command line says otherwise.
+ */
+function pyxisForm(values: LayeredValues): boolean {
+  const typed = values.sources.get("launcher") === "cli" || values.get("script") !== undefined;
+  return !typed && values.get("container-image") !== undefined;
+}
+
 /** The words after `--` are the program; an unknown option before it would become its name. */
-function readProgram(rest: readonly string[]): readonly string[] {
+function readProgram(rest: readonly string[], asking: "--launcher=srun" | "--container-image"): readonly string[] {
   const [first] = rest;
   if (first === undefined) {
+    const example = asking === "--launcher=srun" ? "--launcher=srun --container=IMG" : "--container-image=IMG";
     throw usageError(
-      "`--launcher=srun` needs the program each task runs",
-      "put it after --, e.g. srun-docker --launcher=srun --container=IMG -- python3 app.py, or give --script=PATH",
+      `\`${asking}\` needs the program each task runs`,
+      `put it after --, e.g. srun-docker ${example} -- python3 app.py, or give --script=PATH`,
     );
   }
   if (first.startsWith("-")) {

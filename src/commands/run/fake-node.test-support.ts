@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { RunOptions } from "../../cli/options.js";
-import { buildDockerExecArgs } from "../../core/engine/index.js";
+import { buildDockerExecArgs, DEFAULT_SHAPE } from "../../core/engine/index.js";
 import { DEFAULT_PULL_OPTIONS } from "../../core/image/index.js";
 import type { Identity } from "../../io/files/index.js";
 import { isPortFree } from "../../io/ports/index.js";
@@ -83,6 +83,7 @@ export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     program: undefined,
     remote: "sshd",
     pull: DEFAULT_PULL_OPTIONS,
+    shape: DEFAULT_SHAPE,
     sources: new Map(),
     warnings: [],
     ...overrides,

@@ -179,6 +179,7 @@ async function planThisNode(job: JobRun, node: OpenedNode): Promise<PlannedNode>
     keys,
     imageAccounts,
     imagePath: jobImage.path,
+    imageEntrypoint: jobImage.entrypoint,
     agentBinary: deps.agentBinary(),
     scriptPath,
     cwd: deps.cwd,

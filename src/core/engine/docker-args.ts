@@ -1,4 +1,5 @@
 import type { Memlock, Runtime } from "../common/index.js";
+import { type ContainerShape, DEFAULT_SHAPE, userMountArgs } from "./container-shape.js";
 import { buildSwitchedCommand, SWITCH_MOUNT } from "./dead-man-switch.js";
 import { buildSshdStart } from "./sshd-start.js";
 
@@ -67,6 +68,8 @@ export interface ContainerPlan {
    * srun-docker dies (core/engine/dead-man-switch.ts). Implies `--rm` and the switch's entrypoint.
    */
   readonly switchDir?: string;
+  /** Pyxis's options: mounts, home, root, a read-only image (default: DEFAULT_SHAPE). */
+  readonly shape?: ContainerShape;
 }
 
 /** The reference's recommended stack size for deep-learning images. */
@@ -90,12 +93,10 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   );
   if (plan.workdir !== undefined) args.push("-w", plan.workdir);
   args.push(...gpuArgs(plan));
+  if (plan.shape?.readOnly) args.push(...readOnlyArgs(plan.runtime));
   if (plan.privileged) args.push("--privileged");
   if (plan.ibdevices) args.push("--cap-add=IPC_LOCK", "--device=/dev/infiniband");
-  for (const dir of plan.datamnts) args.push("-v", `${dir}:${dir}`);
-  for (const dir of plan.masks ?? []) args.push("--tmpfs", `${dir}:${maskOptions(plan)}`);
-  for (const mount of plan.mounts ?? [])
-    args.push("-v", `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`);
+  args.push(...mountArgs(plan));
   for (const gid of plan.extraGroups ?? []) args.push("--group-add", String(gid));
   for (const name of plan.envNames) args.push("-e", name);
   for (const [key, value] of Object.entries(plan.env)) args.push("-e", `${key}=${value}`);
@@ -111,19 +112,45 @@ export function buildDockerRunArgs(plan: ContainerPlan): string[] {
   return args;
 }
 
+/** The mounts: `--datamnts`, the masks, srun-docker's own, then `--container-mounts`. */
+function mountArgs(plan: ContainerPlan): string[] {
+  const args: string[] = [];
+  for (const dir of plan.datamnts) args.push("-v", `${dir}:${dir}`);
+  for (const dir of plan.masks ?? []) args.push("--tmpfs", `${dir}:${maskOptions(plan)}`);
+  for (const mount of plan.mounts ?? [])
+    args.push("-v", `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`);
+  for (const mount of plan.shape?.mounts ?? []) args.push(...userMountArgs(mount));
+  return args;
+}
+
 function userArgs(plan: ContainerPlan): string[] {
   const { user } = plan;
   if (user === undefined) return [];
-  // Rootless podman maps the caller's uid into the container itself; `-u` would fight it,
-  // and supplementary groups cannot be mapped.
-  const args =
-    plan.runtime === "podman"
-      ? ["--userns=keep-id"]
-      : ["-u", `${user.uid}:${user.gid}`, ...user.groups.flatMap((gid) => ["--group-add", String(gid)])];
-  args.push("-e", `HOME=${user.home}`, "-e", `USER=${user.name}`, "-v", `${user.home}:${user.home}`);
+  const shape = plan.shape ?? DEFAULT_SHAPE;
+  const args = shape.remapRoot
+    ? // Rootless podman's own user namespace maps its root to the caller (Pyxis's meaning);
+      // Docker's root is the host's root, which the README says.
+      ["-u", "0:0", "-e", "HOME=/root", "-e", "USER=root"]
+    : [...callerArgs(plan.runtime, user), "-e", `HOME=${user.home}`, "-e", `USER=${user.name}`];
+  if (shape.mountHome) args.push("-v", `${user.home}:${user.home}`);
   if (plan.passwdFile !== undefined) args.push("-v", `${plan.passwdFile}:/etc/passwd:ro`);
   if (plan.groupFile !== undefined) args.push("-v", `${plan.groupFile}:/etc/group:ro`);
   return args;
+}
+
+function callerArgs(runtime: Runtime, user: UserIdentity): string[] {
+  // Rootless podman maps the caller's uid into the container itself; `-u` would fight it,
+  // and supplementary groups cannot be mapped.
+  if (runtime === "podman") return ["--userns=keep-id"];
+  return ["-u", `${user.uid}:${user.gid}`, ...user.groups.flatMap((gid) => ["--group-add", String(gid)])];
+}
+
+/**
+ * A read-only image still needs somewhere to write: the agent and most programs write under
+ * /tmp. Podman's `--read-only` mounts tmpfs on /tmp, /var/tmp and /run itself; Docker's none.
+ */
+function readOnlyArgs(runtime: Runtime): string[] {
+  return runtime === "podman" ? ["--read-only"] : ["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"];
 }
 
 /**

@@ -10,6 +10,8 @@ export {
 } from "./container-end.js";
 export type { ContainerEvent, ContainerState } from "./container-lifecycle.js";
 export { nextContainerState } from "./container-lifecycle.js";
+export type { ContainerShape, UserMount } from "./container-shape.js";
+export { DEFAULT_SHAPE, resolveShapeMounts, unsupportedMountFlag, userMountArgs } from "./container-shape.js";
 export { containerEndedError, serverExitedError, serverSilentError } from "./container-start-errors.js";
 export {
   buildJobHolderScript,

@@ -15,6 +15,11 @@ test.each<[string, object | undefined]>([
   ],
   [JSON.stringify({ Id: "sha256:5", Size: 1234 }), { id: "sha256:5", repoDigests: [], size: 1234 }],
   [JSON.stringify({ Id: "sha256:6", Size: -1 }), { id: "sha256:6", repoDigests: [] }],
+  [
+    JSON.stringify({ Id: "sha256:7", Config: { Entrypoint: ["/init.sh", "-v"] } }),
+    { id: "sha256:7", repoDigests: [], entrypoint: ["/init.sh", "-v"] },
+  ],
+  [JSON.stringify({ Id: "sha256:8", Config: { Entrypoint: null } }), { id: "sha256:8", repoDigests: [] }],
   ["[]", undefined],
   ["{}", undefined],
   ["nope", undefined],

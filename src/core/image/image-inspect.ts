@@ -12,6 +12,8 @@ export interface LocalImage {
   readonly path?: string | undefined;
   /** Its size unpacked, in bytes, as the engine says (about what its `save` archive holds). */
   readonly size?: number | undefined;
+  /** The image config's entrypoint (`--container-entrypoint` runs the job through it); undefined when it sets none. */
+  readonly entrypoint?: readonly string[] | undefined;
 }
 
 /** One inspect object (docker) or the first of an array (podman); undefined when it is neither. */
@@ -23,7 +25,7 @@ export function parseImageInspect(json: string): LocalImage | undefined {
     return undefined;
   }
   const image = (Array.isArray(parsed) ? parsed[0] : parsed) as
-    | { Id?: unknown; RepoDigests?: unknown; Config?: { Env?: unknown }; Size?: unknown }
+    | { Id?: unknown; RepoDigests?: unknown; Config?: { Env?: unknown; Entrypoint?: unknown }; Size?: unknown }
     | undefined;
   if (typeof image !== "object" || image === null || typeof image.Id !== "string") return undefined;
   const digests = Array.isArray(image.RepoDigests) ? image.RepoDigests.filter((d) => typeof d === "string") : [];
@@ -34,7 +36,13 @@ export function parseImageInspect(json: string): LocalImage | undefined {
     repoDigests: digests,
     path: pathEntry?.slice("PATH=".length) || undefined,
     ...(typeof image.Size === "number" && image.Size >= 0 ? { size: image.Size } : {}),
+    ...entrypointOf(image.Config?.Entrypoint),
   };
+}
+
+function entrypointOf(value: unknown): { entrypoint?: readonly string[] } {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((word) => typeof word === "string")) return {};
+  return { entrypoint: value };
 }
 
 /** The digest the image was pulled by from `ref`'s repository, if it was. */

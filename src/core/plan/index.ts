@@ -7,7 +7,7 @@ export { dryRunStandIns, renderDryRun, renderTaskDryRun } from "./dry-run.js";
 export type { DaemonUsers } from "./home-access.js";
 export { adviseHome, parseDaemonUsers } from "./home-access.js";
 export type { NodePlan, RemoteService } from "./node-plan.js";
-export { planNode, remoteKindOf } from "./node-plan.js";
+export { execUser, planNode, remoteKindOf, withEntrypoint } from "./node-plan.js";
 export type { JobKeys, NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
 export type { PlannedFile } from "./planned-file.js";
 export type { TaskContext } from "./task-context.js";

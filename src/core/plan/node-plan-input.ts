@@ -2,6 +2,7 @@
 // files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
 
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../common/index.js";
+import type { ContainerShape } from "../engine/index.js";
 import type { LimitFacts, LimitsMode, PidsLimit } from "../limits/index.js";
 import type { JobPorts } from "../ports/index.js";
 import type { JobContext } from "../slurm/index.js";
@@ -31,6 +32,8 @@ export interface NodePlanOptions {
   readonly limits: LimitsMode;
   readonly pidsLimit: PidsLimit;
   readonly scriptArgs: readonly string[];
+  /** Pyxis's mounts, workdir, home, root, entrypoint and read-only image (default: DEFAULT_SHAPE). */
+  readonly shape?: ContainerShape;
 }
 
 /** The calling user, as io's readIdentity reads it. */
@@ -83,6 +86,8 @@ export interface NodePlanInput {
   readonly imageAccounts: ImageAccounts;
   /** The image's own PATH (its config's env), kept after the agent's directory. */
   readonly imagePath: string | undefined;
+  /** The image's entrypoint, which `--container-entrypoint` runs the script through. */
+  readonly imageEntrypoint?: readonly string[] | undefined;
   /** srun-docker's single executable on this node, mounted as the agent; undefined when this is the .cjs bundle. */
   readonly agentBinary: string | undefined;
   readonly scriptPath: string;

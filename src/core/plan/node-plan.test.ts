@@ -1,6 +1,7 @@
 // planNode as a table (antfu/ni style): a few facts in, the facts that matter out.
 import { describe, expect, test } from "vitest";
 import { parseAgentConfig } from "../agent/index.js";
+import { type ContainerShape, DEFAULT_SHAPE } from "../engine/index.js";
 import { shouldCountGpus } from "../limits/index.js";
 import type { JobPorts } from "../ports/index.js";
 import type { JobContext } from "../slurm/index.js";
@@ -67,7 +68,11 @@ const standIns = dryRunStandIns("/home/alice/.srun-docker");
 const PORTS: JobPorts = { remote: [21_008, 27_415, 30_011], rendezvousPort: 21_009, masterPort: 21_010 };
 
 function plan(c: Case): NodePlan {
-  const input: NodePlanInput = {
+  return planNode(planInput(c));
+}
+
+function planInput(c: Case): NodePlanInput {
+  return {
     options: { ...OPTIONS, ...c.options },
     ctx: context(c.rank ?? 0),
     env: c.env ?? {},
@@ -90,7 +95,6 @@ function plan(c: Case): NodePlan {
     cwd: "/home/alice",
     ports: c.ports ?? PORTS,
   };
-  return planNode(input);
 }
 
 /** The facts a user would check in `--dry-run` output. */
@@ -495,5 +499,34 @@ describe("what the container sees of the user's srun-docker directory: this node
     ],
   ])("%s", (_name, c, expected) => {
     expect(mountArgs(plan(c))).toEqual(expected);
+  });
+});
+
+describe("Pyxis's options (the container's shape)", () => {
+  const shaped = (shape: Partial<ContainerShape>, imageEntrypoint?: readonly string[]) =>
+    planNode({
+      ...planInput({ options: { shape: { ...DEFAULT_SHAPE, ...shape } } }),
+      imageEntrypoint,
+    });
+
+  test("the workdir, root and the entrypoint reach the script's exec; the switch stays the container's first process", () => {
+    const p = shaped({ workdir: "/in", remapRoot: true, entrypoint: true }, ["/entry.sh"]);
+    expect(p.exec.user).toEqual({ uid: 0, gid: 0 });
+    expect(p.exec.workdir).toBe("/in");
+    expect(p.exec.command.slice(-2)).toEqual(["/entry.sh", "/home/alice/job.sh"]);
+    expect(p.runArgs).toContain("--entrypoint=/bin/sh");
+    expect(p.runArgs.slice(p.runArgs.indexOf("-w"), p.runArgs.indexOf("-w") + 2)).toEqual(["-w", "/in"]);
+  });
+
+  test("by default: the caller, the current directory, no entrypoint", () => {
+    const p = shaped({}, ["/entry.sh"]);
+    expect(p.exec.user).toEqual({ uid: 1001, gid: 1001 });
+    expect(p.exec.workdir).toBe("/home/alice");
+    expect(p.exec.command).not.toContain("/entry.sh");
+  });
+
+  test("a relative mount source is the caller's directory's", () => {
+    const p = shaped({ mounts: [{ kind: "bind", source: "./data", target: "/data", flags: ["ro"] }] });
+    expect(p.runArgs).toContain("/home/alice/data:/data:ro");
   });
 });

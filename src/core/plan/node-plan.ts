@@ -17,10 +17,13 @@ import {
   buildLabels,
   buildMainCommand,
   type ContainerPlan,
+  type ContainerShape,
+  DEFAULT_SHAPE,
   type ExecPlan,
   type MainProcess,
   REMOTE_PORT_FILE,
   recordingScriptPid,
+  resolveShapeMounts,
   SWITCH_MOUNT,
 } from "../engine/index.js";
 import {
@@ -43,7 +46,7 @@ import {
   renderHostfile,
 } from "../slurm/index.js";
 import { renderGroup, renderPasswd } from "../ssh/index.js";
-import type { NodePlanInput, NodePlanOptions } from "./node-plan-input.js";
+import type { NodePlanInput, NodePlanOptions, PlanIdentity } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
 import { planSshdFiles } from "./sshd-files.js";
 import { pmixMounts } from "./task-context.js";
@@ -101,6 +104,8 @@ export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher
 
 export function planNode(input: NodePlanInput): NodePlan {
   const { options, ctx, identity, material, keys, ports } = input;
+  const shape = options.shape ?? DEFAULT_SHAPE;
+  const workdir = shape.workdir ?? input.cwd;
   const gpus = resolveGpus(
     { mode: options.gpus, privileged: options.privileged, slotsPerNode: options.slotsPerNode },
     input.env,
@@ -164,8 +169,8 @@ export function planNode(input: NodePlanInput): NodePlan {
     files["agent.json"] = {
       content: renderAgentConfig({
         jobKey: jobStepKey(ctx),
-        user: identity.user,
-        home: identity.home,
+        // The agent's commands run as the container's user: root with --container-remap-root.
+        ...(shape.remapRoot ? { user: "root", home: "/root" } : { user: identity.user, home: identity.home }),
         node: ctx.nodeName,
         nodes: ctx.nodes,
         ports: ports.remote,
@@ -193,7 +198,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     passwdFile: file("passwd"),
     groupFile: file("group"),
     sshClientConfig: ownSsh ? file("ssh_config") : undefined,
-    workdir: input.cwd,
+    workdir,
     network: "host",
     gpus: { deviceIds: gpus.deviceIds, runtime: options.gpuRuntime },
     privileged: options.privileged,
@@ -214,14 +219,17 @@ export function planNode(input: NodePlanInput): NodePlan {
     command: buildMainCommand(main),
     detach: true,
     switchDir: file("switch"),
+    shape: resolveShapeMounts(shape, input.cwd),
   };
   const exec: ExecPlan = {
     name: container.name,
-    user: { uid: identity.uid, gid: identity.gid },
-    workdir: input.cwd,
+    user: execUser(shape, identity),
+    workdir,
     env: jobEnv.values,
     envNames: [...slurmNames, ...jobEnv.names],
-    command: recordingScriptPid([input.scriptPath, ...options.scriptArgs]),
+    command: recordingScriptPid(
+      withEntrypoint(shape, input.imageEntrypoint, [input.scriptPath, ...options.scriptArgs]),
+    ),
   };
   return {
     containerName: container.name,
@@ -241,4 +249,24 @@ export function planNode(input: NodePlanInput): NodePlan {
       ...(limitsWarning === undefined ? [] : [limitsWarning]),
     ],
   };
+}
+
+/** Who the job's commands run as: the caller, or root with `--container-remap-root`. */
+export function execUser(
+  shape: ContainerShape,
+  identity: Pick<PlanIdentity, "uid" | "gid">,
+): { uid: number; gid: number } {
+  return shape.remapRoot ? { uid: 0, gid: 0 } : { uid: identity.uid, gid: identity.gid };
+}
+
+/**
+ * `--container-entrypoint`: the command as the image's entrypoint's arguments, as `docker run`
+ * would give them; the container's own first process stays the dead man's switch.
+ */
+export function withEntrypoint(
+  shape: ContainerShape,
+  entrypoint: readonly string[] | undefined,
+  command: readonly string[],
+): string[] {
+  return shape.entrypoint ? [...(entrypoint ?? []), ...command] : [...command];
 }

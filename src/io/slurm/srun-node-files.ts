@@ -11,7 +11,8 @@ import { writeFileAtomic } from "../files/index.js";
 import { realTimers, sleep, type Timers } from "../process/index.js";
 
 export type NodeState =
-  | { kind: "ready"; container: string; devices: readonly string[] | "all" }
+  /** `entrypoint`: what each task's program runs under (`--container-entrypoint`), else empty. */
+  | { kind: "ready"; container: string; devices: readonly string[] | "all"; entrypoint: readonly string[] }
   | { kind: "failed"; message: string };
 
 const POLL_MS = 50;
@@ -31,7 +32,10 @@ export class SrunNodeFiles {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const [name, content] =
       state.kind === "ready"
-        ? ["ready", JSON.stringify({ container: state.container, devices: state.devices })]
+        ? [
+            "ready",
+            JSON.stringify({ container: state.container, devices: state.devices, entrypoint: state.entrypoint }),
+          ]
         : ["failed", state.message];
     await writeFileAtomic(path.join(this.dir, name), content, 0o600);
   }
@@ -44,8 +48,12 @@ export class SrunNodeFiles {
       if (failed !== undefined) return { kind: "failed", message: failed };
       const ready = await this.read("ready");
       if (ready !== undefined) {
-        const { container, devices } = JSON.parse(ready) as { container: string; devices: readonly string[] | "all" };
-        return { kind: "ready", container, devices };
+        const { container, devices, entrypoint } = JSON.parse(ready) as {
+          container: string;
+          devices: readonly string[] | "all";
+          entrypoint: readonly string[];
+        };
+        return { kind: "ready", container, devices, entrypoint };
       }
       if (this.timers.now() >= until) return undefined;
       await sleep(POLL_MS, this.timers);

@@ -60,6 +60,8 @@ export interface JobImage {
   readonly id: string;
   readonly runRef: string;
   readonly path: string | undefined;
+  /** The image config's entrypoint, for `--container-entrypoint`. */
+  readonly entrypoint: readonly string[] | undefined;
   /** Its size unpacked, when the engine says (what this node's relay tells its children). */
   readonly size: number | undefined;
   /** The announcement, for the summary (`IMG@sha256:…`). */
@@ -100,7 +102,7 @@ export async function findOrFail(run: ImageStepRun, name: string): Promise<Local
  */
 export function jobImage(announced: ImageAnnouncement, local: LocalImage): JobImage {
   const runRef = knowsPin(local, announced.ref) ? announced.ref : local.id;
-  return { id: local.id, runRef, path: local.path, size: local.size, announced };
+  return { id: local.id, runRef, path: local.path, entrypoint: local.entrypoint, size: local.size, announced };
 }
 
 function knowsPin(local: LocalImage, ref: string): boolean {

@@ -6,7 +6,7 @@ import path from "node:path";
 import type { RunOptions } from "../../../../cli/options.js";
 import { buildDockerExecArgs, type ExecPlan } from "../../../../core/engine/index.js";
 import type { TaskContext } from "../../../../core/plan/index.js";
-import { buildTaskExec, dryRunStandIns, planNode, renderTaskDryRun } from "../../../../core/plan/index.js";
+import { buildTaskExec, dryRunStandIns, execUser, planNode, renderTaskDryRun } from "../../../../core/plan/index.js";
 import type { JobPorts } from "../../../../core/ports/index.js";
 import type { JobContext } from "../../../../core/slurm/index.js";
 import type { Logger } from "../../../../io/process/index.js";
@@ -46,11 +46,11 @@ export async function taskExec(
   command: readonly string[],
   ports: JobPorts,
 ): Promise<ExecPlan> {
-  const { ctx, task, deps } = run;
+  const { ctx, task, deps, options } = run;
   return buildTaskExec({
     containerName: container.name,
-    user,
-    cwd: deps.cwd,
+    user: execUser(options.shape, user),
+    cwd: options.shape.workdir ?? deps.cwd,
     task,
     taskEnv: deps.env,
     master: { addr: ctx.master, port: ports.masterPort },

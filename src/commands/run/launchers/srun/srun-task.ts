@@ -12,7 +12,14 @@ import {
   SaidElsewhere,
   UserError,
 } from "../../../../core/common/index.js";
-import { checkTaskMpi, planNode, resolveTaskContext, type TaskContext } from "../../../../core/plan/index.js";
+import {
+  checkTaskMpi,
+  execUser,
+  planNode,
+  resolveTaskContext,
+  type TaskContext,
+  withEntrypoint,
+} from "../../../../core/plan/index.js";
 import { type JobContext, jobDirPath, jobStepKey, resolveJobContext } from "../../../../core/slurm/index.js";
 import { deriveJobKeys } from "../../../../io/files/index.js";
 import { createLogger, type Logger, runCommand } from "../../../../io/process/index.js";
@@ -132,7 +139,7 @@ async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<Sta
     imageOfThisNode(run),
   ]);
   const imageAccounts = await runtime.readImageFiles(image.runRef, image.id, path.join(material.dir, "cache"));
-  const command = await programCommand(options, deps);
+  const command = withEntrypoint(options.shape, image.entrypoint, await programCommand(options, deps));
   const plan = planNode({
     options: { ...options, container: image.runRef },
     ctx,
@@ -144,6 +151,7 @@ async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<Sta
     keys: deriveJobKeys(material.secret, jobStepKey(ctx), identity.user),
     imageAccounts,
     imagePath: image.path,
+    imageEntrypoint: image.entrypoint,
     agentBinary: undefined,
     scriptPath: command[0] ?? options.script,
     cwd: deps.cwd,
@@ -155,8 +163,10 @@ async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<Sta
   if (teardown.cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
   await container.start(options.timeoutSeconds * 1000);
   const where = { name: plan.containerName, devices: plan.gpus.deviceIds };
-  await run.files.announce({ kind: "ready", container: where.name, devices: where.devices });
-  const user = { uid: identity.uid, gid: identity.gid };
+  const entrypoint = options.shape.entrypoint ? (image.entrypoint ?? []) : [];
+  await run.files.announce({ kind: "ready", container: where.name, devices: where.devices, entrypoint });
+  // Root with --container-remap-root: the program runs, and is signalled, as that user.
+  const user = execUser(options.shape, identity);
   return { watched: { container, ctx, plan, options }, where, user, command };
 }
 
@@ -209,8 +219,9 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     // The node's first task has said why, naming the node.
     if (state.kind === "failed") throw new SaidElsewhere(1);
     if (teardown.cancelledBy !== undefined) return teardown.exitCode(0);
-    const [identity, command] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
-    const user = { uid: identity.uid, gid: identity.gid };
+    const [identity, words] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
+    const command = [...state.entrypoint, ...words];
+    const user = execUser(options.shape, identity);
     program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
     teardown.program(program);
     const code = await program.exit.catch(async (error: unknown) => {
