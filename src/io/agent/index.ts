@@ -5,3 +5,5 @@ export { runAgentClient } from "./agent-client.js";
 export { loadAgentConfig } from "./agent-config-file.js";
 export { reachAgent } from "./agent-reach.js";
 export { runAgentServer } from "./agent-server.js";
+export type { InputSource } from "./agent-client-input.js";
+export { createInputPump } from "./agent-client-input.js";
