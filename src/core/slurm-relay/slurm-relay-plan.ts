@@ -23,7 +23,8 @@ export function isRelayedVariable(name: string): boolean {
 /** The variables of `env` that the container sends with a command. */
 export function relayedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const picked: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined && isRelayedVariable(name)) picked[name] = value;
+  for (const [name, value] of Object.entries(env))
+    if (value !== undefined && isRelayedVariable(name)) picked[name] = value;
   return picked;
 }
 
@@ -72,7 +73,10 @@ export interface HostCommand {
  * for an `srun` inside the job's step, see `withOverlap`), in the host's environment with the
  * container's relayed variables over it.
  */
-export function planHostCommand(request: SlurmRequest, hostEnv: Readonly<Record<string, string | undefined>>): HostCommand {
+export function planHostCommand(
+  request: SlurmRequest,
+  hostEnv: Readonly<Record<string, string | undefined>>,
+): HostCommand {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(hostEnv)) if (value !== undefined) env[name] = value;
   for (const [name, value] of Object.entries(request.env)) if (isRelayedVariable(name)) env[name] = value;

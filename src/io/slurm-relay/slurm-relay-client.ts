@@ -56,7 +56,9 @@ export function runSlurmCommand(options: SlurmClientOptions): Promise<number> {
     let status: number | undefined;
     let failure: string | undefined;
     const pump = createInputPump(socket, streams.stdin, { noStdin: !options.readsStdin, pty: false });
-    const forward = PASSED_SIGNALS.map((name) => [name, () => writeControl(socket, FrameType.signal, { name })] as const);
+    const forward = PASSED_SIGNALS.map(
+      (name) => [name, () => writeControl(socket, FrameType.signal, { name })] as const,
+    );
     const fail = (reason: string): void => {
       failure ??= reason;
       socket.destroy();
@@ -64,10 +66,16 @@ export function runSlurmCommand(options: SlurmClientOptions): Promise<number> {
     const receive = (frame: Frame): void => {
       if (frame.type === FrameType.stdout) streams.stdout.write(frame.payload);
       else if (frame.type === FrameType.stderr) streams.stderr.write(frame.payload);
-      else if (frame.type === FrameType.stdinWindow) pump.grant(parseControl(FrameType.stdinWindow, frame.payload)?.bytes ?? 0);
+      else if (frame.type === FrameType.stdinWindow)
+        pump.grant(parseControl(FrameType.stdinWindow, frame.payload)?.bytes ?? 0);
       else if (frame.type === FrameType.exit) status = exitCodeOf(frame) ?? status;
     };
-    const binding = { protocol: "slurm", version: SLURM_RELAY_PROTOCOL_VERSION, jobKey: options.jobKey, port: 0 } as const;
+    const binding = {
+      protocol: "slurm",
+      version: SLURM_RELAY_PROTOCOL_VERSION,
+      jobKey: options.jobKey,
+      port: 0,
+    } as const;
     openChannel(
       socket,
       { key: channelKey(options.secret), binding, node: options.node },

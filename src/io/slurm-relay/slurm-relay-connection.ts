@@ -9,7 +9,7 @@
  * an array (spawn, no shell). Output flows back with back-pressure (a full socket pauses the
  * command's pipes), input in the agent's window, signals by name.
  */
-import { type ChildProcess, spawn as baseSpawn } from "node:child_process";
+import { spawn as baseSpawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
@@ -18,8 +18,8 @@ import { parseControl, STDIN_WINDOW_BYTES } from "../../core/agent/index.js";
 import { type ChannelKey, type Frame, FrameType, type RefusalKind } from "../../core/channel/index.js";
 import {
   type HostCommand,
-  planHostCommand,
   parseSlurmRequest,
+  planHostCommand,
   type RelayReceivePhase,
   relayClientFrameLimit,
   SLURM_RELAY_PROTOCOL_VERSION,
@@ -165,16 +165,14 @@ function stopChild(child: ChildProcess): void {
 }
 
 /** Input and signals for the running command. A client past its window is dropped. */
-function takeInput(
-  socket: Socket,
-  state: ConnectionState & { phase: "running" },
-  frame: Frame,
-  end: () => void,
-): void {
+function takeInput(socket: Socket, state: ConnectionState & { phase: "running" }, frame: Frame, end: () => void): void {
   const stdin = state.child.stdin;
   if (frame.type === FrameType.stdin) {
     state.inFlight += frame.payload.length;
-    if (state.inFlight > STDIN_WINDOW_BYTES) return end();
+    if (state.inFlight > STDIN_WINDOW_BYTES) {
+      end();
+      return;
+    }
     const bytes = frame.payload.length;
     stdin?.write(frame.payload, () => {
       state.inFlight -= bytes;
@@ -184,8 +182,8 @@ function takeInput(
     stdin?.end();
   } else if (frame.type === FrameType.signal) {
     const signal = parseControl(FrameType.signal, frame.payload);
-    if (signal === undefined) return end();
-    state.child.kill(signal.name);
+    if (signal === undefined) end();
+    else state.child.kill(signal.name);
   }
 }
 

@@ -107,7 +107,9 @@ describe("a command through the relay", () => {
     const h = await startHarness();
     const r = await run(h, "scontrol", ["ping"], { secret: Buffer.alloc(32, 7) });
     expect(r.code).toBe(EXIT_RELAY_FAILURE);
-    expect(r.stderr).toMatch(/^srun-docker: scontrol: the node's Slurm relay refused this container: authentication failed/);
+    expect(r.stderr).toMatch(
+      /^srun-docker: scontrol: the node's Slurm relay refused this container: authentication failed/,
+    );
     expect(h.runs()).toEqual([]);
   });
 });
@@ -146,7 +148,10 @@ describe("an authenticated client that asks for something else runs nothing", ()
     ["a shell string instead of argv", command({ program: "scontrol", args: "ping; touch marker", cwd: "/", env: {} })],
     ["a field of its own", command({ program: "scontrol", args: [], cwd: "/", env: {}, shell: true })],
     ["a relative directory", command({ program: "scontrol", args: [], cwd: "..", env: {} })],
-    ["a command of more than 256 KiB", command({ program: "scontrol", args: ["x".repeat(1024 * 1024)], cwd: "/", env: {} })],
+    [
+      "a command of more than 256 KiB",
+      command({ program: "scontrol", args: ["x".repeat(1024 * 1024)], cwd: "/", env: {} }),
+    ],
     ["stdin before any command", encodeFrame(FrameType.stdin, Buffer.from("touch marker\n"))],
   ])("%s: the connection ends, nothing spawned", async (_name, after) => {
     const h = await startHarness();
