@@ -139,9 +139,18 @@ describe("the host's side", () => {
   });
 
   test.each<[string[], boolean, string[]]>([
-    [["hostname"], true, ["--overlap", "hostname"]],
-    [["-N2", "--ntasks-per-node=1", "hostname"], true, ["--overlap", "-N2", "--ntasks-per-node=1", "hostname"]],
-    [["--overlap", "hostname"], true, ["--overlap", "hostname"]],
+    [["hostname"], true, ["--overlap", "--mem=0", "hostname"]],
+    [
+      ["-N2", "--ntasks-per-node=1", "hostname"],
+      true,
+      ["--overlap", "--mem=0", "-N2", "--ntasks-per-node=1", "hostname"],
+    ],
+    [["--overlap", "hostname"], true, ["--mem=0", "--overlap", "hostname"]],
+    [["--mem=2G", "hostname"], true, ["--overlap", "--mem=2G", "hostname"]],
+    [["--mem-per-cpu", "100", "hostname"], true, ["--overlap", "--mem-per-cpu", "100", "hostname"]],
+    [["--mem-per-gpu=1G", "hostname"], true, ["--overlap", "--mem-per-gpu=1G", "hostname"]],
+    [["--memory-thing", "hostname"], true, ["--overlap", "--mem=0", "--memory-thing", "hostname"]],
+    [["--overlap", "--mem=0", "hostname"], true, ["--overlap", "--mem=0", "hostname"]],
     [["--exclusive", "hostname"], true, ["--exclusive", "hostname"]],
     [["--exclusive=user", "hostname"], true, ["--exclusive=user", "hostname"]],
     [["hostname"], false, ["hostname"]],
@@ -151,7 +160,11 @@ describe("the host's side", () => {
 
   test("only srun gets --overlap", () => {
     const host = { SLURM_STEP_ID: "0" };
-    expect(planHostCommand(request({ program: "srun", args: ["true"] }), host).args).toEqual(["--overlap", "true"]);
+    expect(planHostCommand(request({ program: "srun", args: ["true"] }), host).args).toEqual([
+      "--overlap",
+      "--mem=0",
+      "true",
+    ]);
     expect(planHostCommand(request({ program: "sbatch", args: ["j.sh"] }), host).args).toEqual(["j.sh"]);
   });
 });

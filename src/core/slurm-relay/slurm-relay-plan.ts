@@ -69,9 +69,9 @@ export interface HostCommand {
 }
 
 /**
- * What the host runs for an authentic request: the same program and arguments (plus `--overlap`
- * for an `srun` inside the job's step, see `withOverlap`), in the host's environment with the
- * container's relayed variables over it.
+ * What the host runs for an authentic request: the same program and arguments (plus
+ * `--overlap --mem=0` for an `srun` inside the job's step, see `withOverlap`), in the host's
+ * environment with the container's relayed variables over it.
  */
 export function planHostCommand(
   request: SlurmRequest,
@@ -86,13 +86,22 @@ export function planHostCommand(
 }
 
 /**
- * srun-docker runs as a step of the job, which holds the allocation's CPUs: Slurm (since
- * 20.11) starts a second step there only with `--overlap`, else it waits for them. So an `srun`
- * from the container gets `--overlap` first, unless it already says how to share
- * (`--overlap`, `--exclusive`) or srun-docker runs outside any step.
+ * srun-docker runs as a step of the job, which holds the allocation's CPUs and its memory. Slurm
+ * (since 20.11) starts a second step there only with `--overlap`, else it waits for the CPUs;
+ * and with memory as a consumable resource (CR_*_Memory), a step that asks for memory of its own
+ * finds none ("Memory required by task is not available", Slurm 22.05), while `--mem=0` gives it
+ * the job's. So an `srun` from the container gets `--overlap` and `--mem=0` first, each unless
+ * the command line already says it (`--overlap`; `--mem`, `--mem-per-cpu`, `--mem-per-gpu`),
+ * and neither when it asks for a step of its own (`--exclusive`) or srun-docker runs outside
+ * any step. The words are looked for anywhere on the line, the program's own arguments too.
  */
 export function withOverlap(args: readonly string[], inStep: boolean): readonly string[] {
-  if (!inStep) return args;
-  const says = args.some((arg) => arg === "--overlap" || arg === "--exclusive" || arg.startsWith("--exclusive="));
-  return says ? args : ["--overlap", ...args];
+  if (!inStep || args.some((arg) => arg === "--exclusive" || arg.startsWith("--exclusive="))) return args;
+  const added = [
+    ...(args.includes("--overlap") ? [] : ["--overlap"]),
+    ...(args.some((arg) => MEMORY_OPTION.test(arg)) ? [] : ["--mem=0"]),
+  ];
+  return [...added, ...args];
 }
+
+const MEMORY_OPTION = /^--mem(-per-(cpu|gpu))?(=|$)/;

@@ -97,9 +97,9 @@ describe("a command through the relay", () => {
     expect(await ran).toMatchObject({ code: 42, stdout: "waiting\ngot-usr1\n" });
   });
 
-  test("srun inside the job's step gets --overlap; one that says how to share does not", async () => {
+  test("srun inside the job's step gets --overlap --mem=0; one that says how to share does not", async () => {
     const h = await startHarness({ SLURM_STEP_ID: "0" });
-    expect((await run(h, "srun", ["-N1", "hostname"])).stdout).toBe("--overlap\n-N1\nhostname\n");
+    expect((await run(h, "srun", ["-N1", "hostname"])).stdout).toBe("--overlap\n--mem=0\n-N1\nhostname\n");
     expect((await run(h, "srun", ["--exclusive", "hostname"])).stdout).toBe("--exclusive\nhostname\n");
   });
 
