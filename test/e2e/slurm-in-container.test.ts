@@ -6,7 +6,17 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, expect, test } from "vitest";
-import { clusterProfile, clusterSize, leftoversOn, NOSSH_IMAGE, run, runAs, USERS, waitFor } from "./cluster.js";
+import {
+  clusterProfile,
+  clusterSize,
+  leftoversOn,
+  NOSSH_IMAGE,
+  run,
+  runAs,
+  startAs,
+  USERS,
+  waitFor,
+} from "./cluster.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "erin";
@@ -110,3 +120,33 @@ test("scontrol, squeue, srun, sbatch --dependency and scontrol requeue from the 
   const jobs = path.join(ws.home, ".srun-docker/jobs");
   expect(existsSync(jobs) ? readdirSync(jobs).filter((e) => e.startsWith(`${id}.`)) : []).toEqual([]);
 }, 480_000);
+
+test("another user cannot reach the relay's socket; the job's own script can", async () => {
+  ws.write(
+    "hold.sh",
+    `#!/bin/bash
+echo "$SRUN_DOCKER_SLURM_RELAY" > relay.path
+for i in $(seq 1 600); do [ -e relay.done ] && break; sleep 0.1; done
+echo "after: $(squeue -h -j "$SLURM_JOB_ID" -o %u)"
+`,
+    0o755,
+  );
+  const job = startAs(
+    USER,
+    `cd ${ws.dir} && salloc -N 1 -w node1 srun srun-docker --container=${NOSSH_IMAGE} --script=./hold.sh`,
+  );
+  const socket = await waitFor("the script to name its relay", async () => {
+    const file = path.join(ws.dir, "relay.path");
+    return existsSync(file) ? readFileSync(file, "utf8").trim() || undefined : undefined;
+  });
+  expect(socket).toMatch(new RegExp(`^${ws.home}/\\.srun-docker/jobs/\\d+\\.0/node1/slurm\\.sock$`));
+  const probe = `node -e 'require("net").connect(process.argv[1]).on("connect", () => { console.log("connected"); process.exit(0) }).on("error", (e) => console.log(e.code))' ${socket}`;
+  const frank = await runAs("frank", probe);
+  expect(frank.stdout.trim(), frank.stderr).toBe("EACCES");
+  ws.write("relay.done", "");
+  const r = await job.result;
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(new RegExp(`^after: ${USER}$`, "m"));
+  expect(await leftoversOn([1], UID)).toEqual({ containers: [], processes: [] });
+  expect(existsSync(socket)).toBe(false);
+}, 120_000);
