@@ -1,28 +1,30 @@
 /**
- * One command through the Slurm relay, host side. The connection moves through
- *
- *   handshake ──authentic hello──▶ command ──valid command──▶ running ──child ended──▶ ended
- *        └─────────forged, malformed, timed out, closed: nothing spawned──────────────▶ ended
- *
- * Nothing runs before an authentic hello and a command of core/slurm-relay/'s shape: a program
- * that is one of the six names, found on the host's own PATH, given the request's arguments as
- * an array (spawn, no shell). Output flows back with back-pressure (a full socket pauses the
- * command's pipes), input in the agent's window, signals by name.
+ * One command through the Slurm relay, host side: does what each state of
+ * core/slurm-relay/relay-connection-state.ts asks for. Nothing runs before an authentic hello
+ * and a command of core/slurm-relay/'s shape: a program that is one of the six names, found on
+ * the host's own PATH, given the request's arguments as an array (spawn, no shell). Output
+ * flows back with back-pressure (a full socket pauses the command's pipes), input in the
+ * agent's window, signals by name.
  */
 import { spawn as baseSpawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import path from "node:path";
-import { parseControl, STDIN_WINDOW_BYTES } from "../../core/agent/index.js";
+import { type ExitStatus, parseControl, STDIN_WINDOW_BYTES } from "../../core/agent/index.js";
 import { type ChannelKey, type Frame, FrameType, type RefusalKind } from "../../core/channel/index.js";
 import {
   type HostCommand,
+  nextRelayConnectionState,
   parseSlurmRequest,
   planHostCommand,
-  type RelayReceivePhase,
+  type RelayConnectionInput,
+  type RelayConnectionState,
   relayClientFrameLimit,
+  relayReceivePhaseOf,
+  SLURM_COMMAND_FRAME,
   SLURM_RELAY_PROTOCOL_VERSION,
+  type SlurmRequest,
 } from "../../core/slurm-relay/index.js";
 import { acceptChannel, type Channel, writeControl, writeData } from "../channel/index.js";
 import { endChild, type Timers } from "../process/index.js";
@@ -34,68 +36,142 @@ export interface ConnectionContext {
   hostEnv: Readonly<Record<string, string | undefined>>;
   hostCwd: string;
   timers: Timers;
+  /** How long a connection may take to authenticate and send its command. */
   handshakeTimeoutMs: number;
   /** A connection that never proved it holds the key. */
   refused(kind: RefusalKind): void;
-  /** A command started: `end` stops it when the relay closes; the returned function forgets it. */
-  running(end: () => void): () => void;
+  /** The connection is open: `shutdown` ends it when the relay closes; the returned function forgets it. */
+  open(shutdown: () => void): () => void;
   spawn?: typeof baseSpawn;
 }
-
-type ConnectionState =
-  | { readonly phase: "handshake" }
-  | { readonly phase: "command"; readonly channel: Channel }
-  | { readonly phase: "running"; readonly channel: Channel; readonly child: ChildProcess; inFlight: number }
-  | { readonly phase: "ended" };
 
 /** The exit code of a command that is not on this node's PATH, as a shell says it. */
 const EXIT_NOT_FOUND = 127;
 /** How long a command ended by the relay's close may take after its SIGTERM. */
 const END_GRACE_MS = 2000;
 
+/** The running command, beside the state: a process handle is io's, not core's. */
+interface Running {
+  child: ChildProcess;
+  /** Bytes of stdin sent to the command and not yet taken by it. */
+  inFlight: number;
+}
+
 export function serveSlurmConnection(socket: Socket, ctx: ConnectionContext): void {
-  let state: ConnectionState = { phase: "handshake" };
-  const timer = ctx.timers.setTimeout(() => handshake.input({ type: "timed-out" }), ctx.handshakeTimeoutMs);
-  const end = (): void => {
-    ctx.timers.clearTimeout(timer);
-    if (state.phase === "command" || state.phase === "running") state.channel.frames.stop();
-    if (state.phase === "running") stopChild(state.child);
-    state = { phase: "ended" };
-    socket.destroy();
-  };
-  const receive = (frame: Frame): void => {
-    if (state.phase === "command") state = startCommand(socket, state.channel, frame, ctx, end) ?? { phase: "ended" };
-    else if (state.phase === "running") takeInput(socket, state, frame, end);
-  };
+  const connection = new RelayConnection(socket, ctx);
   const binding = { protocol: "slurm", version: SLURM_RELAY_PROTOCOL_VERSION, jobKey: ctx.jobKey, port: 0 } as const;
   const handshake = acceptChannel(
     socket,
     { key: ctx.key, binding, admit: (peer) => admitNode(peer.node, ctx.node) },
     {
-      established(channel) {
-        ctx.timers.clearTimeout(timer);
-        state = { phase: "command", channel };
-        channel.frames.readWith({
-          limits: (type) => relayClientFrameLimit(receivePhase(state), type),
-          frame: receive,
-          error: end,
-        });
-      },
+      established: (channel) => connection.established(channel),
       refused(refusal) {
-        if (refusal.stranger !== undefined && refusal.stranger !== "gone") ctx.refused(refusal.stranger);
-        end();
+        const stranger = refusal.stranger === "gone" ? undefined : refusal.stranger;
+        connection.dispatch({
+          type: "refused",
+          reason: refusal.reason,
+          ...(stranger === undefined ? {} : { stranger }),
+        });
       },
     },
   );
   socket.on("error", () => undefined);
   socket.on("close", () => {
-    if (state.phase === "handshake") handshake.input({ type: "closed", reason: "closed" });
-    else if (state.phase !== "ended") end();
+    // During the handshake the channel says what the close means (a refusal, counted or not).
+    if (connection.inHandshake()) handshake.input({ type: "closed", reason: "closed" });
+    else connection.dispatch({ type: "closed", reason: "closed" });
   });
 }
 
-function receivePhase(state: ConnectionState): RelayReceivePhase {
-  return state.phase === "running" ? "running" : "command";
+/** The state, and what io holds beside it: the channel once established, the running command. */
+class RelayConnection {
+  #state: RelayConnectionState = { phase: "handshake" };
+  #channel: Channel | undefined;
+  #running: Running | undefined;
+  readonly #timer: unknown;
+  readonly #forget: () => void;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.#timer = ctx.timers.setTimeout(() => this.dispatch({ type: "timed-out" }), ctx.handshakeTimeoutMs);
+    this.#forget = ctx.open(() => this.dispatch({ type: "shutdown" }));
+  }
+
+  inHandshake(): boolean {
+    return this.#state.phase === "handshake";
+  }
+
+  established(channel: Channel): void {
+    this.#channel = channel;
+    this.dispatch({ type: "established" });
+  }
+
+  dispatch(input: RelayConnectionInput): void {
+    const before = this.#state;
+    this.#state = nextRelayConnectionState(before, input);
+    if (this.#state !== before) this.#enter(this.#state);
+  }
+
+  /** What a new state asks for. */
+  #enter(state: RelayConnectionState): void {
+    const { socket, ctx } = this;
+    switch (state.phase) {
+      case "awaiting-command":
+        this.#channel?.frames.readWith({
+          limits: (type) => relayClientFrameLimit(relayReceivePhaseOf(this.#state) ?? "command", type),
+          frame: (frame) => this.#receive(frame),
+          error: (reason) => this.dispatch({ type: "malformed", reason }),
+        });
+        return;
+      case "running":
+        ctx.timers.clearTimeout(this.#timer);
+        this.#running = startCommand(socket, state.request, ctx, (status) =>
+          this.dispatch({ type: "command-ended", status }),
+        );
+        return;
+      case "exited":
+        this.#finish();
+        writeControl(socket, FrameType.exit, state.status);
+        socket.end();
+        return;
+      case "ended":
+        this.#finish();
+        if (state.stranger !== undefined) ctx.refused(state.stranger);
+        if (state.ran && this.#running !== undefined) stopChild(this.#running.child);
+        socket.destroy();
+        return;
+      case "handshake":
+        return;
+      default: {
+        const unreachable: never = state;
+        throw new Error(`internal error: unexpected relay state ${String(unreachable)}; please report`);
+      }
+    }
+  }
+
+  #finish(): void {
+    this.ctx.timers.clearTimeout(this.#timer);
+    this.#channel?.frames.stop();
+    this.#forget();
+  }
+
+  #receive(frame: Frame): void {
+    if (this.#state.phase === "awaiting-command") this.dispatch(commandInput(frame));
+    else if (this.#state.phase === "running" && this.#running !== undefined) {
+      const problem = takeInput(this.socket, this.#running, frame);
+      if (problem !== undefined) this.dispatch({ type: "malformed", reason: problem });
+    }
+  }
+}
+
+/** The command frame as an input: a command of the allowed shape, or a malformed one. */
+function commandInput(frame: Frame): RelayConnectionInput {
+  const request = frame.type === SLURM_COMMAND_FRAME ? parseSlurmRequest(frame.payload) : undefined;
+  return request === undefined
+    ? { type: "malformed", reason: "not a command of the relay's" }
+    : { type: "command", request };
 }
 
 /** The container's hello names its own node: a command for another node has no business here. */
@@ -104,50 +180,39 @@ function admitNode(claimed: string, node: string) {
   return { refuse: `a client of node ${claimed}`, tell: `this is ${node}'s Slurm relay, not ${claimed}'s` };
 }
 
-/** The command frame: the command running, or undefined when the connection is over. */
+/** Starts the host's command; `ended` hears once how it ended (127 when it could not start). */
 function startCommand(
   socket: Socket,
-  channel: Channel,
-  frame: Frame,
+  request: SlurmRequest,
   ctx: ConnectionContext,
-  end: () => void,
-): ConnectionState | undefined {
-  const request = parseSlurmRequest(frame.payload);
-  if (request === undefined) {
-    end();
-    return undefined;
-  }
+  ended: (status: ExitStatus) => void,
+): Running | undefined {
   const command = planHostCommand(request, ctx.hostEnv);
+  const cannotStart = (why: string): undefined => {
+    writeData(socket, FrameType.stderr, Buffer.from(`srun-docker: ${command.program}: ${why}\n`, "utf8"));
+    ended({ code: EXIT_NOT_FOUND });
+    return undefined;
+  };
   const file = findOnPath(command.program, ctx.hostEnv.PATH);
-  if (file === undefined) {
-    refuseAtOnce(socket, `srun-docker: ${command.program}: not found on ${ctx.node}'s PATH\n`, EXIT_NOT_FOUND);
-    return { phase: "ended" };
-  }
+  if (file === undefined) return cannotStart(`not found on ${ctx.node}'s PATH`);
   const child = spawnCommand(file, command, existingDir(request.cwd) ?? ctx.hostCwd, ctx.spawn ?? baseSpawn);
-  const running: ConnectionState = { phase: "running", channel, child, inFlight: 0 };
-  const forget = ctx.running(() => stopChild(child));
   pipeOutput(socket, child);
   child.stdin?.on("error", () => undefined);
-  // Exactly one exit goes out: a child that failed to start may also say "close".
+  // Exactly one end: a child that failed to start may say "close" after its "error".
   let said = false;
-  const exit = (say: () => void): void => {
+  const once = (say: () => void): void => {
     if (said) return;
     said = true;
-    forget();
-    channel.frames.stop();
     say();
   };
-  child.on("error", (error) =>
-    exit(() => refuseAtOnce(socket, `srun-docker: ${command.program}: ${error.message}\n`, EXIT_NOT_FOUND)),
-  );
+  child.on("error", (error) => once(() => cannotStart(error.message)));
   child.on("close", (code, signal) =>
-    exit(() => {
+    once(() => {
       const number = signal === null ? undefined : osConstants.signals[signal];
-      writeControl(socket, FrameType.exit, number === undefined ? { code: code ?? 1 } : { signal: number });
-      socket.end();
+      ended(number === undefined ? { code: code ?? 1 } : { signal: number });
     }),
   );
-  return running;
+  return { child, inFlight: 0 };
 }
 
 /** argv as an array, no shell; argv[0] the program's own name, as if typed on the host. */
@@ -164,27 +229,25 @@ function stopChild(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) endChild(child, END_GRACE_MS).terminate();
 }
 
-/** Input and signals for the running command. A client past its window is dropped. */
-function takeInput(socket: Socket, state: ConnectionState & { phase: "running" }, frame: Frame, end: () => void): void {
-  const stdin = state.child.stdin;
+/** Input and signals for the running command; why the client must go, if it must (past its window, a bad signal). */
+function takeInput(socket: Socket, running: Running, frame: Frame): string | undefined {
+  const stdin = running.child.stdin;
   if (frame.type === FrameType.stdin) {
-    state.inFlight += frame.payload.length;
-    if (state.inFlight > STDIN_WINDOW_BYTES) {
-      end();
-      return;
-    }
+    running.inFlight += frame.payload.length;
+    if (running.inFlight > STDIN_WINDOW_BYTES) return "more input than its window";
     const bytes = frame.payload.length;
     stdin?.write(frame.payload, () => {
-      state.inFlight -= bytes;
+      running.inFlight -= bytes;
       if (bytes > 0) writeControl(socket, FrameType.stdinWindow, { bytes });
     });
   } else if (frame.type === FrameType.stdinEof) {
     stdin?.end();
   } else if (frame.type === FrameType.signal) {
     const signal = parseControl(FrameType.signal, frame.payload);
-    if (signal === undefined) end();
-    else state.child.kill(signal.name);
+    if (signal === undefined) return "bad signal";
+    running.child.kill(signal.name);
   }
+  return undefined;
 }
 
 /** stdout and stderr as frames; while the socket is full, both pipes wait. */
@@ -202,13 +265,6 @@ function pipeOutput(socket: Socket, child: ChildProcess): void {
       });
     });
   }
-}
-
-/** One line on stderr and an exit, for a command that could not start. */
-function refuseAtOnce(socket: Socket, line: string, code: number): void {
-  writeData(socket, FrameType.stderr, Buffer.from(line, "utf8"));
-  writeControl(socket, FrameType.exit, { code });
-  socket.end();
 }
 
 /**

@@ -54,7 +54,7 @@ export async function startSlurmRelay(options: SlurmRelayOptions): Promise<Slurm
   await rm(socketPath, { force: true });
   const timers = options.timers ?? realTimers;
   const refusals = createRefusalLog((line) => options.say(`slurm relay: ${line}`), timers);
-  const ends = new Set<() => void>();
+  const open = new Set<() => void>();
   const ctx: ConnectionContext = {
     key: channelKey(options.secret),
     jobKey: options.jobKey,
@@ -64,9 +64,9 @@ export async function startSlurmRelay(options: SlurmRelayOptions): Promise<Slurm
     timers,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     refused: (kind) => refusals.note(kind, "this node"),
-    running: (end) => {
-      ends.add(end);
-      return () => ends.delete(end);
+    open: (shutdown) => {
+      open.add(shutdown);
+      return () => open.delete(shutdown);
     },
   };
   const sockets = new Set<Socket>();
@@ -80,7 +80,7 @@ export async function startSlurmRelay(options: SlurmRelayOptions): Promise<Slurm
   return {
     socketPath,
     close: async () => {
-      for (const end of ends) end();
+      for (const shutdown of [...open]) shutdown();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;

@@ -153,6 +153,7 @@ describe("an authenticated client that asks for something else runs nothing", ()
       command({ program: "scontrol", args: ["x".repeat(1024 * 1024)], cwd: "/", env: {} }),
     ],
     ["stdin before any command", encodeFrame(FrameType.stdin, Buffer.from("touch marker\n"))],
+    ["no command at all (the handshake's timeout ends it)", Buffer.alloc(0)],
   ])("%s: the connection ends, nothing spawned", async (_name, after) => {
     const h = await startHarness();
     const heard = await rawCommand(h, after);
