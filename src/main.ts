@@ -4,6 +4,7 @@ import { type Command, parseCommandLine } from "./cli/command-line.js";
 import { CONFIG_KEYS } from "./cli/option-specs.js";
 import { EXIT_TOOL_FAILURE, renderUserError, SaidElsewhere, sayOncePerStep, UserError } from "./core/common/index.js";
 import { parseConfigFile } from "./core/plan/index.js";
+import { isSlurmCommand } from "./core/slurm-relay/index.js";
 import { VERSION } from "./version.js";
 
 async function dispatch(command: Command): Promise<number> {
@@ -60,10 +61,21 @@ function report(error: unknown, debug: boolean): number {
  * The agent's entry points (commands/agent.ts), told apart before any option parsing or config
  * file, so `ssh` (mpirun and pdsh start one per node) loads nothing else: this binary invoked
  * under the name `ssh` (argv[1] is the name it was started by, for the bundle and the single
- * executable alike), or the hidden subcommands `agent-ssh` and `agent-server`.
+ * executable alike), or the hidden subcommands `agent-ssh` and `agent-server`; and under the
+ * names of Slurm's commands, the Slurm relay's client (commands/slurm-command.ts).
  */
 function agentEntry(argv: string[]): (() => Promise<number>) | undefined {
-  const invokedAs = (process.argv[1] ?? "").split("/").pop();
+  const invokedAs = (process.argv[1] ?? "").split("/").pop() ?? "";
+  if (isSlurmCommand(invokedAs)) {
+    return async () => {
+      try {
+        return await (await import("./commands/slurm-command.js")).runSlurmCommandInContainer(invokedAs, argv);
+      } catch (error) {
+        process.stderr.write(`srun-docker ${invokedAs}: internal error: ${String(error)} (please report)\n`);
+        return 126;
+      }
+    };
+  }
   if (invokedAs === "ssh" || argv[0] === "agent-ssh") {
     const sshArgv = invokedAs === "ssh" ? argv : argv.slice(1);
     return async () => {

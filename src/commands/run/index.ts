@@ -15,6 +15,7 @@ import { deriveJobKeys } from "../../io/files/index.js";
 import type { ImageEngine } from "../../io/image/index.js";
 import { createLogger, type Logger, PhaseTimer } from "../../io/process/index.js";
 import type { RelayServer } from "../../io/relay/index.js";
+import { type SlurmRelay, startSlurmRelay } from "../../io/slurm-relay/index.js";
 import { ensureUserMaterial, type UserMaterial } from "../../io/ssh/index.js";
 import { printDryRun } from "./dry-run.js";
 import { findGivenImage, relaysImage, settleJobImage, startNodeRelay } from "./image/index.js";
@@ -28,7 +29,14 @@ import {
 } from "./job-ports.js";
 import { runSrunTask } from "./launchers/srun/index.js";
 import { runMaster, runWorker } from "./launchers/ssh/index.js";
-import { cancelRendezvous, failRendezvous, openRendezvous, type RendezvousLink, type RendezvousPorts } from "./link.js";
+import {
+  cancelRendezvous,
+  failRendezvous,
+  messageOf,
+  openRendezvous,
+  type RendezvousLink,
+  type RendezvousPorts,
+} from "./link.js";
 import { NodeContainer } from "./node-container.js";
 import { type NodeRun, type Once, once } from "./node-run.js";
 import { countGpusIfUnknown, defaultRunDeps, type RunDeps, type RunRuntime } from "./run-deps.js";
@@ -195,6 +203,7 @@ async function runNode(job: JobRun, node: OpenedNode, planned: PlannedNode): Pro
   const { plan } = planned;
   // Every node finds the same; the master says it once (every node with --debug).
   if (ctx.isMaster || options.debug) for (const warning of plan.warnings) log.warn(warning);
+  teardown.slurmRelay(await serveSlurmRelay(job, node, plan));
   const container = new NodeContainer(runtime, plan);
   teardown.container(container);
   const run: NodeRun = {
@@ -216,6 +225,29 @@ async function runNode(job: JobRun, node: OpenedNode, planned: PlannedNode): Pro
   const link = node.link;
   const ended = link.kind === "master" ? await runMaster(run, link) : await runWorker(run, link.session);
   return teardown.exitCode(ended);
+}
+
+/**
+ * The Slurm relay of this node's container (core/slurm-relay/), served from this process, which
+ * outlives the script. A relay that cannot start is said once; the job runs without it, and a
+ * Slurm command in the container says that the relay is not running.
+ */
+async function serveSlurmRelay(job: JobRun, node: OpenedNode, plan: NodePlan): Promise<SlurmRelay | undefined> {
+  if (plan.slurmRelay === undefined) return undefined;
+  try {
+    return await startSlurmRelay({
+      socketPath: plan.slurmRelay,
+      secret: node.keys.secret,
+      jobKey: node.jobKey,
+      node: job.ctx.nodeName,
+      hostEnv: job.deps.env,
+      hostCwd: job.deps.cwd,
+      say: (line) => job.log.warn(line),
+    });
+  } catch (error) {
+    job.log.warn(`no Slurm commands in the container: ${messageOf(error)}`);
+    return undefined;
+  }
 }
 
 /** sshd on a port of its own choosing: learns every node's, and completes this node's client files. */

@@ -11,7 +11,7 @@
 //      soon as their program does (the node's tasks still tell each other they are done).
 // Later signals are swallowed, so Node's default (exit at once) cannot cut this short.
 // Every path out, done, failed or cancelled, then runs `finish`: the container removed (again;
-// removal is confirmed and idempotent) beside the stale sweep, the relay closed, rootless
+// removal is confirmed and idempotent) beside the stale sweep, the relays closed, rootless
 // podman's user namespace released, the signal's teardown awaited, the signals let go.
 import type { Logger } from "../../io/process/index.js";
 import { exitCodeForSignal, onTerminationSignals, type SignalSource } from "../../io/process/index.js";
@@ -43,6 +43,7 @@ export class Teardown {
   #container: Removable | undefined;
   readonly #tellOthers: Array<() => Promise<void>> = [];
   #relay: { close(): void } | undefined;
+  #slurmRelay: { close(): Promise<void> } | undefined;
   #sweep: (() => Promise<void> | undefined) | undefined;
   #cancelling: Promise<void> | undefined;
   #finished: Promise<void> | undefined;
@@ -84,6 +85,11 @@ export class Teardown {
     this.#relay = relay;
   }
 
+  /** The node's Slurm relay: closed once the container is gone, whatever ended the run. */
+  slurmRelay(relay: { close(): Promise<void> } | undefined): void {
+    this.#slurmRelay = relay;
+  }
+
   /** What removes killed runs' leftovers: awaited on the way out if it was started. */
   sweep(started: () => Promise<void> | undefined): void {
     this.#sweep = started;
@@ -95,6 +101,7 @@ export class Teardown {
     void this.#program?.signal(signal).catch(() => undefined);
     this.#cancelling = (async () => {
       await this.removeContainer();
+      await this.#closeSlurmRelay();
       for (const action of this.#tellOthers) await action().catch(() => undefined);
     })();
     const exit = this.options.exit;
@@ -108,6 +115,10 @@ export class Teardown {
     );
   }
 
+  #closeSlurmRelay(): Promise<void> {
+    return this.#slurmRelay?.close().catch(() => undefined) ?? Promise.resolve();
+  }
+
   /** The way out of every path, run once however often asked; never throws. */
   finish(): Promise<void> {
     this.#finished ??= this.#finish();
@@ -117,6 +128,7 @@ export class Teardown {
   async #finish(): Promise<void> {
     await Promise.all([this.removeContainer(), this.#sweep?.()?.catch(() => undefined)]);
     this.#relay?.close();
+    await this.#closeSlurmRelay();
     await this.options.runtime?.releaseUserNamespace().catch(() => undefined);
     // The main path can end (its container gone) while the signal's teardown still tells the
     // other nodes: returning now would let the process exit in the middle of that.

@@ -1,6 +1,7 @@
 /**
  * The authenticated channel's handshake, once for every protocol that speaks between the nodes
- * of a job step (the rendezvous, the agent, the image relay): one state machine per side, pure.
+ * of a job step (the rendezvous, the agent, the image relay) or between a container and its
+ * node (the Slurm relay): one state machine per side, pure.
  * io/channel/ puts it on a socket, in the frames of core/channel/agent-frames.ts, and supplies the key.
  *
  *   server → challenge {v, nonce}
@@ -19,7 +20,7 @@
 import * as z from "zod/mini";
 import { parseJsonAs } from "../common/index.js";
 
-export type ChannelProtocol = "rendezvous" | "agent" | "relay";
+export type ChannelProtocol = "rendezvous" | "agent" | "relay" | "slurm";
 export type ChannelSide = "client" | "server";
 
 /** The handshake's frame types, the same in every protocol (its own frames come after). */

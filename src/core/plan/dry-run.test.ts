@@ -12,6 +12,7 @@ const PLAN: NodePlan = {
   files: { passwd: { content: "", mode: 0o644 }, hostfile: { content: "", mode: 0o644 } },
   remote: { kind: "sshd", ports: [2222], awaitedBeforeJob: true },
   switchDir: "/h/.srun-docker/jobs/7.0/node1/switch",
+  slurmRelay: undefined,
   ports: { remote: [2222], rendezvousPort: 3333, masterPort: 4444 },
   gpus: { deviceIds: [], slots: 1, warnings: [] },
   limits: {},

@@ -252,6 +252,23 @@ describe("--remote=agent", () => {
     );
   });
 
+  test("Slurm's six commands are the same binary, and name this node's relay in the job dir", () => {
+    const p = agentPlan();
+    for (const name of ["scontrol", "squeue", "sacct", "sbatch", "scancel", "srun"])
+      expect(p.runArgs.join(" ")).toContain(`-v /home/alice/bin/srun-docker:/opt/srun-docker/bin/${name}:ro`);
+    expect(env(p).get("SRUN_DOCKER_SLURM_RELAY")).toBe(`${JOB_DIR}/slurm.sock`);
+    expect(p.slurmRelay).toBe(`${JOB_DIR}/slurm.sock`);
+  });
+
+  test("without the agent, no relay: sshd mode and the srun launcher", () => {
+    const sshd = plan({ options: { remote: "sshd" } });
+    const srun = plan({ options: { remote: "agent", launcher: "srun" } });
+    for (const p of [sshd, srun]) {
+      expect(p.slurmRelay).toBeUndefined();
+      expect(p.runArgs.join(" ")).not.toMatch(/scontrol|SRUN_DOCKER_SLURM_RELAY/);
+    }
+  });
+
   test("the agent's config: every node, the ports every agent tries, where it says its own, the job's secret, this node's job environment", () => {
     const p = agentPlan({ rank: 1, keys: { ...standIns.keys, secret: Buffer.alloc(32, 7) } });
     const file = p.files["agent.json"];
@@ -462,7 +479,10 @@ describe("what the container sees of the user's srun-docker directory: this node
   const MASK = ["--tmpfs /home/alice/.srun-docker:ro,uid=1001,gid=1001", `-v ${JOB_DIR}:${JOB_DIR}`];
   const SWITCH = `-v ${JOB_DIR}/switch:/run/srun-docker`;
   const BIN = "/home/alice/bin/srun-docker";
-  const AGENT_BIN = [`-v ${BIN}:/opt/srun-docker/bin/srun-docker:ro`, `-v ${BIN}:/opt/srun-docker/bin/ssh:ro`];
+  // The same file as the agent, `ssh`, and the Slurm relay's six clients.
+  const AGENT_BIN = ["srun-docker", "ssh", "scontrol", "squeue", "sacct", "sbatch", "scancel", "srun"].map(
+    (name) => `-v ${BIN}:/opt/srun-docker/bin/${name}:ro`,
+  );
 
   test.each<[string, Case, string[]]>([
     [

@@ -4,6 +4,7 @@
 import { join as joinPath } from "node:path";
 import { VERSION } from "../../version.js";
 import {
+  AGENT_BIN_DIR,
   AGENT_SERVER_PATH,
   agentContainerEnv,
   agentMounts,
@@ -45,6 +46,7 @@ import {
   planJobEnv,
   renderHostfile,
 } from "../slurm/index.js";
+import { SLURM_RELAY_SOCKET, SLURM_RELAY_VARIABLE, slurmCommandMounts } from "../slurm-relay/index.js";
 import { renderGroup, renderPasswd } from "../ssh/index.js";
 import type { NodePlanInput, NodePlanOptions, PlanIdentity } from "./node-plan-input.js";
 import type { PlannedFile } from "./planned-file.js";
@@ -83,6 +85,11 @@ export interface NodePlan {
   readonly remote: RemoteService | undefined;
   /** The dead man's switch's directory (lifeline FIFO), mounted into the container. */
   readonly switchDir: string;
+  /**
+   * Where this node's srun-docker serves the Slurm relay (core/slurm-relay/), in the job dir;
+   * with the agent only, whose single executable in the container is the relay's client.
+   */
+  readonly slurmRelay: string | undefined;
   readonly ports: JobPorts;
   /** The GPUs the container gets and the slots (ranks) this node runs. */
   readonly gpus: GpuPlan;
@@ -124,7 +131,12 @@ export function planNode(input: NodePlanInput): NodePlan {
     agent || sshd ? { kind: agent ? "agent" : "sshd", ports: ports.remote, awaitedBeforeJob: sshd } : undefined;
   // Every node's sshd, for this node's ssh: a node may be off the first port (the agent's clients try them all).
   const hosts = ctx.nodes.map((node) => ({ node, port: ports.remotePorts?.get(node) ?? ports.remote[0] ?? 0 }));
-  const agentEnv = agent ? agentContainerEnv(input.imagePath, file("agent.json")) : {};
+  // The agent's single executable in the container is the Slurm relay's client too.
+  const slurmRelay = agent ? file(SLURM_RELAY_SOCKET) : undefined;
+  const agentEnv =
+    slurmRelay === undefined
+      ? {}
+      : { ...agentContainerEnv(input.imagePath, file("agent.json")), [SLURM_RELAY_VARIABLE]: slurmRelay };
   const jobEnv = planJobEnv({
     nodes: ctx.nodes,
     rank: ctx.rank,
@@ -208,6 +220,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     mounts: [
       { source: jobDir, target: jobDir },
       ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
+      ...(agent ? slurmCommandMounts(requireAgentBinary(input.agentBinary), AGENT_BIN_DIR) : []),
       ...(options.launcher === "srun" ? pmixMounts(input.env) : []),
     ],
     envNames: options.envlist,
@@ -240,6 +253,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     files,
     remote,
     switchDir: file("switch"),
+    slurmRelay,
     ports,
     gpus,
     limits,

@@ -1,5 +1,6 @@
 // Each protocol's server against a hostile client on its port, over real sockets: the same
-// attacks on the rendezvous master, the agent and the image relay. A peer without the job
+// attacks on the rendezvous master, the agent, the image relay and the Slurm relay (on its
+// unix socket). A peer without the job
 // step's key, or with a hello bound to another handshake, port or job step, or with garbage
 // or an oversized frame, hears the challenge and at most a reject, never a welcome, and what
 // the server guards (a node's place, a spawn, an image) is untouched. The first row, an
@@ -19,13 +20,17 @@ import {
 } from "../../core/channel/index.js";
 import { RELAY_PROTOCOL_VERSION } from "../../core/relay/index.js";
 import { encodeMessage, PROTOCOL_VERSION } from "../../core/rendezvous/index.js";
+import { encodeSlurmRequest, SLURM_COMMAND_FRAME, SLURM_RELAY_PROTOCOL_VERSION } from "../../core/slurm-relay/index.js";
 import * as agent from "../agent/agent-harness.test-support.js";
 import { startRelayServer } from "../relay/index.js";
 import * as rendezvous from "../rendezvous/rendezvous-harness.test-support.js";
+import * as slurm from "../slurm-relay/slurm-relay-harness.test-support.js";
 import { channelKey } from "./key.js";
 
 interface Target {
+  /** The port the handshake names; 0 for a unix socket, which `path` names. */
   port: number;
+  path?: string;
   secret: Buffer;
   jobKey: string;
   version: number;
@@ -43,6 +48,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
   rendezvous.runCleanups();
   await agent.runCleanups();
+  await slurm.closeHarnesses();
 });
 
 const TARGETS: Record<ChannelProtocol, () => Promise<Target>> = {
@@ -105,6 +111,20 @@ const TARGETS: Record<ChannelProtocol, () => Promise<Target>> = {
       admitted: () => served,
     };
   },
+  async slurm() {
+    const harness = await slurm.startHarness();
+    const command = { program: "scontrol", args: ["ping"], cwd: "/", env: {} } as const;
+    return {
+      port: 0,
+      path: harness.relay.socketPath,
+      secret: harness.secret,
+      jobKey: slurm.jobKey,
+      version: SLURM_RELAY_PROTOCOL_VERSION,
+      node: slurm.node,
+      request: encodeFrame(SLURM_COMMAND_FRAME, encodeSlurmRequest({ ...command, args: [...command.args] })),
+      admitted: () => harness.runs().length,
+    };
+  },
 };
 
 async function until(condition: () => boolean): Promise<void> {
@@ -120,9 +140,10 @@ interface Heard {
 }
 
 /** Connects, answers the challenge with `answer(serverNonce)`, and reports what the server said until it closed or welcomed. */
-function attack(port: number, answer: (serverNonce: string) => Buffer | undefined): Promise<Heard> {
+function attack(target: Target, answer: (serverNonce: string) => Buffer | undefined): Promise<Heard> {
   return new Promise((resolve) => {
-    const socket: Socket = connect({ port, host: "127.0.0.1" });
+    const socket: Socket =
+      target.path === undefined ? connect({ port: target.port, host: "127.0.0.1" }) : connect({ path: target.path });
     cleanups.push(() => socket.destroy());
     const heard: Heard = { frames: [], closed: false };
     const decoder = createFrameDecoder(() => 1024 * 1024);
@@ -189,7 +210,7 @@ const { challenge: C, welcome: W, reject: R } = HandshakeFrame;
 describe.each(Object.keys(TARGETS) as ChannelProtocol[])("a hostile client of the %s", (protocol) => {
   test("an honest client is welcomed (so the rows below fail for their flaw)", async () => {
     const target = await TARGETS[protocol]();
-    const heard = await attack(target.port, (nonce) => helloFrame(protocol, target, nonce));
+    const heard = await attack(target, (nonce) => helloFrame(protocol, target, nonce));
     expect(heard.frames).toEqual([C, W]);
     await until(() => target.admitted() === 1);
   });
@@ -202,7 +223,7 @@ describe.each(Object.keys(TARGETS) as ChannelProtocol[])("a hostile client of th
   ])("%s is refused", async (_name, forge, said) => {
     const target = await TARGETS[protocol]();
     const before = target.admitted();
-    const heard = await attack(target.port, (nonce) => helloFrame(protocol, target, nonce, forge(target)));
+    const heard = await attack(target, (nonce) => helloFrame(protocol, target, nonce, forge(target)));
     expect(heard).toEqual({ frames: said, closed: true });
     expect(target.admitted()).toBe(before);
   });
@@ -210,13 +231,13 @@ describe.each(Object.keys(TARGETS) as ChannelProtocol[])("a hostile client of th
   test("a hello recorded from an honest handshake and replayed on a new connection is refused", async () => {
     const target = await TARGETS[protocol]();
     let recorded: Buffer | undefined;
-    const honest = await attack(target.port, (nonce) => {
+    const honest = await attack(target, (nonce) => {
       recorded = helloFrame(protocol, target, nonce);
       return recorded;
     });
     expect(honest.frames).toEqual([C, W]);
     await until(() => target.admitted() === 1);
-    const replayed = await attack(target.port, () => recorded);
+    const replayed = await attack(target, () => recorded);
     expect(replayed).toEqual({ frames: [C, R], closed: true });
     expect(target.admitted()).toBe(1);
   });
@@ -232,7 +253,7 @@ describe.each(Object.keys(TARGETS) as ChannelProtocol[])("a hostile client of th
     ["a protocol message before any hello", encodeFrame(0x40 as FrameType, Buffer.from('{"type":"ready"}'))],
   ])("%s ends the connection with nothing said but the challenge", async (_name, bytes) => {
     const target = await TARGETS[protocol]();
-    const heard = await attack(target.port, () => bytes);
+    const heard = await attack(target, () => bytes);
     expect(heard).toEqual({ frames: [C], closed: true });
     expect(target.admitted()).toBe(0);
   });
