@@ -10,9 +10,17 @@ import path from "node:path";
 import { writeFileAtomic } from "../files/index.js";
 import { realTimers, sleep, type Timers } from "../process/index.js";
 
-export type NodeState =
-  | { kind: "ready"; container: string; devices: readonly string[] | "all" }
-  | { kind: "failed"; message: string };
+/** The node's container, as its tasks exec into it (srun-task-exec.ts's Container). */
+export interface ReadyContainer {
+  container: string;
+  devices: readonly string[] | "all";
+  /** Its switch dir on the host, where the tasks' pid files are. */
+  switchDir: string;
+  /** The step, when steps share it (`--container-name`). */
+  sharedBy?: string | undefined;
+}
+
+export type NodeState = ({ kind: "ready" } & ReadyContainer) | { kind: "failed"; message: string };
 
 const POLL_MS = 50;
 
@@ -30,9 +38,7 @@ export class SrunNodeFiles {
   async announce(state: NodeState): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const [name, content] =
-      state.kind === "ready"
-        ? ["ready", JSON.stringify({ container: state.container, devices: state.devices })]
-        : ["failed", state.message];
+      state.kind === "ready" ? ["ready", JSON.stringify({ ...state, kind: undefined })] : ["failed", state.message];
     await writeFileAtomic(path.join(this.dir, name), content, 0o600);
   }
 
@@ -44,8 +50,7 @@ export class SrunNodeFiles {
       if (failed !== undefined) return { kind: "failed", message: failed };
       const ready = await this.read("ready");
       if (ready !== undefined) {
-        const { container, devices } = JSON.parse(ready) as { container: string; devices: readonly string[] | "all" };
-        return { kind: "ready", container, devices };
+        return { ...(JSON.parse(ready) as ReadyContainer), kind: "ready" };
       }
       if (this.timers.now() >= until) return undefined;
       await sleep(POLL_MS, this.timers);
