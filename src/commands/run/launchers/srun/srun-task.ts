@@ -84,6 +84,8 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
 interface StartedNode {
   /** This step's own container, watched for an end we did not cause; none when it is the job's. */
   watched: WatchedNode | undefined;
+  /** The job's named container, made by an earlier step (this one started nothing). */
+  reused: boolean;
   where: Container;
   user: { uid: number; gid: number };
   command: readonly string[];
@@ -110,7 +112,8 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   try {
     program = await startProgram(run, node.where, node.user, node.command);
     teardown.program(program);
-    const sweep = sweepThisNode(run, node.user.uid);
+    // A step that reuses the job's container leaves the sweep to the step that made it.
+    const sweep = node.reused ? undefined : sweepThisNode(run, node.user.uid);
     teardown.sweep(() => sweep);
     const ownPart = finishOwnPart(run, program, teardown, node.where);
     // A container that ends takes every task's program with it; the watch tells while others run.
@@ -150,7 +153,7 @@ async function openNodeContainer(run: TaskRun, teardown: Teardown): Promise<Star
     const shared = { ...where, sharedBy: jobStepKey(ctx) };
     await announceReady(run, shared);
     const user = { uid: identity.uid, gid: identity.gid };
-    return { watched: undefined, where: shared, user, command: await programCommand(options, deps) };
+    return { watched: undefined, reused: true, where: shared, user, command: await programCommand(options, deps) };
   });
 }
 
@@ -198,7 +201,7 @@ async function startNodeContainer(
   };
   await announceReady(run, where);
   const user = { uid: identity.uid, gid: identity.gid };
-  return { watched: { container, ctx, plan, options }, where, user, command, container };
+  return { watched: { container, ctx, plan, options }, reused: false, where, user, command, container };
 }
 
 /** Tells the node's other tasks which container to exec into. */
