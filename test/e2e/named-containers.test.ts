@@ -83,7 +83,7 @@ describe("docker", () => {
     figure("named container gone after the job", `${((await nothingLeft(USERS.carol)) / 1000).toFixed(1)} s`);
   });
 
-  test("two steps at once share it; --dry-run says create, then reuse", async () => {
+  test("two steps at once share it, exec enters it; --dry-run says create, then reuse", async () => {
     carol.write(
       "overlap.sh",
       [
@@ -92,6 +92,8 @@ describe("docker", () => {
         `srun --overlap -n1 ${named()} -- sh -c 'echo a >/tmp/a; i=0; until [ -e /tmp/b ]; do i=$((i+1)); [ $i -gt 100 ] && exit 7; sleep 0.1; done; echo A saw b' &`,
         `srun --overlap -n1 ${named()} -- sh -c 'echo b >/tmp/b; i=0; until [ -e /tmp/a ]; do i=$((i+1)); [ $i -gt 100 ] && exit 8; sleep 0.1; done; echo B saw a'`,
         "wait $! || exit 9",
+        // `srun-docker exec` finds it as it finds any step's container.
+        "srun --overlap -n1 srun-docker exec --step=name-dev -- cat /tmp/a /tmp/b",
         `srun --overlap -n1 ${named()} --dry-run -- true | grep 'container \`dev\`'`,
         "",
       ].join("\n"),
@@ -101,6 +103,7 @@ describe("docker", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("A saw b");
     expect(r.stdout).toContain("B saw a");
+    expect(r.stdout).toContain("a\nb\n");
     expect(r.stdout).toMatch(/container `dev` on node3: create .*\n(.*\n)*container `dev` on node3: reuse /);
     await nothingLeft(USERS.carol);
   });

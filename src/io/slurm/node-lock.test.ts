@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
@@ -41,4 +41,12 @@ test("an action that fails frees it", async () => {
   const lock = lockIn();
   await expect(withNodeLock(lock, () => Promise.reject(new Error("no")))).rejects.toThrow("no");
   await expect(withNodeLock(lock, async () => "free")).resolves.toBe("free");
+});
+
+test("a lock with no pid is taken once it is old (its holder died between mkdir and its pid)", async () => {
+  const lock = lockIn();
+  mkdirSync(lock, { recursive: true });
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lock, old, old);
+  await expect(withNodeLock(lock, async () => "taken")).resolves.toBe("taken");
 });

@@ -4,7 +4,7 @@
  * the same container may start on a node at once: one creates it, the other then finds it.
  * A holder that died (SIGKILL) leaves its directory: a pid no longer alive on this node frees it.
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { realTimers, sleep, type Timers } from "../process/index.js";
 
@@ -30,16 +30,24 @@ async function tryLock(dir: string, alive: (pid: number) => boolean): Promise<bo
     await mkdir(dir, { mode: 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    const holder = Number(await readFile(path.join(dir, "pid"), "utf8").catch(() => ""));
-    // No pid yet: its holder is between mkdir and writeFile (or died there, which a later try sees).
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) await rm(dir, { recursive: true, force: true });
+    if (await heldByNoOne(dir, alive)) await rm(dir, { recursive: true, force: true });
     return false;
   }
   await writeFile(path.join(dir, "pid"), String(process.pid), { mode: 0o600 });
   return true;
 }
 
-export function isAlive(pid: number): boolean {
+/** How long a lock may stay without a pid: its holder is between mkdir and writeFile, or died there. */
+const NO_PID_MS = 10_000;
+
+async function heldByNoOne(dir: string, alive: (pid: number) => boolean): Promise<boolean> {
+  const holder = Number(await readFile(path.join(dir, "pid"), "utf8").catch(() => ""));
+  if (Number.isInteger(holder) && holder > 0) return !alive(holder);
+  const made = await stat(dir).catch(() => undefined);
+  return made !== undefined && Date.now() - made.mtimeMs > NO_PID_MS;
+}
+
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
