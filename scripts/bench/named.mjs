@@ -2,7 +2,7 @@
 // container (`--container-name`, reused: exec, no `docker run`), beside a step that starts its
 // own container, at N=2 with one task per node. All in one allocation: its first step creates
 // the container, then each round times a bare `srun hostname`, srun-docker's own start
-// (`--version`), a reusing step and a fresh one,
+// (`--version`), a bare `docker exec` into the named container, a reusing step and a fresh one,
 // one after the other, from this machine's clock (`date +%s.%N` in the salloc shell).
 import { stats } from "./report.mjs";
 
@@ -19,6 +19,7 @@ function allocationScript(n, runs) {
     `for i in $(seq ${runs}); do`,
     `  ${timed("bare", `${srun} hostname`)}`,
     `  ${timed("tool", `${srun} srun-docker --version`)}`,
+    `  ${timed("exec", `${srun} sh -c "docker exec srun-docker-\\$USER-\\$SLURM_JOB_ID.name-bench-\\$(hostname) hostname"`)}`,
     `  ${timed("reuse", `${srun} ${tool} --container-name=bench -- hostname`)}`,
     `  ${timed("fresh", `${srun} ${tool} -- hostname`)}`,
     "done",
@@ -33,7 +34,7 @@ export async function benchNamed(ctx, stamped, n, runs) {
     ctx.dir,
     `salloc -N ${n} -w node[1-${n}] sh -c '${script.replaceAll("'", "'\\''")}'`,
   );
-  const times = { bare: [], tool: [], reuse: [], fresh: [] };
+  const times = { bare: [], tool: [], exec: [], reuse: [], fresh: [] };
   for (const m of r.stdout.matchAll(/^STAMP (\w+) ([\d.]+) ([\d.]+)$/gm))
     times[m[1]]?.push(Number(m[3]) - Number(m[2]));
   if (r.code !== 0 || times.reuse.length !== runs) {
@@ -56,6 +57,7 @@ export function printNamedReport({ n, runs, times }) {
   console.log("|---|---|---|");
   console.log(row("bare `srun hostname`", times.bare));
   console.log(row("`srun-docker --version` (the tool's own start)", times.tool, times.bare));
+  console.log(row("`docker exec` into that container, without srun-docker", times.exec, times.bare));
   console.log(row("`--container-name`, reusing the job's container", times.reuse, times.bare));
   console.log(row("its own container (no name)", times.fresh, times.bare));
   const added = stats(times.reuse).median - stats(times.bare).median;
