@@ -106,8 +106,10 @@ async function benchNamedStep(ctx, runs) {
   const tables = await printedTables(() => {
     figures = printNamedReport(measured);
   });
+  // Stamped before either write: the docs the bench rewrites are not "changes" it measured.
+  const measuredAt = stamp(root);
   writeBenchBlock(root, "bench --named", tables, command);
-  const changed = writeFigures([path.join(root, "README.md")], figures, stamp(root));
+  const changed = writeFigures([path.join(root, "README.md")], figures, measuredAt);
   for (const file of changed) console.error(`bench: wrote its figure into ${path.relative(root, file)}`);
 }
 
