@@ -30,6 +30,18 @@ export const container: OptionSpec = {
   description: "image to run (required)",
   configurable: true,
 };
+const containerName: OptionSpec = {
+  name: "container-name",
+  value: "<name>",
+  description:
+    "the job's named container: the job's first step on a node creates it, later steps run in it (exec); removed when the job ends (--launcher=srun)",
+};
+const containerSave: OptionSpec = {
+  name: "container-save",
+  value: "<path.tar>",
+  description:
+    "after the step, save the first node's container as an archive that --container=PATH starts from (--launcher=srun)",
+};
 const dockname: OptionSpec = {
   name: "dockname",
   value: "<name>",
@@ -134,6 +146,8 @@ export const timeout: OptionSpec = {
 
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   container,
+  containerName,
+  containerSave,
   {
     name: "script",
     value: "<path>",

@@ -339,3 +339,35 @@ describe("nothing to run, on srun --pty's terminal: a shell in the container", (
     });
   });
 });
+
+describe("--container-name and --container-save", () => {
+  const srun = (...argv: string[]) => parseRunArgs(["--container=img", "--launcher=srun", ...argv, "--", "true"], {});
+  test("with the srun launcher: the name and the archive as given", () => {
+    const o = srun("--container-name=dev_1", "--container-save=out/saved.tar");
+    expect([o.containerName, o.containerSave]).toEqual(["dev_1", "out/saved.tar"]);
+    expect([run().containerName, run().containerSave]).toEqual([undefined, undefined]);
+  });
+
+  test.each([
+    [["--container-name=a.r1"], "`--container-name=a.r1` is not a name"],
+    [["--container-name=../x"], "`--container-name=../x` is not a name"],
+    [["--container-save=saved.tgz"], "`--container-save=saved.tgz` must name a .tar file"],
+  ])("%j: usage error", (argv, message) => {
+    expect(() => srun(...argv)).toThrow(message);
+  });
+
+  test.each([
+    ["--container-name=dev", "`--container-name` needs --launcher=srun (this run's launcher is ssh)"],
+    ["--container-save=x.tar", "`--container-save` needs --launcher=srun (this run's launcher is ssh)"],
+  ])("%s with another launcher: usage error, exit 2", (option, message) => {
+    let error: unknown;
+    try {
+      run(option);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toBe(message);
+    expect((error as UserError).exitCode).toBe(2);
+  });
+});

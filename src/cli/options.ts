@@ -1,6 +1,6 @@
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/common/index.js";
 import { describeNearMiss, findNearMisses, type NearMiss, usageError } from "../core/common/index.js";
-import type { ContainerShape } from "../core/engine/index.js";
+import { CONTAINER_NAME_RE, type ContainerShape, SAVE_ARCHIVE_RE } from "../core/engine/index.js";
 import type { PullOptions } from "../core/image/index.js";
 import type { LimitsMode, PidsLimit } from "../core/limits/index.js";
 import type { ConfigLayer } from "../core/plan/index.js";
@@ -60,6 +60,10 @@ export interface RunOptions extends ContainerOptions {
   readonly pull: PullOptions;
   /** Pyxis's options that the reference has no twin for: mounts, workdir, home, root, entrypoint, read-only. */
   readonly shape: ContainerShape;
+  /** `--container-name`: the job's named container (core/engine/named-container.ts). */
+  readonly containerName: string | undefined;
+  /** `--container-save`: where the first node's container is saved after the step, as given. */
+  readonly containerSave: string | undefined;
   /** Where each option's value came from (for `srun-docker config` and `--debug`). */
   readonly sources: ReadonlyMap<string, OptionSource>;
   /** What the master says before the run, once (a likely typo that goes to the script). */
@@ -141,7 +145,9 @@ export function parseRunArgs(
   const { sshdPort, rendezvousPort } = readPorts(values);
   const sshconfigdir = optional(values, "sshconfigdir", SETTING.sshconfigdir);
   const pull = readPullOptions(values);
+  const kept = readKeptContainer(values, launcher);
   return {
+    ...kept,
     ...base,
     script,
     scriptArgs: program !== undefined ? program.slice(1) : scriptHelp ? [...scan.rest, "--help"] : [...scan.rest],
@@ -182,6 +188,36 @@ function readNodelist(values: LayeredValues): Pick<RunOptions, "nodelist" | "nod
     );
   }
   return { nodelist, nodeRank };
+}
+
+/** `--container-name` and `--container-save`: what outlives the step, with the srun launcher. */
+function readKeptContainer(
+  values: LayeredValues,
+  launcher: Launcher,
+): Pick<RunOptions, "containerName" | "containerSave"> {
+  const containerName = optional(values, "container-name", toNonEmptyText);
+  const containerSave = optional(values, "container-save", toNonEmptyText);
+  if (containerName !== undefined && !CONTAINER_NAME_RE.test(containerName)) {
+    throw usageError(
+      `\`--container-name=${containerName}\` is not a name`,
+      "use letters, digits, _ and - (at most 63), starting with a letter or digit",
+    );
+  }
+  if (containerSave !== undefined && !SAVE_ARCHIVE_RE.test(containerSave)) {
+    throw usageError(
+      `\`--container-save=${containerSave}\` must name a .tar file`,
+      "e.g. --container-save=$HOME/saved.tar; --container=$HOME/saved.tar starts from it",
+    );
+  }
+  const given =
+    containerName !== undefined ? "--container-name" : containerSave !== undefined ? "--container-save" : undefined;
+  if (given !== undefined && launcher !== "srun") {
+    throw usageError(
+      `\`${given}\` needs --launcher=srun (this run's launcher is ${launcher})`,
+      `srun srun-docker --launcher=srun --container=IMG ${given}=... -- PROGRAM`,
+    );
+  }
+  return { containerName, containerSave };
 }
 
 /** `--sshdport` and `--rendezvous-port`: two services cannot share one port. */

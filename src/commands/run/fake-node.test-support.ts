@@ -54,6 +54,8 @@ export async function freePort(): Promise<number> {
 export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
   return {
     container: "img:1",
+    containerName: undefined,
+    containerSave: undefined,
     dockname: undefined,
     datamnts: [],
     dockopts: [],
@@ -186,6 +188,7 @@ function fakeRuntime(node: FakeNode, name: string, behaviour: NodeBehaviour, log
     bin: "docker",
     node: name,
     inspectImage: async () => ({ id: "sha256:1", path: undefined }),
+    saveContainer: async () => {},
     signalProcess: async () => {},
     exec: (plan) => {
       log("exec");

@@ -61,6 +61,8 @@ export class NodeContainer {
   private files: ContainerSetup["files"];
   /** The watch for an end we did not cause, once up (death-watch.ts). */
   readonly deaths: DeathWatch;
+  /** The job holds the lifeline now (handOff): the container is not this process's to remove. */
+  private handedOff = false;
 
   constructor(
     private readonly runtime: ContainerEngine,
@@ -140,11 +142,24 @@ export class NodeContainer {
   }
 
   /**
+   * Gives the container to the job (`--container-name`): `script`, an orphaned sh, holds its
+   * lifeline from now on (core/engine/dead-man-switch.ts's buildJobHolderScript), and remove()
+   * leaves it. Only once it is up.
+   */
+  handOff(script: string, args: readonly string[]): void {
+    if (this.phase !== "up" || this.lifeline === undefined) throw cancelled();
+    this.deaths.stop();
+    this.lifeline.handOff(script, args);
+    this.handedOff = true;
+  }
+
+  /**
    * Removes the container until the engine confirms it gone, then the job files, then cuts the
    * lifeline. Idempotent while it succeeds; after a failure (thrown, naming the node) it retries.
+   * A container handed to the job stays.
    */
   remove(): Promise<void> {
-    if (this.phase === "removed") return Promise.resolve();
+    if (this.phase === "removed" || this.handedOff) return Promise.resolve();
     if (this.phase === "removing" && this.removal !== undefined) return this.removal;
     const from = this.phase;
     this.move("remove");

@@ -36,6 +36,7 @@ export type RunRuntime = Pick<
   | "list"
   | "releaseUserNamespace"
   | "watchUserNamespace"
+  | "saveContainer"
 >;
 
 /** The job script's process (the engine's `exec` on our stdio). */

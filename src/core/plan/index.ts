@@ -12,4 +12,4 @@ export type { JobKeys, NodePlanInput, NodePlanOptions } from "./node-plan-input.
 export type { PlannedFile } from "./planned-file.js";
 export type { TaskContext } from "./task-context.js";
 export { checkTaskMpi, resolveTaskContext } from "./task-context.js";
-export { boundCpuList, buildTaskExec } from "./task-exec.js";
+export { boundCpuList, buildTaskExec, taskPidName } from "./task-exec.js";

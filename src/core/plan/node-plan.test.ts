@@ -60,6 +60,7 @@ interface Case {
   cgroupV2?: boolean;
   keys?: JobKeys;
   ports?: JobPorts;
+  named?: { name: string; image: string };
 }
 
 const standIns = dryRunStandIns("/home/alice/.srun-docker");
@@ -94,6 +95,7 @@ function planInput(c: Case): NodePlanInput {
     scriptPath: "/home/alice/job.sh",
     cwd: "/home/alice",
     ports: c.ports ?? PORTS,
+    named: c.named,
   };
 }
 
@@ -548,5 +550,37 @@ describe("Pyxis's options (the container's shape)", () => {
   test("a relative mount source is the caller's directory's", () => {
     const p = shaped({ mounts: [{ kind: "bind", source: "./data", target: "/data", flags: ["ro"] }] });
     expect(p.runArgs).toContain("/home/alice/data:/data:ro");
+  });
+});
+
+describe("--container-name: the job's container, keyed with name-NAME in the step's place", () => {
+  const named = plan({
+    options: { remote: "agent", launcher: "srun" },
+    env: { PMIX_SERVER_TMPDIR: "/var/spool/slurmd/pmix.42.0/" },
+    named: { name: "dev", image: "img:1" },
+  });
+  const labels = (p: NodePlan) => p.runArgs.flatMap((a, i) => (p.runArgs[i - 1] === "--label" ? [a] : []));
+
+  test("its name, job dir and switch dir", () => {
+    expect(named.containerName).toBe("srun-docker-alice-42.name-dev-node1");
+    expect(named.jobDir).toBe("/home/alice/.srun-docker/jobs/42.name-dev/node1");
+    expect(named.switchDir).toBe("/home/alice/.srun-docker/jobs/42.name-dev/node1/switch");
+  });
+
+  test("its labels: the step's place, the name, the image as given, the GPUs", () => {
+    expect(labels(named)).toEqual(
+      expect.arrayContaining([
+        "srun-docker.step=name-dev",
+        "srun-docker.name=dev",
+        "srun-docker.image=img:1",
+        "srun-docker.devices=",
+      ]),
+    );
+    expect(labels(plan({ options: { remote: "agent", launcher: "srun" } })).join(" ")).not.toMatch(/\.name=/);
+  });
+
+  test("the directory above the step's PMIx store, where later steps' appear", () => {
+    expect(named.runArgs.join(" ")).toContain("-v /var/spool/slurmd:/var/spool/slurmd");
+    expect(named.runArgs.join(" ")).not.toContain("pmix.42.0");
   });
 });

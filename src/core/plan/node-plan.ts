@@ -22,6 +22,8 @@ import {
   DEFAULT_SHAPE,
   type ExecPlan,
   type MainProcess,
+  namedContainerStep,
+  namedLabels,
   REMOTE_PORT_FILE,
   recordingScriptPid,
   resolveShapeMounts,
@@ -109,8 +111,15 @@ export function remoteKindOf(options: Pick<NodePlanOptions, "remote" | "launcher
   return options.launcher === "ssh" ? "sshd" : undefined;
 }
 
+/** The job step's context, or for a named container the job's, with `name-NAME` as its step. */
+function keyedContext(input: NodePlanInput): NodePlanInput["ctx"] {
+  const { ctx, named } = input;
+  return named === undefined ? ctx : { ...ctx, stepId: namedContainerStep(named.name) };
+}
+
 export function planNode(input: NodePlanInput): NodePlan {
-  const { options, ctx, identity, material, keys, ports } = input;
+  const { options, identity, material, keys, ports } = input;
+  const ctx = keyedContext(input);
   const shape = options.shape ?? DEFAULT_SHAPE;
   const workdir = shape.workdir ?? input.cwd;
   const gpus = resolveGpus(
@@ -204,7 +213,10 @@ export function planNode(input: NodePlanInput): NodePlan {
   const container: ContainerPlan = {
     runtime: options.runtime,
     name: buildContainerName({ dockname: options.dockname, user: identity.user, ...run }),
-    labels: buildLabels({ version: VERSION, ...run, uid: identity.uid, user: identity.user }),
+    labels: {
+      ...buildLabels({ version: VERSION, ...run, uid: identity.uid, user: identity.user }),
+      ...(input.named === undefined ? {} : namedLabels(input.named.name, input.named.image, gpus.deviceIds)),
+    },
     image: options.container,
     user: { uid: identity.uid, gid: identity.gid, name: identity.user, home: identity.home, groups: identity.groups },
     passwdFile: file("passwd"),
@@ -221,7 +233,7 @@ export function planNode(input: NodePlanInput): NodePlan {
       { source: jobDir, target: jobDir },
       ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
       ...(agent ? slurmCommandMounts(requireAgentBinary(input.agentBinary), AGENT_BIN_DIR) : []),
-      ...(options.launcher === "srun" ? pmixMounts(input.env) : []),
+      ...(options.launcher === "srun" ? pmixMounts(input.env, input.named !== undefined) : []),
     ],
     envNames: options.envlist,
     env: { ...visibleDevicesEnv(gpus, options.gpuRuntime), ...agentEnv },

@@ -130,9 +130,11 @@ function count(env: NodeJS.ProcessEnv, name: string): number {
 /**
  * The PMIx server of this step (in slurmstepd) keeps its shared-memory store in
  * PMIX_SERVER_TMPDIR, under SlurmdSpoolDir: the ranks read it at the same path (without it
- * PMIx falls back to slower messages and prints errors).
+ * PMIx falls back to slower messages and prints errors). A container that later steps share
+ * (`--container-name`) mounts the directory above, where every step's store appears.
  */
-export function pmixMounts(env: NodeJS.ProcessEnv): Mount[] {
-  const dir = env.PMIX_SERVER_TMPDIR?.replace(/\/+$/, "");
+export function pmixMounts(env: NodeJS.ProcessEnv, sharedBySteps = false): Mount[] {
+  const step = env.PMIX_SERVER_TMPDIR?.replace(/\/+$/, "");
+  const dir = step && sharedBySteps ? step.replace(/\/[^/]+$/, "") : step;
   return dir ? [{ source: dir, target: dir }] : [];
 }

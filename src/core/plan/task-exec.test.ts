@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { boundCpuList, buildTaskExecArgs } from "./task-exec.js";
+import { boundCpuList, buildTaskExecArgs, taskPidFile, taskPidName } from "./task-exec.js";
 
 test("a task's exec: its uid, cwd, its variables by name, PyTorch's by value, its pid recorded, then the program", () => {
   const args = buildTaskExecArgs({
@@ -85,4 +85,24 @@ test("a task on a terminal (srun --pty) gets one in the container: -i -t, nothin
   const plain = buildTaskExecArgs(input);
   expect(buildTaskExecArgs({ ...input, terminal: true })).toEqual(["exec", "-i", "-t", ...plain.slice(1)]);
   expect(plain).not.toContain("-t");
+});
+
+test("in a container steps share (--container-name), each step's tasks record their pids apart", () => {
+  expect(taskPidName(1)).toBe("task-1.pid");
+  expect(taskPidName(1, "42.3")).toBe("task-42.3-1.pid");
+  expect(taskPidFile(0, "42.3")).toBe("/run/srun-docker/task-42.3-0.pid");
+  const args = buildTaskExecArgs({
+    containerName: "c",
+    user: { uid: 1, gid: 1 },
+    cwd: "/",
+    task: { rank: 0, localRank: 0, worldSize: 1, localSize: 1, nodeIndex: 0 },
+    taskEnv: {},
+    master: { addr: "node1", port: 1 },
+    nodeCount: 1,
+    boundCpus: undefined,
+    containerDevices: [],
+    command: ["true"],
+    sharedBy: "42.3",
+  });
+  expect(args.slice(-2)).toEqual(["/run/srun-docker/task-42.3-0.pid", "true"]);
 });

@@ -34,11 +34,21 @@ export interface TaskExecInput {
    * shell has job control, the window's size, and Ctrl-C for its foreground program.
    */
   readonly terminal?: boolean;
+  /**
+   * The step, in a container that steps share (`--container-name`): two steps' tasks of one
+   * local rank then write apart.
+   */
+  readonly sharedBy?: string | undefined;
+}
+
+/** The task's pid file's name in the switch dir. */
+export function taskPidName(localRank: number, step?: string): string {
+  return step === undefined ? `task-${localRank}.pid` : `task-${step}-${localRank}.pid`;
 }
 
 /** Where the task's pid file is inside the container (the switch dir is mounted there). */
-export function taskPidFile(localRank: number): string {
-  return `${SWITCH_MOUNT}/task-${localRank}.pid`;
+export function taskPidFile(localRank: number, step?: string): string {
+  return `${SWITCH_MOUNT}/${taskPidName(localRank, step)}`;
 }
 
 /** The exec of one task's program (the Engine API's or the CLI's). */
@@ -53,7 +63,7 @@ export function buildTaskExec(input: TaskExecInput): ExecPlan {
       ...taskVisibleDevices(input.taskEnv, input.containerDevices),
       ...(input.boundCpus === undefined ? {} : { SRUN_DOCKER_TASK_CPUS: input.boundCpus }),
     },
-    command: ["/bin/sh", "-c", PID_THEN_EXEC, taskPidFile(input.task.localRank), ...input.command],
+    command: ["/bin/sh", "-c", PID_THEN_EXEC, taskPidFile(input.task.localRank, input.sharedBy), ...input.command],
     ...(input.terminal === true ? { interactive: true, tty: true } : {}),
   };
 }

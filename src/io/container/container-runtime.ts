@@ -3,11 +3,17 @@
 // image); every CLI call is one argv, and errors carry the CLI's own words. Everything else
 // (image inspect, list, logs, exec, removal) goes through Docker's Engine API where there is
 // one (docker-api*.ts), the CLI otherwise (podman; docker over tcp, ssh or a context).
+import { rename, rm } from "node:fs/promises";
 
 import { isRefusalSummary } from "../../core/channel/index.js";
 import { NEVER, UserError } from "../../core/common/index.js";
 import type { ContainerSummary, ExecPlan } from "../../core/engine/index.js";
-import { firstEngineLine as firstLine } from "../../core/engine/index.js";
+import {
+  buildCommitArgs,
+  buildSaveArgs,
+  firstEngineLine as firstLine,
+  parseImageRunConfig,
+} from "../../core/engine/index.js";
 import type { ImageFacts } from "../../core/image/index.js";
 import {
   apiContainerStates,
@@ -234,6 +240,37 @@ export class ContainerRuntime {
    */
   watchUserNamespace(lifeline: string, switchDir: string, spawnDetached?: (argv: readonly string[]) => void): void {
     this.namespace.watch(lifeline, switchDir, spawnDetached);
+  }
+
+  /**
+   * Commits `name` as `tag` with its image's own entrypoint, command, working directory and
+   * user (core/engine/container-save.ts), saves that into `file` (written beside it, then
+   * renamed: a half-written archive never has the name), and drops the tag again.
+   */
+  async saveContainer(name: string, tag: string, file: string): Promise<void> {
+    const image = await this.cliOrFail(`cannot inspect ${name}`, ["inspect", "--format", "{{.Image}}", name]);
+    const config = await this.cliOrFail(`cannot inspect the image of ${name}`, [
+      "image",
+      "inspect",
+      "--format",
+      "{{json .Config}}",
+      image.trim(),
+    ]);
+    await this.cliOrFail(`cannot commit ${name}`, buildCommitArgs(name, tag, parseImageRunConfig(config)));
+    const partial = `${file}.partial-${process.pid}`;
+    try {
+      await this.cliOrFail(`cannot save ${name} to ${file}`, buildSaveArgs(tag, partial));
+      await rename(partial, file);
+    } finally {
+      await rm(partial, { force: true }).catch(() => undefined);
+      await this.cli(["image", "rm", tag]).catch(() => undefined);
+    }
+  }
+
+  private async cliOrFail(what: string, args: readonly string[]): Promise<string> {
+    const r = await this.cli(args);
+    if (r.exitCode !== 0) throw this.failure(what, r.stderr);
+    return r.stdout;
   }
 
   /** Containers carrying every one of `labels`, running or not, with all their labels. */

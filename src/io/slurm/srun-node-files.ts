@@ -10,10 +10,19 @@ import path from "node:path";
 import { writeFileAtomic } from "../files/index.js";
 import { realTimers, sleep, type Timers } from "../process/index.js";
 
-export type NodeState =
-  /** `entrypoint`: what each task's program runs under (`--container-entrypoint`), else empty. */
-  | { kind: "ready"; container: string; devices: readonly string[] | "all"; entrypoint: readonly string[] }
-  | { kind: "failed"; message: string };
+/** The node's container, as its tasks exec into it (srun-task-exec.ts's Container). */
+export interface ReadyContainer {
+  container: string;
+  devices: readonly string[] | "all";
+  /** What each task's program runs under (`--container-entrypoint`), else empty. */
+  entrypoint: readonly string[];
+  /** Its switch dir on the host, where the tasks' pid files are. */
+  switchDir: string;
+  /** The step, when steps share it (`--container-name`). */
+  sharedBy?: string | undefined;
+}
+
+export type NodeState = ({ kind: "ready" } & ReadyContainer) | { kind: "failed"; message: string };
 
 const POLL_MS = 50;
 
@@ -31,12 +40,7 @@ export class SrunNodeFiles {
   async announce(state: NodeState): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const [name, content] =
-      state.kind === "ready"
-        ? [
-            "ready",
-            JSON.stringify({ container: state.container, devices: state.devices, entrypoint: state.entrypoint }),
-          ]
-        : ["failed", state.message];
+      state.kind === "ready" ? ["ready", JSON.stringify({ ...state, kind: undefined })] : ["failed", state.message];
     await writeFileAtomic(path.join(this.dir, name), content, 0o600);
   }
 
@@ -48,12 +52,7 @@ export class SrunNodeFiles {
       if (failed !== undefined) return { kind: "failed", message: failed };
       const ready = await this.read("ready");
       if (ready !== undefined) {
-        const { container, devices, entrypoint } = JSON.parse(ready) as {
-          container: string;
-          devices: readonly string[] | "all";
-          entrypoint: readonly string[];
-        };
-        return { kind: "ready", container, devices, entrypoint };
+        return { ...(JSON.parse(ready) as ReadyContainer), kind: "ready" };
       }
       if (this.timers.now() >= until) return undefined;
       await sleep(POLL_MS, this.timers);

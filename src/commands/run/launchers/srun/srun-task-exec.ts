@@ -4,20 +4,37 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../../../cli/options.js";
-import { buildDockerExecArgs, type ExecPlan } from "../../../../core/engine/index.js";
+import { buildDockerExecArgs, describeNamedChoice, type ExecPlan } from "../../../../core/engine/index.js";
 import type { TaskContext } from "../../../../core/plan/index.js";
-import { buildTaskExec, dryRunStandIns, execUser, planNode, renderTaskDryRun } from "../../../../core/plan/index.js";
+import {
+  buildTaskExec,
+  dryRunStandIns,
+  execUser,
+  planNode,
+  renderTaskDryRun,
+  taskPidName,
+} from "../../../../core/plan/index.js";
 import type { JobPorts } from "../../../../core/ports/index.js";
-import type { JobContext } from "../../../../core/slurm/index.js";
+import { type JobContext, jobStepKey } from "../../../../core/slurm/index.js";
 import type { Logger } from "../../../../io/process/index.js";
-import { exitCodeOf, onUserSignals } from "../../../../io/process/index.js";
+import { createLogger, exitCodeOf, onUserSignals } from "../../../../io/process/index.js";
 import type { SrunNodeFiles } from "../../../../io/slurm/index.js";
 import { ensureUserMaterial } from "../../../../io/ssh/index.js";
 import { dryRunPorts } from "../../dry-run.js";
 import { firstJobPorts } from "../../job-ports.js";
 import type { RunDeps, RunRuntime } from "../../run-deps.js";
+import { chooseOnNode, namedPlace } from "./srun-named.js";
 
-export type Container = { readonly name: string; readonly devices: readonly string[] | "all" };
+/**
+ * The node's container: its name, GPUs and switch dir (on the host), and for a named container
+ * (`--container-name`), which steps share, the step, which names the tasks' pid files apart.
+ */
+export type Container = {
+  readonly name: string;
+  readonly devices: readonly string[] | "all";
+  readonly switchDir: string;
+  readonly sharedBy?: string | undefined;
+};
 export type User = { readonly uid: number; readonly gid: number };
 
 export interface TaskInputs {
@@ -59,6 +76,7 @@ export async function taskExec(
     boundCpus: (await deps.readCpus()).boundCpus,
     command,
     terminal: deps.stdinIsTerminal === true,
+    sharedBy: container.sharedBy,
   });
 }
 
@@ -82,16 +100,29 @@ export async function printTaskDryRun(
     scriptPath: options.program === undefined ? path.resolve(deps.cwd, options.script) : options.script,
     cwd: deps.cwd,
     ports: drawn.ports,
+    named: options.containerName === undefined ? undefined : { name: options.containerName, image: options.container },
   });
+  const container = { name: plan.containerName, devices: plan.gpus.deviceIds, switchDir: plan.switchDir };
   const exec = await taskExec(
     { options, ctx, task, deps },
-    { name: plan.containerName, devices: plan.gpus.deviceIds },
+    { ...container, sharedBy: options.containerName === undefined ? undefined : jobStepKey(ctx) },
     { uid: identity.uid, gid: identity.gid },
     options.program ?? [path.resolve(deps.cwd, options.script), ...options.scriptArgs],
     drawn.ports,
   );
   deps.stdout.write(renderTaskDryRun(options, ctx, task, plan, buildDockerExecArgs(exec), drawn.standIn));
+  if (options.containerName !== undefined) deps.stdout.write(`${await namedChoiceLine(options, ctx, deps)}\n`);
   return 0;
+}
+
+/** `--container-name`'s line in the dry run: create or reuse, from a look at this node's engine (nothing changes). */
+async function namedChoiceLine(options: RunOptions, ctx: JobContext, deps: RunDeps): Promise<string> {
+  const name = options.containerName ?? "";
+  const identity = await deps.readIdentity();
+  const log = createLogger({ prefix: ctx.nodeName, debug: options.debug, write: (text) => deps.stderr.write(text) });
+  const runtime = deps.createRuntime(options.runtime, ctx.nodeName, log);
+  const place = namedPlace(options, name, ctx, identity.user, deps.materialDir);
+  return describeNamedChoice(await chooseOnNode(runtime, identity.uid, ctx, place), name, ctx.nodeName);
 }
 
 /**
@@ -125,7 +156,7 @@ export async function startProgram(
   run.log.debug(`$ ${options.runtime} ${buildDockerExecArgs(exec).join(" ")}`);
   await files.started(task.localRank, process.pid);
   const job = runtime.exec(exec);
-  const pidFile = path.join(path.dirname(files.dir), "switch", `task-${task.localRank}.pid`);
+  const pidFile = path.join(container.switchDir, taskPidName(task.localRank, container.sharedBy));
   return {
     exit: job.exit.then(exitCodeOf),
     async signal(signal) {

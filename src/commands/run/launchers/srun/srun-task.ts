@@ -12,6 +12,7 @@ import {
   SaidElsewhere,
   UserError,
 } from "../../../../core/common/index.js";
+import { buildJobHolderScript } from "../../../../core/engine/index.js";
 import {
   checkTaskMpi,
   execUser,
@@ -23,7 +24,7 @@ import {
 import { type JobContext, jobDirPath, jobStepKey, resolveJobContext } from "../../../../core/slurm/index.js";
 import { deriveJobKeys } from "../../../../io/files/index.js";
 import { createLogger, type Logger, runCommand } from "../../../../io/process/index.js";
-import { SrunNodeFiles } from "../../../../io/slurm/index.js";
+import { SrunNodeFiles, withNodeLock } from "../../../../io/slurm/index.js";
 import { ensureUserMaterial } from "../../../../io/ssh/index.js";
 import { endedByASignal, unlessContainerEnds, type WatchedNode } from "../../death-watch.js";
 import { decideJobImage, findGivenImage, type JobImage, type PullReporter } from "../../image/index.js";
@@ -34,7 +35,8 @@ import type { RunDeps, RunRuntime } from "../../run-deps.js";
 import { resolveScript } from "../../script-path.js";
 import { removeStaleContainers } from "../../stale.js";
 import { Teardown } from "../../teardown.js";
-import { type Program, passUserSignalsTo, printTaskDryRun, startProgram } from "./srun-task-exec.js";
+import { chooseOnNode, mismatchError, type NamedPlace, namedPlace, saveFirstNode } from "./srun-named.js";
+import { type Container, type Program, passUserSignalsTo, printTaskDryRun, startProgram } from "./srun-task-exec.js";
 
 interface TaskRun {
   options: RunOptions;
@@ -85,10 +87,13 @@ export async function runSrunTask(options: RunOptions, deps: RunDeps): Promise<n
   return task.localRank === 0 ? runFirstTask(run) : runOtherTask(run);
 }
 
-/** The node's container, started by its first task, and what its tasks run in it. */
+/** The node's container, started by its first task (or the job's, reused), and what its tasks run in it. */
 interface StartedNode {
-  watched: WatchedNode;
-  where: { name: string; devices: readonly string[] | "all" };
+  /** This step's own container, watched for an end we did not cause; none when it is the job's. */
+  watched: WatchedNode | undefined;
+  /** The job's named container, made by an earlier step (this one started nothing). */
+  reused: boolean;
+  where: Container;
   user: { uid: number; gid: number };
   command: readonly string[];
 }
@@ -101,7 +106,7 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   const stopPassingOn = passUserSignalsTo(() => program);
   let node: StartedNode;
   try {
-    node = await startNodeContainer(run, teardown);
+    node = await openNodeContainer(run, teardown);
   } catch (error) {
     // Still subscribed while endStep cancels the step: its SIGTERM reaches this task too.
     try {
@@ -114,14 +119,17 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   try {
     program = await startProgram(run, node.where, node.user, node.command);
     teardown.program(program);
-    const sweep = sweepThisNode(run, node.user.uid);
+    // A step that reuses the job's container leaves the sweep to the step that made it.
+    const sweep = node.reused ? undefined : sweepThisNode(run, node.user.uid);
     teardown.sweep(() => sweep);
-    const ownPart = finishOwnPart(run, program, teardown);
+    const ownPart = finishOwnPart(run, program, teardown, node.where);
     // A container that ends takes every task's program with it; the watch tells while others run.
-    const code = await unlessContainerEnds(node.watched, ownPart, endedByASignal).catch((error: unknown) =>
-      error instanceof UserError && error.code === "container-ended"
-        ? endStep(run, teardown, error)
-        : Promise.reject(error),
+    const watched = node.watched;
+    const code = await (watched === undefined ? ownPart : unlessContainerEnds(watched, ownPart, endedByASignal)).catch(
+      (error: unknown) =>
+        error instanceof UserError && error.code === "container-ended"
+          ? endStep(run, teardown, error)
+          : Promise.reject(error),
     );
     return teardown.exitCode(code);
   } finally {
@@ -130,8 +138,40 @@ async function runFirstTask(run: TaskRun): Promise<number> {
   }
 }
 
+/**
+ * The step's own container, or with `--container-name` the job's: reused when this node runs it
+ * (from the same image), else created and handed to the job (srun-named.ts).
+ */
+async function openNodeContainer(run: TaskRun, teardown: Teardown): Promise<StartedNode> {
+  const { options, ctx, deps, runtime } = run;
+  if (options.containerName === undefined) return startNodeContainer(run, teardown, undefined);
+  const identity = await deps.readIdentity();
+  const place = namedPlace(options, options.containerName, ctx, identity.user, deps.materialDir);
+  return withNodeLock(path.join(place.jobDir, "create.lock"), async () => {
+    const choice = await chooseOnNode(runtime, identity.uid, ctx, place);
+    if (choice.kind === "mismatch") throw mismatchError(choice);
+    if (choice.kind === "create") {
+      const node = await startNodeContainer(run, teardown, place);
+      node.container.handOff(buildJobHolderScript(options.runtime), [ctx.jobId]);
+      return { ...node, watched: undefined };
+    }
+    run.log.debug(`reusing ${choice.container}`);
+    const where: Container = { name: choice.container, devices: choice.devices, switchDir: place.switchDir };
+    const shared = { ...where, sharedBy: jobStepKey(ctx) };
+    // The image's entrypoint (`--container-entrypoint`) is run by the steps that create the
+    // container; a step that reuses it runs its program as given.
+    await announceReady(run, shared, []);
+    const user = execUser(options.shape, identity);
+    return { watched: undefined, reused: true, where: shared, user, command: await programCommand(options, deps) };
+  });
+}
+
 /** Plans and starts the node's one container, and tells the node's other tasks it is ready. */
-async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<StartedNode> {
+async function startNodeContainer(
+  run: TaskRun,
+  teardown: Teardown,
+  named: NamedPlace | undefined,
+): Promise<StartedNode & { container: NodeContainer }> {
   const { options, ctx, deps, runtime } = run;
   const [identity, material, image] = await Promise.all([
     deps.readIdentity(),
@@ -157,17 +197,29 @@ async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<Sta
     cwd: deps.cwd,
     cpus: await deps.readCpus(),
     ports: firstJobPorts(options, ctx, material.secret),
+    named: named === undefined ? undefined : { name: named.name, image: named.image },
   });
   const container = new NodeContainer(runtime, plan);
   teardown.container(container);
   if (teardown.cancelledBy !== undefined) throw new UserError("cancelled", "cancelled before the container started");
   await container.start(options.timeoutSeconds * 1000);
-  const where = { name: plan.containerName, devices: plan.gpus.deviceIds };
+  const where: Container = {
+    name: plan.containerName,
+    devices: plan.gpus.deviceIds,
+    switchDir: plan.switchDir,
+    sharedBy: named === undefined ? undefined : jobStepKey(ctx),
+  };
   const entrypoint = options.shape.entrypoint ? (image.entrypoint ?? []) : [];
-  await run.files.announce({ kind: "ready", container: where.name, devices: where.devices, entrypoint });
+  await announceReady(run, where, entrypoint);
   // Root with --container-remap-root: the program runs, and is signalled, as that user.
   const user = execUser(options.shape, identity);
-  return { watched: { container, ctx, plan, options }, where, user, command };
+  return { watched: { container, ctx, plan, options }, reused: false, where, user, command, container };
+}
+
+/** Tells the node's other tasks which container to exec into, and what their programs run under. */
+function announceReady(run: TaskRun, where: Container, entrypoint: readonly string[]): Promise<void> {
+  const { name, devices, switchDir, sharedBy } = where;
+  return run.files.announce({ kind: "ready", container: name, devices, entrypoint, switchDir, sharedBy });
 }
 
 /** What killed runs left here, an earlier run of this job included (requeued), once the job runs. */
@@ -178,12 +230,19 @@ function sweepThisNode(run: TaskRun, uid: number): Promise<void> {
   return removeStaleContainers({ ...mine, jobsDir, node: ctx.nodeName }).catch(() => undefined);
 }
 
-/** The first task's own program, then (unless cancelled) the wait for the node's other tasks. */
-async function finishOwnPart(run: TaskRun, program: Program, teardown: Teardown): Promise<number> {
+/**
+ * The first task's own program, then (unless cancelled) the wait for the node's other tasks,
+ * then on the first node `--container-save`.
+ */
+async function finishOwnPart(run: TaskRun, program: Program, teardown: Teardown, where: Container): Promise<number> {
   const code = await program.exit;
   await run.files.done(0);
-  if (teardown.cancelledBy === undefined)
-    await run.files.waitForOthers(run.task.localSize, 0, run.options.timeoutSeconds * 1000);
+  if (teardown.cancelledBy !== undefined) return code;
+  await run.files.waitForOthers(run.task.localSize, 0, run.options.timeoutSeconds * 1000);
+  const save = run.options.containerSave;
+  if (save !== undefined && run.ctx.rank === 0 && teardown.cancelledBy === undefined) {
+    await saveFirstNode(run.runtime, run.ctx, where.name, path.resolve(run.deps.cwd, save), run.log);
+  }
   return code;
 }
 
@@ -222,7 +281,13 @@ async function runOtherTask(run: TaskRun): Promise<number> {
     const [identity, words] = await Promise.all([deps.readIdentity(), programCommand(options, deps)]);
     const command = [...state.entrypoint, ...words];
     const user = execUser(options.shape, identity);
-    program = await startProgram(run, { name: state.container, devices: state.devices }, user, command);
+    const where = {
+      name: state.container,
+      devices: state.devices,
+      switchDir: state.switchDir,
+      sharedBy: state.sharedBy,
+    };
+    program = await startProgram(run, where, user, command);
     teardown.program(program);
     const code = await program.exit.catch(async (error: unknown) => {
       // The container ended under the program (its exec is gone with it): the first task says so.
