@@ -30,8 +30,6 @@ const PENDING_CHANNEL_REWRITE = new Set([
   "src/io/rendezvous/rendezvous-master-shutdown.ts: createMasterShutdown",
   "src/io/rendezvous/rendezvous-master.ts: startRendezvousMaster",
   "src/io/rendezvous/rendezvous-master-handshake.ts: acceptConnection",
-  "src/io/rendezvous/rendezvous-worker-link.ts: attemptJoin",
-  "src/io/rendezvous/rendezvous-worker-link.ts: <function in attemptJoin>",
   "src/io/agent/agent-server-connection.ts: serveAgentConnection",
   "src/io/agent/agent-client-session.ts: runSession",
   "src/io/agent/agent-client-session.ts: <function in runSession>",

@@ -20,4 +20,4 @@ export {
 export type { NodeState, ReadyWorker, Roster } from "./rendezvous-roster.js";
 export { createRoster, listMissingWorkers, listReadyWorkers, listUnreachedNodes } from "./rendezvous-roster.js";
 export type { WorkerInput, WorkerOutcome, WorkerState } from "./rendezvous-worker-state.js";
-export { nextWorkerState } from "./rendezvous-worker-state.js";
+export { checkMasterSilence, nextWorkerState } from "./rendezvous-worker-state.js";
