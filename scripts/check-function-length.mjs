@@ -30,9 +30,6 @@ const PENDING_CHANNEL_REWRITE = new Set([
   "src/io/rendezvous/rendezvous-master-shutdown.ts: createMasterShutdown",
   "src/io/rendezvous/rendezvous-master.ts: startRendezvousMaster",
   "src/io/rendezvous/rendezvous-master-handshake.ts: acceptConnection",
-  "src/io/relay/relay-server-connection.ts: serveConnection",
-  "src/io/relay/relay-client.ts: fetchFromRelay",
-  "src/io/relay/relay-client.ts: <function in fetchFromRelay>",
 ]);
 
 function* sources(dir) {
