@@ -18,7 +18,7 @@
  * is destroyed once its farewell was read or the grace passed.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import type { Peer, RefusalKind } from "../../core/channel/index.js";
+import type { HandshakeSlots, Peer, RefusalKind } from "../../core/channel/index.js";
 import { createHandshakeSlots, rendezvousHandshakeLimit } from "../../core/channel/index.js";
 import { type Deferred, deferred } from "../../core/common/index.js";
 import type { NodePort } from "../../core/ports/index.js";
@@ -216,7 +216,7 @@ class Master implements ConnectionHost {
   #state: RunState;
   readonly roster: Roster<MasterConnection>;
   readonly connections = new Set<MasterConnection>();
-  readonly slots;
+  readonly slots: HandshakeSlots<MasterConnection>;
   readonly startedAt: number;
   readonly relay: MasterRelay;
   readonly waiters: Waiters = {
