@@ -21,25 +21,6 @@ const MAX_LINES = 60;
 const ROOTS = ["src", "scripts"];
 const root = path.resolve(import.meta.dirname, "..");
 
-// Temporary: the rendezvous, agent and relay protocols now share one authenticated channel
-// (core/channel), but their connection state still lives in long closures over mutable state;
-// each is to become a state union with named handlers. Remove a key when its function is
-// rewritten; the list only shrinks. Keys are "file: function".
-const PENDING_CHANNEL_REWRITE = new Set([
-  "src/io/rendezvous/rendezvous-master-session.ts: createMasterSession",
-  "src/io/rendezvous/rendezvous-master-shutdown.ts: createMasterShutdown",
-  "src/io/rendezvous/rendezvous-master.ts: startRendezvousMaster",
-  "src/io/rendezvous/rendezvous-master-handshake.ts: acceptConnection",
-  "src/io/rendezvous/rendezvous-worker-link.ts: attemptJoin",
-  "src/io/rendezvous/rendezvous-worker-link.ts: <function in attemptJoin>",
-  "src/io/agent/agent-server-connection.ts: serveAgentConnection",
-  "src/io/agent/agent-client-session.ts: runSession",
-  "src/io/agent/agent-client-session.ts: <function in runSession>",
-  "src/io/relay/relay-server-connection.ts: serveConnection",
-  "src/io/relay/relay-client.ts: fetchFromRelay",
-  "src/io/relay/relay-client.ts: <function in fetchFromRelay>",
-]);
-
 function* sources(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
@@ -139,17 +120,15 @@ export function longFunctions(fileName, text, maxLines = MAX_LINES) {
 }
 
 const over = [];
-const pending = [];
 for (const dir of ROOTS) {
   for (const file of sources(path.join(root, dir))) {
     const relative = path.relative(root, file);
     for (const { name, lines } of longFunctions(file, readFileSync(file, "utf8"))) {
-      const key = `${relative}: ${name}`;
-      (PENDING_CHANNEL_REWRITE.has(key) ? pending : over).push(`${key} (${lines} lines)`);
+      over.push(`${relative}: ${name} (${lines} lines)`);
     }
   }
 }
-if (process.argv.includes("--list")) for (const line of [...over, ...pending]) console.log(line);
+if (process.argv.includes("--list")) for (const line of over) console.log(line);
 if (over.length > 0) {
   console.error(`functions over ${MAX_LINES} lines (split them into named handlers):\n  ${over.join("\n  ")}`);
   process.exit(1);

@@ -1,11 +1,19 @@
 // This node's one container, driven through core/engine/container-lifecycle.ts: a removal asked for
 // in any phase wins, waits for an engine `run` in flight, and nothing starts after it; an end
 // we did not cause, once up, is a death (death-watch.ts). Its dead man's switch (a lifeline
-// FIFO this process holds) ends the container if we die.
+// FIFO this process holds) ends the container if we die. Its state is the lifecycle's, each
+// variant carrying what that phase holds here: what start() made, the server's wait, the
+// removal in progress; nothing lives beside it.
 
 import { deferred, NEVER, UserError } from "../../core/common/index.js";
 import type { ContainerEnd } from "../../core/engine/index.js";
-import { type ContainerEvent, type ContainerState, nextContainerState } from "../../core/engine/index.js";
+import {
+  type ContainerEvent,
+  type ContainerState,
+  type EngineRun,
+  nextContainerState,
+  removalSteps,
+} from "../../core/engine/index.js";
 import type { NodePlan } from "../../core/plan/index.js";
 import type { ContainerRuntime } from "../../io/container/index.js";
 import { holdLifeline, type Lifeline } from "../../io/engine/index.js";
@@ -39,26 +47,55 @@ const RUN_WAIT_MS = 1000;
 
 const cancelled = () => new UserError("cancelled", "the run was cancelled");
 
-export class NodeContainer {
-  private state: ContainerState = { phase: "idle" };
+/**
+ * What start() made, filled in as it goes and read by a removal that may come at any point of
+ * it: one record per container, carried by every state from starting on.
+ */
+interface Made {
+  readonly startedAtMs: number;
   /** Settles once start() is past the engine's `run` (or gave up before it). */
-  private created: Promise<void> = Promise.resolve();
-  private runIssued = false;
-  /** The engine's `run` CLI was cut short: a container it asked for may still appear. */
-  private runInterrupted = false;
+  readonly created: Promise<void>;
   /** Ends a `run` CLI that a removal cannot wait for any longer. */
-  private readonly runAbort = new AbortController();
-  private lifeline: Lifeline | undefined;
-  private readiness: AbortController | undefined;
-  private removal: Promise<void> | undefined;
-  private startedAtMs = Date.now();
-  /** The wait for the server start() did not await (see serviceFailure). */
-  private serving: Promise<void> = Promise.resolve();
-  private serviceError: unknown;
-  /** The port the container's agent or sshd said it listens on, once it answered there. */
-  private servedPort: number | undefined;
+  readonly runAbort: AbortController;
   /** The job files as written, first the plan's. */
-  private files: ContainerSetup["files"];
+  files: ContainerSetup["files"];
+  lifeline: Lifeline | undefined;
+  run: EngineRun;
+}
+
+/** The container's agent or sshd as start() waits for it (container-readiness.ts). */
+interface Service {
+  /** The wait; start() returns it only when the plan awaits the server before the job. */
+  readonly wait: Promise<void>;
+  /** Ends the wait when a removal comes first. */
+  readonly readiness: AbortController;
+  /** The port it answered on, once it did. */
+  port: number | undefined;
+  /** Why a wait start() did not await failed, while up (said by serviceFailure and throwIfServiceFailed). */
+  error: unknown;
+}
+
+/**
+ * The container's state (core/engine/container-lifecycle.ts) with what each phase holds here:
+ * from starting on, what start() made; from up on, its server's wait; while removing, the
+ * removal in progress (a second remove() joins it).
+ */
+type Holding =
+  | { readonly phase: "idle" }
+  | { readonly phase: "starting"; readonly made: Made }
+  | { readonly phase: "up"; readonly made: Made; readonly service?: Service }
+  | { readonly phase: "died"; readonly end: ContainerEnd; readonly made: Made; readonly service?: Service }
+  | {
+      readonly phase: "removing";
+      readonly end?: ContainerEnd;
+      readonly made?: Made;
+      readonly service?: Service;
+      readonly removal?: Promise<void>;
+    }
+  | { readonly phase: "removed"; readonly service?: Service };
+
+export class NodeContainer {
+  #state: Holding = { phase: "idle" };
   /** The watch for an end we did not cause, once up (death-watch.ts). */
   readonly deaths: DeathWatch;
   /** The job holds the lifeline now (handOff): the container is not this process's to remove. */
@@ -69,7 +106,6 @@ export class NodeContainer {
     private readonly plan: ContainerSetup,
     private readonly hold: (dir: string) => Promise<Lifeline> = holdLifeline,
   ) {
-    this.files = plan.files;
     this.deaths = new DeathWatch(runtime, plan.containerName, (end) => this.die(end));
   }
 
@@ -80,32 +116,44 @@ export class NodeContainer {
    */
   async start(deadlineMs: number): Promise<void> {
     if (this.phase === "removing" || this.phase === "removed") throw cancelled();
-    this.move("start");
-    this.startedAtMs = Date.now();
     const created = deferred<void>();
-    this.created = created.promise;
+    const made: Made = {
+      startedAtMs: Date.now(),
+      created: created.promise,
+      runAbort: new AbortController(),
+      files: this.plan.files,
+      lifeline: undefined,
+      run: "not-asked",
+    };
+    this.move("start", { made });
     try {
-      await this.create();
+      await this.create(made);
     } finally {
       this.move("created");
       created.resolve();
     }
-    const serving = this.waitUntilReady(deadlineMs);
-    this.serving = serving;
-    if (this.plan.remote?.awaitedBeforeJob !== false) return serving;
-    serving.catch((error: unknown) => {
-      if (this.phase === "up") this.serviceError = error;
-    }); // said by serviceFailure() and throwIfServiceFailed()
+    // A removal asked for meanwhile wins: no wait for a server, and an awaited one is cancelled.
+    const service = this.phase === "up" ? this.serve(made, deadlineMs) : undefined;
+    const awaited = this.plan.remote?.awaitedBeforeJob !== false;
+    if (service === undefined) {
+      if (awaited) this.throwUnless("up");
+      return;
+    }
+    if (awaited) return service.wait;
+    service.wait.catch((error: unknown) => {
+      if (this.phase === "up") service.error = error;
+    });
   }
 
   /** Throws why the server not awaited by start() has failed already (then no script should start). */
   throwIfServiceFailed(): void {
-    if (this.serviceError !== undefined) throw this.serviceError;
+    const error = this.service()?.error;
+    if (error !== undefined) throw error;
   }
 
   /** Why the server start() did not await never answered; never settles otherwise, nor once removing. */
   serviceFailure(): Promise<never> {
-    return this.serving.then(
+    return this.serving().then(
       () => NEVER,
       (error: unknown) => (this.phase === "up" ? Promise.reject(error) : NEVER),
     );
@@ -116,29 +164,32 @@ export class NodeContainer {
    * writing only those that changed; the names written. Only between start() and the job.
    */
   async completeFiles(files: ContainerSetup["files"]): Promise<string[]> {
-    if (this.phase !== "up") throw cancelled();
-    const written = await rewriteJobFiles(this.plan.jobDir, this.files, files);
-    this.files = files;
+    const state = this.#state;
+    if (state.phase !== "up") throw cancelled();
+    const written = await rewriteJobFiles(this.plan.jobDir, state.made.files, files);
+    state.made.files = files;
     return written;
   }
 
   /** The port its agent or sshd bound, once it answered there (after start() for sshd; maybe later for the agent). */
   remotePort(): number | undefined {
-    return this.servedPort;
+    return this.service()?.port;
   }
 
   /** That port once the server answers there; undefined if it never does (serviceFailure says why). */
   served(): Promise<number | undefined> {
-    return this.serving.then(
-      () => this.servedPort,
+    return this.serving().then(
+      () => this.remotePort(),
       () => undefined,
     );
   }
 
   /** Whether the kernel killed something in it for memory (`settled`: nothing in it ended just now: no late event awaited). */
   outOfMemory(settled = false): Promise<boolean> {
-    if (this.phase !== "up" && this.phase !== "died") return Promise.resolve(false);
-    return this.runtime.outOfMemory(this.plan.containerName, this.startedAtMs, settled || this.phase === "died");
+    const state = this.#state;
+    if (state.phase !== "up" && state.phase !== "died") return Promise.resolve(false);
+    const { containerName } = this.plan;
+    return this.runtime.outOfMemory(containerName, state.made.startedAtMs, settled || state.phase === "died");
   }
 
   /**
@@ -147,9 +198,10 @@ export class NodeContainer {
    * leaves it. Only once it is up.
    */
   handOff(script: string, args: readonly string[]): void {
-    if (this.phase !== "up" || this.lifeline === undefined) throw cancelled();
+    const state = this.#state;
+    if (state.phase !== "up" || state.made.lifeline === undefined) throw cancelled();
     this.deaths.stop();
-    this.lifeline.handOff(script, args);
+    state.made.lifeline.handOff(script, args);
     this.handedOff = true;
   }
 
@@ -159,103 +211,133 @@ export class NodeContainer {
    * A container handed to the job stays.
    */
   remove(): Promise<void> {
-    if (this.phase === "removed" || this.handedOff) return Promise.resolve();
-    if (this.phase === "removing" && this.removal !== undefined) return this.removal;
-    const from = this.phase;
+    const before = this.#state;
+    if (before.phase === "removed" || this.handedOff) return Promise.resolve();
+    if (before.phase === "removing" && before.removal !== undefined) return before.removal;
     this.move("remove");
-    this.readiness?.abort(cancelled());
+    if ("service" in before) before.service?.readiness.abort(cancelled());
     this.deaths.stop();
-    if (from === "idle") return Promise.resolve(); // nothing was made
-    this.removal = (async () => {
-      // A `run` CLI hit by the step's SIGTERM may hang instead of exiting (seen with docker
-      // 28's CLI); past this wait it is ended, and its container, if any, removed below.
-      if (from === "starting") await this.waitForRunOrEndIt();
-      try {
-        if (this.runIssued) await this.runtime.remove([this.plan.containerName]);
-        if (this.runInterrupted) await this.runtime.removeLateArrival(this.plan.containerName, LATE_ARRIVAL_WINDOW_MS);
-      } catch (error) {
-        // The engine would not confirm: the switch ends the container by itself.
-        this.lifeline?.cut();
-        this.move("remove-failed");
-        this.removal = undefined;
-        throw error;
-      }
-      this.move("removed");
-      await removeJobDir(this.plan.jobDir).catch(() => undefined);
-      // Cut last: a podman namespace watcher that wakes now finds the switch dir gone and
-      // leaves at once, knowing the teardown was ours.
-      this.lifeline?.cut();
-    })();
-    return this.removal;
+    // Nothing was made, or a removal of nothing failed (it cannot): nothing to remove.
+    if (before.phase === "idle" || before.made === undefined) return Promise.resolve();
+    const removal = this.removeMade(before.made, before.phase === "starting");
+    const state = this.#state;
+    if (state.phase === "removing") this.#state = { ...state, removal };
+    return removal;
   }
 
-  private async waitForRunOrEndIt(): Promise<void> {
+  private async removeMade(made: Made, starting: boolean): Promise<void> {
+    // A `run` CLI hit by the step's SIGTERM may hang instead of exiting (seen with docker
+    // 28's CLI); past this wait it is ended, and its container, if any, removed below.
+    if (starting) await this.waitForRunOrEndIt(made);
+    const steps = removalSteps(made.run);
+    try {
+      if (steps.remove) await this.runtime.remove([this.plan.containerName]);
+      if (steps.awaitLateArrival) await this.runtime.removeLateArrival(this.plan.containerName, LATE_ARRIVAL_WINDOW_MS);
+    } catch (error) {
+      // The engine would not confirm: the switch ends the container by itself.
+      made.lifeline?.cut();
+      this.move("remove-failed");
+      throw error;
+    }
+    this.move("removed");
+    await removeJobDir(this.plan.jobDir).catch(() => undefined);
+    // Cut last: a podman namespace watcher that wakes now finds the switch dir gone and
+    // leaves at once, knowing the teardown was ours.
+    made.lifeline?.cut();
+  }
+
+  private async waitForRunOrEndIt(made: Made): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, RUN_WAIT_MS);
     });
-    const returned = await Promise.race([this.created.then(() => true), late.then(() => false)]);
+    const returned = await Promise.race([made.created.then(() => true), late.then(() => false)]);
     clearTimeout(timer);
-    if (!returned) this.runAbort.abort();
-    await this.created;
+    if (!returned) made.runAbort.abort();
+    await made.created;
   }
 
   private get phase(): ContainerState["phase"] {
-    return this.state.phase;
+    return this.#state.phase;
   }
 
-  private move(event: ContainerEvent): void {
-    const next = nextContainerState(this.state, event);
+  private service(): Service | undefined {
+    return this.#state.phase === "idle" || this.#state.phase === "starting" ? undefined : this.#state.service;
+  }
+
+  /** The server's wait, or a settled one before there is any. */
+  private serving(): Promise<void> {
+    return this.service()?.wait ?? Promise.resolve();
+  }
+
+  /**
+   * Moves to the next state, carrying what start() made and the server's wait into it (a
+   * removal in progress stays with removing only); `made` enters with start.
+   */
+  private move(event: ContainerEvent, entering: { made?: Made } = {}): void {
+    const before = this.#state;
+    const next = nextContainerState(before, event);
     if (next === undefined)
       throw new Error(`internal error: container event ${JSON.stringify(event)} in ${this.phase} (please report)`);
-    this.state = next;
+    if (next === before) return;
+    const made = entering.made ?? ("made" in before ? before.made : undefined);
+    const service = "service" in before ? before.service : undefined;
+    this.#state = {
+      ...next,
+      ...(made === undefined || next.phase === "removed" ? {} : { made }),
+      ...(service === undefined ? {} : { service }),
+    } as Holding;
   }
 
   /** A death seen while up moves to died; how it died, once it has (undefined while up or removing). */
   private die(end: ContainerEnd | undefined): ContainerEnd | undefined {
     if (end !== undefined && this.phase === "up") this.move({ died: end });
-    return this.state.phase === "died" ? this.state.end : undefined;
+    return this.#state.phase === "died" ? this.#state.end : undefined;
   }
 
-  private async create(): Promise<void> {
+  private async create(made: Made): Promise<void> {
     this.throwUnless("starting");
-    await writeJobFiles(this.plan.jobDir, this.files);
-    this.lifeline = await this.hold(this.plan.switchDir);
-    this.runtime.watchUserNamespace(this.lifeline.path, this.plan.switchDir);
+    await writeJobFiles(this.plan.jobDir, made.files);
+    made.lifeline = await this.hold(this.plan.switchDir);
+    this.runtime.watchUserNamespace(made.lifeline.path, this.plan.switchDir);
     this.throwUnless("starting");
-    this.runIssued = true;
+    made.run = "asked";
     try {
-      await this.runtime.start(this.plan.runArgs, this.runAbort.signal);
+      await this.runtime.start(this.plan.runArgs, made.runAbort.signal);
     } catch (error) {
       // Killed by a signal, or failed while we were told to stop: the step's signal reached
       // the CLI too (newer docker CLIs catch SIGTERM, drop the request and exit non-zero).
-      this.runInterrupted =
-        (error instanceof UserError && error.code === "start-interrupted") || this.phase !== "starting";
+      if ((error instanceof UserError && error.code === "start-interrupted") || this.phase !== "starting") {
+        made.run = "interrupted";
+      }
       throw error;
     }
   }
 
-  /** Ready when sshd or the agent says its port and answers there (container-readiness.ts); removal ends the wait. */
-  private async waitUntilReady(deadlineMs: number): Promise<void> {
-    this.throwUnless("up");
+  /**
+   * Starts the wait until sshd or the agent says its port and answers there
+   * (container-readiness.ts); a removal ends it. None when the plan has no server.
+   */
+  private serve(made: Made, deadlineMs: number): Service | undefined {
     const remote = this.plan.remote;
-    const lifeline = this.lifeline;
-    if (remote === undefined || lifeline === undefined) return;
+    const lifeline = made.lifeline;
+    const state = this.#state;
+    if (remote === undefined || lifeline === undefined || state.phase !== "up") return undefined;
     const readiness = new AbortController();
-    this.readiness = readiness;
-    try {
-      this.servedPort = await waitForServer(
-        { runtime: this.runtime, name: this.plan.containerName, remote, lifeline },
-        deadlineMs,
-        readiness,
-      );
-    } catch (error) {
-      this.throwUnless("up");
-      throw error;
-    } finally {
-      this.readiness = undefined;
-    }
-    this.throwUnless("up");
+    const target = { runtime: this.runtime, name: this.plan.containerName, remote, lifeline };
+    const wait = waitForServer(target, deadlineMs, readiness).then(
+      (port) => {
+        service.port = port;
+        this.throwUnless("up");
+      },
+      (error: unknown) => {
+        this.throwUnless("up");
+        throw error;
+      },
+    );
+    const service: Service = { wait, readiness, port: undefined, error: undefined };
+    this.#state = { ...state, service };
+    return service;
   }
 
   /** A removal asked for meanwhile wins: nothing goes on past it. */

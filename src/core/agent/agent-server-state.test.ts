@@ -1,6 +1,16 @@
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { nextServerState, receivePhaseOf, type ServerInput, type ServerState } from "./agent-server-state.js";
+import { STDIN_WINDOW_BYTES } from "./agent-messages.js";
+import {
+  FRESH_STDIN_WINDOW,
+  nextServerState,
+  receivePhaseOf,
+  receiveStdin,
+  type ServerInput,
+  type ServerState,
+  type StdinWindow,
+  takeStdin,
+} from "./agent-server-state.js";
 
 const STATES = {
   handshake: { phase: "handshake" },
@@ -97,4 +107,31 @@ test.each<[Name, string | undefined]>([
   ["dropped", undefined],
 ])("%s receives as %s", (name, phase) => {
   expect(receivePhaseOf(STATES[name])).toBe(phase);
+});
+
+const WINDOW = STDIN_WINDOW_BYTES;
+
+test("input past the granted window is refused, up to it is taken", () => {
+  expect(receiveStdin(FRESH_STDIN_WINDOW, WINDOW)).toEqual({ received: WINDOW, taken: 0, granted: WINDOW });
+  expect(receiveStdin(FRESH_STDIN_WINDOW, WINDOW + 1)).toBeUndefined();
+});
+
+test.each([
+  // received, taken before, taken now → grant: a quarter of the window taken, or all that came.
+  ["a small write taken whole", 100, 0, 100, 100],
+  ["part of a big write", WINDOW, 0, WINDOW / 8, 0],
+  ["a quarter of the window", WINDOW, WINDOW / 8, WINDOW / 8, WINDOW / 4],
+] as const)("%s: grants %i", (_name, received, takenBefore, bytes, grant) => {
+  const window = { received, taken: takenBefore, granted: WINDOW };
+  const next = takeStdin(window, bytes);
+  expect(next).toEqual({ window: { received, taken: takenBefore + bytes, granted: WINDOW + grant }, grant });
+});
+
+test("the window moves on: after a grant the client may send that much more", () => {
+  let window = receiveStdin(FRESH_STDIN_WINDOW, WINDOW) as StdinWindow;
+  const taken = takeStdin(window, WINDOW);
+  expect(taken.grant).toBe(WINDOW);
+  window = taken.window;
+  expect(receiveStdin(window, WINDOW)).toEqual({ received: 2 * WINDOW, taken: WINDOW, granted: 2 * WINDOW });
+  expect(receiveStdin(window, WINDOW + 1)).toBeUndefined();
 });

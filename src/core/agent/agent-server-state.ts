@@ -16,7 +16,7 @@
  */
 
 import type { RefusalKind } from "../channel/index.js";
-import type { ExitStatus, ServerReceivePhase } from "./agent-messages.js";
+import { type ExitStatus, type ServerReceivePhase, STDIN_WINDOW_BYTES } from "./agent-messages.js";
 
 export type ServerState =
   /** The channel's handshake runs (core/channel/server.ts), bounded by the handshake timeout. */
@@ -141,4 +141,36 @@ export function receivePhaseOf(state: ServerState): ServerReceivePhase | undefin
       return unreachable;
     }
   }
+}
+
+/**
+ * The server's side of the stdin window (core/agent/agent-messages.ts): bytes the client sent,
+ * bytes the command took, and how far the client may send. The client may never send past
+ * `granted`; the server grants more once the command took a good part of what it had.
+ */
+export interface StdinWindow {
+  readonly received: number;
+  readonly taken: number;
+  readonly granted: number;
+}
+
+export const FRESH_STDIN_WINDOW: StdinWindow = { received: 0, taken: 0, granted: STDIN_WINDOW_BYTES };
+
+/** The window after `bytes` more came; undefined when they go past what was granted. */
+export function receiveStdin(window: StdinWindow, bytes: number): StdinWindow | undefined {
+  const received = window.received + bytes;
+  return received > window.granted ? undefined : { ...window, received };
+}
+
+/**
+ * The window after the command took `bytes`, and how many more bytes to grant the client (0:
+ * none yet). A grant goes out once a quarter of the window was taken, or everything sent was.
+ */
+export function takeStdin(window: StdinWindow, bytes: number): { window: StdinWindow; grant: number } {
+  const taken = window.taken + bytes;
+  const owed = taken - (window.granted - STDIN_WINDOW_BYTES);
+  if (owed >= STDIN_WINDOW_BYTES / 4 || (taken === window.received && owed > 0)) {
+    return { window: { ...window, taken, granted: window.granted + owed }, grant: owed };
+  }
+  return { window: { ...window, taken }, grant: 0 };
 }

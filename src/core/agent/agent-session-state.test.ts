@@ -1,6 +1,13 @@
 import { expect, test } from "vitest";
 import { AGENT_PROTOCOL_VERSION } from "./agent-messages.js";
-import { type ClientInput, type ClientState, clientExitCode, nextClientState } from "./agent-session-state.js";
+import {
+  type ClientEnding,
+  type ClientInput,
+  type ClientState,
+  clientEnding,
+  clientExitCode,
+  nextClientState,
+} from "./agent-session-state.js";
 
 const STATES = {
   handshake: { phase: "handshake" },
@@ -107,4 +114,27 @@ test.each<[ClientState, number | undefined]>([
   [quiet(130), 130],
 ])("exit code of %j is %s", (state, code) => {
   expect(clientExitCode(state)).toBe(code);
+});
+
+// The caller tries the job's ports in turn: only a handshake that failed on the peer's doing
+// lets it try the next; once the command ran, or a signal or our reader ended us, we are done.
+test.each([
+  [
+    "a refused handshake",
+    { phase: "failed", exitCode: 255, reason: "not this job's agent" },
+    true,
+    { kind: "not-agent", reason: "not this job's agent" },
+  ],
+  ["a signal in the handshake", { phase: "failed", exitCode: 130 }, true, { kind: "ran", exitCode: 130 }],
+  ["a remote exit", { phase: "exited", status: { code: 3 } }, false, { kind: "ran", exitCode: 3 }],
+  ["a remote signal", { phase: "exited", status: { signal: 9 } }, false, { kind: "ran", exitCode: 137 }],
+  [
+    "a lost connection",
+    { phase: "failed", exitCode: 255, reason: "lost" },
+    false,
+    { kind: "ran", exitCode: 255, complaint: "lost" },
+  ],
+  ["a closed reader", { phase: "failed", exitCode: 141 }, false, { kind: "ran", exitCode: 141 }],
+] satisfies [string, ClientState, boolean, ClientEnding][])("%s ends as %j", (_name, final, inHandshake, expected) => {
+  expect(clientEnding(final, inHandshake)).toEqual(expected);
 });

@@ -136,3 +136,20 @@ export function clientExitCode(state: ClientState): number | undefined {
   if (state.phase === "failed") return state.exitCode;
   return undefined;
 }
+
+/**
+ * How a session that reached a final state ends, seen from the caller that tries the job's
+ * ports in turn. A handshake that failed on what the peer did (not on a signal or our own
+ * end) sent nothing: `not-agent`, and the next port may be the agent. Otherwise the command's
+ * exit code, with the one line for stderr when the session failed for a reason.
+ */
+export type ClientEnding =
+  | { kind: "not-agent"; reason: string }
+  | { kind: "ran"; exitCode: number; complaint?: string };
+
+export function clientEnding(final: ClientState, inHandshake: boolean): ClientEnding {
+  const reason = final.phase === "failed" ? final.reason : undefined;
+  if (inHandshake && reason !== undefined) return { kind: "not-agent", reason };
+  const exitCode = clientExitCode(final) ?? EXIT_SSH_FAILURE;
+  return reason === undefined ? { kind: "ran", exitCode } : { kind: "ran", exitCode, complaint: reason };
+}

@@ -20,10 +20,16 @@ export {
   renderAgentConfig,
   requireAgentBinary,
 } from "./agent-plan.js";
-export type { ServerInput, ServerState } from "./agent-server-state.js";
-export { nextServerState, receivePhaseOf } from "./agent-server-state.js";
-export type { ClientInput, ClientState, LocalSignal, PassedOnSignal } from "./agent-session-state.js";
-export { clientExitCode, EXIT_SSH_FAILURE, nextClientState } from "./agent-session-state.js";
+export type { ServerInput, ServerState, StdinWindow } from "./agent-server-state.js";
+export {
+  FRESH_STDIN_WINDOW,
+  nextServerState,
+  receivePhaseOf,
+  receiveStdin,
+  takeStdin,
+} from "./agent-server-state.js";
+export type { ClientEnding, ClientInput, ClientState, LocalSignal, PassedOnSignal } from "./agent-session-state.js";
+export { clientEnding, clientExitCode, EXIT_SSH_FAILURE, nextClientState } from "./agent-session-state.js";
 export type { AgentSpawnPlan } from "./agent-spawn-plan.js";
 export { buildAgentSpawn, SESSION_MARKER_VARIABLE, withSessionDefaults } from "./agent-spawn-plan.js";
 export type { GreetingService } from "./greetings.js";

@@ -1,6 +1,7 @@
 // Generated from the imports of other folders: the way into core/common/ for the rest of the tree.
 // A name is here because a file outside this folder imports it; other folders import it from here.
 export type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "./container-options.js";
+export type { Deferred } from "./deferred.js";
 export { deferred, NEVER } from "./deferred.js";
 export {
   EXIT_TOOL_FAILURE,

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import type { ContainerEnd } from "./container-end.js";
-import { type ContainerEvent, type ContainerState, nextContainerState } from "./container-lifecycle.js";
+import { type ContainerEvent, type ContainerState, nextContainerState, removalSteps } from "./container-lifecycle.js";
 
 const KILLED: ContainerEnd = { kind: "exited", code: 137 };
 const GONE: ContainerEnd = { kind: "gone" };
@@ -61,4 +61,13 @@ test("the death carries how the container ended, through a removal that fails", 
 test("no path leads from a removal or a death back to a start", () => {
   for (const state of [died, removing, removingDead, removed])
     expect(nextContainerState(state, "start")).toBeUndefined();
+});
+
+// A `run` never asked made nothing; one cut short may still land its container a moment later.
+test.each([
+  ["not-asked", { remove: false, awaitLateArrival: false }],
+  ["asked", { remove: true, awaitLateArrival: false }],
+  ["interrupted", { remove: true, awaitLateArrival: true }],
+] as const)("a removal after a run %s makes %j", (run, expected) => {
+  expect(removalSteps(run)).toEqual(expected);
 });

@@ -79,3 +79,15 @@ function fromRemoving(state: Extract<ContainerState, { phase: "removing" }>, eve
 function assertNever(value: never): never {
   throw new Error(`internal error: unexpected container state ${JSON.stringify(value)} (please report)`);
 }
+
+/**
+ * What became of the engine's `run` for this container: not asked yet; asked; or cut short
+ * (killed by the step's signal, or failed while a removal was asked for), when the container
+ * it asked for may still appear a moment later.
+ */
+export type EngineRun = "not-asked" | "asked" | "interrupted";
+
+/** The engine calls a removal makes, by what became of the `run`. */
+export function removalSteps(run: EngineRun): { readonly remove: boolean; readonly awaitLateArrival: boolean } {
+  return { remove: run !== "not-asked", awaitLateArrival: run === "interrupted" };
+}

@@ -8,8 +8,8 @@ export {
   parseInspectState,
   parseStatusLine,
 } from "./container-end.js";
-export type { ContainerEvent, ContainerState } from "./container-lifecycle.js";
-export { nextContainerState } from "./container-lifecycle.js";
+export type { ContainerEvent, ContainerState, EngineRun } from "./container-lifecycle.js";
+export { nextContainerState, removalSteps } from "./container-lifecycle.js";
 export type { ImageRunConfig } from "./container-save.js";
 export {
   buildCommitArgs,

@@ -13,5 +13,5 @@ export {
   relayServerFrameLimit,
 } from "./relay-protocol.js";
 export type { RelayOffer, RelayServeInput, RelayServeState } from "./relay-serve-state.js";
-export { nextRelayServeState } from "./relay-serve-state.js";
+export { nextRelayServeState, planWaitPing } from "./relay-serve-state.js";
 export { relayParents } from "./relay-tree.js";

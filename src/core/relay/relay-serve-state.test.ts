@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { nextRelayServeState, type RelayServeInput, type RelayServeState } from "./relay-serve-state.js";
+import { nextRelayServeState, planWaitPing, type RelayServeInput, type RelayServeState } from "./relay-serve-state.js";
 
 const ID = `sha256:${"a".repeat(64)}`;
 const START: RelayServeState = { phase: "handshake" };
@@ -62,4 +62,16 @@ describe("one child's connection to this node's relay", () => {
   ])("%s", (_name, inputs, expected) => {
     expect(run(inputs)).toEqual(expected);
   });
+});
+
+test.each([
+  // idle, socket full → send a wait now?, next look in
+  [0, false, { send: false, nextInMs: 2000 }],
+  [1500, false, { send: false, nextInMs: 500 }],
+  [2000, false, { send: true, nextInMs: 2000 }],
+  [5000, false, { send: true, nextInMs: 2000 }],
+  // A full socket is busy with the archive: no wait on top, look again soon.
+  [5000, true, { send: false, nextInMs: 1 }],
+] as const)("after %i ms quiet (socket full: %s) the wait ping plans %j", (idleMs, full, expected) => {
+  expect(planWaitPing(idleMs, 2000, full)).toEqual(expected);
 });

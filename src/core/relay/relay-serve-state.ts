@@ -80,3 +80,17 @@ export function nextRelayServeState(state: RelayServeState, input: RelayServeInp
     }
   }
 }
+
+/**
+ * The `wait` ping that keeps a waiting child from calling this node silent: after `idleMs`
+ * with nothing sent, whether to send one now (not while the socket is still full), and how
+ * long until the next look. What this node sends anyway (the archive) counts as a ping.
+ */
+export function planWaitPing(
+  idleMs: number,
+  waitPingMs: number,
+  socketFull: boolean,
+): { readonly send: boolean; readonly nextInMs: number } {
+  const send = idleMs >= waitPingMs && !socketFull;
+  return { send, nextInMs: Math.max(1, waitPingMs - (send ? 0 : idleMs)) };
+}

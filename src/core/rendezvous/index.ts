@@ -18,6 +18,12 @@ export {
   toWireExitCode,
 } from "./rendezvous-protocol.js";
 export type { NodeState, ReadyWorker, Roster } from "./rendezvous-roster.js";
-export { createRoster, listMissingWorkers, listReadyWorkers, listUnreachedNodes } from "./rendezvous-roster.js";
+export {
+  createRoster,
+  listMissingWorkers,
+  listReadyWorkers,
+  listUnreachedNodes,
+  refuseHello,
+} from "./rendezvous-roster.js";
 export type { WorkerInput, WorkerOutcome, WorkerState } from "./rendezvous-worker-state.js";
-export { nextWorkerState } from "./rendezvous-worker-state.js";
+export { checkMasterSilence, nextWorkerState } from "./rendezvous-worker-state.js";

@@ -73,3 +73,16 @@ function describeState<C>(node: string, state: Exclude<NodeState<C>, { kind: "re
     }
   }
 }
+
+/**
+ * Whether an authentic hello from `node` may take its place in the roster: undefined when it
+ * may, else the one line the worker is told. `about` is its hello's parsed `about`, undefined
+ * when malformed. A node joins once: a second hello for it is someone else, or a stale retry.
+ */
+export function refuseHello<C>(roster: Roster<C>, node: string, about: object | undefined): string | undefined {
+  if (about === undefined) return `node ${node} sent a malformed hello`;
+  const state = roster.get(node);
+  if (state === undefined) return `node ${node} is not part of this job step`;
+  if (state.kind !== "waiting") return `node ${node} already joined this job step`;
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { PROTOCOL_VERSION } from "./rendezvous-protocol.js";
-import { nextWorkerState, type WorkerInput, type WorkerState } from "./rendezvous-worker-state.js";
+import { checkMasterSilence, nextWorkerState, type WorkerInput, type WorkerState } from "./rendezvous-worker-state.js";
 
 const STATES = {
   handshake: { phase: "handshake" },
@@ -76,4 +76,21 @@ test.each(rows)("%s + %s → %j", (name, input, expected) => {
   const next = nextWorkerState(state, INPUTS[input]);
   if (expected === undefined) expect(next).toBe(state);
   else expect(next).toEqual(expected);
+});
+
+test("the welcome's MASTER_PORT stays with the session through go and the ports", () => {
+  let state = nextWorkerState({ phase: "handshake" }, { type: "established", masterPort: 29400 });
+  expect(state).toEqual({ phase: "joined", masterPort: 29400 });
+  state = nextWorkerState(state, { type: "remote-ports", moved: [] });
+  expect(state).toEqual({ phase: "joined", masterPort: 29400, moved: [] });
+  expect(nextWorkerState(state, { type: "go" })).toEqual({ phase: "started", masterPort: 29400 });
+});
+
+test.each([
+  [0, { type: "ping" }],
+  [6000, { type: "ping" }],
+  [6001, { type: "timed-out", reason: "no heartbeat from the master for 6.0 s" }],
+  [12_345, { type: "timed-out", reason: "no heartbeat from the master for 12.3 s" }],
+] as const)("after %i ms of silence (lost after 6 s) the heartbeat says %j", (silentMs, expected) => {
+  expect(checkMasterSilence(silentMs, 6000)).toEqual(expected);
 });

@@ -42,14 +42,17 @@ export type WorkerState =
    * Authenticated: reports go out, pings both ways; waiting for go or the outcome. `moved` once
    * the master said which nodes' agent or sshd is off the first candidate (it says so once).
    */
-  | { phase: "joined"; moved?: readonly NodePort[] }
+  | { phase: "joined"; masterPort?: number; moved?: readonly NodePort[] }
   /** Go came ("each" launcher); waiting for the outcome. */
-  | { phase: "started" }
+  | { phase: "started"; masterPort?: number }
   | { phase: "settled"; outcome: WorkerOutcome };
 
 export type WorkerInput =
-  /** The channel's handshake ended: the master proved it holds the secret. */
-  | { type: "established" }
+  /**
+   * The channel's handshake ended: the master proved it holds the secret, and its welcome said
+   * MASTER_PORT (a master that said none leaves it undefined).
+   */
+  | { type: "established"; masterPort?: number }
   /** The channel's handshake failed on what the peer sent. */
   | { type: "handshake-failed"; failure: ChannelFailure }
   /** A well-formed message from the master. */
@@ -70,11 +73,9 @@ export function nextWorkerState(state: WorkerState, input: WorkerInput): WorkerS
     case "started":
       switch (input.type) {
         case "go":
-          return state.phase === "started" ? state : { phase: "started" };
+          return state.phase === "started" ? state : { phase: "started", ...masterPortOf(state) };
         case "remote-ports":
-          return state.phase === "joined" && state.moved === undefined
-            ? { phase: "joined", moved: input.moved }
-            : state;
+          return state.phase === "joined" && state.moved === undefined ? { ...state, moved: input.moved } : state;
         case "done":
           return settled({ kind: "done", exitCode: input.exitCode });
         case "abort":
@@ -101,7 +102,7 @@ export function nextWorkerState(state: WorkerState, input: WorkerInput): WorkerS
 function nextHandshakeState(state: WorkerState, input: WorkerInput): WorkerState {
   switch (input.type) {
     case "established":
-      return { phase: "joined" };
+      return { phase: "joined", ...masterPortOf(input) };
     case "handshake-failed":
       return refused(describeChannelFailure(input.failure, RENDEZVOUS_WORDS));
     case "closed":
@@ -112,6 +113,22 @@ function nextHandshakeState(state: WorkerState, input: WorkerInput): WorkerState
       // done, abort, go or ping cannot come before the welcome (the channel reads alone).
       return state;
   }
+}
+
+function masterPortOf(from: { masterPort?: number }): { masterPort?: number } {
+  return from.masterPort === undefined ? {} : { masterPort: from.masterPort };
+}
+
+/**
+ * What the heartbeat does after `silentMs` without a word from the master: ping it again, or,
+ * past `lostAfterMs`, call the link lost (a `timed-out` input that names the silence).
+ */
+export function checkMasterSilence(
+  silentMs: number,
+  lostAfterMs: number,
+): { type: "ping" } | { type: "timed-out"; reason: string } {
+  if (silentMs <= lostAfterMs) return { type: "ping" };
+  return { type: "timed-out", reason: `no heartbeat from the master for ${(silentMs / 1000).toFixed(1)} s` };
 }
 
 function refused(error: string, timedOut = false): WorkerState {

@@ -10,7 +10,7 @@ import {
   AGENT_PROTOCOL_VERSION,
   type ClientInput,
   type ClientState,
-  clientExitCode,
+  clientEnding,
   EXIT_SSH_FAILURE,
   type ExecRequest,
   encodeControl,
@@ -91,128 +91,173 @@ function runSession(
   port: number,
   timeoutMs: number,
 ): Promise<PortOutcome> {
-  const { node, streams, timers } = options;
-  const where = `its agent at ${node.address}:${port}`;
-  return new Promise((resolve) => {
-    socket.setNoDelay(true);
-    let state: ClientState = { phase: "handshake" };
-    const timer = timers.setTimeout(
-      () => dispatch({ type: "timed-out", reason: `no answer from ${where} within ${formatSeconds(timeoutMs)}` }),
-      timeoutMs,
-    );
-    const onSignal = [
-      ...LOCAL_SIGNALS.map((name) => [name, () => dispatch({ type: "signal", name })] as const),
-      ...PASSED_ON_SIGNALS.map((name) => [name, () => dispatch({ type: "pass-on", name })] as const),
+  return new Promise((resolve) => new ClientSession(options, socket, exec, port, resolve).start(timeoutMs));
+}
+
+/** The client's state, with what this side holds in each phase. */
+type SessionState =
+  /** `deadline`: the handshake's timeout. */
+  | (Extract<ClientState, { phase: "handshake" }> & { deadline: unknown })
+  /** `channel`: the socket past its handshake, whose frames the session reads. */
+  | (Extract<ClientState, { phase: "running" }> & { channel: Channel })
+  | Extract<ClientState, { phase: "exited" | "failed" }>;
+
+class ClientSession {
+  #state: SessionState = { phase: "handshake", deadline: undefined };
+  readonly #where: string;
+  readonly #stdinPump: ReturnType<typeof createInputPump>;
+  /** stdout and stderr while full: the socket is paused until both drained. */
+  readonly #full = new Set<NodeJS.WritableStream>();
+  readonly #onSignal: ReadonlyArray<readonly [LocalSignal | PassedOnSignal, () => void]>;
+  // Our reader went away (`ssh node cmd | head`): end like ssh killed by SIGPIPE.
+  readonly #onOutputError = (): void => this.dispatch({ type: "local-end", exitCode: 141 });
+  #socketError: string | undefined;
+
+  constructor(
+    readonly options: RemoteCommandOptions,
+    readonly socket: Socket,
+    readonly exec: Buffer,
+    readonly port: number,
+    readonly resolve: (outcome: PortOutcome) => void,
+  ) {
+    this.#where = `its agent at ${options.node.address}:${port}`;
+    const { streams, request, noStdin } = options;
+    this.#stdinPump = createInputPump(socket, streams.stdin, { noStdin, pty: request.pty });
+    this.#onSignal = [
+      ...LOCAL_SIGNALS.map((name) => [name, () => this.dispatch({ type: "signal", name })] as const),
+      ...PASSED_ON_SIGNALS.map((name) => [name, () => this.dispatch({ type: "pass-on", name })] as const),
     ];
-    for (const [name, listener] of onSignal) options.signals.on(name, listener);
+  }
 
-    // Our reader went away (`ssh node cmd | head`): end like ssh killed by SIGPIPE.
-    const onOutputError = (): void => dispatch({ type: "local-end", exitCode: 141 });
-    const stdinPump = createInputPump(socket, streams.stdin, { noStdin: options.noStdin, pty: options.request.pty });
-    const full = new Set<NodeJS.WritableStream>();
-    /** Stops reading the socket while stdout or stderr is full, so the server pauses the command. */
-    const output = (out: NodeJS.WritableStream, payload: Buffer): void => {
-      if (out.write(payload) || full.has(out)) return;
-      full.add(out);
-      socket.pause();
-      out.once("drain", () => {
-        full.delete(out);
-        if (full.size === 0) socket.resume();
-      });
-    };
-
-    function dispatch(input: ClientInput): void {
-      const before = state;
-      state = nextClientState(before, input);
-      if (state === before) return;
-      switch (state.phase) {
-        case "running":
-          if (before.phase === "running") {
-            if (input.type === "signal" || input.type === "pass-on") {
-              writeControl(socket, FrameType.signal, { name: input.name });
-            }
-            return;
-          }
-          timers.clearTimeout(timer);
-          if (options.probe) {
-            finish({ phase: "exited", status: { code: 0 } }, false);
-            return;
-          }
-          writeFrame(socket, FrameType.exec, exec);
-          stdinPump.start();
-          return;
-        case "exited":
-        case "failed":
-          finish(state, before.phase === "handshake");
-          return;
-        case "handshake":
-          return;
-        default: {
-          const unreachable: never = state;
-          throw new Error(`internal error: unexpected client state ${String(unreachable)}; please report`);
-        }
-      }
-    }
-
-    function finish(final: ClientState, inHandshake: boolean): void {
-      timers.clearTimeout(timer);
-      channel?.frames.stop();
-      for (const [name, listener] of onSignal) options.signals.off(name, listener);
-      stdinPump.stop();
-      socket.destroy();
-      // A handshake that failed (not ended by a signal): nothing was sent, another port may do.
-      if (inHandshake && final.phase === "failed" && final.reason !== undefined) {
-        for (const out of [streams.stdout, streams.stderr]) out.off("error", onOutputError);
-        resolve({ kind: "not-agent", reason: final.reason });
-        return;
-      }
-      if (final.phase === "failed" && final.reason !== undefined) {
-        streams.stderr.write(`srun-docker ssh: ${node.name}: ${final.reason}\n`);
-      }
-      const code = clientExitCode(final) ?? EXIT_SSH_FAILURE;
-      void Promise.all([flush(streams.stdout), flush(streams.stderr)]).then(() => {
-        // Only now: an EPIPE of a last write must still find a listener (it would throw).
-        for (const out of [streams.stdout, streams.stderr]) out.off("error", onOutputError);
-        resolve({ kind: "ran", exitCode: code });
-      });
-    }
-
-    const receive = (frame: Frame): void => {
-      if (frame.type === FrameType.stdout || frame.type === FrameType.stderr) {
-        output(frame.type === FrameType.stdout ? streams.stdout : streams.stderr, frame.payload);
-      } else if (frame.type === FrameType.stdinWindow) {
-        const window = parseControl(FrameType.stdinWindow, frame.payload);
-        if (window === undefined) dispatch({ type: "malformed", reason: "bad window" });
-        else stdinPump.grant(window.bytes);
-      } else {
-        dispatch(controlInput(frame));
-      }
-    };
-    let channel: Channel | undefined;
-    const binding = { protocol: "agent", version: AGENT_PROTOCOL_VERSION, jobKey: options.jobKey, port } as const;
+  start(timeoutMs: number): void {
+    const { socket, options } = this;
+    socket.setNoDelay(true);
+    const reason = `no answer from ${this.#where} within ${formatSeconds(timeoutMs)}`;
+    const deadline = options.timers.setTimeout(() => this.dispatch({ type: "timed-out", reason }), timeoutMs);
+    this.#state = { phase: "handshake", deadline };
+    for (const [name, listener] of this.#onSignal) options.signals.on(name, listener);
+    const binding = {
+      protocol: "agent",
+      version: AGENT_PROTOCOL_VERSION,
+      jobKey: options.jobKey,
+      port: this.port,
+    } as const;
     openChannel(
       socket,
-      { key: channelKey(options.secret), binding, node: node.name },
+      { key: channelKey(options.secret), binding, node: options.node.name },
       {
-        established(established) {
-          channel = established;
-          established.frames.readWith({
-            limits: (type) => serverFrameLimit(type),
-            frame: receive,
-            error: (reason) => dispatch({ type: "malformed", reason }),
-          });
-          dispatch({ type: "established" });
-        },
-        failed: (failure) => dispatch({ type: "refused", failure }),
+        established: (channel) => this.#onEstablished(channel),
+        failed: (failure) => this.dispatch({ type: "refused", failure }),
       },
     );
-    for (const out of [streams.stdout, streams.stderr]) out.on("error", onOutputError);
-    let socketError: string | undefined;
+    for (const out of this.#outputs()) out.on("error", this.#onOutputError);
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      socketError ??= describeConnectError(error.code ?? error.message, where);
+      this.#socketError ??= describeConnectError(error.code ?? error.message, this.#where);
     });
-    socket.on("close", () => dispatch({ type: "closed", reason: socketError ?? `${where} closed the connection` }));
-  });
+    socket.on("close", () =>
+      this.dispatch({ type: "closed", reason: this.#socketError ?? `${this.#where} closed the connection` }),
+    );
+  }
+
+  #outputs(): NodeJS.WritableStream[] {
+    return [this.options.streams.stdout, this.options.streams.stderr];
+  }
+
+  #onEstablished(channel: Channel): void {
+    channel.frames.readWith({
+      limits: (type) => serverFrameLimit(type),
+      frame: (frame) => this.#onFrame(frame),
+      error: (reason) => this.dispatch({ type: "malformed", reason }),
+    });
+    const before = this.#state;
+    const next = nextClientState(before, { type: "established" });
+    if (before.phase === "handshake" && next.phase === "running") this.#enterRunning(before, { ...next, channel });
+  }
+
+  #onFrame(frame: Frame): void {
+    const { streams } = this.options;
+    if (frame.type === FrameType.stdout) this.#output(streams.stdout, frame.payload);
+    else if (frame.type === FrameType.stderr) this.#output(streams.stderr, frame.payload);
+    else if (frame.type === FrameType.stdinWindow) {
+      const window = parseControl(FrameType.stdinWindow, frame.payload);
+      if (window === undefined) this.dispatch({ type: "malformed", reason: "bad window" });
+      else this.#stdinPump.grant(window.bytes);
+    } else this.dispatch(controlInput(frame));
+  }
+
+  /** Stops reading the socket while stdout or stderr is full, so the server pauses the command. */
+  #output(out: NodeJS.WritableStream, payload: Buffer): void {
+    if (out.write(payload) || this.#full.has(out)) return;
+    this.#full.add(out);
+    this.socket.pause();
+    out.once("drain", () => {
+      this.#full.delete(out);
+      if (this.#full.size === 0) this.socket.resume();
+    });
+  }
+
+  dispatch(input: ClientInput): void {
+    const before = this.#state;
+    const next = nextClientState(before, input);
+    if (next === before) return;
+    switch (next.phase) {
+      case "running":
+        // Only the channel's handshake enters running (#onEstablished); here it forwards a signal.
+        if (before.phase === "running") this.#forward(before, next, input);
+        return;
+      case "exited":
+      case "failed":
+        this.#finish(before, next);
+        return;
+      case "handshake":
+        return;
+      default: {
+        const unreachable: never = next;
+        throw new Error(`internal error: unexpected client state ${String(unreachable)}; please report`);
+      }
+    }
+  }
+
+  #forward(before: SessionState & { phase: "running" }, next: ClientState & { phase: "running" }, input: ClientInput) {
+    this.#state = { ...next, channel: before.channel };
+    if (input.type === "signal" || input.type === "pass-on") {
+      writeControl(this.socket, FrameType.signal, { name: input.name });
+    }
+  }
+
+  #enterRunning(before: SessionState & { phase: "handshake" }, next: SessionState & { phase: "running" }): void {
+    this.options.timers.clearTimeout(before.deadline);
+    this.#state = next;
+    if (this.options.probe) {
+      this.#finish(next, { phase: "exited", status: { code: 0 } });
+      return;
+    }
+    writeFrame(this.socket, FrameType.exec, this.exec);
+    this.#stdinPump.start();
+  }
+
+  #finish(before: SessionState, final: Extract<ClientState, { phase: "exited" | "failed" }>): void {
+    this.#state = final;
+    if (before.phase === "handshake") this.options.timers.clearTimeout(before.deadline);
+    if (before.phase === "running") before.channel.frames.stop();
+    for (const [name, listener] of this.#onSignal) this.options.signals.off(name, listener);
+    this.#stdinPump.stop();
+    this.socket.destroy();
+    const ending = clientEnding(final, before.phase === "handshake");
+    if (ending.kind === "not-agent") {
+      for (const out of this.#outputs()) out.off("error", this.#onOutputError);
+      this.resolve(ending);
+      return;
+    }
+    if (ending.complaint !== undefined) {
+      this.options.streams.stderr.write(`srun-docker ssh: ${this.options.node.name}: ${ending.complaint}\n`);
+    }
+    void Promise.all(this.#outputs().map(flush)).then(() => {
+      // Only now: an EPIPE of a last write must still find a listener (it would throw).
+      for (const out of this.#outputs()) out.off("error", this.#onOutputError);
+      this.resolve({ kind: "ran", exitCode: ending.exitCode });
+    });
+  }
 }
 
 /** A control frame from the server as an input of the client's state. */

@@ -10,16 +10,28 @@ import {
   AGENT_PROTOCOL_VERSION,
   clientFrameLimit,
   type ExecRequest,
+  FRESH_STDIN_WINDOW,
   nextServerState,
   parseControl,
   receivePhaseOf,
+  receiveStdin,
   type ServerInput,
   type ServerState,
-  STDIN_WINDOW_BYTES,
+  type StdinWindow,
+  takeStdin,
 } from "../../core/agent/index.js";
 import type { RefusalKind } from "../../core/channel/index.js";
 import { type Frame, FrameType } from "../../core/channel/index.js";
-import { acceptChannel, type Channel, channelKey, writeControl, writeData } from "../channel/index.js";
+import { deferred } from "../../core/common/index.js";
+import {
+  type AcceptOptions,
+  acceptChannel,
+  type Channel,
+  channelKey,
+  type Handshake,
+  writeControl,
+  writeData,
+} from "../channel/index.js";
 import type { Timers } from "../process/index.js";
 import type { AgentProcess, AgentProcessHandlers } from "./agent-process.js";
 
@@ -49,206 +61,264 @@ export interface AgentConnection {
 }
 
 export function serveAgentConnection(socket: Socket, options: AgentConnectionOptions): AgentConnection {
-  const { timers } = options;
-  const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
-  let state: ServerState = { phase: "handshake" };
-  let request: ExecRequest | undefined;
-  let child: AgentProcess | undefined;
-  let killed: Promise<void> = Promise.resolve();
-  let outputPaused = false;
-  const stdin = { received: 0, taken: 0, granted: STDIN_WINDOW_BYTES };
-  let markFinished: () => void = () => {};
-  const finished = new Promise<void>((resolve) => {
-    markFinished = resolve;
-  });
-  socket.setNoDelay(true);
-  socket.setKeepAlive(true, 5000);
-  const handshakeTimer = timers.setTimeout(() => dispatch({ type: "timed-out" }), options.handshakeTimeoutMs);
+  return new ServerConnection(socket, options).start();
+}
 
-  const onOutput = (type: FrameType, chunk: Buffer): void => {
-    if (writeData(socket, type, chunk) || outputPaused) return;
-    outputPaused = true;
-    child?.pauseOutput();
-    socket.once("drain", () => {
-      outputPaused = false;
-      child?.resumeOutput();
-    });
-  };
-  const handlers: AgentProcessHandlers = {
-    stdout: (chunk) => onOutput(FrameType.stdout, chunk),
-    stderr: (chunk) => onOutput(FrameType.stderr, chunk),
-    exited: (status) => dispatch({ type: "child-exited", status }),
-  };
+/** The connection's state, with what this side holds in each phase. */
+type ConnectionState =
+  /** `deadline`: the handshake's timeout, which also bounds the wait for the exec. */
+  | (Extract<ServerState, { phase: "handshake" }> & { deadline: unknown })
+  /** `channel`: the socket past its handshake, whose frames the connection reads. */
+  | (Extract<ServerState, { phase: "authenticated" }> & { deadline: unknown; channel: Channel })
+  /**
+   * `child`: the command (undefined when it could not start); `stdin`: the input window;
+   * `outputPaused`: the command's pipes wait for the socket to drain.
+   */
+  | (Extract<ServerState, { phase: "running" }> & Running)
+  /** `linger`: a peer that never closes its side must not hold the connection (and its fd) forever. */
+  | (Extract<ServerState, { phase: "exited" }> & { linger: unknown })
+  /** `killed`: resolves once what the command started is gone. */
+  | (Extract<ServerState, { phase: "dropped" }> & { linger: unknown; killed: Promise<void> });
 
-  let lingerTimer: unknown;
-  /** A peer that never closes its side must not hold the connection (and its fd) forever. */
-  const lingerAfterEnd = (): void => {
-    lingerTimer = timers.setTimeout(() => socket.destroy(), 10_000);
-  };
+interface Running {
+  channel: Channel;
+  child: AgentProcess | undefined;
+  stdin: StdinWindow;
+  outputPaused: boolean;
+}
 
-  function startCommand(): void {
-    timers.clearTimeout(handshakeTimer);
-    try {
-      child = options.start(request as ExecRequest, handlers);
-    } catch (error) {
-      // spawn() throws (rather than emitting "error") for arguments it refuses outright.
-      handlers.stderr(
-        Buffer.from(`srun-docker agent on ${options.node}: cannot start the command: ${String(error)}\n`),
-      );
-      dispatch({ type: "child-exited", status: { code: 255 } });
-    }
+class ServerConnection {
+  #state: ConnectionState = { phase: "handshake", deadline: undefined };
+  readonly #remote: string;
+  readonly #finished = deferred<void>();
+  readonly #handlers: AgentProcessHandlers = {
+    stdout: (chunk) => this.#onOutput(FrameType.stdout, chunk),
+    stderr: (chunk) => this.#onOutput(FrameType.stderr, chunk),
+    exited: (status) => this.dispatch({ type: "child-exited", status }),
+  };
+  #handshake: Handshake | undefined;
+  #socketError: string | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    readonly options: AgentConnectionOptions,
+  ) {
+    this.#remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
   }
 
-  function drop(dropped: Extract<typeof state, { phase: "dropped" }>): void {
-    timers.clearTimeout(handshakeTimer);
-    channel?.frames.stop();
-    if (dropped.tell !== undefined) {
-      // The channel's handshake sent the reject: let it reach the peer.
-      socket.end();
-      lingerAfterEnd();
-    } else {
-      socket.destroy();
-    }
-    const processes = dropped.spawned ? " (killing what the command started)" : "";
-    if (dropped.stranger === undefined) options.log(`${remote}: ${dropped.reason}${processes}`);
-    else if (dropped.stranger !== "gone") options.refused(dropped.stranger, socket.remoteAddress ?? "?");
-    if (dropped.spawned && child !== undefined) killed = child.terminate();
-  }
-
-  function dispatch(input: ServerInput): void {
-    const before = state;
-    if (before.phase === "handshake" && input.type !== "established" && input.type !== "refused") {
-      handshake.input(input.type === "child-exited" || input.type === "exec" ? { type: "shutdown" } : input);
-      return;
-    }
-    state = nextServerState(before, input);
-    if (state === before) return;
-    switch (state.phase) {
-      case "authenticated":
-        options.onAuthenticated?.();
-        return;
-      case "running":
-        startCommand();
-        return;
-      case "exited":
-        writeControl(socket, FrameType.exit, state.status);
-        socket.end();
-        lingerAfterEnd();
-        return;
-      case "dropped":
-        drop(state);
-        return;
-      case "handshake":
-        return;
-      default: {
-        const unreachable: never = state;
-        throw new Error(`internal error: unexpected agent state ${String(unreachable)}; please report`);
-      }
-    }
-  }
-
-  /** Acts on one frame; returns what it means for the connection's state, if anything. */
-  const receive = (frame: Frame): ServerInput | undefined => {
-    switch (frame.type) {
-      case FrameType.exec: {
-        const exec = parseControl(FrameType.exec, frame.payload);
-        if (exec === undefined) return { type: "malformed", reason: "bad exec request" };
-        request = exec;
-        return { type: "exec" };
-      }
-      case FrameType.stdin:
-        return receiveStdin(frame.payload);
-      case FrameType.stdinEof:
-        child?.endStdin();
-        return undefined;
-      case FrameType.signal: {
-        const signal = parseControl(FrameType.signal, frame.payload);
-        if (signal === undefined) return { type: "malformed", reason: "bad signal" };
-        if (state.phase === "running") child?.signal(signal.name);
-        return undefined;
-      }
-      default:
-        return { type: "malformed", reason: `frame type ${frame.type} from a client` };
-    }
-  };
-
-  /** Passes input on, and grants the client more once the command took a good part of it. */
-  const receiveStdin = (data: Buffer): ServerInput | undefined => {
-    stdin.received += data.length;
-    if (stdin.received > stdin.granted) return { type: "malformed", reason: "input past its window" };
-    if (state.phase !== "running" || child === undefined) return undefined;
-    child.writeStdin(data, () => {
-      stdin.taken += data.length;
-      const owed = stdin.taken - (stdin.granted - STDIN_WINDOW_BYTES);
-      if (owed >= STDIN_WINDOW_BYTES / 4 || (stdin.taken === stdin.received && owed > 0)) {
-        stdin.granted += owed;
-        writeControl(socket, FrameType.stdinWindow, { bytes: owed });
-      }
-    });
-    return undefined;
-  };
-
-  let channel: Channel | undefined;
-  const handshake = acceptChannel(
-    socket,
-    // The port the client reached: a program on another of the job's ports that relays a
-    // client's hello here gets it refused, since the client's MAC names the port it reached.
-    {
-      key: channelKey(options.secret),
-      binding: {
-        protocol: "agent",
-        version: AGENT_PROTOCOL_VERSION,
-        jobKey: options.jobKey,
-        port: socket.localPort ?? 0,
-      },
-      admit: (peer) =>
-        peer.node === options.node
-          ? { welcome: undefined }
-          : { refuse: `asked for ${peer.node}`, tell: `this is ${options.node}, not ${peer.node}` },
-    },
-    {
-      established(established) {
-        channel = established;
-        established.frames.readWith({
-          limits: (type) => {
-            const phase = receivePhaseOf(state);
-            return phase === undefined ? undefined : clientFrameLimit(phase, type);
-          },
-          frame: (frame) => {
-            const input = receive(frame);
-            if (input !== undefined) dispatch(input);
-          },
-          error: (reason) => dispatch({ type: "malformed", reason }),
-        });
-        dispatch({ type: "established" });
-      },
+  start(): AgentConnection {
+    const { socket, options } = this;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 5000);
+    const deadline = options.timers.setTimeout(() => this.dispatch({ type: "timed-out" }), options.handshakeTimeoutMs);
+    this.#state = { phase: "handshake", deadline };
+    this.#handshake = acceptChannel(socket, this.#channelOptions(), {
+      established: (channel) => this.#onEstablished(channel),
       refused: ({ reason, tell, stranger }) =>
-        dispatch({
+        this.dispatch({
           type: "refused",
           reason,
           ...(tell === undefined ? {} : { tell }),
           ...(stranger === undefined ? {} : { stranger }),
         }),
-    },
-  );
-  let socketError: string | undefined;
-  socket.on("error", (error: NodeJS.ErrnoException) => {
-    socketError ??= error.code ?? error.message;
-  });
-  socket.on("close", () => {
-    timers.clearTimeout(handshakeTimer);
-    timers.clearTimeout(lingerTimer);
-    dispatch({ type: "closed", reason: socketError ?? "connection closed" });
-    void killed.then(markFinished);
-  });
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      this.#socketError ??= error.code ?? error.message;
+    });
+    socket.on("close", () => this.#onClose());
+    return {
+      crowdOut: () => this.dispatch({ type: "crowded" }),
+      shutdown: () => {
+        this.dispatch({ type: "shutdown" });
+        socket.destroy();
+        return this.#finished.promise;
+      },
+      finished: this.#finished.promise,
+    };
+  }
 
-  return {
-    crowdOut: () => dispatch({ type: "crowded" }),
-    shutdown() {
-      dispatch({ type: "shutdown" });
-      socket.destroy();
-      return finished;
-    },
-    finished,
-  };
+  /**
+   * The port the client reached: a program on another of the job's ports that relays a
+   * client's hello here gets it refused, since the client's MAC names the port it reached.
+   */
+  #channelOptions(): AcceptOptions {
+    const { node, jobKey, secret } = this.options;
+    const port = this.socket.localPort ?? 0;
+    return {
+      key: channelKey(secret),
+      binding: { protocol: "agent", version: AGENT_PROTOCOL_VERSION, jobKey, port },
+      admit: (peer) =>
+        peer.node === node
+          ? { welcome: undefined }
+          : { refuse: `asked for ${peer.node}`, tell: `this is ${node}, not ${peer.node}` },
+    };
+  }
+
+  #onEstablished(channel: Channel): void {
+    channel.frames.readWith({
+      limits: (type) => {
+        const phase = receivePhaseOf(this.#state);
+        return phase === undefined ? undefined : clientFrameLimit(phase, type);
+      },
+      frame: (frame) => this.#onFrame(frame),
+      error: (reason) => this.dispatch({ type: "malformed", reason }),
+    });
+    const before = this.#state;
+    const next = nextServerState(before, { type: "established" });
+    if (before.phase !== "handshake" || next.phase !== "authenticated") return;
+    this.#state = { ...next, deadline: before.deadline, channel };
+    this.options.onAuthenticated?.();
+  }
+
+  #onClose(): void {
+    const state = this.#state;
+    if (state.phase === "handshake" || state.phase === "authenticated")
+      this.options.timers.clearTimeout(state.deadline);
+    if (state.phase === "exited" || state.phase === "dropped") this.options.timers.clearTimeout(state.linger);
+    this.dispatch({ type: "closed", reason: this.#socketError ?? "connection closed" });
+    const after = this.#state;
+    void (after.phase === "dropped" ? after.killed : Promise.resolve()).then(() => this.#finished.resolve());
+  }
+
+  /** Acts on one frame; what it means for the connection's state goes to dispatch. */
+  #onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.exec: {
+        const request = parseControl(FrameType.exec, frame.payload);
+        if (request === undefined) this.dispatch({ type: "malformed", reason: "bad exec request" });
+        else this.#onExec(request);
+        return;
+      }
+      case FrameType.stdin:
+        this.#onStdin(frame.payload);
+        return;
+      case FrameType.stdinEof:
+        if (this.#state.phase === "running") this.#state.child?.endStdin();
+        return;
+      case FrameType.signal: {
+        const signal = parseControl(FrameType.signal, frame.payload);
+        if (signal === undefined) this.dispatch({ type: "malformed", reason: "bad signal" });
+        else if (this.#state.phase === "running") this.#state.child?.signal(signal.name);
+        return;
+      }
+      default:
+        this.dispatch({ type: "malformed", reason: `frame type ${frame.type} from a client` });
+    }
+  }
+
+  #onExec(request: ExecRequest): void {
+    const before = this.#state;
+    const next = nextServerState(before, { type: "exec" });
+    if (before.phase !== "authenticated" || next.phase !== "running") return;
+    this.options.timers.clearTimeout(before.deadline);
+    const running: Running = {
+      channel: before.channel,
+      child: undefined,
+      stdin: FRESH_STDIN_WINDOW,
+      outputPaused: false,
+    };
+    this.#state = { ...next, ...running };
+    try {
+      const child = this.options.start(request, this.#handlers);
+      if (this.#state.phase === "running") this.#state = { ...this.#state, child };
+    } catch (error) {
+      // spawn() throws (rather than emitting "error") for arguments it refuses outright.
+      const line = `srun-docker agent on ${this.options.node}: cannot start the command: ${String(error)}\n`;
+      this.#handlers.stderr(Buffer.from(line));
+      this.dispatch({ type: "child-exited", status: { code: 255 } });
+    }
+  }
+
+  /** Passes input on, and grants the client more once the command took a good part of it. */
+  #onStdin(data: Buffer): void {
+    const state = this.#state;
+    if (state.phase !== "running") return;
+    const stdin = receiveStdin(state.stdin, data.length);
+    if (stdin === undefined) {
+      this.dispatch({ type: "malformed", reason: "input past its window" });
+      return;
+    }
+    this.#state = { ...state, stdin };
+    state.child?.writeStdin(data, () => this.#onStdinTaken(data.length));
+  }
+
+  #onStdinTaken(bytes: number): void {
+    if (this.#state.phase !== "running") return;
+    const { window, grant } = takeStdin(this.#state.stdin, bytes);
+    this.#state = { ...this.#state, stdin: window };
+    if (grant > 0) writeControl(this.socket, FrameType.stdinWindow, { bytes: grant });
+  }
+
+  #onOutput(type: FrameType, chunk: Buffer): void {
+    const state = this.#state;
+    if (writeData(this.socket, type, chunk) || state.phase !== "running" || state.outputPaused) return;
+    this.#state = { ...state, outputPaused: true };
+    state.child?.pauseOutput();
+    this.socket.once("drain", () => {
+      if (this.#state.phase === "running") this.#state = { ...this.#state, outputPaused: false };
+      state.child?.resumeOutput();
+    });
+  }
+
+  dispatch(input: ServerInput): void {
+    const before = this.#state;
+    if (before.phase === "handshake" && input.type !== "established" && input.type !== "refused") {
+      // The channel's handshake decides how a connection in it ends (and counts the stranger).
+      this.#handshake?.input(input.type === "child-exited" || input.type === "exec" ? { type: "shutdown" } : input);
+      return;
+    }
+    const next = nextServerState(before, input);
+    if (next === before) return;
+    switch (next.phase) {
+      case "exited":
+        this.#enterExited(next);
+        return;
+      case "dropped":
+        this.#enterDropped(before, next);
+        return;
+      // Entered only through #onEstablished and #onExec, which hold what those phases carry.
+      case "handshake":
+      case "authenticated":
+      case "running":
+        return;
+      default: {
+        const unreachable: never = next;
+        throw new Error(`internal error: unexpected agent state ${String(unreachable)}; please report`);
+      }
+    }
+  }
+
+  #enterExited(next: Extract<ServerState, { phase: "exited" }>): void {
+    writeControl(this.socket, FrameType.exit, next.status);
+    this.socket.end();
+    this.#state = { ...next, linger: this.#lingerAfterEnd() };
+  }
+
+  #enterDropped(before: ConnectionState, next: Extract<ServerState, { phase: "dropped" }>): void {
+    if (before.phase === "handshake" || before.phase === "authenticated")
+      this.options.timers.clearTimeout(before.deadline);
+    if (before.phase === "authenticated" || before.phase === "running") before.channel.frames.stop();
+    let linger: unknown;
+    if (next.tell !== undefined) {
+      // The channel's handshake sent the reject: let it reach the peer.
+      this.socket.end();
+      linger = this.#lingerAfterEnd();
+    } else {
+      this.socket.destroy();
+    }
+    const child = before.phase === "running" ? before.child : undefined;
+    const killed = next.spawned && child !== undefined ? child.terminate() : Promise.resolve();
+    this.#state = { ...next, linger, killed };
+    this.#say(next);
+  }
+
+  #say(dropped: Extract<ServerState, { phase: "dropped" }>): void {
+    const processes = dropped.spawned ? " (killing what the command started)" : "";
+    if (dropped.stranger === undefined) this.options.log(`${this.#remote}: ${dropped.reason}${processes}`);
+    else if (dropped.stranger !== "gone") this.options.refused(dropped.stranger, this.socket.remoteAddress ?? "?");
+  }
+
+  #lingerAfterEnd(): unknown {
+    return this.options.timers.setTimeout(() => this.socket.destroy(), 10_000);
+  }
 }

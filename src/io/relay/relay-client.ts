@@ -12,12 +12,10 @@ import type { Frame } from "../../core/channel/index.js";
 import {
   nextRelayFetchState,
   parseRelayControl,
-  RELAY_FETCH_START,
   RELAY_PROTOCOL_VERSION,
   type RelayFetchInput,
   type RelayFetchState,
   RelayFrame,
-  type RelayReceivePhase,
   relayServerFrameLimit,
 } from "../../core/relay/index.js";
 import { channelKey, type FrameStream, openChannel } from "../channel/index.js";
@@ -51,89 +49,49 @@ export type RelayFetchResult =
 const DEFAULT_SILENCE_MS = 15_000;
 
 export function fetchFromRelay(options: RelayFetchOptions): Promise<RelayFetchResult> {
-  const timers = options.timers ?? realTimers;
-  const silenceMs = options.silenceMs ?? DEFAULT_SILENCE_MS;
   return new Promise((resolve) => {
     const socket = (options.connect ?? ((port, host) => netConnect({ port, host })))(options.port, options.host);
+    new RelayFetch(socket, options, resolve).start();
+  });
+}
+
+type Phase<P extends RelayFetchState["phase"]> = Extract<RelayFetchState, { phase: P }>;
+
+/**
+ * The fetch's state, with what this side holds in each phase: `silence`, the timer that calls
+ * a quiet parent lost (none while this node's load holds the stream back, nor once it all
+ * came); `frames` once the channel is up; the `archive` being loaded once the stream started,
+ * and whether the socket is `paused` for it.
+ */
+type FetchState =
+  | (Phase<"handshake"> & { silence: unknown })
+  | (Phase<"waiting"> & { silence: unknown; frames: FrameStream })
+  | (Phase<"receiving"> & { silence: unknown; frames: FrameStream; archive: PassThrough; paused: boolean })
+  | (Phase<"loading"> & { frames: FrameStream; archive: PassThrough })
+  | Phase<"loaded" | "failed">;
+
+class RelayFetch {
+  #state: FetchState = { phase: "handshake", silence: undefined };
+  readonly #timers: Timers;
+  readonly #silenceMs: number;
+  #deadline: unknown;
+  #lastError: string | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    readonly options: RelayFetchOptions,
+    readonly resolve: (result: RelayFetchResult) => void,
+  ) {
+    this.#timers = options.timers ?? realTimers;
+    this.#silenceMs = options.silenceMs ?? DEFAULT_SILENCE_MS;
+  }
+
+  start(): void {
+    const { socket, options } = this;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1000);
-    let state: RelayFetchState = RELAY_FETCH_START;
-    let archive: PassThrough | undefined;
-    let paused = false;
-    let silenceTimer: unknown;
-    const heard = (): void => {
-      timers.clearTimeout(silenceTimer);
-      if (paused || state.phase === "loading") return;
-      silenceTimer = timers.setTimeout(
-        () => dispatch({ type: "broken", reason: `no word from it for ${formatSeconds(silenceMs)}` }),
-        silenceMs,
-      );
-    };
-    const deadline = timers.setTimeout(
-      () =>
-        dispatch({ type: "broken", reason: `not done within ${formatSeconds(options.deadlineMs)} (--pull-timeout)` }),
-      options.deadlineMs,
-    );
-
-    function dispatch(input: RelayFetchInput): void {
-      const before = state;
-      state = nextRelayFetchState(before, input, options.want);
-      if (state === before) return;
-      switch (state.phase) {
-        case "receiving":
-          if (before.phase === "waiting") begin(state.size);
-          else options.onProgress?.(state.bytes);
-          return;
-        case "loading":
-          timers.clearTimeout(silenceTimer);
-          archive?.end();
-          return;
-        case "loaded":
-          finish({ ok: true, id: state.id, bytes: state.bytes });
-          return;
-        case "failed":
-          archive?.destroy(new Error(state.reason));
-          finish({ ok: false, reason: state.reason });
-          return;
-        case "handshake":
-        case "waiting":
-          return;
-        default: {
-          const unreachable: never = state;
-          throw new Error(`internal error: relay fetch state ${String(unreachable)}; please report`);
-        }
-      }
-    }
-
-    function begin(size: number | undefined): void {
-      options.onStart?.(size);
-      const stream = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-      archive = stream;
-      stream.on("drain", () => {
-        paused = false;
-        socket.resume();
-        heard();
-      });
-      options.load(stream).then(
-        (id) => dispatch({ type: "loaded", id }),
-        (error: unknown) =>
-          dispatch({
-            type: "load-failed",
-            reason: `the load failed: ${error instanceof Error ? error.message : String(error)}`,
-          }),
-      );
-    }
-
-    function finish(result: RelayFetchResult): void {
-      timers.clearTimeout(deadline);
-      timers.clearTimeout(silenceTimer);
-      frames?.stop();
-      socket.destroy();
-      resolve(result);
-    }
-
-    const phase = (): RelayReceivePhase => (state.phase === "waiting" ? "waiting" : "receiving");
-    let frames: FrameStream | undefined;
+    const late = `not done within ${formatSeconds(options.deadlineMs)} (--pull-timeout)`;
+    this.#deadline = this.#timers.setTimeout(() => this.dispatch({ type: "broken", reason: late }), options.deadlineMs);
     const binding = {
       protocol: "relay",
       version: RELAY_PROTOCOL_VERSION,
@@ -145,40 +103,133 @@ export function fetchFromRelay(options: RelayFetchOptions): Promise<RelayFetchRe
       socket,
       { key: channelKey(options.secret), binding, node: options.node },
       {
-        established(channel) {
-          frames = channel.frames;
-          channel.frames.readWith({
-            limits: (type) => relayServerFrameLimit(phase(), type),
-            frame: receive,
-            error: (reason) => dispatch({ type: "broken", reason }),
-          });
-          heard();
-          dispatch({ type: "established" });
-        },
-        failed: (failure) => dispatch({ type: "refused", failure }),
+        established: (channel) => this.#onEstablished(channel.frames),
+        failed: (failure) => this.dispatch({ type: "refused", failure }),
       },
     );
-    function receive(frame: Frame): void {
-      heard();
-      const type = Number(frame.type);
-      if (type === RelayFrame.data) {
-        if (archive !== undefined && !archive.write(frame.payload)) {
-          paused = true;
-          socket.pause();
-          timers.clearTimeout(silenceTimer);
-        }
-        dispatch({ type: "data", length: frame.payload.length });
-        return;
-      }
-      dispatch(controlInput(type, frame.payload));
-    }
-    let lastError: string | undefined;
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      lastError = error.code ?? error.message;
+      this.#lastError = error.code ?? error.message;
     });
-    socket.on("close", () => dispatch({ type: "broken", reason: lastError ?? "connection closed" }));
-    heard();
-  });
+    socket.on("close", () => this.dispatch({ type: "broken", reason: this.#lastError ?? "connection closed" }));
+    this.#heard();
+  }
+
+  /** The parent said something: its silence counts from now, unless nothing is awaited from it. */
+  #heard(): void {
+    const state = this.#state;
+    if (state.phase !== "handshake" && state.phase !== "waiting" && state.phase !== "receiving") return;
+    this.#timers.clearTimeout(state.silence);
+    if (state.phase === "receiving" && state.paused) return;
+    const reason = `no word from it for ${formatSeconds(this.#silenceMs)}`;
+    const silence = this.#timers.setTimeout(() => this.dispatch({ type: "broken", reason }), this.#silenceMs);
+    this.#state = { ...state, silence };
+  }
+
+  #onEstablished(frames: FrameStream): void {
+    frames.readWith({
+      limits: (type) => relayServerFrameLimit(this.#state.phase === "waiting" ? "waiting" : "receiving", type),
+      frame: (frame) => this.#onFrame(frame),
+      error: (reason) => this.dispatch({ type: "broken", reason }),
+    });
+    const before = this.#state;
+    if (before.phase !== "handshake") return;
+    const next = nextRelayFetchState(before, { type: "established" }, this.options.want);
+    if (next.phase === "waiting") this.#state = { ...next, silence: before.silence, frames };
+    else this.dispatch({ type: "established" });
+    this.#heard();
+  }
+
+  #onFrame(frame: Frame): void {
+    this.#heard();
+    const type = Number(frame.type);
+    if (type === RelayFrame.data) this.#onData(frame.payload);
+    else this.dispatch(controlInput(type, frame.payload));
+  }
+
+  /** Feeds the archive on; while the load holds it back, the socket waits, and so does the parent. */
+  #onData(payload: Buffer): void {
+    const state = this.#state;
+    if (state.phase === "receiving" && !state.archive.write(payload)) {
+      this.#timers.clearTimeout(state.silence);
+      this.#state = { ...state, paused: true };
+      this.socket.pause();
+    }
+    this.dispatch({ type: "data", length: payload.length });
+  }
+
+  #onDrain(): void {
+    if (this.#state.phase === "receiving") this.#state = { ...this.#state, paused: false };
+    this.socket.resume();
+    this.#heard();
+  }
+
+  dispatch(input: RelayFetchInput): void {
+    const before = this.#state;
+    const next = nextRelayFetchState(before, input, this.options.want);
+    if (next === before) return;
+    switch (next.phase) {
+      case "receiving":
+        this.#enterReceiving(before, next);
+        return;
+      case "loading":
+        this.#enterLoading(before, next);
+        return;
+      case "loaded":
+        this.#finish(before, next, { ok: true, id: next.id, bytes: next.bytes });
+        return;
+      case "failed":
+        this.#finish(before, next, { ok: false, reason: next.reason });
+        return;
+      // Entered only by #onEstablished, which holds the channel's frames.
+      case "handshake":
+      case "waiting":
+        return;
+      default: {
+        const unreachable: never = next;
+        throw new Error(`internal error: relay fetch state ${String(unreachable)}; please report`);
+      }
+    }
+  }
+
+  #enterReceiving(before: FetchState, next: Phase<"receiving">): void {
+    if (before.phase === "receiving") {
+      this.#state = { ...before, ...next };
+      this.options.onProgress?.(next.bytes);
+      return;
+    }
+    if (before.phase !== "waiting") return;
+    this.options.onStart?.(next.size);
+    const archive = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+    this.#state = { ...next, silence: before.silence, frames: before.frames, archive, paused: false };
+    archive.on("drain", () => this.#onDrain());
+    this.options.load(archive).then(
+      (id) => this.dispatch({ type: "loaded", id }),
+      (error: unknown) =>
+        this.dispatch({
+          type: "load-failed",
+          reason: `the load failed: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+    );
+  }
+
+  #enterLoading(before: FetchState, next: Phase<"loading">): void {
+    if (before.phase !== "receiving") return;
+    this.#timers.clearTimeout(before.silence);
+    this.#state = { ...next, frames: before.frames, archive: before.archive };
+    before.archive.end();
+  }
+
+  #finish(before: FetchState, next: Phase<"loaded" | "failed">, result: RelayFetchResult): void {
+    this.#state = next;
+    if (next.phase === "failed" && (before.phase === "receiving" || before.phase === "loading")) {
+      before.archive.destroy(new Error(next.reason));
+    }
+    this.#timers.clearTimeout(this.#deadline);
+    if ("silence" in before) this.#timers.clearTimeout(before.silence);
+    if ("frames" in before) before.frames.stop();
+    this.socket.destroy();
+    this.resolve(result);
+  }
 }
 
 /** A control frame as the state's input; a malformed one breaks the fetch. */

@@ -5,8 +5,7 @@
  * relay's port ({type:"relay"}). Two lookups per join, never a scan of the job: the tree gives
  * each node's parent and at most two children.
  */
-import type { Connection } from "./rendezvous-master-context.js";
-import { send } from "./rendezvous-master-context.js";
+import type { MasterConnection } from "./rendezvous-master-connection.js";
 
 export interface RelayPlan {
   /** Each worker's parent (the master's node included); the master has none. */
@@ -18,12 +17,12 @@ export interface RelayPlan {
 
 export interface MasterRelay {
   /** A worker joined (`port`: its relay's, from its hello). */
-  noteJoined(conn: Connection, port: number | undefined): void;
+  noteJoined(conn: MasterConnection, port: number | undefined): void;
   /** The plan, once; every worker whose parent is known by then is told at once. */
   plan(plan: RelayPlan): void;
 }
 
-export function createMasterRelay(joinedConnection: (node: string) => Connection | undefined): MasterRelay {
+export function createMasterRelay(joinedConnection: (node: string) => MasterConnection | undefined): MasterRelay {
   /** Every joined worker, with its relay's port (undefined: it has none). */
   const ports = new Map<string, number | undefined>();
   const told = new Set<string>();
@@ -38,7 +37,7 @@ export function createMasterRelay(joinedConnection: (node: string) => Connection
     if ((!isMaster && !ports.has(parent)) || conn === undefined) return;
     const port = isMaster ? planned.plan.masterPort : ports.get(parent);
     told.add(node);
-    send(conn, { type: "relay", node: parent, ...(port === undefined ? {} : { port }) });
+    conn.send({ type: "relay", node: parent, ...(port === undefined ? {} : { port }) });
   };
 
   return {

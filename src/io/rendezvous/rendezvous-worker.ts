@@ -41,41 +41,65 @@ export type WorkerEvent =
 /** The first pause after a round of attempts failed. */
 const FIRST_RETRY_MS = 15;
 
+/** What the rounds of attempts have learned so far. */
+interface Rounds {
+  readonly startedAt: number;
+  readonly candidates: readonly number[];
+  /** Candidates where something else answered: tried last. */
+  readonly foreign: Set<number>;
+  attempt: number;
+  lastError: string;
+}
+
 export async function connectRendezvousWorker(options: RendezvousWorkerOptions): Promise<RendezvousWorkerSession> {
   const timers = options.timers ?? realTimers;
-  const startedAt = timers.now();
   const maxDelay = options.maxRetryDelayMs ?? 2000;
-  const candidates = [options.port, ...(options.fallbackPorts ?? [])];
-  /** Candidates where something else answered: tried last. */
-  const foreign = new Set<number>();
+  const rounds: Rounds = {
+    startedAt: timers.now(),
+    candidates: [options.port, ...(options.fallbackPorts ?? [])],
+    foreign: new Set(),
+    attempt: 0,
+    lastError: "no attempt made",
+  };
   // srun starts every node at once, and a worker often tries before the master listens: a long
   // first pause was paid by every launch (250 ms cost ~0.25 s at N=2, `npm run bench`). Refused
   // connects are cheap, and the pause doubles, so a master that never comes costs few attempts.
   let delay = options.retryDelayMs ?? FIRST_RETRY_MS;
-  let lastError = "no attempt made";
-  let attempt = 0;
   for (;;) {
-    const order = [...candidates.filter((p) => !foreign.has(p)), ...candidates.filter((p) => foreign.has(p))];
-    for (const [index, port] of order.entries()) {
-      const remaining = options.deadlineMs - (timers.now() - startedAt);
-      if (remaining <= 0) throw unreachable(options, candidates, attempt, lastError, timers.now() - startedAt);
-      attempt++;
-      const fullMs = options.attemptTimeoutMs ?? 5000;
-      const ownMs = index === order.length - 1 ? fullMs : Math.min(fullMs, options.candidateTimeoutMs ?? 1000);
-      const result = await attemptJoin({ ...options, port }, timers, Math.min(remaining, ownMs));
-      if (result.ok) {
-        options.onEvent?.({ type: "joined", attempts: attempt, elapsedMs: timers.now() - startedAt });
-        return result.session;
-      }
-      if (result.connected && candidates.length > 1) foreign.add(port);
-      const error = candidates.length > 1 ? `${result.error} (port ${port})` : result.error;
-      // An attempt the deadline cut short says less than the one before it.
-      if (attempt === 1 || !(remaining < ownMs && result.timedOut)) lastError = error;
-      options.onEvent?.({ type: "attempt-failed", attempt, port, error: result.error });
-    }
-    await sleep(Math.min(delay, options.deadlineMs - (timers.now() - startedAt)), timers);
+    const session = await tryEachCandidate(options, timers, rounds);
+    if (session !== undefined) return session;
+    await sleep(Math.min(delay, options.deadlineMs - (timers.now() - rounds.startedAt)), timers);
     delay = Math.min(delay * 2, maxDelay);
   }
+}
+
+/** One round: each candidate once, those where something else answered last. */
+async function tryEachCandidate(
+  options: RendezvousWorkerOptions,
+  timers: Timers,
+  rounds: Rounds,
+): Promise<RendezvousWorkerSession | undefined> {
+  const { candidates, foreign } = rounds;
+  const order = [...candidates.filter((p) => !foreign.has(p)), ...candidates.filter((p) => foreign.has(p))];
+  for (const [index, port] of order.entries()) {
+    const elapsedMs = timers.now() - rounds.startedAt;
+    const remaining = options.deadlineMs - elapsedMs;
+    if (remaining <= 0) throw unreachable(options, candidates, rounds.attempt, rounds.lastError, elapsedMs);
+    rounds.attempt++;
+    const fullMs = options.attemptTimeoutMs ?? 5000;
+    const ownMs = index === order.length - 1 ? fullMs : Math.min(fullMs, options.candidateTimeoutMs ?? 1000);
+    const result = await attemptJoin({ ...options, port }, timers, Math.min(remaining, ownMs));
+    if (result.ok) {
+      options.onEvent?.({ type: "joined", attempts: rounds.attempt, elapsedMs: timers.now() - rounds.startedAt });
+      return result.session;
+    }
+    if (result.connected && candidates.length > 1) foreign.add(port);
+    const error = candidates.length > 1 ? `${result.error} (port ${port})` : result.error;
+    // An attempt the deadline cut short says less than the one before it.
+    if (rounds.attempt === 1 || !(remaining < ownMs && result.timedOut)) rounds.lastError = error;
+    options.onEvent?.({ type: "attempt-failed", attempt: rounds.attempt, port, error: result.error });
+  }
+  return undefined;
 }
 
 function unreachable(
