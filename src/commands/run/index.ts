@@ -179,7 +179,7 @@ async function planThisNode(job: JobRun, node: OpenedNode): Promise<PlannedNode>
     keys,
     imageAccounts,
     imagePath: jobImage.path,
-    agentBinary: deps.agentBinary(),
+    agentProgram: deps.agentProgram(),
     scriptPath,
     cwd: deps.cwd,
     cpus,

@@ -4,11 +4,13 @@
 import { join as joinPath } from "node:path";
 import { VERSION } from "../../version.js";
 import {
+  AGENT_LAUNCHER_FILE,
   AGENT_SERVER_PATH,
   agentContainerEnv,
+  agentJobFiles,
   agentMounts,
   renderAgentConfig,
-  requireAgentBinary,
+  requireAgentProgram,
 } from "../agent/index.js";
 import {
   buildContainerName,
@@ -160,7 +162,9 @@ export function planNode(input: NodePlanInput): NodePlan {
       }),
     );
   }
-  if (agent) {
+  const agentProgram = agent ? requireAgentProgram(input.agentProgram) : undefined;
+  if (agentProgram) {
+    Object.assign(files, agentJobFiles(agentProgram));
     files["agent.json"] = {
       content: renderAgentConfig({
         jobKey: jobStepKey(ctx),
@@ -202,7 +206,7 @@ export function planNode(input: NodePlanInput): NodePlan {
     masks: [material.dir], // every job's keys are there: the container sees only its job dir
     mounts: [
       { source: jobDir, target: jobDir },
-      ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
+      ...(agentProgram ? agentMounts(agentProgram, file(AGENT_LAUNCHER_FILE)) : []),
       ...(options.launcher === "srun" ? pmixMounts(input.env) : []),
     ],
     envNames: options.envlist,

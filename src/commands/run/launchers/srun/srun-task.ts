@@ -144,7 +144,7 @@ async function startNodeContainer(run: TaskRun, teardown: Teardown): Promise<Sta
     keys: deriveJobKeys(material.secret, jobStepKey(ctx), identity.user),
     imageAccounts,
     imagePath: image.path,
-    agentBinary: undefined,
+    agentProgram: undefined,
     scriptPath: command[0] ?? options.script,
     cwd: deps.cwd,
     cpus: await deps.readCpus(),
