@@ -11,10 +11,12 @@ cd "$(dirname "$0")/.."
 # the test images) and curl: the test cluster's TLS registries (test/cluster/registry.sh).
 # tcpdump: the security suite captures a job's own handshakes on the cluster's bridge to
 # replay them (test/e2e/security.test.ts).
+# lintian, man-db and groff-base: `npm run release`'s Debian package is checked by lintian, its
+# man page rendered by groff and man (src/cli/man-page.test.ts, test/e2e/install.test.ts).
 packages=(docker.io slurmctld slurmd slurm-client munge openssh-client openssh-server libpmix-dev debootstrap iproute2
   dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time
   podman uidmap fuse-overlayfs slirp4netns catatonit
-  docker-registry apache2-utils openssl skopeo curl tcpdump)
+  docker-registry apache2-utils openssl skopeo curl tcpdump lintian man-db groff-base)
 
 missing=()
 for p in "${packages[@]}"; do

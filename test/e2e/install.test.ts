@@ -1,12 +1,16 @@
 // srun-docker installed the ways README "Install" gives, each then running a 2-node job on the
 // test cluster: the npm package installed by a user with no registry in reach (it needs
 // nothing from one, and its agent is the bundle on the Node running it, the containers having
-// none), and the Debian package installed on the nodes, run from /usr/bin/srun-docker.
-import { chmodSync, chownSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+// none), and the Debian package of `npm run release` installed on the nodes, run from
+// /usr/bin/srun-docker, with its man page and completion, then removed without a trace. The
+// test cluster's nodes share the machine's /usr and dpkg database (only their network, names,
+// /run, /tmp and a few files in /etc are their own), so one `dpkg -i` in node1 installs it on
+// every node, as a site's image or configuration management would.
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clusterSize, leftovers, NOSSH_IMAGE, REPO, run, runAs, USERS } from "./cluster.js";
+import { clusterSize, inNode, leftovers, NOSSH_IMAGE, REPO, run, runAs, USERS } from "./cluster.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 // salloc may wait for other suites' jobs to free nodes.
@@ -87,5 +91,90 @@ describe("the npm package", () => {
     expect(r.stdout).toContain("agent: bundle\n");
     expect(r.stdout).toContain("allreduce OK: 6 == 6");
     expect(await leftovers(2, USERS.bob)).toEqual({ containers: [], processes: [] });
+  });
+});
+
+describe("the Debian package", () => {
+  const USER = "dave";
+  let ws: Workspace;
+  let deb: string;
+  beforeAll(async () => {
+    ws = createWorkspace(USER, USERS.dave);
+    const release = await run(process.execPath, [path.join(REPO, "scripts/release.mjs")], 300_000);
+    expect(release.code, release.stderr).toBe(0);
+    const sums = await run("sh", ["-c", `cd ${REPO}/dist/release && sha256sum -c SHA256SUMS`]);
+    expect(sums.code, sums.stdout + sums.stderr).toBe(0);
+    deb = path.join(
+      REPO,
+      "dist/release",
+      readdirSync(path.join(REPO, "dist/release")).find((f) => f.endsWith(".deb")) ?? "",
+    );
+  }, 320_000);
+  // Whatever a test left, the machine keeps no package of ours.
+  afterAll(async () => {
+    await inNode(1, ["dpkg", "-P", "srun-docker"]);
+  });
+
+  test("lintian finds nothing but what its overrides explain", async () => {
+    const lintian = await run("lintian", ["--pedantic", "--fail-on", "error,warning,info,pedantic", deb], 180_000);
+    // It says so when run as root, as the suite runs; no tag is said.
+    const said = `${lintian.stdout}${lintian.stderr}`.split("\n").filter((l) => l !== "" && !/root privileges/.test(l));
+    expect(said).toEqual([]);
+    expect(lintian.code).toBe(0);
+  }, 200_000);
+
+  test("installed on the nodes, it runs a 2-node MPI job from /usr/bin/srun-docker, then goes without a trace", async () => {
+    const install = await inNode(1, ["dpkg", "-i", deb], 120_000);
+    expect(install.code, install.stdout + install.stderr).toBe(0);
+    const files = (await inNode(1, ["dpkg", "-L", "srun-docker"])).stdout.split("\n").filter((f) => f !== "");
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "/usr/bin/srun-docker",
+        "/usr/share/man/man1/srun-docker.1.gz",
+        "/usr/share/bash-completion/completions/srun-docker",
+        "/usr/share/doc/srun-docker/examples/config.toml",
+      ]),
+    );
+    // Installed, the example config sets nothing: none is where srun-docker reads one.
+    expect(files.filter((f) => f.startsWith("/etc/"))).toEqual([]);
+    expect((await inNode(2, ["test", "-x", "/usr/bin/srun-docker"])).code).toBe(0);
+    const installedFiles = files.filter((f) => statSync(f).isFile());
+
+    const job = mpiJob(ws);
+    const dry = await runAs(
+      USER,
+      `cd ${ws.dir} && srun -N 1 /usr/bin/srun-docker --dry-run --container=${NOSSH_IMAGE} --script=${job}`,
+    );
+    expect(dry.stdout, dry.stderr).toContain("-v /usr/bin/srun-docker:/opt/srun-docker/bin/ssh:ro");
+    const r = await runAs(
+      USER,
+      `cd ${ws.dir}/mpi && salloc -N 2 srun /usr/bin/srun-docker --container=${NOSSH_IMAGE} --script=${job} --slots_per_node=2`,
+      JOB_TIMEOUT_MS,
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("agent: executable\n");
+    expect(r.stdout).toContain("allreduce OK: 6 == 6");
+    expect(await leftovers(2, USERS.dave)).toEqual({ containers: [], processes: [] });
+
+    const man = await runAs(USER, "MANWIDTH=80 man srun-docker | cat");
+    expect(man.code, man.stderr).toBe(0);
+    expect(man.stdout).toMatch(/^SRUN-DOCKER\(1\)/);
+    expect(man.stdout).toContain("--launcher <ssh|each|srun>");
+    const completion = await runAs(
+      USER,
+      'source /usr/share/bash-completion/completions/srun-docker && for line in "srun-docker --la" "srun-docker --launcher="; do ' +
+        `COMP_LINE=$line COMP_POINT=\${#line} _srun_docker; echo "\${COMPREPLY[*]}"; done`,
+    );
+    expect(completion.stdout).toBe("--launcher=\nssh each srun\n");
+
+    const remove = await inNode(1, ["dpkg", "-r", "srun-docker"], 120_000);
+    expect(remove.code, remove.stdout + remove.stderr).toBe(0);
+    const purge = await inNode(1, ["dpkg", "-P", "srun-docker"], 120_000);
+    expect(purge.code, purge.stdout + purge.stderr).toBe(0);
+    const status = await inNode(1, ["dpkg-query", "-W", "srun-docker"]);
+    expect(status.code, status.stdout).not.toBe(0);
+    // Its files and its own directories, nothing else: /usr/share/man and the like stay.
+    const ours = [...installedFiles, "/usr/share/doc/srun-docker/examples", "/usr/share/doc/srun-docker"];
+    expect(ours.filter((f) => existsSync(f))).toEqual([]);
   });
 });
