@@ -53,6 +53,21 @@ function mpiJob(ws: Workspace): string {
   );
 }
 
+let released: Promise<string> | undefined;
+
+/** `npm run release`'s files (the build is the suite's), made once for the file: their directory. */
+function release(): Promise<string> {
+  released ??= (async () => {
+    const r = await run(process.execPath, [path.join(REPO, "scripts/release.mjs")], 300_000);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = path.join(REPO, "dist/release");
+    const sums = await run("sh", ["-c", `cd ${dir} && sha256sum -c SHA256SUMS`]);
+    expect(sums.code, sums.stdout + sums.stderr).toBe(0);
+    return dir;
+  })();
+  return released;
+}
+
 async function pack(): Promise<string> {
   const r = await run("npm", ["pack", "--silent", "--pack-destination", packDir], 120_000);
   expect(r.code, r.stderr).toBe(0);
@@ -100,15 +115,8 @@ describe("the Debian package", () => {
   let deb: string;
   beforeAll(async () => {
     ws = createWorkspace(USER, USERS.dave);
-    const release = await run(process.execPath, [path.join(REPO, "scripts/release.mjs")], 300_000);
-    expect(release.code, release.stderr).toBe(0);
-    const sums = await run("sh", ["-c", `cd ${REPO}/dist/release && sha256sum -c SHA256SUMS`]);
-    expect(sums.code, sums.stdout + sums.stderr).toBe(0);
-    deb = path.join(
-      REPO,
-      "dist/release",
-      readdirSync(path.join(REPO, "dist/release")).find((f) => f.endsWith(".deb")) ?? "",
-    );
+    const dir = await release();
+    deb = path.join(dir, readdirSync(dir).find((f) => f.endsWith(".deb")) ?? "");
   }, 320_000);
   // Whatever a test left, the machine keeps no package of ours.
   afterAll(async () => {
@@ -176,5 +184,40 @@ describe("the Debian package", () => {
     // Its files and its own directories, nothing else: /usr/share/man and the like stay.
     const ours = [...installedFiles, "/usr/share/doc/srun-docker/examples", "/usr/share/doc/srun-docker"];
     expect(ours.filter((f) => existsSync(f))).toEqual([]);
+  });
+});
+
+describe("the release archive's modulefile", () => {
+  const USER = "dave";
+  // Debian's Lmod, unpacked by scripts/setup-host.sh rather than installed (why: there).
+  const LMOD = "/opt/sdtc-lmod/usr/share/lmod/8.6.19";
+  let ws: Workspace;
+  let archive: string;
+  beforeAll(async () => {
+    ws = createWorkspace(USER, USERS.dave);
+    const dir = await release();
+    archive = path.join(dir, readdirSync(dir).find((f) => f.endsWith(".tar.gz")) ?? "");
+  }, 320_000);
+
+  test("`module load srun-docker` gives the archive's srun-docker, its man page and completion, and it runs a 2-node job", async () => {
+    expect(existsSync(`${LMOD}/libexec/lmod`), "Lmod in /opt/sdtc-lmod: run scripts/setup-host.sh").toBe(true);
+    const root = `${ws.dir}/${path.basename(archive, ".tar.gz")}`;
+    const job = mpiJob(ws);
+    const module = `module() { eval "$(LMOD_PKG=${LMOD} ${LMOD}/libexec/lmod bash "$@")"; }`;
+    const r = await runAs(
+      USER,
+      `tar -xzf ${archive} -C ${ws.dir} && ${module} && module use ${root}/modulefiles && module load srun-docker && ` +
+        "command -v srun-docker && man -w srun-docker && " +
+        `for d in \${XDG_DATA_DIRS//:/ }; do test -f "$d/bash-completion/completions/srun-docker" && echo "completion in $d"; done; ` +
+        `cd ${ws.dir}/mpi && salloc -N 2 srun srun-docker --container=${NOSSH_IMAGE} --script=${job} --slots_per_node=2`,
+      JOB_TIMEOUT_MS,
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${root}/bin/srun-docker\n`);
+    expect(r.stdout).toContain(`${root}/share/man/man1/srun-docker.1\n`);
+    expect(r.stdout).toContain(`completion in ${root}/share\n`);
+    expect(r.stdout).toContain("agent: executable\n");
+    expect(r.stdout).toContain("allreduce OK: 6 == 6");
+    expect(await leftovers(2, USERS.dave)).toEqual({ containers: [], processes: [] });
   });
 });
