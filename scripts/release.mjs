@@ -35,7 +35,11 @@ function run(file, args, options = {}) {
 
 function sourceDateEpoch() {
   if (process.env.SOURCE_DATE_EPOCH) return Number(process.env.SOURCE_DATE_EPOCH);
-  return Number(run("git", ["log", "-1", "--format=%ct"], { cwd: REPO }).toString().trim());
+  try {
+    return Number(run("git", ["log", "-1", "--format=%ct"], { cwd: REPO }).toString().trim());
+  } catch {
+    throw new Error("release: no git commit to date the files by: set SOURCE_DATE_EPOCH (seconds since 1970)");
+  }
 }
 
 /** The built files this needs, from `npm run build`. */
