@@ -11,10 +11,14 @@ cd "$(dirname "$0")/.."
 # the test images) and curl: the test cluster's TLS registries (test/cluster/registry.sh).
 # tcpdump: the security suite captures a job's own handshakes on the cluster's bridge to
 # replay them (test/e2e/security.test.ts).
+# lintian, man-db and groff-base: `npm run release`'s Debian package is checked by lintian, its
+# man page rendered by groff and man (src/cli/man-page.test.ts, test/e2e/install.test.ts).
+# lua5.3 and its modules: Lmod, which that test runs from /opt/sdtc-lmod (below).
 packages=(docker.io slurmctld slurmd slurm-client munge openssh-client openssh-server libpmix-dev debootstrap iproute2
   dnsmasq-base iptables jq procps psmisc util-linux passwd ca-certificates time
   podman uidmap fuse-overlayfs slirp4netns catatonit
-  docker-registry apache2-utils openssl skopeo curl tcpdump)
+  docker-registry apache2-utils openssl skopeo curl tcpdump lintian man-db groff-base
+  lua5.3 lua-posix lua-filesystem lua-term lua-json tcl)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +34,17 @@ if ((${#missing[@]})); then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   ((created_policy)) && rm -f /usr/sbin/policy-rc.d
+fi
+
+# Debian's Lmod, unpacked but not installed: installed, its /etc/profile.d hook would set
+# BASH_ENV and MODULEPATH in every login shell of the machine, the test users' included.
+# test/e2e/install.test.ts runs its `lmod` from here to load the release's modulefile.
+if [[ ! -x /opt/sdtc-lmod/usr/share/lmod/lmod/libexec/lmod ]]; then
+  lmod_tmp=$(mktemp -d)
+  (cd "$lmod_tmp" && apt-get download -q lmod)
+  mkdir -p /opt/sdtc-lmod
+  dpkg -x "$lmod_tmp"/lmod_*.deb /opt/sdtc-lmod
+  rm -rf "$lmod_tmp"
 fi
 
 # The unit tests check generated sshd configs with `sshd -t`, which as root wants sshd's

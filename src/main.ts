@@ -5,7 +5,7 @@ import { CONFIG_KEYS } from "./cli/option-specs.js";
 import { EXIT_TOOL_FAILURE, renderUserError, SaidElsewhere, sayOncePerStep, UserError } from "./core/common/index.js";
 import { parseConfigFile } from "./core/plan/index.js";
 import { isSlurmCommand } from "./core/slurm-relay/index.js";
-import { VERSION } from "./version.js";
+import { VERSION, versionLine } from "./version.js";
 
 async function dispatch(command: Command): Promise<number> {
   switch (command.kind) {
@@ -16,7 +16,13 @@ async function dispatch(command: Command): Promise<number> {
       return 0;
     }
     case "version":
-      process.stdout.write(`srun-docker ${VERSION}\n`);
+      process.stdout.write(`${versionLine()}\n`);
+      return 0;
+    case "completion":
+      process.stdout.write((await import("./cli/completion.js")).renderBashCompletion(VERSION));
+      return 0;
+    case "man":
+      process.stdout.write((await import("./cli/man-page.js")).renderManPage(VERSION));
       return 0;
     case "run":
       return (await import("./commands/run/index.js")).runJob(command.options);

@@ -11,6 +11,8 @@ export interface OptionSpec {
   readonly short?: string;
   /** Placeholder for the value, e.g. `<n>`; absent for a flag. */
   readonly value?: string;
+  /** The only values it takes, for completion (cli/completion.ts); `value` lists them as `<a|b>`. */
+  readonly choices?: readonly string[];
   readonly description: string;
   /** Settable from `SRUN_DOCKER_<NAME>` and config files, not only on the command line. */
   readonly configurable?: true;

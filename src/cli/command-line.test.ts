@@ -26,7 +26,16 @@ describe("parseCommandLine: dispatch", () => {
     [["doctor"], "doctor"],
     [["clean", "--all"], "clean"],
     [["config"], "config"],
+    [["completion", "bash"], "completion"],
+    [["man"], "man"],
   ])("%j → %s", (argv, kind) => expect(kindOf(argv)).toBe(kind));
+
+  test("completion knows bash alone, and says how to load it", () => {
+    for (const argv of [["completion"], ["completion", "zsh"], ["completion", "bash", "x"]])
+      expect(() => parseCommandLine(argv, {})).toThrow(
+        expect.objectContaining({ exitCode: 2, hint: expect.stringContaining("srun-docker completion bash") }),
+      );
+  });
 
   test("a -h meant for the script is not ours", () => {
     const command = parseCommandLine(["--container=i", "--script=s", "--", "-h"], {});

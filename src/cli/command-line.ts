@@ -49,6 +49,8 @@ export type Command =
   | { readonly kind: "exec"; readonly options: ExecOptions }
   | { readonly kind: "config"; readonly settings: readonly ConfigSetting[]; readonly debug: boolean }
   | { readonly kind: "help"; readonly topic: HelpTopic }
+  | { readonly kind: "completion"; readonly shell: "bash" }
+  | { readonly kind: "man" }
   | { readonly kind: "version" };
 
 type Subcommand = Exclude<HelpTopic, "run">;
@@ -79,6 +81,8 @@ export function parseCommandLine(
 ): Command {
   const [first, ...rest] = argv;
   if (first === "help") return { kind: "help", topic: helpTopic(rest[0]) };
+  if (first === "completion") return { kind: "completion", shell: completionShell(rest) };
+  if (first === "man" && rest.length === 0) return { kind: "man" };
   if (!isSubcommand(first)) {
     const scan = scanArgv(RUN_OPTIONS, argv, { passThrough: true, helpCommand: "srun-docker --help" });
     if (isSet(scan.values.get("help"))) return { kind: "help", topic: "run" };
@@ -120,6 +124,14 @@ function helpTopic(word: string | undefined): HelpTopic {
   throw usageError(
     `no help for \`${word}\``,
     `use \`srun-docker help\` or one of: ${Object.keys(SUBCOMMAND_SPECS).join(", ")}`,
+  );
+}
+
+function completionShell(words: readonly string[]): "bash" {
+  if (words.length === 1 && words[0] === "bash") return "bash";
+  throw usageError(
+    `\`srun-docker completion\` takes the shell's name, and knows bash: got \`${words.join(" ")}\``,
+    'add `eval "$(srun-docker completion bash)"` to ~/.bashrc',
   );
 }
 

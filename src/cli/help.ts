@@ -12,7 +12,7 @@ import {
 
 export type HelpTopic = "run" | "asuser" | "sshconfig" | "hostlist" | "doctor" | "clean" | "pull" | "exec" | "config";
 
-interface Topic {
+export interface Topic {
   readonly usage: string;
   readonly summary: string;
   readonly specs: readonly OptionSpec[];
@@ -29,6 +29,8 @@ Commands:
   pull        stage an image on every node of the step ahead of a job
   exec        enter a running job's container on this node (a shell, or a command)
   config      print the effective settings and where each came from (checked)
+  completion  print the bash completion script: srun-docker completion bash
+  man         print this manual as a man page (roff): srun-docker man | man -l -
 
 Any other --x=y, and everything after --, is passed to the script verbatim
 (one typo away from --container, --script, ... it gets a warning too).
@@ -48,7 +50,7 @@ Examples:
   srun srun-docker --container-image=nvcr.io#nvidia/pytorch:24.05-py3 python3 app.py   (as with Pyxis)
 `;
 
-const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
+export const TOPICS: Readonly<Record<HelpTopic, Topic>> = {
   run: {
     usage: "srun srun-docker --container=IMAGE --script=PATH [options] [--x=y ...] [-- script args]",
     summary: "Run a multi-node job in Docker containers under Slurm: one container per node, as you.",

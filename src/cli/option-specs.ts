@@ -21,6 +21,7 @@ export const dryRun: OptionSpec = {
 export const runtime: OptionSpec = {
   name: "runtime",
   value: "<docker|podman>",
+  choices: ["docker", "podman"],
   description: "container engine; podman runs rootless with --userns=keep-id (default: docker)",
   configurable: true,
 };
@@ -83,6 +84,7 @@ const gpus: OptionSpec = {
 const gpuRuntime: OptionSpec = {
   name: "gpu-runtime",
   value: "<docker|nvidia>",
+  choices: ["docker", "nvidia"],
   description: "docker = --gpus; nvidia = nvidia-docker2's --runtime=nvidia + NVIDIA_VISIBLE_DEVICES",
   configurable: true,
 };
@@ -102,6 +104,7 @@ const shmSize: OptionSpec = {
 const limits: OptionSpec = {
   name: "limits",
   value: "<slurm|none>",
+  choices: ["slurm", "none"],
   description: "slurm = the container gets the CPUs and memory Slurm allocated this step on the node (default: slurm)",
   configurable: true,
 };
@@ -126,6 +129,7 @@ export const sshdport: OptionSpec = {
 export const remote: OptionSpec = {
   name: "remote",
   value: "<agent|sshd>",
+  choices: ["agent", "sshd"],
   description:
     "how ssh/mpirun/pdsh reach other nodes: agent = srun-docker's own (any image); sshd = an sshd in each container (default: agent)",
   configurable: true,
@@ -184,6 +188,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "launcher",
     value: "<ssh|each|srun>",
+    choices: ["ssh", "each", "srun"],
     description:
       "ssh: the master runs the script (mpirun over ssh); each: every node runs it; srun: every Slurm task runs the program after -- (default: ssh)",
     configurable: true,

@@ -12,6 +12,7 @@ export const PULL_OPTIONS: readonly [OptionSpec, OptionSpec, OptionSpec, OptionS
   {
     name: "pull",
     value: "<missing|always|never>",
+    choices: ["missing", "always", "never"],
     description:
       "missing: use what the master has, else pull the registry's digest for the tag on every node; always: ask the registry each time; never: only what every node has (default: missing)",
     configurable: true,

@@ -70,6 +70,7 @@ export const PULL_COMMAND_OPTIONS: readonly OptionSpec[] = [
   {
     ...pullPolicy,
     value: "<missing|always>",
+    choices: ["missing", "always"],
     description: "missing: only the nodes without the image get it; always: ask the registry again (default: missing)",
   },
   pullOnce,

@@ -5,11 +5,11 @@ import { stat, statfs } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import type { DoctorOptions } from "../cli/subcommand-options.js";
-import { AGENT_SERVER_PATH } from "../core/agent/index.js";
+import { AGENT_BUNDLE_PATH, AGENT_NODE_PATH, AGENT_SERVER_PATH, type AgentProgram } from "../core/agent/index.js";
 import type { Runtime } from "../core/common/index.js";
 import { resolveGpus } from "../core/limits/index.js";
 import { adviseHome, type DaemonUsers, parseDaemonUsers } from "../core/plan/index.js";
-import { findAgentBinary } from "../io/agent/index.js";
+import { findAgentProgram } from "../io/agent/index.js";
 import { countNodeGpus } from "../io/limits/index.js";
 import { isPortFree } from "../io/ports/index.js";
 import { runCommand } from "../io/process/index.js";
@@ -79,38 +79,42 @@ async function checkImage(bin: string, image: string): Promise<CheckResult> {
   };
 }
 
-/** The agent is our single executable: it needs the image's glibc and libstdc++, so run it there. */
-async function checkAgent(bin: string, image: string, binary = findAgentBinary()): Promise<CheckResult> {
+/**
+ * The agent as a job runs it, run in the image: the single executable, or the .cjs bundle on
+ * the Node running this srun-docker (the launcher a job adds only `#!`s to that Node). Either
+ * needs the image's glibc and libstdc++.
+ */
+function agentProbeArgs(program: AgentProgram): string[] {
+  if (program.kind === "executable") {
+    return ["-v", `${program.path}:${AGENT_SERVER_PATH}:ro`, "--entrypoint", AGENT_SERVER_PATH];
+  }
+  return [
+    ...["-v", `${program.node}:${AGENT_NODE_PATH}:ro`, "-v", `${program.bundle}:${AGENT_BUNDLE_PATH}:ro`],
+    ...["--entrypoint", AGENT_NODE_PATH],
+  ];
+}
+
+async function checkAgent(bin: string, image: string, program = findAgentProgram()): Promise<CheckResult> {
   const name = "agent in image";
-  if (binary === undefined) {
+  if (program === undefined) {
     return {
       name,
       ok: false,
-      detail: "this srun-docker is the .cjs bundle; --remote=agent mounts the single executable",
-      fix: "run dist/srun-docker (the single executable), or use --remote=sshd",
+      detail: "this srun-docker is neither the single executable nor the .cjs bundle",
+      fix: "run dist/srun-docker or dist/srun-docker.cjs, or use --remote=sshd",
     };
   }
-  const ran = await runCommand(
-    bin,
-    [
-      "run",
-      "--rm",
-      "--net=none",
-      "-v",
-      `${binary}:${AGENT_SERVER_PATH}:ro`,
-      "--entrypoint",
-      AGENT_SERVER_PATH,
-      image,
-      "--version",
-    ],
-    { timeoutMs: 60_000 },
-  );
-  if (ran.exitCode === 0) return { name, ok: true, detail: `runs (${ran.stdout.trim()})` };
+  const version = program.kind === "executable" ? ["--version"] : [AGENT_BUNDLE_PATH, "--version"];
+  const ran = await runCommand(bin, ["run", "--rm", "--net=none", ...agentProbeArgs(program), image, ...version], {
+    timeoutMs: 60_000,
+  });
+  const what = program.kind === "executable" ? "the single executable" : `the .cjs bundle on ${program.node}`;
+  if (ran.exitCode === 0) return { name, ok: true, detail: `${what} runs (${ran.stdout.trim().split("\n")[0]})` };
   return {
     name,
     ok: false,
-    detail: `it does not run there: ${ran.stderr.trim().split("\n")[0] || `exit ${ran.exitCode}`}`,
-    fix: "the agent needs glibc 2.28+ and libstdc++ (musl images such as Alpine are not supported); or use --remote=sshd with an image that has sshd",
+    detail: `${what} does not run there: ${ran.stderr.trim().split("\n")[0] || `exit ${ran.exitCode}`}`,
+    fix: "the agent needs glibc 2.28+ and libstdc++ (musl images such as Alpine are not supported), and from the .cjs bundle a Node linked to nothing else (the official build, not a distribution's libnode); or use --remote=sshd with an image that has sshd",
   };
 }
 

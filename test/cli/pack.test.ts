@@ -1,5 +1,6 @@
 // `npm pack` gives a package whose bin works: the packed file list holds the bundle that
-// package.json's bin names, and that file runs from the unpacked package.
+// package.json's bin names, and that file runs from the unpacked package. The package needs
+// nothing from a registry: everything it uses is bundled, so it lists no runtime dependencies.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,4 +30,9 @@ function packAndRun(dest: string): void {
   const r = spawnSync(path.join(dest, "package", bin), ["hostlist", "expand", "n[1-2]"], { encoding: "utf8" });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toBe("n1\nn2\n");
+  const packed = JSON.parse(readFileSync(path.join(dest, "package", "package.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  expect(packed.dependencies).toBeUndefined();
 }

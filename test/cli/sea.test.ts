@@ -40,7 +40,11 @@ describe("dist/srun-docker, with no node on the PATH", () => {
   test("--version", () => {
     expect(runIn(nodeless, built(sea), ["--version"])).toEqual({
       status: 0,
-      stdout: `srun-docker ${version}\n`,
+      stdout: expect.stringMatching(
+        new RegExp(
+          `^srun-docker ${version.replaceAll(".", "\\.")} \\(commit [0-9a-f]{12}(-dirty)?, Node v24\\.\\d+\\.\\d+\\)\n$`,
+        ),
+      ),
       stderr: "",
     });
   });

@@ -25,7 +25,7 @@ export async function printDryRun(options: RunOptions, ctx: JobContext, deps: Ru
     nvidiaSmiGpus,
     identity,
     ...dryRunStandIns(deps.materialDir),
-    agentBinary: deps.agentBinary(),
+    agentProgram: deps.agentProgram(),
     scriptPath: path.resolve(deps.cwd, options.script),
     cwd: deps.cwd,
     cpus,

@@ -153,7 +153,7 @@ export function fakeNode(job: TestJob, name: string, behaviour: NodeBehaviour = 
       cwd: job.cwd,
       hostname: name,
       signals,
-      agentBinary: () => undefined,
+      agentProgram: () => undefined,
       exit: (code) => {
         node.exitCodes.push(code);
         return undefined as never;

@@ -188,7 +188,7 @@ async function planThisNode(job: JobRun, node: OpenedNode): Promise<PlannedNode>
     imageAccounts,
     imagePath: jobImage.path,
     imageEntrypoint: jobImage.entrypoint,
-    agentBinary: deps.agentBinary(),
+    agentProgram: deps.agentProgram(),
     scriptPath,
     cwd: deps.cwd,
     cpus,

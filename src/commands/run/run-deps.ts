@@ -2,10 +2,11 @@
 // style), so tests drive whole runs with a fake engine, fake signals and a fake nvidia-smi.
 import { hostname as osHostname } from "node:os";
 import { isatty } from "node:tty";
+import type { AgentProgram } from "../../core/agent/index.js";
 import type { Runtime } from "../../core/common/index.js";
 import { shouldCountGpus } from "../../core/limits/index.js";
 import type { NodePlanOptions } from "../../core/plan/index.js";
-import { findAgentBinary } from "../../io/agent/index.js";
+import { findAgentProgram } from "../../io/agent/index.js";
 import { ContainerRuntime, type ExecProcess } from "../../io/container/index.js";
 import { defaultDockerApi, withDebugLog } from "../../io/engine/index.js";
 import { type Identity, readIdentity } from "../../io/files/index.js";
@@ -69,8 +70,8 @@ export interface RunDeps {
   createRuntime: (bin: Runtime, node: string, log: Logger) => RunRuntime;
   /** The engine as the image step uses it (find, pull, load, transfer), through `runtime`'s CLI runner. */
   createImageEngine: (runtime: RunRuntime) => ImageEngine;
-  /** srun-docker's single executable, which `--remote=agent` mounts; undefined when none is found. */
-  agentBinary: () => string | undefined;
+  /** This srun-docker, which `--remote=agent` mounts (io/agent/agent-binary.ts); undefined when none is found. */
+  agentProgram: () => AgentProgram | undefined;
   /** Whether nobody holds the TCP port on this node (the job's ports fall back when not). */
   isPortFree: (port: number) => Promise<boolean>;
   /** Our stdin is a terminal (`srun --pty`): a task's program gets one in the container. */
@@ -102,7 +103,7 @@ export function defaultRunDeps(): RunDeps {
       return new ContainerRuntime(bin, node, run, undefined, undefined, api && withDebugLog(api, log));
     },
     createImageEngine: (runtime) => runtime.imageEngine(),
-    agentBinary: () => findAgentBinary(),
+    agentProgram: () => findAgentProgram(),
     isPortFree: (port) => isPortFree(port),
     // isatty, not process.stdin: that would open a reader on the terminal the exec's CLI reads.
     stdinIsTerminal: isatty(0),

@@ -1,8 +1,14 @@
 /**
- * What `--remote=agent` adds to a node's container: srun-docker's single executable mounted
- * read-only under two names (the server, and `ssh` first on the PATH), the variables that send
- * Open MPI, MPICH/Hydra, pdsh, Horovod and DeepSpeed to it, and the agent's config file (the
- * node list, the job step's secret, the job environment for the commands it starts).
+ * What `--remote=agent` adds to a node's container: srun-docker mounted read-only under two
+ * names (the server, and `ssh` first on the PATH), the variables that send Open MPI,
+ * MPICH/Hydra, pdsh, Horovod and DeepSpeed to it, and the agent's config file (the node list,
+ * the job step's secret, the job environment for the commands it starts).
+ *
+ * srun-docker is either the single executable (Node inside) or the .cjs bundle with the Node
+ * that runs it (the npm package). The bundle goes in as three read-only files: that Node
+ * binary, the bundle, and a two-line launcher (`#!` that Node, then `require` the bundle)
+ * under both names, so the image needs no Node of its own and none on its PATH is shadowed.
+ * Either way the agent needs the image's glibc and libstdc++ (`srun-docker doctor` runs it there).
  */
 
 import { UserError } from "../common/index.js";
@@ -13,15 +19,52 @@ import { AGENT_CONFIG_VARIABLE, AGENT_CONFIG_VERSION, type AgentConfig } from ".
 export const AGENT_BIN_DIR = "/opt/srun-docker/bin";
 export const AGENT_SERVER_PATH = `${AGENT_BIN_DIR}/srun-docker`;
 export const AGENT_SSH_PATH = `${AGENT_BIN_DIR}/ssh`;
+/** Where the bundle and its Node go, off the PATH: `node` there would shadow the image's own. */
+export const AGENT_LIB_DIR = "/opt/srun-docker/lib";
+export const AGENT_NODE_PATH = `${AGENT_LIB_DIR}/node`;
+export const AGENT_BUNDLE_PATH = `${AGENT_LIB_DIR}/srun-docker.cjs`;
+/** The launcher's name in the job dir (a job file, see agentJobFiles). */
+export const AGENT_LAUNCHER_FILE = "agent-launcher";
+
+/** What runs as the agent: the single executable, or the .cjs bundle with the Node running it. */
+export type AgentProgram =
+  | { readonly kind: "executable"; readonly path: string }
+  | { readonly kind: "bundle"; readonly node: string; readonly bundle: string };
 
 /** Debian's default PATH, for an image that sets none. */
 export const DEFAULT_IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export function agentMounts(binary: string): Mount[] {
+/**
+ * The bundle's launcher: the kernel runs the mounted Node on it, and Node strips the `#!` line.
+ * Its name (`ssh` or `srun-docker`) stays argv[1], which main.ts tells the client by.
+ */
+export function renderAgentLauncher(): string {
+  return `#!${AGENT_NODE_PATH}\nrequire(${JSON.stringify(AGENT_BUNDLE_PATH)});\n`;
+}
+
+/** The files the job dir gets for the agent program: the bundle's launcher, nothing for the executable. */
+export function agentJobFiles(program: AgentProgram): Record<string, { content: string; mode: number }> {
+  return program.kind === "bundle" ? { [AGENT_LAUNCHER_FILE]: { content: renderAgentLauncher(), mode: 0o755 } } : {};
+}
+
+/** `launcher` is where the job dir's AGENT_LAUNCHER_FILE is on the host (bundle only). */
+/** The file the container runs srun-docker by: the single executable, or the bundle's launcher (`launcher`, on the host). */
+export function agentEntry(program: AgentProgram, launcher: string): string {
+  return program.kind === "executable" ? program.path : launcher;
+}
+
+export function agentMounts(program: AgentProgram, launcher: string): Mount[] {
+  // The same file as the server and as `ssh`: it tells from the name it was started by that it is the client.
+  const entry = agentEntry(program, launcher);
+  const asBoth: Mount[] = [
+    { source: entry, target: AGENT_SERVER_PATH, readOnly: true },
+    { source: entry, target: AGENT_SSH_PATH, readOnly: true },
+  ];
+  if (program.kind === "executable") return asBoth;
   return [
-    { source: binary, target: AGENT_SERVER_PATH, readOnly: true },
-    // The same file as `ssh`: it tells from the name it was started by that it is the client.
-    { source: binary, target: AGENT_SSH_PATH, readOnly: true },
+    ...asBoth,
+    { source: program.node, target: AGENT_NODE_PATH, readOnly: true },
+    { source: program.bundle, target: AGENT_BUNDLE_PATH, readOnly: true },
   ];
 }
 
@@ -76,17 +119,12 @@ export function renderAgentConfig(input: AgentConfigInput): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-/**
- * The agent is srun-docker's single executable (Node inside, so the image needs none); the .cjs
- * bundle needs a node that images do not have.
- */
-export function requireAgentBinary(binary: string | undefined): string {
-  if (binary !== undefined) return binary;
+/** The agent is this srun-docker itself; undefined only when it runs from neither (a test runner, `tsx`). */
+export function requireAgentProgram(program: AgentProgram | undefined): AgentProgram {
+  if (program !== undefined) return program;
   throw new UserError(
     "agent-binary",
-    "`--remote=agent` mounts srun-docker's single executable into the containers, and this srun-docker is the .cjs bundle",
-    {
-      hint: "run the single executable (dist/srun-docker) instead, or keep it beside srun-docker.cjs; or use --remote=sshd with an image that has sshd",
-    },
+    "`--remote=agent` mounts srun-docker into the containers, and this srun-docker is neither the single executable nor the .cjs bundle",
+    { hint: "run dist/srun-docker or dist/srun-docker.cjs; or use --remote=sshd with an image that has sshd" },
   );
 }

@@ -12,13 +12,19 @@ export {
   STDIN_WINDOW_BYTES,
   serverFrameLimit,
 } from "./agent-messages.js";
+export type { AgentProgram } from "./agent-plan.js";
 export {
   AGENT_BIN_DIR,
+  AGENT_BUNDLE_PATH,
+  AGENT_LAUNCHER_FILE,
+  AGENT_NODE_PATH,
   AGENT_SERVER_PATH,
   agentContainerEnv,
+  agentEntry,
+  agentJobFiles,
   agentMounts,
   renderAgentConfig,
-  requireAgentBinary,
+  requireAgentProgram,
 } from "./agent-plan.js";
 export type { ServerInput, ServerState, StdinWindow } from "./agent-server-state.js";
 export {

@@ -1,6 +1,7 @@
 // The facts a node's plan is made from, as core types: io's Identity, UserMaterial and image
 // files, and cli's RunOptions, satisfy them as they are, so core imports nothing above it.
 
+import type { AgentProgram } from "../agent/index.js";
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../common/index.js";
 import type { ContainerShape } from "../engine/index.js";
 import type { LimitFacts, LimitsMode, PidsLimit } from "../limits/index.js";
@@ -88,8 +89,8 @@ export interface NodePlanInput {
   readonly imagePath: string | undefined;
   /** The image's entrypoint, which `--container-entrypoint` runs the script through. */
   readonly imageEntrypoint?: readonly string[] | undefined;
-  /** srun-docker's single executable on this node, mounted as the agent; undefined when this is the .cjs bundle. */
-  readonly agentBinary: string | undefined;
+  /** This srun-docker (its single executable, or its .cjs bundle and Node), mounted as the agent. */
+  readonly agentProgram: AgentProgram | undefined;
   readonly scriptPath: string;
   readonly cwd: string;
   /** This task's CPU binding, the node's CPU count and cgroup version; the Slurm variables are in env. */

@@ -1,6 +1,6 @@
 // planNode as a table (antfu/ni style): a few facts in, the facts that matter out.
 import { describe, expect, test } from "vitest";
-import { parseAgentConfig } from "../agent/index.js";
+import { type AgentProgram, parseAgentConfig } from "../agent/index.js";
 import { type ContainerShape, DEFAULT_SHAPE } from "../engine/index.js";
 import { shouldCountGpus } from "../limits/index.js";
 import type { JobPorts } from "../ports/index.js";
@@ -55,7 +55,7 @@ interface Case {
   smi?: number;
   rank?: number;
   imagePath?: string;
-  agentBinary?: string;
+  agentProgram?: AgentProgram;
   boundCpus?: string;
   cgroupV2?: boolean;
   keys?: JobKeys;
@@ -91,7 +91,7 @@ function planInput(c: Case): NodePlanInput {
     ...standIns,
     keys: c.keys ?? standIns.keys,
     imagePath: c.imagePath,
-    agentBinary: c.agentBinary,
+    agentProgram: c.agentProgram,
     scriptPath: "/home/alice/job.sh",
     cwd: "/home/alice",
     ports: c.ports ?? PORTS,
@@ -214,7 +214,10 @@ test.each<[string, Partial<NodePlanOptions>, NodeJS.ProcessEnv, boolean]>([
 });
 
 describe("--remote=agent", () => {
-  const AGENT = { options: { remote: "agent" as const }, agentBinary: "/home/alice/bin/srun-docker" };
+  const AGENT = {
+    options: { remote: "agent" as const },
+    agentProgram: { kind: "executable" as const, path: "/home/alice/bin/srun-docker" },
+  };
   const agentPlan = (c: Case = {}) => plan({ ...AGENT, ...c, options: { ...AGENT.options, ...c.options } });
   const env = (p: NodePlan) =>
     new Map(
@@ -294,7 +297,18 @@ describe("--remote=agent", () => {
     expect(parseAgentConfig("agent.json", file?.content ?? "")).toMatchObject({ ok: true });
   });
 
-  test("without the single executable (the .cjs bundle) it says what to do", () => {
+  test("from the .cjs bundle: the launcher runs the mounted Node on the mounted bundle, and it alone is executable", () => {
+    const bundle: AgentProgram = { kind: "bundle", node: "/usr/bin/node", bundle: "/n/srun-docker.cjs" };
+    const p = agentPlan({ agentProgram: bundle });
+    expect(p.files["agent-launcher"]).toEqual({
+      content: '#!/opt/srun-docker/lib/node\nrequire("/opt/srun-docker/lib/srun-docker.cjs");\n',
+      mode: 0o755,
+    });
+    expect(p.runArgs.slice(-2)).toEqual(["/opt/srun-docker/bin/srun-docker", "agent-server"]);
+    expect(agentPlan().files["agent-launcher"]).toBeUndefined();
+  });
+
+  test("run from neither the single executable nor the bundle, it says what to do", () => {
     expect(() => plan(AGENT.options && { options: AGENT.options })).toThrow(
       expect.objectContaining({ code: "agent-binary", hint: expect.stringContaining("--remote=sshd") }),
     );
@@ -326,7 +340,7 @@ describe("the job's Slurm variables (core/slurm/slurm-env.ts)", () => {
       env: { ...SLURM, SLURM_JOB_ID: "999" },
       rank: 1,
       options: { remote: "agent" },
-      agentBinary: "/b",
+      agentProgram: { kind: "executable" as const, path: "/b" },
     });
     const config = JSON.parse(p.files["agent.json"]?.content ?? "{}");
     expect(config.env).toMatchObject({
@@ -428,7 +442,10 @@ describe("--envlist values: on no command line, in no dry run", () => {
   });
 
   test("the dry run prints the name; only the user's own 0600 job files hold the value", () => {
-    const p = envlisted({ options: { remote: "agent" }, agentBinary: "/home/alice/bin/srun-docker" });
+    const p = envlisted({
+      options: { remote: "agent" },
+      agentProgram: { kind: "executable" as const, path: "/home/alice/bin/srun-docker" },
+    });
     const text = renderDryRun({ runtime: "docker", launcher: "ssh", limits: "slurm" }, context(0), p);
     expect(text).toMatch(
       /^docker exec -u 1001:1001 -w \/home\/alice -e HF_TOKEN -e hostlist=node1:1,node2:1 -e np=2 /m,
@@ -463,7 +480,11 @@ describe("the job's keys", () => {
       "[node1]:21008 ssh-ed25519 HOSTPUB\n[node2]:21008 ssh-ed25519 HOSTPUB\n",
     );
     expect(sshd.files.authorized_keys?.content).toMatch(/no-X11-forwarding ssh-ed25519 CLIENTPUB client\n$/);
-    const agent = plan({ keys, options: { remote: "agent" }, agentBinary: "/bin/srun-docker" });
+    const agent = plan({
+      keys,
+      options: { remote: "agent" },
+      agentProgram: { kind: "executable" as const, path: "/bin/srun-docker" },
+    });
     for (const p of [sshd, agent]) {
       const everything = [...p.runArgs, ...p.execArgs, ...Object.values(p.files).map((f) => f.content)].join("\n");
       expect(everything).not.toContain("/home/alice/.srun-docker/secret");
@@ -494,12 +515,29 @@ describe("what the container sees of the user's srun-docker directory: this node
     ],
     [
       "--remote=agent: the agent's binary",
-      { options: { remote: "agent" }, agentBinary: BIN },
+      { options: { remote: "agent" }, agentProgram: { kind: "executable" as const, path: BIN } },
       [HOME, ...ACCOUNTS, ...MASK, ...AGENT_BIN, SWITCH],
     ],
     [
+      "--remote=agent from the .cjs bundle: the launcher as both names, the Node running it and the bundle",
+      {
+        options: { remote: "agent" },
+        agentProgram: { kind: "bundle", node: "/usr/bin/node", bundle: "/opt/npm/lib/srun-docker.cjs" },
+      },
+      [
+        HOME,
+        ...ACCOUNTS,
+        ...MASK,
+        `-v ${JOB_DIR}/agent-launcher:/opt/srun-docker/bin/srun-docker:ro`,
+        `-v ${JOB_DIR}/agent-launcher:/opt/srun-docker/bin/ssh:ro`,
+        "-v /usr/bin/node:/opt/srun-docker/lib/node:ro",
+        "-v /opt/npm/lib/srun-docker.cjs:/opt/srun-docker/lib/srun-docker.cjs:ro",
+        SWITCH,
+      ],
+    ],
+    [
       "--launcher=each",
-      { options: { remote: "agent", launcher: "each" }, agentBinary: BIN },
+      { options: { remote: "agent", launcher: "each" }, agentProgram: { kind: "executable" as const, path: BIN } },
       [HOME, ...ACCOUNTS, ...MASK, ...AGENT_BIN, SWITCH],
     ],
     [
@@ -509,7 +547,7 @@ describe("what the container sees of the user's srun-docker directory: this node
     ],
     [
       "rootless Podman: its own tmpfs options (no copy of what the mask covers)",
-      { options: { remote: "agent", runtime: "podman" }, agentBinary: BIN },
+      { options: { remote: "agent", runtime: "podman" }, agentProgram: { kind: "executable" as const, path: BIN } },
       [
         HOME,
         ...ACCOUNTS,

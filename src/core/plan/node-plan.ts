@@ -5,11 +5,14 @@ import { join as joinPath } from "node:path";
 import { VERSION } from "../../version.js";
 import {
   AGENT_BIN_DIR,
+  AGENT_LAUNCHER_FILE,
   AGENT_SERVER_PATH,
   agentContainerEnv,
+  agentEntry,
+  agentJobFiles,
   agentMounts,
   renderAgentConfig,
-  requireAgentBinary,
+  requireAgentProgram,
 } from "../agent/index.js";
 import {
   buildContainerName,
@@ -186,7 +189,9 @@ export function planNode(input: NodePlanInput): NodePlan {
       }),
     );
   }
-  if (agent) {
+  const agentProgram = agent ? requireAgentProgram(input.agentProgram) : undefined;
+  if (agentProgram) {
+    Object.assign(files, agentJobFiles(agentProgram));
     files["agent.json"] = {
       content: renderAgentConfig({
         jobKey: jobStepKey(ctx),
@@ -231,8 +236,8 @@ export function planNode(input: NodePlanInput): NodePlan {
     masks: [material.dir], // every job's keys are there: the container sees only its job dir
     mounts: [
       { source: jobDir, target: jobDir },
-      ...(agent ? agentMounts(requireAgentBinary(input.agentBinary)) : []),
-      ...(agent ? slurmCommandMounts(requireAgentBinary(input.agentBinary), AGENT_BIN_DIR) : []),
+      ...(agentProgram ? agentMounts(agentProgram, file(AGENT_LAUNCHER_FILE)) : []),
+      ...(agentProgram ? slurmCommandMounts(agentEntry(agentProgram, file(AGENT_LAUNCHER_FILE)), AGENT_BIN_DIR) : []),
       ...(options.launcher === "srun" ? pmixMounts(input.env, input.named !== undefined) : []),
     ],
     envNames: options.envlist,

@@ -1,20 +1,35 @@
 /**
- * The file `--remote=agent` mounts into every container: srun-docker's single executable
- * (Node inside, so images need none). Run as that executable, it is this process's own file;
- * run as the .cjs bundle (`node srun-docker.cjs`), the one built beside it (dist/srun-docker).
+ * What `--remote=agent` mounts into every container: this srun-docker. Run as the single
+ * executable, its own file (Node inside, so images need none). Run as the .cjs bundle (`node
+ * srun-docker.cjs`, or the npm package's bin, a link to it), the single executable built beside
+ * it where there is one (dist/srun-docker), else the bundle itself with the Node binary running
+ * it: the npm package holds only the bundle.
  */
-import { accessSync, closeSync, constants, openSync, readSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync, realpathSync } from "node:fs";
 import { isSea } from "node:sea";
+import type { AgentProgram } from "../../core/agent/index.js";
 
-export function findAgentBinary(
+export function findAgentProgram(
   execPath: string = process.execPath,
   script: string | undefined = process.argv[1],
   runningAsSea: () => boolean = isSea,
-): string | undefined {
-  if (runningAsSea()) return execPath;
-  if (script === undefined || !script.endsWith(".cjs")) return undefined;
-  const beside = script.slice(0, -".cjs".length);
-  return isElfExecutable(beside) ? beside : undefined;
+): AgentProgram | undefined {
+  if (runningAsSea()) return { kind: "executable", path: execPath };
+  const bundle = script === undefined ? undefined : realPath(script);
+  if (bundle === undefined || !bundle.endsWith(".cjs")) return undefined;
+  const beside = bundle.slice(0, -".cjs".length);
+  if (isElfExecutable(beside)) return { kind: "executable", path: beside };
+  // execPath is /proc/self/exe, the binary itself rather than a link to it: a link would dangle in the container.
+  return { kind: "bundle", node: execPath, bundle };
+}
+
+/** The file behind the links npm's bin puts on the PATH. */
+function realPath(file: string): string | undefined {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** An executable ELF file: the single executable, not a `#!/usr/bin/env node` script. */

@@ -96,7 +96,7 @@ export async function printTaskDryRun(
     identity,
     ...dryRunStandIns(deps.materialDir),
     cpus: await deps.readCpus(),
-    agentBinary: undefined,
+    agentProgram: undefined,
     scriptPath: options.program === undefined ? path.resolve(deps.cwd, options.script) : options.script,
     cwd: deps.cwd,
     ports: drawn.ports,

@@ -192,7 +192,7 @@ async function startNodeContainer(
     imageAccounts,
     imagePath: image.path,
     imageEntrypoint: image.entrypoint,
-    agentBinary: undefined,
+    agentProgram: undefined,
     scriptPath: command[0] ?? options.script,
     cwd: deps.cwd,
     cpus: await deps.readCpus(),
