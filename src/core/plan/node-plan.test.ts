@@ -519,7 +519,7 @@ describe("what the container sees of the user's srun-docker directory: this node
       [HOME, ...ACCOUNTS, ...MASK, ...AGENT_BIN, SWITCH],
     ],
     [
-      "--remote=agent from the .cjs bundle: the launcher as both names, the Node running it and the bundle",
+      "--remote=agent from the .cjs bundle: the launcher as every name, the Node running it and the bundle",
       {
         options: { remote: "agent" },
         agentProgram: { kind: "bundle", node: "/usr/bin/node", bundle: "/opt/npm/lib/srun-docker.cjs" },
@@ -532,6 +532,9 @@ describe("what the container sees of the user's srun-docker directory: this node
         `-v ${JOB_DIR}/agent-launcher:/opt/srun-docker/bin/ssh:ro`,
         "-v /usr/bin/node:/opt/srun-docker/lib/node:ro",
         "-v /opt/npm/lib/srun-docker.cjs:/opt/srun-docker/lib/srun-docker.cjs:ro",
+        ...["scontrol", "squeue", "sacct", "sbatch", "scancel", "srun"].map(
+          (name) => `-v ${JOB_DIR}/agent-launcher:/opt/srun-docker/bin/${name}:ro`,
+        ),
         SWITCH,
       ],
     ],
