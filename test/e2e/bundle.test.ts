@@ -1,7 +1,7 @@
 // Whole jobs with the .cjs bundle (what the npm package's bin runs, on nodes with Node.js) in
 // ~/bin instead of the single executable that the other suites install: with --remote=sshd it
-// needs nothing more; --remote=agent (the default) needs the single executable beside it,
-// because that is what the containers get, and says so when it is missing.
+// needs nothing more; with --remote=agent (the default) the containers get the single
+// executable when one lies beside it, else the bundle and the Node running it.
 import { chmodSync, chownSync, copyFileSync, renameSync } from "node:fs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { clusterSize, IMAGE, leftoversOn, NOSSH_IMAGE, runAs, USERS } from "./cluster.js";
@@ -31,14 +31,15 @@ describe("the .cjs bundle", () => {
     await nothingLeft();
   });
 
-  test("--remote=agent without the single executable: one clear error per node, exit 1, nothing left", async () => {
+  test("--remote=agent from the bundle alone, installed as plain srun-docker: the Node running it is mounted with it", async () => {
     const r = await runAs(
       USER,
-      inDir(`salloc -N 2 -w node[1-2] srun srun-docker --container=${NOSSH_IMAGE} --script=./mpi.sh`),
+      inDir(`salloc -N 2 -w node[1-2] srun srun-docker --container=${NOSSH_IMAGE} --script=./mpi.sh --debug`),
     );
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("`--remote=agent` mounts srun-docker's single executable into the containers");
-    expect(r.stderr).toContain("hint: run the single executable (dist/srun-docker) instead");
+    expect(r.code, r.stderr).toBe(3);
+    expect(new Set(r.stdout.split("\n").filter((l) => /^node\d$/.test(l))).size, r.stdout).toBe(2);
+    // The bundle, not a single executable, is what the containers ran.
+    expect(r.stderr).toContain(":/opt/srun-docker/lib/srun-docker.cjs:ro");
     await nothingLeft();
   });
 

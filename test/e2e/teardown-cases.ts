@@ -103,15 +103,21 @@ export async function nothingLeftOn(
   return Math.max(await processesGone, await lastDestroyed(nodes, uid, t0)) - t0;
 }
 
-/** The first moment no process of `uid` runs on the nodes (processes of a job never come back). */
+/**
+ * When the nodes last turned empty of `uid`'s processes, polled until `stop()`: a process that
+ * shows up after the blow (a start-up under way) counts, so this is the first empty look after
+ * the last one that found any.
+ */
 async function processesGoneAt(nodes: readonly number[], uid: number, stop: () => boolean): Promise<number> {
+  let goneAt: number | undefined;
   while (!stop()) {
     const at = Date.now();
     const left = await Promise.all(nodes.map((k) => nodeUserProcesses(k, uid)));
-    if (left.every((p) => p.length === 0)) return at;
+    if (left.some((p) => p.length > 0)) goneAt = undefined;
+    else goneAt ??= at;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return Date.now();
+  return goneAt ?? Date.now();
 }
 
 /** When the last of `uid`'s containers on the nodes was destroyed since `sinceMs`, by its daemon's clock. */

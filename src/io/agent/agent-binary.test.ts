@@ -38,6 +38,16 @@ test("the .cjs bundle with the single executable built beside it: that executabl
   });
 });
 
+test("the bundle under another name (installed as plain `srun-docker`): still the bundle", () => {
+  // In the bundle, the running code's own file; here, this module's (the test runner gives it a __filename).
+  const self = path.join(import.meta.dirname, "agent-binary.ts");
+  expect(findAgentProgram("/usr/bin/node", self, notSea)).toEqual({
+    kind: "bundle",
+    node: "/usr/bin/node",
+    bundle: self,
+  });
+});
+
 test("neither (a test runner, a missing script): none", () => {
   expect(findAgentProgram("/usr/bin/node", "/usr/lib/node_modules/vitest/vitest.mjs", notSea)).toBeUndefined();
   expect(findAgentProgram("/usr/bin/node", path.join(dir, "gone.cjs"), notSea)).toBeUndefined();

@@ -16,11 +16,22 @@ export function findAgentProgram(
 ): AgentProgram | undefined {
   if (runningAsSea()) return { kind: "executable", path: execPath };
   const bundle = script === undefined ? undefined : realPath(script);
-  if (bundle === undefined || !bundle.endsWith(".cjs")) return undefined;
-  const beside = bundle.slice(0, -".cjs".length);
-  if (isElfExecutable(beside)) return { kind: "executable", path: beside };
+  if (bundle === undefined) return undefined;
+  if (bundle.endsWith(".cjs")) {
+    const beside = bundle.slice(0, -".cjs".length);
+    if (isElfExecutable(beside)) return { kind: "executable", path: beside };
+  } else if (bundle !== thisBundle()) return undefined;
   // execPath is /proc/self/exe, the binary itself rather than a link to it: a link would dangle in the container.
   return { kind: "bundle", node: execPath, bundle };
+}
+
+/**
+ * The bundle this code runs from, whatever its name: a site may install the .cjs as plain
+ * `srun-docker`. In the CommonJS bundle `__filename` is its own file; elsewhere (the sources
+ * under a test runner) it is not the script being run.
+ */
+function thisBundle(): string | undefined {
+  return typeof __filename === "string" ? realPath(__filename) : undefined;
 }
 
 /** The file behind the links npm's bin puts on the PATH. */
