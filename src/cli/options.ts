@@ -1,7 +1,8 @@
 import type { GpuMode, GpuRuntime, Memlock, Remote, Runtime } from "../core/common/index.js";
 import { describeNearMiss, findNearMisses, type NearMiss, usageError } from "../core/common/index.js";
-import { CONTAINER_NAME_RE, type ContainerShape, SAVE_ARCHIVE_RE } from "../core/engine/index.js";
+import type { ContainerShape } from "../core/engine/index.js";
 import type { PullOptions } from "../core/image/index.js";
+import { CONTAINER_NAME_RE, SAVE_ARCHIVE_RE } from "../core/job-container/index.js";
 import type { LimitsMode, PidsLimit } from "../core/limits/index.js";
 import type { ConfigLayer } from "../core/plan/index.js";
 import { type LayeredValues, layerValues, type OptionSource, scanArgv } from "./argv-scan.js";
@@ -60,7 +61,7 @@ export interface RunOptions extends ContainerOptions {
   readonly pull: PullOptions;
   /** Pyxis's options that the reference has no twin for: mounts, workdir, home, root, entrypoint, read-only. */
   readonly shape: ContainerShape;
-  /** `--container-name`: the job's named container (core/engine/named-container.ts). */
+  /** `--container-name`: the job's named container (core/job-container/named-container.ts). */
   readonly containerName: string | undefined;
   /** `--container-save`: where the first node's container is saved after the step, as given. */
   readonly containerSave: string | undefined;

@@ -164,7 +164,7 @@ describe("docker", () => {
     const loaded = await inNode(3, ["docker", "load", "-q", "-i", archive]);
     const ref = /Loaded image(?: ID)?: (\S+)/.exec(loaded.stdout)?.[1] ?? "";
     const [own, saved] = [(await config(NOSSH_IMAGE)).stdout, (await config(ref)).stdout];
-    // No entrypoint of its own: `[""]`, which docker runs as none (core/engine/container-save.ts).
+    // No entrypoint of its own: `[""]`, which docker runs as none (core/job-container/container-save.ts).
     expect(saved).toBe(own.replace(/^null /, '[""] '));
     expect((await inNode(3, ["docker", "run", "--rm", ref, "cat", "/tmp/kept"])).stdout).toBe("saved on node1\n");
     await inNode(3, ["docker", "image", "rm", ref]);

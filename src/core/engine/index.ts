@@ -10,14 +10,6 @@ export {
 } from "./container-end.js";
 export type { ContainerEvent, ContainerState, EngineRun } from "./container-lifecycle.js";
 export { nextContainerState, removalSteps } from "./container-lifecycle.js";
-export type { ImageRunConfig } from "./container-save.js";
-export {
-  buildCommitArgs,
-  buildSaveArgs,
-  parseImageRunConfig,
-  SAVE_ARCHIVE_RE,
-  savedImageTag,
-} from "./container-save.js";
 export type { ContainerShape, UserMount } from "./container-shape.js";
 export { DEFAULT_SHAPE, resolveShapeMounts, unsupportedMountFlag, userMountArgs } from "./container-shape.js";
 export { containerEndedError, serverExitedError, serverSilentError } from "./container-start-errors.js";
@@ -50,17 +42,14 @@ export { buildDockerExecArgs, buildDockerRunArgs, buildMainCommand, execByNames 
 export type { StreamName } from "./docker-stream.js";
 export { encodeFrame, looksMultiplexed, StreamDemuxer } from "./docker-stream.js";
 export { firstEngineLine, lastEngineLine } from "./engine-messages.js";
-export type { ContainerWanted } from "./job-container-choice.js";
-export { chooseJobContainer } from "./job-container-choice.js";
-export type { Devices, NamedContainerChoice, NamedContainerWanted } from "./named-container.js";
 export {
-  CONTAINER_NAME_RE,
-  chooseNamedContainer,
-  describeNamedChoice,
-  namedContainerStep,
-  namedLabels,
-} from "./named-container.js";
-export { buildContainerName, buildLabels, sanitizeContainerName, selectLabels, TOOL_LABEL } from "./names.js";
+  buildContainerName,
+  buildLabels,
+  RESTART_LABEL,
+  sanitizeContainerName,
+  selectLabels,
+  TOOL_LABEL,
+} from "./names.js";
 export type { ContainerSummary } from "./ps-json.js";
 export { parsePsJson } from "./ps-json.js";
 export { recordingScriptPid, SCRIPT_PID_FILE } from "./script-pid.js";

@@ -98,7 +98,7 @@ export interface NodePlanInput {
   /** The ports the run settled on (core/ports/port-candidates.ts); the dry run's first candidates. */
   readonly ports: JobPorts;
   /**
-   * `--container-name`: the job's container of that name (core/engine/named-container.ts),
+   * `--container-name`: the job's container of that name (core/job-container/named-container.ts),
    * keyed by `name-NAME` in the step's place, labelled with the image as the user gave it.
    */
   readonly named?: { readonly name: string; readonly image: string } | undefined;

@@ -25,13 +25,12 @@ import {
   DEFAULT_SHAPE,
   type ExecPlan,
   type MainProcess,
-  namedContainerStep,
-  namedLabels,
   REMOTE_PORT_FILE,
   recordingScriptPid,
   resolveShapeMounts,
   SWITCH_MOUNT,
 } from "../engine/index.js";
+import { namedContainerStep, namedLabels } from "../job-container/index.js";
 import {
   type ContainerLimits,
   type GpuPlan,

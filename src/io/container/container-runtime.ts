@@ -8,13 +8,9 @@ import { rename, rm } from "node:fs/promises";
 import { isRefusalSummary } from "../../core/channel/index.js";
 import { NEVER, UserError } from "../../core/common/index.js";
 import type { ContainerSummary, ExecPlan } from "../../core/engine/index.js";
-import {
-  buildCommitArgs,
-  buildSaveArgs,
-  firstEngineLine as firstLine,
-  parseImageRunConfig,
-} from "../../core/engine/index.js";
+import { firstEngineLine as firstLine } from "../../core/engine/index.js";
 import type { ImageFacts } from "../../core/image/index.js";
+import { buildCommitArgs, buildSaveArgs, parseImageRunConfig } from "../../core/job-container/index.js";
 import {
   apiContainerStates,
   apiQueries,
@@ -244,7 +240,7 @@ export class ContainerRuntime {
 
   /**
    * Commits `name` as `tag` with its image's own entrypoint, command, working directory and
-   * user (core/engine/container-save.ts), saves that into `file` (written beside it, then
+   * user (core/job-container/container-save.ts), saves that into `file` (written beside it, then
    * renamed: a half-written archive never has the name), and drops the tag again.
    */
   async saveContainer(name: string, tag: string, file: string): Promise<void> {

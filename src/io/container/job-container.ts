@@ -1,11 +1,12 @@
 /**
  * "The job's container on this node", found through the engine: the user's containers of the
- * job, by label (core/engine/names.ts), chosen by core/engine/job-container-choice.ts. `srun-docker exec`
+ * job, by label (core/engine/names.ts), chosen by core/job-container/job-container-choice.ts. `srun-docker exec`
  * enters it; anything else that must reach a running job's container starts here.
  */
 
 import { UserError } from "../../core/common/index.js";
-import { type ContainerWanted, chooseJobContainer, selectLabels, TOOL_LABEL } from "../../core/engine/index.js";
+import { selectLabels, TOOL_LABEL } from "../../core/engine/index.js";
+import { type ContainerWanted, chooseJobContainer } from "../../core/job-container/index.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 
 export interface JobContainer {

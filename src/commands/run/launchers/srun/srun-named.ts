@@ -1,5 +1,5 @@
 // `--container-name=NAME` with `--launcher=srun`: the job's container of that name on this node
-// (core/engine/named-container.ts). The first task of the first step that names it on the node
+// (core/job-container/named-container.ts). The first task of the first step that names it on the node
 // creates it and hands its lifeline to the job (the holder of `asuser --daemon`), so that it
 // ends when the job ends, not the step; every later step's tasks exec into it, as
 // `srun-docker exec` does. The choice is made under a node lock: two steps starting at once on
@@ -7,14 +7,13 @@
 import path from "node:path";
 import type { RunOptions } from "../../../../cli/options.js";
 import { UserError } from "../../../../core/common/index.js";
+import { buildContainerName, selectLabels } from "../../../../core/engine/index.js";
 import {
-  buildContainerName,
   chooseNamedContainer,
   type NamedContainerChoice,
   namedContainerStep,
   savedImageTag,
-  selectLabels,
-} from "../../../../core/engine/index.js";
+} from "../../../../core/job-container/index.js";
 import { type JobContext, jobDirPath, jobStepKey } from "../../../../core/slurm/index.js";
 import type { Logger } from "../../../../io/process/index.js";
 import type { RunRuntime } from "../../run-deps.js";

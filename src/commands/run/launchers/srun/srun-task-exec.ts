@@ -4,7 +4,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunOptions } from "../../../../cli/options.js";
-import { buildDockerExecArgs, describeNamedChoice, type ExecPlan } from "../../../../core/engine/index.js";
+import { buildDockerExecArgs, type ExecPlan } from "../../../../core/engine/index.js";
+import { describeNamedChoice } from "../../../../core/job-container/index.js";
 import type { TaskContext } from "../../../../core/plan/index.js";
 import {
   buildTaskExec,

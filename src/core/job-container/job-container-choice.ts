@@ -5,8 +5,7 @@
  * with the way out.
  */
 
-import { TOOL_LABEL } from "./names.js";
-import type { ContainerSummary } from "./ps-json.js";
+import { type ContainerSummary, TOOL_LABEL } from "../engine/index.js";
 
 export interface ContainerWanted {
   readonly jobId: string;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { buildContainerName } from "../engine/index.js";
 import { buildCommitArgs, buildSaveArgs, parseImageRunConfig, savedImageTag } from "./container-save.js";
 import {
   CONTAINER_NAME_RE,
@@ -7,7 +8,6 @@ import {
   namedContainerStep,
   namedLabels,
 } from "./named-container.js";
-import { buildContainerName } from "./names.js";
 
 const wanted = { name: "train", image: "ubuntu:22.04", node: "node2" };
 const summary = (labels: Record<string, string>) => ({ name: "srun-docker-carol-42.name-train-node2", labels });

@@ -5,8 +5,9 @@
  * committed image gets its image's own entrypoint, command, working directory and user back,
  * and our labels blanked (a container started from it must not look like the saved job's).
  */
+
+import { RESTART_LABEL, TOOL_LABEL } from "../engine/index.js";
 import { DEVICES_LABEL, IMAGE_LABEL, NAME_LABEL } from "./named-container.js";
-import { RESTART_LABEL, TOOL_LABEL } from "./names.js";
 
 /** What an image's config says about how its containers run. */
 export interface ImageRunConfig {

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
+import { buildLabels } from "../engine/index.js";
 import { chooseJobContainer } from "./job-container-choice.js";
-import { buildLabels } from "./names.js";
 
 const container = (jobId: string, stepId: string) => ({
   name: `srun-docker-erin-${jobId}.${stepId}-node2`,

@@ -5,8 +5,7 @@
  * enters it, the stale sweep keeps it while its job runs, and `clean` removes it after. The
  * first step that names it on a node creates it; a later step of the job execs into it.
  */
-import { TOOL_LABEL } from "./names.js";
-import type { ContainerSummary } from "./ps-json.js";
+import { type ContainerSummary, TOOL_LABEL } from "../engine/index.js";
 
 /** The name the user gave, on the container. */
 export const NAME_LABEL = `${TOOL_LABEL}.name`;
