@@ -22,7 +22,7 @@ import {
   waitFor,
 } from "./cluster.js";
 import { expectReadmeQuote } from "./readme-quotes.js";
-import { nothingLeftOn } from "./teardown-cases.js";
+import { daemonEventTimes, nothingLeftOn } from "./teardown-cases.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 const USER = "carol";
@@ -59,25 +59,11 @@ const LAUNCHES: Launch[] = [
   { name: "each", command: "--launcher=each", sleepsOn: [1, 2] },
 ];
 
-/** Nanoseconds since the epoch when node K's daemon saw `container` die. */
-async function diedAt(k: number, container: string, sinceS: number): Promise<number> {
-  const r = await inNode(k, [
-    "docker",
-    "events",
-    "--since",
-    String(sinceS),
-    "--until",
-    String(Math.ceil(Date.now() / 1000)),
-    "--filter",
-    `container=${container}`,
-    "--filter",
-    "event=die",
-    "--format",
-    "{{.TimeNano}}",
-  ]);
-  const first = r.stdout.split("\n").find(Boolean);
-  expect(first, `node${k}'s daemon saw ${container} die`).toMatch(/^\d+$/);
-  return Number(first) / 1e6;
+/** Milliseconds since the epoch when node K's daemon saw `container` die. */
+async function diedAt(k: number, container: string, sinceMs: number): Promise<number> {
+  const [first] = await daemonEventTimes(k, sinceMs, [`container=${container}`, "event=die"]);
+  expect(first, `node${k}'s daemon saw ${container} die`).toBeDefined();
+  return first ?? Number.NaN;
 }
 
 /**
@@ -99,14 +85,13 @@ async function killMidJob(command: string, sleepsOn: readonly number[], k: numbe
     90_000,
     200,
   );
-  const sinceS = Math.floor(Date.now() / 1000) - 1;
   const t0 = Date.now();
   const kill = await inNode(k, ["docker", "kill", container]);
   expect(kill.code, kill.stderr).toBe(0);
   // Looked for from the kill on; measured from the container's death.
   const cleanAt = nothingLeftOn(NODES, UID, t0);
   const { result, at } = await ended;
-  const died = await diedAt(k, container, sinceS);
+  const died = await diedAt(k, container, t0 - 1000);
   return { result, endedMs: at - died, leftMs: (await cleanAt) + t0 - died };
 }
 

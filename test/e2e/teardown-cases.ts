@@ -122,23 +122,25 @@ async function processesGoneAt(nodes: readonly number[], uid: number, stop: () =
 
 /** When the last of `uid`'s containers on the nodes was destroyed since `sinceMs`, by its daemon's clock. */
 async function lastDestroyed(nodes: readonly number[], uid: number, sinceMs: number): Promise<number> {
-  const times = await Promise.all(
-    nodes.map(async (k) => {
-      const r = await inNode(k, [
-        "docker",
-        "events",
-        ...["--since", (sinceMs / 1000).toFixed(3), "--until", (Date.now() / 1000).toFixed(3)],
-        ...["--filter", "type=container", "--filter", "event=destroy", "--filter", `label=srun-docker.uid=${uid}`],
-        ...["--format", "{{.TimeNano}}"],
-      ]);
-      if (r.code !== 0) throw new Error(`node${k}: docker events failed: ${r.stderr}`);
-      return r.stdout
-        .split("\n")
-        .filter(Boolean)
-        .map((ns) => Number(BigInt(ns) / 1_000_000n));
-    }),
-  );
+  const filters = ["type=container", "event=destroy", `label=srun-docker.uid=${uid}`];
+  const times = await Promise.all(nodes.map((k) => daemonEventTimes(k, sinceMs, filters)));
   return Math.max(sinceMs, ...times.flat());
+}
+
+/** Milliseconds since the epoch of node K's daemon events since `sinceMs` that pass `filters` (`docker events --filter`). */
+export async function daemonEventTimes(k: number, sinceMs: number, filters: readonly string[]): Promise<number[]> {
+  const r = await inNode(k, [
+    "docker",
+    "events",
+    ...["--since", (sinceMs / 1000).toFixed(3), "--until", (Date.now() / 1000).toFixed(3)],
+    ...filters.flatMap((f) => ["--filter", f]),
+    ...["--format", "{{.TimeNano}}"],
+  ]);
+  if (r.code !== 0) throw new Error(`node${k}: docker events failed: ${r.stderr}`);
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((ns) => Number(BigInt(ns) / 1_000_000n));
 }
 
 /** `FIGURE | case | min / median / max s over N runs`. */
